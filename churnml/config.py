@@ -1,0 +1,262 @@
+"""Typed configuration, loaded from ``configs/*.yaml`` with ``--set`` overrides.
+
+The configuration is one :class:`Config` object passed explicitly to whatever
+needs it. Unknown keys are rejected and every mistake is reported at once.
+
+Examples
+--------
+>>> cfg = load_config(None, overrides=["time.horizon_days=90"])
+>>> cfg.time.horizon_days
+90
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from churnml.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "FeaturesConfig",
+    "MetricsConfig",
+    "SyntheticConfig",
+    "TableSource",
+    "TimeConfig",
+    "apply_overrides",
+    "load_config",
+]
+
+TABLES = (
+    "transactions",
+    "events",
+    "subscriptions",
+    "surveys",
+    "tickets",
+    "customers",
+    "marketing_spend",
+    "loyalty",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TableSource(_Strict):
+    """Where one table comes from and how its columns map to canonical names.
+
+    ``columns`` maps canonical name -> the name in the user's file, e.g.
+    ``{customer_id: cust_no, timestamp: order_date}``.
+    """
+
+    path: str
+    format: Literal["csv", "parquet", "auto"] = "auto"
+    columns: dict[str, str] = Field(default_factory=dict)
+    read_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SyntheticConfig(_Strict):
+    """Parameters of the seeded synthetic generator (``churnml.datasets``)."""
+
+    customers: int = Field(5_000, ge=10)
+    seed: int = 42
+    start: dt.date = dt.date(2023, 1, 1)
+    months: int = Field(24, ge=3)
+    churn_rate: float = Field(0.30, gt=0.0, lt=1.0)
+    contractual_share: float = Field(0.4, ge=0.0, le=1.0)
+
+
+class DataConfig(_Strict):
+    """Which data to use.
+
+    ``source``: ``cdnow`` (bundled), ``synthetic`` (generated in memory from
+    ``synthetic``) or ``files`` (the paths in ``tables``).
+    ``returns``: what negative amounts mean. ``error`` rejects them, ``keep``
+    keeps them as returns (they reduce spend and feed the returns share),
+    ``drop`` removes them and logs how many.
+    ``timezone``: the zone naive timestamps are in; everything is converted to
+    naive UTC. ``end``: the declared last moment of the data (exclusive); rows
+    at or after it are an error.
+    """
+
+    source: Literal["cdnow", "synthetic", "files"] = "cdnow"
+    tables: dict[str, TableSource] = Field(default_factory=dict)
+    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+    returns: Literal["error", "keep", "drop"] = "error"
+    timezone: str = "UTC"
+    end: dt.datetime | None = None
+    duplicates: Literal["error", "keep", "drop"] = "error"
+
+    @model_validator(mode="after")
+    def _check_tables(self) -> DataConfig:
+        unknown = sorted(set(self.tables) - set(TABLES))
+        if unknown:
+            raise ValueError(
+                f"unknown table(s) {unknown}; the data contract has {list(TABLES)}"
+            )
+        if self.source == "files" and "transactions" not in self.tables:
+            raise ValueError(
+                "source is 'files' but data.tables has no 'transactions' entry; "
+                "add data.tables.transactions.path"
+            )
+        return self
+
+
+class TimeConfig(_Strict):
+    """The time model (see DESIGN.md section 2). All durations are in days.
+
+    ``regime``: ``noncontractual`` (no purchase in the label window) or
+    ``contractual`` (subscription ends in the window without renewal within
+    ``grace_days``). The label window of a cutoff ``c`` is
+    ``[c + lead_time_days, c + lead_time_days + horizon_days)``.
+    Rolling cutoffs run from ``first_cutoff`` to ``last_cutoff`` every
+    ``step_days``; unset ends are derived from the data.
+    """
+
+    regime: Literal["noncontractual", "contractual"] = "noncontractual"
+    horizon_days: int = Field(90, ge=1)
+    lead_time_days: int = Field(0, ge=0)
+    active_within_days: int | None = Field(None, ge=1)
+    grace_days: int = Field(30, ge=0)
+    step_days: int = Field(30, ge=1)
+    first_cutoff: dt.date | None = None
+    last_cutoff: dt.date | None = None
+    min_history_days: int = Field(0, ge=0)
+
+
+class FeaturesConfig(_Strict):
+    """Feature families and windows (days)."""
+
+    families: list[
+        Literal["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
+    ] = Field(
+        default_factory=lambda: [
+            "rfm",
+            "windowed",
+            "events",
+            "surveys",
+            "tickets",
+            "subscriptions",
+            "customers",
+        ]
+    )
+    windows: list[int] = Field(default_factory=lambda: [7, 30, 90, 180, 365])
+    censored_windows: Literal["drop", "flag"] = "drop"
+
+
+class MetricsConfig(_Strict):
+    """Descriptive metrics: the period grid and the output folder."""
+
+    freq: Literal["M", "Q", "Y"] = "M"
+    start: dt.date | None = None
+    end: dt.date | None = None
+    csat_satisfied_min: int = Field(4, ge=1)
+    rfm_bins: int = Field(5, ge=2, le=10)
+    out_dir: str = "outputs/metrics"
+
+
+class Config(_Strict):
+    """The whole configuration of a churnml run."""
+
+    name: str = "default"
+    data: DataConfig = Field(default_factory=DataConfig)
+    time: TimeConfig = Field(default_factory=TimeConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    seed: int = 42
+
+
+def _format_errors(err: ValidationError, origin: str) -> ConfigError:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against the documented keys"
+        else:
+            msg = e["msg"]
+        got = e.get("input")
+        shown = "" if isinstance(got, dict) or e["type"] == "missing" else f" (got {got!r})"
+        lines.append(f"  - {loc}: {msg}{shown}")
+    return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        child = node.get(k)
+        if child is None:
+            child = node[k] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"--set {dotted}: '{k}' holds a value, not a section; cannot set '{dotted}'"
+            )
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` overrides to a raw config tree.
+
+    Values are parsed as YAML scalars, so ``90`` is an int, ``null`` is None and
+    ``[7, 30]`` is a list.
+    """
+    bad = [o for o in overrides if "=" not in o or not o.split("=", 1)[0].strip()]
+    if bad:
+        raise ConfigError(
+            f"--set expects section.key=value, got {bad}; e.g. --set time.horizon_days=90"
+        )
+    for item in overrides:
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: the value is not valid YAML ({exc})") from exc
+        _set_path(tree, key.strip(), value)
+    return tree
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config file (or the defaults when ``path`` is None).
+
+    Parameters
+    ----------
+    path : str or Path or None
+        A YAML file. Relative table paths inside it stay relative to the
+        current working folder.
+    overrides : list of str
+        ``section.key=value`` strings applied after the file.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem at once.
+    """
+    tree: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        p = Path(path)
+        origin = str(p)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} not found (working folder {Path.cwd()})")
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{p}: expected a mapping of sections at the top level")
+        tree = loaded or {}
+    if overrides:
+        tree = apply_overrides(tree, overrides)
+        origin += " + --set overrides"
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise _format_errors(exc, origin) from None

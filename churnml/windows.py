@@ -1,0 +1,189 @@
+"""The time model: cutoffs, history and label windows, rolling cutoffs.
+
+This is the one module that decides which rows a cutoff may see.
+
+* **History** of a cutoff ``c`` is every row with ``time < c``.
+* **The label window** of ``c`` is ``[c + lead, c + lead + horizon)``.
+* A cutoff is **matured** when its label window ends at or before the data's
+  end (exclusive), so that every label is fully observed.
+
+Both pandas masks and SQL predicates are built here, so the DuckDB and Spark
+feature definitions use exactly the same filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churnml.errors import DataWindowError
+
+__all__ = [
+    "DataSpan",
+    "LabelWindow",
+    "history_mask",
+    "history_sql",
+    "in_window_mask",
+    "in_window_sql",
+    "label_window",
+    "latest_matured_cutoff",
+    "matured_cutoffs",
+    "rolling_cutoffs",
+    "to_timestamp",
+]
+
+DAY = pd.Timedelta(days=1)
+
+
+def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = "cutoff") -> pd.Timestamp:
+    """Turn a date-like value into a naive UTC :class:`pandas.Timestamp`.
+
+    A ``datetime.date`` means midnight at the start of that day. Aware values
+    are converted to UTC and made naive, matching the canonical frames.
+    """
+    if value is None:
+        raise DataWindowError(f"{name} is required (a date such as '1997-10-01'); it has no default")
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise DataWindowError(f"{name}={value!r} is not a date or timestamp: {exc}") from None
+    if ts is pd.NaT:
+        raise DataWindowError(f"{name} is missing (NaT); pass a date such as '1997-10-01'")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.as_unit("us")
+
+
+@dataclass(frozen=True)
+class LabelWindow:
+    """The half-open label window ``[start, end)`` of one cutoff."""
+
+    cutoff: pd.Timestamp
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def label_window(cutoff: object, horizon_days: int, lead_time_days: int = 0) -> LabelWindow:
+    """Label window of a cutoff: ``[cutoff + lead, cutoff + lead + horizon)``.
+
+    Parameters
+    ----------
+    cutoff : date-like
+        The moment of prediction. Required.
+    horizon_days : int
+        Length of the label window in days (>= 1).
+    lead_time_days : int
+        Days between the cutoff and the start of the window (>= 0).
+    """
+    if horizon_days < 1:
+        raise DataWindowError(f"horizon_days must be >= 1, got {horizon_days}")
+    if lead_time_days < 0:
+        raise DataWindowError(f"lead_time_days must be >= 0, got {lead_time_days}")
+    c = to_timestamp(cutoff)  # type: ignore[arg-type]
+    start = c + lead_time_days * DAY
+    return LabelWindow(c, start, start + horizon_days * DAY)
+
+
+def history_mask(times: pd.Series, cutoff: object) -> pd.Series:
+    """Boolean mask of the rows a cutoff may see: ``time < cutoff``."""
+    return times < to_timestamp(cutoff)  # type: ignore[arg-type]
+
+
+def in_window_mask(times: pd.Series, start: object, end: object) -> pd.Series:
+    """Boolean mask of ``start <= time < end``."""
+    return (times >= to_timestamp(start, "start")) & (times < to_timestamp(end, "end"))  # type: ignore[arg-type]
+
+
+def history_sql(time_col: str, cutoff_col: str) -> str:
+    """SQL predicate of the history of a cutoff: ``time < cutoff``."""
+    return f"({time_col} < {cutoff_col})"
+
+
+def in_window_sql(time_col: str, start_sql: str, end_sql: str) -> str:
+    """SQL predicate of a half-open window ``[start, end)``."""
+    return f"({time_col} >= {start_sql} AND {time_col} < {end_sql})"
+
+
+@dataclass(frozen=True)
+class DataSpan:
+    """First moment and exclusive end of the data.
+
+    ``end`` is exclusive: by default the day after the last timestamp (the
+    data is taken to cover whole days), or the declared end from the config.
+    """
+
+    first: pd.Timestamp
+    end: pd.Timestamp
+
+    @classmethod
+    def from_times(cls, times: pd.Series, declared_end: object | None = None) -> DataSpan:
+        if len(times) == 0 or times.isna().all():
+            raise DataWindowError("the transactions table has no timestamps; cannot place cutoffs")
+        first = pd.Timestamp(times.min())
+        end = (
+            to_timestamp(declared_end, "data.end")  # type: ignore[arg-type]
+            if declared_end is not None
+            else pd.Timestamp(times.max()).normalize() + DAY
+        )
+        return cls(first.as_unit("us"), end.as_unit("us"))
+
+
+def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:
+    """The last cutoff whose label window ends at or before ``span.end``."""
+    return span.end - (horizon_days + lead_time_days) * DAY
+
+
+def rolling_cutoffs(first: object, last: object, step_days: int) -> pd.DatetimeIndex:
+    """Cutoffs ``last, last - step, ...`` down to ``first`` (returned ascending).
+
+    Anchored on ``last`` so that the newest cutoff is always included.
+    """
+    if step_days < 1:
+        raise DataWindowError(f"step_days must be >= 1, got {step_days}")
+    lo, hi = to_timestamp(first, "first_cutoff"), to_timestamp(last, "last_cutoff")  # type: ignore[arg-type]
+    if hi < lo:
+        raise DataWindowError(f"last cutoff {hi.date()} is before first cutoff {lo.date()}")
+    n = int((hi - lo) // (step_days * DAY))
+    offsets = np.arange(n, -1, -1) * step_days
+    return pd.DatetimeIndex([hi - int(k) * DAY for k in offsets]).as_unit("us")
+
+
+def matured_cutoffs(
+    span: DataSpan,
+    horizon_days: int,
+    step_days: int,
+    lead_time_days: int = 0,
+    first: object | None = None,
+    last: object | None = None,
+    min_history_days: int = 0,
+) -> pd.DatetimeIndex:
+    """Rolling cutoffs whose label windows are fully inside the data.
+
+    The default first cutoff leaves ``max(min_history_days, 1)`` days of
+    history; the default last cutoff is the latest matured one.
+
+    Raises
+    ------
+    DataWindowError
+        When no cutoff can have a matured label window, with the data's
+        first and last dates, the horizon and what would fit.
+    """
+    latest = latest_matured_cutoff(span, horizon_days, lead_time_days)
+    earliest = span.first.normalize() + max(min_history_days, 1) * DAY
+    if first is not None:
+        earliest = max(earliest, to_timestamp(first, "first_cutoff"))  # type: ignore[arg-type]
+    hi = latest if last is None else min(latest, to_timestamp(last, "last_cutoff"))  # type: ignore[arg-type]
+    if hi < earliest:
+        longest = int((span.end - earliest) / DAY) - lead_time_days
+        raise DataWindowError(
+            f"no cutoff has a matured label window: the data runs from {span.first.date()} "
+            f"to {(span.end - DAY).date()} (end exclusive {span.end.date()}); a horizon of "
+            f"{horizon_days} days plus a lead time of {lead_time_days} days needs a cutoff on "
+            f"or before {latest.date()}, but the earliest usable cutoff is {earliest.date()}. "
+            f"The longest horizon that fits is {max(longest, 0)} days; shorten time.horizon_days "
+            f"or time.lead_time_days, or give more data."
+        )
+    return rolling_cutoffs(earliest, hi, step_days)
