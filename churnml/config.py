@@ -131,22 +131,17 @@ class TimeConfig(_Strict):
     min_history_days: int = Field(0, ge=0)
 
 
+FamilyName = Literal["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
+
+
+def _all_families() -> list[FamilyName]:
+    return ["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
+
+
 class FeaturesConfig(_Strict):
     """Feature families and windows (days)."""
 
-    families: list[
-        Literal["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
-    ] = Field(
-        default_factory=lambda: [
-            "rfm",
-            "windowed",
-            "events",
-            "surveys",
-            "tickets",
-            "subscriptions",
-            "customers",
-        ]
-    )
+    families: list[FamilyName] = Field(default_factory=_all_families)
     windows: list[int] = Field(default_factory=lambda: [7, 30, 90, 180, 365])
     censored_windows: Literal["drop", "flag"] = "drop"
 

@@ -24,6 +24,7 @@ from churnml.errors import DataWindowError
 __all__ = [
     "DataSpan",
     "LabelWindow",
+    "age_days_sql",
     "history_mask",
     "history_sql",
     "in_window_mask",
@@ -32,6 +33,7 @@ __all__ = [
     "latest_matured_cutoff",
     "matured_cutoffs",
     "rolling_cutoffs",
+    "to_cutoff",
     "to_timestamp",
 ]
 
@@ -55,6 +57,21 @@ def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = 
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.as_unit("us")
+
+
+def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp:
+    """A cutoff: a date-like value that must fall on midnight (UTC).
+
+    Cutoffs are whole days so that "before the cutoff" means the same on a
+    timestamp and on its date, and day differences agree across engines.
+    """
+    ts = to_timestamp(value, "cutoff")
+    if ts != ts.normalize():
+        raise DataWindowError(
+            f"cutoff {ts} is not at midnight UTC; cutoffs are whole days (e.g. '{ts.date()}'), "
+            "so that history 'time < cutoff' is the same on timestamps and on dates"
+        )
+    return ts
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,15 @@ def in_window_mask(times: pd.Series, start: object, end: object) -> pd.Series:
 def history_sql(time_col: str, cutoff_col: str) -> str:
     """SQL predicate of the history of a cutoff: ``time < cutoff``."""
     return f"({time_col} < {cutoff_col})"
+
+
+def age_days_sql(time_col: str, cutoff_col: str) -> str:
+    """SQL: whole days from a row's date to the cutoff's date (>= 1 in history).
+
+    Computed on dates, so DuckDB and Spark agree; "within the last W days"
+    is ``age <= W``, i.e. the row is in ``[cutoff - W days, cutoff)``.
+    """
+    return f"DATE_DIFF('day', CAST({time_col} AS DATE), CAST({cutoff_col} AS DATE))"
 
 
 def in_window_sql(time_col: str, start_sql: str, end_sql: str) -> str:

@@ -1,0 +1,256 @@
+"""Point-in-time features at one or many cutoffs, on DuckDB.
+
+:func:`plan_features` fixes *what* is computed (families present, windows
+kept after censoring, event and survey types); the plan is stored with a
+model so that scoring computes exactly the training columns.
+:func:`compute_features` runs the plan for a spine of (customer, cutoff)
+rows and returns one row per spine row, in spine order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from churnml.config import FeaturesConfig
+from churnml.engine import run_sql
+from churnml.errors import SchemaError
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
+from churnml.features.customers import customers_family
+from churnml.features.events import events_family
+from churnml.features.rfm import rfm_family
+from churnml.features.subscriptions import subscriptions_family
+from churnml.features.surveys import surveys_family
+from churnml.features.tickets import tickets_family
+from churnml.features.windowed import windowed_family
+from churnml.schema import TABLE_SPECS
+from churnml.windows import DAY, to_cutoff
+
+__all__ = ["FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
+
+log = logging.getLogger(__name__)
+
+FAMILIES: dict[str, tuple[str, Callable[[FamilyContext], FamilySQL]]] = {
+    "rfm": ("transactions", rfm_family),
+    "windowed": ("transactions", windowed_family),
+    "events": ("events", events_family),
+    "surveys": ("surveys", surveys_family),
+    "tickets": ("tickets", tickets_family),
+    "subscriptions": ("subscriptions", subscriptions_family),
+    "customers": ("customers", customers_family),
+}
+
+# The SQL refers to tables by these short names.
+SQL_NAMES = {"transactions": "tx"}
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """What to compute; learned once (at training) and reused (at scoring).
+
+    Attributes
+    ----------
+    families : tuple of str
+        Families whose table is present, in a fixed order.
+    windows : tuple of int
+        Look-back windows (days) kept: with ``censored="drop"`` only windows
+        that fit in the history of the earliest training cutoff.
+    dropped_windows : tuple of int
+        Windows dropped for censoring.
+    data_start : str
+        First day of the transactions (ISO date).
+    event_types, survey_types : tuple of str
+        Per-type columns to produce.
+    optional_columns : dict
+        Optional canonical columns present per table.
+    censored : str
+        ``drop`` or ``flag``.
+    """
+
+    families: tuple[str, ...]
+    windows: tuple[int, ...]
+    dropped_windows: tuple[int, ...] = ()
+    data_start: str = ""
+    event_types: tuple[str, ...] = ()
+    survey_types: tuple[str, ...] = ()
+    optional_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    censored: str = "drop"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeaturePlan:
+        d = dict(d)
+        for key in ("families", "windows", "dropped_windows", "event_types", "survey_types"):
+            d[key] = tuple(d.get(key, ()))
+        d["optional_columns"] = {k: tuple(v) for k, v in d.get("optional_columns", {}).items()}
+        return cls(**d)
+
+    def context(self) -> FamilyContext:
+        return FamilyContext(
+            self.windows,
+            self.event_types,
+            self.survey_types,
+            {k: frozenset(v) for k, v in self.optional_columns.items()},
+        )
+
+
+def _table(tables: object, name: str) -> pd.DataFrame | None:
+    if isinstance(tables, dict):
+        return tables.get(name)
+    return getattr(tables, name, None)
+
+
+def plan_features(tables: object, cutoffs: object, cfg: FeaturesConfig | None = None) -> FeaturePlan:
+    """Decide what to compute from the tables and the earliest cutoff.
+
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        Canonical tables; ``transactions`` is required.
+    cutoffs : sequence of date-like
+        The cutoffs the features will be computed at; the earliest one
+        decides which windows are censored.
+    cfg : FeaturesConfig
+        Families and windows to use.
+    """
+    cfg = cfg or FeaturesConfig()
+    tx = _table(tables, "transactions")
+    if tx is None or len(tx) == 0:
+        raise SchemaError("features need a non-empty transactions table", table="transactions")
+    data_start = pd.Timestamp(tx["timestamp"].min()).normalize()
+    first_cut = min(to_cutoff(c) for c in cutoffs)  # type: ignore[attr-defined]
+    history_days = int((first_cut - data_start) / DAY)
+    windows = tuple(sorted(set(cfg.windows)))
+    dropped: tuple[int, ...] = ()
+    if cfg.censored_windows == "drop":
+        dropped = tuple(w for w in windows if w > history_days)
+        windows = tuple(w for w in windows if w <= history_days)
+        if dropped:
+            log.warning(
+                "dropping look-back windows %s days: the earliest cutoff %s has only %d days of history",
+                list(dropped), first_cut.date(), history_days,
+            )
+    families = tuple(f for f in FAMILIES if f in cfg.families and _table(tables, FAMILIES[f][0]) is not None)
+    skipped = [f for f in cfg.families if f not in families]
+    if skipped:
+        log.info("feature families skipped (table absent): %s", skipped)
+    events, surveys = _table(tables, "events"), _table(tables, "surveys")
+    optional = {
+        name: tuple(c for c in TABLE_SPECS[name].optional if c in frame.columns)
+        for name in TABLE_SPECS
+        if (frame := _table(tables, name)) is not None
+    }
+    return FeaturePlan(
+        families=families,
+        windows=windows,
+        dropped_windows=dropped,
+        data_start=str(data_start.date()),
+        event_types=tuple(sorted(events["event_type"].dropna().unique())) if events is not None else (),
+        survey_types=tuple(sorted(surveys["survey"].dropna().unique())) if surveys is not None else (),
+        optional_columns=optional,
+        censored=cfg.censored_windows,
+    )
+
+
+def _families(plan: FeaturePlan) -> list[FamilySQL]:
+    ctx = plan.context()
+    return [FAMILIES[f][1](ctx) for f in plan.families]
+
+
+def _literal(value: float) -> str:
+    """An integral fill stays an integer so that counts keep an integer type."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def feature_sql(plan: FeaturePlan) -> str:
+    """The one query computing every feature of the plan for ``spine``.
+
+    Tables it reads: ``spine`` (customer_id, cutoff) and the family tables
+    (``tx``, ``events``, ``surveys``, ``tickets``, ``subscriptions``,
+    ``customers``).
+    """
+    fams = _families(plan)
+    selects = ["sp.customer_id", "sp.cutoff"]
+    joins = []
+    for i, fam in enumerate(fams):
+        alias = f"f{i}"
+        for col in fam.columns:
+            fill = fam.fill.get(col)
+            expr = f"{alias}.{col}" if fill is None else f"COALESCE({alias}.{col}, {_literal(fill)})"
+            selects.append(f"{expr} AS {col}")
+        joins.append(
+            f"LEFT JOIN ({fam.sql}) {alias}\n  ON sp.customer_id = {alias}.customer_id AND sp.cutoff = {alias}.cutoff"
+        )
+    if plan.censored == "flag":
+        start = f"TIMESTAMP '{plan.data_start}'"
+        for w in plan.windows:
+            selects.append(
+                f"CASE WHEN DATE_DIFF('day', CAST({start} AS DATE), CAST(sp.cutoff AS DATE)) < {w} "
+                f"THEN 1 ELSE 0 END AS win_censored_{w}d"
+            )
+    body = ",\n       ".join(selects)
+    return f"SELECT {body}\nFROM spine sp\n" + "\n".join(joins) + "\nORDER BY sp.cutoff, sp.customer_id"
+
+
+def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> pd.DataFrame:
+    """Features of every (customer_id, cutoff) row of ``spine``.
+
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        Canonical tables.
+    spine : DataFrame
+        Columns ``customer_id`` and ``cutoff`` (midnight UTC), one row per
+        pair; from :func:`churnml.labels.make_labels` or
+        :func:`churnml.labels.population`.
+    plan : FeaturePlan
+        From :func:`plan_features`.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cutoff`` and the features, sorted by cutoff then
+        customer, one row per spine row. Categorical features are pandas
+        categories.
+    """
+    if spine.duplicated(["customer_id", "cutoff"]).any():
+        raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
+    frames: dict[str, pd.DataFrame] = {"spine": spine[["customer_id", "cutoff"]]}
+    for fam in plan.families:
+        table = FAMILIES[fam][0]
+        frame = _table(tables, table)
+        if frame is None:
+            raise SchemaError(
+                f"the feature plan uses the '{fam}' family but no {table} table was given; "
+                "give the same tables as at training",
+                table=table,
+            )
+        frames[SQL_NAMES.get(table, table)] = frame
+    out = run_sql(feature_sql(plan), frames)
+    cats = [c for fam in _families(plan) for c in fam.categorical]
+    for col in cats:
+        out[col] = out[col].astype("category")
+    for col in out.columns:
+        # DuckDB hands integer columns with NULLs over as nullable Int64;
+        # features use float NaN for "unknown" so that LightGBM sees missing.
+        if isinstance(out[col].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int8Dtype | pd.Int16Dtype):
+            out[col] = out[col].astype("float64")
+    out["cutoff"] = out["cutoff"].astype("datetime64[us]")
+    if len(out) != len(spine):
+        raise SchemaError(
+            f"features returned {len(out)} rows for {len(spine)} spine rows; a table has duplicate keys",
+            table="spine",
+        )
+    return out
+
+
+def feature_docs(plan: FeaturePlan) -> pd.DataFrame:
+    """The documentation table of the plan's features (name, family, meaning, missing)."""
+    docs: list[FeatureDoc] = [d for fam in _families(plan) for d in fam.docs]
+    return pd.DataFrame([asdict(d) for d in docs])

@@ -1,0 +1,44 @@
+"""Customers family: static attributes as categoricals.
+
+Attributes are taken as fixed over time (as of the extract). If your
+customers table is a current snapshot whose values changed because of churn
+(e.g. a segment 'former customer'), leave those columns out of the mapping.
+"""
+
+from __future__ import annotations
+
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age
+
+__all__ = ["customers_family"]
+
+_CATEGORICAL = ("region", "segment", "acquisition_channel")
+
+
+def customers_family(ctx: FamilyContext) -> FamilySQL:
+    """SQL for the customers family over ``customers`` joined to ``spine``."""
+    opt = ctx.optional_columns.get("customers", frozenset())
+    parts: list[str] = []
+    docs: list[FeatureDoc] = []
+    cats: list[str] = []
+    for col in _CATEGORICAL:
+        if col in opt:
+            parts.append(f"c.{col} AS cst_{col}")
+            docs.append(FeatureDoc(f"cst_{col}", "customers", f"customer {col} (categorical)", "NaN"))
+            cats.append(f"cst_{col}")
+    if "referred_by" in opt:
+        parts.append("CASE WHEN c.referred_by IS NULL THEN 0 ELSE 1 END AS cst_referred")
+        docs.append(FeatureDoc("cst_referred", "customers", "1 when acquired through a referral", "0"))
+    if "signup_at" in opt:
+        parts.append(f"CASE WHEN c.signup_at < s.cutoff THEN {age('c', 'signup_at')} END AS cst_signup_age_days")
+        docs.append(FeatureDoc("cst_signup_age_days", "customers", "days since sign-up", "NaN"))
+    if not parts:
+        parts.append("1 AS cst_known")
+        docs.append(FeatureDoc("cst_known", "customers", "1 when the customer is in the customers table", "0"))
+    select = ",\n           ".join(parts)
+    sql = f"""
+SELECT s.customer_id, s.cutoff,
+           {select}
+FROM customers c JOIN spine s ON c.customer_id = s.customer_id
+"""
+    fill = {d.name: 0.0 for d in docs if d.missing == "0"}
+    return FamilySQL("customers", "customers", sql, tuple(d.name for d in docs), fill, tuple(cats), tuple(docs))

@@ -1,0 +1,72 @@
+"""Subscriptions family: plan, price and tenure of the contract.
+
+Only what is known at the cutoff is used: a subscription is active when it
+started before the cutoff and has not ended before it (its recorded end, if
+in the future, is never read). Cancellation requests are not features: in
+the contractual regime they are part of the outcome.
+"""
+
+from __future__ import annotations
+
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+
+__all__ = ["subscriptions_family"]
+
+
+def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
+    """SQL for the subscriptions family over ``subscriptions`` joined to ``spine``."""
+    opt = ctx.optional_columns.get("subscriptions", frozenset())
+    has_plan, has_mrr = "plan" in opt, "mrr" in opt
+    docs = [
+        FeatureDoc("sub_active", "subscriptions", "1 when a subscription is active at the cutoff", "0"),
+        FeatureDoc("sub_count_all", "subscriptions", "subscriptions started before the cutoff", "0"),
+        FeatureDoc("sub_months_since_first", "subscriptions", "months (30.4375 d) since the first start", "NaN"),
+        FeatureDoc(
+            "sub_days_to_renewal",
+            "subscriptions",
+            "days to the next monthly anniversary of the active subscription's start",
+            "NaN (none active)",
+        ),
+    ]
+    parts = [
+        "MAX(CASE WHEN active THEN 1 ELSE 0 END) AS sub_active",
+        "COUNT(*) AS sub_count_all",
+        "MAX(age) / 30.4375 AS sub_months_since_first",
+        "MAX(CASE WHEN active AND rn_active = 1 THEN (30 - age % 30) % 30 END) AS sub_days_to_renewal",
+    ]
+    cats: list[str] = []
+    if has_plan:
+        parts.append("MAX(CASE WHEN active AND rn_active = 1 THEN plan END) AS sub_plan")
+        docs.append(FeatureDoc("sub_plan", "subscriptions", "plan of the active subscription", "NaN (none)"))
+        cats.append("sub_plan")
+    if has_mrr:
+        parts += [
+            "MAX(CASE WHEN active AND rn_active = 1 THEN mrr END) AS sub_mrr",
+            "SUM(CASE WHEN mrr < prev_mrr THEN 1 ELSE 0 END) AS sub_downgrades_all",
+        ]
+        docs += [
+            FeatureDoc("sub_mrr", "subscriptions", "monthly recurring revenue of the active subscription", "NaN"),
+            FeatureDoc("sub_downgrades_all", "subscriptions", "subscriptions cheaper than the one before", "0"),
+        ]
+    extra = (", u.plan" if has_plan else "") + (", u.mrr" if has_mrr else "")
+    prev = (
+        ", LAG(u.mrr) OVER (PARTITION BY s.customer_id, s.cutoff ORDER BY u.start, u.mrr) AS prev_mrr"
+        if has_mrr
+        else ""
+    )
+    select = ",\n           ".join(parts)
+    sql = f"""
+SELECT customer_id, cutoff,
+           {select}
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, cutoff, active ORDER BY start DESC) AS rn_active
+    FROM (
+        SELECT s.customer_id, s.cutoff, u.start{extra}, {age('u', 'start')} AS age,
+               (u."end" IS NULL OR u."end" >= s.cutoff) AS active{prev}
+        FROM subscriptions u {history_join('u', 'start')}
+    ) a
+) h
+GROUP BY customer_id, cutoff
+"""
+    fill = {d.name: 0.0 for d in docs if d.missing == "0"}
+    return FamilySQL("subscriptions", "subscriptions", sql, tuple(d.name for d in docs), fill, tuple(cats), tuple(docs))

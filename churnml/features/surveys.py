@@ -1,0 +1,66 @@
+"""Surveys family: the latest answer per survey type, its age and its change.
+
+For each survey type ``k`` (nps, csat, ces, cli; those present at training):
+``srv_{k}_last`` the latest score before the cutoff, ``srv_{k}_age_days`` its
+age, ``srv_{k}_change`` latest minus the previous answer (NaN with fewer than
+two). ``srv_nps_category``: promoter (9-10), passive (7-8), detractor (0-6)
+of the latest NPS answer. Answers on the same day: the lower score counts as
+the later one (a deterministic, cautious tie-break).
+"""
+
+from __future__ import annotations
+
+from churnml.features.base import (
+    FamilyContext,
+    FamilySQL,
+    FeatureDoc,
+    age,
+    history_join,
+    quote_literal,
+    sql_name,
+)
+
+__all__ = ["surveys_family"]
+
+
+def surveys_family(ctx: FamilyContext) -> FamilySQL:
+    """SQL for the surveys family over ``surveys`` joined to ``spine``."""
+    parts: list[str] = []
+    docs: list[FeatureDoc] = []
+    cats: list[str] = []
+    for kind in ctx.survey_types:
+        n, lit = sql_name(kind), quote_literal(kind)
+        parts += [
+            f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN score END) AS srv_{n}_last",
+            f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN age END) AS srv_{n}_age_days",
+            f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN score END) - "
+            f"MAX(CASE WHEN survey = {lit} AND rn = 2 THEN score END) AS srv_{n}_change",
+        ]
+        docs += [
+            FeatureDoc(f"srv_{n}_last", "surveys", f"latest {kind} score", "NaN (never answered)"),
+            FeatureDoc(f"srv_{n}_age_days", "surveys", f"days since the latest {kind} answer", "NaN"),
+            FeatureDoc(f"srv_{n}_change", "surveys", f"latest minus previous {kind} score", "NaN"),
+        ]
+        if kind == "nps":
+            parts.append(
+                "MAX(CASE WHEN survey = 'nps' AND rn = 1 THEN CASE WHEN score >= 9 THEN 'promoter' "
+                "WHEN score >= 7 THEN 'passive' ELSE 'detractor' END END) AS srv_nps_category"
+            )
+            docs.append(FeatureDoc("srv_nps_category", "surveys", "promoter / passive / detractor", "NaN"))
+            cats.append("srv_nps_category")
+    select = ",\n           ".join(parts) if parts else "COUNT(*) AS srv_answers_all"
+    if not parts:
+        docs.append(FeatureDoc("srv_answers_all", "surveys", "survey answers in history", "0"))
+    sql = f"""
+SELECT customer_id, cutoff,
+           {select}
+FROM (
+    SELECT s.customer_id, s.cutoff, v.survey, v.score, {age('v', '"timestamp"')} AS age,
+           ROW_NUMBER() OVER (PARTITION BY s.customer_id, s.cutoff, v.survey
+                              ORDER BY v."timestamp" DESC, v.score ASC) AS rn
+    FROM surveys v {history_join('v', '"timestamp"')}
+) h
+GROUP BY customer_id, cutoff
+"""
+    fill = {"srv_answers_all": 0.0} if not ctx.survey_types else {}
+    return FamilySQL("surveys", "surveys", sql, tuple(d.name for d in docs), fill, tuple(cats), tuple(docs))

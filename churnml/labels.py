@@ -1,0 +1,294 @@
+"""Churn labels for both regimes, at one or many cutoffs, in one pass.
+
+Non-contractual
+    Population at cutoff ``c``: customers with a purchase before ``c`` (and,
+    with ``active_within_days = w``, at or after ``c - w``). A customer is
+    churned when they make no purchase in the label window
+    ``[c + lead, c + lead + horizon)``.
+Contractual
+    Population at ``c``: customers with a subscription active at ``c``
+    (``start < c`` and ``end`` null or ``end >= c``). Subscriptions of a
+    customer that follow each other within ``grace_days`` form one spell. A
+    customer is churned when the spell active at ``c`` ends inside the label
+    window; a renewal within the grace period continues the spell.
+
+A *purchase* is a transaction with ``amount >= 0``; returns (negative
+amounts) are not purchases. Purchases at the same moment count once.
+
+How: each customer's distinct purchase times become intervals
+``[t_i, t_{i+1})``; the interval that contains the window start holds the last
+purchase before it, and the customer is churned when the next purchase
+``t_{i+1}`` is missing or at or after the window end. One range join of these
+intervals with the table of cutoffs labels every cutoff at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from churnml.config import TimeConfig
+from churnml.engine import run_sql
+from churnml.errors import ConfigError, SchemaError
+from churnml.windows import DAY, history_sql, to_cutoff
+
+__all__ = [
+    "contractual_labels",
+    "cutoff_table",
+    "make_labels",
+    "noncontractual_labels",
+    "population",
+]
+
+
+def cutoff_table(
+    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    horizon_days: int | Sequence[int],
+    lead_time_days: int = 0,
+    active_within_days: int | None = None,
+) -> pd.DataFrame:
+    """One row per cutoff with its window bounds, ready to join in SQL.
+
+    Columns: ``cutoff``, ``win_start`` (= cutoff + lead), ``win_end``
+    (= win_start + horizon) and ``active_from`` (cutoff - active_within, or
+    the earliest representable time when not given).
+    """
+    cut = pd.DatetimeIndex([to_cutoff(c) for c in cutoffs]).as_unit("us")  # type: ignore[arg-type]
+    if len(cut) == 0:
+        raise ConfigError("no cutoffs given; pass at least one cutoff date")
+    if cut.has_duplicates:
+        raise ConfigError(f"cutoffs must be distinct; repeated: {sorted(set(cut[cut.duplicated()].date))}")
+    horizon = np.broadcast_to(np.asarray(horizon_days, dtype="int64"), (len(cut),))
+    if (horizon < 1).any():
+        raise ConfigError(f"horizon_days must be >= 1, got {horizon_days}")
+    start = cut + lead_time_days * DAY
+    active_from = (
+        cut - active_within_days * DAY
+        if active_within_days is not None
+        else pd.DatetimeIndex([pd.Timestamp("1000-01-01")] * len(cut)).as_unit("us")
+    )
+    return pd.DataFrame(
+        {
+            "cutoff": cut,
+            "win_start": start,
+            "win_end": start + pd.to_timedelta(horizon, unit="D"),
+            "active_from": active_from,
+        }
+    )
+
+
+_NONCONTRACTUAL_SQL = """
+WITH purchases AS (
+    SELECT DISTINCT customer_id, "timestamp" AS ts FROM tx WHERE amount >= 0
+),
+spans AS (
+    SELECT customer_id, ts,
+           LEAD(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS next_ts,
+           MIN(ts) OVER (PARTITION BY customer_id) AS first_ts
+    FROM purchases
+),
+at_start AS (
+    SELECT s.customer_id, c.cutoff, c.win_end, c.active_from, s.ts, s.next_ts, s.first_ts
+    FROM spans s JOIN cutoffs c
+      ON s.ts < c.win_start AND (s.next_ts IS NULL OR s.next_ts >= c.win_start)
+)
+SELECT customer_id, cutoff,
+       CAST(CASE WHEN next_ts IS NULL OR next_ts >= win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
+FROM at_start
+WHERE {population}
+ORDER BY cutoff, customer_id
+"""
+
+
+def noncontractual_labels(
+    transactions: pd.DataFrame,
+    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    horizon_days: int | Sequence[int],
+    lead_time_days: int = 0,
+    active_within_days: int | None = None,
+) -> pd.DataFrame:
+    """Non-contractual churn labels: no purchase in the label window.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Canonical transactions (customer_id, timestamp, amount).
+    cutoffs : sequence of date-like
+        One or many cutoffs; required, never defaulted.
+    horizon_days : int or sequence of int
+        Label window length in days, one for all cutoffs or one per cutoff.
+    lead_time_days : int
+        Gap between the cutoff and the window start.
+    active_within_days : int, optional
+        Population rule: only customers whose last purchase before the cutoff
+        is at most this many days old.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cutoff``, ``churned`` (int8, 1 = churned), sorted by
+        cutoff then customer.
+    """
+    cuts = cutoff_table(cutoffs, horizon_days, lead_time_days, active_within_days)
+    # Last purchase before the cutoff: with a lead time it can differ from the
+    # last purchase before the window start, so the population is checked on
+    # purchases strictly before the cutoff.
+    if lead_time_days == 0:
+        population = f"{history_sql('first_ts', 'cutoff')} AND ts >= active_from"
+        sql = _NONCONTRACTUAL_SQL.format(population=population)
+    else:
+        population = (
+            f"{history_sql('first_ts', 'cutoff')} AND EXISTS (SELECT 1 FROM purchases p "
+            "WHERE p.customer_id = at_start.customer_id AND p.ts < at_start.cutoff "
+            "AND p.ts >= at_start.active_from)"
+        )
+        sql = _NONCONTRACTUAL_SQL.format(population=population)
+    out = run_sql(sql, {"tx": transactions[["customer_id", "timestamp", "amount"]], "cutoffs": cuts})
+    return _finish(out)
+
+
+_CONTRACTUAL_SQL = """
+WITH subs AS (
+    SELECT customer_id, "start" AS s_start, COALESCE("end", TIMESTAMP '9999-12-31') AS s_end
+    FROM subscriptions
+),
+ordered AS (
+    SELECT customer_id, s_start, s_end,
+           MAX(s_end) OVER (PARTITION BY customer_id ORDER BY s_start, s_end
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+    FROM subs
+),
+flagged AS (
+    SELECT customer_id, s_start, s_end,
+           SUM(CASE WHEN prev_end IS NULL OR s_start > prev_end + INTERVAL {grace} DAY THEN 1 ELSE 0 END)
+             OVER (PARTITION BY customer_id ORDER BY s_start, s_end ROWS UNBOUNDED PRECEDING) AS spell
+    FROM ordered
+),
+spells AS (
+    SELECT customer_id, spell, s_start, s_end, MAX(s_end) OVER (PARTITION BY customer_id, spell) AS spell_end
+    FROM flagged
+),
+active AS (
+    SELECT s.customer_id, c.cutoff, MAX(s.spell_end) AS spell_end, MAX(c.win_start) AS win_start,
+           MAX(c.win_end) AS win_end
+    FROM spells s JOIN cutoffs c ON {history} AND s.s_end >= c.cutoff
+    GROUP BY s.customer_id, c.cutoff
+)
+SELECT customer_id, cutoff,
+       CAST(CASE WHEN spell_end >= win_start AND spell_end < win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
+FROM active
+ORDER BY cutoff, customer_id
+"""
+
+
+def contractual_labels(
+    subscriptions: pd.DataFrame,
+    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    horizon_days: int | Sequence[int],
+    lead_time_days: int = 0,
+    grace_days: int = 30,
+) -> pd.DataFrame:
+    """Contractual churn labels: the active spell ends in the label window.
+
+    Parameters
+    ----------
+    subscriptions : DataFrame
+        Canonical subscriptions (customer_id, start, end; null end = active).
+    cutoffs, horizon_days, lead_time_days
+        As in :func:`noncontractual_labels`.
+    grace_days : int
+        A subscription starting within this many days after the previous one
+        ended is a renewal (same spell).
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cutoff``, ``churned`` (int8).
+    """
+    if grace_days < 0:
+        raise ConfigError(f"grace_days must be >= 0, got {grace_days}")
+    cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
+    sql = _CONTRACTUAL_SQL.format(grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"))
+    out = run_sql(sql, {"subscriptions": subscriptions[["customer_id", "start", "end"]], "cutoffs": cuts})
+    return _finish(out)
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
+    out["cutoff"] = out["cutoff"].astype("datetime64[us]")
+    out["churned"] = out["churned"].astype("int8")
+    return out.reset_index(drop=True)
+
+
+def make_labels(
+    tables: object,
+    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    time: TimeConfig,
+    horizon_days: int | Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Labels of the configured regime for a ``Tables``-like object.
+
+    ``tables`` needs a ``transactions`` attribute (non-contractual) or a
+    ``subscriptions`` attribute (contractual).
+    """
+    horizon = time.horizon_days if horizon_days is None else horizon_days
+    if time.regime == "contractual":
+        subs = getattr(tables, "subscriptions", None)
+        if subs is None:
+            raise SchemaError(
+                "the contractual regime needs a subscriptions table; add data.tables.subscriptions "
+                "or set time.regime=noncontractual",
+                table="subscriptions",
+            )
+        return contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days)
+    tx = getattr(tables, "transactions", None)
+    if tx is None:
+        raise SchemaError("no transactions table given", table="transactions")
+    return noncontractual_labels(tx, cutoffs, horizon, time.lead_time_days, time.active_within_days)
+
+
+
+_POPULATION_SQL = {
+    "noncontractual": """
+SELECT DISTINCT t.customer_id, c.cutoff
+FROM tx t JOIN cutoffs c ON {history} AND t."timestamp" >= c.active_from
+WHERE t.amount >= 0
+ORDER BY c.cutoff, t.customer_id
+""",
+    "contractual": """
+SELECT DISTINCT u.customer_id, c.cutoff
+FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR u."end" >= c.cutoff)
+ORDER BY c.cutoff, u.customer_id
+""",
+}
+
+
+def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, time: TimeConfig) -> pd.DataFrame:
+    """Who is at risk at each cutoff: the spine for scoring.
+
+    The same population rule as the labels (no label window is needed):
+    non-contractual, a purchase before the cutoff (within
+    ``active_within_days`` if set); contractual, an active subscription.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cutoff``; sorted.
+    """
+    cuts = cutoff_table(cutoffs, 1, 0, time.active_within_days)
+    if time.regime == "contractual":
+        subs = getattr(tables, "subscriptions", None)
+        if subs is None:
+            raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
+        sql = _POPULATION_SQL["contractual"].format(history_sub=history_sql('u."start"', "c.cutoff"))
+        frames = {"subscriptions": subs[["customer_id", "start", "end"]], "cutoffs": cuts}
+    else:
+        tx = getattr(tables, "transactions", None)
+        if tx is None:
+            raise SchemaError("no transactions table given", table="transactions")
+        sql = _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
+        frames = {"tx": tx[["customer_id", "timestamp", "amount"]], "cutoffs": cuts}
+    out = run_sql(sql, frames)
+    out["cutoff"] = out["cutoff"].astype("datetime64[us]")
+    return out.reset_index(drop=True)

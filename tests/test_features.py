@@ -1,0 +1,189 @@
+"""Each feature family pinned by hand on the tiny world of conftest.py (cutoff 2024-02-01)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from churnml.config import FeaturesConfig
+from churnml.errors import SchemaError
+from churnml.features import compute_features, feature_docs, feature_sql, plan_features
+from churnml.labels import noncontractual_labels
+
+CUT = pd.Timestamp("2024-02-01")
+CFG = FeaturesConfig(windows=[7, 30, 60, 365])
+
+
+def spine(ids: list[str], cutoff: pd.Timestamp = CUT) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": pd.Series(ids, dtype="str"), "cutoff": [cutoff] * len(ids)}).astype(
+        {"cutoff": "datetime64[us]"}
+    )
+
+
+def row(features: pd.DataFrame, customer: str) -> dict[str, object]:
+    return features.set_index("customer_id").loc[customer].to_dict()
+
+
+@pytest.fixture
+def world(tiny_tx, tiny_events, tiny_surveys, tiny_tickets, tiny_subscriptions, tiny_customers):
+    return {
+        "transactions": tiny_tx,
+        "events": tiny_events,
+        "surveys": tiny_surveys,
+        "tickets": tiny_tickets,
+        "subscriptions": tiny_subscriptions,
+        "customers": tiny_customers,
+    }
+
+
+@pytest.fixture
+def feats(world):
+    plan = plan_features(world, [CUT], CFG)
+    return compute_features(world, spine(["A", "B", "D"]), plan)
+
+
+def test_windows_longer_than_the_history_are_dropped(world):
+    plan = plan_features(world, [CUT], CFG)
+    # The data starts 2023-12-02: 61 days of history at the cutoff.
+    assert plan.windows == (7, 30, 60)
+    assert plan.dropped_windows == (365,)
+    assert plan.event_types == ("email_open", "login")
+    assert plan.survey_types == ("csat", "nps")
+
+
+def test_rfm_family_by_hand(feats):
+    a = row(feats, "A")
+    # Purchase days 01-01 (10 + 5) and 01-11 (20); the 01-31 row is a return.
+    assert a["rfm_recency_days"] == 21
+    assert a["rfm_tenure_days"] == 31
+    assert a["rfm_orders_all"] == 3
+    assert a["rfm_days_all"] == 2
+    assert a["rfm_monetary_sum_all"] == pytest.approx(35.0)
+    assert a["rfm_monetary_mean_all"] == pytest.approx(35.0 / 3)
+    assert a["rfm_monetary_max_all"] == pytest.approx(20.0)
+    assert a["rfm_first_amount"] == pytest.approx(15.0)
+    assert a["rfm_last_amount"] == pytest.approx(20.0)
+    assert a["rfm_gap_mean_days"] == pytest.approx(10.0)
+    assert math.isnan(a["rfm_gap_std_days"])
+    assert a["rfm_gap_last_days"] == pytest.approx(10.0)
+    assert a["rfm_recency_over_gap"] == pytest.approx(2.1)
+    d = row(feats, "D")
+    assert (d["rfm_recency_days"], d["rfm_tenure_days"], d["rfm_gap_last_days"]) == (2, 61, 59)
+    assert d["rfm_recency_over_gap"] == pytest.approx(2 / 59)
+    b = row(feats, "B")
+    assert math.isnan(b["rfm_gap_mean_days"]) and b["rfm_days_all"] == 1
+
+
+def test_windowed_family_by_hand(feats):
+    a = row(feats, "A")
+    assert (a["win_orders_7d"], a["win_orders_30d"], a["win_orders_60d"]) == (0, 1, 3)
+    assert (a["win_spend_30d"], a["win_spend_60d"]) == (pytest.approx(20.0), pytest.approx(35.0))
+    assert (a["win_active_days_30d"], a["win_active_days_60d"]) == (1, 2)
+    # last 30 days: 1 purchase; the 30 days before: 2 -> (1 + 1) / (2 + 1)
+    assert a["win_orders_trend_30d"] == pytest.approx(2 / 3)
+    assert a["win_returns_share_all"] == pytest.approx(0.25)
+    assert a["win_returns_amount_all"] == pytest.approx(5.0)
+    d = row(feats, "D")
+    # 2023-12-02 is 61 days back: outside the 60-day window.
+    assert (d["win_orders_7d"], d["win_orders_60d"], d["win_spend_60d"]) == (1, 1, pytest.approx(12.0))
+    assert d["win_orders_trend_30d"] == pytest.approx(2.0)
+
+
+def test_events_family_by_hand(feats):
+    a = row(feats, "A")
+    # logins on 01-25 (7 days back) and 01-31; the 02-01 login is at the cutoff: not history.
+    assert (a["evt_login_count_7d"], a["evt_login_count_30d"], a["evt_email_open_count_30d"]) == (2, 2, 0)
+    assert a["evt_email_open_count_60d"] == 1
+    assert (a["evt_login_days_since"], a["evt_email_open_days_since"]) == (1, 43)
+    assert a["evt_login_trend_30d"] == pytest.approx(3.0)
+    assert a["evt_all_count_7d"] == 2
+    b = row(feats, "B")
+    assert b["evt_login_count_30d"] == 0 and b["evt_login_trend_30d"] == 1.0
+    assert math.isnan(b["evt_login_days_since"])
+
+
+def test_surveys_family_by_hand(feats):
+    a = row(feats, "A")
+    assert (a["srv_nps_last"], a["srv_nps_age_days"], a["srv_nps_change"]) == (4.0, 12, -5.0)
+    assert a["srv_nps_category"] == "detractor"
+    assert (a["srv_csat_last"], a["srv_csat_age_days"]) == (5.0, 22)
+    assert math.isnan(a["srv_csat_change"])
+    d = row(feats, "D")  # D's only answer is at the cutoff
+    assert math.isnan(d["srv_nps_last"]) and pd.isna(d["srv_nps_category"])
+    assert isinstance(feats["srv_nps_category"].dtype, pd.CategoricalDtype)
+
+
+def test_tickets_family_uses_only_resolutions_known_at_the_cutoff(feats):
+    a = row(feats, "A")
+    assert (a["tkt_count_7d"], a["tkt_count_30d"], a["tkt_count_all"]) == (1, 2, 2)
+    assert a["tkt_open_at_cutoff"] == 1  # resolved on 02-03
+    assert a["tkt_resolution_mean_days"] == pytest.approx(2.0)
+    assert a["tkt_fcr_share"] == pytest.approx(1.0)
+    b = row(feats, "B")
+    assert (b["tkt_count_7d"], b["tkt_open_at_cutoff"], b["tkt_fcr_share"]) == (1, 0, 0.0)
+    d = row(feats, "D")
+    assert d["tkt_count_all"] == 0 and math.isnan(d["tkt_fcr_share"])
+
+
+def test_subscriptions_family_by_hand(feats):
+    a = row(feats, "A")
+    assert (a["sub_active"], a["sub_count_all"], a["sub_plan"], a["sub_mrr"]) == (1, 2, "pro", 20.0)
+    assert a["sub_months_since_first"] == pytest.approx(48 / 30.4375)
+    assert a["sub_days_to_renewal"] == 13  # started 01-15: 17 days ago
+    assert a["sub_downgrades_all"] == 0
+    b = row(feats, "B")
+    assert (b["sub_plan"], b["sub_mrr"], b["sub_downgrades_all"], b["sub_days_to_renewal"]) == ("basic", 10.0, 1, 19)
+    d = row(feats, "D")
+    assert (d["sub_active"], d["sub_count_all"]) == (0, 0) and math.isnan(d["sub_mrr"])
+
+
+def test_customers_family_by_hand(feats):
+    a, b, d = row(feats, "A"), row(feats, "B"), row(feats, "D")
+    assert (a["cst_region"], a["cst_referred"], a["cst_signup_age_days"]) == ("north", 0, 62)
+    assert (b["cst_region"], b["cst_referred"]) == ("south", 1)
+    assert math.isnan(b["cst_signup_age_days"])  # signs up after the cutoff
+    assert pd.isna(d["cst_region"])
+
+
+def test_every_spine_row_comes_back_once_in_order(world):
+    cuts = [pd.Timestamp("2024-01-15"), CUT]
+    labels = noncontractual_labels(world["transactions"], cuts, 30)
+    feats = compute_features(world, labels, plan_features(world, cuts, CFG))
+    pd.testing.assert_frame_equal(feats[["customer_id", "cutoff"]], labels[["customer_id", "cutoff"]])
+
+
+def test_a_family_whose_table_is_absent_is_skipped_not_zero_filled(tiny_tx):
+    plan = plan_features({"transactions": tiny_tx}, [CUT], CFG)
+    assert plan.families == ("rfm", "windowed")
+    feats = compute_features({"transactions": tiny_tx}, spine(["A"]), plan)
+    assert not [c for c in feats.columns if c.startswith(("evt_", "srv_", "tkt_", "sub_", "cst_"))]
+
+
+def test_scoring_without_a_table_the_plan_needs_is_a_clear_error(world, tiny_tx):
+    plan = plan_features(world, [CUT], CFG)
+    with pytest.raises(SchemaError, match="events"):
+        compute_features({"transactions": tiny_tx}, spine(["A"]), plan)
+
+
+def test_flag_mode_keeps_censored_windows_and_flags_them(tiny_tx):
+    cfg = FeaturesConfig(windows=[30, 90], censored_windows="flag", families=["windowed"])
+    plan = plan_features({"transactions": tiny_tx}, [CUT], cfg)
+    feats = compute_features({"transactions": tiny_tx}, spine(["A"]), plan)
+    assert plan.windows == (30, 90)
+    assert (feats["win_censored_30d"].iloc[0], feats["win_censored_90d"].iloc[0]) == (0, 1)
+
+
+def test_the_feature_table_documents_every_column(world):
+    plan = plan_features(world, [CUT], CFG)
+    docs = feature_docs(plan)
+    feats = compute_features(world, spine(["A"]), plan)
+    assert sorted(docs["name"]) == sorted(c for c in feats.columns if c not in ("customer_id", "cutoff"))
+
+
+def test_the_feature_sql_transpiles_to_spark(world):
+    import sqlglot
+
+    sql = feature_sql(plan_features(world, [CUT], CFG))
+    assert sqlglot.transpile(sql, read="duckdb", write="spark")

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churnml.config import TimeConfig
+from churnml.errors import ConfigError, SchemaError
+from churnml.labels import contractual_labels, make_labels, noncontractual_labels, population
+from tests.conftest import frame
+
+CUT = "2024-02-01"
+
+
+def as_dict(labels: pd.DataFrame) -> dict[str, int]:
+    return dict(zip(labels["customer_id"], labels["churned"], strict=True))
+
+
+def test_noncontractual_labels_by_hand(tiny_tx):
+    labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30)
+    # C's first purchase is after the cutoff: not in the population.
+    # A buys on 02-05 (inside [02-01, 03-02)); B never again; D only on 03-05.
+    assert as_dict(labels) == {"A": 0, "B": 1, "D": 1}
+    assert labels["churned"].dtype == "int8"
+    assert (labels["cutoff"] == pd.Timestamp(CUT)).all()
+
+
+def test_a_return_is_not_a_purchase_for_population_or_label(tiny_tx):
+    # A's row on 01-31 is a return; with active_within 15 days A's last purchase (01-11) is too old.
+    labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30, active_within_days=15)
+    assert as_dict(labels) == {"B": 1, "D": 1}
+    ret_only = frame(customer_id=["R", "R"], timestamp=["2024-01-10", "2024-02-10"], amount=[10.0, -10.0])
+    assert as_dict(noncontractual_labels(ret_only, [CUT], 30)) == {"R": 1}
+
+
+def test_lead_time_moves_the_window_and_keeps_the_population(tiny_tx):
+    labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30, lead_time_days=7)
+    # window [02-08, 03-09): A's 02-05 purchase falls in the gap; D buys on 03-05.
+    assert as_dict(labels) == {"A": 1, "B": 1, "D": 0}
+
+
+def test_many_cutoffs_equal_one_cutoff_at_a_time(tiny_tx):
+    cuts = ["2024-01-15", "2024-02-01", "2024-02-20"]
+    together = noncontractual_labels(tiny_tx, cuts, horizon_days=[20, 30, 40])
+    apart = pd.concat(
+        [noncontractual_labels(tiny_tx, [c], h) for c, h in zip(cuts, [20, 30, 40], strict=True)],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(together, apart)
+
+
+def test_contractual_labels_follow_spells_and_grace(tiny_subscriptions):
+    extra = frame(
+        customer_id=["E", "E", "F", "G"],
+        start=["2024-01-01", "2024-03-01", "2023-11-01", "2023-12-01"],
+        end=["2024-02-15", None, "2024-01-31", "2024-02-01"],
+    )
+    subs = pd.concat([tiny_subscriptions[["customer_id", "start", "end"]], extra], ignore_index=True)
+    labels = contractual_labels(subs, [CUT], horizon_days=30, grace_days=5)
+    # A renews in time and is open-ended; B's renewed spell ends 03-10 (after 03-02);
+    # E's gap (02-15 -> 03-01) exceeds the grace; F ended before the cutoff; G ends at the cutoff.
+    assert as_dict(labels) == {"A": 0, "B": 0, "E": 1, "G": 1}
+    assert as_dict(contractual_labels(subs, [CUT], horizon_days=60, grace_days=5))["B"] == 1
+    assert as_dict(contractual_labels(subs, [CUT], horizon_days=30, grace_days=20))["E"] == 0
+
+
+def test_population_matches_the_labelled_customers(tiny_tx, tiny_subscriptions):
+    t = TimeConfig(horizon_days=30)
+    pop = population(_Tables(tiny_tx, None), [CUT], t)
+    assert pop["customer_id"].tolist() == ["A", "B", "D"]
+    tc = TimeConfig(regime="contractual", horizon_days=30)
+    pop = population(_Tables(tiny_tx, tiny_subscriptions), [CUT], tc)
+    assert pop["customer_id"].tolist() == ["A", "B"]
+
+
+def test_make_labels_dispatches_on_the_regime_and_needs_the_table(tiny_tx):
+    t = TimeConfig(regime="contractual", horizon_days=30)
+    with pytest.raises(SchemaError, match="subscriptions"):
+        make_labels(_Tables(tiny_tx, None), [CUT], t)
+    assert len(make_labels(_Tables(tiny_tx, None), [CUT], TimeConfig(horizon_days=30))) == 3
+
+
+def test_bad_cutoffs_and_horizons_are_clear_errors(tiny_tx):
+    with pytest.raises(ConfigError, match="no cutoffs"):
+        noncontractual_labels(tiny_tx, [], 30)
+    with pytest.raises(ConfigError, match="distinct"):
+        noncontractual_labels(tiny_tx, [CUT, CUT], 30)
+    with pytest.raises(ConfigError, match="horizon_days"):
+        noncontractual_labels(tiny_tx, [CUT], 0)
+
+
+class _Tables:
+    def __init__(self, transactions, subscriptions):
+        self.transactions = transactions
+        self.subscriptions = subscriptions

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churnml.errors import DataWindowError
+from churnml.windows import (
+    DataSpan,
+    history_mask,
+    in_window_mask,
+    label_window,
+    latest_matured_cutoff,
+    matured_cutoffs,
+    rolling_cutoffs,
+    to_cutoff,
+    to_timestamp,
+)
+
+
+def test_label_window_is_half_open_and_starts_after_the_lead_time():
+    w = label_window("2024-02-01", horizon_days=30, lead_time_days=7)
+    assert w.start == pd.Timestamp("2024-02-08")
+    assert w.end == pd.Timestamp("2024-03-09")
+    times = pd.Series(pd.to_datetime(["2024-02-07 23:59", "2024-02-08", "2024-03-08 23:59", "2024-03-09"], format="ISO8601"))
+    assert in_window_mask(times, w.start, w.end).tolist() == [False, True, True, False]
+
+
+def test_history_is_strictly_before_the_cutoff():
+    times = pd.Series(pd.to_datetime(["2024-01-31 23:59:59", "2024-02-01 00:00", "2024-02-02"], format="ISO8601"))
+    assert history_mask(times, "2024-02-01").tolist() == [True, False, False]
+
+
+def test_cutoff_is_required_and_must_be_midnight():
+    with pytest.raises(DataWindowError, match="required"):
+        to_timestamp(None)  # type: ignore[arg-type]
+    with pytest.raises(DataWindowError, match="not at midnight"):
+        to_cutoff("2024-02-01 12:00")
+    assert to_cutoff("2024-02-01T02:00:00+02:00") == pd.Timestamp("2024-02-01")
+
+
+def test_rolling_cutoffs_are_anchored_on_the_newest_cutoff():
+    cuts = rolling_cutoffs("2024-01-01", "2024-03-01", step_days=30)
+    assert list(cuts) == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31"), pd.Timestamp("2024-03-01")]
+    cuts = rolling_cutoffs("2024-01-05", "2024-03-01", step_days=30)
+    assert list(cuts) == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-03-01")]
+
+
+def test_matured_cutoffs_keep_every_label_window_inside_the_data():
+    span = DataSpan(pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+    assert latest_matured_cutoff(span, 273) == pd.Timestamp("1997-10-01")
+    cuts = matured_cutoffs(span, horizon_days=273, step_days=28)
+    assert cuts[-1] == pd.Timestamp("1997-10-01")
+    assert all(c + pd.Timedelta(days=273) <= span.end for c in cuts)
+    assert cuts[0] >= pd.Timestamp("1997-01-02")
+
+
+def test_a_horizon_longer_than_the_data_names_dates_and_what_would_fit():
+    span = DataSpan(pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+    with pytest.raises(DataWindowError) as err:
+        matured_cutoffs(span, horizon_days=600, step_days=28)
+    msg = str(err.value)
+    assert "1997-01-01" in msg and "1998-06-30" in msg and "600 days" in msg
+    assert "longest horizon that fits is 545 days" in msg
+
+
+def test_data_span_ends_the_day_after_the_last_timestamp_unless_declared():
+    times = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-10 23:00"], format="ISO8601"))
+    assert DataSpan.from_times(times).end == pd.Timestamp("2024-02-11")
+    assert DataSpan.from_times(times, "2024-03-01").end == pd.Timestamp("2024-03-01")
