@@ -24,6 +24,9 @@ from churnml.errors import ConfigError
 __all__ = [
     "Config",
     "DataConfig",
+    "EvaluationConfig",
+    "ModelConfig",
+    "TrackingConfig",
     "FeaturesConfig",
     "MetricsConfig",
     "SyntheticConfig",
@@ -118,24 +121,40 @@ class TimeConfig(_Strict):
     ``[c + lead_time_days, c + lead_time_days + horizon_days)``.
     Rolling cutoffs run from ``first_cutoff`` to ``last_cutoff`` every
     ``step_days``; unset ends are derived from the data.
+
+    Training: the test cutoff is ``test_cutoff`` or the newest cutoff whose
+    ``horizon_days`` window has matured. ``train_horizon_days`` (shorter than
+    ``horizon_days``) trains on a shorter window when the asked one cannot
+    mature in training, and the probabilities are shifted to the asked
+    horizon; it is an upper bound (an asked horizon shorter than it is used
+    as it is); None means always the asked horizon. With ``embargo`` every
+    training and calibration label window ends at or before the test cutoff.
+
+    The built-in defaults fit the bundled CDNOW data (39-week horizon, the
+    holdout of the BTYD literature): see ``configs/default.yaml``.
     """
 
     regime: Literal["noncontractual", "contractual"] = "noncontractual"
-    horizon_days: int = Field(90, ge=1)
+    horizon_days: int = Field(273, ge=1)
     lead_time_days: int = Field(0, ge=0)
     active_within_days: int | None = Field(None, ge=1)
     grace_days: int = Field(30, ge=0)
-    step_days: int = Field(30, ge=1)
+    step_days: int = Field(28, ge=1)
     first_cutoff: dt.date | None = None
     last_cutoff: dt.date | None = None
-    min_history_days: int = Field(0, ge=0)
+    min_history_days: int = Field(84, ge=0)
+    train_horizon_days: int | None = Field(120, ge=1)
+    test_cutoff: dt.date | None = None
+    embargo: bool = True
 
 
-FamilyName = Literal["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
+FamilyName = Literal[
+    "rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers", "btyd"
+]
 
 
 def _all_families() -> list[FamilyName]:
-    return ["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers"]
+    return ["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers", "btyd"]
 
 
 class FeaturesConfig(_Strict):
@@ -157,6 +176,46 @@ class MetricsConfig(_Strict):
     out_dir: str = "outputs/metrics"
 
 
+class ModelConfig(_Strict):
+    """LightGBM and calibration.
+
+    ``params`` are passed to LightGBM as they are (on top of churnml's
+    defaults: binary objective, 15 leaves, max depth 6, learning rate 0.03,
+    feature/bagging fraction 0.8, min 200 rows per leaf, deterministic).
+    ``calibration``: ``isotonic``, ``sigmoid`` (Platt) or ``none``.
+    """
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    num_boost_round: int = Field(1000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    min_rows: int = Field(200, ge=10)
+
+
+class EvaluationConfig(_Strict):
+    """Business assumptions of the profit curve (money per customer)."""
+
+    contact_cost: float = Field(2.0, ge=0)
+    offer_cost: float = Field(10.0, ge=0)
+    save_rate: float = Field(0.2, ge=0, le=1)
+    value_per_save: float | None = Field(None, ge=0)
+    top_fraction: float = Field(0.1, gt=0, le=1)
+
+
+class TrackingConfig(_Strict):
+    """MLflow: where runs go and how the model is registered.
+
+    ``uri`` None means ``sqlite:///mlflow.db`` in the working folder.
+    """
+
+    uri: str | None = None
+    experiment: str = "churnml"
+    registered_model_name: str = "churnml"
+    champion_metric: str = "roc_auc"
+    log_customer_ids: bool = False
+    register_model: bool = True
+
+
 class Config(_Strict):
     """The whole configuration of a churnml run."""
 
@@ -165,6 +224,9 @@ class Config(_Strict):
     time: TimeConfig = Field(default_factory=TimeConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     seed: int = 42
 
 

@@ -44,6 +44,7 @@ def run_sql(
         if memory_limit is not None:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         for name, frame in tables.items():
             con.register(name, frame)
         return con.sql(sql).df()

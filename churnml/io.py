@@ -1,23 +1,69 @@
 """Reading and writing data files: the only module that touches data on disk.
 
+Reads (:func:`read_table`, :func:`load_tables`) map the user's column names to
+the canonical ones and validate each table once
+(:func:`churnml.validation.validate_table`): what they return is a canonical
+frame that the rest of churnml trusts.
+
 Writes are atomic (a temporary file in the same folder, then a rename) and
 never replace an existing file unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from churnml.errors import ChurnMLError
+from churnml.config import Config, DataConfig
+from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
+from churnml.schema import TABLE_SPECS, TableSpec, spec_for
+from churnml.validation import validate_table
 
-__all__ = ["write_frame"]
+__all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json"]
 
 log = logging.getLogger(__name__)
+
+#: read_csv options the (fast, multi-threaded) pyarrow engine understands.
+_PYARROW_OPTIONS = frozenset({
+    "sep", "delimiter", "header", "names", "usecols", "dtype", "na_values", "keep_default_na",
+    "true_values", "false_values", "encoding", "quotechar", "skiprows", "compression",
+})
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Tables:
+    """The canonical tables of one data source (see ``schema.TABLE_SPECS``).
+
+    Only ``transactions`` is required; every other table is ``None`` when the
+    source does not have it.
+    """
+
+    transactions: pd.DataFrame
+    events: pd.DataFrame | None = None
+    subscriptions: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    marketing_spend: pd.DataFrame | None = None
+    loyalty: pd.DataFrame | None = None
+
+    def present(self) -> list[str]:
+        """Names of the tables that are given, in contract order."""
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={len(getattr(self, n)):,} rows" for n in self.present())
+        return f"Tables({shown})"
 
 
 def _format_of(path: Path) -> str:
@@ -70,3 +116,239 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, 
             tmp.unlink()
     log.info("wrote %s rows to %s", len(df), target)
     return target
+
+
+def write_json(obj: object, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a JSON-ready object to ``path``, atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    obj : object
+        Anything :func:`json.dumps` accepts (NaN is not allowed: use None).
+    path : str or Path
+        Target file, usually ending in ``.json``.
+    overwrite : bool
+        Replace an existing file. Without it an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    import json
+
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    try:
+        text = json.dumps(obj, indent=2, allow_nan=False, default=str)
+    except ValueError as exc:
+        raise ChurnMLError(f"cannot write {target} as JSON: {exc}; replace NaN by None") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    log.info("wrote %s", target)
+    return target
+
+
+# ---------------------------------------------------------------------- reading
+def read_table(
+    table: str,
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    fmt: str = "auto",
+    read_options: Mapping[str, Any] | None = None,
+    **validate_kwargs: Any,
+) -> pd.DataFrame:
+    """Read one table, map its columns to canonical names and validate it.
+
+    Parameters
+    ----------
+    table : str
+        Canonical table name (``transactions``, ``events``, ...).
+    source : str, Path or DataFrame
+        A ``.csv``, ``.csv.gz`` or ``.parquet`` file, or a frame already in memory.
+    columns : mapping, optional
+        Canonical name -> the user's column name, e.g. ``{"customer_id": "cust_no"}``
+        (``data.tables.<table>.columns``). Unmapped columns keep their names.
+    fmt : {'auto', 'csv', 'parquet'}
+        File format; ``auto`` decides by the file name.
+    read_options : mapping, optional
+        Extra keyword arguments of :func:`pandas.read_csv` or
+        :func:`pandas.read_parquet` (e.g. ``{"sep": ";"}``). CSV files are read
+        with the multi-threaded pyarrow engine unless an option needs pandas' C
+        engine (or ``engine`` is given). Identifier, text and time columns are
+        read as text, so that ids keep leading zeros and every timestamp is
+        parsed once, by the validation.
+    **validate_kwargs
+        ``returns``, ``duplicates``, ``timezone``, ``data_end`` of
+        :func:`churnml.validation.validate_table`.
+
+    Returns
+    -------
+    DataFrame
+        The canonical frame (see :func:`churnml.validation.validate_table`).
+
+    Raises
+    ------
+    ConfigError
+        The file does not exist, or the format or options are invalid.
+    SchemaError
+        A mapped column is missing from the source, the file cannot be parsed,
+        or the table breaks the data contract (every problem at once).
+    EmptyDataError
+        The table has no rows.
+    """
+    spec = spec_for(table)
+    mapping = dict(columns or {})
+    _check_mapping(spec, mapping)
+    if isinstance(source, pd.DataFrame):
+        if read_options:
+            raise ConfigError(f"{table}: read_options apply to files, not to a DataFrame source")
+        _check_mapped_present(table, mapping, list(source.columns), "the DataFrame")
+        raw, name = source, None
+    else:
+        path, kind = _resolve(table, source, fmt)
+        opts = dict(read_options or {})
+        found = _header(table, path, kind, opts)
+        _check_mapped_present(table, mapping, found, str(path))
+        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found))
+        name = str(path)
+    raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
+    return validate_table(table, raw, source=name, **validate_kwargs)
+
+
+def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
+    unknown = [c for c in mapping if c not in spec]
+    doubled = sorted({u for u in mapping.values() if list(mapping.values()).count(u) > 1})
+    problems = []
+    if unknown:
+        problems.append(f"data.tables.{spec.name}.columns maps {unknown}, which are not columns of "
+                        f"{spec.name}; its columns are {[c.name for c in spec.columns]}")
+    if doubled:
+        problems.append(f"data.tables.{spec.name}.columns maps the file column(s) {doubled} to "
+                        "more than one canonical column; map each file column once")
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def _check_mapped_present(table: str, mapping: dict[str, str], found: list[Any], where: str) -> None:
+    absent = {c: u for c, u in mapping.items() if u not in found}
+    if absent:
+        raise SchemaError(
+            f"{table}: the column mapping names column(s) {sorted(absent.values())} that {where} does "
+            f"not have; found columns {[str(c) for c in found]}; fix data.tables.{table}.columns "
+            f"({', '.join(f'{c}: {u}' for c, u in absent.items())})",
+            table,
+        )
+
+
+def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
+    path = Path(source)
+    if fmt not in ("auto", "csv", "parquet"):
+        raise ConfigError(f"data.tables.{table}.format={fmt!r}; expected 'auto', 'csv' or 'parquet'")
+    if not path.is_file():
+        raise ConfigError(f"data.tables.{table}.path: file {str(path)!r} not found "
+                          f"(relative paths start at the working folder {Path.cwd()})")
+    return path, _format_of(path) if fmt == "auto" else fmt
+
+
+def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
+    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in ("id", "str", "time", "date")]
+    return [c for c in text if c in found]
+
+
+def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any]:
+    try:
+        if kind == "parquet":
+            return list(pq.read_schema(path).names)
+        head = {k: v for k, v in opts.items() if k not in ("engine", "dtype", "parse_dates")}
+        return list(pd.read_csv(path, nrows=0, **head).columns)
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{table}: cannot read the header of {path} as {kind}: {exc}; fix: check the "
+                          f"file, or data.tables.{table}.format and read_options", table) from exc
+
+
+def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path, **opts)
+        dtype = opts.pop("dtype", None)
+        dates = opts.get("parse_dates") or []
+        forced = {c: "str" for c in text if c not in dates}
+        if isinstance(dtype, Mapping) or dtype is None:
+            dtype = forced | dict(dtype or {})
+        sep = opts.get("sep", opts.get("delimiter", ","))
+        fast = set(opts) <= _PYARROW_OPTIONS and isinstance(sep, str) and len(sep) == 1
+        engine = opts.pop("engine", "pyarrow" if fast else "c")
+        return pd.read_csv(path, dtype=dtype, engine=engine, **opts)
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{table}: cannot read {path} as {kind}: {exc}; fix: check the file "
+                          f"(separator: read_options.sep) or data.tables.{table}.format", table) from exc
+
+
+# ---------------------------------------------------------------------- loading
+def load_tables(cfg: Config) -> Tables:
+    """Load and validate every table of the configured data source.
+
+    ``cfg.data.source``: ``files`` reads ``cfg.data.tables`` (each through
+    :func:`read_table` with ``data.returns``, ``duplicates``, ``timezone`` and
+    ``end``); ``cdnow`` loads the bundled CDNOW log
+    (:func:`churnml.datasets.cdnow.load_cdnow`; its same-day repeat rows are real
+    purchases and always kept); ``synthetic`` generates the tables from
+    ``cfg.data.synthetic`` (its ``ground_truth`` is not a table and is left out).
+
+    Raises
+    ------
+    SchemaError
+        Listing the problems of every file table at once.
+    """
+    data = cfg.data
+    if data.source == "cdnow":
+        from churnml.datasets.cdnow import load_cdnow
+
+        return Tables(transactions=load_cdnow(data_end=data.end))
+    if data.source == "synthetic":
+        return _synthetic_tables(data)
+    return _file_tables(data)
+
+
+def _file_tables(data: DataConfig) -> Tables:
+    frames: dict[str, pd.DataFrame] = {}
+    errors: list[SchemaError | EmptyDataError] = []
+    for name in (t for t in TABLE_SPECS if t in data.tables):
+        src = data.tables[name]
+        try:
+            frames[name] = read_table(
+                name, src.path, columns=src.columns, fmt=src.format, read_options=src.read_options,
+                returns=data.returns, duplicates=data.duplicates, timezone=data.timezone,
+                data_end=data.end,
+            )
+        except (SchemaError, EmptyDataError) as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SchemaError([p for e in errors for p in getattr(e, "problems", [str(e)])])
+    return Tables(**frames)
+
+
+def _synthetic_tables(data: DataConfig) -> Tables:
+    name = "churnml.datasets.synthetic"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        raise ConfigError(f"data.source is 'synthetic' but {name} is not available in this version; "
+                          "use data.source: cdnow or files") from None
+    frames = module.generate(data.synthetic)
+    return Tables(**{k: v for k, v in frames.items() if k in TABLE_SPECS})

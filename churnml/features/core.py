@@ -20,6 +20,7 @@ from churnml.config import FeaturesConfig
 from churnml.engine import run_sql
 from churnml.errors import SchemaError
 from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
+from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.customers import customers_family
 from churnml.features.events import events_family
 from churnml.features.rfm import rfm_family
@@ -79,6 +80,7 @@ class FeaturePlan:
     survey_types: tuple[str, ...] = ()
     optional_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     censored: str = "drop"
+    btyd_horizon_days: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +108,12 @@ def _table(tables: object, name: str) -> pd.DataFrame | None:
     return getattr(tables, name, None)
 
 
-def plan_features(tables: object, cutoffs: object, cfg: FeaturesConfig | None = None) -> FeaturePlan:
+def plan_features(
+    tables: object,
+    cutoffs: object,
+    cfg: FeaturesConfig | None = None,
+    horizon_days: int | None = None,
+) -> FeaturePlan:
     """Decide what to compute from the tables and the earliest cutoff.
 
     Parameters
@@ -118,6 +125,8 @@ def plan_features(tables: object, cutoffs: object, cfg: FeaturesConfig | None = 
         decides which windows are censored.
     cfg : FeaturesConfig
         Families and windows to use.
+    horizon_days : int, optional
+        The asked horizon; needed by the ``btyd`` family (skipped without it).
     """
     cfg = cfg or FeaturesConfig()
     tx = _table(tables, "transactions")
@@ -137,7 +146,8 @@ def plan_features(tables: object, cutoffs: object, cfg: FeaturesConfig | None = 
                 list(dropped), first_cut.date(), history_days,
             )
     families = tuple(f for f in FAMILIES if f in cfg.families and _table(tables, FAMILIES[f][0]) is not None)
-    skipped = [f for f in cfg.families if f not in families]
+    use_btyd = "btyd" in cfg.families and "rfm" in families and horizon_days is not None
+    skipped = [f for f in cfg.families if f not in families and not (f == "btyd" and use_btyd)]
     if skipped:
         log.info("feature families skipped (table absent): %s", skipped)
     events, surveys = _table(tables, "events"), _table(tables, "surveys")
@@ -155,6 +165,7 @@ def plan_features(tables: object, cutoffs: object, cfg: FeaturesConfig | None = 
         survey_types=tuple(sorted(surveys["survey"].dropna().unique())) if surveys is not None else (),
         optional_columns=optional,
         censored=cfg.censored_windows,
+        btyd_horizon_days=horizon_days if use_btyd else None,
     )
 
 
@@ -242,6 +253,8 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
         if isinstance(out[col].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int8Dtype | pd.Int16Dtype):
             out[col] = out[col].astype("float64")
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
+    if plan.btyd_horizon_days is not None:
+        out = add_btyd_features(out, plan.btyd_horizon_days)
     if len(out) != len(spine):
         raise SchemaError(
             f"features returned {len(out)} rows for {len(spine)} spine rows; a table has duplicate keys",
@@ -253,4 +266,6 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
 def feature_docs(plan: FeaturePlan) -> pd.DataFrame:
     """The documentation table of the plan's features (name, family, meaning, missing)."""
     docs: list[FeatureDoc] = [d for fam in _families(plan) for d in fam.docs]
+    if plan.btyd_horizon_days is not None:
+        docs += btyd_docs(plan.btyd_horizon_days)
     return pd.DataFrame([asdict(d) for d in docs])

@@ -1,0 +1,175 @@
+"""The training table: spine -> labels + features -> time-ordered splits.
+
+Splits are by cutoff, never by random rows:
+
+* **test**: the newest cutoff whose label window (``horizon_days``) has
+  matured, or ``time.test_cutoff``;
+* **calibration**: one earlier cutoff, used for early stopping and for
+  calibrating probabilities;
+* **train**: rolling cutoffs before that, every ``step_days``.
+
+With ``embargo`` (the default) every training and calibration label window
+ends at or before the test cutoff: the model learns only from outcomes that
+were known at the test cutoff, as it would in production. Training cutoffs
+are strictly earlier than the calibration cutoff (by at least one step).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from churnml.config import Config
+from churnml.errors import DataWindowError, ModelError
+from churnml.features import FeaturePlan, compute_features, plan_features
+from churnml.labels import make_labels
+from churnml.windows import DAY, DataSpan, latest_matured_cutoff, rolling_cutoffs, to_cutoff
+
+__all__ = ["SplitCutoffs", "TrainingData", "build_training_data", "split_cutoffs"]
+
+log = logging.getLogger(__name__)
+
+ID_COLS = ("customer_id", "cutoff")
+TARGET = "churned"
+
+
+@dataclass(frozen=True)
+class SplitCutoffs:
+    """Cutoffs of each split and the horizons their labels use (days)."""
+
+    train: tuple[pd.Timestamp, ...]
+    calibration: pd.Timestamp
+    test: pd.Timestamp
+    train_horizon_days: int
+    test_horizon_days: int
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "cutoffs_train": ",".join(str(c.date()) for c in self.train),
+            "cutoff_calibration": str(self.calibration.date()),
+            "cutoff_test": str(self.test.date()),
+            "train_horizon_days": str(self.train_horizon_days),
+            "horizon_days": str(self.test_horizon_days),
+        }
+
+
+def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
+    """Choose the test, calibration and training cutoffs from the data span.
+
+    Raises
+    ------
+    DataWindowError
+        When the asked horizon has no matured test window, or no training
+        cutoff fits before the calibration cutoff; the message gives the dates
+        and what would fit.
+    """
+    t = cfg.time
+    H = t.horizon_days
+    h = min(t.train_horizon_days or H, H)
+    lead = t.lead_time_days
+    grace = t.grace_days if t.regime == "contractual" else 0
+    latest = latest_matured_cutoff(span, H + grace, lead)
+    test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
+    if test > latest:
+        raise DataWindowError(
+            f"the test cutoff {test.date()} has no matured label window: the data ends "
+            f"{(span.end - DAY).date()}, and a {H}-day horizon (+{lead} lead, +{grace} grace) needs a "
+            f"cutoff on or before {latest.date()}"
+        )
+    gap = (lead + h + grace) if t.embargo else t.step_days
+    calibration = test - gap * DAY
+    last_train = calibration - t.step_days * DAY
+    earliest = span.first.normalize() + max(t.min_history_days, 1) * DAY
+    if t.first_cutoff is not None:
+        earliest = max(earliest, to_cutoff(t.first_cutoff))
+    if last_train < earliest:
+        need = int((test - earliest) / DAY)
+        raise DataWindowError(
+            f"not enough history to train a {h}-day horizon before the test cutoff {test.date()}: "
+            f"the data starts {span.first.date()}; the calibration cutoff is "
+            f"{calibration.date()} and the last training cutoff would be {last_train.date()}, before the "
+            f"earliest usable cutoff {earliest.date()}. Set time.train_horizon_days to at most "
+            f"{max(need - t.step_days - lead - grace, 0)} days, lower time.min_history_days, or give more data."
+        )
+    train = tuple(rolling_cutoffs(earliest, last_train, t.step_days))
+    return SplitCutoffs(train, calibration, test, h, H)
+
+
+@dataclass
+class TrainingData:
+    """The training table with its splits and everything needed to redo it.
+
+    ``table`` has ``customer_id``, ``cutoff``, the features, ``churned`` and
+    ``split`` (train / calibration / test); one row per customer and cutoff.
+    """
+
+    table: pd.DataFrame
+    plan: FeaturePlan
+    splits: SplitCutoffs
+    span: DataSpan
+    feature_names: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+
+    def part(self, split: str) -> pd.DataFrame:
+        return self.table[self.table["split"] == split]
+
+    def counts(self) -> dict[str, int]:
+        return {s: int((self.table["split"] == s).sum()) for s in ("train", "calibration", "test")}
+
+
+def build_training_data(tables: object, cfg: Config) -> TrainingData:
+    """Labels and features at every training, calibration and test cutoff.
+
+    Features are computed once over all cutoffs (one pass); labels use the
+    training horizon on train/calibration cutoffs and the asked horizon on
+    the test cutoff.
+    """
+    tx = getattr(tables, "transactions", None)
+    if tx is None or len(tx) == 0:
+        raise ModelError("training needs a non-empty transactions table")
+    span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
+    splits = split_cutoffs(span, cfg)
+    fit_cuts = [*splits.train, splits.calibration]
+    log.info(
+        "cutoffs: train %s .. %s (%d), calibration %s, test %s",
+        splits.train[0].date(), splits.train[-1].date(), len(splits.train),
+        splits.calibration.date(), splits.test.date(),
+    )
+    labels = pd.concat(
+        [
+            make_labels(tables, fit_cuts, cfg.time, horizon_days=splits.train_horizon_days),
+            make_labels(tables, [splits.test], cfg.time, horizon_days=splits.test_horizon_days),
+        ],
+        ignore_index=True,
+    )
+    plan = plan_features(tables, [*fit_cuts, splits.test], cfg.features, horizon_days=splits.test_horizon_days)
+    feats = compute_features(tables, labels[list(ID_COLS)], plan)
+    table = feats.merge(labels, on=list(ID_COLS), how="left", validate="one_to_one")
+    split = pd.Series("train", index=table.index, dtype="str")
+    split[table["cutoff"] == splits.calibration] = "calibration"
+    split[table["cutoff"] == splits.test] = "test"
+    table["split"] = split
+    features = [c for c in feats.columns if c not in ID_COLS]
+    cats = [c for c in features if isinstance(table[c].dtype, pd.CategoricalDtype)]
+    data = TrainingData(table, plan, splits, span, features, cats)
+    _check_trainable(data, cfg)
+    return data
+
+
+def _check_trainable(data: TrainingData, cfg: Config) -> None:
+    for name in ("train", "calibration", "test"):
+        part = data.part(name)
+        if len(part) < cfg.model.min_rows:
+            raise ModelError(
+                f"the {name} split has {len(part)} customer-cutoff rows, fewer than model.min_rows="
+                f"{cfg.model.min_rows}; give more customers or lower model.min_rows"
+            )
+        classes = sorted(part[TARGET].unique().tolist())
+        if len(classes) < 2:
+            raise ModelError(
+                f"the {name} split has only one label class ({classes}): every customer "
+                f"{'churned' if classes == [1] else 'stayed'}; a churn model needs both. Check the horizon "
+                f"({cfg.time.horizon_days} days) and the population rule"
+            )

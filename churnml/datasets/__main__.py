@@ -1,0 +1,212 @@
+"""Command line of the bundled and generated data sets.
+
+``python -m churnml.datasets synthetic --customers N --out DIR`` writes every
+table of the data contract plus ``ground_truth``, chunk by chunk of customers:
+
+* ``--format parquet`` (default): one file per table, ``DIR/<table>.parquet``,
+  timestamps in microseconds (Spark-readable);
+* ``--format csv``: one folder per table, ``DIR/<table>/part-00000.csv``, ...
+
+Existing outputs are an error unless ``--overwrite``. Errors of the
+:class:`~churnml.errors.ChurnMLError` family print one line to stderr and exit
+with status 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from churnml.config import SyntheticConfig
+from churnml.datasets.synthetic import TABLES, count_chunks, generate_chunks
+from churnml.errors import ChurnMLError, ConfigError
+from churnml.io import write_frame
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("churnml.datasets")
+
+
+class _ParquetSink:
+    """One Parquet file per table, appended chunk by chunk, renamed into place at the end."""
+
+    def __init__(self, out: Path, overwrite: bool) -> None:
+        self.out, self.overwrite = out, overwrite
+        self.writers: dict[str, tuple[pq.ParquetWriter, Path]] = {}
+
+    def targets(self) -> list[Path]:
+        return [self.out / f"{t}.parquet" for t in TABLES]
+
+    def write(self, table: str, df: pd.DataFrame) -> None:
+        data = pa.Table.from_pandas(df, preserve_index=False)
+        if table not in self.writers:
+            tmp = self.out / f".{table}.parquet.{os.getpid()}.tmp"
+            writer = pq.ParquetWriter(tmp, data.schema, coerce_timestamps="us")
+            self.writers[table] = (writer, tmp)
+        if data.num_rows:
+            self.writers[table][0].write_table(data)
+
+    def __enter__(self) -> _ParquetSink:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for table, (writer, tmp) in self.writers.items():
+            writer.close()
+            if kind is None:
+                os.replace(tmp, self.out / f"{table}.parquet")
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+class _CsvSink:
+    """One folder per table with a CSV part per chunk (written by ``churnml.io``)."""
+
+    def __init__(self, out: Path, overwrite: bool) -> None:
+        self.out, self.overwrite = out, overwrite
+        self.parts = dict.fromkeys(TABLES, 0)
+        self.empty: dict[str, pd.DataFrame] = {}
+
+    def targets(self) -> list[Path]:
+        return [p for t in TABLES for p in sorted((self.out / t).glob("part-*.csv"))]
+
+    def write(self, table: str, df: pd.DataFrame) -> None:
+        self.empty.setdefault(table, df.iloc[:0])
+        if not df.empty:
+            self._part(table, df)
+
+    def _part(self, table: str, df: pd.DataFrame) -> None:
+        write_frame(df, self.out / table / f"part-{self.parts[table]:05d}.csv", overwrite=True)
+        self.parts[table] += 1
+
+    def __enter__(self) -> _CsvSink:
+        if self.overwrite:
+            for stale in self.targets():
+                stale.unlink()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            for table, empty in self.empty.items():
+                if not self.parts[table]:
+                    self._part(table, empty)
+
+
+def _synthetic_config(args: argparse.Namespace) -> SyntheticConfig:
+    given = {
+        "customers": args.customers,
+        "seed": args.seed,
+        "start": args.start,
+        "months": args.months,
+        "churn_rate": args.churn_rate,
+        "contractual_share": args.contractual_share,
+    }
+    try:
+        return SyntheticConfig(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        problems = [
+            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        ]
+        raise ConfigError("invalid synthetic options: " + "; ".join(problems)) from None
+
+
+def _run_synthetic(args: argparse.Namespace) -> int:
+    cfg = _synthetic_config(args)
+    out = Path(args.out)
+    sink: _ParquetSink | _CsvSink = (_ParquetSink if args.format == "parquet" else _CsvSink)(
+        out, args.overwrite
+    )
+    existing = [str(p) for p in sink.targets() if p.exists()]
+    if existing and not args.overwrite:
+        raise ChurnMLError(
+            f"{len(existing)} output file(s) exist already in {out}, e.g. {existing[0]}; "
+            "pass --overwrite to replace them or choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    rows = dict.fromkeys(TABLES, 0)
+    chunks = generate_chunks(cfg, chunk_customers=args.chunk_customers)
+    total = count_chunks(cfg.customers, args.chunk_customers)
+    bar = tqdm(chunks, total=total, unit="chunk", desc="synthetic", disable=not sys.stderr.isatty())
+    with sink:
+        for i, chunk in enumerate(bar, start=1):
+            for table, df in chunk.items():
+                sink.write(table, df)
+                rows[table] += len(df)
+            log.info("chunk %d/%d written (%d transactions so far)", i, total, rows["transactions"])
+    where = "<table>.parquet" if args.format == "parquet" else "<table>/part-*.csv"
+    print(f"wrote {len(TABLES)} tables to {out}/{where} ({cfg.customers:,} customers, seed {cfg.seed}):")
+    for table, n in rows.items():
+        print(f"  {table:<16} {n:>14,} rows")
+    return 0
+
+
+def _add_synthetic(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = commands.add_parser(
+        "synthetic",
+        parents=[common],
+        help="generate seeded synthetic tables with a known churn ground truth",
+        description="Generate every table of the data contract plus ground_truth.",
+    )
+    p.add_argument("--customers", type=int, required=True, help="number of customers (>= 10)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, help="random seed (default 42)")
+    p.add_argument("--months", type=int, help="simulated calendar months (default 24)")
+    p.add_argument("--start", type=dt.date.fromisoformat, help="first day, YYYY-MM-DD (default 2023-01-01)")
+    p.add_argument("--churn-rate", type=float, help="share of customers who churn (default 0.30)")
+    p.add_argument("--contractual-share", type=float, help="share with subscriptions (default 0.4)")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--chunk-customers", type=int, default=200_000, help="customers per chunk")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(run=_run_synthetic)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one subcommand per data set (``synthetic``, ...)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    common.add_argument("--quiet", action="store_true", help="log warnings only")
+    parser = argparse.ArgumentParser(
+        prog="python -m churnml.datasets", description="Write churnml data sets to files."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    adders: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = [
+        _add_synthetic
+    ]
+    for add in adders:
+        add(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 error)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args))
+    except ChurnMLError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

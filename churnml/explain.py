@@ -1,0 +1,460 @@
+"""SHAP explanations of a LightGBM churn model: global drivers and per-customer reason codes.
+
+Contributions are LightGBM's native TreeSHAP values (``booster.predict(X,
+pred_contrib=True)``), in raw log-odds of the *uncalibrated* booster: for each
+row ``base_value + sum(values) = booster.predict(X, raw_score=True)``. They
+equal ``shap.TreeExplainer(booster).shap_values(X)`` and need no ``shap`` at
+serving time. A positive contribution raises the churn risk.
+
+Reason codes name, per customer, the ``top_k`` features (or feature groups) that
+raise the risk most, with the customer's value and a plain sentence taken from
+a small template table (see :data:`REASON_TEMPLATES`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from churnml.errors import ConfigError, EmptyDataError, ModelError, SchemaError
+
+if TYPE_CHECKING:
+    import lightgbm
+
+__all__ = [
+    "REASON_TEMPLATES",
+    "Contributions",
+    "churn_rate_by_decile",
+    "contributions",
+    "default_groups",
+    "describe_values",
+    "driver_summary",
+    "global_importance",
+    "reason_codes",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``describe(feature, values, rows) -> Series of sentences | None`` (None: use the templates).
+Describe = Callable[[str, pd.Series, pd.DataFrame], "pd.Series | None"]
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """TreeSHAP contributions of one model on one feature frame.
+
+    Attributes
+    ----------
+    values : DataFrame
+        ``n x features`` contributions in log-odds, same index and columns as ``X``.
+    base_value : float
+        The model's expected raw score (log-odds) over its training data.
+    """
+
+    values: pd.DataFrame
+    base_value: float
+
+    def logit(self) -> pd.Series:
+        """Raw score per row: ``base_value + values.sum(axis=1)`` (log-odds)."""
+        return (self.values.sum(axis=1) + self.base_value).rename("logit")
+
+    @classmethod
+    def from_array(cls, raw: Any, X: pd.DataFrame, base_value: Any = None) -> Contributions:
+        """Build from any SHAP output shape; the one place where shapes are normalised.
+
+        Accepted: LightGBM binary ``(n, features + 1)`` (last column = base value);
+        shap 0.51 ``(n, features)`` with ``base_value`` given; older shap lists
+        ``[negative, positive]`` or ``(n, features, 2)`` arrays (positive class kept).
+        """
+        two_class = isinstance(raw, list) or np.ndim(raw) == 3
+        arr = np.asarray(raw[-1] if isinstance(raw, list) else raw, dtype="float64")
+        arr = arr[:, :, -1] if arr.ndim == 3 else arr
+        n, f = X.shape
+        base = None if base_value is None else np.asarray(base_value, dtype="float64").ravel()[-1 if two_class else 0 :]
+        if arr.shape == (n, f + 1) and base is None:
+            arr, base = arr[:, :f], arr[:, f]
+        if arr.shape != (n, f) or base is None or base.size == 0:
+            raise ModelError(
+                f"SHAP values of shape {arr.shape} do not fit X of shape {(n, f)}; expected (n, features + 1) "
+                "from LightGBM or (n, features) plus a base value; only binary models are supported"
+            )
+        if np.ptp(base) > 1e-12:
+            raise ModelError(f"SHAP base value varies across rows (range {np.ptp(base):.3g}); not a single model")
+        return cls(values=pd.DataFrame(arr, index=X.index, columns=X.columns), base_value=float(base[0]))
+
+
+def contributions(booster: lightgbm.Booster, X: pd.DataFrame) -> Contributions:
+    """LightGBM native TreeSHAP contributions of ``X`` (raw log-odds space).
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        A fitted binary model (an ``LGBMClassifier`` is unwrapped via ``booster_``).
+    X : DataFrame
+        Exactly the model's features (any column order; categoricals as pandas categories).
+
+    Returns
+    -------
+    Contributions
+        ``phi`` with ``base_value + phi.sum(axis=1) == booster.predict(X, raw_score=True)``.
+
+    Raises
+    ------
+    EmptyDataError
+        ``X`` has no rows.
+    ModelError
+        The columns of ``X`` differ from the model's features.
+    """
+    booster = getattr(booster, "booster_", booster)
+    if len(X) == 0:
+        raise EmptyDataError("contributions: X has no rows; pass at least one customer row")
+    names = list(booster.feature_name())
+    missing = [c for c in names if c not in X.columns]
+    extra = [c for c in X.columns if c not in names]
+    if missing or extra:
+        raise ModelError(
+            f"contributions: X does not match the model's {len(names)} features; missing {missing[:10]}, "
+            f"unexpected {extra[:10]}; pass X[booster.feature_name()]"
+        )
+    logger.debug("explaining %d rows x %d features with LightGBM TreeSHAP", len(X), len(names))
+    raw = booster.predict(X[names], pred_contrib=True)
+    ordered = Contributions.from_array(raw, X[names])
+    return Contributions(ordered.values[list(X.columns)], ordered.base_value)
+
+
+def global_importance(contrib: Contributions) -> pd.DataFrame:
+    """Mean absolute SHAP per feature, largest first.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``feature``: ``mean_abs_shap`` = mean_i |phi_ij| (log-odds),
+        ``mean_shap`` = mean_i phi_ij, ``share`` = mean_abs_shap / sum over features.
+    """
+    values = contrib.values
+    mean_abs = values.abs().mean(axis=0)
+    total = float(mean_abs.sum())
+    out = pd.DataFrame(
+        {
+            "mean_abs_shap": mean_abs.to_numpy(),
+            "mean_shap": values.mean(axis=0).to_numpy(),
+            "share": (mean_abs / total).to_numpy() if total > 0 else np.zeros(len(mean_abs)),
+        },
+        index=pd.Index(values.columns, name="feature"),
+    )
+    return out.sort_values("mean_abs_shap", ascending=False, kind="stable")
+
+
+def _check_same_rows(contrib: Contributions, X: pd.DataFrame, where: str) -> None:
+    missing = [c for c in contrib.values.columns if c not in X.columns]
+    if missing:
+        raise SchemaError(f"{where}: X lacks features {missing[:10]} of the contributions; pass the explained X")
+    if not X.index.equals(contrib.values.index):
+        raise SchemaError(
+            f"{where}: X ({len(X)} rows) and the contributions ({len(contrib.values)} rows) have different "
+            "indexes; pass the same X that was explained"
+        )
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+
+def _direction(x: pd.Series, phi: pd.Series) -> str:
+    if _is_categorical(x):
+        means = phi.groupby(x.astype("object"), observed=True).mean()
+        if means.empty:
+            return "no observed level"
+        return f"level '{means.idxmax()}' raises churn risk most"
+    corr = x.astype("float64").corr(phi)
+    if pd.isna(corr) or abs(corr) < 0.05:
+        return "no clear direction"
+    return f"higher values {'raise' if corr > 0 else 'lower'} churn risk"
+
+
+def driver_summary(contrib: Contributions, X: pd.DataFrame, top: int = 5) -> str:
+    """Plain-language summary of the ``top`` global churn drivers.
+
+    Direction comes from the sign of the Pearson correlation between a feature's
+    value and its SHAP value (|r| < 0.05: no clear direction); for a categorical
+    feature the level with the highest mean SHAP is named.
+    """
+    _check_same_rows(contrib, X, "driver_summary")
+    imp = global_importance(contrib).head(top)
+    lines = [f"Top {len(imp)} churn drivers (mean |SHAP| in log-odds):"]
+    for rank, (feature, row) in enumerate(imp.iterrows(), start=1):
+        text = _direction(X[feature], contrib.values[feature])
+        lines.append(f"{rank}. {feature}: {text} (mean |SHAP| {row['mean_abs_shap']:.2f})")
+    return "\n".join(lines)
+
+
+def churn_rate_by_decile(x: pd.Series, y: Any, bins: int = 10) -> pd.DataFrame:
+    """Observed churn rate per decile (quantile bin) of a feature, or per level.
+
+    Numeric features with more than ``bins`` distinct values are cut into
+    ``bins`` quantile bins (fewer when quantiles tie); other numeric features
+    get one row per value and categoricals one row per level. Missing values
+    form a last ``missing`` row.
+
+    Returns
+    -------
+    DataFrame
+        ``bin`` (label), ``lower``/``upper`` (observed min/max of the bin, NaN
+        for levels), ``customers``, ``churners`` and ``churn_rate`` =
+        churners / customers (0-1). ``attrs["feature"]`` holds the feature name.
+    """
+    target = np.asarray(y, dtype="float64")
+    if len(target) != len(x):
+        raise SchemaError(f"churn_rate_by_decile: x has {len(x)} rows but y has {len(target)}; align them")
+    if not np.isin(target, (0.0, 1.0)).all():
+        raise SchemaError("churn_rate_by_decile: y must hold 0/1 churn labels only (no NaN)")
+    frame = pd.DataFrame({"x": x.reset_index(drop=True), "y": target})
+    missing = frame["x"].isna()
+    seen = frame.loc[~missing]
+    levels = _is_categorical(x)
+    if levels or seen["x"].nunique() <= bins:
+        key = seen["x"]
+    else:
+        key = pd.qcut(seen["x"].astype("float64"), bins, labels=False, duplicates="drop")
+    grouped = seen.groupby(key, sort=True, observed=True)
+    out = grouped.agg(customers=("y", "size"), churners=("y", "sum"))
+    if levels:
+        out["lower"] = out["upper"] = np.nan
+        out["bin"] = out.index.astype("object").astype(str)
+    else:
+        out["lower"] = grouped["x"].min().astype("float64")
+        out["upper"] = grouped["x"].max().astype("float64")
+        low, high = describe_values(out["lower"]), describe_values(out["upper"])
+        out["bin"] = low.where(out["lower"] == out["upper"], low + " to " + high)
+    if missing.any():
+        rest = frame.loc[missing, "y"]
+        extra = {"customers": len(rest), "churners": rest.sum(), "lower": np.nan, "upper": np.nan, "bin": "missing"}
+        out = pd.concat([out, pd.DataFrame([extra])])
+    cols = ["bin", "lower", "upper", "customers", "churners"]
+    out = out.reset_index(drop=True)[cols].astype(
+        {"bin": "str", "lower": "float64", "upper": "float64", "customers": "int64", "churners": "int64"}
+    )
+    out["churn_rate"] = out["churners"] / out["customers"]
+    out.attrs["feature"] = str(x.name)
+    return out
+
+
+# --------------------------------------------------------------------------- reason codes
+
+_WINDOW = re.compile(r"_\d+d$")
+
+
+def default_groups(features: Any) -> dict[str, str]:
+    """Default feature groups: strip a trailing ``_{N}d`` window (``win_orders_30d`` -> ``win_orders``)."""
+    return {f: _WINDOW.sub("", f) for f in features}
+
+
+def describe_values(values: pd.Series, kind: str = "number") -> pd.Series:
+    """Format values for people, vectorised; missing values become ``"missing"``.
+
+    ``kind``: ``number`` (integer-valued as integers, else at most 2 decimals:
+    141.99999 -> ``"142"``, 12.50 -> ``"12.5"``), ``money`` (2 decimals), ``share``
+    (a fraction as a percentage: 0.5 -> ``"50%"``), ``level`` (the value as
+    text; also used for any non-numeric column).
+    """
+    ok = values.notna().to_numpy()
+    text = np.full(len(values), "missing", dtype="object")
+    if kind == "level" or _is_categorical(values):
+        text[ok] = values.to_numpy(dtype="object")[ok].astype(str)
+    else:
+        text[ok] = _format_numbers(values.to_numpy(dtype="float64", na_value=np.nan)[ok], kind)
+    return pd.Series(text, index=values.index, dtype="str")
+
+
+def _format_numbers(num: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "money":
+        return np.array([f"{v:.2f}" for v in num.tolist()], dtype="object")
+    rounded = np.round(num * 100.0 if kind == "share" else num, 2)
+    whole = np.isfinite(rounded) & (rounded == np.round(rounded))
+    out = np.full(len(num), "", dtype="object")
+    out[whole] = np.round(rounded[whole]).astype("int64").astype(str)
+    out[~whole] = np.char.rstrip(np.char.mod("%.2f", rounded[~whole]), "0")
+    return out + "%" if kind == "share" else out
+
+
+@dataclass(frozen=True)
+class ReasonTemplate:
+    """A sentence for a feature family.
+
+    ``pattern`` must match the whole feature name; ``text`` uses ``{v}`` (the
+    formatted value), ``{s}`` (plural "s" unless the value is 1; after ``{v}``),
+    ``{feature}``, the regex's named groups (``{N}``, ``{name}`` with spaces,
+    ``{NAME}`` upper-cased). ``kind`` is the value format (see
+    :func:`describe_values`); ``missing`` is the sentence for a missing value.
+    """
+
+    pattern: str
+    text: str
+    kind: str = "number"
+    missing: str | None = None
+
+
+#: Templates tried in order; the first whole-name match wins, else ``"<feature> = <value>"``.
+REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
+    ReasonTemplate("rfm_recency_days", "no purchase for {v} days"),
+    ReasonTemplate("rfm_tenure_days", "first purchase {v} days ago"),
+    ReasonTemplate("rfm_orders_all", "{v} purchase{s} in total"),
+    ReasonTemplate("rfm_days_all", "bought on {v} different day{s}"),
+    ReasonTemplate("rfm_gap_mean_days", "usually buys every {v} days", missing="fewer than two purchase days"),
+    ReasonTemplate("rfm_recency_over_gap", "{v} times the usual gap since the last purchase"),
+    ReasonTemplate(r"rfm_(monetary|first|last)_\w+", "{feature} is {v}", "money"),
+    ReasonTemplate(r"win_orders_(?P<N>\d+)d", "{v} purchase{s} in the last {N} days"),
+    ReasonTemplate(r"win_spend_(?P<N>\d+)d", "spent {v} in the last {N} days", "money"),
+    ReasonTemplate(r"win_active_days_(?P<N>\d+)d", "bought on {v} day{s} in the last {N} days"),
+    ReasonTemplate(r"evt_all_count_(?P<N>\d+)d", "{v} event{s} in the last {N} days"),
+    ReasonTemplate(r"evt_(?P<name>\w+)_count_(?P<N>\d+)d", "{v} {name} event{s} in the last {N} days"),
+    ReasonTemplate(r"evt_(?P<name>\w+)_days_since", "last {name} event {v} days ago", missing="no {name} event yet"),
+    ReasonTemplate("srv_nps_category", "latest NPS answer is a {v}", "level", missing="no NPS answer yet"),
+    ReasonTemplate(r"srv_(?P<name>\w+)_last", "latest {NAME} answer {v}", missing="no {NAME} answer yet"),
+    ReasonTemplate(r"srv_(?P<name>\w+)_change", "latest {NAME} answer changed by {v}", missing="no earlier {NAME} answer"),
+    ReasonTemplate(r"srv_(?P<name>\w+)_age_days", "latest {NAME} answer {v} days ago", missing="no {NAME} answer yet"),
+    ReasonTemplate("tkt_open_at_cutoff", "{v} support ticket{s} still open"),
+    ReasonTemplate(r"tkt_count_(?P<N>\d+)d", "{v} support ticket{s} in the last {N} days"),
+    ReasonTemplate("tkt_count_all", "{v} support ticket{s} in total"),
+    ReasonTemplate("tkt_fcr_share", "{v} of resolved tickets solved on first contact", "share", "no resolved ticket"),
+    ReasonTemplate("tkt_resolution_mean_days", "tickets take {v} days to resolve on average", missing="no resolved ticket"),
+    ReasonTemplate("sub_mrr", "pays {v} a month", "money", missing="no active subscription"),
+    ReasonTemplate("sub_plan", "plan is '{v}'", "level", missing="no active subscription"),
+    ReasonTemplate("sub_days_to_renewal", "renewal in {v} day{s}", missing="no active subscription"),
+    ReasonTemplate("sub_downgrades_all", "{v} downgrade{s}"),
+    ReasonTemplate("sub_months_since_first", "subscriber for {v} months"),
+    ReasonTemplate("cst_signup_age_days", "signed up {v} days ago", missing="signup date unknown"),
+    ReasonTemplate(r"cst_(?P<name>(?!referred$|known$)\w+)", "{name} is '{v}'", "level", missing="{name} unknown"),
+)
+
+
+def _template(feature: str) -> tuple[ReasonTemplate, dict[str, str]]:
+    for tpl in REASON_TEMPLATES:
+        match = re.fullmatch(tpl.pattern, feature)
+        if match:
+            name = match.groupdict().get("name") or ""
+            consts = {**match.groupdict(), "feature": feature, "name": name.replace("_", " "), "NAME": name.upper()}
+            return tpl, consts
+    return ReasonTemplate(feature, "{feature} = {v}", "number", "{feature} is missing"), {"feature": feature}
+
+
+def _sentences(feature: str, values: pd.Series, shown: pd.Series, X: pd.DataFrame, where: np.ndarray) -> pd.Series:
+    """Sentences of one feature for the rows ``where`` of ``X``; ``shown`` = the formatted values."""
+    tpl, consts = _template(feature)
+    head, _, tail = tpl.text.format(**consts, v="\0", s="\1").partition("\0")
+    before, plural, after = tail.partition("\1")
+    out = head + shown + before
+    if plural:
+        one = values.to_numpy(dtype="float64", na_value=np.nan) == 1 if not _is_categorical(values) else False
+        out = out + pd.Series(np.where(one, "", "s"), index=values.index, dtype="str")
+    out = out + after
+    if feature == "rfm_recency_days" and "rfm_gap_mean_days" in X:
+        gap = X["rfm_gap_mean_days"].iloc[where]
+        out = out.where(gap.isna(), out + "; this customer's usual gap is " + describe_values(gap) + " days")
+    if feature == "srv_nps_last":
+        label = np.select([values < 7, values < 9], [" (detractor)", " (passive)"], " (promoter)")
+        out = out + pd.Series(label, index=values.index, dtype="str")
+    missing = values.isna()
+    if missing.any():
+        out = out.where(~missing, (tpl.missing or "{feature} is missing").format(**consts))
+    return out
+
+
+def _group_sums(phi: np.ndarray, labels: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group contributions (n x g, sums of members) and the column of each cell's largest member."""
+    indicator = np.zeros((phi.shape[1], n_groups))
+    indicator[np.arange(phi.shape[1]), labels] = 1.0
+    best = np.empty((phi.shape[0], n_groups), dtype="int64")
+    for g in range(n_groups):
+        cols = np.flatnonzero(labels == g)
+        best[:, g] = cols[np.argmax(phi[:, cols], axis=1)] if len(cols) > 1 else cols[0]
+    return phi @ indicator, best
+
+
+
+
+def reason_codes(
+    contrib: Contributions,
+    X: pd.DataFrame,
+    top_k: int = 3,
+    groups: Mapping[str, str] | None = None,
+    describe: Describe | None = None,
+) -> pd.DataFrame:
+    """Per-customer reason codes: the ``top_k`` features or groups that raise the churn risk most.
+
+    A group's contribution is the sum of its members' contributions (log-odds);
+    only positive contributions are reasons, so a row may have fewer than
+    ``top_k`` (the rest are missing). Ties go to the group whose first member
+    comes first in ``X``.
+
+    Parameters
+    ----------
+    contrib : Contributions
+        From :func:`contributions` on ``X``.
+    X : DataFrame
+        The explained feature rows (same index; categoricals' values are level names).
+    top_k : int
+        Number of reason slots.
+    groups : mapping feature -> group, optional
+        Default :func:`default_groups` (``win_orders_7d``, ``win_orders_30d`` -> ``win_orders``).
+        When given, unmapped features are their own group (``{}``: no grouping).
+    describe : callable, optional
+        ``describe(feature, values, rows)`` returning a Series of sentences for
+        the chosen rows of one feature, or None to use :data:`REASON_TEMPLATES`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``X``; for i in 1..top_k: ``reason_i`` (group or feature),
+        ``reason_i_feature`` (the member with the largest contribution),
+        ``reason_i_value`` (its value as text), ``reason_i_contribution``
+        (log-odds, the group sum) and ``reason_i_text`` (a plain sentence).
+    """
+    if not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise ConfigError(f"reason_codes: top_k must be a positive integer, got {top_k!r}")
+    _check_same_rows(contrib, X, "reason_codes")
+    features = list(contrib.values.columns)
+    mapping = default_groups(features) if groups is None else {f: groups.get(f, f) for f in features}
+    labels, names = pd.factorize(pd.Series([mapping[f] for f in features], dtype="object"))
+    sums, best = _group_sums(contrib.values.to_numpy(dtype="float64"), labels, len(names))
+    order = np.argsort(-sums, axis=1, kind="stable")
+    rows = np.arange(len(X))
+    out: dict[str, Any] = {}
+    for j in range(top_k):
+        g = order[:, min(j, len(names) - 1)]
+        value = sums[rows, g]
+        chosen = (value > 0) & (j < len(names))
+        member = np.where(chosen, best[rows, g], -1)
+        slot = f"reason_{j + 1}"
+        out[slot] = pd.Series(np.asarray(names, dtype="object")[g]).where(chosen).to_numpy()
+        out[f"{slot}_feature"] = pd.Series(np.asarray(features, dtype="object")[member]).where(chosen).to_numpy()
+        out[f"{slot}_value"], out[f"{slot}_text"] = _render_slot(X, features, member, describe)
+        out[f"{slot}_contribution"] = np.where(chosen, value, np.nan)
+    frame = pd.DataFrame(out, index=X.index)
+    cols = [f"reason_{j}{s}" for j in range(1, top_k + 1) for s in ("", "_feature", "_value", "_contribution", "_text")]
+    return frame[cols].astype({c: "str" for c in cols if not c.endswith("_contribution")})
+
+
+def _render_slot(
+    X: pd.DataFrame, features: list[str], member: np.ndarray, describe: Describe | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Value text and sentence of one reason slot, rendered once per chosen feature."""
+    values = np.full(len(X), None, dtype="object")
+    texts = np.full(len(X), None, dtype="object")
+    for f in np.unique(member[member >= 0]):
+        where = np.flatnonzero(member == f)
+        feature = features[f]
+        column = X[feature].iloc[where]
+        shown = describe_values(column, _template(feature)[0].kind)
+        values[where] = shown.to_numpy(dtype="object")
+        custom = describe(feature, column, X.iloc[where]) if describe is not None else None
+        if custom is None:
+            custom = _sentences(feature, column, shown, X, where)
+        texts[where] = np.asarray(custom, dtype="object")
+    return values, texts

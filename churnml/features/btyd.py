@@ -1,0 +1,72 @@
+"""BG/NBD family: what the buy-till-you-die model says, as features.
+
+At each cutoff a BG/NBD model is fitted on that cutoff's population from
+their RFM features alone (history only), and gives per customer:
+
+* ``btyd_p_alive``: P(still active) (ranks churn backwards on its own: a
+  one-time buyer has P(alive) = 1, so it is a feature, not a score);
+* ``btyd_expected_purchases_{H}d``: expected purchases in the next H days;
+* ``btyd_p_no_purchase_{H}d``: P(no purchase in the next H days).
+
+H is the asked horizon, so these features carry the long-horizon view even
+when the model is trained on a shorter window. The BG/NBD summary comes from
+the SQL RFM features: x = purchase days - 1, t_x = (tenure - recency) / 7,
+T = (tenure - 1) / 7 weeks (the conventions of :func:`churnml.btyd.summary_at`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from churnml.btyd import BGNBD
+from churnml.errors import ChurnMLError
+from churnml.features.base import FeatureDoc
+
+__all__ = ["add_btyd_features", "btyd_docs"]
+
+log = logging.getLogger(__name__)
+
+UNIT_DAYS = 7.0
+
+
+def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
+    h = horizon_days
+    return (
+        FeatureDoc("btyd_p_alive", "btyd", "BG/NBD probability the customer is still active", "NaN (fit failed)"),
+        FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days", "NaN"),
+        FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)", "NaN"),
+    )
+
+
+def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Add the BG/NBD columns to a feature frame that has the RFM family.
+
+    One BG/NBD fit per cutoff, on that cutoff's rows. A cutoff whose fit
+    fails (e.g. nobody has a repeat purchase yet) gets NaN, with a warning.
+    """
+    names = [d.name for d in btyd_docs(horizon_days)]
+    out = features.copy()
+    for name in names:
+        out[name] = np.nan
+    h = horizon_days / UNIT_DAYS
+    for cutoff, idx in out.groupby("cutoff", sort=True).groups.items():
+        rows = out.loc[idx]
+        summary = pd.DataFrame(
+            {
+                "frequency": (rows["rfm_days_all"] - 1).astype("int64").to_numpy(),
+                "recency": ((rows["rfm_tenure_days"] - rows["rfm_recency_days"]) / UNIT_DAYS).to_numpy(),
+                "T": ((rows["rfm_tenure_days"] - 1) / UNIT_DAYS).to_numpy(),
+            }
+        )
+        try:
+            model = BGNBD().fit(summary)
+        except ChurnMLError as exc:
+            log.warning("BG/NBD features at cutoff %s left empty: %s", cutoff, exc)
+            continue
+        out.loc[idx, names[0]] = model.p_alive(summary).to_numpy()
+        out.loc[idx, names[1]] = model.expected_purchases(h, summary).to_numpy()
+        out.loc[idx, names[2]] = model.p_no_purchase(h, summary).to_numpy()
+    return out

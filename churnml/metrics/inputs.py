@@ -1,0 +1,76 @@
+"""How the metrics read their inputs: the tables and the settings.
+
+The metrics accept the canonical tables in any of three shapes, so that they
+do not depend on :mod:`churnml.io`:
+
+* an object with one attribute per canonical table (``churnml.io.Tables``),
+  ``None`` for an absent table;
+* a mapping ``{"transactions": frame, "surveys": frame, ...}``;
+* a bare transactions frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from churnml.config import Config, MetricsConfig, TimeConfig
+from churnml.errors import EmptyDataError, SchemaError
+
+__all__ = ["TablesLike", "purchases", "require_table", "settings_of", "table_of"]
+
+#: A ``churnml.io.Tables``, a mapping of table name to frame, or a transactions frame.
+TablesLike = Any
+
+
+def table_of(tables: TablesLike, name: str) -> pd.DataFrame | None:
+    """The canonical table ``name`` from ``tables``, or None when it is absent."""
+    if isinstance(tables, pd.DataFrame):
+        return tables if name == "transactions" else None
+    if isinstance(tables, Mapping):
+        found = tables.get(name)
+    else:
+        found = getattr(tables, name, None)
+    if found is not None and not isinstance(found, pd.DataFrame):
+        raise SchemaError(f"expected a pandas DataFrame, got {type(found).__name__}", table=name)
+    return found
+
+
+def require_table(tables: TablesLike, name: str, why: str) -> pd.DataFrame:
+    """The table ``name``; raise when it is absent or has no rows.
+
+    Parameters
+    ----------
+    why : str
+        What needs the table, for the message (e.g. ``"time.regime=contractual"``).
+    """
+    frame = table_of(tables, name)
+    if frame is None:
+        raise SchemaError(
+            f"{why} needs the '{name}' table, but none was given; add data.tables.{name} "
+            f"to the config (or pass it in the tables)",
+            table=name,
+        )
+    if frame.empty:
+        raise EmptyDataError(f"table '{name}' has no rows; {why} needs at least one")
+    return frame
+
+
+def purchases(transactions: pd.DataFrame) -> pd.DataFrame:
+    """The purchase rows of a transactions table: ``amount >= 0``.
+
+    The same definition as :mod:`churnml.labels`: returns (negative amounts)
+    are not purchases; they still reduce revenue.
+    """
+    return transactions.loc[transactions["amount"] >= 0]
+
+
+def settings_of(cfg: Config | TimeConfig | None) -> tuple[TimeConfig, MetricsConfig, object | None]:
+    """The time model, the metrics settings and the declared data end of ``cfg``."""
+    if isinstance(cfg, Config):
+        return cfg.time, cfg.metrics, cfg.data.end
+    if isinstance(cfg, TimeConfig):
+        return cfg, MetricsConfig(), None
+    return TimeConfig(), MetricsConfig(), None

@@ -1,0 +1,203 @@
+"""Retention KPIs per calendar period: the dashboard table.
+
+One row per period ``[start, end)`` of a month, quarter or year grid. The
+customer flow uses the one definition of "lost" of :mod:`churnml.labels`
+(see :mod:`churnml.metrics.churn`): for each period,
+
+* ``S`` (``customers_start``): the label population at ``cutoff = start``;
+* ``L`` (``lost_customers``): those labelled churned with
+  ``horizon = period length in days`` and no lead time;
+* ``N`` (``new_customers``): customers acquired in the period (first purchase,
+  or first subscription start in the contractual regime);
+* ``E`` (``customers_end``) ``= S - L + N``;
+* ``churn_rate = L / S * 100`` and ``retention_rate = (E - N) / S * 100``.
+
+A purchase is a transaction with ``amount >= 0`` (as in the labels); revenue
+is the net sum of all amounts, returns included.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from churnml.config import Config, TimeConfig
+from churnml.metrics import formulas as f
+from churnml.metrics.churn import first_seen, population_counts
+from churnml.metrics.grid import bucket, per_period, period_grid
+from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of
+from churnml.metrics.table_kpis import SOURCES, PeriodContext, table_kpis
+from churnml.windows import DataSpan
+
+__all__ = ["KPI_COLUMNS", "retention_kpis"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of :func:`retention_kpis`, in order, with their unit.
+KPI_COLUMNS: dict[str, str] = {
+    "period": "label",
+    "start": "timestamp (inclusive)",
+    "end": "timestamp (exclusive)",
+    "days": "days",
+    "complete": "churn fully observed",
+    "customers_start": "customers (S)",
+    "new_customers": "customers (N)",
+    "lost_customers": "customers (L)",
+    "customers_end": "customers (E = S - L + N)",
+    "churn_rate": "% (L / S)",
+    "retention_rate": "% ((E - N) / S)",
+    "revenue": "money (net of returns)",
+    "orders": "orders",
+    "purchasing_customers": "customers",
+    "repeat_customers": "customers (>= 2 orders)",
+    "aov": "money per order",
+    "purchase_frequency": "orders per customer",
+    "repeat_purchase_rate": "%",
+    "customer_value": "money per customer (AOV x APF)",
+    "nps": "-100..100",
+    "csat": "%",
+    "ces": "1..7",
+    "cli": "1..6",
+    "mrr": "money per month (at period end)",
+    "arpa": "money per month per account",
+    "expansion_mrr": "money per month",
+    "cac": "money per new customer",
+    "fcr": "%",
+    "referral_rate": "% of new customers",
+    "loyalty_participation_rate": "% of customers",
+    "loyalty_redemption_rate": "% of points issued",
+    "loyalty_active_participation": "% of members",
+}
+
+
+def retention_kpis(
+    tables: TablesLike,
+    cfg: Config | TimeConfig | None = None,
+    freq: str | None = None,
+    start: object | None = None,
+    end: object | None = None,
+) -> pd.DataFrame:
+    """Retention KPIs, one row per period.
+
+    Parameters
+    ----------
+    tables : Tables, mapping or DataFrame
+        The canonical tables (``churnml.io.Tables``, a ``{name: frame}``
+        mapping, or a bare transactions frame). Transactions are required;
+        every other table adds its metrics when present.
+    cfg : Config or TimeConfig, optional
+        The regime (``time.regime``), ``time.active_within_days``,
+        ``time.grace_days``, ``metrics.*`` and ``data.end``. Defaults apply
+        when None.
+    freq : {"M", "Q", "Y"}, optional
+        Calendar months, quarters or years; default ``metrics.freq``.
+    start, end : date-like, optional
+        First period (the one containing ``start``) and exclusive end; default
+        ``metrics.start``/``metrics.end``, else the first transaction and the
+        end of the data. Periods are cut at the end of the data.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :data:`KPI_COLUMNS`. ``lost_customers``,
+        ``customers_end``, ``churn_rate`` and ``retention_rate`` are missing
+        for incomplete periods (churn not yet observable). A rate with a zero
+        denominator is NaN. Metrics whose table is absent are NaN, and
+        ``result.attrs["not_available"]`` maps each of them to the reason
+        (e.g. ``{"nps": "no surveys table"}``).
+
+    Raises
+    ------
+    SchemaError
+        No transactions table (or no subscriptions in the contractual regime).
+    EmptyDataError
+        The transactions table has no rows.
+    DataWindowError, ConfigError
+        No period to report, or an unknown ``freq``.
+    """
+    time, mcfg, declared_end = settings_of(cfg)
+    tx = require_table(tables, "transactions", "retention_kpis")
+    span = DataSpan.from_times(tx["timestamp"], declared_end)
+    grace = time.grace_days if time.regime == "contractual" else 0
+    lo = start if start is not None else (mcfg.start or span.first)
+    hi = end if end is not None else (mcfg.end or span.end)
+    grid = period_grid(freq or mcfg.freq, lo, hi, span.end, grace)
+    seen = first_seen(tables, time.regime)
+    flow = _customer_flow(tables, grid, seen, time)
+    sales, buyers = _sales(tx, grid)
+    ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
+    extra, reasons = table_kpis(tables, ctx)
+    out = grid.set_index("period").join([flow, sales, extra]).reset_index()
+    out = out[list(KPI_COLUMNS)]
+    out.attrs.update(
+        not_available={k: reasons[k] for m in SOURCES.values() for k in m if k in reasons},
+        freq=freq or mcfg.freq,
+        regime=time.regime,
+        data_end=str(span.end),
+    )
+    log.info("retention KPIs: %d periods, regime %s", len(out), time.regime)
+    return out
+
+
+def _customer_flow(
+    tables: TablesLike, grid: pd.DataFrame, seen: pd.Series, time: TimeConfig
+) -> pd.DataFrame:
+    """S, N, L, E, churn and retention rate per period label."""
+    index = pd.Index(grid["period"], name="period")
+    counts = population_counts(tables, pd.DatetimeIndex(grid["start"]), grid["days"].tolist(), time)
+    s = pd.Series(counts["customers_start"].to_numpy(), index=index)
+    n = bucket(seen.rename("t").reset_index(), "t", grid).groupby("period").size()
+    n = n.reindex(index, fill_value=0).astype("int64")
+    done = grid["complete"].to_numpy()
+    lost = pd.Series(counts["lost_customers"].to_numpy(), index=index).astype("Int64").where(done)
+    e = (s - lost + n).astype("Int64")
+    return pd.DataFrame(
+        {
+            "customers_start": s,
+            "new_customers": n,
+            "lost_customers": lost,
+            "customers_end": e,
+            "churn_rate": per_period(f.churn_rate, lost, s),
+            "retention_rate": per_period(f.retention_rate, e, n, s),
+        },
+        index=index,
+    )
+
+
+def _order_keys(buys: pd.DataFrame) -> pd.Series:
+    """One key per order: ``order_id`` when given, else (and for null ids) the row."""
+    rows = pd.Series(np.arange(len(buys)), index=buys.index).astype("str").radd("#row")
+    if "order_id" not in buys.columns:
+        return rows
+    return buys["order_id"].astype("str").where(buys["order_id"].notna(), rows)
+
+
+def _sales(tx: pd.DataFrame, grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Revenue, orders and the purchase KPIs per period, and the (period, customer) buyers."""
+    index = pd.Index(grid["period"], name="period")
+    rows = bucket(tx, "timestamp", grid)
+    revenue = rows.groupby("period")["amount"].sum().reindex(index, fill_value=0.0)
+    buys = purchases(rows)
+    buys = buys.assign(order_key=_order_keys(buys))
+    per_customer = buys.groupby(["period", "customer_id"]).agg(orders=("order_key", "nunique")).reset_index()
+    per_customer["repeat"] = per_customer["orders"] >= 2
+    counts = per_customer.groupby("period").agg(
+        orders=("orders", "sum"),
+        purchasing_customers=("orders", "size"),
+        repeat_customers=("repeat", "sum"),
+    )
+    counts = counts.reindex(index, fill_value=0).astype("int64")
+    aov = per_period(f.aov, revenue, counts["orders"])
+    apf = per_period(f.purchase_frequency, counts["orders"], counts["purchasing_customers"])
+    out = counts.assign(
+        revenue=revenue.astype("float64"),
+        aov=aov,
+        purchase_frequency=apf,
+        repeat_purchase_rate=per_period(
+            f.repeat_purchase_rate, counts["repeat_customers"], counts["purchasing_customers"]
+        ),
+        customer_value=per_period(f.customer_value, aov, apf),
+    )
+    return out, per_customer[["period", "customer_id"]]

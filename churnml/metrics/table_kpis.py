@@ -1,0 +1,213 @@
+"""Per-period KPIs of the optional tables: surveys, subscriptions, spend, tickets, customers, loyalty.
+
+Each function takes one canonical table and the :class:`PeriodContext` and
+returns a frame indexed by period label (NaN where a period has no data) and
+a dict ``{metric: reason}`` for metrics that cannot be computed at all (a
+missing optional column, no answers of a survey type). A metric whose table
+is absent is never 0: :func:`table_kpis` reports it as ``"no <table> table"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churnml.metrics import formulas as f
+from churnml.metrics.grid import bucket, nan_if_undefined, per_period, periods_of
+from churnml.metrics.inputs import TablesLike, table_of
+from churnml.windows import history_mask
+
+__all__ = ["SOURCES", "PeriodContext", "table_kpis"]
+
+log = logging.getLogger(__name__)
+
+#: The metrics each optional table feeds, in output order.
+SOURCES: dict[str, tuple[str, ...]] = {
+    "surveys": ("nps", "csat", "ces", "cli"),
+    "subscriptions": ("mrr", "arpa", "expansion_mrr"),
+    "marketing_spend": ("cac",),
+    "tickets": ("fcr",),
+    "customers": ("referral_rate",),
+    "loyalty": ("loyalty_participation_rate", "loyalty_redemption_rate", "loyalty_active_participation"),
+}
+
+Result = tuple[pd.DataFrame, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class PeriodContext:
+    """What the optional KPIs need from the core computation.
+
+    ``first_seen``: acquisition moment per customer_id; ``buyers``: distinct
+    ``(period, customer_id)`` pairs with a purchase; ``new_customers``: N per
+    period label; ``data_end``: exclusive end of the data.
+    """
+
+    grid: pd.DataFrame
+    first_seen: pd.Series
+    buyers: pd.DataFrame
+    new_customers: pd.Series
+    data_end: pd.Timestamp
+    csat_satisfied_min: float = 4
+
+
+def _blank(ctx: PeriodContext, columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(np.nan, index=pd.Index(ctx.grid["period"], name="period"), columns=list(columns))
+
+
+def survey_kpis(surveys: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """NPS, CSAT, CES and CLI of the answers given in each period."""
+    out, reasons = _blank(ctx, SOURCES["surveys"]), {}
+    rows = bucket(surveys, "timestamp", ctx.grid)
+    scorers: dict[str, Callable[[pd.DataFrame], float]] = {
+        "nps": lambda g: f.nps_from_scores(g["score"].to_numpy()),
+        "csat": lambda g: f.csat_from_scores(g["score"].to_numpy(), ctx.csat_satisfied_min),
+        "ces": lambda g: f.ces(g["score"].to_numpy()),
+        "cli": _cli_of,
+    }
+    for kind, scorer in scorers.items():
+        if not (surveys["survey"] == kind).any():
+            reasons[kind] = f"no {kind} answers in the surveys table"
+            continue
+        for period, group in rows.loc[rows["survey"] == kind].groupby("period"):
+            out.loc[period, kind] = nan_if_undefined(scorer, group)
+    return out, reasons
+
+
+def _cli_of(group: pd.DataFrame) -> float:
+    """CLI of one period: one answer list per question when ``question`` is given."""
+    if "question" in group and group["question"].notna().all():
+        return f.cli(*[g["score"].to_numpy() for _, g in group.groupby("question")])
+    return f.cli(group["score"].to_numpy())
+
+
+def _mrr_by_customer(subs: pd.DataFrame, moment: pd.Timestamp) -> pd.Series:
+    """MRR per customer of the subscriptions active at ``moment`` (start < moment <= end)."""
+    active = history_mask(subs["start"], moment) & ~history_mask(subs["end"], moment)
+    return subs.loc[active].groupby("customer_id")["mrr"].sum()
+
+
+def subscription_kpis(subs: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """MRR and ARPA at the end of each period, expansion MRR over it.
+
+    The end of the running period is the end of the data. Subscriptions with
+    a null ``mrr`` count as 0.
+    """
+    out = _blank(ctx, SOURCES["subscriptions"])
+    if "mrr" not in subs.columns:
+        return out, dict.fromkeys(SOURCES["subscriptions"], "no mrr column in the subscriptions table")
+    subs = subs.assign(mrr=subs["mrr"].fillna(0.0))
+    for period, start, end in periods_of(ctx.grid):
+        at_start = _mrr_by_customer(subs, start)
+        at_end = _mrr_by_customer(subs, min(end, ctx.data_end))
+        both = pd.concat([at_start.rename("s"), at_end.rename("e")], axis=1).fillna(0.0)
+        total = f.mrr(at_end.to_numpy())
+        out.loc[period, "mrr"] = total
+        out.loc[period, "arpa"] = nan_if_undefined(f.arpa, total, float(at_end.index.size))
+        out.loc[period, "expansion_mrr"] = f.expansion_mrr(both["s"].to_numpy(), both["e"].to_numpy())
+    return out, {}
+
+
+def cac_kpi(spend: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """CAC: the spend dated in each period / the new customers of the period.
+
+    A period without spend rows has an unknown spend, so its CAC is NaN (not 0).
+    """
+    out = _blank(ctx, SOURCES["marketing_spend"])
+    dated = spend.rename(columns={"period": "spent_at"})
+    dated = dated.assign(spent_at=dated["spent_at"].astype("datetime64[us]"))
+    per = bucket(dated, "spent_at", ctx.grid).groupby("period")["spend"].sum().reindex(out.index)
+    new = ctx.new_customers.reindex(out.index, fill_value=0)
+    out["cac"] = per_period(f.cac, per, new)
+    return out, {}
+
+
+def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """FCR of the tickets opened in each period; tickets with an unknown outcome are left out."""
+    out = _blank(ctx, SOURCES["tickets"])
+    if "first_contact_resolved" not in tickets.columns:
+        return out, {"fcr": "no first_contact_resolved column in the tickets table"}
+    rows = bucket(tickets.dropna(subset=["first_contact_resolved"]), "opened_at", ctx.grid)
+    counts = rows.assign(ok=rows["first_contact_resolved"].astype(bool)).groupby("period").agg(
+        resolved=("ok", "sum"), tickets=("ok", "size")
+    )
+    counts = counts.reindex(out.index, fill_value=0)
+    out["fcr"] = per_period(f.fcr, counts["resolved"], counts["tickets"])
+    return out, {}
+
+
+def referral_kpi(customers: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """Referral rate: new customers of the period with a ``referred_by`` / all new customers."""
+    out = _blank(ctx, SOURCES["customers"])
+    if "referred_by" not in customers.columns:
+        return out, {"referral_rate": "no referred_by column in the customers table"}
+    ref = customers.set_index("customer_id")["referred_by"]
+    referred = ref.notna() & (ref.astype("str").str.strip() != "")
+    new = bucket(ctx.first_seen.rename("t").reset_index(), "t", ctx.grid)
+    new["referred"] = new["customer_id"].map(referred).fillna(False).astype(bool)
+    counts = new.groupby("period")["referred"].sum().reindex(out.index, fill_value=0)
+    total = ctx.new_customers.reindex(out.index, fill_value=0)
+    out["referral_rate"] = per_period(f.referral_rate, counts, total)
+    return out, {}
+
+
+def loyalty_kpis(loyalty: pd.DataFrame, ctx: PeriodContext) -> Result:
+    """Loyalty participation, redemption and active participation per period.
+
+    Members of a period are those enrolled before its end. The loyalty table
+    holds cumulative point totals per member (no dates), so the redemption
+    rate of a period is that of its members' totals as of the extract.
+    """
+    out, reasons = _blank(ctx, SOURCES["loyalty"]), {}
+    has_points = {"points_issued", "points_redeemed"} <= set(loyalty.columns)
+    if not has_points:
+        reasons["loyalty_redemption_rate"] = "no points_issued/points_redeemed columns in the loyalty table"
+    for period, _, end in periods_of(ctx.grid):
+        members = loyalty.loc[history_mask(loyalty["enrolled_at"], end)]
+        ids = pd.Index(members["customer_id"].unique())
+        acquired = ctx.first_seen.index[history_mask(ctx.first_seen, end).to_numpy()]
+        active = ctx.buyers.loc[ctx.buyers["period"] == period, "customer_id"]
+        out.loc[period, "loyalty_participation_rate"] = nan_if_undefined(
+            f.loyalty_participation_rate, ids.intersection(acquired).size, acquired.size
+        )
+        out.loc[period, "loyalty_active_participation"] = nan_if_undefined(
+            f.loyalty_active_participation, ids.intersection(pd.Index(active)).size, ids.size
+        )
+        if has_points:
+            out.loc[period, "loyalty_redemption_rate"] = nan_if_undefined(
+                f.loyalty_redemption_rate,
+                float(members["points_redeemed"].fillna(0).sum()),
+                float(members["points_issued"].fillna(0).sum()),
+            )
+    return out, reasons
+
+
+_BUILDERS: dict[str, Callable[[pd.DataFrame, PeriodContext], Result]] = {
+    "surveys": survey_kpis,
+    "subscriptions": subscription_kpis,
+    "marketing_spend": cac_kpi,
+    "tickets": fcr_kpi,
+    "customers": referral_kpi,
+    "loyalty": loyalty_kpis,
+}
+
+
+def table_kpis(tables: TablesLike, ctx: PeriodContext) -> Result:
+    """All optional KPIs: one column per metric of :data:`SOURCES`, and the reasons for n/a."""
+    frames, reasons = [], {}
+    for table, metrics in SOURCES.items():
+        frame = table_of(tables, table)
+        if frame is None:
+            frames.append(_blank(ctx, metrics))
+            reasons.update(dict.fromkeys(metrics, f"no {table} table"))
+            continue
+        part, why = _BUILDERS[table](frame, ctx)
+        frames.append(part)
+        reasons.update(why)
+    log.debug("optional KPIs not available: %s", reasons)
+    return pd.concat(frames, axis=1), reasons
+

@@ -1,0 +1,238 @@
+"""MLflow: the one module that imports mlflow (besides the pyfunc file).
+
+Runs go to ``sqlite:///mlflow.db`` in the working folder unless a tracking
+URI is configured. Models are logged as models-from-code pyfuncs
+(:mod:`churnml.scorer`), registered, and given the alias ``challenger``; a
+version becomes ``champion`` when it beats the current champion on the same
+test window (or when there is none).
+
+MLflow 3 sends usage telemetry unless ``MLFLOW_DISABLE_TELEMETRY=true``;
+churnml's Makefile and CLIs set it (override by setting it yourself).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Promotion",
+    "RunLogger",
+    "log_churn_model",
+    "promote",
+    "resolve_tracking_uri",
+    "start_run",
+    "ui_command",
+]
+
+log = logging.getLogger(__name__)
+
+SCORER_FILE = Path(__file__).with_name("scorer.py")
+PIP_REQUIREMENTS = ["churnml", "lightgbm", "pandas", "scikit-learn", "scipy", "numpy"]
+
+
+def resolve_tracking_uri(uri: str | None) -> str:
+    """The tracking URI to use: ``uri``, else ``$MLFLOW_TRACKING_URI``, else
+    ``sqlite:///<absolute path>/mlflow.db`` in the working folder."""
+    chosen = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not chosen:
+        return f"sqlite:///{(Path.cwd() / 'mlflow.db').resolve()}"
+    if chosen.startswith("sqlite:///") and not chosen.startswith("sqlite:////"):
+        return f"sqlite:///{Path(chosen[len('sqlite:///'):]).resolve()}"
+    return chosen
+
+
+def ui_command(uri: str) -> str:
+    """The exact command that opens the MLflow UI on this store."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri} in a browser"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+class RunLogger:
+    """Thin, swappable wrapper of an active MLflow run."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def params(self, params: dict[str, Any]) -> None:
+        import mlflow
+
+        mlflow.log_params({k: _short(v) for k, v in params.items()})
+
+    def metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        import mlflow
+
+        clean = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
+        mlflow.log_metrics(clean, step=step)
+
+    def figure(self, fig: Any, path: str) -> None:
+        import mlflow
+
+        mlflow.log_figure(fig, path)
+
+    def table(self, frame: pd.DataFrame, path: str) -> None:
+        import mlflow
+
+        mlflow.log_table(data=_jsonable(frame), artifact_file=path)
+
+    def text(self, text: str, path: str) -> None:
+        import mlflow
+
+        mlflow.log_text(text, path)
+
+    def json(self, data: dict[str, Any], path: str) -> None:
+        import mlflow
+
+        mlflow.log_dict(data, path)
+
+    def tags(self, tags: dict[str, str]) -> None:
+        import mlflow
+
+        mlflow.set_tags(tags)
+
+    def dataset(self, frame: pd.DataFrame, name: str, context: str, targets: str | None = None) -> None:
+        import mlflow
+        from mlflow.data.pandas_dataset import from_pandas
+
+        data = from_pandas(_jsonable(frame), name=name, targets=targets)
+        mlflow.log_input(data, context=context)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 6000 else text[:5990] + " ..."
+
+
+def _jsonable(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype("str").where(out[col].notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out
+
+
+@contextmanager
+def start_run(uri: str, experiment: str, run_name: str | None = None, tags: dict[str, str] | None = None,
+              nested: bool = False) -> Iterator[RunLogger]:
+    """Start (or nest) an MLflow run on ``uri`` in ``experiment``."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=tags, nested=nested) as run:
+        yield RunLogger(run.info.run_id)
+
+
+def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 (missing values allowed), categories as strings."""
+    out = pd.DataFrame(index=X.index)
+    for col in X.columns:
+        if isinstance(X[col].dtype, pd.CategoricalDtype) or X[col].dtype == "str" or X[col].dtype == object:
+            out[col] = X[col].astype("object").where(X[col].notna(), None).astype("str")
+        else:
+            out[col] = X[col].astype("float64")
+    return out
+
+
+def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd.DataFrame,
+                    registered_name: str | None) -> tuple[str, str | None]:
+    """Log the bundle as a models-from-code pyfunc; register it when named.
+
+    Returns
+    -------
+    (model_uri, version)
+        ``version`` is None when not registered.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    ex = _signature_frame(example)
+    signature = infer_signature(ex, predict_example, params={"top_k": 3})
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(SCORER_FILE),
+        artifacts={"bundle": str(bundle_dir)},
+        signature=signature,
+        input_example=ex,
+        pip_requirements=PIP_REQUIREMENTS,
+        registered_model_name=registered_name,
+    )
+    version = str(info.registered_model_version) if info.registered_model_version is not None else None
+    return info.model_uri, version
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What happened to the aliases after a registration."""
+
+    version: str
+    champion: bool
+    reason: str
+
+
+def promote(name: str, version: str, metric: str, value: float, window: str,
+            evaluate_champion: Any = None) -> Promotion:
+    """Alias ``version`` as challenger; make it champion if it beats the champion.
+
+    Parameters
+    ----------
+    name, version : str
+        Registered model and the new version.
+    metric, value : str, float
+        The comparison metric (higher is better) and the new version's value.
+    window : str
+        A key of the test window (dataset, cutoff, horizon, regime); metrics are
+        only compared on the same window.
+    evaluate_champion : callable, optional
+        ``f(model_uri) -> float`` scoring the champion on this run's test rows,
+        used when the champion was judged on another window.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    client.set_registered_model_alias(name, "challenger", version)
+    client.set_model_version_tag(name, version, "test_window", window)
+    client.set_model_version_tag(name, version, f"test_{metric}", f"{value:.6f}")
+    try:
+        champ = client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        champ = None
+    if champ is None:
+        client.set_registered_model_alias(name, "champion", version)
+        return Promotion(version, True, "no champion yet")
+    if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
+        best = float(champ.tags[f"test_{metric}"])
+        how = "same test window"
+    elif evaluate_champion is not None:
+        try:
+            best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
+            how = "champion re-scored on this test window"
+        except Exception as exc:  # the old champion may need other features
+            log.warning("could not score champion v%s on this test window: %s", champ.version, exc)
+            return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({exc})")
+    else:
+        return Promotion(version, False, f"champion v{champ.version} kept: other test window")
+    if value > best:
+        client.set_registered_model_alias(name, "champion", version)
+        return Promotion(version, True, f"{metric} {value:.4f} > champion v{champ.version} {best:.4f} ({how})")
+    return Promotion(version, False, f"{metric} {value:.4f} <= champion v{champ.version} {best:.4f} ({how})")
+
+
+def load_pyfunc(model_uri: str) -> Any:
+    """Load a logged churn pyfunc (``models:/NAME@champion``, ``runs:/...``, a path)."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(model_uri)

@@ -1,0 +1,514 @@
+"""Validation of raw tables against the data contract, once, at the boundary.
+
+:func:`validate_table` turns a raw frame whose columns already carry canonical
+names (see :mod:`churnml.schema`) into a canonical frame. It checks every rule
+and reports every problem at once in one :class:`~churnml.errors.SchemaError`;
+each problem names the table, the column, the offending rows, example values
+and the fix. Code below ``io`` trusts its output and never re-checks.
+
+Row numbers in messages are 1-based data rows of the file (the header is not
+counted) when ``source`` names a file, and index labels otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api import types as ptypes
+from pandas.tseries.api import guess_datetime_format
+
+from churnml.errors import ConfigError, EmptyDataError, SchemaError
+from churnml.schema import SCORE_SCALES, TableSpec, spec_for
+
+__all__ = ["validate_table"]
+
+log = logging.getLogger(__name__)
+
+Policy = Literal["error", "keep", "drop"]
+SHOWN_ROWS = 5
+SHOWN_EXAMPLES = 3
+_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+_AWARE = r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*" + _OFFSET
+_ISO_FIX = (
+    "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
+    "or give the format as read_options.date_format"
+)
+_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
+          "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False}
+_HINTS = {
+    "customer_id": ("customer", "cust", "client", "user", "account", "member"),
+    "timestamp": ("date", "time", "ts", "created", "day"),
+    "amount": ("amount", "value", "price", "revenue", "total", "spend", "sales"),
+}
+
+
+@dataclass
+class _Report:
+    """Collects problems; knows how to name rows (file rows or index labels)."""
+
+    table: str
+    source: str | None
+    labels: pd.Index
+    problems: list[str] = field(default_factory=list)
+
+    def rows(self, mask: np.ndarray) -> str:
+        pos = np.flatnonzero(mask)
+        shown = ", ".join(str(self.labels[p]) for p in pos[:SHOWN_ROWS])
+        more = f" and {len(pos) - SHOWN_ROWS:,} more" if len(pos) > SHOWN_ROWS else ""
+        if self.source is None:
+            return f"index {shown}{more}"
+        return f"data {'row' if len(pos) == 1 else 'rows'} {shown}{more} of {self.source}"
+
+    def name(self, position: int) -> str:
+        label = self.labels[position]
+        return f"index {label}" if self.source is None else f"data row {label}"
+
+    def add(self, column: str | None, noun: tuple[str, str], mask: np.ndarray,
+            values: pd.Series | None, fix: str) -> None:
+        n = int(mask.sum())
+        where = f"{self.table}.{column}" if column else f"{self.table} (whole rows)"
+        ex = f" (e.g. {_examples(values, mask)})" if values is not None else ""
+        self.problems.append(
+            f"{where}: {n:,} {noun[0] if n == 1 else noun[1]} at {self.rows(mask)}{ex}; fix: {fix}"
+        )
+
+
+def _examples(values: pd.Series, mask: np.ndarray) -> str:
+    picked = values.iloc[np.flatnonzero(mask)[:1000]].drop_duplicates().head(SHOWN_EXAMPLES)
+    return ", ".join(repr(str(v) if isinstance(v, pd.Timestamp) else v.item() if isinstance(v, np.generic)
+                          else v) for v in picked)
+
+
+def _count(mask: np.ndarray) -> str:
+    n = int(mask.sum())
+    return f"{n:,} {'value' if n == 1 else 'values'}"
+
+
+def _missing(col: pd.Series) -> np.ndarray:
+    miss = col.isna().to_numpy(dtype=bool)
+    if ptypes.is_string_dtype(col.dtype):
+        return miss | (col.astype("str") == "").to_numpy(dtype=bool, na_value=False)
+    return miss
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """The column as ``str`` dtype; integral floats lose their ``.0``."""
+    if ptypes.is_float_dtype(col.dtype):
+        finite = col.dropna()
+        if (finite == np.floor(finite)).all():
+            return col.astype("Int64").astype("str")
+    return col if col.dtype == "str" else col.astype("str")
+
+
+# --------------------------------------------------------------------------- times
+def _parse_strings(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse text timestamps once; return (naive UTC-or-wall values, aware mask).
+
+    Fast path: Arrow's ISO 8601 cast (all naive, or all with offsets). Otherwise
+    the values with an offset are converted to UTC and the others are parsed as
+    ISO 8601, or with the format inferred from the first value if that parses more.
+    """
+    arr = pa.array(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    for typ, aware in ((pa.timestamp("us"), False), (pa.timestamp("us", "UTC"), True)):
+        try:
+            out = pc.cast(pc.cast(arr, typ), pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return out.to_numpy(zero_copy_only=False), np.full(len(text), aware) & text.notna().to_numpy()
+    aware_mask = pc.fill_null(pc.match_substring_regex(arr, _AWARE), False).to_numpy(zero_copy_only=False)
+    values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    if aware_mask.any():
+        got = pd.to_datetime(text[aware_mask], format="ISO8601", utc=True, errors="coerce")
+        values[aware_mask] = got.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    naive = ~aware_mask & text.notna().to_numpy()
+    if naive.any():
+        values[naive] = _parse_naive(text[naive])
+    return values, aware_mask
+
+
+def _parse_naive(text: pd.Series) -> np.ndarray:
+    iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    best = iso
+    if iso.isna().any():
+        first = text[text != ""].iloc[0] if (text != "").any() else None
+        fmt = guess_datetime_format(str(first)) if first is not None else None
+        if fmt is not None:
+            guessed = pd.to_datetime(text, format=fmt, errors="coerce")
+            if guessed.notna().sum() > iso.notna().sum():
+                log.warning("timestamps are not ISO 8601; read them with the inferred format %r "
+                            "(set read_options.date_format if that is wrong)", fmt)
+                best = guessed
+    return best.to_numpy().astype("datetime64[us]")
+
+
+def _parse_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        utc = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        return utc.to_numpy().astype("datetime64[us]"), col.notna().to_numpy()
+    if ptypes.is_datetime64_dtype(col.dtype):
+        return col.to_numpy().astype("datetime64[us]"), np.zeros(len(col), dtype=bool)
+    return _parse_strings(_as_text(col))
+
+
+def _localize(values: np.ndarray, mask: np.ndarray, tz: str, where: str) -> np.ndarray:
+    """Read ``values[mask]`` as wall-clock times in ``tz``; return them converted to naive UTC."""
+    local = pd.Series(values[mask])
+    loc = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    odd = loc.isna().to_numpy() & local.notna().to_numpy()
+    if odd.any():
+        loc[odd] = local[odd].dt.tz_localize(
+            tz, ambiguous=np.zeros(int(odd.sum()), dtype=bool), nonexistent="shift_forward"
+        )
+        log.warning("%s: %d local times fall in a daylight-saving overlap or gap of %s; "
+                    "taken as standard time or shifted forward", where, int(odd.sum()), tz)
+    out = values.copy()
+    out[mask] = loc.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    return out
+
+
+def _log_offsets(col: pd.Series, aware: np.ndarray, where: str) -> None:
+    if not ptypes.is_string_dtype(col.dtype):
+        return
+    arr = pa.array(col[aware].astype("str"))
+    found = pc.value_counts(pc.struct_field(pc.extract_regex(arr, f"(?P<o>{_OFFSET})"), "o"))
+    if len(found) > 1:
+        counts = ", ".join(f"{d['values']}: {d['counts']:,}" for d in found.to_pylist())
+        log.warning("%s: timestamps carry %d UTC offsets (%s); each is converted to UTC",
+                    where, len(found), counts)
+
+
+def _convert_time(rep: _Report, name: str, col: pd.Series, kind: str, tz: str) -> pd.Series:
+    values, aware = _parse_times(col)
+    missing = _missing(col)
+    nat = np.isnat(values)
+    bad = nat & ~missing
+    if bad.any():
+        rep.add(name, ("unparseable timestamp", "unparseable timestamps"), bad, col, _ISO_FIX)
+    naive = ~aware & ~nat
+    if aware.any() and naive.any():
+        rep.problems.append(
+            f"{rep.table}.{name}: mixed time zones: {_count(aware)} with a UTC offset "
+            f"({rep.rows(aware)}, e.g. {_examples(col, aware)}) and {_count(naive)} without "
+            f"({rep.rows(naive)}, e.g. {_examples(col, naive)}); fix: write every timestamp with "
+            f"its offset, or none (naive values are read in data.timezone = {tz!r})"
+        )
+    elif aware.any():
+        _log_offsets(col, aware, f"{rep.table}.{name}")
+    if kind == "time" and tz != "UTC" and naive.any():
+        values = _localize(values, naive, tz, f"{rep.table}.{name}")
+    if kind == "date":
+        timed = ~nat & (values != values.astype("datetime64[D]"))
+        if timed.any():
+            rep.add(name, ("value with a time of day", "values with a time of day"), timed, col,
+                    "give dates only (the first day of the period, e.g. '2024-03-01')")
+    return pd.Series(values, index=col.index, name=name)
+
+
+# -------------------------------------------------------------------- other kinds
+def _convert_number(rep: _Report, name: str, col: pd.Series, kind: str) -> pd.Series:
+    if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
+        out = col.astype("float64")
+    else:
+        out = pd.to_numeric(col.astype("str"), errors="coerce").astype("float64")
+    values = out.to_numpy()
+    bad = ~np.isfinite(values) & ~_missing(col)
+    if bad.any():
+        rep.add(name, ("non-numeric value", "non-numeric values"), bad, col,
+                "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
+    if kind != "int":
+        return out
+    fraction = np.isfinite(values) & (values != np.floor(values))
+    if fraction.any():
+        rep.add(name, ("non-integer count", "non-integer counts"), fraction, col, "write whole numbers")
+        return out
+    return out.astype("Int64") if np.isnan(values).any() else out.astype("int64")
+
+
+def _convert_bool(rep: _Report, name: str, col: pd.Series) -> pd.Series:
+    if ptypes.is_bool_dtype(col.dtype):
+        return col.astype("boolean")
+    mapped = _as_text(col).str.strip().str.lower().map(_BOOLS)
+    bad = mapped.isna().to_numpy() & ~_missing(col)
+    if bad.any():
+        rep.add(name, ("value that is not true/false", "values that are not true/false"), bad, col,
+                "write true/false, yes/no or 1/0")
+    return mapped.astype("boolean")
+
+
+def _convert(rep: _Report, spec: TableSpec, raw: pd.DataFrame, tz: str) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    for c in spec.columns:
+        if c.name not in raw.columns:
+            continue
+        col = raw[c.name]
+        if c.kind in ("time", "date"):
+            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz)
+        elif c.kind in ("float", "int"):
+            out[c.name] = _convert_number(rep, c.name, col, c.kind)
+        elif c.kind == "bool":
+            out[c.name] = _convert_bool(rep, c.name, col)
+        else:
+            out[c.name] = _as_text(col)
+        missing = _missing(col)
+        if not c.nullable and missing.any():
+            noun = "customer id" if c.kind == "id" else f"{c.name} value"
+            rep.add(c.name, (f"null {noun}", f"null {noun}s"), missing, None,
+                    f"fill in {c.name} or remove those rows (it is required in every row)")
+    return out
+
+
+def _check_missing_columns(rep: _Report, spec: TableSpec, raw: pd.DataFrame) -> None:
+    absent = [c for c in spec.required if c not in raw.columns]
+    if not absent:
+        return
+    found = [str(c) for c in raw.columns]
+    mapping = ", ".join(f"{c}: {_guess_column(c, found)}" for c in absent)
+    rep.problems.append(
+        f"{rep.table}: missing required column(s) {absent}; found columns {found}; fix: rename "
+        f"them in the file or map them in data.tables.{rep.table}.columns, e.g. {{{mapping}}}"
+    )
+
+
+def _guess_column(canonical: str, found: list[str]) -> str:
+    hints = _HINTS.get(canonical, (canonical.split("_")[0],))
+    for name in found:
+        if any(h in name.lower() for h in hints):
+            return name
+    return "<your column>"
+
+
+# ------------------------------------------------------------------ table rules
+def _as_utc(value: object, what: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what}={value!r} is not a date or timestamp ({exc})") from None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.as_unit("us")
+
+
+def _check_rules(rep: _Report, spec: TableSpec, canon: dict[str, pd.Series], returns: Policy,
+                 data_end: pd.Timestamp | None) -> np.ndarray:
+    """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``."""
+    negative = np.zeros(len(rep.labels), dtype=bool)
+    if spec.name == "transactions" and "amount" in canon:
+        negative = (canon["amount"] < 0).to_numpy()
+        if returns == "error" and negative.any():
+            rep.add("amount", ("negative amount", "negative amounts"), negative, canon["amount"],
+                    "if they are returns, set data.returns to 'keep' (they reduce spend) or "
+                    "'drop'; otherwise correct them")
+    if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
+        _check_scores(rep, canon)
+    pairs = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}
+    first, last = pairs.get(spec.name, ("", ""))
+    if first in canon and last in canon:
+        before = (canon[last] < canon[first]).to_numpy()
+        if before.any():
+            rep.add(last, (f"{last} before {first}", f"{last}s before {first}"), before, canon[last],
+                    f"correct the dates: {last} must be at or after {first}")
+    if data_end is not None and spec.time_column in canon:
+        late = (canon[spec.time_column] >= data_end).to_numpy()
+        if late.any():
+            rep.add(spec.time_column, ("row dated at or after data.end", "rows dated at or after data.end"),
+                    late, canon[spec.time_column],
+                    f"data.end ({data_end}, UTC) is exclusive: remove those rows or set data.end later")
+    return negative
+
+
+def _check_scores(rep: _Report, canon: dict[str, pd.Series]) -> None:
+    survey = canon["survey"].str.strip().str.lower()
+    canon["survey"] = survey
+    unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
+    if unknown.any():
+        rep.add("survey", ("unknown survey type", "unknown survey types"), unknown, survey,
+                f"use one of {sorted(SCORE_SCALES)} (scales {_scales()})")
+    low = survey.map({k: v[0] for k, v in SCORE_SCALES.items()}).astype("float64")
+    high = survey.map({k: v[1] for k, v in SCORE_SCALES.items()}).astype("float64")
+    score = canon["score"]
+    outside = ((score < low) | (score > high)).to_numpy()
+    if outside.any():
+        shown = survey.astype("object") + " " + score.astype("str")
+        rep.add("score", ("score outside its survey's scale", "scores outside their survey's scale"),
+                outside, shown, f"keep each score within its scale ({_scales()}) or fix the survey type")
+
+
+def _scales() -> str:
+    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
+
+
+# ------------------------------------------------------------------- duplicates
+def _duplicates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of rows equal to an earlier row (all columns of ``frame``) and of that earlier row.
+
+    DuckDB hashes every row to 64 bits (in parallel) and a sort finds the
+    repeated hashes: about 2 s for 10M rows here, where pandas' ``duplicated``
+    takes 7 s. Only rows whose hash repeats are then compared exactly, so a
+    hash collision is never reported as a duplicate.
+    """
+    try:
+        tbl = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return _exact_duplicates(frame)
+    cols = [f"c{i}" for i in range(tbl.num_columns)]
+    with duckdb.connect() as con:
+        con.execute("SET preserve_insertion_order = true")
+        con.register("t", tbl.rename_columns(cols))
+        hashes = np.asarray(con.execute(f"SELECT hash({', '.join(cols)}) AS h FROM t").fetchnumpy()["h"])
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    candidates = np.flatnonzero(np.isin(hashes, np.unique(repeated)))
+    pos, first = _exact_duplicates(frame.iloc[candidates])
+    return candidates[pos], candidates[first]
+
+
+def _exact_duplicates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    groups = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(frame))).groupby(groups).transform("min").to_numpy()
+    pos = np.flatnonzero(first != np.arange(len(frame)))
+    return pos, first[pos]
+
+
+def _check_duplicates(rep: _Report, spec: TableSpec, frame: pd.DataFrame, policy: Policy) -> np.ndarray:
+    mask = np.zeros(len(frame), dtype=bool)
+    if policy == "keep":
+        return mask
+    key = [k for k in spec.key or () if k in frame.columns] or None
+    if spec.key and not key:
+        return mask
+    pos, first = _duplicates(frame[key] if key else frame)
+    mask[pos] = True
+    if policy == "error" and len(pos):
+        column = ", ".join(key) if key else None
+        what = f"repeats the {column} of" if key else "repeats"
+        example = f"{rep.name(pos[0])} {what} {rep.name(first[0])}"
+        fix = ("each customer may appear once: merge or remove the repeats" if key else
+               "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'")
+        rep.add(column, ("duplicate row", "duplicate rows"), mask, None, fix)
+        rep.problems[-1] = rep.problems[-1].replace("; fix:", f" (e.g. {example}); fix:", 1)
+    return mask
+
+
+# ------------------------------------------------------------------------- API
+def _check_options(returns: str, duplicates: str, timezone: str) -> None:
+    bad = [f"data.{k}={v!r} (expected 'error', 'keep' or 'drop')"
+           for k, v in (("returns", returns), ("duplicates", duplicates))
+           if v not in ("error", "keep", "drop")]
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        bad.append(f"data.timezone={timezone!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')")
+    if bad:
+        raise ConfigError("; ".join(bad))
+
+
+def validate_table(
+    table: str,
+    raw: pd.DataFrame,
+    *,
+    returns: Policy = "error",
+    duplicates: Policy = "error",
+    timezone: str = "UTC",
+    data_end: str | dt.date | dt.datetime | pd.Timestamp | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Check a raw table against the data contract and return its canonical frame.
+
+    Parameters
+    ----------
+    table : str
+        Canonical table name (``transactions``, ``events``, ... see ``schema.TABLE_SPECS``).
+    raw : DataFrame
+        The table with canonical column names (map the user's names first).
+    returns : {'error', 'keep', 'drop'}
+        Negative transaction amounts: an error, kept as returns, or removed
+        (the count is logged at WARNING).
+    duplicates : {'error', 'keep', 'drop'}
+        Rows equal to an earlier row (on ``TableSpec.key`` where the table has
+        one, else on every column): an error, kept, or removed (logged).
+    timezone : str
+        IANA zone of naive timestamps. Values with an offset are converted to
+        UTC exactly; naive values are read in ``timezone`` and converted to UTC.
+    data_end : date-like, optional
+        The declared end of the data (exclusive, naive = UTC). Rows whose time
+        column is ``>= data_end`` are an error.
+    source : str, optional
+        The file the table came from; messages then give 1-based data row
+        numbers of that file instead of index labels.
+
+    Returns
+    -------
+    DataFrame
+        Canonical columns present in ``raw`` in contract order (``customer_id``
+        ``str``; times ``datetime64[us]`` naive UTC; money and scores
+        ``float64``; counts ``int64``; flags ``boolean``), then the extra
+        columns unchanged, on a fresh ``RangeIndex``.
+
+    Raises
+    ------
+    EmptyDataError
+        The table has no rows (or none are left after dropping).
+    SchemaError
+        Listing every problem found: missing columns, unparseable timestamps,
+        mixed time zones, nulls in required columns, non-numeric values,
+        negative amounts, scores outside their scale, unknown survey types,
+        duplicates, rows at or after ``data_end``, ends before starts.
+    ConfigError
+        ``returns``, ``duplicates``, ``timezone`` or ``data_end`` is invalid.
+    """
+    spec = spec_for(table)
+    _check_options(returns, duplicates, timezone)
+    end = _as_utc(data_end, "data.end")
+    of = f" ({source})" if source else ""
+    if len(raw) == 0:
+        raise EmptyDataError(f"table '{table}'{of} has no rows; it needs at least one "
+                             f"(check the file and its read_options, or leave the table out)")
+    rep = _Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
+    raw = raw.reset_index(drop=True)
+    doubled = raw.columns[raw.columns.duplicated()].unique()
+    if len(doubled):
+        rep.problems.append(
+            f"{table}: column(s) {[str(c) for c in doubled]} appear more than once; fix: keep one of "
+            f"each (check data.tables.{table}.columns for two names mapped to one column)"
+        )
+        raw = raw.loc[:, ~raw.columns.isin(doubled)]
+    _check_missing_columns(rep, spec, raw)
+    canon = _convert(rep, spec, raw, timezone)
+    negative = _check_rules(rep, spec, canon, returns, end)
+    extras = raw[[c for c in raw.columns if c not in spec]]
+    frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)
+    repeated = _check_duplicates(rep, spec, frame, duplicates)
+    if rep.problems:
+        raise SchemaError(rep.problems, table)
+    return _drop(frame, table, of, negative if returns == "drop" else None,
+                 repeated if duplicates == "drop" else None)
+
+
+def _drop(frame: pd.DataFrame, table: str, of: str, negative: np.ndarray | None,
+          repeated: np.ndarray | None) -> pd.DataFrame:
+    drop = np.zeros(len(frame), dtype=bool)
+    for mask, what in ((negative, "negative amounts (data.returns = drop)"),
+                       (repeated, "duplicate rows (data.duplicates = drop)")):
+        if mask is not None and mask.any():
+            log.warning("%s%s: dropped %d %s", table, of, int(mask.sum()), what)
+            drop |= mask
+    if drop.all():
+        raise EmptyDataError(f"table '{table}'{of} has no rows left after dropping returns and duplicates")
+    out = frame.loc[~drop].reset_index(drop=True) if drop.any() else frame
+    log.info("validated %s%s: %d rows, %d columns", table, of, len(out), out.shape[1])
+    return out

@@ -1,0 +1,92 @@
+"""Cohort retention tables on a hand-typed log (data end 2024-04-26).
+
+Purchases by month (C's April row is a return, not a purchase):
+
+    A  Jan Jan Mar   cohort 2024-01, active at ages 0, 2
+    B  Jan Feb Feb   cohort 2024-01, active at ages 0, 1
+    C  Feb (Apr -10) cohort 2024-02, active at age 0
+    D  Mar Mar Apr   cohort 2024-03, active at ages 0, 1
+    E  Apr           cohort 2024-04, active at age 0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.errors import EmptyDataError
+from churnml.metrics import cohort_tables
+
+NA = None
+
+
+@pytest.fixture
+def tx() -> pd.DataFrame:
+    rows = [
+        ("A", "2024-01-05", 10.0), ("A", "2024-01-20", 20.0), ("A", "2024-03-03", 30.0),
+        ("B", "2024-01-10", 50.0), ("B", "2024-02-14", 25.0), ("B", "2024-02-14", 5.0),
+        ("C", "2024-02-02", 40.0), ("C", "2024-04-10", -10.0),
+        ("D", "2024-03-15", 60.0), ("D", "2024-03-20", 15.0), ("D", "2024-04-02", 12.0),
+        ("E", "2024-04-25", 100.0),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in rows], dtype="str"),
+            "timestamp": pd.Series(pd.to_datetime([r[1] for r in rows]), dtype="datetime64[us]"),
+            "amount": [r[2] for r in rows],
+        }
+    )
+
+
+def cells(frame: pd.DataFrame) -> list[list[object]]:
+    return [[None if pd.isna(v) else v for v in row] for row in frame.astype("object").to_numpy().tolist()]
+
+
+def test_the_counts_table_matches_the_hand_computed_cohorts(tx: pd.DataFrame) -> None:
+    t = cohort_tables(tx)
+    assert t.counts.index.tolist() == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert t.counts.columns.tolist() == [0, 1, 2, 3]
+    assert cells(t.counts) == [
+        [2, 1, 1, 0],
+        [1, 0, 0, NA],
+        [1, 1, NA, NA],
+        [1, NA, NA, NA],
+    ]
+
+
+def test_the_rates_table_is_the_share_of_the_cohort_in_percent(tx: pd.DataFrame) -> None:
+    t = cohort_tables(tx)
+    assert cells(t.rates) == [
+        [100.0, 50.0, 50.0, 0.0],
+        [100.0, 0.0, 0.0, NA],
+        [100.0, 100.0, NA, NA],
+        [100.0, NA, NA, NA],
+    ]
+
+
+def test_the_revenue_table_sums_net_amounts_including_returns(tx: pd.DataFrame) -> None:
+    t = cohort_tables(tx)
+    assert cells(t.revenue) == [
+        [80.0, 30.0, 30.0, 0.0],
+        [40.0, 0.0, -10.0, NA],
+        [75.0, 12.0, NA, NA],
+        [100.0, NA, NA, NA],
+    ]
+
+
+def test_an_end_keeps_only_the_rows_before_it(tx: pd.DataFrame) -> None:
+    t = cohort_tables(tx, end="2024-03-01")
+    assert cells(t.counts) == [[2, 1], [1, NA]]
+
+
+def test_month_zero_holds_every_customer_once(tx: pd.DataFrame) -> None:
+    t = cohort_tables(tx)
+    assert int(t.counts[0].sum()) == tx["customer_id"].nunique()
+    assert np.all(t.rates[0] == 100.0)
+    assert np.nanmax(t.rates.to_numpy()) <= 100.0
+
+
+def test_no_purchase_before_the_end_raises_a_clear_error(tx: pd.DataFrame) -> None:
+    with pytest.raises(EmptyDataError, match="no purchase"):
+        cohort_tables(tx, end="2024-01-01")

@@ -1,0 +1,142 @@
+"""Reading tables: column mapping, file formats, Tables and load_tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churnml.config import load_config
+from churnml.errors import ChurnMLError, ConfigError, SchemaError
+from churnml.io import Tables, load_tables, read_table, write_frame
+
+USER_CSV = (
+    "cust_no,order_date,value,channel\n"
+    "00042,2024-03-01T10:00:00+02:00,19.99,web\n"
+    "00007,2024-03-02T08:30:00+02:00,5.00,store\n"
+    "00042,2024-03-05T23:15:00+01:00,-2.50,web\n"
+)
+MAPPING = {"customer_id": "cust_no", "timestamp": "order_date", "amount": "value"}
+EXPECTED = pd.DataFrame({
+    "customer_id": pd.Series(["00042", "00007", "00042"], dtype="str"),
+    "timestamp": pd.to_datetime(["2024-03-01 08:00", "2024-03-02 06:30", "2024-03-05 22:15"]).as_unit("us"),
+    "amount": [19.99, 5.0, -2.5],
+    "channel": pd.Series(["web", "store", "web"], dtype="str"),
+})
+
+
+@pytest.fixture
+def user_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text(USER_CSV, encoding="utf-8")
+    return path
+
+
+def test_the_column_mapping_turns_the_users_names_into_canonical_ones(user_csv):
+    out = read_table("transactions", user_csv, columns=MAPPING, returns="keep")
+    pd.testing.assert_frame_equal(out, EXPECTED)
+
+
+def test_csv_gzip_parquet_and_dataframe_sources_give_equal_frames(user_csv, tmp_path):
+    raw = pd.read_csv(user_csv, dtype={"cust_no": "str"})
+    write_frame(raw, tmp_path / "orders.parquet")
+    write_frame(raw, tmp_path / "orders.csv.gz")
+    for source in (user_csv, tmp_path / "orders.csv.gz", tmp_path / "orders.parquet", raw):
+        out = read_table("transactions", source, columns=MAPPING, returns="keep")
+        pd.testing.assert_frame_equal(out, EXPECTED)
+
+
+def test_parquet_with_typed_columns_gives_the_same_frame(tmp_path):
+    typed = EXPECTED.assign(timestamp=EXPECTED["timestamp"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"))
+    typed.to_parquet(tmp_path / "typed.parquet")
+    pd.testing.assert_frame_equal(read_table("transactions", tmp_path / "typed.parquet", returns="keep"),
+                                  EXPECTED)
+
+
+def test_read_options_reach_the_csv_reader(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("customer_id;timestamp;amount\n1;2024-03-01;12,50\n", encoding="utf-8")
+    out = read_table("transactions", path, read_options={"sep": ";", "decimal": ","})
+    assert out["amount"].tolist() == [12.5] and out["customer_id"].tolist() == ["1"]
+
+
+def test_a_mapped_column_missing_from_the_file_names_the_columns_found(user_csv):
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", user_csv, columns={**MAPPING, "timestamp": "date"})
+    msg = str(exc.value)
+    assert "names column(s) ['date']" in msg
+    assert "found columns ['cust_no', 'order_date', 'value', 'channel']" in msg
+    assert "data.tables.transactions.columns (timestamp: date)" in msg
+
+
+def test_a_mapping_to_a_non_canonical_name_is_a_config_error(user_csv):
+    with pytest.raises(ConfigError, match=r"maps \['customer'\], which are not columns of transactions"):
+        read_table("transactions", user_csv, columns={"customer": "cust_no"})
+
+
+def test_missing_files_unknown_formats_and_broken_csv_are_clear_errors(tmp_path):
+    with pytest.raises(ConfigError, match="data.tables.events.path: file .*nope.csv' not found"):
+        read_table("events", tmp_path / "nope.csv")
+    (tmp_path / "data.xlsx").write_bytes(b"x")
+    with pytest.raises(ChurnMLError, match="cannot tell the file format"):
+        read_table("events", tmp_path / "data.xlsx")
+    broken = tmp_path / "broken.csv"
+    broken.write_text("customer_id,timestamp,amount\na,2024-03-01,1\nb,2024-03-01,1,extra,fields\n")
+    with pytest.raises(SchemaError, match="cannot read .*broken.csv as csv"):
+        read_table("transactions", broken)
+
+
+def test_tables_lists_the_present_tables_in_contract_order_and_is_frozen():
+    tx = EXPECTED.head(1)
+    tables = Tables(transactions=tx, surveys=tx, events=tx)
+    assert tables.present() == ["transactions", "events", "surveys"]
+    assert repr(tables) == "Tables(transactions=1 rows, events=1 rows, surveys=1 rows)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tables.events = None  # type: ignore[misc]
+
+
+def _files_config(tmp_path: Path, events: str) -> object:
+    tx = tmp_path / "orders.csv"
+    tx.write_text(USER_CSV, encoding="utf-8")
+    ev = tmp_path / "events.csv"
+    ev.write_text(events, encoding="utf-8")
+    cols = ",".join(f"{k}: {v}" for k, v in MAPPING.items())
+    return load_config(None, overrides=[
+        "data.source=files", "data.returns=keep",
+        f"data.tables={{transactions: {{path: '{tx}', columns: {{{cols}}}}}, events: {{path: '{ev}'}}}}",
+    ])
+
+
+def test_load_tables_reads_every_configured_file(tmp_path):
+    cfg = _files_config(tmp_path, "customer_id,timestamp,event_type\n00042,2024-03-01,login\n")
+    tables = load_tables(cfg)  # type: ignore[arg-type]
+    assert tables.present() == ["transactions", "events"]
+    pd.testing.assert_frame_equal(tables.transactions, EXPECTED)
+    assert tables.events is not None and tables.events["event_type"].tolist() == ["login"]
+
+
+def test_load_tables_reports_the_problems_of_every_table_at_once(tmp_path):
+    cfg = _files_config(tmp_path, "customer_id,timestamp,event_type\n,2024-03-01,login\n")
+    cfg.data.returns = "error"  # type: ignore[attr-defined]
+    with pytest.raises(SchemaError) as exc:
+        load_tables(cfg)  # type: ignore[arg-type]
+    assert [p.split(":")[0] for p in exc.value.problems] == ["transactions.amount", "events.customer_id"]
+
+
+def test_load_tables_loads_the_bundled_cdnow_log():
+    tables = load_tables(load_config(None, overrides=["data.source=cdnow"]))
+    assert tables.present() == ["transactions"] and len(tables.transactions) == 69_659
+
+
+def test_load_tables_generates_synthetic_tables_without_the_ground_truth(monkeypatch):
+    tx = EXPECTED.head(2)
+    fake = types.ModuleType("churnml.datasets.synthetic")
+    fake.generate = lambda cfg: {"transactions": tx, "events": tx, "ground_truth": tx}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "churnml.datasets.synthetic", fake)
+    tables = load_tables(load_config(None, overrides=["data.source=synthetic"]))
+    assert tables.present() == ["transactions", "events"]
+    assert tables.transactions is tx

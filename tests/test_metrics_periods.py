@@ -1,0 +1,332 @@
+"""Retention KPIs per period and churn by segment, on a hand-typed log of 12 rows.
+
+The log (2024, data end = 2024-04-26 exclusive, so April is incomplete):
+
+    A  Jan 05 10, Jan 20 20, Mar 03 30
+    B  Jan 10 50, Feb 14 25, Feb 14 5   (two rows on one day: two orders)
+    C  Feb 02 40, Apr 10 -10            (a return: not a purchase)
+    D  Mar 15 60, Mar 20 15, Apr 02 12
+    E  Apr 25 100
+
+By hand, per month (S at the start, N new, L lost = no purchase in the month):
+
+    Jan  S=0 N=2 (A, B)  L=0        E=2   churn undefined
+    Feb  S=2 (A, B) N=1 (C) L=1 (A)  E=2   churn 50, retention 50
+    Mar  S=3 (A, B, C) N=1 (D) L=2 (B, C) E=2  churn 66.67, retention 33.33
+    Apr  S=4 N=1 (E)  incomplete: L, E and the rates are missing
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import Config, TimeConfig
+from churnml.datasets.cdnow import load_cdnow
+from churnml.errors import ConfigError, DataWindowError, EmptyDataError, SchemaError
+from churnml.labels import noncontractual_labels
+from churnml.metrics import churn_by_segment, retention_kpis, rfm_table
+from churnml.metrics.table_kpis import SOURCES
+
+
+def ts(values: list[str | None]) -> pd.Series:
+    return pd.Series(pd.to_datetime(values), dtype="datetime64[us]")
+
+
+def ids(values: list[str]) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+@pytest.fixture
+def tx() -> pd.DataFrame:
+    rows = [
+        ("A", "2024-01-05", 10.0), ("A", "2024-01-20", 20.0), ("A", "2024-03-03", 30.0),
+        ("B", "2024-01-10", 50.0), ("B", "2024-02-14", 25.0), ("B", "2024-02-14", 5.0),
+        ("C", "2024-02-02", 40.0), ("C", "2024-04-10", -10.0),
+        ("D", "2024-03-15", 60.0), ("D", "2024-03-20", 15.0), ("D", "2024-04-02", 12.0),
+        ("E", "2024-04-25", 100.0),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "customer_id": ids([r[0] for r in rows]),
+            "timestamp": ts([r[1] for r in rows]),
+            "amount": [r[2] for r in rows],
+        }
+    )
+
+
+@pytest.fixture
+def subscriptions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ids(["A", "A", "B"]),
+            "start": ts(["2023-12-01", "2024-02-10", "2024-01-15"]),
+            "end": ts(["2024-02-10", None, "2024-02-20"]),
+            "mrr": [10.0, 20.0, 30.0],
+        }
+    )
+
+
+def col(kpis: pd.DataFrame, name: str) -> list[object]:
+    return [None if pd.isna(v) else v for v in kpis[name].tolist()]
+
+
+def test_the_customer_flow_matches_the_hand_computed_s_n_l_e(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx)
+    assert k["period"].tolist() == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert k["complete"].tolist() == [True, True, True, False]
+    assert k["days"].tolist() == [31, 29, 31, 30]
+    assert col(k, "customers_start") == [0, 2, 3, 4]
+    assert col(k, "new_customers") == [2, 1, 1, 1]
+    assert col(k, "lost_customers") == [0, 1, 2, None]
+    assert col(k, "customers_end") == [2, 2, 2, None]
+    assert col(k, "churn_rate")[:3] == [None, 50.0, pytest.approx(200 / 3)]
+    assert col(k, "retention_rate")[:3] == [None, 50.0, pytest.approx(100 / 3)]
+    assert col(k, "churn_rate")[3] is None and col(k, "retention_rate")[3] is None
+
+
+def test_the_purchase_kpis_match_the_hand_computed_values(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx)
+    assert k["revenue"].tolist() == [80.0, 70.0, 105.0, 102.0]
+    assert k["orders"].tolist() == [3, 3, 3, 2]
+    assert k["purchasing_customers"].tolist() == [2, 2, 2, 2]
+    assert k["repeat_customers"].tolist() == [1, 1, 1, 0]
+    assert k["aov"].tolist() == pytest.approx([80 / 3, 70 / 3, 35.0, 51.0])
+    assert k["purchase_frequency"].tolist() == [1.5, 1.5, 1.5, 1.0]
+    assert k["repeat_purchase_rate"].tolist() == [50.0, 50.0, 50.0, 0.0]
+    assert k["customer_value"].tolist() == pytest.approx([40.0, 35.0, 52.5, 51.0])
+
+
+def test_rows_of_one_order_id_count_as_one_order(tx: pd.DataFrame) -> None:
+    with_ids = tx.assign(order_id=pd.Series([f"o{i}" for i in range(12)], dtype="str"))
+    with_ids.loc[5, "order_id"] = "o4"  # B's two rows of Feb 14 are one order
+    with_ids.loc[0, "order_id"] = None  # a null id counts as its own order
+    k = retention_kpis(with_ids)
+    assert k["orders"].tolist() == [3, 2, 3, 2]
+    assert k["repeat_customers"].tolist() == [1, 0, 1, 0]
+
+
+def test_the_identities_of_the_flow_hold_in_every_complete_period(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx)
+    done = k.loc[k["complete"] & (k["customers_start"] > 0)]
+    assert (done["customers_end"] == done["customers_start"] - done["lost_customers"] + done["new_customers"]).all()
+    assert np.allclose(done["churn_rate"] + done["retention_rate"], 100.0)
+
+
+def test_active_within_days_narrows_the_population_like_the_labels(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx, TimeConfig(active_within_days=30))
+    march = k.set_index("period").loc["2024-03"]
+    assert (march["customers_start"], march["lost_customers"]) == (2, 2)  # B and C; A's Jan 20 is too old
+
+
+def test_quarters_and_years_sum_the_same_purchases(tx: pd.DataFrame) -> None:
+    q = retention_kpis(tx, freq="Q")
+    assert q["period"].tolist() == ["2024Q1", "2024Q2"]
+    assert q["revenue"].tolist() == [255.0, 102.0]
+    assert q["new_customers"].tolist() == [4, 1]
+    assert q["purchasing_customers"].tolist() == [4, 2]
+    y = retention_kpis(tx, freq="Y")
+    assert y["period"].tolist() == ["2024"] and y["revenue"].tolist() == [357.0]
+
+
+def test_start_and_end_select_the_periods_and_the_config_supplies_defaults(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx, start="2024-02-15", end="2024-04-01")
+    assert k["period"].tolist() == ["2024-02", "2024-03"]
+    cfg = Config.model_validate({"metrics": {"freq": "Q", "start": "2024-04-01"}})
+    assert retention_kpis(tx, cfg)["period"].tolist() == ["2024Q2"]
+
+
+def test_a_declared_data_end_completes_the_last_period(tx: pd.DataFrame) -> None:
+    cfg = Config.model_validate({"data": {"end": "2024-05-01"}})
+    k = retention_kpis(tx, cfg)
+    april = k.set_index("period").loc["2024-04"]
+    assert bool(april["complete"]) and april["lost_customers"] == 3  # A, B and C (a return only)
+    assert april["customers_end"] == 4 - 3 + 1
+
+
+def test_absent_tables_give_nan_and_a_reason_never_zero(tx: pd.DataFrame) -> None:
+    k = retention_kpis(tx)
+    reasons = k.attrs["not_available"]
+    for table, metrics in SOURCES.items():
+        for metric in metrics:
+            assert k[metric].isna().all()
+            assert reasons[metric] == f"no {table} table"
+
+
+def test_surveys_give_nps_csat_ces_and_cli_per_period(tx: pd.DataFrame) -> None:
+    surveys = pd.DataFrame(
+        {
+            "customer_id": ids(["A"] * 12),
+            "timestamp": ts(["2024-01-03"] * 4 + ["2024-02-03"] + ["2024-01-04"] * 3 + ["2024-01-05"] * 2
+                            + ["2024-01-06"] * 2),
+            "survey": ["nps"] * 5 + ["csat"] * 3 + ["ces"] * 2 + ["cli"] * 2,
+            "score": [10.0, 9.0, 7.0, 3.0, 6.0, 5.0, 4.0, 2.0, 2.0, 4.0, 6.0, 3.0],
+            "question": pd.Series([None] * 10 + ["recommend", "buy_again"], dtype="str"),
+        }
+    )
+    k = retention_kpis({"transactions": tx, "surveys": surveys}).set_index("period")
+    assert k.loc["2024-01", "nps"] == 25.0 and k.loc["2024-02", "nps"] == -100.0
+    assert k.loc["2024-01", "csat"] == pytest.approx(200 / 3)
+    assert k.loc["2024-01", "ces"] == 3.0 and math.isnan(k.loc["2024-02", "ces"])
+    assert k.loc["2024-01", "cli"] == 4.5
+    cfg = Config.model_validate({"metrics": {"csat_satisfied_min": 5}})
+    strict = retention_kpis({"transactions": tx, "surveys": surveys}, cfg).set_index("period")
+    assert strict.loc["2024-01", "csat"] == pytest.approx(100 / 3)
+
+
+def test_a_survey_type_with_no_answers_is_reported_as_not_available(tx: pd.DataFrame) -> None:
+    surveys = pd.DataFrame(
+        {"customer_id": ids(["A"]), "timestamp": ts(["2024-01-03"]), "survey": ["nps"], "score": [9.0]}
+    )
+    k = retention_kpis({"transactions": tx, "surveys": surveys})
+    assert k.attrs["not_available"]["ces"] == "no ces answers in the surveys table"
+    assert "nps" not in k.attrs["not_available"]
+
+
+def test_subscriptions_give_mrr_arpa_and_expansion_at_each_period_end(
+    tx: pd.DataFrame, subscriptions: pd.DataFrame
+) -> None:
+    k = retention_kpis({"transactions": tx, "subscriptions": subscriptions})
+    assert k["mrr"].tolist() == [40.0, 20.0, 20.0, 20.0]
+    assert k["arpa"].tolist() == [20.0, 20.0, 20.0, 20.0]
+    assert k["expansion_mrr"].tolist() == [0.0, 10.0, 0.0, 0.0]  # A's upgrade from 10 to 20 in Feb
+
+
+def test_subscriptions_without_an_mrr_column_are_reported_as_not_available(
+    tx: pd.DataFrame, subscriptions: pd.DataFrame
+) -> None:
+    k = retention_kpis({"transactions": tx, "subscriptions": subscriptions.drop(columns="mrr")})
+    assert k["mrr"].isna().all()
+    assert k.attrs["not_available"]["mrr"] == "no mrr column in the subscriptions table"
+
+
+def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.DataFrame) -> None:
+    tables = {
+        "transactions": tx,
+        "marketing_spend": pd.DataFrame(
+            {
+                "period": ts(["2024-01-01", "2024-02-01", "2024-02-01", "2024-03-01"]),
+                "spend": [100.0, 30.0, 20.0, 0.0],
+            }
+        ),
+        "tickets": pd.DataFrame(
+            {
+                "customer_id": ids(["A", "B", "B"]),
+                "opened_at": ts(["2024-01-02", "2024-01-12", "2024-01-13"]),
+                "first_contact_resolved": pd.array([True, False, None], dtype="boolean"),
+            }
+        ),
+        "customers": pd.DataFrame(
+            {"customer_id": ids(["C", "D", "E"]), "referred_by": pd.Series(["A", None, ""], dtype="str")}
+        ),
+        "loyalty": pd.DataFrame(
+            {
+                "customer_id": ids(["A", "D", "Z"]),
+                "enrolled_at": ts(["2024-01-10", "2024-03-20", "2024-01-01"]),
+                "points_issued": [100.0, 50.0, 10.0],
+                "points_redeemed": [40.0, 0.0, 10.0],
+            }
+        ),
+    }
+    k = retention_kpis(tables)
+    assert col(k, "cac") == [50.0, 50.0, 0.0, None]  # no spend rows in April: unknown, not 0
+    assert col(k, "fcr") == [50.0, None, None, None]  # the ticket with an unknown outcome is left out
+    assert col(k, "referral_rate") == [0.0, 100.0, 0.0, 0.0]
+    assert k["loyalty_participation_rate"].tolist() == pytest.approx([50.0, 100 / 3, 50.0, 40.0])
+    assert k["loyalty_active_participation"].tolist() == pytest.approx([50.0, 0.0, 200 / 3, 100 / 3])
+    assert k["loyalty_redemption_rate"].tolist() == pytest.approx([50 / 110 * 100] * 2 + [31.25] * 2)
+    assert k.attrs["not_available"] == {m: "no surveys table" for m in SOURCES["surveys"]} | {
+        m: "no subscriptions table" for m in SOURCES["subscriptions"]
+    }
+
+
+def test_the_contractual_regime_counts_subscribers_and_spells(
+    tx: pd.DataFrame, subscriptions: pd.DataFrame
+) -> None:
+    tables = {"transactions": tx, "subscriptions": subscriptions}
+    k = retention_kpis(tables, TimeConfig(regime="contractual", grace_days=0))
+    assert col(k, "customers_start") == [1, 2, 1, 1]
+    assert col(k, "new_customers") == [1, 0, 0, 0]  # B's first subscription starts in January
+    assert col(k, "lost_customers") == [0, 1, 0, None]  # B's only subscription ends Feb 20
+    assert col(k, "churn_rate")[:3] == [0.0, 50.0, 0.0]
+    graced = retention_kpis(tables, TimeConfig(regime="contractual", grace_days=30))
+    assert graced["complete"].tolist() == [True, True, False, False]  # a renewal may still come
+
+
+def test_the_contractual_regime_without_subscriptions_names_the_missing_table(tx: pd.DataFrame) -> None:
+    with pytest.raises(SchemaError, match="subscriptions"):
+        retention_kpis(tx, TimeConfig(regime="contractual"))
+
+
+def test_empty_or_missing_transactions_raise_a_clear_error(tx: pd.DataFrame) -> None:
+    with pytest.raises(EmptyDataError, match="transactions"):
+        retention_kpis(tx.iloc[:0])
+    with pytest.raises(SchemaError, match="transactions"):
+        retention_kpis({"surveys": None})
+
+
+def test_an_unknown_frequency_or_an_empty_range_is_rejected(tx: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="freq"):
+        retention_kpis(tx, freq="W")
+    with pytest.raises(DataWindowError, match="no period"):
+        retention_kpis(tx, start="2024-06-01")
+
+
+def test_churn_by_segment_splits_the_labels_by_the_customers_segment(tx: pd.DataFrame) -> None:
+    customers = pd.DataFrame(
+        {"customer_id": ids(["A", "C", "D", "E"]), "segment": pd.Series(["gold", "gold", "silver", None], dtype="str")}
+    )
+    out = churn_by_segment({"transactions": tx, "customers": customers}, "2024-03-01", 31)
+    assert out["segment"].tolist() == ["gold", "unknown"]  # B has no customers row
+    assert out["customers"].tolist() == [2, 1]
+    assert out["churned"].tolist() == [1, 1]
+    assert out["churn_rate"].tolist() == [50.0, 100.0]
+    assert out["retention_rate"].tolist() == [50.0, 0.0]
+
+
+def test_churn_by_rfm_segment_covers_the_whole_label_population(tx: pd.DataFrame) -> None:
+    out = churn_by_segment(tx, "2024-03-01", 31, by="rfm")
+    rfm = rfm_table(tx, "2024-03-01")
+    assert out["customers"].sum() == len(rfm) == 3
+    assert out["churned"].sum() == 2
+    assert set(out["segment"]) == set(rfm["segment"])
+
+
+def test_churn_by_segment_refuses_an_immature_window_and_an_unknown_split(tx: pd.DataFrame) -> None:
+    with pytest.raises(DataWindowError, match="2024-04-26"):
+        churn_by_segment(tx, "2024-04-01", 30, by="rfm")
+    with pytest.raises(ConfigError, match="by must be"):
+        churn_by_segment(tx, "2024-03-01", 31, by="colour")
+    with pytest.raises(SchemaError, match="customers"):
+        churn_by_segment(tx, "2024-03-01", 31, by="region")
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return load_cdnow()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("active_within_days", [None, 90])
+def test_churn_rate_of_the_metrics_for_a_period_equals_the_mean_label_for_the_same_cutoff_and_horizon(
+    cdnow: pd.DataFrame, active_within_days: int | None
+) -> None:
+    k = retention_kpis(cdnow, TimeConfig(active_within_days=active_within_days))
+    done = k.loc[k["complete"] & (k["customers_start"] > 0)]
+    assert len(done) == 17
+    for row in done.itertuples():
+        labels = noncontractual_labels(
+            cdnow, [row.start], int(row.days), active_within_days=active_within_days
+        )
+        assert row.customers_start == len(labels)
+        assert row.churn_rate == pytest.approx(100 * labels["churned"].mean(), abs=1e-12)
+
+
+def test_churn_by_segment_totals_equal_the_mean_label_on_cdnow(cdnow: pd.DataFrame) -> None:
+    out = churn_by_segment(cdnow, "1998-01-01", 90, by="rfm")
+    labels = noncontractual_labels(cdnow, ["1998-01-01"], 90)
+    assert out["customers"].sum() == len(labels)
+    assert out["churned"].sum() == labels["churned"].sum()

@@ -1,0 +1,293 @@
+"""The data contract's validation: every rule, read through read_table from a broken CSV."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.errors import ConfigError, EmptyDataError, SchemaError
+from churnml.io import read_table
+from churnml.validation import validate_table
+
+HEADER = "customer_id,timestamp,amount\n"
+
+
+def csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(table: str, path: Path, **kwargs: object) -> list[str]:
+    with pytest.raises(SchemaError) as exc:
+        read_table(table, path, **kwargs)  # type: ignore[arg-type]
+    assert exc.value.table == table
+    return exc.value.problems
+
+
+def only(found: list[str]) -> str:
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ------------------------------------------------------------------ each rule
+def test_missing_columns_are_named_with_the_columns_found_and_the_mapping_to_set(tmp_path):
+    path = csv(tmp_path, "cust_no,order_date,amount\n00001,2024-01-01,5\n")
+    msg = only(problems("transactions", path))
+    assert "missing required column(s) ['customer_id', 'timestamp']" in msg
+    assert "found columns ['cust_no', 'order_date', 'amount']" in msg
+    assert "data.tables.transactions.columns" in msg
+    assert "{customer_id: cust_no, timestamp: order_date}" in msg
+
+
+def test_unparseable_timestamps_are_reported_with_their_rows_and_examples(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,1\nb,2024-13-01,1\nc,2024-03-02,1\nd,yesterday,1\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions.timestamp: 2 unparseable timestamps at data rows 2, 4 of ")
+    assert "'2024-13-01', 'yesterday'" in msg
+    assert "ISO 8601" in msg
+
+
+def test_mixed_aware_and_naive_timestamps_are_one_problem_naming_both_groups(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01T10:00:00+02:00,1\nb,2024-03-01 09:00:00,1\n"
+                                  "c,2024-03-02,1\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions.timestamp: mixed time zones: 1 value with a UTC offset (data row 1")
+    assert "2 values without (data rows 2, 3" in msg
+    assert "'2024-03-01T10:00:00+02:00'" in msg
+
+
+def test_null_customer_ids_are_reported_with_their_rows(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,1\n,2024-03-01,2\n,2024-03-02,3\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions.customer_id: 2 null customer ids at data rows 2, 3 of ")
+
+
+def test_non_numeric_amounts_are_reported_with_their_rows_and_values(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,1.50\nb,2024-03-01,$5\nc,2024-03-02,2\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions.amount: 1 non-numeric value at data row 2 of ")
+    assert "'$5'" in msg
+
+
+def test_non_numeric_scores_are_reported_with_their_rows(tmp_path):
+    path = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-03-01,nps,9\nb,2024-03-01,nps,high\n")
+    msg = only(problems("surveys", path))
+    assert msg.startswith("surveys.score: 1 non-numeric value at data row 2 of ")
+    assert "'high'" in msg
+
+
+def test_negative_amounts_are_an_error_unless_returns_is_keep_or_drop(tmp_path, caplog):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,10\nb,2024-03-01,-4.5\nc,2024-03-02,3\nd,2024-03-03,-1\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions.amount: 2 negative amounts at data rows 2, 4 of ")
+    assert "-4.5, -1.0" in msg and "data.returns" in msg
+    kept = read_table("transactions", path, returns="keep")
+    assert kept["amount"].tolist() == [10.0, -4.5, 3.0, -1.0]
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        dropped = read_table("transactions", path, returns="drop")
+    assert dropped["customer_id"].tolist() == ["a", "c"]
+    assert "dropped 2 negative amounts" in caplog.text
+
+
+def test_scores_outside_their_survey_scale_are_reported_with_rows_and_scales(tmp_path):
+    path = csv(tmp_path, "customer_id,timestamp,survey,score\n"
+                         "a,2024-03-01,csat,5\nb,2024-03-01,nps,11\nc,2024-03-01,csat,0\n"
+                         "d,2024-03-01,ces,7\ne,2024-03-01,cli,1\nf,2024-03-01,nps,0\n")
+    msg = only(problems("surveys", path))
+    assert msg.startswith("surveys.score: 2 scores outside their survey's scale at data rows 2, 3 of ")
+    assert "'nps 11.0', 'csat 0.0'" in msg
+    assert "nps 0-10, csat 1-5, ces 1-7, cli 1-6" in msg
+
+
+def test_unknown_survey_types_are_a_problem_and_known_ones_are_lower_cased(tmp_path):
+    bad = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-03-01,NPS,9\nb,2024-03-01,nss,3\n")
+    msg = only(problems("surveys", bad))
+    assert msg.startswith("surveys.survey: 1 unknown survey type at data row 2 of ")
+    assert "'nss'" in msg
+    good = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-03-01,NPS,9\n", "ok.csv")
+    assert read_table("surveys", good)["survey"].tolist() == ["nps"]
+
+
+def test_whole_row_duplicates_are_an_error_unless_duplicates_is_keep_or_drop(tmp_path, caplog):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,10\nb,2024-03-01,5\na,2024-03-01,10\n"
+                                  "a,2024-03-01T00:00:00,10\nb,2024-03-01,6\n")
+    msg = only(problems("transactions", path))
+    assert msg.startswith("transactions (whole rows): 2 duplicate rows at data rows 3, 4 of ")
+    assert "e.g. data row 3 repeats data row 1" in msg
+    assert "data.duplicates" in msg
+    assert len(read_table("transactions", path, duplicates="keep")) == 5
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        dropped = read_table("transactions", path, duplicates="drop")
+    assert dropped["amount"].tolist() == [10.0, 5.0, 6.0]
+    assert "dropped 2 duplicate rows" in caplog.text
+
+
+def test_duplicates_of_a_table_key_are_reported_on_the_key(tmp_path):
+    path = csv(tmp_path, "customer_id,region\na,north\nb,south\na,east\n")
+    msg = only(problems("customers", path))
+    assert msg.startswith("customers.customer_id: 1 duplicate row at data row 3 of ")
+    assert "data row 3 repeats the customer_id of data row 1" in msg
+
+
+def test_rows_at_or_after_the_declared_end_are_reported(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-06-30 23:59:59,1\nb,2024-07-01,1\nc,2024-08-01,1\n")
+    msg = only(problems("transactions", path, data_end="2024-07-01"))
+    assert msg.startswith("transactions.timestamp: 2 rows dated at or after data.end at data rows 2, 3 of ")
+    assert "data.end (2024-07-01 00:00:00, UTC) is exclusive" in msg
+    assert len(read_table("transactions", path, data_end="2024-08-01 00:00:01")) == 3
+
+
+def test_subscriptions_ending_before_they_start_are_reported(tmp_path):
+    path = csv(tmp_path, "customer_id,start,end\na,2024-01-01,2024-02-01\nb,2024-03-01,2024-02-01\n"
+                         "c,2024-03-01,\n")
+    msg = only(problems("subscriptions", path))
+    assert msg.startswith("subscriptions.end: 1 end before start at data row 2 of ")
+    assert read_table("subscriptions", csv(tmp_path, "customer_id,start,end\nc,2024-03-01,\n", "ok.csv"))[
+        "end"
+    ].isna().all()
+
+
+def test_tickets_resolved_before_they_were_opened_are_reported(tmp_path):
+    path = csv(tmp_path, "customer_id,opened_at,resolved_at\na,2024-01-01 10:00,2024-01-01 09:00\n"
+                         "b,2024-01-01 10:00,2024-01-02 10:00\n")
+    msg = only(problems("tickets", path))
+    assert msg.startswith("tickets.resolved_at: 1 resolved_at before opened_at at data row 1 of ")
+
+
+def test_an_empty_table_is_an_empty_data_error_naming_the_table(tmp_path):
+    with pytest.raises(EmptyDataError, match="table 'events' .* has no rows"):
+        read_table("events", csv(tmp_path, "customer_id,timestamp,event_type\n"))
+
+
+def test_every_broken_rule_is_reported_at_once_in_one_error(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01,10\n,2024-03-01,5\nc,not a date,7\nd,2024-03-02,-3\n"
+                                  "a,2024-03-01,10\ne,2024-09-01,x\n")
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", path, data_end="2024-07-01")
+    found = exc.value.problems
+    assert [p.split(":")[0] for p in found] == [
+        "transactions.customer_id",
+        "transactions.timestamp",
+        "transactions.amount",
+        "transactions.amount",
+        "transactions.timestamp",
+        "transactions (whole rows)",
+    ]
+    assert "null customer id at data row 2" in found[0]
+    assert "unparseable timestamp at data row 3" in found[1]
+    assert "non-numeric value at data row 6" in found[2]
+    assert "negative amount at data row 4" in found[3]
+    assert "at or after data.end at data row 6" in found[4]
+    assert "duplicate row at data row 5" in found[5]
+    assert str(exc.value).startswith("table 'transactions': 6 problems found:\n  - ")
+
+
+def test_long_row_lists_are_capped_at_five_with_a_count_of_the_rest(tmp_path):
+    path = csv(tmp_path, HEADER + "".join(f",2024-03-01,{i}\n" for i in range(8)))
+    assert "at data rows 1, 2, 3, 4, 5 and 3 more of" in only(problems("transactions", path))
+
+
+def test_a_dataframe_source_is_reported_by_index_label():
+    raw = pd.DataFrame({"customer_id": ["a", None], "timestamp": ["2024-03-01", "2024-03-02"],
+                        "amount": [1.0, 2.0]}, index=[10, 20])
+    with pytest.raises(SchemaError, match="1 null customer id at index 20;"):
+        validate_table("transactions", raw)
+
+
+def test_invalid_options_are_config_errors():
+    raw = pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-03-01"], "amount": [1.0]})
+    with pytest.raises(ConfigError, match="data.timezone='Mars/Olympus'"):
+        validate_table("transactions", raw, timezone="Mars/Olympus")
+    with pytest.raises(ConfigError, match="data.returns='ignore'"):
+        validate_table("transactions", raw, returns="ignore")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- conversions
+def test_offsets_are_converted_to_naive_utc_exactly(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01T10:00:00+02:00,1\nb,2024-03-01T10:00:00Z,1\n"
+                                  "c,2024-07-01T23:30:00-05:00,1\n")
+    out = read_table("transactions", path)
+    assert out["timestamp"].dtype == "datetime64[us]"
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-01 08:00"), pd.Timestamp("2024-03-01 10:00"),
+                                         pd.Timestamp("2024-07-02 04:30")]
+
+
+def test_several_offsets_are_converted_and_logged_not_rejected(tmp_path, caplog):
+    path = csv(tmp_path, HEADER + "a,2024-03-30T23:00:00+01:00,1\nb,2024-03-31T23:00:00+02:00,1\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = read_table("transactions", path)
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-30 22:00"), pd.Timestamp("2024-03-31 21:00")]
+    assert "2 UTC offsets (+01:00: 1, +02:00: 1)" in caplog.text
+
+
+def test_naive_timestamps_are_read_in_the_configured_zone_and_converted_to_utc(tmp_path):
+    path = csv(tmp_path, HEADER + "a,2024-03-01 10:00,1\nb,2024-07-01 10:00,1\nc,2024-03-01,1\n")
+    assert read_table("transactions", path)["timestamp"].tolist() == [
+        pd.Timestamp("2024-03-01 10:00"), pd.Timestamp("2024-07-01 10:00"), pd.Timestamp("2024-03-01")]
+    berlin = read_table("transactions", path, timezone="Europe/Berlin")["timestamp"]
+    assert berlin.tolist() == [pd.Timestamp("2024-03-01 09:00"), pd.Timestamp("2024-07-01 08:00"),
+                               pd.Timestamp("2024-02-29 23:00")]
+
+
+def test_local_times_in_a_daylight_saving_overlap_or_gap_are_resolved_and_logged(caplog):
+    raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2024-10-27 02:30", "2024-03-31 02:30"],
+                        "amount": [1.0, 1.0]})
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = validate_table("transactions", raw, timezone="Europe/Berlin")
+    # overlap: taken as standard time (+01:00); gap: shifted to 03:00 summer time (+02:00)
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-10-27 01:30"), pd.Timestamp("2024-03-31 01:00")]
+    assert "2 local times fall in a daylight-saving overlap or gap" in caplog.text
+
+
+def test_aware_datetime_columns_are_converted_and_naive_ones_kept():
+    aware = pd.Series(pd.to_datetime(["2024-03-01 10:00"]).tz_localize("Asia/Tokyo"))
+    raw = pd.DataFrame({"customer_id": [7], "timestamp": aware, "amount": [1]})
+    out = validate_table("transactions", raw)
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-01 01:00")]
+    assert out["customer_id"].tolist() == ["7"] and out["amount"].dtype == "float64"
+
+
+def test_ids_keep_leading_zeros_and_extra_columns_are_kept_unchanged(tmp_path):
+    path = csv(tmp_path, "customer_id,timestamp,amount,quantity,note\n007,2024-03-01,1.5,2,hello\n")
+    out = read_table("transactions", path)
+    assert out.columns.tolist() == ["customer_id", "timestamp", "amount", "quantity", "note"]
+    assert out["customer_id"].tolist() == ["007"] and out["customer_id"].dtype == "str"
+    assert out["quantity"].dtype == "float64" and out["note"].tolist() == ["hello"]
+
+
+def test_compact_and_non_iso_dates_are_parsed(tmp_path, caplog):
+    compact = csv(tmp_path, HEADER + "a,19970101,1\nb,19980630,1\n")
+    assert read_table("transactions", compact)["timestamp"].tolist() == [
+        pd.Timestamp("1997-01-01"), pd.Timestamp("1998-06-30")]
+    us = csv(tmp_path, HEADER + "a,03/15/2024,1\nb,12/01/2024,1\n", "us.csv")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        got = read_table("transactions", us)["timestamp"].tolist()
+    assert got == [pd.Timestamp("2024-03-15"), pd.Timestamp("2024-12-01")]
+    assert "inferred format '%m/%d/%Y'" in caplog.text
+
+
+def test_flags_counts_and_dates_get_their_canonical_types(tmp_path):
+    tickets = csv(tmp_path, "customer_id,opened_at,first_contact_resolved\na,2024-01-01,yes\n"
+                            "b,2024-01-02,0\nc,2024-01-03,\nd,2024-01-04,maybe\n")
+    msg = only(problems("tickets", tickets))
+    assert msg.startswith("tickets.first_contact_resolved: 1 value that is not true/false at data row 4")
+    ok = read_table("tickets", csv(tmp_path, "customer_id,opened_at,first_contact_resolved\n"
+                                             "a,2024-01-01,yes\nb,2024-01-02,0\nc,2024-01-03,\n", "t.csv"))
+    assert ok["first_contact_resolved"].tolist() == [True, False, pd.NA]
+    spend = read_table("marketing_spend", csv(tmp_path, "period,spend,new_customers\n2024-01-01,100,3\n",
+                                              "s.csv"))
+    assert spend["period"].tolist() == [pd.Timestamp("2024-01-01")]
+    assert spend["new_customers"].dtype == "int64" and spend["spend"].dtype == "float64"
+
+
+def test_validation_does_not_change_the_raw_frame():
+    raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2024-03-01", "2024-03-02"],
+                        "amount": np.array([1, 2])})
+    before = raw.copy()
+    validate_table("transactions", raw)
+    pd.testing.assert_frame_equal(raw, before)
