@@ -56,6 +56,7 @@ def _generate_only(args: argparse.Namespace) -> dict[str, int]:
     for chunk in generate_chunks(cfg, chunk_customers=args.chunk_customers):
         for table, frame in chunk.items():
             rows[table] += len(frame)
+        del chunk, frame
     return rows
 
 

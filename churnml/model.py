@@ -33,10 +33,11 @@ EPS = 1e-6
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.03,
-    "num_leaves": 15,
+    "learning_rate": 0.02,
+    "num_leaves": 7,
     "max_depth": 6,
-    "min_data_in_leaf": 200,
+    "min_data_in_leaf": 400,
+    "extra_trees": True,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,

@@ -296,6 +296,8 @@ def test_cli_errors_print_one_line_and_debug_adds_the_traceback(tmp_path: Path, 
     assert "--churn-rate" in err
     assert main([*bad, "--debug"]) == 2
     assert "Traceback" in capsys.readouterr().err
+    assert main(["synthetic", "--customers", "100"]) == 2  # usage error: no --out
+    assert "--out" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

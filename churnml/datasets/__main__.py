@@ -147,6 +147,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
             for table, df in chunk.items():
                 sink.write(table, df)
                 rows[table] += len(df)
+            del chunk  # free it before the next one is generated
             log.info("chunk %d/%d written (%d transactions so far)", i, total, rows["transactions"])
     where = "<table>.parquet" if args.format == "parquet" else "<table>/part-*.csv"
     print(f"wrote {len(TABLES)} tables to {out}/{where} ({cfg.customers:,} customers, seed {cfg.seed}):")
@@ -162,15 +163,20 @@ def _add_synthetic(commands: argparse._SubParsersAction, common: argparse.Argume
         help="generate seeded synthetic tables with a known churn ground truth",
         description="Generate every table of the data contract plus ground_truth.",
     )
-    p.add_argument("--customers", type=int, required=True, help="number of customers (>= 10)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, help="random seed (default 42)")
-    p.add_argument("--months", type=int, help="simulated calendar months (default 24)")
-    p.add_argument("--start", type=dt.date.fromisoformat, help="first day, YYYY-MM-DD (default 2023-01-01)")
-    p.add_argument("--churn-rate", type=float, help="share of customers who churn (default 0.30)")
-    p.add_argument("--contractual-share", type=float, help="share with subscriptions (default 0.4)")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-    p.add_argument("--chunk-customers", type=int, default=200_000, help="customers per chunk")
+    p.add_argument("--customers", type=int, required=True, metavar="N", help="number of customers (>= 10)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed (default 42)")
+    p.add_argument("--months", type=int, metavar="M", help="simulated calendar months (default 24)")
+    p.add_argument("--start", type=dt.date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="first simulated day (default 2023-01-01)")
+    p.add_argument("--churn-rate", type=float, metavar="R",
+                   help="share of customers who churn within the period (default 0.30)")
+    p.add_argument("--contractual-share", type=float, metavar="R",
+                   help="share of customers with monthly subscriptions (default 0.4)")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                   help="parquet: DIR/<table>.parquet (default); csv: DIR/<table>/part-*.csv")
+    p.add_argument("--chunk-customers", type=int, default=200_000, metavar="N",
+                   help="customers generated and written at a time; bounds memory (default 200000)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(run=_run_synthetic)
 
@@ -194,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 error)."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

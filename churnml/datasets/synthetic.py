@@ -662,10 +662,9 @@ def _chunks(
         ids = _Ids.of(start, min(start + per_chunk * BLOCK_CUSTOMERS, cfg.customers), width)
         log.debug("synthetic chunk from block %d: %d customers", first, len(ids.strings))
         del blocks
-        frames = {}
-        for t in TABLES:
-            frames[t] = _frame(t, tables.pop(t), ids, clock)
+        frames = {t: _frame(t, tables.pop(t), ids, clock) for t in TABLES}
         yield frames
+        del frames  # do not hold this chunk while the next one is built
 
 
 def generate(cfg: SyntheticConfig, *, chunk_customers: int = 200_000) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from churnml.windows import age_days_sql, history_sql
 
-__all__ = ["FamilyContext", "FamilySQL", "FeatureDoc", "history_join", "sql_name", "age"]
+__all__ = ["SHARED_SQL", "FamilyContext", "FamilySQL", "FeatureDoc", "age", "history_join", "sql_name"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,23 @@ class FamilySQL:
     fill: dict[str, float] = field(default_factory=dict)
     categorical: tuple[str, ...] = ()
     docs: tuple[FeatureDoc, ...] = ()
+    shared: tuple[str, ...] = ()
+
+
+#: Derived tables several families read, defined once per query (name -> SQL).
+SHARED_SQL = {
+    # One row per customer and calendar day: purchases (amount >= 0) and returns.
+    "tx_daily": """
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day,
+           COUNT(*) FILTER (WHERE amount >= 0) AS n_buy,
+           COALESCE(SUM(amount) FILTER (WHERE amount >= 0), 0) AS spend,
+           MAX(amount) FILTER (WHERE amount >= 0) AS max_buy,
+           COUNT(*) FILTER (WHERE amount < 0) AS n_ret,
+           COALESCE(SUM(amount) FILTER (WHERE amount < 0), 0) AS ret_amount
+    FROM tx
+    GROUP BY customer_id, CAST("timestamp" AS DATE)
+"""
+}
 
 
 def history_join(alias: str, time_col: str) -> str:

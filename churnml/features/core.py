@@ -19,7 +19,7 @@ import pandas as pd
 from churnml.config import FeaturesConfig
 from churnml.engine import run_sql
 from churnml.errors import SchemaError
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
+from churnml.features.base import SHARED_SQL, FamilyContext, FamilySQL, FeatureDoc
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.customers import customers_family
 from churnml.features.events import events_family
@@ -206,7 +206,10 @@ def feature_sql(plan: FeaturePlan) -> str:
                 f"THEN 1 ELSE 0 END AS win_censored_{w}d"
             )
     body = ",\n       ".join(selects)
-    return f"SELECT {body}\nFROM spine sp\n" + "\n".join(joins) + "\nORDER BY sp.cutoff, sp.customer_id"
+    shared = sorted({name for fam in fams for name in fam.shared})
+    ctes = ",\n".join(f"{name} AS ({SHARED_SQL[name]})" for name in shared)
+    head = f"WITH {ctes}\n" if ctes else ""
+    return head + f"SELECT {body}\nFROM spine sp\n" + "\n".join(joins) + "\nORDER BY sp.cutoff, sp.customer_id"
 
 
 def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> pd.DataFrame:

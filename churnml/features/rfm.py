@@ -32,10 +32,8 @@ def rfm_family(ctx: FamilyContext) -> FamilySQL:
     """SQL for the RFM family over ``tx`` joined to ``spine``."""
     sql = f"""
 WITH pday AS (
-    SELECT customer_id, CAST("timestamp" AS DATE) AS day, SUM(amount) AS day_amount,
-           COUNT(*) AS day_orders, MAX(amount) AS day_max
-    FROM tx WHERE amount >= 0
-    GROUP BY customer_id, CAST("timestamp" AS DATE)
+    SELECT customer_id, day, spend AS day_amount, n_buy AS day_orders, max_buy AS day_max
+    FROM tx_daily WHERE n_buy > 0
 ),
 gaps AS (
     SELECT customer_id, day, day_amount, day_orders, day_max,
@@ -79,4 +77,4 @@ FROM agg a JOIN ends e ON a.customer_id = e.customer_id AND a.cutoff = e.cutoff
     cols = tuple(d[0] for d in _DOCS)
     fill = {"rfm_orders_all": 0.0, "rfm_days_all": 0.0, "rfm_monetary_sum_all": 0.0}
     docs = tuple(FeatureDoc(n, "rfm", m, miss) for n, m, miss in _DOCS)
-    return FamilySQL("rfm", "transactions", sql, cols, fill, (), docs)
+    return FamilySQL("rfm", "transactions", sql, cols, fill, (), docs, shared=("tx_daily",))
