@@ -25,7 +25,14 @@ from churnml.config import Config
 from churnml.errors import DataWindowError, ModelError
 from churnml.features import FeaturePlan, compute_features, plan_features
 from churnml.labels import make_labels
-from churnml.windows import DAY, DataSpan, latest_matured_cutoff, rolling_cutoffs, to_cutoff
+from churnml.windows import (
+    DAY,
+    DataSpan,
+    latest_matured_cutoff,
+    matured_cutoffs,
+    rolling_cutoffs,
+    to_cutoff,
+)
 
 __all__ = ["SplitCutoffs", "TrainingData", "build_training_data", "split_cutoffs"]
 
@@ -70,6 +77,7 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     h = min(t.train_horizon_days or H, H)
     lead = t.lead_time_days
     grace = t.grace_days if t.regime == "contractual" else 0
+    matured_cutoffs(span, H + grace, t.step_days, lead)  # raises with the dates when nothing matures
     latest = latest_matured_cutoff(span, H + grace, lead)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
     if test > latest:

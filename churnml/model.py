@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from churnml.errors import ModelError
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "shift_to_base_rate"]
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "model_input", "shift_to_base_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,23 @@ def shift_to_base_rate(p: np.ndarray, target: float) -> float:
         raise ModelError(f"target base rate must be in (0, 1), got {target}")
     z = logit(np.clip(np.asarray(p, dtype="float64"), EPS, 1 - EPS))
     return float(brentq(lambda d: float(expit(z + d).mean()) - target, -30.0, 30.0, xtol=1e-10))
+
+
+def model_input(X: pd.DataFrame) -> pd.DataFrame:
+    """Feature rows in the served model's input types.
+
+    Numbers become float64 (NaN = missing) and categories become strings
+    (None = missing): the logged model's signature, which any client
+    (MLflow serving, Spark) can produce without pandas categories.
+    """
+    out = {}
+    for col in X.columns:
+        s = X[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s) or s.dtype == object:
+            out[col] = s.astype("object").where(s.notna(), None)
+        else:
+            out[col] = s.astype("float64")
+    return pd.DataFrame(out, index=X.index)
 
 
 class ChurnModel:

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnml.model import model_input
+
 __all__ = [
     "Promotion",
     "RunLogger",
@@ -135,15 +137,18 @@ def start_run(uri: str, experiment: str, run_name: str | None = None, tags: dict
         yield RunLogger(run.info.run_id)
 
 
-def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as float64 (missing values allowed), categories as strings."""
-    out = pd.DataFrame(index=X.index)
-    for col in X.columns:
-        if isinstance(X[col].dtype, pd.CategoricalDtype) or X[col].dtype == "str" or X[col].dtype == object:
-            out[col] = X[col].astype("object").where(X[col].notna(), None).astype("str")
-        else:
-            out[col] = X[col].astype("float64")
-    return out
+def _signature(example: pd.DataFrame, outputs: pd.DataFrame) -> Any:
+    """Every input optional (missing values are meaningful), numbers as double."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    def spec(frame: pd.DataFrame, required: bool) -> Schema:
+        return Schema([
+            ColSpec("double" if pd.api.types.is_float_dtype(frame[c]) else "string", c, required=required)
+            for c in frame.columns
+        ])
+
+    return ModelSignature(spec(example, False), spec(outputs, True), ParamSchema([ParamSpec("top_k", "long", 3)]))
 
 
 def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd.DataFrame,
@@ -156,10 +161,9 @@ def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd
         ``version`` is None when not registered.
     """
     import mlflow
-    from mlflow.models import infer_signature
 
-    ex = _signature_frame(example)
-    signature = infer_signature(ex, predict_example, params={"top_k": 3})
+    ex = model_input(example)
+    signature = _signature(ex, predict_example)
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(SCORER_FILE),
@@ -221,8 +225,9 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
             best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
             how = "champion re-scored on this test window"
         except Exception as exc:  # the old champion may need other features
-            log.warning("could not score champion v%s on this test window: %s", champ.version, exc)
-            return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({exc})")
+            why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            log.warning("could not score champion v%s on this test window: %s", champ.version, why)
+            return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
     else:
         return Promotion(version, False, f"champion v{champ.version} kept: other test window")
     if value > best:

@@ -25,7 +25,7 @@ from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData, build_training_data
 from churnml.errors import ModelError
 from churnml.features import feature_docs
-from churnml.model import DEFAULT_PARAMS, ChurnModel
+from churnml.model import DEFAULT_PARAMS, ChurnModel, model_input
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 
 __all__ = ["TrainResult", "fit_and_evaluate", "log_training"]
@@ -268,7 +268,7 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
     y = test[TARGET].to_numpy()
 
     def score_champion(uri: str) -> float:
-        out = load_pyfunc(uri).predict(X.astype({c: "object" for c in d.categorical}))
+        out = load_pyfunc(uri).predict(model_input(X))
         return evaluate.classification_report(y, out["churn_probability"].to_numpy())[metric]
 
     return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d), score_champion)

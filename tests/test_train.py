@@ -1,0 +1,194 @@
+"""End-to-end training on a small synthetic world into a temporary SQLite MLflow store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import load_config
+from churnml.dataset import TARGET
+from churnml.errors import DataWindowError, ModelError
+from churnml.io import load_tables
+from churnml.model import model_input
+from churnml.training import fit_and_evaluate
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = [
+    "data.source=synthetic",
+    "data.synthetic.customers=1500",
+    "data.synthetic.months=18",
+    "time.horizon_days=60",
+    "time.train_horizon_days=null",
+    "time.step_days=30",
+    "model.num_boost_round=60",
+    "model.min_rows=100",
+    "features.windows=[7, 30, 90]",
+]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(None, SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def tables(cfg):
+    return load_tables(cfg)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cfg):
+    from churnml.train import main
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--experiment", "test"]
+    assert main(argv) == 0
+    return uri
+
+
+def _client(uri):
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient()
+
+
+def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
+    client = _client(trained)
+    exp = client.get_experiment_by_name("test")
+    (run,) = client.search_runs([exp.experiment_id])
+    p, m = run.data.params, run.data.metrics
+    for key in ("regime", "horizon_days", "lead_time_days", "cutoff_test", "cutoff_calibration", "cutoffs_train",
+                "rows_train", "rows_test", "feature_families", "lgbm_learning_rate", "best_iteration"):
+        assert key in p, key
+    assert p["horizon_days"] == "60" and p["regime"] == "noncontractual"
+    for name in ("model", "recency", "rfm_logistic", "bgnbd", "historical_rate"):
+        assert 0.0 <= m[f"test_{name}_roc_auc"] <= 1.0
+        assert f"test_{name}_ece" in m and f"test_{name}_brier" in m
+    assert m["test_historical_rate_roc_auc"] == pytest.approx(0.5)
+    arts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert {"plots/roc.png", "plots/pr.png", "plots/calibration.png", "plots/gains.png",
+            "plots/shap_beeswarm.png", "plots/shap_bar.png"} <= arts
+    tables = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
+    assert {"tables/feature_importance.json", "tables/backtest.json"} <= tables
+    assert run.inputs.dataset_inputs, "the training table is logged as an MLflow dataset"
+    assert run.data.tags["model_type"] == "lightgbm"
+
+
+def test_the_first_registered_version_is_champion_and_loads_by_alias(trained, cfg, tables):
+    import mlflow
+
+    client = _client(trained)
+    version = client.get_model_version_by_alias("churnml", "champion")
+    assert client.get_model_version_by_alias("churnml", "challenger").version == version.version
+    model = mlflow.pyfunc.load_model("models:/churnml@champion")
+    result = fit_and_evaluate(tables, cfg)
+    test = result.data.part("test")
+    X = model_input(test[result.data.feature_names])
+    served = model.predict(X)["churn_probability"].to_numpy()
+    assert ((served >= 0) & (served <= 1)).all()
+    np.testing.assert_allclose(served, result.model.predict_proba(test[result.data.feature_names]), atol=1e-12)
+
+
+def test_training_twice_with_the_same_seed_gives_identical_metrics(cfg, tables):
+    a, b = fit_and_evaluate(tables, cfg), fit_and_evaluate(tables, cfg)
+    assert a.metrics == b.metrics
+    pd.testing.assert_frame_equal(a.backtest, b.backtest)
+
+
+def test_splits_are_by_cutoff_and_never_share_a_customer_cutoff(cfg, tables):
+    result = fit_and_evaluate(tables, cfg)
+    t = result.data.table
+    assert not t.duplicated(["customer_id", "cutoff"]).any()
+    by_split = t.groupby("split")["cutoff"].agg(["min", "max"])
+    assert by_split.loc["train", "max"] < by_split.loc["calibration", "min"]
+    assert by_split.loc["calibration", "max"] < by_split.loc["test", "min"]
+    s = result.data.splits
+    assert s.calibration + pd.Timedelta(days=s.train_horizon_days) <= s.test  # embargo
+    assert set(t[TARGET].unique()) == {0, 1}
+
+
+def test_a_horizon_longer_than_the_data_is_a_clear_error(tables):
+    cfg = load_config(None, [*SETTINGS, "time.horizon_days=900"])
+    with pytest.raises(DataWindowError, match="longest horizon that fits|no matured label window"):
+        fit_and_evaluate(tables, cfg)
+
+
+def test_too_few_customers_is_a_clear_error(tables):
+    cfg = load_config(None, [*SETTINGS, "model.min_rows=100000"])
+    with pytest.raises(ModelError, match="fewer than model.min_rows"):
+        fit_and_evaluate(tables, cfg)
+
+
+def test_one_class_labels_are_a_clear_error(tables):
+    tx = tables.transactions
+    # Everyone buys every day of the last months: nobody churns in any window.
+    ids = tx["customer_id"].unique()[:300]
+    days = pd.date_range(tx["timestamp"].min().normalize(), tx["timestamp"].max(), freq="D")
+    grid = pd.DataFrame({"customer_id": np.repeat(ids, len(days)), "timestamp": np.tile(days, len(ids))})
+    grid["timestamp"] = grid["timestamp"].astype("datetime64[us]")
+    grid["amount"] = 1.0
+    grid["customer_id"] = grid["customer_id"].astype("str")
+
+    class OnlyTx:
+        transactions = grid
+
+    cfg = load_config(None, [*SETTINGS, "features.families=[rfm, windowed]"])
+    with pytest.raises(ModelError, match="only one label class"):
+        fit_and_evaluate(OnlyTx(), cfg)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_mlflow_models_serve_answers_with_probabilities(trained, cfg, tables):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    result = fit_and_evaluate(tables, cfg)
+    rows = model_input(result.data.part("test")[result.data.feature_names].head(5))
+    payload = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split"))}).encode()
+    port = _free_port()
+    mlflow_bin = shutil.which("mlflow", path=os.path.dirname(sys.executable)) or "mlflow"
+    # mlflow starts uvicorn by name: the virtualenv's bin folder must be on PATH.
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": trained, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.Popen(
+        [mlflow_bin, "models", "serve", "-m", "models:/churnml@champion", "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("mlflow models serve did not come up on loopback within 120 s")
+                time.sleep(1)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", data=payload, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = json.loads(resp.read())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    served = [row["churn_probability"] for row in body["predictions"]]
+    expected = result.model.predict_proba(result.data.part("test")[result.data.feature_names].head(5))
+    np.testing.assert_allclose(served, expected, atol=1e-9)
