@@ -26,6 +26,8 @@ __all__ = [
     "DataConfig",
     "EvaluationConfig",
     "ModelConfig",
+    "PlayRule",
+    "ScoringConfig",
     "TrackingConfig",
     "FeaturesConfig",
     "MetricsConfig",
@@ -218,6 +220,55 @@ class TrackingConfig(_Strict):
     register_model: bool = True
 
 
+class PlayRule(_Strict):
+    """One row of the outreach playbook; the first matching rule wins.
+
+    A rule matches when every condition given holds: ``tiers`` (risk tier in
+    the list), ``reason_prefixes`` (any of the customer's reasons names a
+    feature starting with one of them), ``min_value_at_risk_share`` (value at
+    risk in the top share of the scored list, e.g. 0.2 = top 20%),
+    ``max_tenure_days`` (a new customer).
+    """
+
+    action: str
+    tiers: list[str] | None = None
+    reason_prefixes: list[str] | None = None
+    min_value_at_risk_share: float | None = Field(None, gt=0, le=1)
+    max_tenure_days: int | None = Field(None, ge=0)
+
+
+def _default_playbook() -> list[PlayRule]:
+    return [
+        PlayRule(action="onboarding call", max_tenure_days=60),
+        PlayRule(action="personal call from support lead", tiers=["high"], min_value_at_risk_share=0.2,
+                 reason_prefixes=["tkt_", "srv_"]),
+        PlayRule(action="retention offer", tiers=["high", "medium"], reason_prefixes=["sub_mrr", "sub_plan",
+                 "sub_downgrades", "win_returns"]),
+        PlayRule(action="re-engagement campaign", reason_prefixes=["evt_", "win_", "rfm_recency", "rfm_gap",
+                 "btyd_"]),
+        PlayRule(action="personal call", tiers=["high"], min_value_at_risk_share=0.2),
+        PlayRule(action="check-in email"),
+    ]
+
+
+class ScoringConfig(_Strict):
+    """Outreach lists: tiers, value, reasons and the playbook.
+
+    ``tiers``: lower probability bounds of each tier, highest first (a
+    customer gets the first tier whose bound they reach). CLV is the
+    BG/NBD x Gamma-Gamma expected revenue over ``clv_horizon_days``,
+    discounted at ``annual_discount_rate``.
+    """
+
+    tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})
+    clv_horizon_days: int = Field(365, ge=7)
+    annual_discount_rate: float = Field(0.10, ge=0, lt=1)
+    top_k: int = Field(3, ge=0, le=10)
+    cost_per_contact: float = Field(2.0, ge=0)
+    save_rate: float = Field(0.2, ge=0, le=1)
+    playbook: list[PlayRule] = Field(default_factory=_default_playbook)
+
+
 class Config(_Strict):
     """The whole configuration of a churnml run."""
 
@@ -229,6 +280,7 @@ class Config(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     seed: int = 42
 
 

@@ -1,0 +1,224 @@
+"""Scoring for retention outreach: who to call, why, and what they are worth.
+
+:func:`score_customers` computes features at the cutoff with the model's own
+feature plan (the same code as training), then churn probability, predicted
+CLV, value at risk, risk tier, RFM segment, rank, reason codes (for the
+outreach list only: TreeSHAP costs far more than a probability) and a
+suggested action. Every customer asked for is accounted for: scored and on
+the list, scored but below the cut, or unscored with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churnml import explain
+from churnml.btyd import BGNBD, GammaGamma, summary_at
+from churnml.config import Config, TimeConfig
+from churnml.errors import ChurnMLError, ConfigError, ModelError
+from churnml.features import FeaturePlan, compute_features
+from churnml.labels import population
+from churnml.metrics.rfm import rfm_table
+from churnml.model import ChurnModel
+from churnml.playbook import suggest_actions
+from churnml.tracking import load_pyfunc
+from churnml.windows import to_cutoff
+
+__all__ = ["ScoreResult", "load_churn_model", "predicted_clv", "score_customers", "spreadsheet_safe"]
+
+log = logging.getLogger(__name__)
+
+UNIT_DAYS = 7.0
+
+
+@dataclass
+class ScoreResult:
+    """The ranked outreach list, the unscored customers and the counts."""
+
+    outreach: pd.DataFrame
+    unscored: pd.DataFrame
+    counts: dict[str, int]
+
+
+def load_churn_model(uri: str) -> ChurnModel:
+    """A churn model from a registry URI (``models:/NAME@alias``), a run URI
+    (``runs:/ID/model``), a logged model folder, or a saved bundle folder."""
+    path = Path(uri)
+    if (path / "meta.json").is_file():
+        return ChurnModel.load(path)
+    try:
+        wrapped = load_pyfunc(uri).unwrap_python_model()
+    except ChurnMLError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot load the model {uri!r}: {type(exc).__name__}: {str(exc)[:300]}") from None
+    model = getattr(wrapped, "model", None)
+    if not isinstance(model, ChurnModel):
+        raise ModelError(f"{uri!r} is not a churnml model (its pyfunc has no ChurnModel)")
+    return model
+
+
+def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int,
+                  annual_discount_rate: float) -> pd.Series:
+    """BG/NBD expected purchases x Gamma-Gamma spend over the horizon, discounted.
+
+    Fitted on the history before ``cutoff``; weekly steps, each discounted at
+    ``(1 + annual rate)^(1/52) - 1`` per week. Indexed by customer_id.
+    """
+    summary = summary_at(transactions, cutoff, unit_days=UNIT_DAYS)
+    bg = BGNBD().fit(summary)
+    gg = GammaGamma().fit(summary)
+    weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
+    return gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+
+
+def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
+    ordered = sorted(tiers.items(), key=lambda kv: -kv[1])
+    out = np.full(len(p), ordered[-1][0], dtype=object)
+    for name, bound in reversed(ordered):
+        out[p >= bound] = name
+    return out
+
+
+def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | None,
+               time: TimeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Split the asked customers into the spine and the unscored (with reasons)."""
+    at_risk = pop["customer_id"]
+    if customers is None:
+        return pop, pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": []}), len(pop)
+    asked = pd.Series(list(customers), dtype="str").str.strip()
+    known = set(getattr(tables, "transactions")["customer_id"])  # noqa: B009
+    for name in ("customers", "subscriptions"):
+        frame = getattr(tables, name, None)
+        if frame is not None:
+            known |= set(frame["customer_id"])
+    reason = pd.Series("", index=asked.index, dtype="object")
+    reason[asked.duplicated()] = "duplicate: already listed above"
+    unknown = ~asked.isin(known) & (reason == "")
+    reason[unknown] = "unknown customer id: not in any table"
+    not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
+    reason[not_at_risk] = (
+        "no active subscription at the cutoff" if time.regime == "contractual"
+        else "no purchase before the cutoff" + (
+            f" within {time.active_within_days} days" if time.active_within_days else "")
+    )
+    keep = asked[reason == ""]
+    spine = pop[pop["customer_id"].isin(set(keep))].reset_index(drop=True)
+    unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
+    return spine, unscored.reset_index(drop=True), len(asked)
+
+
+def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Config) -> pd.DataFrame:
+    if top is not None and budget is not None:
+        raise ConfigError("give --top or --budget, not both")
+    if top is not None:
+        if top < 1:
+            raise ConfigError(f"--top must be >= 1, got {top}")
+        return ranked.head(top)
+    if budget is not None:
+        cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
+        if cost <= 0:
+            raise ConfigError("--budget needs scoring.cost_per_contact > 0")
+        worth = ranked[save * ranked["value_at_risk"] > cost]
+        return worth.head(int(budget // cost))
+    return ranked
+
+
+def score_customers(
+    tables: object,
+    model: ChurnModel,
+    cutoff: object,
+    cfg: Config,
+    customers: Sequence[str] | None = None,
+    top: int | None = None,
+    budget: float | None = None,
+) -> ScoreResult:
+    """Score the customers at risk at ``cutoff`` and build the outreach list.
+
+    Parameters
+    ----------
+    tables : Tables
+        Canonical tables with at least the tables the model's feature plan uses.
+    model : ChurnModel
+        With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training.
+    cutoff : date-like
+        The moment of scoring (midnight UTC); its labels do not exist yet.
+    customers : sequence of str, optional
+        The customers to score (default: everyone at risk at the cutoff).
+    top, budget : optional
+        Keep the ``top`` highest value at risk, or as many as ``budget`` pays
+        for at ``scoring.cost_per_contact`` among those whose expected saved
+        value (``save_rate x value_at_risk``) exceeds the contact cost.
+    """
+    c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    extra = getattr(model, "extra_", {})
+    if "feature_plan" not in extra:
+        raise ModelError("the model has no feature plan; train it with churnml >= 0.1")
+    time = TimeConfig(**extra["time"])
+    plan = FeaturePlan.from_dict(extra["feature_plan"])
+    pop = population(tables, [c], time)
+    spine, unscored, asked = _requested(pop, tables, customers, time)
+    if spine.empty:
+        raise ModelError(f"nobody to score at {c.date()}: {asked} customers asked, none at risk at the cutoff")
+    log.info("scoring %d customers at %s", len(spine), c.date())
+    feats = compute_features(tables, spine, plan)
+    X = feats[model.feature_names_]
+    out = pd.DataFrame({"customer_id": feats["customer_id"], "cutoff": feats["cutoff"]})
+    out["churn_probability"] = model.predict_proba(X)
+    out["risk_tier"] = _tiers(out["churn_probability"].to_numpy(), cfg.scoring.tiers)
+    tx = getattr(tables, "transactions")  # noqa: B009
+    clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+    out["predicted_clv"] = out["customer_id"].map(clv).astype("float64")
+    out["value_at_risk"] = out["churn_probability"] * out["predicted_clv"]
+    rfm = rfm_table(tx, c)
+    out["rfm_segment"] = out["customer_id"].map(rfm["segment"]).astype("str")
+    out["tenure_days"] = feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan
+    ranked = out.sort_values(["value_at_risk", "churn_probability", "customer_id"],
+                             ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    chosen = _select(ranked, top, budget, cfg).copy()
+    reasons = _reasons(model, X, feats, chosen, cfg.scoring.top_k)
+    chosen = pd.concat([chosen.reset_index(drop=True), reasons.reset_index(drop=True)], axis=1)
+    feature_cols = reasons[[c for c in reasons.columns if c.endswith("_feature")]]
+    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols.reset_index(drop=True))
+    counts = {"asked": asked, "scored": len(ranked), "listed": len(chosen),
+              "below_cut": len(ranked) - len(chosen), "unscored": len(unscored)}
+    if counts["scored"] + counts["unscored"] != asked:
+        raise ModelError(f"customer accounting does not add up: {counts}")
+    log.info("customers: %(asked)d asked = %(scored)d scored + %(unscored)d unscored; "
+             "%(listed)d on the list, %(below_cut)d below the cut", counts)
+    return ScoreResult(chosen.drop(columns=["tenure_days"]), unscored, counts)
+
+
+def _reasons(model: ChurnModel, X: pd.DataFrame, feats: pd.DataFrame, chosen: pd.DataFrame,
+             top_k: int) -> pd.DataFrame:
+    if top_k == 0 or chosen.empty:
+        return pd.DataFrame(index=chosen.index)
+    rows = feats.reset_index(drop=True).set_index("customer_id").loc[chosen["customer_id"]]
+    Xc = model.prepared(rows[model.feature_names_])
+    contrib = explain.contributions(model.booster_, Xc)
+    codes = explain.reason_codes(contrib, Xc, top_k=top_k)
+    codes.index = chosen.index
+    return codes
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading quote.
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
+    prefixed with ``'`` (OWASP's CSV-injection advice); numbers are untouched.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_string_dtype(s) or s.dtype == object:
+            text = s.astype("object")
+            risky = text.notna() & text.astype("str").str[:1].isin(["=", "+", "-", "@", "\t", "\r"])
+            out[col] = text.where(~risky, "'" + text.astype("str"))
+    return out
