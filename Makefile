@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: train test lint types unit metrics bench clean help
+.PHONY: train test lint types unit metrics score synthetic bench clean help
 
 help:
 	@echo "make train   train on the bundled data, log to ./mlflow.db"
@@ -26,6 +26,12 @@ train: $(STAMP)
 metrics: $(STAMP)
 	$(BIN)/python -m churnml.metrics $(ARGS)
 
+score: $(STAMP)
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m churnml.score $(ARGS)
+
+synthetic: $(STAMP)
+	$(BIN)/python -m churnml.datasets synthetic $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check churnml tests benchmarks
 	$(BIN)/lint-imports
@@ -39,7 +45,10 @@ unit: $(STAMP)
 test: lint types unit
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/features.py $(ARGS)
+	cd benchmarks && ../$(BIN)/python features.py $(ARGS)
+	cd benchmarks && ../$(BIN)/python train_fit.py
+	cd benchmarks && ../$(BIN)/python scoring.py
+	cd benchmarks && ../$(BIN)/python read_validate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

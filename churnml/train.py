@@ -10,9 +10,11 @@ import argparse
 import sys
 
 from churnml.cli import base_parser, config_from_args, run
+from churnml.dataset import build_training_data
 from churnml.io import load_tables
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
+from churnml.tuning import tune
 
 __all__ = ["main"]
 
@@ -22,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)")
     p.add_argument("--experiment", help="MLflow experiment name (default: tracking.experiment)")
     p.add_argument("--run-name", help="MLflow run name")
+    p.add_argument("--tune", type=int, default=0, metavar="N",
+                   help="first run N Optuna trials (nested runs, judged on the calibration cutoff)")
     return p
 
 
@@ -51,8 +55,12 @@ def _main(args: argparse.Namespace) -> int:
         cfg.tracking.experiment = args.experiment
     uri = resolve_tracking_uri(cfg.tracking.uri)
     tables = load_tables(cfg)
-    result = fit_and_evaluate(tables, cfg)
     with start_run(uri, cfg.tracking.experiment, run_name=args.run_name) as run:
+        data = build_training_data(tables, cfg)
+        if args.tune:
+            cfg.model.params = tune(data, cfg, args.tune, uri)
+            run.params({"tuning_trials": args.tune})
+        result = fit_and_evaluate(tables, cfg, data=data)
         promotion = log_training(result, cfg, run)
         run_id = run.run_id
     print(_summary(result, promotion))

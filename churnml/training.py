@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from scipy.special import expit, logit
 from tqdm.auto import tqdm
 
 from churnml import evaluate, explain, plots
@@ -25,6 +26,7 @@ from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData, build_training_data
 from churnml.errors import ModelError
 from churnml.features import feature_docs
+from churnml.features.btyd import mean_p_no_purchase
 from churnml.model import DEFAULT_PARAMS, ChurnModel, model_input
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 
@@ -60,8 +62,10 @@ def _steps(total: int) -> tqdm:
     return tqdm(total=total, desc="train", unit="step", disable=None, leave=False)
 
 
-def fit_and_evaluate(tables: object, cfg: Config) -> TrainResult:
+def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = None) -> TrainResult:
     """Build the training table, fit the model, compare it with the baselines.
+
+    ``data`` reuses an already built training table (e.g. after tuning).
 
     Raises
     ------
@@ -70,7 +74,7 @@ def fit_and_evaluate(tables: object, cfg: Config) -> TrainResult:
     """
     bar = _steps(5)
     bar.set_postfix_str("features and labels")
-    data = build_training_data(tables, cfg)
+    data = data if data is not None else build_training_data(tables, cfg)
     log.info("training table: %s rows, %d features", data.counts(), len(data.feature_names))
     bar.update()
     F = data.feature_names
@@ -120,8 +124,12 @@ def fit_and_evaluate(tables: object, cfg: Config) -> TrainResult:
 def _horizon_shift(model: ChurnModel, data: TrainingData, test: pd.DataFrame) -> float:
     """Shift to the asked horizon when training used a shorter one.
 
-    The target level is the BG/NBD P(no purchase in the asked horizon),
-    averaged over the test population: it uses the test cutoff's history only.
+    The target level is BG/NBD's mean P(no purchase in the asked horizon H)
+    over the test population, corrected for BG/NBD's own level error on the
+    newest window that can be checked, the calibration cutoff's h-day window
+    (observed before the test cutoff):
+
+    ``logit(target) = logit(q_H,test) + logit(churn_h,cal) - logit(q_h,cal)``.
     """
     h, H = data.splits.train_horizon_days, data.splits.test_horizon_days
     if h == H:
@@ -133,10 +141,14 @@ def _horizon_shift(model: ChurnModel, data: TrainingData, test: pd.DataFrame) ->
             f"the asked horizon with the BG/NBD base rate, which needs the 'btyd' feature family "
             f"(features.families) and the 'rfm' family"
         )
-    target = float(test[col].mean())
+    cal = data.part("calibration")
+    q_h_cal = mean_p_no_purchase(cal, h)
+    observed = float(cal[TARGET].mean())
+    target = float(expit(logit(float(test[col].mean())) + logit(observed) - logit(q_h_cal)))
     shift = model.set_horizon_shift(test[data.feature_names], target)
-    log.info("probabilities shifted from %d to %d days: target base rate %.4f, log-odds shift %+.3f",
-             h, H, target, shift)
+    log.info("probabilities shifted from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "
+             "calibration) -> target base rate %.4f, log-odds shift %+.3f",
+             h, H, float(test[col].mean()), h, q_h_cal, observed, target, shift)
     return shift
 
 

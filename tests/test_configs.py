@@ -46,3 +46,12 @@ def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():
 def test_a_missing_config_file_names_the_path():
     with pytest.raises(ConfigError, match="not found"):
         load_config("does/not/exist.yaml")
+
+
+def test_the_readme_feature_table_is_the_generated_one():
+    from churnml.features.docs import feature_table_markdown
+
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- feature-table:start")
+    body = readme[readme.index("\n", start) + 1: readme.index("<!-- feature-table:end -->")]
+    assert body.strip() == feature_table_markdown().strip(), "run: python -m churnml.features.docs"

@@ -92,3 +92,11 @@ class _Tables:
     def __init__(self, transactions, subscriptions):
         self.transactions = transactions
         self.subscriptions = subscriptions
+
+
+def test_cdnow_churn_rate_at_the_classic_holdout_is_70_06_percent():
+    from churnml.datasets.cdnow import load_cdnow
+
+    labels = noncontractual_labels(load_cdnow(), ["1997-10-01"], horizon_days=273)
+    assert len(labels) == 23_570
+    assert round(labels["churned"].mean() * 100, 2) == 70.06

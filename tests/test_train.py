@@ -192,3 +192,20 @@ def test_mlflow_models_serve_answers_with_probabilities(trained, cfg, tables):
     served = [row["churn_probability"] for row in body["predictions"]]
     expected = result.model.predict_proba(result.data.part("test")[result.data.feature_names].head(5))
     np.testing.assert_allclose(served, expected, atol=1e-9)
+
+
+def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
+    from churnml.train import main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    argv = [f"--set={s}" for s in SETTINGS] + ["--set=tracking.register_model=false", "--tracking-uri", uri,
+                                                "--experiment", "tune", "--tune", "2"]
+    assert main(argv) == 0
+    client = _client(uri)
+    runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    trials = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(trials) == 2
+    assert all(t.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for t in trials)
+    assert all("calibration_log_loss" in t.data.metrics for t in trials)
+    assert parents[0].data.params["tuning_trials"] == "2"

@@ -1,10 +1,13 @@
-"""Datasets shipped with churnml: the bundled CDNOW purchase log.
+"""Datasets shipped with churnml: the bundled CDNOW purchase log and the seeded
+synthetic generator.
 
-Importing this package loads nothing; call a loader to read its data.
+Importing this package loads nothing; call a loader to read or make data.
 """
 
 from __future__ import annotations
 
 from churnml.datasets.cdnow import load_cdnow
+from churnml.datasets.synthetic import generate as generate_synthetic
+from churnml.datasets.synthetic import generate_chunks
 
-__all__ = ["load_cdnow"]
+__all__ = ["generate_chunks", "generate_synthetic", "load_cdnow"]

@@ -25,7 +25,7 @@ from churnml.btyd import BGNBD
 from churnml.errors import ChurnMLError
 from churnml.features.base import FeatureDoc
 
-__all__ = ["add_btyd_features", "btyd_docs"]
+__all__ = ["add_btyd_features", "btyd_docs", "mean_p_no_purchase"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,22 @@ def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
     )
 
 
+def _summary(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "frequency": (rows["rfm_days_all"] - 1).astype("int64").to_numpy(),
+            "recency": ((rows["rfm_tenure_days"] - rows["rfm_recency_days"]) / UNIT_DAYS).to_numpy(),
+            "T": ((rows["rfm_tenure_days"] - 1) / UNIT_DAYS).to_numpy(),
+        }
+    )
+
+
+def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int) -> float:
+    """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the horizon."""
+    summary = _summary(rows)
+    return float(BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary).mean())
+
+
 def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """Add the BG/NBD columns to a feature frame that has the RFM family.
 
@@ -53,14 +69,7 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame
         out[name] = np.nan
     h = horizon_days / UNIT_DAYS
     for cutoff, idx in out.groupby("cutoff", sort=True).groups.items():
-        rows = out.loc[idx]
-        summary = pd.DataFrame(
-            {
-                "frequency": (rows["rfm_days_all"] - 1).astype("int64").to_numpy(),
-                "recency": ((rows["rfm_tenure_days"] - rows["rfm_recency_days"]) / UNIT_DAYS).to_numpy(),
-                "T": ((rows["rfm_tenure_days"] - 1) / UNIT_DAYS).to_numpy(),
-            }
-        )
+        summary = _summary(out.loc[idx])
         try:
             model = BGNBD().fit(summary)
         except ChurnMLError as exc:

@@ -1,0 +1,74 @@
+"""``--tune N``: Optuna search of LightGBM parameters, one nested MLflow run per trial.
+
+Each trial fits on the training cutoffs and is judged on the calibration
+cutoff only (log-loss of the raw booster, which early stopping also uses),
+never on the test cutoff, so the test metrics of the final model stay honest.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from churnml import evaluate
+from churnml.config import Config
+from churnml.dataset import TARGET, TrainingData
+from churnml.errors import ConfigError
+from churnml.model import ChurnModel
+from churnml.tracking import start_run
+
+__all__ = ["tune"]
+
+log = logging.getLogger(__name__)
+
+
+def _space(trial: Any) -> dict[str, Any]:
+    return {
+        "num_leaves": trial.suggest_int("num_leaves", 3, 31, log=True),
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+        "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 50, 1000, log=True),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
+        "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
+        "extra_trees": trial.suggest_categorical("extra_trees", [True, False]),
+    }
+
+
+def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, Any]:
+    """Run ``n_trials`` trials as nested runs of the active run; return the best parameters.
+
+    Raises
+    ------
+    ConfigError
+        When Optuna is not installed (``pip install churnml[tune]``).
+    """
+    try:
+        import optuna
+    except ModuleNotFoundError:
+        raise ConfigError("--tune needs Optuna: pip install 'churnml[tune]'") from None
+    if n_trials < 1:
+        raise ConfigError(f"--tune needs at least 1 trial, got {n_trials}")
+    F = data.feature_names
+    train, cal = data.part("train"), data.part("calibration")
+    y_cal = cal[TARGET].to_numpy()
+
+    def objective(trial: Any) -> float:
+        params = {**cfg.model.params, **_space(trial)}
+        model = ChurnModel(params=params, num_boost_round=cfg.model.num_boost_round,
+                           early_stopping_rounds=cfg.model.early_stopping_rounds,
+                           calibration="none", random_state=cfg.seed)
+        model.fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=y_cal)
+        p = model.predict_proba(cal[F])
+        report = evaluate.classification_report(y_cal, p)
+        with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True) as run:
+            run.params({**params, "best_iteration": model.best_iteration_})
+            run.metrics({f"calibration_{k}": v for k, v in report.items()})
+        return float(report["log_loss"])
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=cfg.seed))
+    study.optimize(objective, n_trials=n_trials)
+    best = {**cfg.model.params, **study.best_params}
+    log.info("tuning: best calibration log-loss %.5f with %s", study.best_value, best)
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in best.items()}
