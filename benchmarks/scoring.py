@@ -28,10 +28,11 @@ def main() -> None:
     p.add_argument("--reasons", type=int, default=100_000)
     p.add_argument("--train-rows", type=int, default=200_000)
     p.add_argument("--shap-rows", type=int, default=5_000, help="rows for the shap.TreeExplainer comparison")
+    p.add_argument("--trees", type=int, default=1000, help="fixed tree count (1000 = the default maximum)")
     a = p.parse_args()
     X, y = make(a.train_rows, 40, 0)
     Xc, yc = make(a.train_rows // 4, 40, 1)
-    model = ChurnModel().fit(X, y, X_cal=Xc, y_cal=yc)
+    model = ChurnModel(num_boost_round=a.trees, early_stopping_rounds=a.trees + 1).fit(X, y, X_cal=Xc, y_cal=yc)
     Xs, _ = make(a.rows, 40, 2)
     _, w_p, c_p = timed(lambda: model.predict_proba(Xs))
     Xr = model.prepared(Xs.head(a.reasons))
@@ -45,7 +46,7 @@ def main() -> None:
     small = Xr.head(a.shap_rows)
     _, w_s, _ = timed(lambda: shap.TreeExplainer(model.booster_).shap_values(small))
     _, w_n, _ = timed(lambda: explain.contributions(model.booster_, small))
-    print(f"model: {model.best_iteration_} trees of <= 7 leaves; load average {load_average()}; "
+    print(f"model: {model.booster_.num_trees()} trees of <= 7 leaves; load average {load_average()}; "
           f"peak RSS {peak_rss_mb():.0f} MB")
     print("| step | rows | wall s | CPU s | rows/s |")
     print("|---|---|---|---|---|")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import numbers
 from collections.abc import Sequence
 
 __all__ = [
@@ -76,7 +77,8 @@ def esc(text: object) -> str:
 
 
 def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A real number (Python or NumPy), not a bool, not NaN or infinite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
 def format_value(value: object, kind: str) -> str:
@@ -181,7 +183,7 @@ def line_chart_svg(labels: Sequence[str], values: Sequence[float | None], title:
     The y axis spans the observed minimum to maximum (padded); the first and
     last period and the extreme values are labelled.
     """
-    points = [(i, float(v)) for i, v in enumerate(values) if _finite(v)]
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None and _finite(v)]
     left, right, top, bottom = 44, 10, 22, 22
     svg = [f'<svg width="{width}" height="{height}" role="img" '
            f'aria-label="{esc(title)}"><title>{esc(title)}</title>',
