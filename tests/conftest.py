@@ -93,3 +93,27 @@ def tiny_customers() -> pd.DataFrame:
         acquisition_channel=["ads", "referral"],
         referred_by=[None, "A"],
     )
+
+
+#: The 12-row purchase log of the metrics tests (Jan-Apr 2024); B buys twice on 02-14,
+#: C's April row is a return, E's first purchase is in April.
+METRICS_ROWS = [
+    ("A", "2024-01-05", 10.0), ("A", "2024-01-20", 20.0), ("A", "2024-03-03", 30.0),
+    ("B", "2024-01-10", 50.0), ("B", "2024-02-14 09:00", 25.0), ("B", "2024-02-14 17:00", 5.0),
+    ("C", "2024-02-02", 40.0), ("C", "2024-04-10", -10.0),
+    ("D", "2024-03-15", 60.0), ("D", "2024-03-20", 15.0), ("D", "2024-04-02", 12.0),
+    ("E", "2024-04-25", 100.0),
+]  # fmt: skip
+
+
+def metrics_log() -> pd.DataFrame:
+    """The canonical transactions frame of :data:`METRICS_ROWS`."""
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series([r[0] for r in METRICS_ROWS], dtype="str"),
+            "timestamp": pd.Series(
+                pd.to_datetime([r[1] for r in METRICS_ROWS], format="ISO8601"), dtype="datetime64[us]"
+            ),
+            "amount": [r[2] for r in METRICS_ROWS],
+        }
+    )

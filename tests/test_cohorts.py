@@ -17,26 +17,14 @@ import pytest
 
 from churnml.errors import EmptyDataError
 from churnml.metrics import cohort_tables
+from tests.conftest import metrics_log
 
 NA = None
 
 
 @pytest.fixture
 def tx() -> pd.DataFrame:
-    rows = [
-        ("A", "2024-01-05", 10.0), ("A", "2024-01-20", 20.0), ("A", "2024-03-03", 30.0),
-        ("B", "2024-01-10", 50.0), ("B", "2024-02-14", 25.0), ("B", "2024-02-14", 5.0),
-        ("C", "2024-02-02", 40.0), ("C", "2024-04-10", -10.0),
-        ("D", "2024-03-15", 60.0), ("D", "2024-03-20", 15.0), ("D", "2024-04-02", 12.0),
-        ("E", "2024-04-25", 100.0),
-    ]  # fmt: skip
-    return pd.DataFrame(
-        {
-            "customer_id": pd.Series([r[0] for r in rows], dtype="str"),
-            "timestamp": pd.Series(pd.to_datetime([r[1] for r in rows]), dtype="datetime64[us]"),
-            "amount": [r[2] for r in rows],
-        }
-    )
+    return metrics_log()
 
 
 def cells(frame: pd.DataFrame) -> list[list[object]]:

@@ -30,6 +30,7 @@ from churnml.errors import ConfigError, DataWindowError, EmptyDataError, SchemaE
 from churnml.labels import noncontractual_labels
 from churnml.metrics import churn_by_segment, retention_kpis, rfm_table
 from churnml.metrics.table_kpis import SOURCES
+from tests.conftest import metrics_log
 
 
 def ts(values: list[str | None]) -> pd.Series:
@@ -42,20 +43,7 @@ def ids(values: list[str]) -> pd.Series:
 
 @pytest.fixture
 def tx() -> pd.DataFrame:
-    rows = [
-        ("A", "2024-01-05", 10.0), ("A", "2024-01-20", 20.0), ("A", "2024-03-03", 30.0),
-        ("B", "2024-01-10", 50.0), ("B", "2024-02-14", 25.0), ("B", "2024-02-14", 5.0),
-        ("C", "2024-02-02", 40.0), ("C", "2024-04-10", -10.0),
-        ("D", "2024-03-15", 60.0), ("D", "2024-03-20", 15.0), ("D", "2024-04-02", 12.0),
-        ("E", "2024-04-25", 100.0),
-    ]  # fmt: skip
-    return pd.DataFrame(
-        {
-            "customer_id": ids([r[0] for r in rows]),
-            "timestamp": ts([r[1] for r in rows]),
-            "amount": [r[2] for r in rows],
-        }
-    )
+    return metrics_log()
 
 
 @pytest.fixture
