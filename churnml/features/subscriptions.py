@@ -9,6 +9,7 @@ the contractual regime they are part of the outcome.
 from __future__ import annotations
 
 from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.windows import history_sql
 
 __all__ = ["subscriptions_family"]
 
@@ -62,7 +63,7 @@ FROM (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, cutoff, active ORDER BY start DESC) AS rn_active
     FROM (
         SELECT s.customer_id, s.cutoff, u.start{extra}, {age('u', 'start')} AS age,
-               (u."end" IS NULL OR u."end" >= s.cutoff) AS active{prev}
+               (u."end" IS NULL OR NOT {history_sql('u."end"', 's.cutoff')}) AS active{prev}
         FROM subscriptions u {history_join('u', 'start')}
     ) a
 ) h

@@ -7,6 +7,7 @@ first-contact flag) counts only when it was resolved before the cutoff.
 from __future__ import annotations
 
 from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.windows import history_sql
 
 __all__ = ["tickets_family"]
 
@@ -23,7 +24,7 @@ def tickets_family(ctx: FamilyContext) -> FamilySQL:
     parts.append("COUNT(*) AS tkt_count_all")
     docs.append(FeatureDoc("tkt_count_all", "tickets", "tickets opened in history", "0"))
     if has_res:
-        known = "resolved_at IS NOT NULL AND resolved_at < cutoff"
+        known = f"resolved_at IS NOT NULL AND {history_sql('resolved_at', 'cutoff')}"
         parts += [
             f"COUNT(*) FILTER (WHERE NOT ({known})) AS tkt_open_at_cutoff",
             "AVG(CASE WHEN " + known + " THEN "
