@@ -28,9 +28,17 @@ from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 from churnml.tracking import load_pyfunc
-from churnml.windows import to_cutoff
+from churnml.metrics import formulas
+from churnml.windows import in_window_mask, to_cutoff
 
-__all__ = ["ScoreResult", "load_churn_model", "predicted_clv", "score_customers", "spreadsheet_safe"]
+__all__ = [
+    "ScoreResult",
+    "historical_value_per_year",
+    "load_churn_model",
+    "predicted_clv",
+    "score_customers",
+    "spreadsheet_safe",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,22 @@ def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days
     gg = GammaGamma().fit(summary)
     weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
     return gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+
+
+def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> float:
+    """Customer value per year of METRICS.md (APV x APF) over the year before ``cutoff``.
+
+    APV = revenue / orders and APF = orders / customers, on purchases
+    (``amount >= 0``) in ``[cutoff - 365 days, cutoff)``; the historical CLV
+    is this times an average lifespan in years.
+    """
+    year = transactions[in_window_mask(transactions["timestamp"], cutoff - pd.Timedelta(days=365), cutoff)]
+    buys = year[year["amount"] >= 0]
+    if buys.empty:
+        return float("nan")
+    apv = formulas.aov(float(buys["amount"].sum()), len(buys))
+    apf = formulas.purchase_frequency(len(buys), buys["customer_id"].nunique())
+    return float(formulas.customer_value(apv, apf))
 
 
 def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
@@ -176,6 +200,12 @@ def score_customers(
     clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
     out["predicted_clv"] = out["customer_id"].map(clv).astype("float64")
     out["value_at_risk"] = out["churn_probability"] * out["predicted_clv"]
+    out["historical_spend"] = feats["rfm_monetary_sum_all"] if "rfm_monetary_sum_all" in feats else np.nan
+    log.info(
+        "value: mean predicted CLV over %d days %.2f; historical customer value per year (APV x APF, "
+        "METRICS.md) %.2f", cfg.scoring.clv_horizon_days, float(out["predicted_clv"].mean()),
+        historical_value_per_year(tx, c),
+    )
     rfm = rfm_table(tx, c)
     out["rfm_segment"] = out["customer_id"].map(rfm["segment"]).astype("str")
     out["tenure_days"] = feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan

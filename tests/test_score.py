@@ -137,3 +137,14 @@ def test_scoring_with_a_missing_model_is_a_clear_error(setup, tmp_path):
 
     with pytest.raises(ChurnMLError, match="cannot load the model"):
         load_churn_model(str(tmp_path / "nothing-here"))
+
+
+def test_historical_value_per_year_is_apv_times_apf_over_the_last_year():
+    from churnml.scoring import historical_value_per_year
+    from tests.conftest import metrics_log
+
+    tx = metrics_log()
+    # Purchases before 2024-04-20 (the return on 04-10 is not a purchase):
+    # revenue 10+20+30+50+25+5+40+60+15+12 = 267 over 10 orders and 4 customers.
+    value = historical_value_per_year(tx, pd.Timestamp("2024-04-20"))
+    assert value == pytest.approx((267 / 10) * (10 / 4))
