@@ -24,11 +24,11 @@ from churnml.config import Config, TimeConfig
 from churnml.errors import ChurnMLError, ConfigError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.labels import population
+from churnml.metrics import formulas
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 from churnml.tracking import load_pyfunc
-from churnml.metrics import formulas
 from churnml.windows import in_window_mask, to_cutoff
 
 __all__ = [

@@ -9,6 +9,7 @@ window in days, ``{type}`` for an event type, ``{survey}`` for a survey kind.
 from __future__ import annotations
 
 import re
+import sys
 
 from churnml.features.core import FAMILIES, FeaturePlan, feature_docs
 
@@ -49,4 +50,4 @@ def feature_table_markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(feature_table_markdown())  # noqa: T201
+    sys.stdout.write(feature_table_markdown() + "\n")
