@@ -187,3 +187,20 @@ def test_the_feature_sql_transpiles_to_spark(world):
 
     sql = feature_sql(plan_features(world, [CUT], CFG))
     assert sqlglot.transpile(sql, read="duckdb", write="spark")
+
+
+def test_time_zones_are_resolved_to_utc_before_the_history_filter(tmp_path):
+    from churnml.io import read_table
+
+    path = tmp_path / "tx.csv"
+    path.write_text(
+        "customer_id,timestamp,amount\n"
+        "Z,2024-01-10T12:00:00+00:00,10\n"
+        "Z,2024-02-01T01:30:00+02:00,20\n"  # 2024-01-31 23:30 UTC: before the cutoff
+        "Z,2024-02-01T00:30:00-01:00,40\n"  # 2024-02-01 01:30 UTC: at/after the cutoff
+    )
+    tx = read_table("transactions", path)
+    plan = plan_features({"transactions": tx}, [CUT], FeaturesConfig(windows=[7], families=["rfm", "windowed"]))
+    z = row(compute_features({"transactions": tx}, spine(["Z"]), plan), "Z")
+    assert (z["rfm_orders_all"], z["rfm_monetary_sum_all"], z["rfm_recency_days"]) == (2, 30.0, 1)
+    assert z["win_spend_7d"] == pytest.approx(20.0)
