@@ -15,7 +15,8 @@ import importlib
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaErro
 from churnml.schema import TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
-__all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json"]
+__all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,35 @@ def _format_of(path: Path) -> str:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _atomic(path: str | Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it into place.
+
+    Refuses an existing target without ``overwrite``; the file gets the usual
+    permissions (0666 minus the umask), not mkstemp's private 0600.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, index: bool = False) -> Path:
     """Write a frame to CSV or Parquet (by suffix), atomically.
 
@@ -99,22 +129,21 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, 
     """
     target = Path(path)
     fmt = _format_of(target)
-    if target.exists() and not overwrite:
-        raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with _atomic(target, overwrite) as tmp:
         if fmt == "parquet":
             df.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
         else:
             df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     log.info("wrote %s rows to %s", len(df), target)
+    return target
+
+
+def write_text(text: str, path: str | Path, overwrite: bool = False) -> Path:
+    """Write UTF-8 text (HTML, JSON, ...) to ``path``, atomically."""
+    target = Path(path)
+    with _atomic(target, overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    log.info("wrote %s", target)
     return target
 
 
@@ -137,25 +166,11 @@ def write_json(obj: object, path: str | Path, overwrite: bool = False) -> Path:
     """
     import json
 
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     try:
         text = json.dumps(obj, indent=2, allow_nan=False, default=str)
     except ValueError as exc:
-        raise ChurnMLError(f"cannot write {target} as JSON: {exc}; replace NaN by None") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    log.info("wrote %s", target)
-    return target
+        raise ChurnMLError(f"cannot write {path} as JSON: {exc}; replace NaN by None") from None
+    return write_text(text + "\n", path, overwrite)
 
 
 # ---------------------------------------------------------------------- reading

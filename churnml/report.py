@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import sys
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +28,7 @@ from churnml.cli import base_parser, config_from_args, run
 from churnml.config import Config
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
-from churnml.io import load_tables
+from churnml.io import load_tables, write_text
 from churnml.model import ChurnModel
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.scoring import load_churn_model, score_customers
@@ -107,20 +106,7 @@ def write_html(text: str, path: str | Path, overwrite: bool = False) -> Path:
     ChurnMLError
         ``path`` exists and ``overwrite`` is False.
     """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise ChurnMLError(f"{target} exists; pass --overwrite to replace it or choose another --out")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its files are private (0600); a report is meant to be shared, so the umask decides.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return write_text(text, path, overwrite)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -210,7 +210,8 @@ def _png(fig: Any) -> bytes:
 def _cohort_body(cohorts: CohortTables) -> str:
     rates, counts = cohorts.rates, cohorts.counts
     sizes = counts[0].astype("float64")
-    fig = plots.cohort_heatmap(rates, title="Share of each cohort buying, by month since acquisition (%)")
+    later = rates.drop(columns=[0]) if rates.shape[1] > 1 else rates  # month 0 is 100% by definition
+    fig = plots.cohort_heatmap(later, title="Share of each cohort buying, by month since acquisition (%)")
     summary = []
     for age in (1, 2, 3, 6, 12):
         if age in counts.columns:
@@ -218,7 +219,8 @@ def _cohort_body(cohorts: CohortTables) -> str:
             share = float(counts[age][seen].astype("float64").sum() / sizes[seen].sum() * 100) if seen.any() else np.nan
             summary.append(f"month {age}: {share:.1f}%" if np.isfinite(share) else f"month {age}: not observed")
     caption = (f"{len(rates)} cohorts (first-purchase month), {int(sizes.sum()):,} customers. Cell: customers of "
-               "the cohort with a purchase in that month / cohort size. Blank: not observed yet.")
+               "the cohort with a purchase in that month / cohort size; month 0 (100% by definition) is left out so "
+               "that the colours show the later months. Blank: not observed yet.")
     text = "Customers buying again, over all cohorts observed that long: " + "; ".join(summary) + "." if summary else ""
     return image_html(_png(fig), "cohort retention heatmap", caption) + (f"<p>{text}</p>" if text else "")
 

@@ -84,11 +84,12 @@ def _change(now: float, before: float, kind: str, direction: int, label: str) ->
         if before == 0:
             return f"was 0 in {label}", "flat"
         delta = (now - before) / abs(before) * 100.0
-        text = f"{delta:+.1f}% vs {label}"
+        text = f"{round(delta, 1) + 0.0:+.1f}% vs {label}"
     else:
         delta = now - before
         unit = {"pct": " pp", "score": " pts"}.get(kind, "")
-        text = f"{delta:+.2f}{unit} vs {label}" if kind == "number" else f"{delta:+.1f}{unit} vs {label}"
+        digits = 2 if kind == "number" else 1
+        text = f"{round(delta, digits) + 0.0:+.{digits}f}{unit} vs {label}"  # + 0.0: no "-0.00"
     mood = "flat" if abs(delta) < 0.05 else ("good" if delta * direction > 0 else "bad")
     return text, mood
 

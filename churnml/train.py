@@ -61,7 +61,7 @@ def _main(args: argparse.Namespace) -> int:
             cfg.model.params = tune(data, cfg, args.tune, uri)
             run.params({"tuning_trials": args.tune})
         result = fit_and_evaluate(tables, cfg, data=data)
-        promotion = log_training(result, cfg, run)
+        promotion = log_training(result, cfg, run, tables)
         run_id = run.run_id
     print(_summary(result, promotion))
     print(f"MLflow run {run_id} in experiment '{cfg.tracking.experiment}' at {uri}")

@@ -28,9 +28,10 @@ from churnml.errors import ModelError
 from churnml.features import feature_docs
 from churnml.features.btyd import mean_p_no_purchase
 from churnml.model import DEFAULT_PARAMS, ChurnModel, model_input
+from churnml.report_html import ModelSection, build_report, render_report
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 
-__all__ = ["TrainResult", "fit_and_evaluate", "log_training"]
+__all__ = ["TrainResult", "fit_and_evaluate", "log_training", "report_section"]
 
 log = logging.getLogger(__name__)
 
@@ -229,13 +230,31 @@ def _figures(result: TrainResult) -> dict[str, Any]:
     return figs
 
 
-def log_training(result: TrainResult, cfg: Config, run: RunLogger) -> Promotion | None:
-    """Log parameters, metrics, artifacts, the dataset and the model into ``run``."""
+def report_section(result: TrainResult) -> ModelSection:
+    """The retention report's model section of a training: drivers, risk and metrics on the test cutoff."""
+    d = result.data
+    return ModelSection(
+        importance=result.importance,
+        probabilities=result.test_probabilities["model"],
+        scope=(f"{len(result.y_test):,} customers at the test cutoff {d.splits.test.date()}, "
+               f"horizon {d.splits.test_horizon_days} days"),
+        name="of this run",
+        drivers=result.drivers,
+        metrics=pd.DataFrame(result.metrics).T,
+    )
+
+
+def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: object | None = None) -> Promotion | None:
+    """Log parameters, metrics, artifacts, the dataset and the model into ``run``.
+
+    With ``tables`` (the tables the model was trained on), the HTML retention
+    report with this model's section is logged as ``report/retention_report.html``.
+    """
     d = result.data
     run.tags({
         "dataset": cfg.data.source, "regime": cfg.time.regime, "horizon_days": str(d.splits.test_horizon_days),
         "model_type": "lightgbm", "test_cutoff": str(d.splits.test.date()),
-        "feature_families": ",".join(d.plan.families),
+        "feature_families": run_params(cfg, result)["feature_families"],
     })
     run.params(run_params(cfg, result))
     for name, values in result.metrics.items():
@@ -254,6 +273,9 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger) -> Promotion 
     run.table(comparison, "tables/model_vs_baselines.json")
     run.text(result.drivers, "explain/drivers.txt")
     run.text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False), "config/resolved.yaml")
+    if tables is not None:
+        report = build_report(tables, cfg, model=report_section(result))
+        run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{cfg.data.source}-training", context="training", targets=TARGET)
     return _log_model(result, cfg)
