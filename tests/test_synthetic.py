@@ -308,3 +308,18 @@ def test_the_module_runs_as_a_program():
     )
     assert done.returncode == 0
     assert "--churn-rate" in done.stdout
+
+
+def test_the_cli_takes_config_and_set_overrides_with_flags_winning(tmp_path):
+    import pandas as pd
+
+    from churnml.datasets.__main__ import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data:\n  synthetic:\n    customers: 40\n    months: 6\n    seed: 3\n")
+    out = tmp_path / "out"
+    assert main(["synthetic", "--config", str(cfg), "--set", "data.synthetic.months=5", "--customers", "30",
+                 "--out", str(out), "--quiet"]) == 0
+    truth = pd.read_parquet(out / "ground_truth.parquet")
+    assert len(truth) == 30
+    assert main(["synthetic", "--set", "data.synthetic.nope=1", "--out", str(tmp_path / "x"), "--quiet"]) == 2

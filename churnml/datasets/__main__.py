@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from churnml.config import SyntheticConfig
+from churnml.config import SyntheticConfig, load_config
 from churnml.datasets.synthetic import TABLES, count_chunks, generate_chunks
 from churnml.errors import ChurnMLError, ConfigError
 from churnml.io import write_frame
@@ -115,8 +115,9 @@ def _synthetic_config(args: argparse.Namespace) -> SyntheticConfig:
         "churn_rate": args.churn_rate,
         "contractual_share": args.contractual_share,
     }
+    base = load_config(args.config, list(args.set)).data.synthetic.model_dump()
     try:
-        return SyntheticConfig(**{k: v for k, v in given.items() if v is not None})
+        return SyntheticConfig(**{**base, **{k: v for k, v in given.items() if v is not None}})
     except ValidationError as exc:
         problems = [
             f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']} (got {e.get('input')!r})"
@@ -163,7 +164,7 @@ def _add_synthetic(commands: argparse._SubParsersAction, common: argparse.Argume
         help="generate seeded synthetic tables with a known churn ground truth",
         description="Generate every table of the data contract plus ground_truth.",
     )
-    p.add_argument("--customers", type=int, required=True, metavar="N", help="number of customers (>= 10)")
+    p.add_argument("--customers", type=int, metavar="N", help="number of customers (>= 10; default from the config)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default 42)")
     p.add_argument("--months", type=int, metavar="M", help="simulated calendar months (default 24)")
@@ -186,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     common.add_argument("--quiet", action="store_true", help="log warnings only")
+    common.add_argument("--config", help="YAML config; its data.synthetic section gives the defaults")
+    common.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="config override, e.g. --set data.synthetic.months=12 (flags win over both)")
     parser = argparse.ArgumentParser(
         prog="python -m churnml.datasets", description="Write churnml data sets to files."
     )
