@@ -36,10 +36,13 @@ from churnml.windows import DAY, history_sql, to_cutoff
 
 __all__ = [
     "contractual_labels",
+    "contractual_labels_sql",
     "cutoff_table",
     "make_labels",
     "noncontractual_labels",
+    "noncontractual_labels_sql",
     "population",
+    "population_sql",
 ]
 
 
@@ -132,19 +135,7 @@ def noncontractual_labels(
         cutoff then customer.
     """
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days, active_within_days)
-    # Last purchase before the cutoff: with a lead time it can differ from the
-    # last purchase before the window start, so the population is checked on
-    # purchases strictly before the cutoff.
-    if lead_time_days == 0:
-        population = f"{history_sql('first_ts', 'cutoff')} AND ts >= active_from"
-        sql = _NONCONTRACTUAL_SQL.format(population=population)
-    else:
-        population = (
-            f"{history_sql('first_ts', 'cutoff')} AND EXISTS (SELECT 1 FROM purchases p "
-            "WHERE p.customer_id = at_start.customer_id AND p.ts < at_start.cutoff "
-            "AND p.ts >= at_start.active_from)"
-        )
-        sql = _NONCONTRACTUAL_SQL.format(population=population)
+    sql = noncontractual_labels_sql(lead_time_days)
     out = run_sql(sql, {"tx": transactions[["customer_id", "timestamp", "amount"]], "cutoffs": cuts})
     return _finish(out)
 
@@ -207,10 +198,8 @@ def contractual_labels(
     DataFrame
         ``customer_id``, ``cutoff``, ``churned`` (int8).
     """
-    if grace_days < 0:
-        raise ConfigError(f"grace_days must be >= 0, got {grace_days}")
+    sql = contractual_labels_sql(grace_days)
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
-    sql = _CONTRACTUAL_SQL.format(grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"))
     out = run_sql(sql, {"subscriptions": subscriptions[["customer_id", "start", "end"]], "cutoffs": cuts})
     return _finish(out)
 
@@ -281,14 +270,60 @@ def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, tim
         subs = getattr(tables, "subscriptions", None)
         if subs is None:
             raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
-        sql = _POPULATION_SQL["contractual"].format(history_sub=history_sql('u."start"', "c.cutoff"))
+        sql = population_sql("contractual")
         frames = {"subscriptions": subs[["customer_id", "start", "end"]], "cutoffs": cuts}
     else:
         tx = getattr(tables, "transactions", None)
         if tx is None:
             raise SchemaError("no transactions table given", table="transactions")
-        sql = _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
+        sql = population_sql("noncontractual")
         frames = {"tx": tx[["customer_id", "timestamp", "amount"]], "cutoffs": cuts}
     out = run_sql(sql, frames)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
     return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The label and population queries as text, for other engines (churnml.spark). They are the
+# queries the functions above run on DuckDB, over the tables named in each docstring.
+
+
+def noncontractual_labels_sql(lead_time_days: int = 0) -> str:
+    """The query of :func:`noncontractual_labels` (DuckDB dialect).
+
+    It reads ``tx`` (customer_id, timestamp, amount) and ``cutoffs``
+    (:func:`cutoff_table`) and returns ``customer_id``, ``cutoff``, ``churned``.
+    """
+    if lead_time_days == 0:
+        population = f"{history_sql('first_ts', 'cutoff')} AND ts >= active_from"
+    else:
+        population = (
+            f"{history_sql('first_ts', 'cutoff')} AND EXISTS (SELECT 1 FROM purchases p "
+            "WHERE p.customer_id = at_start.customer_id AND p.ts < at_start.cutoff "
+            "AND p.ts >= at_start.active_from)"
+        )
+    return _NONCONTRACTUAL_SQL.format(population=population)
+
+
+def contractual_labels_sql(grace_days: int = 30) -> str:
+    """The query of :func:`contractual_labels` (DuckDB dialect).
+
+    It reads ``subscriptions`` (customer_id, start, end) and ``cutoffs``
+    (:func:`cutoff_table`) and returns ``customer_id``, ``cutoff``, ``churned``.
+    """
+    if grace_days < 0:
+        raise ConfigError(f"grace_days must be >= 0, got {grace_days}")
+    return _CONTRACTUAL_SQL.format(grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"))
+
+
+def population_sql(regime: str) -> str:
+    """The query of :func:`population` for a regime (DuckDB dialect).
+
+    ``noncontractual`` reads ``tx`` and ``cutoffs``; ``contractual`` reads
+    ``subscriptions`` and ``cutoffs``. It returns ``customer_id``, ``cutoff``.
+    """
+    if regime == "contractual":
+        return _POPULATION_SQL["contractual"].format(history_sub=history_sql('u."start"', "c.cutoff"))
+    if regime == "noncontractual":
+        return _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
+    raise ConfigError(f"time.regime must be 'noncontractual' or 'contractual', got {regime!r}")

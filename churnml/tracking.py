@@ -31,6 +31,7 @@ __all__ = [
     "log_churn_model",
     "promote",
     "resolve_tracking_uri",
+    "spark_udf",
     "start_run",
     "ui_command",
 ]
@@ -241,3 +242,10 @@ def load_pyfunc(model_uri: str) -> Any:
     import mlflow
 
     return mlflow.pyfunc.load_model(model_uri)
+
+
+def spark_udf(spark: Any, model_uri: str, top_k: int = 0) -> Any:
+    """The logged churn pyfunc applied in Spark executors (``mlflow.pyfunc.spark_udf``)."""
+    import mlflow
+
+    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", params={"top_k": top_k})

@@ -1,0 +1,137 @@
+"""``python -m churnml.features``: point-in-time features (and labels) as Parquet, on DuckDB or Spark.
+
+Examples::
+
+    python -m churnml.features --engine duckdb --cutoff 1997-10-01 --out out/features
+    python -m churnml.features --engine spark --data DIR --set data.returns=keep \\
+        --cutoffs 2024-03-01,2024-04-01 --labels --out out/training
+
+Writes into ``--out``:
+
+* ``features.parquet``: ``customer_id``, ``cutoff`` and the features of every
+  customer at risk at each cutoff (with ``--labels``: of every labelled
+  customer, plus ``churned`` for the ``time.horizon_days`` window). DuckDB
+  writes one file, Spark a folder of part files; both read as one table;
+* ``plan.json``: the feature plan (families, windows, types), the same
+  object a trained model stores.
+
+Both engines run the same SQL; Spark needs ``pip install 'churnml[spark]'``
+and Java 17.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from churnml.cli import base_parser, config_from_args, run
+from churnml.config import Config, apply_overrides
+from churnml.errors import ChurnMLError, ConfigError
+from churnml.schema import TABLE_SPECS
+from churnml.windows import to_cutoff
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = base_parser("python -m churnml.features", "Compute point-in-time features (and labels) as Parquet.")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="SQL engine (default duckdb)")
+    p.add_argument("--cutoff", action="append", default=[], help="a cutoff date, e.g. 1997-10-01 (repeatable)")
+    p.add_argument("--cutoffs", help="comma-separated cutoff dates, e.g. 2024-03-01,2024-04-01")
+    p.add_argument("--labels", action="store_true",
+                   help="label the rows (time.horizon_days) and keep only labelled customers")
+    p.add_argument("--data", help="folder with <table>.parquet files in canonical columns "
+                                  "(default: the config's data section)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    return p
+
+
+def _cutoffs(args: argparse.Namespace) -> list[str]:
+    raw = list(args.cutoff) + ([c for c in args.cutoffs.split(",") if c.strip()] if args.cutoffs else [])
+    if not raw:
+        raise ConfigError("give at least one --cutoff DATE or --cutoffs D1,D2,...")
+    return [str(to_cutoff(c.strip()).date()) for c in raw]
+
+
+def _with_data_folder(cfg: Config, folder: str | None) -> Config:
+    """``--data DIR``: every ``DIR/<table>.parquet`` becomes a ``data.tables`` entry."""
+    if folder is None:
+        return cfg
+    found = {n: Path(folder) / f"{n}.parquet" for n in TABLE_SPECS if (Path(folder) / f"{n}.parquet").exists()}
+    if "transactions" not in found:
+        raise ConfigError(f"--data {folder}: no transactions.parquet there")
+    tree = cfg.model_dump(mode="json")
+    tree["data"]["tables"] = {}
+    apply_overrides(tree, ["data.source=files", *[f"data.tables.{n}.path={p}" for n, p in found.items()]])
+    return Config.model_validate(tree)
+
+
+def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool) -> tuple[int, dict[str, Any]]:
+    from churnml.features import compute_features, plan_features
+    from churnml.io import load_tables, write_frame
+    from churnml.labels import make_labels, population
+
+    tables = load_tables(cfg)
+    spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
+    plan = plan_features(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
+    feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
+    if labelled:
+        feats = feats.merge(spine, on=["customer_id", "cutoff"], how="left", validate="one_to_one")
+    write_frame(feats, out / "features.parquet", overwrite=overwrite)
+    return len(feats), plan.to_dict()
+
+
+def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool,
+           master: str) -> tuple[int, dict[str, Any]]:
+    try:
+        from churnml import spark as cs
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("pyspark", "py4j"):
+            raise
+        raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17)") from None
+    session = cs.local_session(master=master)
+    tables = cs.tables_from_config(session, cfg)
+    spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
+             else cs.population(session, tables, cutoffs, cfg.time))
+    plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
+    feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan)
+    if labelled:
+        feats = feats.join(spine, on=["customer_id", "cutoff"], how="left").orderBy("cutoff", "customer_id")
+    cs.write_parquet(feats, out / "features.parquet", overwrite=overwrite)
+    return int(session.read.parquet(str(out / "features.parquet")).count()), plan.to_dict()
+
+
+def _main(args: argparse.Namespace) -> int:
+    from churnml.io import write_json
+
+    cfg = _with_data_folder(config_from_args(args), args.data)
+    cutoffs = _cutoffs(args)
+    out = Path(args.out)
+    for target in (out / "features.parquet", out / "plan.json"):
+        if target.exists() and not args.overwrite:
+            raise ChurnMLError(f"{target} exists; pass --overwrite to replace it")
+    start = time.perf_counter()
+    if args.engine == "spark":
+        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.master)
+    else:
+        rows, plan = _duckdb(cfg, cutoffs, args.labels, out, args.overwrite)
+    write_json(plan, out / "plan.json", overwrite=args.overwrite)
+    seconds = time.perf_counter() - start
+    what = "labelled rows" if args.labels else "rows"
+    print(f"{rows} {what} at {len(cutoffs)} cutoff(s) on {args.engine} in {seconds:.1f} s -> {out / 'features.parquet'}")
+    print(f"feature plan -> {out / 'plan.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    return run(_main, _parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""Spark in local mode: the same features, labels, training table and outreach list as DuckDB.
+
+One local[2] session for the module (UTC, no UI). Floats are compared to 1e-12
+relative (Spark and DuckDB add in different orders); everything else exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import load_config
+from churnml.dataset import build_training_data
+from churnml.errors import ConfigError, SchemaError
+from churnml.features import compute_features, plan_features
+from churnml.io import load_tables, write_frame
+from churnml.labels import contractual_labels, make_labels, noncontractual_labels, population
+from churnml.model import model_input
+from tests.conftest import frame
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+KEYS = ["customer_id", "cutoff"]
+SETTINGS = [
+    "data.source=synthetic", "data.synthetic.customers=500", "data.synthetic.months=16",
+    "time.horizon_days=60", "time.train_horizon_days=null", "time.step_days=30",
+    "model.num_boost_round=40", "model.min_rows=50", "features.windows=[7, 30, 90]",
+]
+CUTOFFS = ["2023-11-01", "2024-01-01", "2024-03-01"]
+SCORE_CUTOFF = "2024-04-01"
+FEATURE_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from churnml.spark import local_session
+
+    session = local_session("local[2]", shuffle_partitions=4)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(None, SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def tables(cfg):
+    return load_tables(cfg)
+
+
+@pytest.fixture(scope="module")
+def stables(spark, tables):
+    from churnml.spark import spark_tables
+
+    return spark_tables(spark, {n: getattr(tables, n) for n in FEATURE_TABLES})
+
+
+def _local(frame_):
+    from churnml.spark import _to_pandas
+
+    return _to_pandas(frame_)
+
+
+def _text(s: pd.Series) -> list[object]:
+    return s.astype("object").where(s.notna(), None).tolist()
+
+
+def assert_same(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
+    """Same rows and columns; floats equal to 1e-12 relative, ids, days, counts and text exactly."""
+    assert list(spark.columns) == list(duck.columns)
+    d = duck.sort_values(KEYS).reset_index(drop=True)
+    s = spark.sort_values(KEYS).reset_index(drop=True)
+    assert _text(d["customer_id"]) == _text(s["customer_id"])
+    assert (d["cutoff"].to_numpy() == s["cutoff"].to_numpy()).all()
+    for col in d.columns[2:]:
+        a, b = d[col], s[col]
+        if isinstance(a.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(a) or a.dtype == object:
+            assert _text(a) == _text(b), col
+        else:
+            np.testing.assert_allclose(b.to_numpy("float64"), a.to_numpy("float64"), rtol=1e-12, atol=0,
+                                       equal_nan=True, err_msg=col)
+
+
+# ---------------------------------------------------------------------------------------------- SQL
+def test_spark_sql_divides_in_double_and_keeps_fractions_of_seconds():
+    from churnml.spark import spark_sql
+
+    out = spark_sql('SELECT (COUNT(*) + 1.0) / 30.4375 AS a, EPOCH(t."end") - EPOCH(t.start) AS b, 7 AS c '
+                    "FROM tx t JOIN spine s ON t.customer_id = s.customer_id", {"tx": "v_tx", "spine": "v_sp"})
+    assert "CAST(1.0 AS DOUBLE)" in out and "CAST(30.4375 AS DOUBLE)" in out
+    assert "UNIX_MICROS(t.`end`)" in out and "UNIX_TIMESTAMP" not in out
+    assert "FROM v_tx AS t" in out and "JOIN v_sp AS s" in out and "7 AS c" in out
+
+
+# ----------------------------------------------------------------------------------- parity: features
+def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_events, tiny_surveys, tiny_tickets,
+                                                       tiny_subscriptions, tiny_customers):
+    from churnml.config import FeaturesConfig
+    from churnml.spark import features, plan_features_spark, spark_tables
+
+    given = {"transactions": tiny_tx, "events": tiny_events, "surveys": tiny_surveys, "tickets": tiny_tickets,
+             "subscriptions": tiny_subscriptions, "customers": tiny_customers}
+    cuts = ["2024-02-01", "2024-03-01"]
+    cfg = FeaturesConfig(windows=[7, 30, 60], censored_windows="flag")
+    plan = plan_features(given, cuts, cfg, horizon_days=30)
+    assert plan_features_spark(spark_tables(spark, given), cuts, cfg, horizon_days=30) == plan
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B", "D", "A", "B", "C", "D"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-02-01"] * 3 + ["2024-03-01"] * 4).astype("datetime64[us]")})
+    duck = compute_features(given, spine, plan)
+    from churnml.spark import _from_pandas
+
+    got = _local(features(spark, spark_tables(spark, given), _from_pandas(spark, spine), plan))
+    assert_same(duck, got)
+    a = got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01"))]
+    assert a["rfm_recency_days"] == 21 and a["rfm_tenure_days"] == 31  # days, as DuckDB counts them
+
+
+def test_every_feature_label_and_population_row_equals_duckdb_on_synthetic_data(spark, cfg, tables, stables):
+    from churnml.config import TimeConfig
+    from churnml.spark import features, labels, plan_features_spark
+    from churnml.spark import population as spark_population
+
+    for time in (cfg.time, TimeConfig(lead_time_days=14, active_within_days=90, horizon_days=45)):
+        assert_same(make_labels(tables, CUTOFFS, time), _local(labels(spark, stables, CUTOFFS, time)))
+        assert_same(population(tables, CUTOFFS, time), _local(spark_population(spark, stables, CUTOFFS, time)))
+    contractual = TimeConfig(regime="contractual", horizon_days=60, grace_days=20)
+    duck_c = contractual_labels(tables.subscriptions, CUTOFFS, 60, 0, 20)
+    assert_same(duck_c, _local(labels(spark, stables, CUTOFFS, contractual)))
+    assert_same(population(tables, CUTOFFS, contractual),
+                _local(spark_population(spark, stables, CUTOFFS, contractual)))
+
+    given = {n: getattr(tables, n) for n in FEATURE_TABLES}
+    plan = plan_features(given, CUTOFFS, cfg.features, horizon_days=60)
+    assert plan_features_spark(stables, CUTOFFS, cfg.features, horizon_days=60) == plan
+    spine = noncontractual_labels(tables.transactions, CUTOFFS, 60)[KEYS]
+    duck = compute_features(tables, spine, plan)
+    got = _local(features(spark, stables, labels(spark, stables, CUTOFFS, cfg.time).select(*KEYS), plan))
+    assert_same(duck, got)
+    assert got.filter(like="btyd_").notna().all().all()
+
+
+def test_parquet_from_churnml_with_fractions_of_seconds_reads_and_agrees(spark, tmp_path):
+    from churnml.config import FeaturesConfig
+    from churnml.spark import _from_pandas, features, plan_features_spark, spark_tables
+
+    tx = frame(customer_id=["A", "A", "B"], timestamp=["2024-01-30 23:59:59.999999", "2024-01-01 00:00:00.5",
+                                                         "2024-01-31 00:00:00"], amount=[10.0, 2.5, 4.0])
+    tickets = frame(customer_id=["A", "B"], opened_at=["2024-01-10 08:00:00.25", "2024-01-31 23:00:00"],
+                    resolved_at=["2024-01-12 09:30:00.75", None])
+    write_frame(tx, tmp_path / "tx.parquet")
+    write_frame(tickets, tmp_path / "tickets.parquet")
+    st = spark_tables(spark, {"transactions": str(tmp_path / "tx.parquet"), "tickets": tmp_path / "tickets.parquet"})
+    assert st.transactions.schema["timestamp"].dataType.simpleString() == "timestamp_ntz"
+    given = {"transactions": tx, "tickets": tickets}
+    fcfg = FeaturesConfig(windows=[1, 7], families=["rfm", "windowed", "tickets"])
+    plan = plan_features(given, ["2024-02-01"], fcfg)
+    assert plan_features_spark(st, ["2024-02-01"], fcfg) == plan
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
+                          "cutoff": pd.Series(pd.to_datetime(["2024-02-01"] * 2), dtype="datetime64[us]")})
+    got = _local(features(spark, st, _from_pandas(spark, spine), plan))
+    assert_same(compute_features(given, spine, plan), got)
+    assert got.loc[0, "tkt_resolution_mean_days"] == pytest.approx(2 + 1.5 / 24 + 0.5 / 86400, rel=1e-12)
+    assert got["win_orders_1d"].tolist() == [0.0, 1.0]  # Jan 30 23:59:59.999999 is 2 days before Feb 1
+
+
+# ----------------------------------------------------------------------------------------- errors
+def test_a_time_column_stored_as_text_is_a_schema_error_naming_table_column_and_fix(spark):
+    from churnml.spark import spark_tables
+
+    bad = pd.DataFrame({"cust": ["A"], "timestamp": ["2024-01-01"], "amount": [1.0]})
+    with pytest.raises(SchemaError, match=r"'transactions'.*'timestamp' must be a timestamp, found string.*to_timestamp"):
+        spark_tables(spark, {"transactions": bad}, columns={"transactions": {"customer_id": "cust"}})
+    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['customer_id', 'timestamp'\]; found \['amount', 'cust'\]"):
+        spark_tables(spark, {"transactions": bad.drop(columns=["timestamp"])})
+
+
+def test_parquet_files_read_by_spark_follow_the_returns_policy_and_need_utc(spark, tiny_tx, tmp_path):
+    from churnml.spark import tables_from_config
+
+    write_frame(tiny_tx, tmp_path / "transactions.parquet")
+    sets = ["data.source=files", f"data.tables.transactions.path={tmp_path / 'transactions.parquet'}"]
+    with pytest.raises(SchemaError, match="1 negative values.*data.returns"):
+        tables_from_config(spark, load_config(None, sets))
+    kept = tables_from_config(spark, load_config(None, [*sets, "data.returns=keep"])).transactions.count()
+    dropped = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop"])).transactions.count()
+    assert (kept, dropped) == (10, 9)
+    with pytest.raises(ConfigError, match="data.timezone is 'Europe/Paris'"):
+        tables_from_config(spark, load_config(None, [*sets, "data.timezone=Europe/Paris"]))
+
+
+def test_a_session_outside_utc_is_refused_with_the_fix(spark, tiny_tx):
+    from churnml.spark import spark_tables
+
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        with pytest.raises(ConfigError, match="timeZone', 'UTC'"):
+            spark_tables(spark, {"transactions": tiny_tx})
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+# --------------------------------------------------------------------------------------- sampling
+def test_the_customer_sample_keeps_whole_customers_and_weighs_each_row_one_over_the_fraction(spark, cfg, stables):
+    from churnml.spark import labels, sample_customers
+
+    lab = labels(spark, stables, CUTOFFS, cfg.time)
+    full = _local(lab)
+    half = _local(sample_customers(lab, 0.5, seed=7))
+    again = _local(sample_customers(lab, 0.5, seed=7))
+    other = _local(sample_customers(lab, 0.5, seed=8))
+    assert half.equals(again) and not half[KEYS].equals(other[KEYS])
+    kept = set(half["customer_id"])
+    assert 0.4 < len(kept) / full["customer_id"].nunique() < 0.6
+    assert len(half) == full["customer_id"].isin(kept).sum()  # every cutoff of a kept customer
+    assert (half["sample_weight"] == 2.0).all()
+    assert (_local(sample_customers(lab, 1.0))["sample_weight"] == 1.0).all()
+    with pytest.raises(ConfigError, match=r"in \(0, 1\]"):
+        sample_customers(lab, 0.0)
+
+
+# ----------------------------------------------------------------------------- training and scoring
+@pytest.fixture(scope="module")
+def trained(spark, tmp_path_factory, stables):
+    from churnml.spark import train
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    cfg = load_config(None, [*SETTINGS, f"tracking.uri={uri}", "tracking.experiment=spark"])
+    result, promotion, run_id = train(spark, stables, cfg, sample_fraction=0.7, run_name="spark")
+    return cfg, uri, result, promotion, run_id
+
+
+def test_training_on_spark_features_records_the_sampling_in_the_mlflow_run(trained):
+    import mlflow
+
+    cfg, uri, result, promotion, run_id = trained
+    run = mlflow.MlflowClient(uri).get_run(run_id)
+    p = run.data.params
+    assert p["sample_method"] == "customer_hash" and float(p["sample_fraction"]) == 0.7
+    assert float(p["sample_weight"]) == pytest.approx(1 / 0.7)
+    for split in ("train", "calibration", "test"):
+        assert int(p[f"sample_rows_kept_{split}"]) == int(p[f"rows_{split}"]) < int(p[f"sample_rows_full_{split}"])
+    assert run.data.tags["engine"] == "spark" and promotion is not None and promotion.champion
+    np.testing.assert_allclose(result.data.table["sample_weight"], 1 / 0.7)
+
+
+def test_the_sampled_training_table_equals_duckdbs_rows_of_the_kept_customers(trained, tables):
+    cfg, _, result, _, _ = trained
+    duck = build_training_data(tables, cfg)
+    data = result.data
+    assert data.splits == duck.splits and data.feature_names == duck.feature_names
+    assert data.categorical == duck.categorical
+    kept = duck.table[duck.table["customer_id"].isin(set(data.table["customer_id"]))]
+    assert_same(kept, data.table.drop(columns=["sample_weight"]))  # BG/NBD still fitted on everyone
+
+
+def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark, trained, tables, stables):
+    import mlflow
+
+    from churnml.scoring import load_churn_model, score_customers
+    from churnml.spark import score
+
+    cfg, uri, *_ = trained
+    mlflow.set_tracking_uri(uri)
+    model_uri = "models:/churnml@champion"
+    udf = mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", env_manager="local",
+                                  params={"top_k": 0})
+    expected = score_customers(tables, load_churn_model(model_uri), SCORE_CUTOFF, cfg, top=40)
+    got = score(spark, stables, model_uri, SCORE_CUTOFF, cfg, top=40, predict=udf)
+    assert list(got.outreach.columns) == list(expected.outreach.columns)
+    assert got.counts == expected.counts
+    e, g = expected.outreach, got.outreach
+    assert g["customer_id"].tolist() == e["customer_id"].tolist()
+    for col in e.columns:
+        if pd.api.types.is_float_dtype(e[col]):
+            np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
+        else:
+            assert _text(g[col]) == _text(e[col]), col
+
+
+def test_the_default_udf_gives_the_registered_models_probabilities(spark, trained, tables, stables):
+    import mlflow
+    from pyspark.sql import functions as F
+
+    from churnml.features import FeaturePlan
+    from churnml.scorer import ChurnPyfunc
+    from churnml.scoring import load_churn_model
+    from churnml.spark import _from_pandas, features, probability_udf
+
+    cfg, uri, *_ = trained
+    mlflow.set_tracking_uri(uri)
+    model = load_churn_model("models:/churnml@champion")
+    plan = FeaturePlan.from_dict(model.extra_["feature_plan"])
+    spine = population(tables, [SCORE_CUTOFF], cfg.time).head(25)
+    feats = features(spark, stables, _from_pandas(spark, spine), plan)
+    got = _local(feats.select(*KEYS, probability_udf(model)(F.struct(*model.feature_names_)).alias("p")))
+    pyfunc = ChurnPyfunc()
+    pyfunc.model = model
+    local = compute_features(tables, spine, plan)
+    expected = pyfunc.predict(None, model_input(local[model.feature_names_]), params={"top_k": 0})
+    np.testing.assert_allclose(got["p"], expected["churn_probability"], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, tables, tmp_path):
+    import json
+
+    from churnml.features.__main__ import main
+
+    data = tmp_path / "data"
+    for name in FEATURE_TABLES:
+        write_frame(getattr(tables, name), data / f"{name}.parquet")
+    common = ["--data", str(data), *[f"--set={s}" for s in SETTINGS[3:]], "--set=data.returns=keep",
+              "--cutoffs", ",".join(CUTOFFS[1:]), "--labels"]
+    assert main([*common, "--engine", "duckdb", "--out", str(tmp_path / "duck")]) == 0
+    assert main([*common, "--engine", "spark", "--master", "local[2]", "--out", str(tmp_path / "spark")]) == 0
+    duck = pd.read_parquet(tmp_path / "duck" / "features.parquet")
+    got = pd.read_parquet(tmp_path / "spark" / "features.parquet")
+    assert "churned" in got and got["churned"].isin([0, 1]).all()
+    assert_same(duck, got)
+    plans = [json.loads((tmp_path / e / "plan.json").read_text()) for e in ("duck", "spark")]
+    assert plans[0] == plans[1]
+    assert main([*common, "--engine", "spark", "--out", str(tmp_path / "spark")]) == 2  # exists
