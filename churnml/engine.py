@@ -6,9 +6,10 @@ window bounds arrive as columns of the cutoffs table rather than as interval
 arithmetic), so that :func:`transpile` can turn them into Spark SQL.
 
 A table given to :func:`run_sql` is either a pandas frame (registered zero
-copy) or a :class:`ParquetSource`, which DuckDB reads in place, column by
-column and row group by row group: large tables then never become pandas
-frames, which is what keeps tens of millions of rows within a few GB.
+copy) or a :class:`ParquetSource`, which DuckDB reads in place, only the
+columns and row groups a query needs: large tables then never become pandas
+frames (at 10M transactions and 32M events, features peak at 1.7 GB instead
+of 4.6 GB).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-__all__ = ["ParquetSource", "TableSource", "run_sql", "transpile"]
+from churnml.errors import SchemaError
+
+__all__ = ["ParquetSource", "TableSource", "connect", "run_sql", "transpile"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +73,11 @@ class ParquetSource:
         return f"SELECT {cols} FROM read_parquet([{files}])"
 
     def _query(self, sql: str) -> list[tuple[object, ...]]:
-        with duckdb.connect(":memory:") as con:
-            con.execute(f"CREATE VIEW src AS {self.scan_sql()}")
+        con = connect({"src": self})
+        try:
             return con.execute(sql).fetchall()
+        finally:
+            con.close()
 
     @property
     def columns(self) -> list[str]:
@@ -95,19 +100,16 @@ class ParquetSource:
 TableSource = pd.DataFrame | ParquetSource
 
 
-def run_sql(
-    sql: str,
+def connect(
     tables: Mapping[str, TableSource],
     *,
     threads: int | None = None,
     memory_limit: str | None = None,
-) -> pd.DataFrame:
-    """Run one SQL query on DuckDB over pandas frames or Parquet files; return a frame.
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with ``tables`` registered as views.
 
     Parameters
     ----------
-    sql : str
-        The query; it refers to the tables by their names in ``tables``.
     tables : mapping of str to DataFrame or ParquetSource
         Frames are registered as views (zero copy where the dtypes allow);
         Parquet sources as views over ``read_parquet``, so that DuckDB reads
@@ -125,24 +127,53 @@ def run_sql(
     stream and parallelise more.
     """
     con = duckdb.connect(":memory:")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = {_quote_path(memory_limit)}")
+    con.execute("SET TimeZone = 'UTC'")
     try:
-        if threads is not None:
-            con.execute(f"SET threads = {int(threads)}")
-        if memory_limit is not None:
-            con.execute(f"SET memory_limit = {_quote_path(memory_limit)}")
-        con.execute("SET TimeZone = 'UTC'")
-        try:
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.InvalidInputException:
-            # Inside Jupyter without ipywidgets DuckDB refuses to change the setting at all;
-            # it draws no bar there, so there is nothing to switch off.
-            pass
-        con.execute("SET preserve_insertion_order = false")
-        for name, source in tables.items():
-            if isinstance(source, ParquetSource):
-                con.execute(f"CREATE VIEW {_quote_name(name)} AS {source.scan_sql()}")
-            else:
-                con.register(name, source)
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # Inside Jupyter without ipywidgets DuckDB refuses to change the setting at all;
+        # it draws no bar there, so there is nothing to switch off.
+        pass
+    con.execute("SET preserve_insertion_order = false")
+    for name, source in tables.items():
+        if isinstance(source, ParquetSource):
+            _register_parquet(con, name, source)
+        else:
+            con.register(name, source)
+    return con
+
+
+def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: ParquetSource) -> None:
+    try:
+        con.execute(f"CREATE VIEW {_quote_name(name)} AS {source.scan_sql()}")
+    except duckdb.Error as exc:
+        con.close()
+        wanted = "all columns" if source.select is None else f"columns {list(source.select)}"
+        raise SchemaError(
+            f"cannot read {wanted} from the Parquet file(s) {source._paths()}: {exc}. Fix: give existing "
+            "Parquet files with the canonical columns (as churnml.io.write_frame writes them), or read "
+            "and validate the table with churnml.io.read_table",
+            table=name,
+        ) from None
+
+
+def run_sql(
+    sql: str,
+    tables: Mapping[str, TableSource],
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> pd.DataFrame:
+    """Run one SQL query on DuckDB over pandas frames or Parquet files; return a frame.
+
+    ``tables``, ``threads`` and ``memory_limit`` are as in :func:`connect`.
+    """
+    con = connect(tables, threads=threads, memory_limit=memory_limit)
+    try:
         return con.execute(sql).df()
     finally:
         con.close()

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import FeaturesConfig
-from churnml.engine import run_sql
+from churnml.engine import ParquetSource, TableSource, run_sql
 from churnml.errors import SchemaError
 from churnml.features.base import SHARED_SQL, FamilyContext, FamilySQL, FeatureDoc
 from churnml.features.btyd import add_btyd_features, btyd_docs
@@ -102,10 +102,29 @@ class FeaturePlan:
         )
 
 
-def _table(tables: object, name: str) -> pd.DataFrame | None:
+def _table(tables: object, name: str) -> TableSource | None:
     if isinstance(tables, dict):
         return tables.get(name)
     return getattr(tables, name, None)
+
+
+def _first_time(tx: TableSource) -> pd.Timestamp:
+    """The first transaction time (Parquet: from the column statistics when written)."""
+    if isinstance(tx, ParquetSource):
+        return pd.Timestamp(run_sql('SELECT MIN("timestamp") AS t FROM tx', {"tx": tx[["timestamp"]]})["t"].iloc[0])
+    return pd.Timestamp(tx["timestamp"].min())
+
+
+def _distinct(frame: TableSource | None, column: str) -> tuple[str, ...]:
+    """Sorted distinct non-null values of a text column (event or survey types)."""
+    if frame is None:
+        return ()
+    if isinstance(frame, ParquetSource):
+        sql = f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL'
+        values = run_sql(sql, {"t": frame[[column]]})["v"].tolist()
+    else:
+        values = frame[column].dropna().unique().tolist()
+    return tuple(sorted(str(v) for v in values))
 
 
 def plan_features(
@@ -118,8 +137,9 @@ def plan_features(
 
     Parameters
     ----------
-    tables : Tables or dict of str to DataFrame
-        Canonical tables; ``transactions`` is required.
+    tables : Tables or dict of str to DataFrame or ParquetSource
+        Canonical tables; ``transactions`` is required. A
+        :class:`~churnml.engine.ParquetSource` is read in place by DuckDB.
     cutoffs : sequence of date-like
         The cutoffs the features will be computed at; the earliest one
         decides which windows are censored.
@@ -132,7 +152,7 @@ def plan_features(
     tx = _table(tables, "transactions")
     if tx is None or len(tx) == 0:
         raise SchemaError("features need a non-empty transactions table", table="transactions")
-    data_start = pd.Timestamp(tx["timestamp"].min()).normalize()
+    data_start = _first_time(tx).normalize()
     first_cut = min(to_cutoff(c) for c in cutoffs)  # type: ignore[attr-defined]
     history_days = int((first_cut - data_start) / DAY)
     windows = tuple(sorted(set(cfg.windows)))
@@ -161,8 +181,8 @@ def plan_features(
         windows=windows,
         dropped_windows=dropped,
         data_start=str(data_start.date()),
-        event_types=tuple(sorted(events["event_type"].dropna().unique())) if events is not None else (),
-        survey_types=tuple(sorted(surveys["survey"].dropna().unique())) if surveys is not None else (),
+        event_types=_distinct(events, "event_type"),
+        survey_types=_distinct(surveys, "survey"),
         optional_columns=optional,
         censored=cfg.censored_windows,
         btyd_horizon_days=horizon_days if use_btyd else None,
@@ -184,20 +204,29 @@ def feature_sql(plan: FeaturePlan) -> str:
 
     Tables it reads: ``spine`` (customer_id, cutoff) and the family tables
     (``tx``, ``events``, ``surveys``, ``tickets``, ``subscriptions``,
-    ``customers``).
+    ``customers``). Families aggregating the same history stream (RFM and
+    windowed read ``tx_hist``) share one ``GROUP BY``, a CTE ``<stream>_agg``.
     """
     fams = _families(plan)
     selects = ["sp.customer_id", "sp.cutoff"]
-    joins = []
+    joins: list[str] = []
+    streams: dict[str, list[str]] = {}
     for i, fam in enumerate(fams):
-        alias = f"f{i}"
+        if fam.source:
+            alias = f"{fam.source}_agg"
+            if fam.source not in streams:
+                streams[fam.source] = []
+                joins.append(f"LEFT JOIN {alias}\n  ON sp.customer_id = {alias}.customer_id AND sp.cutoff = {alias}.cutoff")
+            streams[fam.source] += fam.aggregates
+        else:
+            alias = f"f{i}"
+            joins.append(
+                f"LEFT JOIN ({fam.sql}) {alias}\n  ON sp.customer_id = {alias}.customer_id AND sp.cutoff = {alias}.cutoff"
+            )
         for col in fam.columns:
             fill = fam.fill.get(col)
             expr = f"{alias}.{col}" if fill is None else f"COALESCE({alias}.{col}, {_literal(fill)})"
             selects.append(f"{expr} AS {col}")
-        joins.append(
-            f"LEFT JOIN ({fam.sql}) {alias}\n  ON sp.customer_id = {alias}.customer_id AND sp.cutoff = {alias}.cutoff"
-        )
     if plan.censored == "flag":
         start = f"TIMESTAMP '{plan.data_start}'"
         for w in plan.windows:
@@ -207,8 +236,14 @@ def feature_sql(plan: FeaturePlan) -> str:
             )
     body = ",\n       ".join(selects)
     shared = sorted({name for fam in fams for name in fam.shared})
-    ctes = ",\n".join(f"{name} AS ({SHARED_SQL[name]})" for name in shared)
-    head = f"WITH {ctes}\n" if ctes else ""
+    ctes = [f"{name} AS ({SHARED_SQL[name]})" for name in shared]
+    for source, aggregates in streams.items():
+        aggs = ",\n           ".join(aggregates)
+        ctes.append(
+            f"{source}_agg AS (\n    SELECT customer_id, cutoff,\n           {aggs}\n"
+            f"    FROM {source}\n    GROUP BY customer_id, cutoff\n)"
+        )
+    head = "WITH " + ",\n".join(ctes) + "\n" if ctes else ""
     return head + f"SELECT {body}\nFROM spine sp\n" + "\n".join(joins) + "\nORDER BY sp.cutoff, sp.customer_id"
 
 
@@ -217,8 +252,9 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
 
     Parameters
     ----------
-    tables : Tables or dict of str to DataFrame
-        Canonical tables.
+    tables : Tables or dict of str to DataFrame or ParquetSource
+        Canonical tables; Parquet sources are read in place by DuckDB, so
+        large tables need not fit in memory as pandas frames.
     spine : DataFrame
         Columns ``customer_id`` and ``cutoff`` (midnight UTC), one row per
         pair; from :func:`churnml.labels.make_labels` or
@@ -235,7 +271,7 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
     """
     if spine.duplicated(["customer_id", "cutoff"]).any():
         raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
-    frames: dict[str, pd.DataFrame] = {"spine": spine[["customer_id", "cutoff"]]}
+    frames: dict[str, TableSource] = {"spine": spine[["customer_id", "cutoff"]]}
     for fam in plan.families:
         table = FAMILIES[fam][0]
         frame = _table(tables, table)

@@ -4,7 +4,7 @@ For each event type ``e`` (fixed at training, so scoring produces the same
 columns) and window ``W``: ``evt_{e}_count_{W}d`` events in the last W days,
 ``evt_{e}_days_since`` days since the last such event (NaN: never), and
 ``evt_{e}_trend_30d`` = (last 30 d + 1) / (previous 30 d + 1). Also
-``evt_all_count_{W}d`` over all types.
+``evt_all_count_{W}d`` over all types (types unseen at training included).
 """
 
 from __future__ import annotations
@@ -22,27 +22,51 @@ from churnml.features.base import (
 __all__ = ["events_family"]
 
 
+def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
+    """Counts per (customer, cutoff, event type): a handful of aggregates per event row."""
+    windows = sorted(set(ctx.windows) | ({30} if trend else set()))
+    parts = [f"COUNT(*) FILTER (WHERE age <= {w}) AS n_{w}" for w in windows]
+    parts.append("MIN(age) AS since")
+    if trend:
+        parts.append("COUNT(*) FILTER (WHERE age > 30 AND age <= 60) AS n_prev_30")
+    select = ",\n               ".join(parts)
+    return f"""
+        SELECT customer_id, cutoff, event_type,
+               {select}
+        FROM (
+            SELECT s.customer_id, s.cutoff, e.event_type, {age('e', '"timestamp"')} AS age
+            FROM events e {history_join('e', '"timestamp"')}
+        ) h
+        GROUP BY customer_id, cutoff, event_type"""
+
+
 def events_family(ctx: FamilyContext) -> FamilySQL:
-    """SQL for the events family over ``events`` joined to ``spine``."""
+    """SQL for the events family over ``events`` joined to ``spine``.
+
+    Two steps: counts per event type first (few aggregates per event row),
+    then one row per (customer, cutoff) with a column per type.
+    """
+    trend = max(ctx.windows, default=0) >= 60
+    inner = _per_type_sql(ctx, trend)
     parts: list[str] = []
     docs: list[FeatureDoc] = []
     fill: dict[str, float] = {}
     for w in ctx.windows:
-        parts.append(f"COUNT(*) FILTER (WHERE age <= {w}) AS evt_all_count_{w}d")
+        parts.append(f"CAST(SUM(n_{w}) AS BIGINT) AS evt_all_count_{w}d")
         docs.append(FeatureDoc(f"evt_all_count_{w}d", "events", f"events of any type in the last {w} days", "0"))
     for etype in ctx.event_types:
         n, lit = sql_name(etype), quote_literal(etype)
+
+        def of_type(col: str, lit: str = lit) -> str:
+            return f"CAST(COALESCE(SUM({col}) FILTER (WHERE event_type = {lit}), 0) AS BIGINT)"
+
         for w in ctx.windows:
-            parts.append(f"COUNT(*) FILTER (WHERE event_type = {lit} AND age <= {w}) AS evt_{n}_count_{w}d")
+            parts.append(f"{of_type(f'n_{w}')} AS evt_{n}_count_{w}d")
             docs.append(FeatureDoc(f"evt_{n}_count_{w}d", "events", f"'{etype}' events in the last {w} days", "0"))
-        parts.append(f"MIN(age) FILTER (WHERE event_type = {lit}) AS evt_{n}_days_since")
+        parts.append(f"MIN(since) FILTER (WHERE event_type = {lit}) AS evt_{n}_days_since")
         docs.append(FeatureDoc(f"evt_{n}_days_since", "events", f"days since the last '{etype}' event", "NaN (never)"))
-        if max(ctx.windows, default=0) >= 60:
-            parts.append(
-                f"(COUNT(*) FILTER (WHERE event_type = {lit} AND age <= 30) + 1.0) / "
-                f"(COUNT(*) FILTER (WHERE event_type = {lit} AND age > 30 AND age <= 60) + 1.0) "
-                f"AS evt_{n}_trend_30d"
-            )
+        if trend:
+            parts.append(f"({of_type('n_30')} + 1.0) / ({of_type('n_prev_30')} + 1.0) AS evt_{n}_trend_30d")
             docs.append(
                 FeatureDoc(f"evt_{n}_trend_30d", "events", f"(last 30 d + 1) / (previous 30 d + 1) of '{etype}'", "1")
             )
@@ -53,10 +77,8 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
     sql = f"""
 SELECT customer_id, cutoff,
            {select}
-FROM (
-    SELECT s.customer_id, s.cutoff, e.event_type, {age('e', '"timestamp"')} AS age
-    FROM events e {history_join('e', '"timestamp"')}
-) h
+FROM ({inner}
+) t
 GROUP BY customer_id, cutoff
 """
     return FamilySQL("events", "events", sql, tuple(d.name for d in docs), fill, (), tuple(docs))

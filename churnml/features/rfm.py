@@ -7,7 +7,7 @@ statistics use history only (rows before the cutoff).
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
 
 __all__ = ["rfm_family"]
 
@@ -28,53 +28,35 @@ _DOCS = (
 )
 
 
+# Column -> aggregate over the ``tx_hist`` stream (one row per transaction and
+# spine row; ``new_day`` marks one purchase row per purchase day, which carries
+# the day's total ``day_amount`` and the ``gap`` to the previous purchase day).
+# Counts of purchases are doubles, as they always were (sums of day counts).
+_BUY = "amount >= 0"
+_DAY = "new_day = 1"
+_AGGREGATES = {
+    "rfm_recency_days": f"MIN(age) FILTER (WHERE {_BUY})",
+    "rfm_tenure_days": f"MAX(age) FILTER (WHERE {_BUY})",
+    "rfm_orders_all": f"CAST(COUNT(*) FILTER (WHERE {_BUY}) AS DOUBLE)",
+    "rfm_days_all": f"COUNT(*) FILTER (WHERE {_DAY})",
+    "rfm_monetary_sum_all": f"SUM(amount) FILTER (WHERE {_BUY})",
+    "rfm_monetary_mean_all": f"SUM(amount) FILTER (WHERE {_BUY}) / NULLIF(COUNT(*) FILTER (WHERE {_BUY}), 0)",
+    "rfm_monetary_max_all": f"MAX(amount) FILTER (WHERE {_BUY})",
+    "rfm_first_amount": f"ARG_MAX(day_amount, age) FILTER (WHERE {_DAY})",
+    "rfm_last_amount": f"ARG_MIN(day_amount, age) FILTER (WHERE {_DAY})",
+    "rfm_gap_mean_days": "AVG(gap)",
+    "rfm_gap_std_days": "STDDEV_SAMP(gap)",
+    "rfm_gap_last_days": f"ARG_MIN(gap, age) FILTER (WHERE {_DAY})",
+    "rfm_recency_over_gap": f"MIN(age) FILTER (WHERE {_BUY}) / AVG(gap)",
+}
+
+
 def rfm_family(ctx: FamilyContext) -> FamilySQL:
-    """SQL for the RFM family over ``tx`` joined to ``spine``."""
-    sql = f"""
-WITH pday AS (
-    SELECT customer_id, day, spend AS day_amount, n_buy AS day_orders, max_buy AS day_max
-    FROM tx_daily WHERE n_buy > 0
-),
-gaps AS (
-    SELECT customer_id, day, day_amount, day_orders, day_max,
-           DATE_DIFF('day', LAG(day) OVER (PARTITION BY customer_id ORDER BY day), day) AS gap
-    FROM pday
-),
-hist AS (
-    SELECT s.customer_id, s.cutoff, g.day, g.day_amount, g.day_orders, g.day_max, g.gap,
-           {age('g', 'day')} AS age
-    FROM gaps g {history_join('g', 'day')}
-),
-agg AS (
-    SELECT customer_id, cutoff,
-           MIN(age) AS rfm_recency_days,
-           MAX(age) AS rfm_tenure_days,
-           SUM(day_orders) AS rfm_orders_all,
-           COUNT(*) AS rfm_days_all,
-           SUM(day_amount) AS rfm_monetary_sum_all,
-           SUM(day_amount) / SUM(day_orders) AS rfm_monetary_mean_all,
-           MAX(day_max) AS rfm_monetary_max_all,
-           AVG(gap) AS rfm_gap_mean_days,
-           STDDEV_SAMP(gap) AS rfm_gap_std_days
-    FROM hist GROUP BY customer_id, cutoff
-),
-ends AS (
-    SELECT h.customer_id, h.cutoff,
-           SUM(CASE WHEN h.age = a.rfm_tenure_days THEN h.day_amount END) AS rfm_first_amount,
-           SUM(CASE WHEN h.age = a.rfm_recency_days THEN h.day_amount END) AS rfm_last_amount,
-           MAX(CASE WHEN h.age = a.rfm_recency_days THEN h.gap END) AS rfm_gap_last_days
-    FROM hist h JOIN agg a ON h.customer_id = a.customer_id AND h.cutoff = a.cutoff
-    WHERE h.age = a.rfm_tenure_days OR h.age = a.rfm_recency_days
-    GROUP BY h.customer_id, h.cutoff
-)
-SELECT a.customer_id, a.cutoff, a.rfm_recency_days, a.rfm_tenure_days, a.rfm_orders_all,
-       a.rfm_days_all, a.rfm_monetary_sum_all, a.rfm_monetary_mean_all, a.rfm_monetary_max_all,
-       e.rfm_first_amount, e.rfm_last_amount, a.rfm_gap_mean_days, a.rfm_gap_std_days,
-       e.rfm_gap_last_days,
-       a.rfm_recency_days / a.rfm_gap_mean_days AS rfm_recency_over_gap
-FROM agg a JOIN ends e ON a.customer_id = e.customer_id AND a.cutoff = e.cutoff
-"""
+    """Aggregates of the RFM family over the ``tx_hist`` stream."""
     cols = tuple(d[0] for d in _DOCS)
     fill = {"rfm_orders_all": 0.0, "rfm_days_all": 0.0, "rfm_monetary_sum_all": 0.0}
     docs = tuple(FeatureDoc(n, "rfm", m, miss) for n, m, miss in _DOCS)
-    return FamilySQL("rfm", "transactions", sql, cols, fill, (), docs, shared=("tx_daily",))
+    aggregates = tuple(f"{_AGGREGATES[c]} AS {c}" for c in cols)
+    return FamilySQL(
+        "rfm", "transactions", "", cols, fill, (), docs, shared=("tx_hist",), source="tx_hist", aggregates=aggregates
+    )

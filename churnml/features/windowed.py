@@ -5,31 +5,35 @@ For each window ``W`` (days): purchases, spend and active days in
 30 (90) days before: ``(last + 1) / (previous + 1)`` on purchase counts, so
 that 1 means steady, < 1 slowing down, and zero counts stay finite. A trend
 is produced only when its double window fits in the kept windows' history.
-Reads the per-day table ``tx_daily`` (one row per customer and day).
+Aggregates the ``tx_hist`` stream (one row per transaction and spine row),
+in the same ``GROUP BY`` as the RFM family.
 """
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
 
 __all__ = ["windowed_family"]
 
 TRENDS = (30, 90)
 
 
-def _sum(expr: str, cond: str) -> str:
-    return f"COALESCE(SUM({expr}) FILTER (WHERE {cond}), 0)"
+_BUY = "amount >= 0"
+
+
+def _orders(cond: str) -> str:
+    return f"COUNT(*) FILTER (WHERE {_BUY} AND {cond})"
 
 
 def windowed_family(ctx: FamilyContext) -> FamilySQL:
-    """SQL for the windowed family over ``tx_daily`` joined to ``spine``."""
+    """Aggregates of the windowed family over the ``tx_hist`` stream."""
     parts: list[str] = []
     docs: list[FeatureDoc] = []
     for w in ctx.windows:
         parts += [
-            f"{_sum('n_buy', f'age <= {w}')} AS win_orders_{w}d",
-            f"{_sum('spend', f'age <= {w}')} AS win_spend_{w}d",
-            f"COUNT(*) FILTER (WHERE n_buy > 0 AND age <= {w}) AS win_active_days_{w}d",
+            f"CAST({_orders(f'age <= {w}')} AS DOUBLE) AS win_orders_{w}d",
+            f"COALESCE(SUM(amount) FILTER (WHERE {_BUY} AND age <= {w}), 0) AS win_spend_{w}d",
+            f"COUNT(*) FILTER (WHERE new_day = 1 AND age <= {w}) AS win_active_days_{w}d",
         ]
         docs += [
             FeatureDoc(f"win_orders_{w}d", "windowed", f"purchases in the last {w} days", "0"),
@@ -40,8 +44,8 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
     for t in TRENDS:
         if max(ctx.windows, default=0) >= 2 * t:
             parts.append(
-                f"({_sum('n_buy', f'age <= {t}')} + 1.0) / "
-                f"({_sum('n_buy', f'age > {t} AND age <= {2 * t}')} + 1.0) AS win_orders_trend_{t}d"
+                f"({_orders(f'age <= {t}')} + 1.0) / "
+                f"({_orders(f'age > {t} AND age <= {2 * t}')} + 1.0) AS win_orders_trend_{t}d"
             )
             trend_cols.append(f"win_orders_trend_{t}d")
             docs.append(
@@ -53,23 +57,16 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
                 )
             )
     parts += [
-        "CAST(SUM(n_ret) AS DOUBLE) / (SUM(n_buy) + SUM(n_ret)) AS win_returns_share_all",
-        "ABS(SUM(ret_amount)) AS win_returns_amount_all",
+        "CAST(COUNT(*) FILTER (WHERE amount < 0) AS DOUBLE) / COUNT(*) AS win_returns_share_all",
+        "ABS(COALESCE(SUM(amount) FILTER (WHERE amount < 0), 0)) AS win_returns_amount_all",
     ]
     docs += [
         FeatureDoc("win_returns_share_all", "windowed", "returns / all transaction rows in history", "0"),
         FeatureDoc("win_returns_amount_all", "windowed", "money returned in history (positive)", "0"),
     ]
-    select = ",\n           ".join(parts)
-    sql = f"""
-SELECT customer_id, cutoff,
-           {select}
-FROM (
-    SELECT s.customer_id, s.cutoff, d.n_buy, d.spend, d.n_ret, d.ret_amount, {age('d', 'day')} AS age
-    FROM tx_daily d {history_join('d', 'day')}
-) h
-GROUP BY customer_id, cutoff
-"""
     cols = tuple(d.name for d in docs)
     fill = {c: (1.0 if c in trend_cols else 0.0) for c in cols}
-    return FamilySQL("windowed", "transactions", sql, cols, fill, (), tuple(docs), shared=("tx_daily",))
+    return FamilySQL(
+        "windowed", "transactions", "", cols, fill, (), tuple(docs),
+        shared=("tx_hist",), source="tx_hist", aggregates=tuple(parts),
+    )
