@@ -100,6 +100,7 @@ def run_case(engine: str, data: Path, n_cutoffs: int, out: Path, sample: Path | 
     from churnml.config import FeaturesConfig, TimeConfig
     from churnml.engine import ParquetSource
     from churnml.features import compute_features, plan_features
+    from churnml.io import Tables
     from churnml.labels import population
 
     sys.path.insert(0, str(HERE))
@@ -117,15 +118,20 @@ def run_case(engine: str, data: Path, n_cutoffs: int, out: Path, sample: Path | 
         use_sample = sample if engine == "pandas" else None
         tx, ev = _read(data, "transactions", TX_COLUMNS, use_sample), _read(data, "events", EV_COLUMNS, use_sample)
     marks.append(("load", time.perf_counter()))
-    tables = {"transactions": tx, "events": ev}
+    tables = Tables(transactions=tx, events=ev)
     if engine == "pandas":
         spine = pandas_population(tx, cuts)
         marks.append(("spine", time.perf_counter()))
-        plan = plan_features(tables, cuts, cfg)
+        # On a sample, plan on the whole data (event types, first day) so that the columns match.
+        planned = tables if sample is None else Tables(
+            transactions=ParquetSource(data / "transactions.parquet")[TX_COLUMNS],  # type: ignore[arg-type]
+            events=ParquetSource(data / "events.parquet")[EV_COLUMNS],  # type: ignore[arg-type]
+        )
+        plan = plan_features(planned, cuts, cfg)
         marks.append(("plan", time.perf_counter()))
         feats = pandas_features(tx, ev, spine, plan)
     else:
-        spine = population(argparse.Namespace(**tables), cuts, TimeConfig())
+        spine = population(tables, cuts, TimeConfig())
         marks.append(("spine", time.perf_counter()))
         plan = plan_features(tables, cuts, cfg)
         marks.append(("plan", time.perf_counter()))
@@ -183,7 +189,8 @@ def ensure_data(n_transactions: int, cache: Path) -> Path:
 def table_rows(data: Path) -> tuple[int, int]:
     import pyarrow.parquet as pq
 
-    return tuple(pq.ParquetFile(data / f"{t}.parquet").metadata.num_rows for t in ("transactions", "events"))  # type: ignore[return-value]
+    tx, ev = (pq.ParquetFile(data / f"{t}.parquet").metadata.num_rows for t in ("transactions", "events"))
+    return tx, ev
 
 
 def write_sample(data: Path, customers: int, seed: int, path: Path) -> None:

@@ -121,7 +121,7 @@ def _events(ev: pd.DataFrame, windows: tuple[int, ...], types: tuple[str, ...], 
     wide = by_type.unstack("event_type")
     for etype in types:
         n = names[etype]
-        cols = {f"evt_{n}_count_{w}d": ("n_" + str(w), 0) for w in windows}
+        cols: dict[str, tuple[str, float]] = {f"evt_{n}_count_{w}d": (f"n_{w}", 0.0) for w in windows}
         cols[f"evt_{n}_days_since"] = ("since", np.nan)
         for name, (col, missing) in cols.items():
             out[name] = wide[(col, etype)].fillna(missing) if (col, etype) in wide.columns else missing
@@ -164,8 +164,8 @@ def pandas_features(
     columns = list(feature_docs(plan)["name"])  # the layout only: every value is computed below
     names = {t: sql_name(t) for t in plan.event_types}
     parts = []
-    for cutoff, keys in spine.groupby("cutoff", sort=True):
-        cutoff = pd.Timestamp(cutoff)
+    for value, keys in spine.groupby("cutoff", sort=True):
+        cutoff = pd.Timestamp(value)  # type: ignore[arg-type]
         customers = pd.Index(keys["customer_id"].unique())
         frames = []
         if {"rfm", "windowed"} & set(plan.families):

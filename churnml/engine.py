@@ -154,9 +154,9 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: Parquet
         con.close()
         wanted = "all columns" if source.select is None else f"columns {list(source.select)}"
         raise SchemaError(
-            f"cannot read {wanted} from the Parquet file(s) {source._paths()}: {exc}. Fix: give existing "
-            "Parquet files with the canonical columns (as churnml.io.write_frame writes them), or read "
-            "and validate the table with churnml.io.read_table",
+            f"cannot read {wanted} from the Parquet file(s) {source._paths()}: {str(exc).splitlines()[0]}. "
+            "Fix: give existing Parquet files with the canonical columns (as churnml.io.write_frame "
+            "writes them), or read and validate the table with churnml.io.read_table",
             table=name,
         ) from None
 
