@@ -164,7 +164,7 @@ spells AS (
 active AS (
     SELECT s.customer_id, c.cutoff, MAX(s.spell_end) AS spell_end, MAX(c.win_start) AS win_start,
            MAX(c.win_end) AS win_end
-    FROM spells s JOIN cutoffs c ON {history} AND s.s_end >= c.cutoff
+    FROM spells s JOIN cutoffs c ON {history} AND NOT {ended}
     GROUP BY s.customer_id, c.cutoff
 )
 SELECT customer_id, cutoff,
@@ -247,7 +247,7 @@ ORDER BY c.cutoff, t.customer_id
 """,
     "contractual": """
 SELECT DISTINCT u.customer_id, c.cutoff
-FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR u."end" >= c.cutoff)
+FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR NOT {ended})
 ORDER BY c.cutoff, u.customer_id
 """,
 }
@@ -313,7 +313,9 @@ def contractual_labels_sql(grace_days: int = 30) -> str:
     """
     if grace_days < 0:
         raise ConfigError(f"grace_days must be >= 0, got {grace_days}")
-    return _CONTRACTUAL_SQL.format(grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"))
+    return _CONTRACTUAL_SQL.format(
+        grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"), ended=history_sql("s.s_end", "c.cutoff")
+    )
 
 
 def population_sql(regime: str) -> str:
@@ -323,7 +325,9 @@ def population_sql(regime: str) -> str:
     ``subscriptions`` and ``cutoffs``. It returns ``customer_id``, ``cutoff``.
     """
     if regime == "contractual":
-        return _POPULATION_SQL["contractual"].format(history_sub=history_sql('u."start"', "c.cutoff"))
+        return _POPULATION_SQL["contractual"].format(
+            history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
+        )
     if regime == "noncontractual":
         return _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
     raise ConfigError(f"time.regime must be 'noncontractual' or 'contractual', got {regime!r}")
