@@ -16,24 +16,25 @@ same test rows as the model:
     Not P(alive), which ranks one-time buyers as safest.
 ``historical_rate``
     Everyone gets the same probability: the churn rate of the calibration
-    cutoff (shifted to the asked horizon like the model when the horizons
-    differ). Its ROC-AUC is 0.5 by construction.
+    cutoff (or, when the horizons differ, the asked horizon's base rate the
+    model is moved to). Its ROC-AUC is 0.5 by construction.
 
-Probabilities of baselines learnt on the training horizon are shifted to the
-asked horizon with the same log-odds shift as the model.
+When the training horizon is shorter than the asked one, the recency and
+RFM baselines are moved to the asked horizon like the model: each with its
+own :func:`churnml.horizon.horizon_power`, to the same base rate.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from churnml.errors import ModelError
+from churnml.horizon import horizon_power, to_horizon
 
 __all__ = ["BASELINES", "baseline_probabilities"]
 
@@ -42,10 +43,11 @@ _RFM = ("rfm_recency_days", "rfm_days_all", "rfm_monetary_sum_all")
 _EPS = 1e-6
 
 
-def _shift(p: np.ndarray, shift: float) -> np.ndarray:
-    if not shift:
-        return p
-    return np.asarray(expit(logit(np.clip(p, _EPS, 1 - _EPS)) + shift))
+def _moved(p: np.ndarray, base_rate: float | None) -> np.ndarray:
+    """``p`` moved to the asked horizon's base rate (unchanged when ``base_rate`` is None)."""
+    if base_rate is None:
+        return np.asarray(p, dtype="float64")
+    return to_horizon(p, horizon_power(p, base_rate))
 
 
 def _rfm_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -60,7 +62,7 @@ def baseline_probabilities(
     calibration: pd.DataFrame,
     test: pd.DataFrame,
     horizon_days: int,
-    shift: float = 0.0,
+    base_rate: float | None = None,
     target: str = "churned",
     random_state: int = 42,
 ) -> dict[str, np.ndarray]:
@@ -72,8 +74,9 @@ def baseline_probabilities(
         Rows of each split with features and (train/calibration) labels.
     horizon_days : int
         The asked horizon (selects the BG/NBD column).
-    shift : float
-        Log-odds shift from the training horizon to the asked one.
+    base_rate : float, optional
+        The asked horizon's base rate when the baselines (learnt on the
+        training horizon) must be moved to it; None when the horizons agree.
 
     Returns
     -------
@@ -86,13 +89,13 @@ def baseline_probabilities(
     if "rfm_recency_days" in test.columns:
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
         iso.fit(calibration["rfm_recency_days"].to_numpy(dtype="float64"), y_cal)
-        out["recency"] = _shift(iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), shift)
+        out["recency"] = _moved(iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), base_rate)
         lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
         lr.fit(_rfm_matrix(train), train[target].to_numpy())
-        out["rfm_logistic"] = _shift(lr.predict_proba(_rfm_matrix(test))[:, 1], shift)
+        out["rfm_logistic"] = _moved(lr.predict_proba(_rfm_matrix(test))[:, 1], base_rate)
     bg = f"btyd_p_no_purchase_{horizon_days}d"
     if bg in test.columns and test[bg].notna().all():
         out["bgnbd"] = test[bg].to_numpy(dtype="float64")
-    rate = float(np.clip(y_cal.mean(), _EPS, 1 - _EPS))
-    out["historical_rate"] = _shift(np.full(len(test), rate), shift)
+    rate = float(np.clip(y_cal.mean(), _EPS, 1 - _EPS)) if base_rate is None else base_rate
+    out["historical_rate"] = np.full(len(test), rate)
     return out

@@ -127,8 +127,8 @@ class TimeConfig(_Strict):
     Training: the test cutoff is ``test_cutoff`` or the newest cutoff whose
     ``horizon_days`` window has matured. ``train_horizon_days`` (shorter than
     ``horizon_days``) trains on a shorter window when the asked one cannot
-    mature in training, and the probabilities are shifted to the asked
-    horizon; it is an upper bound (an asked horizon shorter than it is used
+    mature in training, and the probabilities are moved to the asked
+    horizon (:mod:`churnml.horizon`); it is an upper bound (an asked horizon shorter than it is used
     as it is); None means always the asked horizon. With ``embargo`` every
     training and calibration label window ends at or before the test cutoff.
 

@@ -2,7 +2,7 @@
 
 This is lightgbm's one home module. A fitted :class:`ChurnModel` saves to a
 folder (``model.txt``: the booster; ``meta.json``: feature names, category
-levels, calibrator, horizon shift and the feature plan) with no pickle, so a
+levels, calibrator, horizon power and the feature plan) with no pickle, so a
 model can be read back by any churnml version that knows the format.
 """
 
@@ -17,18 +17,18 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
-from scipy.special import expit, logit
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from churnml.errors import ModelError
+from churnml.horizon import horizon_power, to_horizon
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "model_input", "shift_to_base_rate"]
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "model_input"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: horizon_power replaces the log-odds shift of 1
 EPS = 1e-6
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -48,19 +48,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 ROWS_PER_THREAD = 250_000
-
-
-def shift_to_base_rate(p: np.ndarray, target: float) -> float:
-    """Log-odds shift ``d`` with ``mean(expit(logit(p) + d)) == target``.
-
-    Used to move probabilities learnt for a shorter training horizon to the
-    asked horizon, whose base rate comes from elsewhere (e.g. BG/NBD). The
-    ranking is unchanged; only the level moves.
-    """
-    if not 0.0 < target < 1.0:
-        raise ModelError(f"target base rate must be in (0, 1), got {target}")
-    z = logit(np.clip(np.asarray(p, dtype="float64"), EPS, 1 - EPS))
-    return float(brentq(lambda d: float(expit(z + d).mean()) - target, -30.0, 30.0, xtol=1e-10))
 
 
 def model_input(X: pd.DataFrame) -> pd.DataFrame:
@@ -105,8 +92,9 @@ class ChurnModel:
         Category levels seen in training, restored at prediction time.
     calibrator_ : dict
         ``{"kind": ..., ...}`` parameters of the calibrator.
-    shift_ : float
-        Log-odds shift to the asked horizon (0 when training used it).
+    horizon_power_ : float
+        Exponent moving probabilities to the asked horizon (1 when training
+        used it); see :func:`horizon_power`.
     best_iteration_ : int
     """
 
@@ -153,7 +141,7 @@ class ChurnModel:
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
         self.calibrator_ = self._fit_calibrator(self.predict_raw(X_cal), np.asarray(y_cal))
-        self.shift_ = 0.0
+        self.horizon_power_ = 1.0
         log.info("LightGBM stopped at %d trees; calibration %s", self.best_iteration_, self.calibration)
         return self
 
@@ -166,11 +154,11 @@ class ChurnModel:
             return {"kind": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
         return {"kind": "none"}
 
-    def set_horizon_shift(self, X: pd.DataFrame, target_base_rate: float) -> float:
-        """Shift probabilities so their mean on ``X`` equals ``target_base_rate``."""
-        self.shift_ = 0.0
-        self.shift_ = shift_to_base_rate(self.predict_proba(X), target_base_rate)
-        return self.shift_
+    def set_horizon_power(self, X: pd.DataFrame, target_base_rate: float) -> float:
+        """Move probabilities to the asked horizon: their mean on ``X`` becomes ``target_base_rate``."""
+        self.horizon_power_ = 1.0
+        self.horizon_power_ = horizon_power(self.predict_proba(X), target_base_rate)
+        return self.horizon_power_
 
     # -- prediction ------------------------------------------------------------
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -202,8 +190,7 @@ class ChurnModel:
             p = expit(cal["a"] * raw + cal["b"])
         else:
             p = expit(raw)
-        if self.shift_:
-            p = expit(logit(np.clip(p, EPS, 1 - EPS)) + self.shift_)
+        p = to_horizon(p, self.horizon_power_)
         return np.clip(p, 0.0, 1.0)
 
     def prepared(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +221,7 @@ class ChurnModel:
             "feature_names": self.feature_names_,
             "categories": self.categories_,
             "calibrator": self.calibrator_,
-            "shift": self.shift_,
+            "horizon_power": self.horizon_power_,
             "best_iteration": self.best_iteration_,
             "extra": extra or {},
         }
@@ -255,7 +242,7 @@ class ChurnModel:
         model.feature_names_ = meta["feature_names"]
         model.categories_ = meta["categories"]
         model.calibrator_ = meta["calibrator"]
-        model.shift_ = float(meta["shift"])
+        model.horizon_power_ = float(meta["horizon_power"])
         model.best_iteration_ = int(meta["best_iteration"])
         model.extra_ = meta.get("extra", {})
         return model

@@ -88,12 +88,13 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
         calibration=cfg.model.calibration,
         random_state=cfg.seed,
     ).fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=cal[TARGET].to_numpy())
-    shift = _horizon_shift(model, data, test)
+    target = _horizon_target(data, test)
+    power = 1.0 if target is None else model.set_horizon_power(test[F], target)
     bar.update()
     bar.set_postfix_str("baselines")
     probs = {"model": model.predict_proba(test[F])}
     probs.update(
-        baseline_probabilities(train, cal, test, data.splits.test_horizon_days, shift, random_state=cfg.seed)
+        baseline_probabilities(train, cal, test, data.splits.test_horizon_days, target, random_state=cfg.seed)
     )
     bar.update()
     bar.set_postfix_str("evaluation")
@@ -118,23 +119,26 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     bar.close()
     return TrainResult(
         data, model, probs, metrics, backtest, profit, importance, drivers, contrib, X_sample,
-        extra={"horizon_shift": shift, "best_k": evaluate.best_k(profit)},
+        extra={"horizon_power": power, "horizon_base_rate": target, "best_k": evaluate.best_k(profit)},
     )
 
 
-def _horizon_shift(model: ChurnModel, data: TrainingData, test: pd.DataFrame) -> float:
-    """Shift to the asked horizon when training used a shorter one.
+def _horizon_target(data: TrainingData, test: pd.DataFrame) -> float | None:
+    """The asked horizon's base rate on the test population, when training used a shorter horizon.
 
-    The target level is BG/NBD's mean P(no purchase in the asked horizon H)
-    over the test population, corrected for BG/NBD's own level error on the
-    newest window that can be checked, the calibration cutoff's h-day window
-    (observed before the test cutoff):
+    It is BG/NBD's mean P(no purchase in the asked horizon H) over the test
+    population, corrected for BG/NBD's own level error on the newest window
+    that can be checked, the calibration cutoff's h-day window (observed
+    before the test cutoff):
 
     ``logit(target) = logit(q_H,test) + logit(churn_h,cal) - logit(q_h,cal)``.
+
+    The model's and the baselines' probabilities are then moved to this
+    level with :func:`churnml.horizon.horizon_power`. ``None`` when h == H.
     """
     h, H = data.splits.train_horizon_days, data.splits.test_horizon_days
     if h == H:
-        return 0.0
+        return None
     col = f"btyd_p_no_purchase_{H}d"
     if col not in test.columns or test[col].isna().all():
         raise ModelError(
@@ -146,27 +150,25 @@ def _horizon_shift(model: ChurnModel, data: TrainingData, test: pd.DataFrame) ->
     q_h_cal = mean_p_no_purchase(cal, h)
     observed = float(cal[TARGET].mean())
     target = float(expit(logit(float(test[col].mean())) + logit(observed) - logit(q_h_cal)))
-    shift = model.set_horizon_shift(test[data.feature_names], target)
-    log.info("probabilities shifted from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "
-             "calibration) -> target base rate %.4f, log-odds shift %+.3f",
-             h, H, float(test[col].mean()), h, q_h_cal, observed, target, shift)
-    return shift
+    log.info("moving probabilities from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "
+             "calibration) -> target base rate %.4f", h, H, float(test[col].mean()), h, q_h_cal, observed, target)
+    return target
 
 
 def _backtest(model: ChurnModel, data: TrainingData) -> pd.DataFrame:
     """Model metrics per cutoff (train cutoffs are in-sample)."""
     rows = []
-    raw_shift = model.shift_
+    power = model.horizon_power_
     for cutoff, part in data.table.groupby("cutoff", sort=True):
         split = str(part["split"].iloc[0])
-        model.shift_ = raw_shift if split == "test" else 0.0
+        model.horizon_power_ = power if split == "test" else 1.0
         p = model.predict_proba(part[data.feature_names])
         y = part[TARGET].to_numpy()
         row: dict[str, Any] = {"cutoff": str(cutoff)[:10], "split": split, "rows": len(y)}
         if 0 < y.sum() < len(y):
             row.update(evaluate.classification_report(y, p))
         rows.append(row)
-    model.shift_ = raw_shift
+    model.horizon_power_ = power
     return pd.DataFrame(rows)
 
 
@@ -202,7 +204,9 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         "n_features": len(d.feature_names),
         "calibration": cfg.model.calibration,
         "best_iteration": result.model.best_iteration_,
-        "horizon_shift": round(result.extra["horizon_shift"], 6),
+        "horizon_power": round(result.extra["horizon_power"], 6),
+        "horizon_base_rate": None if result.extra["horizon_base_rate"] is None
+        else round(result.extra["horizon_base_rate"], 6),
         "seed": cfg.seed,
     }
     params.update({f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **cfg.model.params}.items()})

@@ -111,6 +111,23 @@ def test_splits_are_by_cutoff_and_never_share_a_customer_cutoff(cfg, tables):
     assert set(t[TARGET].unique()) == {0, 1}
 
 
+def test_a_shorter_training_horizon_moves_every_score_to_one_base_rate_keeping_the_ranking(tables):
+    cfg = load_config(None, [*SETTINGS, "time.horizon_days=120", "time.train_horizon_days=60"])
+    result = fit_and_evaluate(tables, cfg)
+    assert result.data.splits.train_horizon_days == 60 and result.data.splits.test_horizon_days == 120
+    base_rate, power = result.extra["horizon_base_rate"], result.extra["horizon_power"]
+    assert 0.0 < base_rate < 1.0 and power != 1.0
+    for name in ("model", "recency", "rfm_logistic", "historical_rate"):
+        assert result.test_probabilities[name].mean() == pytest.approx(base_rate, abs=1e-9), name
+    model, X = result.model, result.data.part("test")[result.data.feature_names]
+    moved = model.predict_proba(X)
+    model.horizon_power_ = 1.0
+    learnt = model.predict_proba(X)
+    model.horizon_power_ = power
+    np.testing.assert_allclose(moved, np.clip(learnt, 1e-6, 1 - 1e-6) ** power, rtol=1e-12)
+    assert (np.argsort(moved, kind="stable") == np.argsort(learnt, kind="stable")).all()
+
+
 def test_a_horizon_longer_than_the_data_is_a_clear_error(tables):
     cfg = load_config(None, [*SETTINGS, "time.horizon_days=900"])
     with pytest.raises(DataWindowError, match="longest horizon that fits|no matured label window"):
