@@ -1,20 +1,22 @@
-"""What every churnml command line shares: --config, --set, --debug, and
-turning churnml errors into one readable line and exit code 2."""
+"""What every churnml command line shares: --config, --set, --debug, the
+engine options, and turning churnml errors into one readable line and exit code 2."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
 from collections.abc import Callable
 
 from churnml.config import Config, load_config
-from churnml.errors import ChurnMLError
+from churnml.errors import ChurnMLError, ConfigError
 
-__all__ = ["base_parser", "config_from_args", "run"]
+__all__ = ["add_engine_options", "base_parser", "config_from_args", "require_spark", "run"]
 
 EXIT_USER_ERROR = 2
+DEFAULT_SPARK_MASTER = "local[2]"
 
 
 def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -27,6 +29,22 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     return parser
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine duckdb|spark`` (default duckdb) and ``--spark-master``."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="where features are computed: duckdb (default, this machine) or spark "
+                             "(pip install 'churnml[spark]', Java 17)")
+    parser.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER, metavar="URL",
+                        help=f"Spark master with --engine spark (default {DEFAULT_SPARK_MASTER}: 2 local cores)")
+
+
+def require_spark() -> None:
+    """Raise :class:`ConfigError` naming the install command unless pyspark can be imported."""
+    if any(importlib.util.find_spec(name) is None for name in ("pyspark", "py4j")):
+        raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17), "
+                          "or use --engine duckdb")
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

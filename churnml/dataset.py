@@ -34,7 +34,7 @@ from churnml.windows import (
     to_cutoff,
 )
 
-__all__ = ["SplitCutoffs", "TrainingData", "build_training_data", "split_cutoffs"]
+__all__ = ["SplitCutoffs", "TrainingData", "build_training_data", "check_trainable", "split_cutoffs"]
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +162,12 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     features = [c for c in feats.columns if c not in ID_COLS]
     cats = [c for c in features if isinstance(table[c].dtype, pd.CategoricalDtype)]
     data = TrainingData(table, plan, splits, span, features, cats)
-    _check_trainable(data, cfg)
+    check_trainable(data, cfg)
     return data
 
 
-def _check_trainable(data: TrainingData, cfg: Config) -> None:
+def check_trainable(data: TrainingData, cfg: Config) -> None:
+    """Raise :class:`~churnml.errors.ModelError` unless every split has ``model.min_rows`` rows and two classes."""
     for name in ("train", "calibration", "test"):
         part = data.part(name)
         if len(part) < cfg.model.min_rows:

@@ -3,21 +3,28 @@
 Writes the list (CSV or Parquet by the suffix of ``--out``) and, beside it,
 ``<name>.unscored.csv`` with every asked customer that could not be scored and
 why. Both are written atomically and never replace a file without
-``--overwrite``.
+``--overwrite``. With ``--engine spark``, features and probabilities of
+everyone at risk are computed in Spark (``churnml.spark.score``); the files
+and printed lines are the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from churnml.cli import base_parser, config_from_args, run
-from churnml.errors import ChurnMLError
-from churnml.io import load_tables, read_table, write_frame
-from churnml.scoring import load_churn_model, score_customers, spreadsheet_safe
+from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
+from churnml.config import Config
+from churnml.errors import ChurnMLError, ConfigError
+from churnml.io import Tables, load_tables, read_table, write_frame
+from churnml.model import ChurnModel
+from churnml.schema import TABLE_SPECS
+from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
 
 __all__ = ["main"]
@@ -31,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
                                   "(default: the config's data section)")
     p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
-                                       "(default: everyone at risk at the cutoff)")
+                                       "(default: everyone at risk at the cutoff; --engine duckdb only)")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
     p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     limit = p.add_mutually_exclusive_group()
@@ -40,29 +47,64 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, help="reasons per customer (default scoring.top_k)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_engine_options(p)
     return p
 
 
-def _folder_tables(folder: Path) -> object:
-    from churnml.io import Tables
-    from churnml.schema import TABLE_SPECS
-
-    frames = {}
+def _folder_files(folder: Path) -> dict[str, Path]:
+    """``folder/<table>.parquet|.csv|.csv.gz`` of every canonical table found."""
+    found = {}
     for name in TABLE_SPECS:
         for suffix in (".parquet", ".csv", ".csv.gz"):
             path = folder / f"{name}{suffix}"
             if path.is_file():
-                frames[name] = read_table(name, path, returns="keep", duplicates="keep")
+                found[name] = path
                 break
-    if "transactions" not in frames:
+    if "transactions" not in found:
         raise ChurnMLError(f"{folder} has no transactions.parquet or transactions.csv")
-    return Tables(**frames)
+    return found
+
+
+def _folder_tables(folder: Path) -> Tables:
+    files = _folder_files(folder)
+    return Tables(**{name: read_table(name, path, returns="keep", duplicates="keep") for name, path in files.items()})
+
+
+def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
+    tables = _folder_tables(Path(args.data)) if args.data else load_tables(cfg)
+    customers = None
+    if args.customers:
+        listed = read_table("customers", args.customers, duplicates="keep")
+        customers = listed["customer_id"].tolist()
+    return score_customers(tables, model, args.cutoff, cfg, customers, args.top, args.budget)
+
+
+def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
+    from churnml import spark as cs
+
+    session = cs.local_session(args.spark_master)
+    if args.data:  # Parquet read by Spark (trusted, as data.source=files); CSV read and validated here
+        wanted = {f.name for f in fields(cs.SparkTables)}
+        sources: dict[str, Any] = {
+            name: path if path.suffix == ".parquet" else read_table(name, path, returns="keep", duplicates="keep")
+            for name, path in _folder_files(Path(args.data)).items() if name in wanted
+        }
+        tables = cs.spark_tables(session, sources)
+    else:
+        tables = cs.tables_from_config(session, cfg)
+    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget)
 
 
 def _main(args: argparse.Namespace) -> int:
     import os
 
     cfg = config_from_args(args)
+    if args.engine == "spark" and args.customers:
+        raise ConfigError("--customers is not available with --engine spark: Spark scores everyone at risk at "
+                          "the cutoff. Fix: drop --customers (and cut the list with --top or --budget), or "
+                          "score a list of customers with --engine duckdb")
+    if args.engine == "spark":
+        require_spark()
     if args.top_k is not None:
         cfg.scoring.top_k = args.top_k
     out = Path(args.out)
@@ -73,12 +115,7 @@ def _main(args: argparse.Namespace) -> int:
     os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)
-    tables = _folder_tables(Path(args.data)) if args.data else load_tables(cfg)
-    customers = None
-    if args.customers:
-        listed = read_table("customers", args.customers, duplicates="keep")
-        customers = listed["customer_id"].tolist()
-    result = score_customers(tables, model, args.cutoff, cfg, customers, args.top, args.budget)
+    result = _score_spark(args, cfg, model) if args.engine == "spark" else _score_duckdb(args, cfg, model)
     write_frame(spreadsheet_safe(result.outreach), out, overwrite=args.overwrite)
     write_frame(spreadsheet_safe(result.unscored), side, overwrite=args.overwrite)
     c = result.counts

@@ -6,6 +6,11 @@ CLV, value at risk, risk tier, RFM segment, rank, reason codes (for the
 outreach list only: TreeSHAP costs far more than a probability) and a
 suggested action. Every customer asked for is accounted for: scored and on
 the list, scored but below the cut, or unscored with a reason.
+
+The last steps are shared by every engine: :func:`clv_from_summary` (CLV
+from a BG/NBD summary) and :func:`churnml.outreach.outreach_list` (tier,
+rank, cut, reasons, action; re-exported here). ``churnml.spark.score``
+computes the per-customer columns in Spark and calls both.
 """
 
 from __future__ import annotations
@@ -18,23 +23,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnml import explain
 from churnml.btyd import BGNBD, GammaGamma, summary_at
 from churnml.config import Config, TimeConfig
-from churnml.errors import ChurnMLError, ConfigError, ModelError
+from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.labels import population
 from churnml.metrics import formulas
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
-from churnml.playbook import suggest_actions
+from churnml.outreach import SCORED_COLUMNS, outreach_list, spreadsheet_safe
 from churnml.tracking import load_pyfunc
 from churnml.windows import in_window_mask, to_cutoff
 
 __all__ = [
+    "SCORED_COLUMNS",
     "ScoreResult",
+    "clv_from_summary",
     "historical_value_per_year",
     "load_churn_model",
+    "outreach_list",
     "predicted_clv",
     "score_customers",
     "spreadsheet_safe",
@@ -76,10 +83,36 @@ def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days
                   annual_discount_rate: float) -> pd.Series:
     """BG/NBD expected purchases x Gamma-Gamma spend over the horizon, discounted.
 
-    Fitted on the history before ``cutoff``; weekly steps, each discounted at
-    ``(1 + annual rate)^(1/52) - 1`` per week. Indexed by customer_id.
+    Fitted on the history before ``cutoff`` (:func:`churnml.btyd.summary_at`
+    in weeks), then :func:`clv_from_summary`. Indexed by customer_id.
     """
     summary = summary_at(transactions, cutoff, unit_days=UNIT_DAYS)
+    return clv_from_summary(summary, horizon_days, annual_discount_rate)
+
+
+def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_rate: float) -> pd.Series:
+    """Predicted CLV (money) of each customer of a BG/NBD summary in weeks.
+
+    BG/NBD and Gamma-Gamma are fitted on ``summary``; the CLV is the expected
+    spend over ``horizon_days / 7`` weekly steps, step ``k`` discounted by
+    ``(1 + d)^-k`` with the weekly rate ``d = (1 + annual_discount_rate)^(1/52) - 1``.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Indexed by customer_id, columns ``frequency``, ``recency``, ``T`` (weeks)
+        and ``monetary_value``, as :func:`churnml.btyd.summary_at` builds them with
+        ``unit_days=7`` (Spark builds the same columns in SQL).
+    horizon_days : int
+        The CLV horizon (``scoring.clv_horizon_days``), in days.
+    annual_discount_rate : float
+        ``scoring.annual_discount_rate``, e.g. 0.10.
+
+    Returns
+    -------
+    Series
+        float64, indexed by customer_id.
+    """
     bg = BGNBD().fit(summary)
     gg = GammaGamma().fit(summary)
     weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
@@ -100,14 +133,6 @@ def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) 
     apv = formulas.aov(float(buys["amount"].sum()), len(buys))
     apf = formulas.purchase_frequency(len(buys), buys["customer_id"].nunique())
     return float(formulas.customer_value(apv, apf))
-
-
-def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
-    ordered = sorted(tiers.items(), key=lambda kv: -kv[1])
-    out = np.full(len(p), ordered[-1][0], dtype=object)
-    for name, bound in reversed(ordered):
-        out[p >= bound] = name
-    return out
 
 
 def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | None,
@@ -136,22 +161,6 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
     spine = pop[pop["customer_id"].isin(set(keep))].reset_index(drop=True)
     unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
     return spine, unscored.reset_index(drop=True), len(asked)
-
-
-def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Config) -> pd.DataFrame:
-    if top is not None and budget is not None:
-        raise ConfigError("give --top or --budget, not both")
-    if top is not None:
-        if top < 1:
-            raise ConfigError(f"--top must be >= 1, got {top}")
-        return ranked.head(top)
-    if budget is not None:
-        cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
-        if cost <= 0:
-            raise ConfigError("--budget needs scoring.cost_per_contact > 0")
-        worth = ranked[save * ranked["value_at_risk"] > cost]
-        return worth.head(int(budget // cost))
-    return ranked
 
 
 def score_customers(
@@ -192,63 +201,31 @@ def score_customers(
         raise ModelError(f"nobody to score at {c.date()}: {asked} customers asked, none at risk at the cutoff")
     log.info("scoring %d customers at %s", len(spine), c.date())
     feats = compute_features(tables, spine, plan)
-    X = feats[model.feature_names_]
-    out = pd.DataFrame({"customer_id": feats["customer_id"], "cutoff": feats["cutoff"]})
-    out["churn_probability"] = model.predict_proba(X)
-    out["risk_tier"] = _tiers(out["churn_probability"].to_numpy(), cfg.scoring.tiers)
     tx = getattr(tables, "transactions")  # noqa: B009
     clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
-    out["predicted_clv"] = out["customer_id"].map(clv).astype("float64")
-    out["value_at_risk"] = out["churn_probability"] * out["predicted_clv"]
-    out["historical_spend"] = feats["rfm_monetary_sum_all"] if "rfm_monetary_sum_all" in feats else np.nan
+    rfm = rfm_table(tx, c)
+    scored = pd.DataFrame({
+        "customer_id": feats["customer_id"],
+        "cutoff": feats["cutoff"],
+        "churn_probability": model.predict_proba(feats[model.feature_names_]),
+        "predicted_clv": feats["customer_id"].map(clv).astype("float64"),
+        "historical_spend": feats["rfm_monetary_sum_all"] if "rfm_monetary_sum_all" in feats else np.nan,
+        "rfm_segment": feats["customer_id"].map(rfm["segment"]).astype("str"),
+        "tenure_days": feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan,
+    })
     log.info(
         "value: mean predicted CLV over %d days %.2f; historical customer value per year (APV x APF, "
-        "METRICS.md) %.2f", cfg.scoring.clv_horizon_days, float(out["predicted_clv"].mean()),
+        "METRICS.md) %.2f", cfg.scoring.clv_horizon_days, float(scored["predicted_clv"].mean()),
         historical_value_per_year(tx, c),
     )
-    rfm = rfm_table(tx, c)
-    out["rfm_segment"] = out["customer_id"].map(rfm["segment"]).astype("str")
-    out["tenure_days"] = feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan
-    ranked = out.sort_values(["value_at_risk", "churn_probability", "customer_id"],
-                             ascending=[False, False, True], kind="stable").reset_index(drop=True)
-    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
-    chosen = _select(ranked, top, budget, cfg).copy()
-    reasons = _reasons(model, X, feats, chosen, cfg.scoring.top_k)
-    chosen = pd.concat([chosen.reset_index(drop=True), reasons.reset_index(drop=True)], axis=1)
-    feature_cols = reasons[[c for c in reasons.columns if c.endswith("_feature")]]
-    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols.reset_index(drop=True))
-    counts = {"asked": asked, "scored": len(ranked), "listed": len(chosen),
-              "below_cut": len(ranked) - len(chosen), "unscored": len(unscored)}
+    by_id = feats.reset_index(drop=True).set_index("customer_id")
+    chosen = outreach_list(scored, model, lambda ids: by_id.loc[ids].reset_index(), cfg, top, budget)
+    counts = {"asked": asked, "scored": len(scored), "listed": len(chosen),
+              "below_cut": len(scored) - len(chosen), "unscored": len(unscored)}
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
     log.info("customers: %(asked)d asked = %(scored)d scored + %(unscored)d unscored; "
              "%(listed)d on the list, %(below_cut)d below the cut", counts)
-    return ScoreResult(chosen.drop(columns=["tenure_days"]), unscored, counts)
+    return ScoreResult(chosen, unscored, counts)
 
 
-def _reasons(model: ChurnModel, X: pd.DataFrame, feats: pd.DataFrame, chosen: pd.DataFrame,
-             top_k: int) -> pd.DataFrame:
-    if top_k == 0 or chosen.empty:
-        return pd.DataFrame(index=chosen.index)
-    rows = feats.reset_index(drop=True).set_index("customer_id").loc[chosen["customer_id"]]
-    Xc = model.prepared(rows[model.feature_names_])
-    contrib = explain.contributions(model.booster_, Xc)
-    codes = explain.reason_codes(contrib, Xc, top_k=top_k)
-    codes.index = chosen.index
-    return codes
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula get a leading quote.
-
-    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
-    prefixed with ``'`` (OWASP's CSV-injection advice); numbers are untouched.
-    """
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
-        if pd.api.types.is_string_dtype(s) or s.dtype == object:
-            text = s.astype("object")
-            risky = text.notna() & text.astype("str").str[:1].isin(["=", "+", "-", "@", "\t", "\r"])
-            out[col] = text.where(~risky, "'" + text.astype("str"))
-    return out

@@ -1,7 +1,10 @@
 """``python -m churnml.train``: train, compare with baselines, log to MLflow.
 
 With no arguments: the bundled CDNOW data, ``configs``-free defaults, and a
-local SQLite MLflow store ``./mlflow.db``.
+local SQLite MLflow store ``./mlflow.db``. With ``--engine spark``, labels and
+features are computed in Spark (``churnml.spark.train``) on a customer sample
+(``--sample-fraction``) and the fit runs on this machine; the run, the
+registered model and the printed summary are the same as with DuckDB.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from churnml.cli import base_parser, config_from_args, run
+from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
+from churnml.config import Config
 from churnml.dataset import build_training_data
+from churnml.errors import ConfigError
 from churnml.io import load_tables
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
@@ -26,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run-name", help="MLflow run name")
     p.add_argument("--tune", type=int, default=0, metavar="N",
                    help="first run N Optuna trials (nested runs, judged on the calibration cutoff)")
+    add_engine_options(p)
+    p.add_argument("--sample-fraction", type=float, default=None, metavar="F",
+                   help="--engine spark only: train on each customer with probability F, in (0, 1] "
+                        "(default 1.0: everyone)")
     return p
 
 
@@ -47,13 +56,7 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     return "\n".join(out)
 
 
-def _main(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    if args.tracking_uri:
-        cfg.tracking.uri = args.tracking_uri
-    if args.experiment:
-        cfg.tracking.experiment = args.experiment
-    uri = resolve_tracking_uri(cfg.tracking.uri)
+def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[TrainResult, Promotion | None, str]:
     tables = load_tables(cfg)
     with start_run(uri, cfg.tracking.experiment, run_name=args.run_name) as run:
         data = build_training_data(tables, cfg)
@@ -63,6 +66,35 @@ def _main(args: argparse.Namespace) -> int:
         result = fit_and_evaluate(tables, cfg, data=data)
         promotion = log_training(result, cfg, run, tables)
         run_id = run.run_id
+    return result, promotion, run_id
+
+
+def _train_spark(args: argparse.Namespace, cfg: Config) -> tuple[TrainResult, Promotion | None, str]:
+    from churnml import spark as cs
+
+    session = cs.local_session(args.spark_master)
+    tables = cs.tables_from_config(session, cfg)
+    fraction = 1.0 if args.sample_fraction is None else args.sample_fraction
+    return cs.train(session, tables, cfg, sample_fraction=fraction, run_name=args.run_name,
+                    tune_trials=args.tune)
+
+
+def _main(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    if args.sample_fraction is not None and args.engine != "spark":
+        raise ConfigError(f"--sample-fraction {args.sample_fraction} samples customers on Spark only; "
+                          "add --engine spark, or drop --sample-fraction to train on everyone with DuckDB")
+    if args.engine == "spark":
+        require_spark()
+    if args.tracking_uri:
+        cfg.tracking.uri = args.tracking_uri
+    if args.experiment:
+        cfg.tracking.experiment = args.experiment
+    uri = resolve_tracking_uri(cfg.tracking.uri)
+    if args.engine == "spark":
+        result, promotion, run_id = _train_spark(args, cfg)
+    else:
+        result, promotion, run_id = _train_duckdb(args, cfg, uri)
     print(_summary(result, promotion))
     print(f"MLflow run {run_id} in experiment '{cfg.tracking.experiment}' at {uri}")
     print(f"open it with: {ui_command(uri)}")

@@ -148,3 +148,110 @@ def test_historical_value_per_year_is_apv_times_apf_over_the_last_year():
     # revenue 10+20+30+50+25+5+40+60+15+12 = 267 over 10 orders and 4 customers.
     value = historical_value_per_year(tx, pd.Timestamp("2024-04-20"))
     assert value == pytest.approx((267 / 10) * (10 / 4))
+
+
+# ------------------------------------------------------------------------------------ outreach_list
+def _scored() -> pd.DataFrame:
+    """Four scored customers; value at risk = p x CLV: A 0.8 x 100 = 80, B 0.5 x 100 = 50,
+    C 0.2 x 250 = 50 (B wins the tie on probability), D 0.9 x 10 = 9."""
+    return pd.DataFrame({
+        "customer_id": pd.Series(["C", "A", "D", "B"], dtype="str"),
+        "cutoff": pd.Series(pd.to_datetime(["2024-06-01"] * 4), dtype="datetime64[us]"),
+        "churn_probability": [0.2, 0.8, 0.9, 0.5],
+        "predicted_clv": [250.0, 100.0, 10.0, 100.0],
+        "historical_spend": [300.0, 120.0, 15.0, 90.0],
+        "rfm_segment": ["Champions", "At Risk", "Hibernating", "Need Attention"],
+        "tenure_days": [400.0, 30.0, 700.0, 200.0],
+    })
+
+
+def test_the_outreach_list_ranks_by_value_at_risk_then_probability_and_cuts_by_top_or_budget():
+    from churnml.scoring import outreach_list
+
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
+    asked: list[object] = []
+
+    def rows(ids):
+        asked.append(ids)
+        raise AssertionError("no reasons asked, so no feature rows are fetched")
+
+    everyone = outreach_list(_scored(), None, rows, cfg)  # type: ignore[arg-type]
+    assert everyone["customer_id"].tolist() == ["A", "B", "C", "D"] and everyone["rank"].tolist() == [1, 2, 3, 4]
+    assert everyone["value_at_risk"].tolist() == pytest.approx([80.0, 50.0, 50.0, 9.0])
+    assert everyone["risk_tier"].tolist() == ["high", "medium", "low", "high"]
+    assert list(everyone.columns) == ["rank", "customer_id", "cutoff", "churn_probability", "risk_tier",
+                                      "predicted_clv", "value_at_risk", "historical_spend", "rfm_segment",
+                                      "suggested_action"]
+    assert outreach_list(_scored(), None, rows, cfg, top=2)["customer_id"].tolist() == ["A", "B"]  # type: ignore[arg-type]
+    # worth a contact at 9: 0.2 x value at risk > 9, i.e. A (16), B (10), C (10), not D (1.8);
+    # a budget of 20 pays 2 contacts, one of 100 pays 11
+    assert outreach_list(_scored(), None, rows, cfg, budget=20.0)["customer_id"].tolist() == ["A", "B"]  # type: ignore[arg-type]
+    assert outreach_list(_scored(), None, rows, cfg, budget=100.0)["customer_id"].tolist() == ["A", "B", "C"]  # type: ignore[arg-type]
+    assert asked == []
+
+
+def test_the_outreach_list_fetches_feature_rows_of_the_listed_customers_only(setup):
+    from churnml.config import TimeConfig
+    from churnml.features import FeaturePlan, compute_features
+    from churnml.labels import population
+    from churnml.scoring import outreach_list
+
+    cfg, tables, model, _ = setup
+    spine = population(tables, [CUTOFF], TimeConfig(**model.extra_["time"])).head(30)
+    feats = compute_features(tables, spine, FeaturePlan.from_dict(model.extra_["feature_plan"]))
+    scored = feats[["customer_id", "cutoff"]].assign(
+        churn_probability=model.predict_proba(feats[model.feature_names_]), predicted_clv=100.0,
+        historical_spend=feats["rfm_monetary_sum_all"], rfm_segment="At Risk", tenure_days=feats["rfm_tenure_days"])
+    asked = []
+
+    def rows(ids):
+        asked.append(ids.tolist())
+        return feats[feats["customer_id"].isin(set(ids))].iloc[::-1]  # any order: aligned by id
+
+    out = outreach_list(scored, model, rows, cfg, top=5)
+    assert asked == [out["customer_id"].tolist()] and len(out) == 5
+    assert out["reason_1"].notna().all() and (out["suggested_action"] != "").all()
+    with pytest.raises(ChurnMLError, match=r"missing column\(s\) \['tenure_days'\]"):
+        outreach_list(scored.drop(columns=["tenure_days"]), model, rows, cfg)
+
+
+def test_clv_from_summary_is_what_predicted_clv_gives_on_the_same_history(setup):
+    from churnml.btyd import summary_at
+    from churnml.scoring import clv_from_summary, predicted_clv
+
+    _, tables, _, _ = setup
+    cut = pd.Timestamp(CUTOFF)
+    direct = predicted_clv(tables.transactions, cut, 365, 0.1)
+    again = clv_from_summary(summary_at(tables.transactions, cut, unit_days=7.0), 365, 0.1)
+    pd.testing.assert_series_equal(direct, again)
+    assert (direct.dropna() >= 0).all()
+
+
+# ------------------------------------------------------------------------------- --engine options
+def test_customers_with_the_spark_engine_is_an_error_naming_the_fix(tmp_path, capsys):
+    from churnml.score import main
+
+    argv = ["--engine", "spark", "--customers", "ids.csv", "--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--customers is not available with --engine spark" in err and "--engine duckdb" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_sample_fraction_without_the_spark_engine_is_an_error_naming_the_fix(capsys):
+    from churnml.train import main
+
+    assert main(["--sample-fraction", "0.5"]) == 2
+    assert "add --engine spark" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "score"])
+def test_the_spark_engine_without_pyspark_names_the_install_command(command, monkeypatch, tmp_path, capsys):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if not installed
+    main = importlib.import_module(f"churnml.{command}").main
+    extra = ["--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv")] if command == "score" else []
+    assert main(["--engine", "spark", *extra]) == 2
+    assert "pip install 'churnml[spark]'" in capsys.readouterr().err

@@ -64,9 +64,9 @@ def stables(spark, tables):
 
 
 def _local(frame_):
-    from churnml.spark import _to_pandas
+    from churnml.spark import to_pandas
 
-    return _to_pandas(frame_)
+    return to_pandas(frame_)
 
 
 def _text(s: pd.Series) -> list[object]:
@@ -115,9 +115,9 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     spine = pd.DataFrame({"customer_id": pd.Series(["A", "B", "D", "A", "B", "C", "D"], dtype="str"),
                           "cutoff": pd.to_datetime(["2024-02-01"] * 3 + ["2024-03-01"] * 4).astype("datetime64[us]")})
     duck = compute_features(given, spine, plan)
-    from churnml.spark import _from_pandas
+    from churnml.spark import from_pandas
 
-    got = _local(features(spark, spark_tables(spark, given), _from_pandas(spark, spine), plan))
+    got = _local(features(spark, spark_tables(spark, given), from_pandas(spark, spine), plan))
     assert_same(duck, got)
     a = got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01"))]
     assert a["rfm_recency_days"] == 21 and a["rfm_tenure_days"] == 31  # days, as DuckDB counts them
@@ -149,7 +149,7 @@ def test_every_feature_label_and_population_row_equals_duckdb_on_synthetic_data(
 
 def test_parquet_from_churnml_with_fractions_of_seconds_reads_and_agrees(spark, tmp_path):
     from churnml.config import FeaturesConfig
-    from churnml.spark import _from_pandas, features, plan_features_spark, spark_tables
+    from churnml.spark import features, from_pandas, plan_features_spark, spark_tables
 
     tx = frame(customer_id=["A", "A", "B"], timestamp=["2024-01-30 23:59:59.999999", "2024-01-01 00:00:00.5",
                                                          "2024-01-31 00:00:00"], amount=[10.0, 2.5, 4.0])
@@ -165,7 +165,7 @@ def test_parquet_from_churnml_with_fractions_of_seconds_reads_and_agrees(spark, 
     assert plan_features_spark(st, ["2024-02-01"], fcfg) == plan
     spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
                           "cutoff": pd.Series(pd.to_datetime(["2024-02-01"] * 2), dtype="datetime64[us]")})
-    got = _local(features(spark, st, _from_pandas(spark, spine), plan))
+    got = _local(features(spark, st, from_pandas(spark, spine), plan))
     assert_same(compute_features(given, spine, plan), got)
     assert got.loc[0, "tkt_resolution_mean_days"] == pytest.approx(2 + 1.5 / 24 + 0.5 / 86400, rel=1e-12)
     assert got["win_orders_1d"].tolist() == [0.0, 1.0]  # Jan 30 23:59:59.999999 is 2 days before Feb 1
@@ -292,14 +292,14 @@ def test_the_default_udf_gives_the_registered_models_probabilities(spark, traine
     from churnml.features import FeaturePlan
     from churnml.scorer import ChurnPyfunc
     from churnml.scoring import load_churn_model
-    from churnml.spark import _from_pandas, features, probability_udf
+    from churnml.spark import features, from_pandas, probability_udf
 
     cfg, uri, *_ = trained
     mlflow.set_tracking_uri(uri)
     model = load_churn_model("models:/churnml@champion")
     plan = FeaturePlan.from_dict(model.extra_["feature_plan"])
     spine = population(tables, [SCORE_CUTOFF], cfg.time).head(25)
-    feats = features(spark, stables, _from_pandas(spark, spine), plan)
+    feats = features(spark, stables, from_pandas(spark, spine), plan)
     got = _local(feats.select(*KEYS, probability_udf(model)(F.struct(*model.feature_names_)).alias("p")))
     pyfunc = ChurnPyfunc()
     pyfunc.model = model
@@ -328,3 +328,41 @@ def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, ta
     plans = [json.loads((tmp_path / e / "plan.json").read_text()) for e in ("duck", "spark")]
     assert plans[0] == plans[1]
     assert main([*common, "--engine", "spark", "--out", str(tmp_path / "spark")]) == 2  # exists
+
+
+def test_train_and_score_command_lines_on_spark_write_what_the_duckdb_engine_writes(spark, tmp_path, capsys,
+                                                                                    monkeypatch):
+    import mlflow
+
+    from churnml.score import main as score_main
+    from churnml.train import main as train_main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the score command sets it; restored after the test
+    sets = [f"--set={s}" for s in SETTINGS]
+    assert train_main([*sets, "--engine", "spark", "--spark-master", "local[2]", "--sample-fraction", "0.8",
+                       "--tune", "1", "--tracking-uri", uri, "--experiment", "cli", "--run-name", "spark-cli"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("test cutoff ") and printed[2].startswith("model ")
+    assert printed[-3].startswith("registered version 1 as champion")
+    assert printed[-2].endswith(f"in experiment 'cli' at {uri}") and printed[-1].startswith("open it with: mlflow ui")
+    run = mlflow.MlflowClient(uri).get_run(printed[-2].split()[2])
+    assert run.data.tags["engine"] == "spark" and float(run.data.params["sample_fraction"]) == 0.8
+    assert run.data.params["tuning_trials"] == "1"
+
+    common = [*sets, "--tracking-uri", uri, "--cutoff", SCORE_CUTOFF, "--top", "15"]
+    assert score_main([*common, "--engine", "spark", "--out", str(tmp_path / "spark.csv")]) == 0
+    on_spark = capsys.readouterr().out.splitlines()
+    assert score_main([*common, "--out", str(tmp_path / "duck.csv")]) == 0
+    on_duck = capsys.readouterr().out.splitlines()
+    assert on_spark[:2] == [line.replace("duck", "spark") for line in on_duck[:2]]
+    assert on_spark[1].startswith("15 on the outreach list")
+    got, expected = (pd.read_csv(tmp_path / f"{e}.csv", dtype={"customer_id": str}) for e in ("spark", "duck"))
+    assert list(got.columns) == list(expected.columns) and got["customer_id"].tolist() == expected["customer_id"].tolist()
+    for col in expected.columns:
+        if pd.api.types.is_float_dtype(expected[col]):
+            np.testing.assert_allclose(got[col], expected[col], rtol=1e-7, equal_nan=True, err_msg=col)
+        else:
+            assert _text(got[col]) == _text(expected[col]), col
+    assert pd.read_csv(tmp_path / "spark.unscored.csv").columns.tolist() == ["customer_id", "reason"]
+    assert score_main([*common, "--engine", "spark", "--out", str(tmp_path / "spark.csv")]) == 2  # exists

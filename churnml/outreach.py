@@ -1,0 +1,145 @@
+"""The outreach list: tier, rank, cut, reasons and a suggested action.
+
+Shared by every engine: :func:`churnml.scoring.score_customers` (DuckDB)
+and ``churnml.spark.score`` compute one row per scored customer
+(:data:`SCORED_COLUMNS`) and call :func:`outreach_list`;
+:func:`spreadsheet_safe` guards the files written from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from churnml import explain
+from churnml.config import Config
+from churnml.errors import ConfigError, ModelError, SchemaError
+from churnml.model import ChurnModel
+from churnml.playbook import suggest_actions
+
+__all__ = ["SCORED_COLUMNS", "FeatureRows", "outreach_list", "spreadsheet_safe"]
+
+#: The per-customer columns :func:`outreach_list` ranks, in the order the list shows them.
+SCORED_COLUMNS = ("customer_id", "cutoff", "churn_probability", "predicted_clv", "historical_spend",
+                  "rfm_segment", "tenure_days")
+
+#: ``feature_rows(ids)``: the feature rows (``customer_id`` plus the model's features) of those ids.
+FeatureRows = Callable[[pd.Series], pd.DataFrame]
+
+
+def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
+    ordered = sorted(tiers.items(), key=lambda kv: -kv[1])
+    out = np.full(len(p), ordered[-1][0], dtype=object)
+    for name, bound in reversed(ordered):
+        out[p >= bound] = name
+    return out
+
+
+def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Config) -> pd.DataFrame:
+    if top is not None and budget is not None:
+        raise ConfigError("give --top or --budget, not both")
+    if top is not None:
+        if top < 1:
+            raise ConfigError(f"--top must be >= 1, got {top}")
+        return ranked.head(top)
+    if budget is not None:
+        cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
+        if cost <= 0:
+            raise ConfigError("--budget needs scoring.cost_per_contact > 0")
+        worth = ranked[save * ranked["value_at_risk"] > cost]
+        return worth.head(int(budget // cost))
+    return ranked
+
+
+def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: FeatureRows, cfg: Config,
+                  top: int | None = None, budget: float | None = None) -> pd.DataFrame:
+    """Tier, rank, cut, explain and suggest: the outreach list of scored customers.
+
+    Shared by :func:`score_customers` and ``churnml.spark.score``.
+
+    * ``risk_tier``: the first tier of ``scoring.tiers`` (highest bound first)
+      whose lower bound the churn probability reaches;
+    * ``value_at_risk = churn_probability x predicted_clv`` (money);
+    * ``rank``: 1 = highest value at risk; ties by higher probability, then customer_id;
+    * the cut: the ``top`` first, or as many as ``budget // scoring.cost_per_contact``
+      among those with ``save_rate x value_at_risk > cost_per_contact``, or everyone;
+    * ``scoring.top_k`` reason codes (TreeSHAP) and a playbook action, for the
+      listed customers only.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        One row per scored customer with the :data:`SCORED_COLUMNS`
+        (probability in [0, 1], CLV and spend in money, tenure in days).
+    model : ChurnModel
+        The model that gave the probabilities (for the reason codes).
+    feature_rows : callable
+        ``feature_rows(ids)`` -> the feature rows (``customer_id`` and the
+        model's features) of the listed ``ids``; called once, only when reasons
+        are asked for, so an engine fetches only those rows.
+    cfg : Config
+        ``scoring`` section: tiers, top_k, cost_per_contact, save_rate, playbook.
+    top, budget : optional
+        The cut (at most one of them).
+
+    Returns
+    -------
+    DataFrame
+        ``rank``, ``customer_id``, ``cutoff``, ``churn_probability``, ``risk_tier``,
+        ``predicted_clv``, ``value_at_risk``, ``historical_spend``, ``rfm_segment``,
+        ``reason_i``, ``reason_i_feature``, ``reason_i_value``,
+        ``reason_i_contribution``, ``reason_i_text`` (i = 1..top_k) and
+        ``suggested_action``, in rank order.
+    """
+    missing = [col for col in SCORED_COLUMNS if col not in scored.columns]
+    if missing:
+        raise SchemaError(f"outreach_list: missing column(s) {missing}; found {list(scored.columns)}; "
+                          "build the scored frame with every column of churnml.scoring.SCORED_COLUMNS")
+    out = scored[list(SCORED_COLUMNS)].reset_index(drop=True)
+    out["predicted_clv"] = out["predicted_clv"].astype("float64")
+    out["rfm_segment"] = out["rfm_segment"].astype("str")
+    out.insert(3, "risk_tier", _tiers(out["churn_probability"].to_numpy(), cfg.scoring.tiers))
+    out.insert(5, "value_at_risk", out["churn_probability"] * out["predicted_clv"])
+    ranked = out.sort_values(["value_at_risk", "churn_probability", "customer_id"],
+                             ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    chosen = _select(ranked, top, budget, cfg).reset_index(drop=True)
+    reasons = _reasons(model, feature_rows, chosen, cfg.scoring.top_k)
+    chosen = pd.concat([chosen, reasons], axis=1)
+    feature_cols = reasons[[col for col in reasons.columns if col.endswith("_feature")]]
+    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols)
+    return chosen.drop(columns=["tenure_days"])
+
+
+def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame, top_k: int) -> pd.DataFrame:
+    """Reason codes of the chosen rows (index ``0..n-1``), from their feature rows."""
+    if top_k == 0 or chosen.empty:
+        return pd.DataFrame(index=chosen.index)
+    ids = chosen["customer_id"]
+    rows = feature_rows(ids).drop_duplicates("customer_id").set_index("customer_id")
+    absent = ids[~ids.isin(rows.index)]
+    if len(absent):
+        raise ModelError(f"no feature row for {len(absent)} listed customer(s), e.g. {absent.head(5).tolist()}")
+    Xc = model.prepared(rows.loc[ids, model.feature_names_])
+    contrib = explain.contributions(model.booster_, Xc)
+    codes = explain.reason_codes(contrib, Xc, top_k=top_k)
+    codes.index = chosen.index
+    return codes
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading quote.
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
+    prefixed with ``'`` (OWASP's CSV-injection advice); numbers are untouched.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_string_dtype(s) or s.dtype == object:
+            text = s.astype("object")
+            risky = text.notna() & text.astype("str").str[:1].isin(["=", "+", "-", "@", "\t", "\r"])
+            out[col] = text.where(~risky, "'" + text.astype("str"))
+    return out

@@ -1,0 +1,181 @@
+"""Scoring in Spark: features and probabilities of everyone at risk, the outreach list on the driver.
+
+Spark computes the features, the churn probability (a pandas UDF or
+``mlflow.pyfunc.spark_udf``) and a per-customer purchase summary; the driver
+collects one row per customer (probability, spend, tenure, summary), fits
+CLV with :func:`churnml.scoring.clv_from_summary` and builds the list with
+:func:`churnml.scoring.outreach_list`, collecting feature rows only for the
+customers on the list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from churnml.config import Config, TimeConfig
+from churnml.errors import ModelError
+from churnml.features import FeaturePlan
+from churnml.metrics.rfm import rfm_scores, segment_of
+from churnml.model import ChurnModel, model_input
+from churnml.scoring import ScoreResult, clv_from_summary, load_churn_model, outreach_list
+from churnml.spark.sql import KEYS, features, population, run_sql
+from churnml.spark.tables import SparkTables, from_pandas, to_pandas
+from churnml.windows import history_sql, to_cutoff
+
+__all__ = ["customer_summary", "probability_udf", "score"]
+
+log = logging.getLogger(__name__)
+
+#: Per customer: the BG/NBD summary of churnml.btyd.summary_at (weeks) and the RFM measures of
+#: churnml.metrics.rfm.rfm_table, from the history before the cutoff.
+_SUMMARY_SQL = """
+WITH days AS (
+    SELECT t.customer_id, CAST(t."timestamp" AS DATE) AS day, MAX(c.cutoff) AS cutoff,
+           SUM(t.amount) AS amount,
+           COUNT(*) FILTER (WHERE t.amount >= 0) AS n_buy,
+           MAX(t."timestamp") FILTER (WHERE t.amount >= 0) AS last_buy
+    FROM tx t JOIN cutoffs c ON {history}
+    GROUP BY t.customer_id, CAST(t."timestamp" AS DATE)
+),
+marked AS (
+    SELECT *, MIN(day) OVER (PARTITION BY customer_id) AS first_day FROM days
+)
+SELECT customer_id,
+       COUNT(*) - 1 AS frequency,
+       DATE_DIFF('day', MIN(day), MAX(day)) / 7.0 AS recency,
+       (DATE_DIFF('day', MIN(day), CAST(MAX(cutoff) AS DATE)) - 1) / 7.0 AS T,
+       (SUM(amount) - SUM(CASE WHEN day = first_day THEN amount END)) / NULLIF(COUNT(*) - 1, 0)
+           AS monetary_value,
+       (EPOCH(MAX(cutoff)) - EPOCH(MAX(last_buy))) / 86400.0 AS rfm_recency_days,
+       COUNT(*) FILTER (WHERE n_buy > 0) AS rfm_frequency
+FROM marked
+GROUP BY customer_id
+"""
+
+_BTYD = ["frequency", "recency", "T", "monetary_value"]
+
+
+def customer_summary(spark: SparkSession, tables: SparkTables, cutoff: object) -> pd.DataFrame:
+    """Per customer with history before ``cutoff``, computed in Spark and collected.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer_id: ``frequency``, ``recency``, ``T``,
+        ``monetary_value`` (as :func:`churnml.btyd.summary_at` with weeks) and
+        the RFM measures of :func:`churnml.metrics.rfm.rfm_table`:
+        ``rfm_recency_days`` (days since the last purchase) and
+        ``rfm_frequency`` (purchase days).
+    """
+    c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    cuts = from_pandas(spark, pd.DataFrame({"cutoff": pd.DatetimeIndex([c]).as_unit("us")}))
+    sql = _SUMMARY_SQL.format(history=history_sql('t."timestamp"', "c.cutoff"))
+    local = to_pandas(run_sql(spark, sql, {"tx": tables.transactions, "cutoffs": cuts}))
+    local["frequency"] = local["frequency"].astype("int64")
+    local["monetary_value"] = local["monetary_value"].astype("float64")
+    return local.set_index("customer_id").sort_index()
+
+
+def _segments(summary: pd.DataFrame) -> pd.Series:
+    """RFM segment (5 bins, as :func:`churnml.metrics.rfm.rfm_table`) of customers with a purchase."""
+    buyers = summary[summary["rfm_frequency"] > 0]
+    r = rfm_scores(buyers["rfm_recency_days"], 5, higher_is_better=False)
+    f = rfm_scores(buyers["rfm_frequency"].astype("int64"), 5)
+    return segment_of(r, f, 5)
+
+
+def _or_nan(frame: DataFrame, column: str) -> Column:
+    return F.col(column) if column in frame.columns else F.lit(None).cast("double")
+
+
+def probability_udf(model: ChurnModel) -> Callable[[Column], Column]:
+    """A churn model as a Spark pandas UDF: ``udf(struct(features))`` -> churn probability.
+
+    Computes what the logged pyfunc returns with ``top_k=0``
+    (``model.predict_proba`` on :func:`churnml.model.model_input` rows); the
+    model (from :func:`churnml.scoring.load_churn_model`, e.g. the registered
+    champion) is pickled into the tasks, so executors need churnml installed
+    but no access to the tracking server.
+    ``mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", params={"top_k": 0})``
+    applies the pyfunc itself (also with ``env_manager="virtualenv"``): pass it
+    as ``predict`` to :func:`score`.
+    """
+
+    def predict(rows: pd.DataFrame) -> pd.Series:
+        return pd.Series(model.predict_proba(model_input(rows)), index=rows.index, dtype="float64")
+
+    return F.pandas_udf(predict, "double")  # type: ignore[call-overload]
+
+
+def _plan_and_time(model: ChurnModel, name: str) -> tuple[FeaturePlan, TimeConfig]:
+    extra = getattr(model, "extra_", {})
+    if "feature_plan" not in extra:
+        raise ModelError(f"{name} has no feature plan; train it with churnml >= 0.1")
+    return FeaturePlan.from_dict(extra["feature_plan"]), TimeConfig(**extra["time"])
+
+
+def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cutoff: object, cfg: Config,
+          top: int | None = None, budget: float | None = None,
+          predict: Callable[[Column], Column] | None = None) -> ScoreResult:
+    """The outreach list of :func:`churnml.scoring.score_customers`, scored in Spark.
+
+    Everyone at risk at ``cutoff`` is scored: features and probabilities in
+    Spark (``predict``: default :func:`probability_udf` of the model, or
+    ``mlflow.pyfunc.spark_udf``), CLV and RFM segment from
+    :func:`customer_summary`; then :func:`churnml.scoring.outreach_list` on
+    the driver (ranking, the ``top`` or ``budget`` cut, reason codes and
+    playbook), which collects feature rows for the listed customers only.
+
+    Parameters
+    ----------
+    model : ChurnModel or str
+        A loaded model, or a URI for :func:`churnml.scoring.load_churn_model`
+        (``models:/NAME@alias``, ``runs:/ID/model``, a model folder).
+    cutoff : date-like
+        The moment of scoring (midnight UTC).
+    top, budget : optional
+        The cut of :func:`churnml.scoring.outreach_list`.
+    predict : callable, optional
+        ``predict(struct(features))`` -> probability column.
+
+    Returns
+    -------
+    ScoreResult
+        The same outreach columns and counts as ``python -m churnml.score``
+        (nobody is unscored: everyone at risk is asked).
+    """
+    c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    name = f"the model {model!r}" if isinstance(model, str) else "the model"
+    model = load_churn_model(model) if isinstance(model, str) else model
+    plan, time = _plan_and_time(model, name)
+    feats = features(spark, tables, population(spark, tables, [c], time), plan).persist()  # read twice
+    try:
+        udf = predict if predict is not None else probability_udf(model)
+        inputs = F.struct(*[F.col(n) for n in model.feature_names_])
+        scored = to_pandas(feats.select(*KEYS, udf(inputs).alias("churn_probability"),
+                                         _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
+                                         _or_nan(feats, "rfm_tenure_days").alias("tenure_days")))
+        if scored.empty:
+            raise ModelError(f"nobody to score at {c.date()}: no customer is at risk at the cutoff")
+        summary = customer_summary(spark, tables, c)
+        clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+        scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
+        scored["rfm_segment"] = scored["customer_id"].map(_segments(summary)).astype("str")
+
+        def feature_rows(ids: pd.Series) -> pd.DataFrame:
+            chosen = from_pandas(spark, pd.DataFrame({"customer_id": ids.astype("str")}))
+            return to_pandas(feats.join(F.broadcast(chosen), on="customer_id", how="inner"))
+
+        outreach = outreach_list(scored, model, feature_rows, cfg, top, budget)
+    finally:
+        feats.unpersist()
+    counts = {"asked": len(scored), "scored": len(scored), "listed": len(outreach),
+              "below_cut": len(scored) - len(outreach), "unscored": 0}
+    unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+    log.info("scored %d customers at %s in Spark; %d on the list", len(scored), c.date(), len(outreach))
+    return ScoreResult(outreach, unscored, counts)

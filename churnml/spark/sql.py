@@ -1,0 +1,216 @@
+"""The shared DuckDB SQL on Spark: translation, features, labels, population, Parquet output.
+
+Nothing is defined twice: features, labels and the population run the SQL of
+:func:`churnml.features.feature_sql` and :mod:`churnml.labels`, translated by
+:func:`churnml.engine.transpile` and :func:`spark_sql`; the BG/NBD family is
+fitted on the driver by the same pandas code.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlglot
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from sqlglot import exp
+
+from churnml.config import FeaturesConfig, TimeConfig
+from churnml.engine import transpile
+from churnml.errors import ConfigError, SchemaError
+from churnml.features import FeaturePlan, feature_sql, plan_features
+from churnml.features.btyd import add_btyd_features, btyd_docs
+from churnml.features.core import FAMILIES, SQL_NAMES
+from churnml.labels import (
+    contractual_labels_sql,
+    cutoff_table,
+    noncontractual_labels_sql,
+    population_sql,
+)
+from churnml.spark.session import check_session
+from churnml.spark.tables import SparkTables, from_pandas, to_pandas
+
+__all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
+           "write_parquet"]
+
+log = logging.getLogger(__name__)
+
+KEYS = ["customer_id", "cutoff"]
+
+
+def spark_sql(sql: str, views: Mapping[str, str] | None = None) -> str:
+    """A DuckDB query as Spark SQL: :func:`churnml.engine.transpile` plus two fixes.
+
+    * A decimal literal (``1.0``, ``30.4375``) becomes a double: Spark reads it
+      as DECIMAL and rounds quotients to a fixed scale; DuckDB divides in double.
+    * ``EPOCH(t)`` (seconds with fractions in DuckDB) becomes
+      ``UNIX_MICROS(t) / 1e6``; sqlglot's ``UNIX_TIMESTAMP`` drops the fraction.
+
+    ``views`` renames tables (``{"tx": "churnml_1a2b_tx"}``).
+    """
+    tree = sqlglot.parse_one(transpile(sql, "spark"), read="spark")
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+    double = exp.DataType.build("DOUBLE")
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and node.is_number and not node.this.lstrip("-").isdigit():
+            return exp.Cast(this=node.copy(), to=double.copy())
+        if isinstance(node, exp.StrToUnix):
+            micros = exp.Anonymous(this="UNIX_MICROS", expressions=[node.this.copy()])
+            return exp.Div(this=micros, expression=exp.Cast(this=exp.Literal.number(1_000_000), to=double.copy()))
+        if isinstance(node, exp.Table) and views and node.name in views and node.name not in ctes:
+            node.set("this", exp.to_identifier(views[node.name]))
+        return node
+
+    return tree.transform(fix).sql(dialect="spark", pretty=True)
+
+
+def run_sql(spark: SparkSession, sql: str, frames: Mapping[str, DataFrame]) -> DataFrame:
+    """Run a DuckDB-dialect query over Spark ``frames``.
+
+    Each frame is registered under a private temporary view name for the
+    query's analysis and dropped right after; the result is lazy.
+    """
+    check_session(spark)
+    token = uuid.uuid4().hex[:10]
+    views = {name: f"churnml_{token}_{name}" for name in frames}
+    for name, frame in frames.items():
+        frame.createOrReplaceTempView(views[name])
+    try:
+        return spark.sql(spark_sql(sql, views))  # analysed now: the views may go
+    finally:
+        for view in views.values():
+            spark.catalog.dropTempView(view)
+
+
+def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: FeaturesConfig | None = None,
+                        horizon_days: int | None = None) -> FeaturePlan:
+    """:func:`churnml.features.plan_features` on Spark tables.
+
+    Spark supplies what the plan reads (first transaction, event and survey
+    types, column names) as small stand-in frames; the planning is the same code.
+    """
+    first = tables.transactions.agg(F.min("timestamp").alias("first")).collect()[0]["first"]
+    stand_in: dict[str, pd.DataFrame] = {}
+    for name in tables.present():
+        cols = getattr(tables, name).columns
+        values: dict[str, Any] = {c: [] for c in cols}
+        if name == "transactions" and first is not None:
+            values = {c: [None] for c in cols} | {"timestamp": [pd.Timestamp(first)]}
+        kind = {"events": "event_type", "surveys": "survey"}.get(name)
+        if kind:
+            found = sorted(r[kind] for r in getattr(tables, name).select(kind).distinct().collect()
+                           if r[kind] is not None)
+            values = {c: [None] * len(found) for c in cols} | {kind: found}
+        stand_in[name] = pd.DataFrame(values)
+    return plan_features(stand_in, list(cutoffs), cfg, horizon_days=horizon_days)
+
+
+def _frames(tables: SparkTables, plan: FeaturePlan, spine: DataFrame) -> dict[str, DataFrame]:
+    frames = {"spine": spine.select(*KEYS)}
+    for fam in plan.families:
+        table = FAMILIES[fam][0]
+        frame = getattr(tables, table, None)
+        if frame is None:
+            raise SchemaError(f"the feature plan uses the '{fam}' family but no {table} table was given; "
+                              "give the same tables as at training", table=table)
+        frames[SQL_NAMES.get(table, table)] = frame
+    return frames
+
+
+def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan,
+             population_spine: DataFrame | None = None) -> DataFrame:
+    """The Spark twin of :func:`churnml.features.compute_features`.
+
+    Parameters
+    ----------
+    spine : Spark DataFrame
+        ``customer_id``, ``cutoff`` (midnight UTC), each pair once (as
+        :func:`labels` and :func:`population` give them).
+    plan : FeaturePlan
+        From :func:`plan_features_spark` or a trained model's ``feature_plan``.
+    population_spine : Spark DataFrame, optional
+        The spine the ``btyd`` family is fitted on at each cutoff (default
+        ``spine``): pass the full spine when ``spine`` is a sample.
+
+    Returns
+    -------
+    Spark DataFrame
+        ``customer_id``, ``cutoff`` and the features in the DuckDB order, sorted
+        by cutoff then customer; numbers as double, categories as strings. The
+        ``btyd`` family is fitted per cutoff on the driver from the RFM columns.
+    """
+    out = run_sql(spark, feature_sql(plan), _frames(tables, plan, spine))
+    out = out.select(*KEYS, *[
+        F.col(f.name) if isinstance(f.dataType, T.StringType) else F.col(f.name).cast("double")
+        for f in out.schema.fields if f.name not in KEYS
+    ])
+    if plan.btyd_horizon_days is not None:
+        fitted = _btyd(spark, tables, spine if population_spine is None else population_spine, plan,
+                       plan.btyd_horizon_days)
+        out = out.join(fitted, on=KEYS, how="left")
+    return out.orderBy(*KEYS)
+
+
+def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int) -> DataFrame:
+    """The BG/NBD family: RFM columns collected, fitted per cutoff on the driver, sent back."""
+    rfm_only = replace(plan, families=("rfm",), btyd_horizon_days=None, censored="drop")
+    rfm = run_sql(spark, feature_sql(rfm_only), _frames(tables, rfm_only, spine))
+    local = to_pandas(rfm.select(*KEYS, "rfm_days_all", "rfm_tenure_days", "rfm_recency_days"))
+    local = local.astype({c: "float64" for c in ("rfm_days_all", "rfm_tenure_days", "rfm_recency_days")})
+    names = [d.name for d in btyd_docs(horizon)]
+    return from_pandas(spark, add_btyd_features(local, horizon)[[*KEYS, *names]])
+
+
+def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], time: TimeConfig,
+           horizon_days: int | None = None) -> DataFrame:
+    """The Spark twin of :func:`churnml.labels.make_labels`: ``customer_id``, ``cutoff``, ``churned``.
+
+    The label window of cutoff ``c`` is ``[c + lead, c + lead + horizon)``
+    (``horizon_days`` or ``time.horizon_days``).
+    """
+    horizon = time.horizon_days if horizon_days is None else horizon_days
+    cuts = list(cutoffs)
+    if time.regime == "contractual":
+        if tables.subscriptions is None:
+            raise SchemaError("the contractual regime needs a subscriptions table; add data.tables.subscriptions "
+                              "or set time.regime=noncontractual", table="subscriptions")
+        table = cutoff_table(cuts, horizon, time.lead_time_days)
+        frames = {"subscriptions": tables.subscriptions, "cutoffs": from_pandas(spark, table)}
+        sql = contractual_labels_sql(time.grace_days)
+    else:
+        table = cutoff_table(cuts, horizon, time.lead_time_days, time.active_within_days)
+        frames = {"tx": tables.transactions, "cutoffs": from_pandas(spark, table)}
+        sql = noncontractual_labels_sql(time.lead_time_days)
+    out = run_sql(spark, sql, frames)
+    return out.select(*KEYS, F.col("churned").cast("tinyint"))
+
+
+def population(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], time: TimeConfig) -> DataFrame:
+    """The Spark twin of :func:`churnml.labels.population`: who is at risk at each cutoff."""
+    table = cutoff_table(list(cutoffs), 1, 0, time.active_within_days)
+    source = ("subscriptions", tables.subscriptions) if time.regime == "contractual" else ("tx", tables.transactions)
+    if source[1] is None:
+        raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
+    return run_sql(spark, population_sql(time.regime), {source[0]: source[1], "cutoffs": from_pandas(spark, table)})
+
+
+def write_parquet(frame: DataFrame, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a Spark DataFrame as a Parquet folder (microsecond timestamps).
+
+    An existing ``path`` is an error unless ``overwrite``.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise ConfigError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    frame.sparkSession.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    frame.write.mode("overwrite" if overwrite else "errorifexists").parquet(str(target))
+    log.info("wrote %s", target)
+    return target

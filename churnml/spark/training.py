@@ -1,0 +1,176 @@
+"""Training at scale: labels and features on Spark, a sample of customers, the fit on one machine.
+
+The sample is by customer (a hash of the id), so it keeps the full table's
+churn rate and P(churn | features); the sampled training table is collected
+and handed to :func:`churnml.training.fit_and_evaluate`, the same code as
+``python -m churnml.train`` on DuckDB.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from churnml.config import Config
+from churnml.dataset import TARGET, SplitCutoffs, TrainingData, check_trainable, split_cutoffs
+from churnml.errors import ConfigError, EmptyDataError
+from churnml.spark.sql import KEYS, features, labels, plan_features_spark
+from churnml.spark.tables import SparkTables, to_pandas
+from churnml.tracking import Promotion, resolve_tracking_uri, start_run
+from churnml.training import TrainResult, fit_and_evaluate, log_training
+from churnml.tuning import tune
+from churnml.windows import DataSpan
+
+__all__ = ["SampleInfo", "sample_customers", "train", "training_data"]
+
+log = logging.getLogger(__name__)
+
+BUCKETS = 1_000_000
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """How the training table was sampled (logged as ``sample_*`` run parameters).
+
+    Customers are kept with probability ``fraction`` by a hash of their id and
+    ``seed``, the same customers at every cutoff. Whether a customer is kept
+    does not depend on their label or features, so the sample has the full
+    table's churn rate and P(churn | features): a model fitted and calibrated
+    on it is calibrated for everyone, and no weight enters the fit. Each kept
+    row stands for ``weight = 1 / fraction`` rows of the full table (column
+    ``sample_weight``): scale counts and money totals by it, never probabilities.
+    """
+
+    fraction: float
+    seed: int
+    rows_full: dict[str, int]
+    rows_kept: dict[str, int]
+
+    @property
+    def weight(self) -> float:
+        return 1.0 / self.fraction
+
+    def as_params(self) -> dict[str, Any]:
+        return {"sample_method": "customer_hash", "sample_fraction": self.fraction, "sample_seed": self.seed,
+                "sample_weight": round(self.weight, 9),
+                **{f"sample_rows_full_{k}": v for k, v in sorted(self.rows_full.items())},
+                **{f"sample_rows_kept_{k}": v for k, v in sorted(self.rows_kept.items())}}
+
+
+def _buckets(fraction: float) -> int:
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"the sample fraction must be in (0, 1], got {fraction}")
+    kept = round(fraction * BUCKETS)
+    if kept < 1:
+        raise ConfigError(f"the sample fraction {fraction} is below the resolution {1 / BUCKETS}")
+    return kept
+
+
+def sample_customers(frame: DataFrame, fraction: float, seed: int = 42) -> DataFrame:
+    """Keep each customer (at every cutoff) with probability ``fraction``.
+
+    A customer is kept when ``pmod(xxhash64(str(seed), customer_id), 10^6) <
+    round(fraction * 10^6)``: reproducible, independent of partitioning, of
+    the label and of the features. Adds ``sample_weight = 10^6 / round(fraction * 10^6)``
+    (``1 / fraction``); see :class:`SampleInfo` for why this keeps probabilities calibrated.
+    """
+    kept = _buckets(fraction)
+    bucket = F.pmod(F.xxhash64(F.lit(str(seed)), F.col("customer_id")), F.lit(BUCKETS))
+    out = frame if kept == BUCKETS else frame.where(bucket < F.lit(kept))
+    return out.withColumn("sample_weight", F.lit(BUCKETS / kept))
+
+
+def _span(tables: SparkTables, cfg: Config) -> DataSpan:
+    row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
+    if row["lo"] is None:
+        raise EmptyDataError("training needs a non-empty transactions table")
+    return DataSpan.from_times(pd.Series([row["lo"], row["hi"]], dtype="datetime64[us]"), cfg.data.end)
+
+
+def _day(ts: pd.Timestamp) -> Column:
+    return F.lit(ts.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp_ntz")
+
+
+def _split_column(splits: SplitCutoffs) -> Column:
+    cut = F.col("cutoff")
+    return (F.when(cut == _day(splits.calibration), "calibration")
+            .when(cut == _day(splits.test), "test").otherwise("train"))
+
+
+def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
+                  sample_fraction: float = 1.0) -> tuple[TrainingData, SampleInfo]:
+    """The Spark twin of :func:`churnml.dataset.build_training_data`, sampled by customer.
+
+    Labels and features are computed in Spark for the sampled customers (the
+    BG/NBD family is fitted on every customer at each cutoff, as at scoring);
+    the sampled table is collected to the driver.
+
+    Returns
+    -------
+    (TrainingData, SampleInfo)
+        Ready for ``churnml.training.fit_and_evaluate(None, cfg, data=...)``;
+        the table has a ``sample_weight`` column.
+    """
+    span = _span(tables, cfg)
+    splits = split_cutoffs(span, cfg)
+    fit_cuts = [*splits.train, splits.calibration]
+    lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days).unionByName(
+        labels(spark, tables, [splits.test], cfg.time, splits.test_horizon_days)
+    ).withColumn("split", _split_column(splits)).persist()  # read four times below
+    full = {r["split"]: int(r["count"]) for r in lab.groupBy("split").count().collect()}
+    kept = sample_customers(lab, sample_fraction, cfg.seed)
+    plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
+    feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=lab.select(*KEYS))
+    local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy(*KEYS))
+    cats = [f.name for f in feats.schema.fields if isinstance(f.dataType, T.StringType) and f.name != "customer_id"]
+    local = local.astype({**{c: "category" for c in cats}, TARGET: "int8", "split": "str"})
+    names = [c for c in feats.columns if c not in KEYS]
+    lab.unpersist()
+    data = TrainingData(local, plan, splits, span, names, cats)
+    check_trainable(data, cfg)
+    info = SampleInfo(_buckets(sample_fraction) / BUCKETS, cfg.seed, full, data.counts())
+    log.info("training table sampled: %s of %s rows kept (fraction %.4g)", info.rows_kept, full, info.fraction)
+    return data, info
+
+
+def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction: float = 1.0,
+          run_name: str | None = None, tune_trials: int = 0) -> tuple[TrainResult, Promotion | None, str]:
+    """Features and labels on Spark, a customer sample trained on this machine, one MLflow run.
+
+    The run is the one ``python -m churnml.train`` logs, plus the tag
+    ``engine=spark`` and the ``sample_*`` parameters of :class:`SampleInfo`.
+    It goes to ``cfg.tracking.uri`` (e.g. a shared ``http://`` tracking server).
+
+    Parameters
+    ----------
+    sample_fraction : float
+        Share of customers kept, in (0, 1]; see :func:`sample_customers`.
+    run_name : str, optional
+        The MLflow run name.
+    tune_trials : int
+        When > 0, first that many Optuna trials on the sample
+        (:func:`churnml.tuning.tune`, nested runs), then the final fit with the
+        best parameters (``cfg`` itself is not changed).
+
+    Returns
+    -------
+    (TrainResult, Promotion or None, run id)
+    """
+    data, sample = training_data(spark, tables, cfg, sample_fraction)
+    uri = resolve_tracking_uri(cfg.tracking.uri)
+    with start_run(uri, cfg.tracking.experiment, run_name=run_name, tags={"engine": "spark"}) as run:
+        run.params(sample.as_params())
+        if tune_trials:
+            cfg = cfg.model_copy(deep=True)
+            cfg.model.params = tune(data, cfg, tune_trials, uri)
+            run.params({"tuning_trials": tune_trials})
+        result = fit_and_evaluate(None, cfg, data=data)
+        promotion = log_training(result, cfg, run)
+        run_id = run.run_id
+    return result, promotion, run_id
