@@ -10,6 +10,11 @@ choice without LightGBM) on the same seeded data. Target (issue 4): 1M rows x
 
 from __future__ import annotations
 
+import os
+
+# As `python -m churnml.train` does (before LightGBM loads): OpenMP threads sleep while waiting.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 
 import numpy as np

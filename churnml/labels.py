@@ -239,6 +239,17 @@ def make_labels(
 
 
 _POPULATION_SQL = {
+    # Without an active_within look-back (``active_from`` at its sentinel), a customer is in
+    # the population of every cutoff after their first purchase: one row per customer is
+    # joined to the cutoffs instead of every purchase.
+    "noncontractual_first": """
+WITH firsts AS (
+    SELECT customer_id, MIN("timestamp") AS first_ts FROM tx WHERE amount >= 0 GROUP BY customer_id
+)
+SELECT f.customer_id, c.cutoff
+FROM firsts f JOIN cutoffs c ON {history}
+ORDER BY c.cutoff, f.customer_id
+""",
     "noncontractual": """
 SELECT DISTINCT t.customer_id, c.cutoff
 FROM tx t JOIN cutoffs c ON {history} AND t."timestamp" >= c.active_from
@@ -276,7 +287,7 @@ def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, tim
         tx = getattr(tables, "transactions", None)
         if tx is None:
             raise SchemaError("no transactions table given", table="transactions")
-        sql = population_sql("noncontractual")
+        sql = population_sql("noncontractual", active_within=time.active_within_days is not None)
         frames = {"tx": tx[["customer_id", "timestamp", "amount"]], "cutoffs": cuts}
     out = run_sql(sql, frames)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
@@ -318,16 +329,23 @@ def contractual_labels_sql(grace_days: int = 30) -> str:
     )
 
 
-def population_sql(regime: str) -> str:
+def population_sql(regime: str, active_within: bool = True) -> str:
     """The query of :func:`population` for a regime (DuckDB dialect).
 
     ``noncontractual`` reads ``tx`` and ``cutoffs``; ``contractual`` reads
     ``subscriptions`` and ``cutoffs``. It returns ``customer_id``, ``cutoff``.
+    ``active_within=False`` says that ``cutoffs.active_from`` is the
+    "no look-back" sentinel of :func:`cutoff_table` (``active_within_days``
+    not set): the non-contractual query then joins each customer's first
+    purchase, not every purchase, to the cutoffs (same rows, faster). The
+    default query is right either way.
     """
     if regime == "contractual":
         return _POPULATION_SQL["contractual"].format(
             history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
         )
+    if regime == "noncontractual" and not active_within:
+        return _POPULATION_SQL["noncontractual_first"].format(history=history_sql("f.first_ts", "c.cutoff"))
     if regime == "noncontractual":
         return _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
     raise ConfigError(f"time.regime must be 'noncontractual' or 'contractual', got {regime!r}")

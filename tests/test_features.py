@@ -204,3 +204,108 @@ def test_time_zones_are_resolved_to_utc_before_the_history_filter(tmp_path):
     z = row(compute_features({"transactions": tx}, spine(["Z"]), plan), "Z")
     assert (z["rfm_orders_all"], z["rfm_monetary_sum_all"], z["rfm_recency_days"]) == (2, 30.0, 1)
     assert z["win_spend_7d"] == pytest.approx(20.0)
+
+
+
+def _log() -> dict[str, pd.DataFrame]:
+    """Same-day purchases, same-day returns, a return-only day, first purchases after the cutoff."""
+    rows = [
+        ("P", "2023-11-01 08:00", 10.0), ("P", "2023-11-01 20:00", 15.0), ("P", "2023-11-02 09:00", -5.0),
+        ("P", "2023-12-20 10:00", 7.0), ("P", "2023-12-20 11:00", -7.0), ("P", "2024-01-28 10:00", 3.0),
+        ("Q", "2024-01-31 23:00", 40.0), ("Q", "2024-01-31 23:30", 2.0),
+        ("R", "2023-12-31 10:00", -1.0), ("R", "2024-01-05 10:00", 6.0), ("R", "2024-01-15 10:00", 6.0),
+        ("R", "2024-01-25 10:00", 9.0), ("R", "2024-01-25 10:00", 1.0),
+        ("S", "2024-01-20 10:00", 5.0), ("S", "2024-02-01 00:00", 5.0), ("T", "2024-02-03 10:00", 8.0),
+    ]
+    events = [
+        ("P", "2024-01-30 10:00", "login"), ("P", "2023-12-25", "login"), ("R", "2024-01-31 23:59", "email_open"),
+        ("S", "2024-02-01 00:00", "login"), ("T", "2024-01-10", "login"),
+    ]
+    kinds = {"customer_id": "str", "timestamp": "datetime64[us]"}
+    return {
+        "transactions": pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]).astype(kinds),
+        "events": pd.DataFrame(events, columns=["customer_id", "timestamp", "event_type"]).astype(kinds),
+    }
+
+
+LOG_CFG = FeaturesConfig(windows=[7, 30, 60, 90], families=["rfm", "windowed", "events"])
+
+
+def test_the_one_cutoff_fast_path_gives_the_general_result():
+    from churnml.engine import run_sql
+
+    log = _log()
+    plan = plan_features(log, [CUT], LOG_CFG)
+    frames = {"spine": spine(["P", "Q", "R", "S"]), "tx": log["transactions"], "events": log["events"]}
+    fast, general = feature_sql(plan, CUT), feature_sql(plan)
+    assert "JOIN spine s" not in fast and "JOIN spine s" in general
+    pd.testing.assert_frame_equal(run_sql(fast, frames), run_sql(general, frames))
+
+
+def test_same_day_purchases_and_returns_by_hand_on_the_fast_path():
+    log = _log()
+    feats = compute_features(log, spine(["P", "Q", "R"]), plan_features(log, [CUT], LOG_CFG))
+    p, q, r = row(feats, "P"), row(feats, "Q"), row(feats, "R")
+    # P buys 10 + 15 on 11-01, 7 on 12-20 and 3 on 01-28; two returns are not purchases.
+    assert (p["rfm_days_all"], p["rfm_orders_all"], p["rfm_first_amount"], p["rfm_last_amount"]) == (3, 4, 25.0, 3.0)
+    assert (p["rfm_gap_mean_days"], p["rfm_gap_last_days"], p["rfm_recency_days"]) == (44.0, 39, 4)
+    assert p["rfm_gap_std_days"] == pytest.approx(math.sqrt(50.0))  # gaps 49 and 39: (25 + 25) / (2 - 1)
+    assert p["win_returns_share_all"] == pytest.approx(2 / 6) and p["win_returns_amount_all"] == 12.0
+    assert (q["rfm_days_all"], q["rfm_first_amount"], q["rfm_last_amount"], q["rfm_recency_days"]) == (1, 42.0, 42.0, 1)
+    assert math.isnan(q["rfm_gap_mean_days"]) and q["evt_all_count_90d"] == 0
+    # R: a return first, then purchase days 01-05, 01-15 and 01-25 (two rows at the same moment).
+    assert (r["rfm_days_all"], r["rfm_tenure_days"], r["rfm_last_amount"], r["rfm_gap_std_days"]) == (3, 27, 10.0, 0.0)
+    # 01-25 is 7 days back: inside the 7-day window, both rows of that moment.
+    assert (r["win_active_days_7d"], r["win_orders_7d"], r["evt_email_open_days_since"]) == (1, 2, 1)
+
+
+def test_many_cutoffs_give_what_each_cutoff_gives_alone():
+    log = _log()
+    cuts = [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-26"), CUT]
+    plan = plan_features(log, cuts, LOG_CFG)
+    both = pd.concat([spine(["P", "R"], cuts[0]), spine(["P", "R", "S"], cuts[1]), spine(["P", "Q", "R", "S"], CUT)])
+    together = compute_features(log, both.reset_index(drop=True), plan)
+    alone = pd.concat(
+        [compute_features(log, part, plan) for _, part in both.groupby("cutoff")], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(together, alone)
+
+
+def test_the_population_without_a_look_back_is_the_general_query():
+    from churnml.config import TimeConfig
+    from churnml.engine import run_sql
+    from churnml.io import Tables
+    from churnml.labels import cutoff_table, population, population_sql
+
+    log = _log()
+    tables = Tables(transactions=log["transactions"])
+    cuts = [pd.Timestamp("2023-11-01"), pd.Timestamp("2024-01-01"), CUT, pd.Timestamp("2024-03-01")]
+    fast = population(tables, cuts, TimeConfig())
+    frames = {"tx": log["transactions"], "cutoffs": cutoff_table(cuts, 1)}
+    general = run_sql(population_sql("noncontractual"), frames).astype({"cutoff": "datetime64[us]"})
+    pd.testing.assert_frame_equal(fast, general)
+    # Nobody before 11-01; at 01-01 only P (R's 12-31 row is a return); T first buys on 02-03.
+    assert fast.groupby("cutoff").size().tolist() == [1, 4, 5]
+    recent = population(tables, [CUT], TimeConfig(active_within_days=10))
+    assert recent["customer_id"].tolist() == ["P", "Q", "R"]
+
+
+def test_a_spine_run_in_customer_chunks_gives_the_one_query_result(world):
+    cuts = [pd.Timestamp("2024-01-15"), CUT]
+    labels = noncontractual_labels(world["transactions"], cuts, 30)
+    plan = plan_features(world, cuts, CFG)
+    whole = compute_features(world, labels, plan)
+    chunked = compute_features(world, labels, plan, chunk_rows=1)
+    pd.testing.assert_frame_equal(chunked, whole)
+    log = _log()
+    one = spine(["P", "Q", "R", "S"])
+    log_plan = plan_features(log, [CUT], LOG_CFG)
+    pd.testing.assert_frame_equal(compute_features(log, one, log_plan, chunk_rows=3), compute_features(log, one, log_plan))
+
+
+def test_chunk_rows_below_one_is_a_config_error(tiny_tx):
+    from churnml.errors import ConfigError
+
+    plan = plan_features({"transactions": tiny_tx}, [CUT], CFG)
+    with pytest.raises(ConfigError, match="chunk_rows"):
+        compute_features({"transactions": tiny_tx}, spine(["A"]), plan, chunk_rows=0)

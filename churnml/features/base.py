@@ -12,6 +12,14 @@ expressions over a shared *history stream* (``FamilySQL.source``, one of
 their ``age`` in days. Families reading the same stream (RFM and windowed
 both read ``tx_hist``) are computed in one ``GROUP BY``, so the table is
 scanned, sorted and joined once.
+
+One-cutoff fast path: when every spine row has the same cutoff, the context
+carries it as a SQL literal (``FamilyContext.cutoff``) and the families that
+support it (RFM, windowed, events) filter history by ``time < <literal>``,
+age rows against the constant and aggregate per customer; the spine is
+joined to the aggregates afterwards instead of to every history row. The
+filters still come from :mod:`churnml.windows`, and the values are the same
+as on the general path (a test checks it).
 """
 
 from __future__ import annotations
@@ -19,9 +27,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from churnml.windows import age_days_sql, history_sql
+import pandas as pd
 
-__all__ = ["SHARED_SQL", "FamilyContext", "FamilySQL", "FeatureDoc", "age", "history_join", "sql_name"]
+from churnml.windows import age_days_sql, history_sql, to_cutoff
+
+__all__ = [
+    "SHARED_SQL",
+    "FamilyContext",
+    "FamilySQL",
+    "FeatureDoc",
+    "age",
+    "cutoff_literal",
+    "history_join",
+    "history_source",
+    "shared_sql",
+    "sql_name",
+]
 
 
 @dataclass(frozen=True)
@@ -40,13 +61,17 @@ class FamilyContext:
 
     ``windows`` are the look-back windows (days) kept after censoring;
     ``event_types`` and ``survey_types`` fix the per-type columns so that
-    training and scoring produce the same columns.
+    training and scoring produce the same columns. ``cutoff`` is empty
+    (general path: rows are joined to the spine) or, when every spine row
+    has the same cutoff, that cutoff as a SQL literal
+    (:func:`cutoff_literal`) for the one-cutoff fast path.
     """
 
     windows: tuple[int, ...]
     event_types: tuple[str, ...] = ()
     survey_types: tuple[str, ...] = ()
     optional_columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    cutoff: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,11 @@ class FamilySQL:
     aggregates: tuple[str, ...] = ()
 
 
+def cutoff_literal(cutoff: pd.Timestamp) -> str:
+    """A cutoff (midnight UTC) as a portable SQL timestamp literal."""
+    return f"TIMESTAMP '{to_cutoff(cutoff).strftime('%Y-%m-%d %H:%M:%S')}'"
+
+
 def history_join(alias: str, time_col: str) -> str:
     """``JOIN spine s`` keeping only rows before the cutoff of each spine row."""
     return (
@@ -83,9 +113,26 @@ def history_join(alias: str, time_col: str) -> str:
     )
 
 
-def age(alias: str, time_col: str) -> str:
-    """Days from a row to its cutoff, computed on dates (>= 1 in history)."""
-    return age_days_sql(f"{alias}.{time_col}", "s.cutoff")
+def age(alias: str, time_col: str, cutoff: str = "") -> str:
+    """Days from a row to its cutoff, computed on dates (>= 1 in history).
+
+    ``cutoff`` is a cutoff literal (fast path) or empty: the spine's ``s.cutoff``.
+    """
+    return age_days_sql(f"{alias}.{time_col}", cutoff or "s.cutoff")
+
+
+def history_source(table: str, alias: str, time_col: str, cutoff: str = "") -> tuple[str, str]:
+    """The key columns and the ``FROM`` clause of a table's history rows.
+
+    General path (``cutoff`` empty): ``s.customer_id, s.cutoff`` and the
+    table joined to the spine (:func:`history_join`). Fast path (``cutoff``
+    a literal): the table's own ``customer_id``, the constant cutoff, and
+    ``WHERE time < cutoff``, so that each row is read once and not joined.
+    """
+    if not cutoff:
+        return "s.customer_id, s.cutoff", f"FROM {table} {alias} {history_join(alias, time_col)}"
+    keys = f"{alias}.customer_id, {cutoff} AS cutoff"
+    return keys, f"FROM {table} {alias} WHERE {history_sql(f'{alias}.{time_col}', cutoff)}"
 
 
 def sql_name(value: str) -> str:
@@ -103,34 +150,55 @@ def quote_literal(value: str) -> str:
 # context from one sort per customer: ``day_amount`` (purchases that day),
 # ``new_day`` (1 on exactly one purchase row per purchase day, whichever of the
 # day's rows comes first) and ``gap`` (days since the previous purchase day, on
-# that row; NULL on the first purchase day).
-_TX_DAYS = f"""
+# that row; NULL on the first purchase day). Only purchases are sorted: the
+# previous purchase row's day is the previous purchase day on the first row of
+# a day and the same day on the others. Returns join with ``new_day`` 0. The
+# history rows ``{rows}`` are written out twice, not as a CTE, so that DuckDB
+# scans the Parquet file twice (with the amount filter pushed down) instead of
+# materialising it.
+_TX_DAYS = """
     SELECT customer_id, day, amount, day_amount,
-           CASE WHEN amount >= 0 AND (prev_day IS NULL OR prev_day < day) THEN 1 ELSE 0 END AS new_day,
-           CASE WHEN amount >= 0 AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
+           CASE WHEN prev_day IS NULL OR prev_day < day THEN 1 ELSE 0 END AS new_day,
+           CASE WHEN prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
     FROM (
         SELECT customer_id, day, amount,
-               SUM(CASE WHEN amount >= 0 THEN amount END) OVER (
+               SUM(amount) OVER (
                    PARTITION BY customer_id ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
                ) AS day_amount,
-               MAX(CASE WHEN amount >= 0 THEN day END) OVER (
-                   PARTITION BY customer_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-               ) AS prev_day
-        FROM (
-            SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount
-            FROM tx
-            WHERE {history_sql('"timestamp"', "(SELECT MAX(cutoff) FROM spine)")}
-        ) d
-    ) w"""
+               LAG(day) OVER (PARTITION BY customer_id ORDER BY day) AS prev_day
+        FROM ({rows}) d WHERE amount >= 0
+    ) w
+    UNION ALL
+    SELECT customer_id, day, amount, NULL AS day_amount, 0 AS new_day, NULL AS gap
+    FROM ({rows}) d WHERE amount < 0"""
 
-#: Derived tables several families read, defined once per query (name -> SQL).
-#: ``tx_hist`` is a history stream: each transaction joined to every spine row
-#: whose history holds it (cutoffs are midnights, so a row's day is before the
-#: cutoff exactly when its time is), with ``age`` in days to the cutoff (>= 1).
-SHARED_SQL = {
-    "tx_hist": f"""
-    SELECT s.customer_id, s.cutoff, t.amount, t.day_amount, t.new_day, t.gap, {age('t', 'day')} AS age
-    FROM ({_TX_DAYS}
-    ) t {history_join('t', 'day')}
+_TX_ROWS = """
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount
+    FROM tx
+    WHERE {history}"""
+
+
+def shared_sql(cutoff: str = "") -> dict[str, str]:
+    """The derived tables several families read (name -> SQL).
+
+    ``tx_hist`` is a history stream: each transaction joined to every spine
+    row whose history holds it (cutoffs are midnights, so a row's day is
+    before the cutoff exactly when its time is), with ``age`` in days to the
+    cutoff (>= 1). With a ``cutoff`` literal (one-cutoff fast path) each
+    transaction before it appears once, with that cutoff, and no join.
+    """
+    bound = cutoff or "(SELECT MAX(cutoff) FROM spine)"
+    rows = _TX_ROWS.format(history=history_sql('"timestamp"', bound))
+    days = _TX_DAYS.format(rows=rows)
+    keys = "t.customer_id, " + (f"{cutoff} AS cutoff" if cutoff else "s.cutoff")
+    join = "" if cutoff else history_join("t", "day")
+    hist = f"""
+    SELECT {keys}, t.amount, t.day_amount, t.new_day, t.gap, {age('t', 'day', cutoff)} AS age
+    FROM ({days}
+    ) t {join}
 """
-}
+    return {"tx_hist": hist}
+
+
+#: The general path's shared tables (:func:`shared_sql` without a cutoff).
+SHARED_SQL = shared_sql()

@@ -4,23 +4,38 @@
 kept after censoring, event and survey types); the plan is stored with a
 model so that scoring computes exactly the training columns.
 :func:`compute_features` runs the plan for a spine of (customer, cutoff)
-rows and returns one row per spine row, in spine order.
+rows and returns one row per spine row, sorted by cutoff then customer.
+
+Two DuckDB-only execution choices keep the work and memory down without
+changing a value: a spine with a single cutoff uses the one-cutoff fast
+path of :func:`feature_sql` (history rows aggregated per customer, then
+joined to the spine), and a spine of more than :data:`CHUNK_ROWS` rows runs
+as several queries over ranges of customer ids, assembled column by column
+into the result. The Spark path (``churnml.spark``) runs the general
+:func:`feature_sql` once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from churnml.config import FeaturesConfig
 from churnml.engine import ParquetSource, TableSource, run_sql
-from churnml.errors import SchemaError
-from churnml.features.base import SHARED_SQL, FamilyContext, FamilySQL, FeatureDoc
+from churnml.errors import ConfigError, SchemaError
+from churnml.features.base import (
+    FamilyContext,
+    FamilySQL,
+    FeatureDoc,
+    cutoff_literal,
+    shared_sql,
+)
 from churnml.features.btyd import add_btyd_features, btyd_docs
+from churnml.features.chunks import normalise, run_chunked
 from churnml.features.customers import customers_family
 from churnml.features.events import events_family
 from churnml.features.rfm import rfm_family
@@ -31,7 +46,7 @@ from churnml.features.windowed import windowed_family
 from churnml.schema import TABLE_SPECS
 from churnml.windows import DAY, to_cutoff
 
-__all__ = ["FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
+__all__ = ["CHUNK_ROWS", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +62,9 @@ FAMILIES: dict[str, tuple[str, Callable[[FamilyContext], FamilySQL]]] = {
 
 # The SQL refers to tables by these short names.
 SQL_NAMES = {"transactions": "tx"}
+
+#: Spine rows per query of :func:`compute_features` (larger spines run in customer ranges).
+CHUNK_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -189,8 +207,8 @@ def plan_features(
     )
 
 
-def _families(plan: FeaturePlan) -> list[FamilySQL]:
-    ctx = plan.context()
+def _families(plan: FeaturePlan, cutoff: str = "") -> list[FamilySQL]:
+    ctx = replace(plan.context(), cutoff=cutoff)
     return [FAMILIES[f][1](ctx) for f in plan.families]
 
 
@@ -199,15 +217,27 @@ def _literal(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def feature_sql(plan: FeaturePlan) -> str:
+def feature_sql(plan: FeaturePlan, cutoff: object = None) -> str:
     """The one query computing every feature of the plan for ``spine``.
 
     Tables it reads: ``spine`` (customer_id, cutoff) and the family tables
     (``tx``, ``events``, ``surveys``, ``tickets``, ``subscriptions``,
     ``customers``). Families aggregating the same history stream (RFM and
     windowed read ``tx_hist``) share one ``GROUP BY``, a CTE ``<stream>_agg``.
+
+    Parameters
+    ----------
+    plan : FeaturePlan
+        What to compute.
+    cutoff : date-like, optional
+        Only when every spine row has this one cutoff: the one-cutoff fast
+        path (see :mod:`churnml.features.base`), same result, each history
+        row aggregated once per customer instead of joined to the spine.
+        Without it (the default, and what the Spark path uses) the query
+        handles any number of cutoffs.
     """
-    fams = _families(plan)
+    cut = "" if cutoff is None else cutoff_literal(cutoff)  # type: ignore[arg-type]
+    fams = _families(plan, cut)
     selects = ["sp.customer_id", "sp.cutoff"]
     joins: list[str] = []
     streams: dict[str, list[str]] = {}
@@ -235,8 +265,8 @@ def feature_sql(plan: FeaturePlan) -> str:
                 f"THEN 1 ELSE 0 END AS win_censored_{w}d"
             )
     body = ",\n       ".join(selects)
-    shared = sorted({name for fam in fams for name in fam.shared})
-    ctes = [f"{name} AS ({SHARED_SQL[name]})" for name in shared]
+    tables = shared_sql(cut)
+    ctes = [f"{name} AS ({tables[name]})" for name in sorted({name for fam in fams for name in fam.shared})]
     for source, aggregates in streams.items():
         aggs = ",\n           ".join(aggregates)
         ctes.append(
@@ -247,7 +277,17 @@ def feature_sql(plan: FeaturePlan) -> str:
     return head + f"SELECT {body}\nFROM spine sp\n" + "\n".join(joins) + "\nORDER BY sp.cutoff, sp.customer_id"
 
 
-def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> pd.DataFrame:
+def _single_cutoff(spine: pd.DataFrame) -> pd.Timestamp | None:
+    """The cutoff of a non-empty spine whose rows all share it (the fast path), else None."""
+    if len(spine) == 0:
+        return None
+    first, last = spine["cutoff"].min(), spine["cutoff"].max()
+    return pd.Timestamp(first) if first == last else None
+
+
+def compute_features(
+    tables: object, spine: pd.DataFrame, plan: FeaturePlan, *, chunk_rows: int = CHUNK_ROWS
+) -> pd.DataFrame:
     """Features of every (customer_id, cutoff) row of ``spine``.
 
     Parameters
@@ -261,6 +301,14 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
         :func:`churnml.labels.population`.
     plan : FeaturePlan
         From :func:`plan_features`.
+    chunk_rows : int
+        Spine rows per query. A larger spine is cut into ranges of
+        customer ids of about this many rows, each computed by one query
+        reading only those customers' rows (Parquet row groups of other
+        customers are skipped when the files are sorted or clustered by
+        customer), so DuckDB's memory is bounded by a chunk and the
+        result is written once. A spine with one cutoff uses the one-cutoff
+        fast path (:func:`feature_sql` with ``cutoff``).
 
     Returns
     -------
@@ -269,9 +317,11 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
         customer, one row per spine row. Categorical features are pandas
         categories.
     """
+    if chunk_rows < 1:
+        raise ConfigError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if spine.duplicated(["customer_id", "cutoff"]).any():
         raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
-    frames: dict[str, TableSource] = {"spine": spine[["customer_id", "cutoff"]]}
+    frames: dict[str, TableSource] = {}
     for fam in plan.families:
         table = FAMILIES[fam][0]
         frame = _table(tables, table)
@@ -282,15 +332,16 @@ def compute_features(tables: object, spine: pd.DataFrame, plan: FeaturePlan) -> 
                 table=table,
             )
         frames[SQL_NAMES.get(table, table)] = frame
-    out = run_sql(feature_sql(plan), frames)
+    cutoff = _single_cutoff(spine)
+    sql = feature_sql(plan, cutoff)
+    if len(spine) <= chunk_rows:
+        out = normalise(run_sql(sql, {"spine": spine[["customer_id", "cutoff"]], **frames}))
+    else:
+        n_chunks = -(-len(spine) // chunk_rows)
+        out = run_chunked(sql, spine[["customer_id", "cutoff"]], frames, n_chunks, cutoff is not None)
     cats = [c for fam in _families(plan) for c in fam.categorical]
     for col in cats:
         out[col] = out[col].astype("category")
-    for col in out.columns:
-        # DuckDB hands integer columns with NULLs over as nullable Int64;
-        # features use float NaN for "unknown" so that LightGBM sees missing.
-        if isinstance(out[col].dtype, pd.Int64Dtype | pd.Int32Dtype | pd.Int8Dtype | pd.Int16Dtype):
-            out[col] = out[col].astype("float64")
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
     if plan.btyd_horizon_days is not None:
         out = add_btyd_features(out, plan.btyd_horizon_days)

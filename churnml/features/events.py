@@ -14,7 +14,7 @@ from churnml.features.base import (
     FamilySQL,
     FeatureDoc,
     age,
-    history_join,
+    history_source,
     quote_literal,
     sql_name,
 )
@@ -30,12 +30,13 @@ def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
     if trend:
         parts.append("COUNT(*) FILTER (WHERE age > 30 AND age <= 60) AS n_prev_30")
     select = ",\n               ".join(parts)
+    keys, source = history_source("events", "e", '"timestamp"', ctx.cutoff)
     return f"""
         SELECT customer_id, cutoff, event_type,
                {select}
         FROM (
-            SELECT s.customer_id, s.cutoff, e.event_type, {age('e', '"timestamp"')} AS age
-            FROM events e {history_join('e', '"timestamp"')}
+            SELECT {keys}, e.event_type, {age('e', '"timestamp"', ctx.cutoff)} AS age
+            {source}
         ) h
         GROUP BY customer_id, cutoff, event_type"""
 
@@ -58,7 +59,8 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
         n, lit = sql_name(etype), quote_literal(etype)
 
         def of_type(col: str, lit: str = lit) -> str:
-            return f"CAST(COALESCE(SUM({col}) FILTER (WHERE event_type = {lit}), 0) AS BIGINT)"
+            # One inner row per (customer, cutoff, type): MAX picks it (cheaper than a HUGEINT SUM).
+            return f"CAST(COALESCE(MAX({col}) FILTER (WHERE event_type = {lit}), 0) AS BIGINT)"
 
         for w in ctx.windows:
             parts.append(f"{of_type(f'n_{w}')} AS evt_{n}_count_{w}d")
