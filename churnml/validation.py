@@ -15,32 +15,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from dataclasses import dataclass, field
 from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pandas.api import types as ptypes
 
+from churnml.coercion import Report, convert_columns
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.schema import SCORE_SCALES, TableSpec, spec_for
-from churnml.timeparse import _as_text, _as_utc, _localize, _log_offsets, _parse_times
+from churnml.timeparse import _as_utc
 
 __all__ = ["validate_table"]
 
 log = logging.getLogger(__name__)
 
 Policy = Literal["error", "keep", "drop"]
-SHOWN_ROWS = 5
-SHOWN_EXAMPLES = 3
-_ISO_FIX = (
-    "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
-    "or give the format as read_options.date_format"
-)
-_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
-          "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False}
 _HINTS = {
     "customer_id": ("customer", "cust", "client", "user", "account", "member"),
     "timestamp": ("date", "time", "ts", "created", "day"),
@@ -48,137 +39,7 @@ _HINTS = {
 }
 
 
-@dataclass
-class _Report:
-    """Collects problems; knows how to name rows (file rows or index labels)."""
-
-    table: str
-    source: str | None
-    labels: pd.Index
-    problems: list[str] = field(default_factory=list)
-
-    def rows(self, mask: np.ndarray) -> str:
-        pos = np.flatnonzero(mask)
-        shown = ", ".join(str(self.labels[p]) for p in pos[:SHOWN_ROWS])
-        more = f" and {len(pos) - SHOWN_ROWS:,} more" if len(pos) > SHOWN_ROWS else ""
-        if self.source is None:
-            return f"index {shown}{more}"
-        return f"data {'row' if len(pos) == 1 else 'rows'} {shown}{more} of {self.source}"
-
-    def name(self, position: int) -> str:
-        label = self.labels[position]
-        return f"index {label}" if self.source is None else f"data row {label}"
-
-    def add(self, column: str | None, noun: tuple[str, str], mask: np.ndarray,
-            values: pd.Series | None, fix: str) -> None:
-        n = int(mask.sum())
-        where = f"{self.table}.{column}" if column else f"{self.table} (whole rows)"
-        ex = f" (e.g. {_examples(values, mask)})" if values is not None else ""
-        self.problems.append(
-            f"{where}: {n:,} {noun[0] if n == 1 else noun[1]} at {self.rows(mask)}{ex}; fix: {fix}"
-        )
-
-
-def _examples(values: pd.Series, mask: np.ndarray) -> str:
-    picked = values.iloc[np.flatnonzero(mask)[:1000]].drop_duplicates().head(SHOWN_EXAMPLES)
-    return ", ".join(repr(str(v) if isinstance(v, pd.Timestamp) else v.item() if isinstance(v, np.generic)
-                          else v) for v in picked)
-
-
-def _count(mask: np.ndarray) -> str:
-    n = int(mask.sum())
-    return f"{n:,} {'value' if n == 1 else 'values'}"
-
-
-def _missing(col: pd.Series) -> np.ndarray:
-    miss = col.isna().to_numpy(dtype=bool)
-    if ptypes.is_string_dtype(col.dtype):
-        return miss | (col.astype("str") == "").to_numpy(dtype=bool, na_value=False)
-    return miss
-
-
-# --------------------------------------------------------------------------- times
-def _convert_time(rep: _Report, name: str, col: pd.Series, kind: str, tz: str) -> pd.Series:
-    values, aware = _parse_times(col)
-    missing = _missing(col)
-    nat = np.isnat(values)
-    bad = nat & ~missing
-    if bad.any():
-        rep.add(name, ("unparseable timestamp", "unparseable timestamps"), bad, col, _ISO_FIX)
-    naive = ~aware & ~nat
-    if aware.any() and naive.any():
-        rep.problems.append(
-            f"{rep.table}.{name}: mixed time zones: {_count(aware)} with a UTC offset "
-            f"({rep.rows(aware)}, e.g. {_examples(col, aware)}) and {_count(naive)} without "
-            f"({rep.rows(naive)}, e.g. {_examples(col, naive)}); fix: write every timestamp with "
-            f"its offset, or none (naive values are read in data.timezone = {tz!r})"
-        )
-    elif aware.any():
-        _log_offsets(col, aware, f"{rep.table}.{name}")
-    if kind == "time" and tz != "UTC" and naive.any():
-        values = _localize(values, naive, tz, f"{rep.table}.{name}")
-    if kind == "date":
-        timed = ~nat & (values != values.astype("datetime64[D]"))
-        if timed.any():
-            rep.add(name, ("value with a time of day", "values with a time of day"), timed, col,
-                    "give dates only (the first day of the period, e.g. '2024-03-01')")
-    return pd.Series(values, index=col.index, name=name)
-
-
-# -------------------------------------------------------------------- other kinds
-def _convert_number(rep: _Report, name: str, col: pd.Series, kind: str) -> pd.Series:
-    if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
-        out = col.astype("float64")
-    else:
-        out = pd.to_numeric(col.astype("str"), errors="coerce").astype("float64")
-    values = out.to_numpy()
-    bad = ~np.isfinite(values) & ~_missing(col)
-    if bad.any():
-        rep.add(name, ("non-numeric value", "non-numeric values"), bad, col,
-                "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
-    if kind != "int":
-        return out
-    fraction = np.isfinite(values) & (values != np.floor(values))
-    if fraction.any():
-        rep.add(name, ("non-integer count", "non-integer counts"), fraction, col, "write whole numbers")
-        return out
-    return out.astype("Int64") if np.isnan(values).any() else out.astype("int64")
-
-
-def _convert_bool(rep: _Report, name: str, col: pd.Series) -> pd.Series:
-    if ptypes.is_bool_dtype(col.dtype):
-        return col.astype("boolean")
-    mapped = _as_text(col).str.strip().str.lower().map(_BOOLS)
-    bad = mapped.isna().to_numpy() & ~_missing(col)
-    if bad.any():
-        rep.add(name, ("value that is not true/false", "values that are not true/false"), bad, col,
-                "write true/false, yes/no or 1/0")
-    return mapped.astype("boolean")
-
-
-def _convert(rep: _Report, spec: TableSpec, raw: pd.DataFrame, tz: str) -> dict[str, pd.Series]:
-    out: dict[str, pd.Series] = {}
-    for c in spec.columns:
-        if c.name not in raw.columns:
-            continue
-        col = raw[c.name]
-        if c.kind in ("time", "date"):
-            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz)
-        elif c.kind in ("float", "int"):
-            out[c.name] = _convert_number(rep, c.name, col, c.kind)
-        elif c.kind == "bool":
-            out[c.name] = _convert_bool(rep, c.name, col)
-        else:
-            out[c.name] = _as_text(col)
-        missing = _missing(col)
-        if not c.nullable and missing.any():
-            noun = "customer id" if c.kind == "id" else f"{c.name} value"
-            rep.add(c.name, (f"null {noun}", f"null {noun}s"), missing, None,
-                    f"fill in {c.name} or remove those rows (it is required in every row)")
-    return out
-
-
-def _check_missing_columns(rep: _Report, spec: TableSpec, raw: pd.DataFrame) -> None:
+def _check_missing_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame) -> None:
     absent = [c for c in spec.required if c not in raw.columns]
     if not absent:
         return
@@ -199,7 +60,7 @@ def _guess_column(canonical: str, found: list[str]) -> str:
 
 
 # ------------------------------------------------------------------ table rules
-def _check_rules(rep: _Report, spec: TableSpec, canon: dict[str, pd.Series], returns: Policy,
+def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], returns: Policy,
                  data_end: pd.Timestamp | None) -> np.ndarray:
     """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``."""
     negative = np.zeros(len(rep.labels), dtype=bool)
@@ -227,7 +88,7 @@ def _check_rules(rep: _Report, spec: TableSpec, canon: dict[str, pd.Series], ret
     return negative
 
 
-def _check_scores(rep: _Report, canon: dict[str, pd.Series]) -> None:
+def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     survey = canon["survey"].str.strip().str.lower()
     canon["survey"] = survey
     unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
@@ -282,7 +143,7 @@ def _exact_duplicates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return pos, first[pos]
 
 
-def _check_duplicates(rep: _Report, spec: TableSpec, frame: pd.DataFrame, policy: Policy) -> np.ndarray:
+def _check_duplicates(rep: Report, spec: TableSpec, frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     mask = np.zeros(len(frame), dtype=bool)
     if policy == "keep":
         return mask
@@ -376,7 +237,7 @@ def validate_table(
     if len(raw) == 0:
         raise EmptyDataError(f"table '{table}'{of} has no rows; it needs at least one "
                              f"(check the file and its read_options, or leave the table out)")
-    rep = _Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
+    rep = Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
     raw = raw.reset_index(drop=True)
     doubled = raw.columns[raw.columns.duplicated()].unique()
     if len(doubled):
@@ -386,7 +247,7 @@ def validate_table(
         )
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
-    canon = _convert(rep, spec, raw, timezone)
+    canon = convert_columns(rep, spec, raw, timezone)
     negative = _check_rules(rep, spec, canon, returns, end)
     extras = raw[[c for c in raw.columns if c not in spec]]
     frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)
