@@ -8,18 +8,18 @@ and ``churnml.spark.score`` compute one row per scored customer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
 
 from churnml import explain
-from churnml.config import Config
+from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 
-__all__ = ["SCORED_COLUMNS", "FeatureRows", "outreach_list", "spreadsheet_safe"]
+__all__ = ["SCORED_COLUMNS", "FeatureRows", "account_for", "outreach_list", "spreadsheet_safe"]
 
 #: The per-customer columns :func:`outreach_list` ranks, in the order the list shows them.
 SCORED_COLUMNS = ("customer_id", "cutoff", "churn_probability", "predicted_clv", "historical_spend",
@@ -127,6 +127,38 @@ def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame,
     codes = explain.reason_codes(contrib, Xc, top_k=top_k)
     codes.index = chosen.index
     return codes
+
+
+def account_for(customers: Sequence[str], known: Collection[str], at_risk: Collection[str],
+                time: TimeConfig) -> tuple[pd.Series, pd.DataFrame]:
+    """Which asked customers can be scored, and why the others cannot.
+
+    Every asked id (stripped of surrounding spaces) ends in exactly one of the
+    two outputs. Reasons, first match wins: ``duplicate`` (asked again),
+    ``unknown customer id`` (in no table: ``known``), not at risk at the
+    cutoff (not in ``at_risk``: no purchase before it, within
+    ``time.active_within_days`` if set, or no active subscription).
+
+    Returns
+    -------
+    (Series, DataFrame)
+        The ids to score, in asking order; the unscored ``customer_id`` and
+        ``reason``.
+    """
+    asked = pd.Series(list(customers), dtype="str").str.strip()
+    reason = pd.Series("", index=asked.index, dtype="object")
+    reason[asked.duplicated()] = "duplicate: already listed above"
+    unknown = ~asked.isin(set(known)) & (reason == "")
+    reason[unknown] = "unknown customer id: not in any table"
+    not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
+    reason[not_at_risk] = (
+        "no active subscription at the cutoff" if time.regime == "contractual"
+        else "no purchase before the cutoff" + (
+            f" within {time.active_within_days} days" if time.active_within_days else "")
+    )
+    keep = asked[reason == ""].reset_index(drop=True)
+    unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
+    return keep, unscored.reset_index(drop=True)
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:

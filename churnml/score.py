@@ -27,7 +27,7 @@ import pandas as pd
 
 from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
 from churnml.config import Config
-from churnml.errors import ChurnMLError, ConfigError
+from churnml.errors import ChurnMLError
 from churnml.io import Tables, load_tables, read_table, write_frame
 from churnml.model import ChurnModel
 from churnml.schema import TABLE_SPECS
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
                                   "(default: the config's data section)")
     p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
-                                       "(default: everyone at risk at the cutoff; --engine duckdb only)")
+                                       "(default: everyone at risk at the cutoff)")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
     p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     limit = p.add_mutually_exclusive_group()
@@ -77,13 +77,16 @@ def _folder_tables(folder: Path) -> Tables:
     return Tables(**{name: read_table(name, path, returns="keep", duplicates="keep") for name, path in files.items()})
 
 
+def _asked(args: argparse.Namespace) -> list[str] | None:
+    """The ids of ``--customers`` (a CSV with a customer_id column), or None for everyone at risk."""
+    if not args.customers:
+        return None
+    return read_table("customers", args.customers, duplicates="keep")["customer_id"].tolist()
+
+
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
     tables = _folder_tables(Path(args.data)) if args.data else load_tables(cfg)
-    customers = None
-    if args.customers:
-        listed = read_table("customers", args.customers, duplicates="keep")
-        customers = listed["customer_id"].tolist()
-    return score_customers(tables, model, args.cutoff, cfg, customers, args.top, args.budget)
+    return score_customers(tables, model, args.cutoff, cfg, _asked(args), args.top, args.budget)
 
 
 def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
@@ -99,17 +102,13 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> Sc
         tables = cs.spark_tables(session, sources)
     else:
         tables = cs.tables_from_config(session, cfg)
-    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget)
+    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=_asked(args))
 
 
 def _main(args: argparse.Namespace) -> int:
     import os
 
     cfg = config_from_args(args)
-    if args.engine == "spark" and args.customers:
-        raise ConfigError("--customers is not available with --engine spark: Spark scores everyone at risk at "
-                          "the cutoff. Fix: drop --customers (and cut the list with --top or --budget), or "
-                          "score a list of customers with --engine duckdb")
     if args.engine == "spark":
         require_spark()
     if args.top_k is not None:

@@ -31,13 +31,14 @@ from churnml.labels import population
 from churnml.metrics import formulas
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
-from churnml.outreach import SCORED_COLUMNS, outreach_list, spreadsheet_safe
+from churnml.outreach import SCORED_COLUMNS, account_for, outreach_list, spreadsheet_safe
 from churnml.tracking import load_pyfunc
 from churnml.windows import in_window_mask, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
     "ScoreResult",
+    "account_for",
     "clv_from_summary",
     "historical_value_per_year",
     "load_churn_model",
@@ -138,29 +139,16 @@ def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) 
 def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | None,
                time: TimeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Split the asked customers into the spine and the unscored (with reasons)."""
-    at_risk = pop["customer_id"]
     if customers is None:
         return pop, pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": []}), len(pop)
-    asked = pd.Series(list(customers), dtype="str").str.strip()
     known = set(getattr(tables, "transactions")["customer_id"])  # noqa: B009
     for name in ("customers", "subscriptions"):
         frame = getattr(tables, name, None)
         if frame is not None:
             known |= set(frame["customer_id"])
-    reason = pd.Series("", index=asked.index, dtype="object")
-    reason[asked.duplicated()] = "duplicate: already listed above"
-    unknown = ~asked.isin(known) & (reason == "")
-    reason[unknown] = "unknown customer id: not in any table"
-    not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
-    reason[not_at_risk] = (
-        "no active subscription at the cutoff" if time.regime == "contractual"
-        else "no purchase before the cutoff" + (
-            f" within {time.active_within_days} days" if time.active_within_days else "")
-    )
-    keep = asked[reason == ""]
+    keep, unscored = account_for(customers, known, set(pop["customer_id"]), time)
     spine = pop[pop["customer_id"].isin(set(keep))].reset_index(drop=True)
-    unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
-    return spine, unscored.reset_index(drop=True), len(asked)
+    return spine, unscored, len(keep) + len(unscored)
 
 
 def score_customers(

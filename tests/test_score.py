@@ -228,16 +228,6 @@ def test_clv_from_summary_is_what_predicted_clv_gives_on_the_same_history(setup)
 
 
 # ------------------------------------------------------------------------------- --engine options
-def test_customers_with_the_spark_engine_is_an_error_naming_the_fix(tmp_path, capsys):
-    from churnml.score import main
-
-    argv = ["--engine", "spark", "--customers", "ids.csv", "--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv")]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "--customers is not available with --engine spark" in err and "--engine duckdb" in err
-    assert not list(tmp_path.iterdir())
-
-
 def test_sample_fraction_without_the_spark_engine_is_an_error_naming_the_fix(capsys):
     from churnml.train import main
 

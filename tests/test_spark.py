@@ -285,6 +285,31 @@ def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark,
             assert _text(g[col]) == _text(e[col]), col
 
 
+def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_process(spark, trained, tables,
+                                                                                    stables):
+    import mlflow
+
+    from churnml.scoring import load_churn_model, score_customers
+    from churnml.spark import score
+
+    cfg, uri, *_ = trained
+    mlflow.set_tracking_uri(uri)
+    model = load_churn_model("models:/churnml@champion")
+    at_risk = population(tables, [SCORE_CUTOFF], cfg.time)["customer_id"]
+    later = tables.transactions.groupby("customer_id")["timestamp"].min()
+    newcomer = later[later >= pd.Timestamp(SCORE_CUTOFF)].index[0]  # first purchase after the cutoff
+    asked = [*at_risk.head(12).tolist(), at_risk.iloc[0], "  " + at_risk.iloc[1] + " ", "NOBODY-42", newcomer]
+    expected = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=asked)
+    got = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=asked)
+    assert got.counts == expected.counts == {"asked": 16, "scored": 12, "listed": 12, "below_cut": 0, "unscored": 4}
+    pd.testing.assert_frame_equal(got.unscored, expected.unscored)
+    assert got.unscored["reason"].tolist() == [
+        "duplicate: already listed above", "duplicate: already listed above",
+        "unknown customer id: not in any table", "no purchase before the cutoff"]
+    assert got.outreach["customer_id"].tolist() == expected.outreach["customer_id"].tolist()
+    np.testing.assert_allclose(got.outreach["churn_probability"], expected.outreach["churn_probability"], rtol=1e-9)
+
+
 def test_the_default_udf_gives_the_registered_models_probabilities(spark, trained, tables, stables):
     import mlflow
     from pyspark.sql import functions as F

@@ -11,7 +11,7 @@ customers on the list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -22,7 +22,13 @@ from churnml.errors import ModelError
 from churnml.features import FeaturePlan
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
-from churnml.scoring import ScoreResult, clv_from_summary, load_churn_model, outreach_list
+from churnml.scoring import (
+    ScoreResult,
+    account_for,
+    clv_from_summary,
+    load_churn_model,
+    outreach_list,
+)
 from churnml.spark.sql import KEYS, features, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, to_pandas
 from churnml.windows import history_sql, to_cutoff
@@ -119,12 +125,37 @@ def _plan_and_time(model: ChurnModel, name: str) -> tuple[FeaturePlan, TimeConfi
     return FeaturePlan.from_dict(extra["feature_plan"]), TimeConfig(**extra["time"])
 
 
+def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: Sequence[str],
+           time: TimeConfig) -> tuple[DataFrame, pd.DataFrame, int]:
+    """The spine of the asked customers at risk, the unscored ones with reasons, and how many were asked.
+
+    Only the asked ids travel: Spark semi-joins them with each table's ids
+    and with the population, and :func:`churnml.scoring.account_for` gives
+    the reasons on the driver, as in-process scoring does.
+    """
+    ids = from_pandas(spark, pd.DataFrame({"customer_id": pd.Series(list(customers), dtype="str").str.strip()})
+                      .drop_duplicates())
+    known: set[str] = set()
+    for frame in (tables.transactions, tables.customers, tables.subscriptions):
+        if frame is not None:
+            hits = frame.select("customer_id").join(F.broadcast(ids), on="customer_id", how="left_semi").distinct()
+            known |= set(to_pandas(hits)["customer_id"])
+    at_risk = set(to_pandas(pop.select("customer_id").join(F.broadcast(ids), on="customer_id", how="left_semi"))
+                  ["customer_id"])
+    keep, unscored = account_for(customers, known, at_risk, time)
+    chosen = from_pandas(spark, pd.DataFrame({"customer_id": keep.astype("str")}))
+    spine = pop.join(F.broadcast(chosen), on="customer_id", how="left_semi")
+    return spine, unscored, len(keep) + len(unscored)
+
+
 def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cutoff: object, cfg: Config,
           top: int | None = None, budget: float | None = None,
-          predict: Callable[[Column], Column] | None = None) -> ScoreResult:
+          predict: Callable[[Column], Column] | None = None,
+          customers: Sequence[str] | None = None) -> ScoreResult:
     """The outreach list of :func:`churnml.scoring.score_customers`, scored in Spark.
 
-    Everyone at risk at ``cutoff`` is scored: features and probabilities in
+    Everyone at risk at ``cutoff`` (or the asked ``customers`` among them) is
+    scored: features and probabilities in
     Spark (``predict``: default :func:`probability_udf` of the model, or
     ``mlflow.pyfunc.spark_udf``), CLV and RFM segment from
     :func:`customer_summary`; then :func:`churnml.scoring.outreach_list` on
@@ -142,18 +173,27 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         The cut of :func:`churnml.scoring.outreach_list`.
     predict : callable, optional
         ``predict(struct(features))`` -> probability column.
+    customers : sequence of str, optional
+        The customers to score (default: everyone at risk). Every asked id is
+        accounted for: scored, or unscored with the reason of
+        :func:`churnml.scoring.account_for`.
 
     Returns
     -------
     ScoreResult
-        The same outreach columns and counts as ``python -m churnml.score``
-        (nobody is unscored: everyone at risk is asked).
+        The same outreach list, unscored customers and counts as
+        :func:`churnml.scoring.score_customers`.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
-    feats = features(spark, tables, population(spark, tables, [c], time), plan).persist()  # read twice
+    pop = population(spark, tables, [c], time)
+    unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+    asked = -1
+    if customers is not None:
+        pop, unscored, asked = _asked(spark, tables, pop, customers, time)
+    feats = features(spark, tables, pop, plan).persist()  # read twice
     try:
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])
@@ -161,7 +201,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
                                          _or_nan(feats, "rfm_tenure_days").alias("tenure_days")))
         if scored.empty:
-            raise ModelError(f"nobody to score at {c.date()}: no customer is at risk at the cutoff")
+            who = "no customer is" if customers is None else f"none of the {asked} asked customers is"
+            raise ModelError(f"nobody to score at {c.date()}: {who} at risk at the cutoff")
         summary = customer_summary(spark, tables, c)
         clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
@@ -174,8 +215,10 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         outreach = outreach_list(scored, model, feature_rows, cfg, top, budget)
     finally:
         feats.unpersist()
-    counts = {"asked": len(scored), "scored": len(scored), "listed": len(outreach),
-              "below_cut": len(scored) - len(outreach), "unscored": 0}
-    unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+    asked = len(scored) if customers is None else asked
+    counts = {"asked": asked, "scored": len(scored), "listed": len(outreach),
+              "below_cut": len(scored) - len(outreach), "unscored": len(unscored)}
+    if counts["scored"] + counts["unscored"] != asked:
+        raise ModelError(f"customer accounting does not add up: {counts}")
     log.info("scored %d customers at %s in Spark; %d on the list", len(scored), c.date(), len(outreach))
     return ScoreResult(outreach, unscored, counts)
