@@ -26,6 +26,8 @@ own :func:`churnml.horizon.horizon_power`, to the same base rate.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
@@ -38,16 +40,26 @@ from churnml.horizon import horizon_power, to_horizon
 
 __all__ = ["BASELINES", "baseline_probabilities"]
 
+log = logging.getLogger(__name__)
+
 BASELINES = ("recency", "rfm_logistic", "bgnbd", "historical_rate")
 _RFM = ("rfm_recency_days", "rfm_days_all", "rfm_monetary_sum_all")
 _EPS = 1e-6
 
 
-def _moved(p: np.ndarray, base_rate: float | None) -> np.ndarray:
-    """``p`` moved to the asked horizon's base rate (unchanged when ``base_rate`` is None)."""
+def _put_moved(out: dict[str, np.ndarray], name: str, p: np.ndarray, base_rate: float | None) -> None:
+    """``out[name]`` = ``p`` moved to the asked horizon's base rate (unchanged when it is None).
+
+    A baseline that cannot be moved is left out with a warning rather than
+    stopping the training of the model it is compared with.
+    """
     if base_rate is None:
-        return np.asarray(p, dtype="float64")
-    return to_horizon(p, horizon_power(p, base_rate))
+        out[name] = np.asarray(p, dtype="float64")
+        return
+    try:
+        out[name] = to_horizon(p, horizon_power(p, base_rate))
+    except ModelError as exc:
+        log.warning("baseline %s left out: %s", name, exc)
 
 
 def _rfm_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -82,17 +94,18 @@ def baseline_probabilities(
     -------
     dict of str to ndarray
         One probability array per baseline in :data:`BASELINES` (a baseline
-        whose inputs are absent is left out).
+        whose inputs are absent, or that cannot be moved to the asked
+        horizon, is left out, with a warning for the latter).
     """
     out: dict[str, np.ndarray] = {}
     y_cal = calibration[target].to_numpy()
     if "rfm_recency_days" in test.columns:
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
         iso.fit(calibration["rfm_recency_days"].to_numpy(dtype="float64"), y_cal)
-        out["recency"] = _moved(iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), base_rate)
+        _put_moved(out, "recency", iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), base_rate)
         lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
         lr.fit(_rfm_matrix(train), train[target].to_numpy())
-        out["rfm_logistic"] = _moved(lr.predict_proba(_rfm_matrix(test))[:, 1], base_rate)
+        _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test))[:, 1], base_rate)
     bg = f"btyd_p_no_purchase_{horizon_days}d"
     if bg in test.columns and test[bg].notna().all():
         out["bgnbd"] = test[bg].to_numpy(dtype="float64")

@@ -9,6 +9,8 @@ comes from elsewhere (BG/NBD, see :mod:`churnml.training`).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from scipy.optimize import brentq
 
@@ -17,6 +19,11 @@ from churnml.errors import ModelError
 __all__ = ["horizon_power", "to_horizon"]
 
 EPS = 1e-6
+#: Exponents beyond this (or below its inverse) are logged as implausible: compounding a
+#: 4-week window to a year is a power of 13.
+MAX_PLAUSIBLE_POWER = 20.0
+
+log = logging.getLogger(__name__)
 
 
 def horizon_power(p: np.ndarray, target: float) -> float:
@@ -43,11 +50,18 @@ def horizon_power(p: np.ndarray, target: float) -> float:
 
     lo, hi = -12.0, 12.0
     if gap(lo) < 0 or gap(hi) > 0:
+        certain = float((q >= 1 - EPS).mean())
         raise ModelError(
-            f"no exponent moves these probabilities (mean {q.mean():.4f}) to the base rate {target:.4f}; "
-            "check time.train_horizon_days against time.horizon_days"
+            f"no exponent moves these probabilities (mean {q.mean():.4f}; {certain:.1%} at certain churn, which "
+            f"cannot move) to the base rate {target:.4f}; the training-horizon model is more certain than the "
+            "asked horizon's base rate allows: check time.train_horizon_days against time.horizon_days"
         )
-    return float(np.exp(brentq(gap, lo, hi, xtol=1e-12)))
+    g = float(np.exp(brentq(gap, lo, hi, xtol=1e-12)))
+    if not 1 / MAX_PLAUSIBLE_POWER <= g <= MAX_PLAUSIBLE_POWER:
+        log.warning("moving probabilities to the asked horizon needed an exponent of %.3g (mean %.4f -> %.4f); "
+                    "the result is dominated by the customers that cannot move (p near 0 or 1)",
+                    g, q.mean(), target)
+    return g
 
 
 def to_horizon(p: np.ndarray, power: float) -> np.ndarray:

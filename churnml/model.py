@@ -236,7 +236,11 @@ class ChurnModel:
             raise ModelError(f"{path} is not a churnml model folder (needs model.txt and meta.json)")
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format_version") != FORMAT_VERSION:
-            raise ModelError(f"{path}: model format {meta.get('format_version')} is not {FORMAT_VERSION}")
+            raise ModelError(
+                f"{path}: model format {meta.get('format_version')} is not {FORMAT_VERSION}; models saved before "
+                "churnml moved probabilities to the asked horizon by a power (format 1: a log-odds shift) must be "
+                "retrained: python -m churnml.train"
+            )
         model = cls(**meta["init"])
         model.booster_ = lgb.Booster(model_file=str(path / "model.txt"))
         model.feature_names_ = meta["feature_names"]

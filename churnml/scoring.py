@@ -188,7 +188,12 @@ def score_customers(
     if spine.empty:
         raise ModelError(f"nobody to score at {c.date()}: {asked} customers asked, none at risk at the cutoff")
     log.info("scoring %d customers at %s", len(spine), c.date())
-    feats = compute_features(tables, spine, plan)
+    # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at
+    # training, and keep the asked customers' rows afterwards.
+    subset = plan.btyd_horizon_days is not None and len(spine) < len(pop)
+    feats = compute_features(tables, pop if subset else spine, plan)
+    if subset:
+        feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
     tx = getattr(tables, "transactions")  # noqa: B009
     clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
     rfm = rfm_table(tx, c)

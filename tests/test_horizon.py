@@ -52,3 +52,44 @@ def test_an_impossible_base_rate_is_a_clear_error(target: float) -> None:
 def test_no_probabilities_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="no probabilities"):
         horizon_power(np.array([]), 0.5)
+
+
+def test_probabilities_stuck_at_certain_churn_make_a_low_base_rate_an_error_naming_them() -> None:
+    p = np.array([1 - 1e-6] * 4 + [0.2] * 6)  # 40 % cannot move below about 0.85
+    with pytest.raises(ModelError, match=r"40\.0% at certain churn"):
+        horizon_power(p, 0.3)
+
+
+def test_an_implausible_exponent_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    p = np.array([1 - 1e-6] * 4 + [0.2] * 6)
+    with caplog.at_level("WARNING", logger="churnml.horizon"):
+        g = horizon_power(p, 0.35)
+    assert g > 1_000 and "exponent" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="churnml.horizon"):
+        horizon_power(p, 0.5)
+    assert caplog.text == ""
+
+
+def test_a_moved_model_saves_and_loads_with_its_exponent(tmp_path) -> None:
+    import json
+
+    import pandas as pd
+
+    from churnml.model import ChurnModel
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    y = (X["a"] + rng.normal(size=400) > 0).astype(int).to_numpy()
+    model = ChurnModel(params={"min_data_in_leaf": 5}, num_boost_round=5).fit(X, y, X_cal=X, y_cal=y)
+    model.set_horizon_power(X, 0.3)
+    assert model.horizon_power_ != 1.0 and model.predict_proba(X).mean() == pytest.approx(0.3, abs=1e-9)
+    model.save(tmp_path / "m")
+    loaded = ChurnModel.load(tmp_path / "m")
+    assert loaded.horizon_power_ == model.horizon_power_
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text())
+    meta["format_version"] = 1
+    (tmp_path / "m" / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="must be retrained"):
+        ChurnModel.load(tmp_path / "m")

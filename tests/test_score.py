@@ -54,6 +54,16 @@ def test_every_asked_customer_is_accounted_for(setup):
     assert result.outreach["customer_id"].is_unique
 
 
+def test_a_customer_gets_the_same_probability_alone_or_with_everyone(setup):
+    cfg, tables, model, _ = setup
+    assert any(name.startswith("btyd_") for name in model.feature_names_)  # BG/NBD is fitted at scoring
+    everyone = score_customers(tables, model, CUTOFF, cfg).outreach.set_index("customer_id")
+    few = everyone.index[[0, 7, 300]].tolist()
+    alone = score_customers(tables, model, CUTOFF, cfg, customers=few).outreach.set_index("customer_id")
+    pd.testing.assert_series_equal(alone["churn_probability"], everyone.loc[few, "churn_probability"],
+                                   check_exact=True, check_index=False)
+
+
 def test_the_list_is_ranked_by_value_at_risk_with_reasons_and_actions(setup):
     cfg, tables, model, _ = setup
     result = score_customers(tables, model, CUTOFF, cfg, top=25)

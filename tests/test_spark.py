@@ -355,7 +355,7 @@ def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, ta
     assert main([*common, "--engine", "spark", "--out", str(tmp_path / "spark")]) == 2  # exists
 
 
-def test_train_and_score_command_lines_on_spark_write_what_the_duckdb_engine_writes(spark, tmp_path, capsys,
+def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engine_does(spark, tmp_path, capsys,
                                                                                     monkeypatch):
     import mlflow
 
@@ -391,3 +391,16 @@ def test_train_and_score_command_lines_on_spark_write_what_the_duckdb_engine_wri
             assert _text(got[col]) == _text(expected[col]), col
     assert pd.read_csv(tmp_path / "spark.unscored.csv").columns.tolist() == ["customer_id", "reason"]
     assert score_main([*common, "--engine", "spark", "--out", str(tmp_path / "spark.csv")]) == 2  # exists
+
+
+def test_without_a_usable_java_the_spark_engine_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JAVA_HOME": str(tmp_path / "no-java")}
+    done = subprocess.run([sys.executable, "-m", "churnml.train", "--engine", "spark", "--tracking-uri",
+                           f"sqlite:///{tmp_path / 'm.db'}"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Spark could not start its JVM" in done.stderr and "install Java 17" in done.stderr
+    assert "Traceback" not in done.stderr

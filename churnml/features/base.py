@@ -152,7 +152,8 @@ def quote_literal(value: str) -> str:
 # day's rows comes first) and ``gap`` (days since the previous purchase day, on
 # that row; NULL on the first purchase day). Only purchases are sorted: the
 # previous purchase row's day is the previous purchase day on the first row of
-# a day and the same day on the others. Returns join with ``new_day`` 0. The
+# a day and the same day on the others. Returns (and rows without an amount,
+# which only unvalidated Parquet can hold) join with ``new_day`` 0. The
 # history rows ``{rows}`` are written out twice, not as a CTE, so that DuckDB
 # scans the Parquet file twice (with the amount filter pushed down) instead of
 # materialising it.
@@ -170,7 +171,7 @@ _TX_DAYS = """
     ) w
     UNION ALL
     SELECT customer_id, day, amount, NULL AS day_amount, 0 AS new_day, NULL AS gap
-    FROM ({rows}) d WHERE amount < 0"""
+    FROM ({rows}) d WHERE amount < 0 OR amount IS NULL"""
 
 _TX_ROWS = """
     SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount

@@ -188,12 +188,13 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
-    pop = population(spark, tables, [c], time)
+    everyone = population(spark, tables, [c], time)
+    pop, asked = everyone, -1
     unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
-    asked = -1
     if customers is not None:
-        pop, unscored, asked = _asked(spark, tables, pop, customers, time)
-    feats = features(spark, tables, pop, plan).persist()  # read twice
+        pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
+    # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
+    feats = features(spark, tables, pop, plan, population_spine=everyone).persist()  # read twice
     try:
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 from churnml.errors import ConfigError
@@ -56,7 +58,14 @@ def local_session(master: str = "local[2]", shuffle_partitions: int = 4, driver_
     builder = SparkSession.builder.master(master).appName("churnml")
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except PySparkRuntimeError as exc:  # e.g. JAVA_GATEWAY_EXITED: no usable Java
+        java = os.environ.get("JAVA_HOME") or shutil.which("java") or "not found on PATH"
+        raise ConfigError(
+            f"Spark could not start its JVM ({exc.getCondition() or type(exc).__name__}; Java: {java}). "
+            "Fix: install Java 17 and set JAVA_HOME (java -version must work), or use --engine duckdb"
+        ) from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
