@@ -1,0 +1,185 @@
+"""What to compute: the feature plan, learnt once at training and reused at scoring.
+
+:func:`plan_features` decides, from the tables and the earliest cutoff,
+which families run (those whose table is present), which look-back windows
+are kept after censoring, and the event and survey types that become
+columns. The :class:`FeaturePlan` is stored with a model so that scoring
+computes exactly the training columns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from churnml.config import FeaturesConfig
+from churnml.engine import ParquetSource, TableSource, run_sql
+from churnml.errors import SchemaError
+from churnml.features.base import FamilyContext, FamilySQL
+from churnml.features.customers import customers_family
+from churnml.features.events import events_family
+from churnml.features.rfm import rfm_family
+from churnml.features.subscriptions import subscriptions_family
+from churnml.features.surveys import surveys_family
+from churnml.features.tickets import tickets_family
+from churnml.features.windowed import windowed_family
+from churnml.schema import TABLE_SPECS
+from churnml.windows import DAY, to_cutoff
+
+__all__ = ["FAMILIES", "FeaturePlan", "plan_features", "table_of"]
+
+log = logging.getLogger(__name__)
+
+FAMILIES: dict[str, tuple[str, Callable[[FamilyContext], FamilySQL]]] = {
+    "rfm": ("transactions", rfm_family),
+    "windowed": ("transactions", windowed_family),
+    "events": ("events", events_family),
+    "surveys": ("surveys", surveys_family),
+    "tickets": ("tickets", tickets_family),
+    "subscriptions": ("subscriptions", subscriptions_family),
+    "customers": ("customers", customers_family),
+}
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """What to compute; learned once (at training) and reused (at scoring).
+
+    Attributes
+    ----------
+    families : tuple of str
+        Families whose table is present, in a fixed order.
+    windows : tuple of int
+        Look-back windows (days) kept: with ``censored="drop"`` only windows
+        that fit in the history of the earliest training cutoff.
+    dropped_windows : tuple of int
+        Windows dropped for censoring.
+    data_start : str
+        First day of the transactions (ISO date).
+    event_types, survey_types : tuple of str
+        Per-type columns to produce.
+    optional_columns : dict
+        Optional canonical columns present per table.
+    censored : str
+        ``drop`` or ``flag``.
+    """
+
+    families: tuple[str, ...]
+    windows: tuple[int, ...]
+    dropped_windows: tuple[int, ...] = ()
+    data_start: str = ""
+    event_types: tuple[str, ...] = ()
+    survey_types: tuple[str, ...] = ()
+    optional_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    censored: str = "drop"
+    btyd_horizon_days: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeaturePlan:
+        d = dict(d)
+        for key in ("families", "windows", "dropped_windows", "event_types", "survey_types"):
+            d[key] = tuple(d.get(key, ()))
+        d["optional_columns"] = {k: tuple(v) for k, v in d.get("optional_columns", {}).items()}
+        return cls(**d)
+
+    def context(self) -> FamilyContext:
+        return FamilyContext(
+            self.windows,
+            self.event_types,
+            self.survey_types,
+            {k: frozenset(v) for k, v in self.optional_columns.items()},
+        )
+
+
+def table_of(tables: object, name: str) -> TableSource | None:
+    if isinstance(tables, dict):
+        return tables.get(name)
+    return getattr(tables, name, None)
+
+
+def _first_time(tx: TableSource) -> pd.Timestamp:
+    """The first transaction time (Parquet: from the column statistics when written)."""
+    if isinstance(tx, ParquetSource):
+        return pd.Timestamp(run_sql('SELECT MIN("timestamp") AS t FROM tx', {"tx": tx[["timestamp"]]})["t"].iloc[0])
+    return pd.Timestamp(tx["timestamp"].min())
+
+
+def _distinct(frame: TableSource | None, column: str) -> tuple[str, ...]:
+    """Sorted distinct non-null values of a text column (event or survey types)."""
+    if frame is None:
+        return ()
+    if isinstance(frame, ParquetSource):
+        sql = f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL'
+        values = run_sql(sql, {"t": frame[[column]]})["v"].tolist()
+    else:
+        values = frame[column].dropna().unique().tolist()
+    return tuple(sorted(str(v) for v in values))
+
+
+def plan_features(
+    tables: object,
+    cutoffs: object,
+    cfg: FeaturesConfig | None = None,
+    horizon_days: int | None = None,
+) -> FeaturePlan:
+    """Decide what to compute from the tables and the earliest cutoff.
+
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame or ParquetSource
+        Canonical tables; ``transactions`` is required. A
+        :class:`~churnml.engine.ParquetSource` is read in place by DuckDB.
+    cutoffs : sequence of date-like
+        The cutoffs the features will be computed at; the earliest one
+        decides which windows are censored.
+    cfg : FeaturesConfig
+        Families and windows to use.
+    horizon_days : int, optional
+        The asked horizon; needed by the ``btyd`` family (skipped without it).
+    """
+    cfg = cfg or FeaturesConfig()
+    tx = table_of(tables, "transactions")
+    if tx is None or len(tx) == 0:
+        raise SchemaError("features need a non-empty transactions table", table="transactions")
+    data_start = _first_time(tx).normalize()
+    first_cut = min(to_cutoff(c) for c in cutoffs)  # type: ignore[attr-defined]
+    history_days = int((first_cut - data_start) / DAY)
+    windows = tuple(sorted(set(cfg.windows)))
+    dropped: tuple[int, ...] = ()
+    if cfg.censored_windows == "drop":
+        dropped = tuple(w for w in windows if w > history_days)
+        windows = tuple(w for w in windows if w <= history_days)
+        if dropped:
+            log.warning(
+                "dropping look-back windows %s days: the earliest cutoff %s has only %d days of history",
+                list(dropped), first_cut.date(), history_days,
+            )
+    families = tuple(f for f in FAMILIES if f in cfg.families and table_of(tables, FAMILIES[f][0]) is not None)
+    use_btyd = "btyd" in cfg.families and "rfm" in families and horizon_days is not None
+    skipped = [f for f in cfg.families if f not in families and not (f == "btyd" and use_btyd)]
+    if skipped:
+        log.info("feature families skipped (table absent): %s", skipped)
+    events, surveys = table_of(tables, "events"), table_of(tables, "surveys")
+    optional = {
+        name: tuple(c for c in TABLE_SPECS[name].optional if c in frame.columns)
+        for name in TABLE_SPECS
+        if (frame := table_of(tables, name)) is not None
+    }
+    return FeaturePlan(
+        families=families,
+        windows=windows,
+        dropped_windows=dropped,
+        data_start=str(data_start.date()),
+        event_types=_distinct(events, "event_type"),
+        survey_types=_distinct(surveys, "survey"),
+        optional_columns=optional,
+        censored=cfg.censored_windows,
+        btyd_horizon_days=horizon_days if use_btyd else None,
+    )
