@@ -1,0 +1,148 @@
+"""The label and population queries as text (DuckDB dialect), written once.
+
+:mod:`churnml.labels` runs them on DuckDB; :mod:`churnml.spark` runs the
+same text on Spark after :func:`churnml.engine.transpile`. Each function's
+docstring names the tables its query reads. Time filters come from
+:mod:`churnml.windows`.
+"""
+
+from __future__ import annotations
+
+from churnml.errors import ConfigError
+from churnml.windows import history_sql
+
+__all__ = ["contractual_labels_sql", "noncontractual_labels_sql", "population_sql"]
+
+_NONCONTRACTUAL_SQL = """
+WITH purchases AS (
+    SELECT DISTINCT customer_id, "timestamp" AS ts FROM tx WHERE amount >= 0
+),
+spans AS (
+    SELECT customer_id, ts,
+           LEAD(ts) OVER (PARTITION BY customer_id ORDER BY ts) AS next_ts,
+           MIN(ts) OVER (PARTITION BY customer_id) AS first_ts
+    FROM purchases
+),
+at_start AS (
+    SELECT s.customer_id, c.cutoff, c.win_end, c.active_from, s.ts, s.next_ts, s.first_ts
+    FROM spans s JOIN cutoffs c
+      ON s.ts < c.win_start AND (s.next_ts IS NULL OR s.next_ts >= c.win_start)
+)
+SELECT customer_id, cutoff,
+       CAST(CASE WHEN next_ts IS NULL OR next_ts >= win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
+FROM at_start
+WHERE {population}
+ORDER BY cutoff, customer_id
+"""
+
+
+_CONTRACTUAL_SQL = """
+WITH subs AS (
+    SELECT customer_id, "start" AS s_start, COALESCE("end", TIMESTAMP '9999-12-31') AS s_end
+    FROM subscriptions
+),
+ordered AS (
+    SELECT customer_id, s_start, s_end,
+           MAX(s_end) OVER (PARTITION BY customer_id ORDER BY s_start, s_end
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+    FROM subs
+),
+flagged AS (
+    SELECT customer_id, s_start, s_end,
+           SUM(CASE WHEN prev_end IS NULL OR s_start > prev_end + INTERVAL {grace} DAY THEN 1 ELSE 0 END)
+             OVER (PARTITION BY customer_id ORDER BY s_start, s_end ROWS UNBOUNDED PRECEDING) AS spell
+    FROM ordered
+),
+spells AS (
+    SELECT customer_id, spell, s_start, s_end, MAX(s_end) OVER (PARTITION BY customer_id, spell) AS spell_end
+    FROM flagged
+),
+active AS (
+    SELECT s.customer_id, c.cutoff, MAX(s.spell_end) AS spell_end, MAX(c.win_start) AS win_start,
+           MAX(c.win_end) AS win_end
+    FROM spells s JOIN cutoffs c ON {history} AND NOT {ended}
+    GROUP BY s.customer_id, c.cutoff
+)
+SELECT customer_id, cutoff,
+       CAST(CASE WHEN spell_end >= win_start AND spell_end < win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
+FROM active
+ORDER BY cutoff, customer_id
+"""
+
+
+_POPULATION_SQL = {
+    # Without an active_within look-back (``active_from`` at its sentinel), a customer is in
+    # the population of every cutoff after their first purchase: one row per customer is
+    # joined to the cutoffs instead of every purchase.
+    "noncontractual_first": """
+WITH firsts AS (
+    SELECT customer_id, MIN("timestamp") AS first_ts FROM tx WHERE amount >= 0 GROUP BY customer_id
+)
+SELECT f.customer_id, c.cutoff
+FROM firsts f JOIN cutoffs c ON {history}
+ORDER BY c.cutoff, f.customer_id
+""",
+    "noncontractual": """
+SELECT DISTINCT t.customer_id, c.cutoff
+FROM tx t JOIN cutoffs c ON {history} AND t."timestamp" >= c.active_from
+WHERE t.amount >= 0
+ORDER BY c.cutoff, t.customer_id
+""",
+    "contractual": """
+SELECT DISTINCT u.customer_id, c.cutoff
+FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR NOT {ended})
+ORDER BY c.cutoff, u.customer_id
+""",
+}
+
+
+def noncontractual_labels_sql(lead_time_days: int = 0) -> str:
+    """The query of :func:`noncontractual_labels` (DuckDB dialect).
+
+    It reads ``tx`` (customer_id, timestamp, amount) and ``cutoffs``
+    (:func:`cutoff_table`) and returns ``customer_id``, ``cutoff``, ``churned``.
+    """
+    if lead_time_days == 0:
+        population = f"{history_sql('first_ts', 'cutoff')} AND ts >= active_from"
+    else:
+        population = (
+            f"{history_sql('first_ts', 'cutoff')} AND EXISTS (SELECT 1 FROM purchases p "
+            "WHERE p.customer_id = at_start.customer_id AND p.ts < at_start.cutoff "
+            "AND p.ts >= at_start.active_from)"
+        )
+    return _NONCONTRACTUAL_SQL.format(population=population)
+
+
+def contractual_labels_sql(grace_days: int = 30) -> str:
+    """The query of :func:`contractual_labels` (DuckDB dialect).
+
+    It reads ``subscriptions`` (customer_id, start, end) and ``cutoffs``
+    (:func:`cutoff_table`) and returns ``customer_id``, ``cutoff``, ``churned``.
+    """
+    if grace_days < 0:
+        raise ConfigError(f"grace_days must be >= 0, got {grace_days}")
+    return _CONTRACTUAL_SQL.format(
+        grace=int(grace_days), history=history_sql("s.s_start", "c.cutoff"), ended=history_sql("s.s_end", "c.cutoff")
+    )
+
+
+def population_sql(regime: str, active_within: bool = True) -> str:
+    """The query of :func:`population` for a regime (DuckDB dialect).
+
+    ``noncontractual`` reads ``tx`` and ``cutoffs``; ``contractual`` reads
+    ``subscriptions`` and ``cutoffs``. It returns ``customer_id``, ``cutoff``.
+    ``active_within=False`` says that ``cutoffs.active_from`` is the
+    "no look-back" sentinel of :func:`cutoff_table` (``active_within_days``
+    not set): the non-contractual query then joins each customer's first
+    purchase, not every purchase, to the cutoffs (same rows, faster). The
+    default query is right either way.
+    """
+    if regime == "contractual":
+        return _POPULATION_SQL["contractual"].format(
+            history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
+        )
+    if regime == "noncontractual" and not active_within:
+        return _POPULATION_SQL["noncontractual_first"].format(history=history_sql("f.first_ts", "c.cutoff"))
+    if regime == "noncontractual":
+        return _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
+    raise ConfigError(f"time.regime must be 'noncontractual' or 'contractual', got {regime!r}")
