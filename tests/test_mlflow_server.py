@@ -21,13 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.settings import small_world
+
 pytestmark = pytest.mark.slow
 
-SETTINGS = [
-    "data.source=synthetic", "data.synthetic.customers=600", "data.synthetic.months=16",
-    "time.horizon_days=60", "time.train_horizon_days=null", "time.step_days=30",
-    "model.num_boost_round=40", "model.min_rows=50", "features.windows=[7, 30, 90]",
-]
+SETTINGS = small_world(600, 16, 40, 50)
 CUTOFF = "2024-04-01"
 
 

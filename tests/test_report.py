@@ -15,6 +15,7 @@ import churnml.report as report_cli
 from churnml.config import Config, load_config
 from churnml.io import Tables, load_tables, read_table
 from churnml.report_html import SECTION_IDS, ModelSection, build_report, render_report
+from tests.settings import small_world
 
 # A hand-typed log, declared to end on 2024-04-01 (so March is a complete month):
 #   Jan: A B C D buy (all new);  Feb: A B buy, E is new;  Mar: A E buy, F is new.
@@ -24,11 +25,7 @@ ROWS = [
     ("A", "2024-03-05", 30.0), ("E", "2024-03-20", 30.0), ("F", "2024-03-25", 30.0),
 ]  # fmt: skip
 SETTINGS = ["time.horizon_days=14", "metrics.freq=M", "data.end=2024-04-01"]
-SMALL = [
-    "data.source=synthetic", "data.synthetic.customers=1500", "data.synthetic.months=18",
-    "time.horizon_days=60", "time.train_horizon_days=null", "time.step_days=30",
-    "model.num_boost_round=60", "model.min_rows=100", "features.windows=[7, 30, 90]",
-]  # fmt: skip
+SMALL = small_world(1500, 18, 60, 100)
 
 
 class _Page(HTMLParser):

@@ -21,15 +21,12 @@ from churnml.io import load_tables, write_frame
 from churnml.labels import contractual_labels, make_labels, noncontractual_labels, population
 from churnml.model import model_input
 from tests.conftest import frame
+from tests.settings import small_world
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 KEYS = ["customer_id", "cutoff"]
-SETTINGS = [
-    "data.source=synthetic", "data.synthetic.customers=500", "data.synthetic.months=16",
-    "time.horizon_days=60", "time.train_horizon_days=null", "time.step_days=30",
-    "model.num_boost_round=40", "model.min_rows=50", "features.windows=[7, 30, 90]",
-]
+SETTINGS = small_world(500, 16, 40, 50)
 CUTOFFS = ["2023-11-01", "2024-01-01", "2024-03-01"]
 SCORE_CUTOFF = "2024-04-01"
 FEATURE_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")

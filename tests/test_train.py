@@ -12,20 +12,11 @@ from churnml.errors import DataWindowError, ModelError
 from churnml.io import load_tables
 from churnml.model import model_input
 from churnml.training import fit_and_evaluate
+from tests.settings import small_world
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = [
-    "data.source=synthetic",
-    "data.synthetic.customers=1500",
-    "data.synthetic.months=18",
-    "time.horizon_days=60",
-    "time.train_horizon_days=null",
-    "time.step_days=30",
-    "model.num_boost_round=60",
-    "model.min_rows=100",
-    "features.windows=[7, 30, 90]",
-]
+SETTINGS = small_world(1500, 18, 60, 100)
 
 
 @pytest.fixture(scope="module")

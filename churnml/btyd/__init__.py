@@ -5,15 +5,9 @@ Written from the published formulas of Fader, Hardie and Lee (2005a),
 *Marketing Science* 24(2), and (2005b) "RFM and CLV: Using Iso-Value Curves for
 Customer Base Analysis", *Journal of Marketing Research* 42(4).
 
-The BG/NBD story, per customer: while alive, purchases arrive as a Poisson
-process with rate ``lambda ~ Gamma(r, alpha)``; right after each *repeat*
-purchase the customer drops out for good with probability ``p ~ Beta(a, b)``.
-Nobody drops out at the first purchase or between purchases, so a customer
-with no repeat purchase is alive for sure (P(alive) = 1; that is why P(alive)
-ranks churn backwards and :meth:`BGNBD.p_no_purchase` is the churn score).
-
-All times are in *units* of ``unit_days`` days (weeks by default) from the
-customer's first purchase day.
+The model's story (who drops out when, and why P(alive) ranks churn
+backwards) is told in :mod:`~churnml.btyd.bgnbd`. All times are in *units*
+of ``unit_days`` days (weeks by default) from the customer's first purchase day.
 
 The package: :mod:`~churnml.btyd.summary` builds the per-customer (x, t_x, T,
 m) summary, :mod:`~churnml.btyd.bgnbd` holds the BG/NBD,

@@ -8,7 +8,7 @@ after its cutoff.
 
 A family gives either one query (``FamilySQL.sql``) or aggregate
 expressions over a shared *history stream* (``FamilySQL.source``, one of
-:data:`SHARED_SQL`): the rows of a table already joined to the spine, with
+:func:`shared_sql`): the rows of a table already joined to the spine, with
 their ``age`` in days. Families reading the same stream (RFM and windowed
 both read ``tx_hist``) are computed in one ``GROUP BY``, so the table is
 scanned, sorted and joined once.
@@ -32,7 +32,6 @@ import pandas as pd
 from churnml.windows import age_days_sql, history_sql, to_cutoff
 
 __all__ = [
-    "SHARED_SQL",
     "FamilyContext",
     "FamilySQL",
     "FeatureDoc",
@@ -79,13 +78,13 @@ class FamilySQL:
     """A family's query and its columns.
 
     ``sql`` selects ``customer_id, cutoff`` and the feature columns; or,
-    when ``source`` names a history stream of :data:`SHARED_SQL`, ``sql`` is
+    when ``source`` names a history stream of :func:`shared_sql`, ``sql`` is
     empty and ``aggregates`` are ``"<aggregate expression> AS <column>"``
     over that stream's columns, grouped by ``customer_id, cutoff``.
     ``fill`` maps columns to the neutral value used for spine customers who
     have no rows in the table (counts: 0); columns not in ``fill`` stay NaN
     (unknown). ``categorical`` lists columns returned as pandas categories.
-    ``shared`` names the :data:`SHARED_SQL` tables the family reads.
+    ``shared`` names the :func:`shared_sql` tables the family reads.
     """
 
     family: str
@@ -200,6 +199,3 @@ def shared_sql(cutoff: str = "") -> dict[str, str]:
 """
     return {"tx_hist": hist}
 
-
-#: The general path's shared tables (:func:`shared_sql` without a cutoff).
-SHARED_SQL = shared_sql()
