@@ -2,6 +2,10 @@
 
 The configuration is one :class:`Config` object passed explicitly to whatever
 needs it. Unknown keys are rejected and every mistake is reported at once.
+The ``data`` section lives in :mod:`churnml.config_data` and the steps of
+:func:`load_config` (YAML file, ``--set`` overrides, error report) in
+:mod:`churnml.config_load`; import the section models and
+:func:`apply_overrides` from here.
 
 Examples
 --------
@@ -16,10 +20,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field
 
-from churnml.errors import ConfigError
+from churnml.config_data import TABLES as TABLES
+from churnml.config_data import DataConfig, StrictSection, SyntheticConfig, TableSource
+from churnml.config_load import apply_overrides, read_tree, validate_tree
 
 __all__ = [
     "Config",
@@ -38,83 +43,8 @@ __all__ = [
     "load_config",
 ]
 
-TABLES = (
-    "transactions",
-    "events",
-    "subscriptions",
-    "surveys",
-    "tickets",
-    "customers",
-    "marketing_spend",
-    "loyalty",
-)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class TableSource(_Strict):
-    """Where one table comes from and how its columns map to canonical names.
-
-    ``columns`` maps canonical name -> the name in the user's file, e.g.
-    ``{customer_id: cust_no, timestamp: order_date}``.
-    """
-
-    path: str
-    format: Literal["csv", "parquet", "auto"] = "auto"
-    columns: dict[str, str] = Field(default_factory=dict)
-    read_options: dict[str, Any] = Field(default_factory=dict)
-
-
-class SyntheticConfig(_Strict):
-    """Parameters of the seeded synthetic generator (``churnml.datasets``)."""
-
-    customers: int = Field(5_000, ge=10)
-    seed: int = 42
-    start: dt.date = dt.date(2023, 1, 1)
-    months: int = Field(24, ge=3)
-    churn_rate: float = Field(0.30, gt=0.0, lt=1.0)
-    contractual_share: float = Field(0.4, ge=0.0, le=1.0)
-
-
-class DataConfig(_Strict):
-    """Which data to use.
-
-    ``source``: ``cdnow`` (bundled), ``synthetic`` (generated in memory from
-    ``synthetic``) or ``files`` (the paths in ``tables``).
-    ``returns``: what negative amounts mean. ``error`` rejects them, ``keep``
-    keeps them as returns (they reduce spend and feed the returns share),
-    ``drop`` removes them and logs how many.
-    ``timezone``: the zone naive timestamps are in; everything is converted to
-    naive UTC. ``end``: the declared last moment of the data (exclusive); rows
-    at or after it are an error.
-    """
-
-    source: Literal["cdnow", "synthetic", "files"] = "cdnow"
-    tables: dict[str, TableSource] = Field(default_factory=dict)
-    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
-    returns: Literal["error", "keep", "drop"] = "error"
-    timezone: str = "UTC"
-    end: dt.datetime | None = None
-    duplicates: Literal["error", "keep", "drop"] = "error"
-
-    @model_validator(mode="after")
-    def _check_tables(self) -> DataConfig:
-        unknown = sorted(set(self.tables) - set(TABLES))
-        if unknown:
-            raise ValueError(
-                f"unknown table(s) {unknown}; the data contract has {list(TABLES)}"
-            )
-        if self.source == "files" and "transactions" not in self.tables:
-            raise ValueError(
-                "source is 'files' but data.tables has no 'transactions' entry; "
-                "add data.tables.transactions.path"
-            )
-        return self
-
-
-class TimeConfig(_Strict):
+class TimeConfig(StrictSection):
     """The time model (see DESIGN.md section 2). All durations are in days.
 
     ``regime``: ``noncontractual`` (no purchase in the label window) or
@@ -159,7 +89,7 @@ def _all_families() -> list[FamilyName]:
     return ["rfm", "windowed", "events", "surveys", "tickets", "subscriptions", "customers", "btyd"]
 
 
-class FeaturesConfig(_Strict):
+class FeaturesConfig(StrictSection):
     """Feature families and windows (days)."""
 
     families: list[FamilyName] = Field(default_factory=_all_families)
@@ -167,7 +97,7 @@ class FeaturesConfig(_Strict):
     censored_windows: Literal["drop", "flag"] = "drop"
 
 
-class MetricsConfig(_Strict):
+class MetricsConfig(StrictSection):
     """Descriptive metrics: the period grid and the output folder."""
 
     freq: Literal["M", "Q", "Y"] = "M"
@@ -178,7 +108,7 @@ class MetricsConfig(_Strict):
     out_dir: str = "outputs/metrics"
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictSection):
     """LightGBM and calibration.
 
     ``params`` are passed to LightGBM as they are (on top of churnml's
@@ -196,7 +126,7 @@ class ModelConfig(_Strict):
     min_rows: int = Field(200, ge=10)
 
 
-class EvaluationConfig(_Strict):
+class EvaluationConfig(StrictSection):
     """Business assumptions of the profit curve (money per customer)."""
 
     contact_cost: float = Field(2.0, ge=0)
@@ -206,7 +136,7 @@ class EvaluationConfig(_Strict):
     top_fraction: float = Field(0.1, gt=0, le=1)
 
 
-class TrackingConfig(_Strict):
+class TrackingConfig(StrictSection):
     """MLflow: where runs go and how the model is registered.
 
     ``uri`` None means ``sqlite:///mlflow.db`` in the working folder.
@@ -220,7 +150,7 @@ class TrackingConfig(_Strict):
     register_model: bool = True
 
 
-class PlayRule(_Strict):
+class PlayRule(StrictSection):
     """One row of the outreach playbook; the first matching rule wins.
 
     A rule matches when every condition given holds: ``tiers`` (risk tier in
@@ -251,7 +181,7 @@ def _default_playbook() -> list[PlayRule]:
     ]
 
 
-class ScoringConfig(_Strict):
+class ScoringConfig(StrictSection):
     """Outreach lists: tiers, value, reasons and the playbook.
 
     ``tiers``: lower probability bounds of each tier, highest first (a
@@ -269,7 +199,7 @@ class ScoringConfig(_Strict):
     playbook: list[PlayRule] = Field(default_factory=_default_playbook)
 
 
-class Config(_Strict):
+class Config(StrictSection):
     """The whole configuration of a churnml run."""
 
     name: str = "default"
@@ -282,56 +212,6 @@ class Config(_Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     seed: int = 42
-
-
-def _format_errors(err: ValidationError, origin: str) -> ConfigError:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key; check its spelling against the documented keys"
-        else:
-            msg = e["msg"]
-        got = e.get("input")
-        shown = "" if isinstance(got, dict) or e["type"] == "missing" else f" (got {got!r})"
-        lines.append(f"  - {loc}: {msg}{shown}")
-    return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
-
-
-def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    node = tree
-    for k in keys[:-1]:
-        child = node.get(k)
-        if child is None:
-            child = node[k] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(
-                f"--set {dotted}: '{k}' holds a value, not a section; cannot set '{dotted}'"
-            )
-        node = child
-    node[keys[-1]] = value
-
-
-def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``section.key=value`` overrides to a raw config tree.
-
-    Values are parsed as YAML scalars, so ``90`` is an int, ``null`` is None and
-    ``[7, 30]`` is a list.
-    """
-    bad = [o for o in overrides if "=" not in o or not o.split("=", 1)[0].strip()]
-    if bad:
-        raise ConfigError(
-            f"--set expects section.key=value, got {bad}; e.g. --set time.horizon_days=90"
-        )
-    for item in overrides:
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item}: the value is not valid YAML ({exc})") from exc
-        _set_path(tree, key.strip(), value)
-    return tree
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> Config:
@@ -350,24 +230,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     ConfigError
         Listing every problem at once.
     """
-    tree: dict[str, Any] = {}
-    origin = "defaults"
-    if path is not None:
-        p = Path(path)
-        origin = str(p)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} not found (working folder {Path.cwd()})")
-        try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: expected a mapping of sections at the top level")
-        tree = loaded or {}
+    tree, origin = read_tree(path)
     if overrides:
         tree = apply_overrides(tree, overrides)
         origin += " + --set overrides"
-    try:
-        return Config.model_validate(tree)
-    except ValidationError as exc:
-        raise _format_errors(exc, origin) from None
+    return validate_tree(Config, tree, origin)

@@ -15,6 +15,7 @@ __all__ = [
     "EmptyDataError",
     "ModelError",
     "SchemaError",
+    "raise_collected",
 ]
 
 
@@ -59,3 +60,16 @@ class DataWindowError(ChurnMLError, ValueError):
 
 class ModelError(ChurnMLError, ValueError):
     """A model cannot be trained, loaded or applied as asked."""
+
+
+def raise_collected(errors: list[SchemaError | EmptyDataError]) -> None:
+    """Raise the errors collected over several tables: one as it is, several as one SchemaError.
+
+    Lets a reader of many tables report every table's problems at once. Nothing is
+    raised for an empty list.
+    """
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SchemaError([p for e in errors for p in getattr(e, "problems", [str(e)])])
+

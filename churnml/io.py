@@ -1,22 +1,20 @@
-"""Reading and writing data files: the only module that touches data on disk.
+"""Reading and writing data files: with :mod:`churnml.io_write`, the only code touching data on disk.
 
 Reads (:func:`read_table`, :func:`load_tables`) map the user's column names to
 the canonical ones and validate each table once
 (:func:`churnml.validation.validate_table`): what they return is a canonical
 frame that the rest of churnml trusts.
 
-Writes are atomic (a temporary file in the same folder, then a rename) and
-never replace an existing file unless ``overwrite=True``.
+Writes (:func:`write_frame`, :func:`write_text`, :func:`write_json`) live in
+:mod:`churnml.io_write` and are re-exported here: they are atomic (a temporary
+file in the same folder, then a rename) and never replace an existing file
+unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,13 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churnml.config import Config, DataConfig
-from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
+from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
+from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.schema import TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
 __all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
-
-log = logging.getLogger(__name__)
 
 #: read_csv options the (fast, multi-threaded) pyarrow engine understands.
 _PYARROW_OPTIONS = frozenset({
@@ -65,112 +62,6 @@ class Tables:
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={len(getattr(self, n)):,} rows" for n in self.present())
         return f"Tables({shown})"
-
-
-def _format_of(path: Path) -> str:
-    suffixes = "".join(path.suffixes).lower()
-    if suffixes.endswith(".parquet") or suffixes.endswith(".pq"):
-        return "parquet"
-    if suffixes.endswith(".csv") or suffixes.endswith(".csv.gz"):
-        return "csv"
-    raise ChurnMLError(
-        f"cannot tell the file format of {path}: use a name ending in .csv, .csv.gz or .parquet"
-    )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def _atomic(path: str | Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it into place.
-
-    Refuses an existing target without ``overwrite``; the file gets the usual
-    permissions (0666 minus the umask), not mkstemp's private 0600.
-    """
-    target = Path(path)
-    if target.exists() and not overwrite:
-        raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, index: bool = False) -> Path:
-    """Write a frame to CSV or Parquet (by suffix), atomically.
-
-    Parameters
-    ----------
-    df : DataFrame
-        What to write. Parquet timestamps are written in microseconds so that
-        Spark can read them.
-    path : str or Path
-        Target file; ``.csv``, ``.csv.gz`` or ``.parquet``.
-    overwrite : bool
-        Replace an existing file. Without it an existing file is an error.
-    index : bool
-        Write the index too.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    target = Path(path)
-    fmt = _format_of(target)
-    with _atomic(target, overwrite) as tmp:
-        if fmt == "parquet":
-            df.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
-        else:
-            df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
-    log.info("wrote %s rows to %s", len(df), target)
-    return target
-
-
-def write_text(text: str, path: str | Path, overwrite: bool = False) -> Path:
-    """Write UTF-8 text (HTML, JSON, ...) to ``path``, atomically."""
-    target = Path(path)
-    with _atomic(target, overwrite) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    log.info("wrote %s", target)
-    return target
-
-
-def write_json(obj: object, path: str | Path, overwrite: bool = False) -> Path:
-    """Write a JSON-ready object to ``path``, atomically (temporary file, then rename).
-
-    Parameters
-    ----------
-    obj : object
-        Anything :func:`json.dumps` accepts (NaN is not allowed: use None).
-    path : str or Path
-        Target file, usually ending in ``.json``.
-    overwrite : bool
-        Replace an existing file. Without it an existing file is an error.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    import json
-
-    try:
-        text = json.dumps(obj, indent=2, allow_nan=False, default=str)
-    except ValueError as exc:
-        raise ChurnMLError(f"cannot write {path} as JSON: {exc}; replace NaN by None") from None
-    return write_text(text + "\n", path, overwrite)
 
 
 # ---------------------------------------------------------------------- reading
@@ -273,7 +164,7 @@ def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
     if not path.is_file():
         raise ConfigError(f"data.tables.{table}.path: file {str(path)!r} not found "
                           f"(relative paths start at the working folder {Path.cwd()})")
-    return path, _format_of(path) if fmt == "auto" else fmt
+    return path, file_format(path) if fmt == "auto" else fmt
 
 
 def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
@@ -349,10 +240,7 @@ def _file_tables(data: DataConfig) -> Tables:
             )
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise SchemaError([p for e in errors for p in getattr(e, "problems", [str(e)])])
+    raise_collected(errors)
     return Tables(**frames)
 
 

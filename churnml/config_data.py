@@ -1,0 +1,93 @@
+"""The ``data`` section of the configuration: which source, which tables, which rules.
+
+:class:`DataConfig` and its parts (:class:`TableSource`, :class:`SyntheticConfig`)
+live here, with :class:`StrictSection`, the base of every configuration
+section. They are re-exported by :mod:`churnml.config`; import them from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
+
+#: The tables of the data contract, the keys ``data.tables`` accepts.
+TABLES = (
+    "transactions",
+    "events",
+    "subscriptions",
+    "surveys",
+    "tickets",
+    "customers",
+    "marketing_spend",
+    "loyalty",
+)
+
+
+class StrictSection(BaseModel):
+    """Base of every configuration section: unknown keys are rejected, assignments validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TableSource(StrictSection):
+    """Where one table comes from and how its columns map to canonical names.
+
+    ``columns`` maps canonical name -> the name in the user's file, e.g.
+    ``{customer_id: cust_no, timestamp: order_date}``.
+    """
+
+    path: str
+    format: Literal["csv", "parquet", "auto"] = "auto"
+    columns: dict[str, str] = Field(default_factory=dict)
+    read_options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SyntheticConfig(StrictSection):
+    """Parameters of the seeded synthetic generator (``churnml.datasets``)."""
+
+    customers: int = Field(5_000, ge=10)
+    seed: int = 42
+    start: dt.date = dt.date(2023, 1, 1)
+    months: int = Field(24, ge=3)
+    churn_rate: float = Field(0.30, gt=0.0, lt=1.0)
+    contractual_share: float = Field(0.4, ge=0.0, le=1.0)
+
+
+class DataConfig(StrictSection):
+    """Which data to use.
+
+    ``source``: ``cdnow`` (bundled), ``synthetic`` (generated in memory from
+    ``synthetic``) or ``files`` (the paths in ``tables``).
+    ``returns``: what negative amounts mean. ``error`` rejects them, ``keep``
+    keeps them as returns (they reduce spend and feed the returns share),
+    ``drop`` removes them and logs how many.
+    ``timezone``: the zone naive timestamps are in; everything is converted to
+    naive UTC. ``end``: the declared last moment of the data (exclusive); rows
+    at or after it are an error.
+    """
+
+    source: Literal["cdnow", "synthetic", "files"] = "cdnow"
+    tables: dict[str, TableSource] = Field(default_factory=dict)
+    synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+    returns: Literal["error", "keep", "drop"] = "error"
+    timezone: str = "UTC"
+    end: dt.datetime | None = None
+    duplicates: Literal["error", "keep", "drop"] = "error"
+
+    @model_validator(mode="after")
+    def _check_tables(self) -> DataConfig:
+        unknown = sorted(set(self.tables) - set(TABLES))
+        if unknown:
+            raise ValueError(
+                f"unknown table(s) {unknown}; the data contract has {list(TABLES)}"
+            )
+        if self.source == "files" and "transactions" not in self.tables:
+            raise ValueError(
+                "source is 'files' but data.tables has no 'transactions' entry; "
+                "add data.tables.transactions.path"
+            )
+        return self

@@ -1,0 +1,127 @@
+"""Raw configuration trees: the YAML file, ``--set`` overrides and the error report.
+
+:func:`churnml.config.load_config` is the entry point; the steps live here so
+that :mod:`churnml.config` holds only the typed sections. A *tree* is the
+nested ``dict`` a YAML file parses to, before validation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from churnml.errors import ConfigError
+
+__all__ = ["apply_overrides", "read_tree", "validate_tree"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_tree(path: str | Path | None) -> tuple[dict[str, Any], str]:
+    """Read a YAML config file into a raw tree.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        A YAML file; None means no file (an empty tree, the defaults).
+
+    Returns
+    -------
+    tree : dict
+        The sections of the file (empty for an empty file or ``path=None``).
+    origin : str
+        Where the tree came from, for error messages: the path or ``defaults``.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not valid YAML or is not a mapping.
+    """
+    if path is None:
+        return {}, "defaults"
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} not found (working folder {Path.cwd()})")
+    try:
+        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{p}: expected a mapping of sections at the top level")
+    return loaded or {}, str(p)
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        child = node.get(k)
+        if child is None:
+            child = node[k] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"--set {dotted}: '{k}' holds a value, not a section; cannot set '{dotted}'"
+            )
+        node = child
+    node[keys[-1]] = value
+
+
+def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` overrides to a raw config tree.
+
+    Values are parsed as YAML scalars, so ``90`` is an int, ``null`` is None and
+    ``[7, 30]`` is a list.
+    """
+    bad = [o for o in overrides if "=" not in o or not o.split("=", 1)[0].strip()]
+    if bad:
+        raise ConfigError(
+            f"--set expects section.key=value, got {bad}; e.g. --set time.horizon_days=90"
+        )
+    for item in overrides:
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: the value is not valid YAML ({exc})") from exc
+        _set_path(tree, key.strip(), value)
+    return tree
+
+
+def _format_errors(err: ValidationError, origin: str) -> ConfigError:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against the documented keys"
+        else:
+            msg = e["msg"]
+        got = e.get("input")
+        shown = "" if isinstance(got, dict) or e["type"] == "missing" else f" (got {got!r})"
+        lines.append(f"  - {loc}: {msg}{shown}")
+    return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
+
+
+def validate_tree(model: type[M], tree: dict[str, Any], origin: str) -> M:
+    """Validate a raw tree as ``model``, reporting every problem at once.
+
+    Parameters
+    ----------
+    model : type
+        The pydantic model of the tree (:class:`churnml.config.Config`).
+    tree : dict
+        The raw tree, after overrides.
+    origin : str
+        Where the tree came from; starts the error message.
+
+    Raises
+    ------
+    ConfigError
+        One line per problem: the dotted key, what is wrong and the value given.
+    """
+    try:
+        return model.model_validate(tree)
+    except ValidationError as exc:
+        raise _format_errors(exc, origin) from None
