@@ -18,7 +18,7 @@ from pandas.api import types as ptypes
 from churnml.schema import TableSpec
 from churnml.timeparse import _as_text, _localize, _log_offsets, _parse_times
 
-__all__ = ["Report", "convert_columns", "count_text", "examples", "missing_mask"]
+__all__ = ["BOOL_WORDS", "Report", "convert_columns", "count_text", "examples", "missing_mask"]
 
 SHOWN_ROWS = 5
 SHOWN_EXAMPLES = 3
@@ -26,7 +26,7 @@ _ISO_FIX = (
     "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
     "or give the format as read_options.date_format"
 )
-_BOOLS = {"true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
+BOOL_WORDS = {"true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
           "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False}
 
 
@@ -130,7 +130,7 @@ def _convert_number(rep: Report, name: str, col: pd.Series, kind: str) -> pd.Ser
 def _convert_bool(rep: Report, name: str, col: pd.Series) -> pd.Series:
     if ptypes.is_bool_dtype(col.dtype):
         return col.astype("boolean")
-    mapped = _as_text(col).str.strip().str.lower().map(_BOOLS)
+    mapped = _as_text(col).str.strip().str.lower().map(BOOL_WORDS)
     bad = mapped.isna().to_numpy() & ~missing_mask(col)
     if bad.any():
         rep.add(name, ("value that is not true/false", "values that are not true/false"), bad, col,

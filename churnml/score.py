@@ -93,13 +93,13 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> Sc
     from churnml import spark as cs
 
     session = cs.local_session(args.spark_master)
-    if args.data:  # Parquet read by Spark (trusted, as data.source=files); CSV read and validated here
+    if args.data:  # Parquet read and validated by Spark; CSV read and validated here
         wanted = {f.name for f in fields(cs.SparkTables)}
         sources: dict[str, Any] = {
             name: path if path.suffix == ".parquet" else read_table(name, path, returns="keep", duplicates="keep")
             for name, path in _folder_files(Path(args.data)).items() if name in wanted
         }
-        tables = cs.spark_tables(session, sources)
+        tables = cs.spark_tables(session, sources, returns="keep", duplicates="keep")  # as --data on DuckDB
     else:
         tables = cs.tables_from_config(session, cfg)
     return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=_asked(args))

@@ -25,7 +25,7 @@ from pandas.tseries.api import guess_datetime_format
 
 from churnml.errors import ConfigError
 
-__all__: list[str] = []  # private helpers of churnml.validation
+__all__ = ["as_utc"]  # helpers of churnml.validation (and churnml.spark.validate)
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
@@ -120,7 +120,8 @@ def _log_offsets(col: pd.Series, aware: np.ndarray, where: str) -> None:
                     where, len(found), counts)
 
 
-def _as_utc(value: object, what: str) -> pd.Timestamp | None:
+def as_utc(value: object, what: str) -> pd.Timestamp | None:
+    """``value`` as a naive UTC Timestamp (None stays None); ConfigError naming ``what`` if unparseable."""
     if value is None:
         return None
     try:

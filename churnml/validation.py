@@ -25,9 +25,9 @@ import pyarrow as pa
 from churnml.coercion import Report, convert_columns
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.schema import SCORE_SCALES, TableSpec, spec_for
-from churnml.timeparse import _as_utc
+from churnml.timeparse import as_utc
 
-__all__ = ["validate_table"]
+__all__ = ["check_options", "scale_text", "validate_table"]
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
     if unknown.any():
         rep.add("survey", ("unknown survey type", "unknown survey types"), unknown, survey,
-                f"use one of {sorted(SCORE_SCALES)} (scales {_scales()})")
+                f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
     low = survey.map({k: v[0] for k, v in SCORE_SCALES.items()}).astype("float64")
     high = survey.map({k: v[1] for k, v in SCORE_SCALES.items()}).astype("float64")
     score = canon["score"]
@@ -102,10 +102,11 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     if outside.any():
         shown = survey.astype("object") + " " + score.astype("str")
         rep.add("score", ("score outside its survey's scale", "scores outside their survey's scale"),
-                outside, shown, f"keep each score within its scale ({_scales()}) or fix the survey type")
+                outside, shown, f"keep each score within its scale ({scale_text()}) or fix the survey type")
 
 
-def _scales() -> str:
+def scale_text() -> str:
+    """The survey score scales as text for messages, e.g. ``nps 0-10, csat 1-5, ces 1-7``."""
     return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
 
 
@@ -164,7 +165,8 @@ def _check_duplicates(rep: Report, spec: TableSpec, frame: pd.DataFrame, policy:
 
 
 # ------------------------------------------------------------------------- API
-def _check_options(returns: str, duplicates: str, timezone: str) -> None:
+def check_options(returns: str, duplicates: str, timezone: str) -> None:
+    """ConfigError unless ``data.returns``/``data.duplicates`` are error|keep|drop and the zone is known."""
     bad = [f"data.{k}={v!r} (expected 'error', 'keep' or 'drop')"
            for k, v in (("returns", returns), ("duplicates", duplicates))
            if v not in ("error", "keep", "drop")]
@@ -231,8 +233,8 @@ def validate_table(
         ``returns``, ``duplicates``, ``timezone`` or ``data_end`` is invalid.
     """
     spec = spec_for(table)
-    _check_options(returns, duplicates, timezone)
-    end = _as_utc(data_end, "data.end")
+    check_options(returns, duplicates, timezone)
+    end = as_utc(data_end, "data.end")
     of = f" ({source})" if source else ""
     if len(raw) == 0:
         raise EmptyDataError(f"table '{table}'{of} has no rows; it needs at least one "

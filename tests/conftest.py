@@ -6,6 +6,7 @@ The cutoff of the hand computations is 2024-02-01 (midnight UTC).
 from __future__ import annotations
 
 import os
+import sys
 
 import pandas as pd
 import pytest
@@ -28,6 +29,18 @@ def frame(**cols: object) -> pd.DataFrame:
         else:
             out[name] = values
     return pd.DataFrame(out)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores) for every Spark test: a JVM starts once per test run."""
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from churnml.spark import local_session
+
+    session = local_session("local[2]", shuffle_partitions=4)
+    yield session
+    session.stop()
 
 
 @pytest.fixture

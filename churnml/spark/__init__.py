@@ -23,7 +23,8 @@ columns per row (the BG/NBD family's RFM columns, the sampled training table,
 one probability and summary per scored customer, the outreach list's features).
 
 Modules: :mod:`~churnml.spark.session` (sessions), :mod:`~churnml.spark.tables`
-(canonical tables, pandas <-> Spark), :mod:`~churnml.spark.sql` (the shared
+(canonical tables, pandas <-> Spark), :mod:`~churnml.spark.validate` (row-level
+validation, the rules of :mod:`churnml.validation`), :mod:`~churnml.spark.sql` (the shared
 SQL: features, labels, population), :mod:`~churnml.spark.training` (sampled
 training) and :mod:`~churnml.spark.scoring` (outreach list).
 """
@@ -49,6 +50,7 @@ from churnml.spark.tables import (
     to_pandas,
 )
 from churnml.spark.training import SampleInfo, sample_customers, train, training_data
+from churnml.spark.validate import validate_spark_table
 
 __all__ = [
     "LOCAL_CONF",
@@ -72,5 +74,6 @@ __all__ = [
     "to_pandas",
     "train",
     "training_data",
+    "validate_spark_table",
     "write_parquet",
 ]

@@ -160,7 +160,7 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
 
 
 def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int) -> DataFrame:
-    """The BG/NBD family: RFM columns collected, fitted per cutoff on the driver, sent back."""
+    """The btyd family: RFM columns collected, BG/NBD fitted and recency ranked per cutoff on the driver, sent back."""
     rfm_only = replace(plan, families=("rfm",), btyd_horizon_days=None, censored="drop")
     rfm = run_sql(spark, feature_sql(rfm_only), _frames(tables, rfm_only, spine))
     local = to_pandas(rfm.select(*KEYS, "rfm_days_all", "rfm_tenure_days", "rfm_recency_days"))

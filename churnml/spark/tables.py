@@ -1,15 +1,19 @@
 """Canonical Spark tables: read, map, cast; pandas <-> Spark through Arrow.
 
 Time columns become ``TIMESTAMP_NTZ`` (naive UTC, like DuckDB's TIMESTAMP),
-ids strings, numbers doubles. Spark trusts its input: Parquet read here is
-checked for columns and types, not row by row.
+ids strings, numbers doubles. Parquet and Spark DataFrames are validated row
+by row under ``data.returns``, ``data.duplicates`` and ``data.end``, with the
+rules of :func:`churnml.validation.validate_table`
+(:mod:`churnml.spark.validate`); pandas frames are taken as canonical (the
+output of :mod:`churnml.io`) and only cast.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
@@ -19,18 +23,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from churnml.config import Config
-from churnml.errors import ConfigError, SchemaError
+from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import Tables, load_tables
-from churnml.schema import TABLE_SPECS
 from churnml.spark.session import check_session
+from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
 __all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "to_pandas"]
 
 log = logging.getLogger(__name__)
-
-_SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
-                "float": "double", "int": "bigint", "bool": "boolean"}
-_TIME_SOURCES = (T.TimestampType, T.TimestampNTZType, T.DateType)
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,14 @@ class SparkTables:
 
 
 def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Path | pd.DataFrame],
-                 columns: Mapping[str, Mapping[str, str]] | None = None) -> SparkTables:
+                 columns: Mapping[str, Mapping[str, str]] | None = None, *, returns: Policy = "error",
+                 duplicates: Policy = "error", data_end: dt.datetime | str | None = None) -> SparkTables:
     """Canonical Spark tables from Spark DataFrames, Parquet paths or pandas frames.
+
+    Spark DataFrames and Parquet are validated row by row
+    (:func:`~churnml.spark.validate.validate_spark_table`: one Spark job per
+    table, and a few more to show examples when a rule fails); pandas frames
+    are taken as canonical (the output of :mod:`churnml.io`) and only cast.
 
     Parameters
     ----------
@@ -61,23 +67,47 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         Parquet file or folder; a catalog table is ``spark.table("db.name")``.
     columns : mapping, optional
         Per table, canonical name -> the source's column name.
+    returns, duplicates : {'error', 'keep', 'drop'}
+        ``data.returns`` and ``data.duplicates`` (see :func:`churnml.validation.validate_table`).
+    data_end : date-like, optional
+        ``data.end``: rows at or after it are an error.
 
     Raises
     ------
     SchemaError
-        Every missing required column and every column of the wrong type.
+        Every missing required column and every column of the wrong type of
+        every table; else every row problem of every table.
+    EmptyDataError
+        A table has no rows (or none left after dropping).
     """
     check_session(spark)
     known = [f.name for f in fields(SparkTables)]
     unknown = sorted(set(sources) - set(known))
     if unknown or "transactions" not in sources:
         raise ConfigError(f"Spark tables: got {sorted(sources)}; expected 'transactions' and any of {known}")
-    problems: list[str] = []
-    frames = {name: _canonical(name, _as_spark(spark, src), (columns or {}).get(name, {}), problems)
-              for name, src in sources.items()}
+    renamed = {name: _as_spark(spark, src).withColumnsRenamed(
+        {user: canon for canon, user in (columns or {}).get(name, {}).items()}) for name, src in sources.items()}
+    problems = [p for name, frame in renamed.items() for p in schema_problems(name, frame)]
     if problems:
         raise SchemaError(problems)
+    frames: dict[str, DataFrame] = {}
+    errors: list[SchemaError | EmptyDataError] = []
+    for name, frame in renamed.items():
+        src = sources[name]
+        if isinstance(src, pd.DataFrame):
+            frames[name] = canonical_frame(name, frame)
+            continue
+        try:
+            frames[name] = validate_spark_table(name, frame, returns=returns, duplicates=duplicates,
+                                                data_end=data_end, source=_source_name(src))
+        except (SchemaError, EmptyDataError) as exc:
+            errors.append(exc)
+    raise_collected(errors)
     return SparkTables(**frames)
+
+
+def _source_name(source: DataFrame | str | Path) -> str | None:
+    return None if isinstance(source, DataFrame) else str(source)
 
 
 def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame) -> DataFrame:
@@ -89,27 +119,6 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
     return spark.read.parquet(str(path))
-
-
-def _canonical(name: str, frame: DataFrame, mapping: Mapping[str, str], problems: list[str]) -> DataFrame:
-    spec = TABLE_SPECS[name]
-    frame = frame.withColumnsRenamed({user: canon for canon, user in mapping.items()})
-    types = {f.name: f.dataType for f in frame.schema.fields}
-    missing = [c for c in spec.required if c not in types]
-    if missing:
-        problems.append(f"table '{name}': missing required column(s) {missing}; found {sorted(types)}; "
-                        f"map them with data.tables.{name}.columns")
-    casts = {}
-    for col in spec.columns:
-        if col.name not in types:
-            continue
-        if col.kind == "time" and not isinstance(types[col.name], _TIME_SOURCES):
-            problems.append(f"table '{name}': column '{col.name}' must be a timestamp, found "
-                            f"{types[col.name].simpleString()}; parse it first (to_timestamp) or write the "
-                            "table with churnml.io.write_frame")
-            continue
-        casts[col.name] = F.col(col.name).cast(_SPARK_TYPES[col.kind])
-    return frame.withColumns(casts)
 
 
 def from_pandas(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
@@ -135,11 +144,10 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     """The configured data as Spark tables.
 
     With ``data.source: files`` and Parquet files, Spark reads them directly
-    (the scalable path; validate them once upstream, e.g. with
-    ``python -m churnml.datasets`` or :func:`churnml.io.read_table`) and
-    applies ``data.returns``; ``data.timezone`` must be UTC. Otherwise the
-    tables are read and validated by :func:`churnml.io.load_tables` and
-    handed to Spark.
+    (the scalable path) and validates them row by row under ``data.returns``,
+    ``data.duplicates`` and ``data.end``, as :func:`churnml.io.load_tables`
+    does; ``data.timezone`` must be UTC. Otherwise the tables are read and
+    validated by :func:`churnml.io.load_tables` and handed to Spark.
     """
     data = cfg.data
     wanted = [f.name for f in fields(SparkTables)]
@@ -153,20 +161,8 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
                               "convert them upstream (churnml.io.read_table does) or use --engine duckdb")
         sources = {name: data.tables[name].path for name in wanted if name in data.tables}
         mapping = {name: data.tables[name].columns for name in sources}
-        read = spark_tables(spark, sources, mapping)
-        return replace(read, transactions=_returns(read.transactions, data.returns))
+        return spark_tables(spark, sources, mapping, returns=data.returns, duplicates=data.duplicates,
+                            data_end=data.end)
     local: Tables = load_tables(cfg)
     log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
     return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})
-
-
-def _returns(tx: DataFrame, policy: str) -> DataFrame:
-    """``data.returns`` on Spark: ``keep`` negative amounts, ``drop`` them, or ``error``."""
-    if policy == "drop":
-        return tx.where(F.col("amount") >= 0)
-    if policy == "error":
-        negative = tx.where(F.col("amount") < 0).count()
-        if negative:
-            raise SchemaError(f"column 'amount' has {negative} negative values (returns); set data.returns "
-                              "to 'keep' (they count as returns) or 'drop'", table="transactions")
-    return tx

@@ -1,0 +1,225 @@
+"""Row-level validation of Spark tables: the rules, policies and messages of churnml.validation.
+
+One local[2] session for the module. Every frame is hand-typed; counts and example ids are exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml.config import load_config
+from churnml.errors import ConfigError, EmptyDataError, SchemaError
+from churnml.io import write_frame
+from churnml.validation import validate_table
+from tests.conftest import frame
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+def _spark_check(spark, table, raw, **policies):
+    from churnml.spark import from_pandas
+    from churnml.spark.validate import validate_spark_table
+
+    return validate_spark_table(table, from_pandas(spark, raw), **policies)
+
+
+def _problems(check) -> list[str]:
+    with pytest.raises(SchemaError) as info:
+        check()
+    return info.value.problems
+
+
+def _verdict(problem: str) -> tuple[str, str]:
+    """(where, count and noun) and the fix of one problem: what both engines must agree on."""
+    head = re.match(r"^(.+?: [\d,]+ .+?)(?: at | in | \(e\.g\.|; fix:)", problem)
+    assert head, problem
+    return head.group(1), problem.split("; fix: ", 1)[1]
+
+
+def _local(df) -> pd.DataFrame:
+    from churnml.spark import to_pandas
+
+    return to_pandas(df)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+BAD_TX = frame(
+    customer_id=["A", "A", "B", None, "C", "C", "D", "E", "E"],
+    timestamp=["2024-01-01", "2024-01-02", None, "2024-01-03", "2024-01-04", "2024-01-04", "2024-01-05",
+               "2024-01-06", "2024-01-07"],
+    amount=[1.0, -2.0, 3.0, 4.0, 5.0, 5.0, float("inf"), -1.0, -7.5],
+)
+
+BAD = {  # table -> a raw frame breaking each of its rules
+    "transactions": BAD_TX,
+    "surveys": frame(customer_id=["A", "B", "C", "D", "E"], timestamp=["2024-01-01"] * 5,
+                     survey=[" NPS", "csat", "stars", "ces", "nps"], score=["11", "3", "4", "x", "-1"]),
+    "subscriptions": frame(customer_id=["A", "B", "C"], start=["2024-01-10", "2024-01-10", "2024-02-01"],
+                           end=["2024-01-09", None, "2024-01-31"], plan=["basic", "pro", None]),
+    "tickets": frame(customer_id=["A", "B", "C"], opened_at=["2024-01-10", "2024-01-10", "2024-01-10"],
+                     resolved_at=["2024-01-12", "2024-01-09 23:00", None],
+                     first_contact_resolved=["yes", "maybe", None]),
+    "customers": frame(customer_id=["A", "B", "A", "C", "", "C"], region=["n", "s", "e", "w", "n", "w"]),
+    "events": frame(customer_id=["A", "A", "B"], timestamp=["2024-01-01", "2024-01-01", "2024-01-02"],
+                    event_type=["login", "login", None]),
+}
+
+
+@pytest.fixture(scope="module")
+def on_spark(spark) -> dict[str, list[str]]:
+    """The problems Spark finds in each table of BAD (one validation each, shared by the tests)."""
+    return {table: _problems(lambda raw=raw, table=table: _spark_check(spark, table, raw))
+            for table, raw in BAD.items()}
+
+
+# ---------------------------------------------------------------------------------------- errors
+def test_every_transactions_rule_raises_with_its_count_example_ids_and_fix(on_spark):
+    assert on_spark["transactions"] == [
+        "transactions.customer_id: 1 null customer id (e.g. timestamp='2024-01-03 00:00:00'); fix: fill in "
+        "customer_id or remove those rows (it is required in every row)",
+        "transactions.timestamp: 1 null timestamp value (e.g. customer_id='B'); fix: fill in timestamp or "
+        "remove those rows (it is required in every row)",
+        "transactions.amount: 1 non-numeric value (e.g. customer_id='D' amount=inf); fix: write plain numbers "
+        "('12.50': a dot for decimals, no currency sign or thousands separator)",
+        "transactions.amount: 3 negative amounts (e.g. customer_id='A' amount=-2.0, customer_id='E' "
+        "amount=-1.0, customer_id='E' amount=-7.5); fix: if they are returns, set data.returns to 'keep' "
+        "(they reduce spend) or 'drop'; otherwise correct them",
+        "transactions (whole rows): 1 duplicate row (e.g. customer_id='C' timestamp='2024-01-04 00:00:00' "
+        "copies=2); fix: if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
+    ]
+
+
+def test_the_other_tables_rules_name_the_column_the_count_and_the_example_rows(on_spark):
+    assert [p.split("; fix:")[0] for p in on_spark["surveys"]] == [
+        "surveys.score: 1 non-numeric value (e.g. customer_id='D' score='x')",
+        "surveys.survey: 1 unknown survey type (e.g. customer_id='C' survey='stars')",
+        "surveys.score: 2 scores outside their survey's scale (e.g. customer_id='A' survey='nps' score=11.0, "
+        "customer_id='E' survey='nps' score=-1.0)",
+    ]
+    assert [p.split("; fix:")[0] for p in on_spark["subscriptions"]] == [
+        "subscriptions.end: 2 ends before start (e.g. customer_id='A' start='2024-01-10 00:00:00' "
+        "end='2024-01-09 00:00:00', customer_id='C' start='2024-02-01 00:00:00' end='2024-01-31 00:00:00')"]
+    assert [p.split("; fix:")[0] for p in on_spark["tickets"]] == [
+        "tickets.first_contact_resolved: 1 value that is not true/false (e.g. customer_id='B' "
+        "first_contact_resolved='maybe')",
+        "tickets.resolved_at: 1 resolved_at before opened_at (e.g. customer_id='B' opened_at='2024-01-10 "
+        "00:00:00' resolved_at='2024-01-09 23:00:00')"]
+    assert [p.split("; fix:")[0] for p in on_spark["customers"]] == [
+        "customers.customer_id: 1 null customer id",  # '' is missing, as in pandas; no other column to show
+        "customers.customer_id: 2 duplicate rows (e.g. customer_id='A' copies=2, customer_id='C' copies=2)"]
+
+
+def test_rows_at_or_after_data_end_and_nan_amounts_are_errors(spark):
+    from pyspark.sql import functions as F
+
+    from churnml.spark import from_pandas
+    from churnml.spark.validate import validate_spark_table
+
+    raw = frame(customer_id=["A", "B", "C"], timestamp=["2024-01-31 23:59", "2024-02-01", "2024-03-01"],
+                amount=[float("nan"), 2.0, 3.0])
+    nan = from_pandas(spark, raw).withColumn(  # Arrow turns NaN into null: put a real NaN back
+        "amount", F.when(F.col("customer_id") == "A", F.lit(float("nan"))).otherwise(F.col("amount")))
+    problems = _problems(lambda: validate_spark_table("transactions", nan, data_end="2024-02-01"))
+    pandas = _problems(lambda: validate_table("transactions", raw, data_end="2024-02-01"))
+    assert [_verdict(p) for p in problems] == [_verdict(p) for p in pandas]
+    assert [p.split("; fix:")[0] for p in problems] == [
+        "transactions.amount: 1 null amount value (e.g. customer_id='A')",
+        "transactions.timestamp: 2 rows dated at or after data.end (e.g. customer_id='B' "
+        "timestamp='2024-02-01 00:00:00', customer_id='C' timestamp='2024-03-01 00:00:00')"]
+    assert "data.end (2024-02-01 00:00:00, UTC) is exclusive" in problems[1]
+
+
+def test_policies_are_checked_and_text_times_are_refused_before_any_row_is_read(spark):
+    from churnml.spark import from_pandas
+    from churnml.spark.validate import validate_spark_table
+
+    with pytest.raises(ConfigError, match=r"data.returns='never'"):
+        _spark_check(spark, "transactions", BAD_TX, returns="never")
+    text = from_pandas(spark, pd.DataFrame({"customer_id": ["A"], "timestamp": ["2024-01-01"], "amount": [1.0]}))
+    with pytest.raises(SchemaError, match=r"'timestamp' must be a timestamp, found string"):
+        validate_spark_table("transactions", text)
+
+
+# ---------------------------------------------------------------------------------------- parity
+@pytest.mark.parametrize("table", list(BAD))
+def test_the_same_table_gives_the_same_verdict_on_pandas_and_spark(on_spark, table):
+    pandas = _problems(lambda: validate_table(table, BAD[table]))
+    assert [_verdict(p) for p in on_spark[table]] == [_verdict(p) for p in pandas]
+
+
+def test_drop_removes_exactly_the_rows_pandas_drops_and_logs_each_count(spark, caplog):
+    tx = BAD_TX.iloc[[0, 1, 4, 5, 7, 8]]  # the negative amounts and the duplicate, nothing else wrong
+    caplog.set_level(logging.WARNING, logger="churnml.spark.validate")
+    got = _local(_spark_check(spark, "transactions", tx, returns="drop", duplicates="drop"))
+    expected = validate_table("transactions", tx, returns="drop", duplicates="drop")
+    pd.testing.assert_frame_equal(_sorted(got), _sorted(expected))
+    assert sorted(got["amount"]) == [1.0, 5.0]
+    assert [r.getMessage() for r in caplog.records if r.name == "churnml.spark.validate"] == [
+        "transactions: dropped 3 negative amounts (data.returns = drop)",
+        "transactions: dropped 1 duplicate rows (data.duplicates = drop)"]
+
+
+def test_keep_keeps_the_returns_and_the_repeats(spark):
+    tx = BAD_TX.iloc[[0, 1, 4, 5, 7, 8]]
+    got = _local(_spark_check(spark, "transactions", tx, returns="keep", duplicates="keep"))
+    pd.testing.assert_frame_equal(_sorted(got), _sorted(tx))
+
+
+def test_dropping_key_duplicates_keeps_one_row_per_customer_the_smallest(spark):
+    customers = BAD["customers"].iloc[[0, 1, 2, 3, 5]]
+    got = _local(_spark_check(spark, "customers", customers, duplicates="drop")).sort_values("customer_id")
+    assert got["customer_id"].tolist() == ["A", "B", "C"] and got["region"].tolist() == ["e", "s", "w"]
+
+
+def test_a_clean_table_passes_unchanged_and_text_becomes_canonical(spark, tiny_surveys):
+    got = _local(_spark_check(spark, "surveys", tiny_surveys))
+    pd.testing.assert_frame_equal(got, tiny_surveys)
+    raw = tiny_surveys.assign(survey=[" NPS", "nps", "CSat ", "nps"], score=["9", "4", "5.0", "10"],
+                              extra=[1, 2, 3, 4])
+    canon = _local(_spark_check(spark, "surveys", raw))
+    pd.testing.assert_frame_equal(canon.drop(columns="extra"), tiny_surveys)
+    pd.testing.assert_frame_equal(canon, validate_table("surveys", raw))  # extras kept, as pandas does
+
+
+def test_an_empty_table_and_a_table_emptied_by_drop_are_empty_data_errors(spark):
+    with pytest.raises(EmptyDataError, match="table 'transactions' has no rows"):
+        _spark_check(spark, "transactions", BAD_TX.iloc[:0])
+    with pytest.raises(EmptyDataError, match="no rows left after dropping returns"):
+        _spark_check(spark, "transactions", BAD_TX.iloc[[1, 7]], returns="drop")
+
+
+# ------------------------------------------------------------------------------------ wiring
+def test_parquet_read_through_the_config_follows_data_returns_and_duplicates(spark, tmp_path):
+    from churnml.spark import tables_from_config
+
+    tx = BAD_TX.iloc[[0, 1, 4, 5, 7, 8]]
+    write_frame(tx, tmp_path / "transactions.parquet")
+    write_frame(BAD["events"].iloc[:2], tmp_path / "events.parquet")
+    sets = ["data.source=files", f"data.tables.transactions.path={tmp_path / 'transactions.parquet'}",
+            f"data.tables.events.path={tmp_path / 'events.parquet'}"]
+    problems = _problems(lambda: tables_from_config(spark, load_config(None, sets)))
+    assert [p.split(" (e.g.")[0] for p in problems] == [
+        f"transactions.amount: 3 negative amounts in {tmp_path / 'transactions.parquet'}",
+        f"transactions (whole rows): 1 duplicate row in {tmp_path / 'transactions.parquet'}",
+        f"events (whole rows): 1 duplicate row in {tmp_path / 'events.parquet'}"]
+    got = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop", "data.duplicates=keep"]))
+    assert (got.transactions.count(), got.events.count()) == (3, 2)
+
+
+def test_spark_dataframes_are_validated_and_pandas_frames_are_taken_as_canonical(spark, tiny_tx):
+    from churnml.spark import from_pandas, spark_tables
+
+    given = spark_tables(spark, {"transactions": tiny_tx})  # pandas: trusted (churnml.io validated it)
+    assert given.transactions.count() == len(tiny_tx)
+    with pytest.raises(SchemaError, match=r"transactions.amount: 1 negative amount \(e.g. customer_id='A'"):
+        spark_tables(spark, {"transactions": from_pandas(spark, tiny_tx)})
+    kept = spark_tables(spark, {"transactions": from_pandas(spark, tiny_tx)}, returns="keep")
+    np.testing.assert_array_equal(np.sort(_local(kept.transactions)["amount"]), np.sort(tiny_tx["amount"]))
