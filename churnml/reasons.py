@@ -133,6 +133,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("btyd_p_alive", "purchase model: {v} chance still active", "share"),
     ReasonTemplate(r"btyd_expected_purchases_(?P<N>\d+)d", "purchase model expects {v} purchases in {N} days"),
     ReasonTemplate(r"btyd_p_no_purchase_(?P<N>\d+)d", "purchase model: {v} chance of no purchase in {N} days", "share"),
+    ReasonTemplate("btyd_recency_rank", "silent for longer than {v} of the customers at risk", "share"),
     ReasonTemplate(r"win_orders_(?P<N>\d+)d", "{v} purchase{s} in the last {N} days"),
     ReasonTemplate(r"win_spend_(?P<N>\d+)d", "spent {v} in the last {N} days", "money"),
     ReasonTemplate(r"win_active_days_(?P<N>\d+)d", "bought on {v} day{s} in the last {N} days"),

@@ -309,3 +309,15 @@ def test_chunk_rows_below_one_is_a_config_error(tiny_tx):
     plan = plan_features({"transactions": tiny_tx}, [CUT], CFG)
     with pytest.raises(ConfigError, match="chunk_rows"):
         compute_features({"transactions": tiny_tx}, spine(["A"]), plan, chunk_rows=0)
+
+
+def test_recency_rank_by_hand_with_ties_and_a_lone_cutoff():
+    from churnml.features.btyd import recency_rank
+
+    frame = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d", "e"],
+        "cutoff": pd.to_datetime(["2024-01-01"] * 4 + ["2024-02-01"]),
+        "rfm_recency_days": [30.0, 10.0, 50.0, 30.0, 7.0],
+    })
+    # 2024-01-01: sorted 10, 30, 30, 50 -> average ranks 1, 2.5, 2.5, 4 -> (rank - 1) / 3
+    assert recency_rank(frame).tolist() == [0.5, 0.0, 1.0, 0.5, 0.5]  # e: alone at its cutoff -> 0.5

@@ -1,4 +1,4 @@
-"""BG/NBD family: what the buy-till-you-die model says, as features.
+"""BTYD family: where a customer stands in the cutoff's population, as features.
 
 At each cutoff a BG/NBD model is fitted on that cutoff's population from
 their RFM features alone (history only), and gives per customer:
@@ -7,6 +7,17 @@ their RFM features alone (history only), and gives per customer:
   one-time buyer has P(alive) = 1, so it is a feature, not a score);
 * ``btyd_expected_purchases_{H}d``: expected purchases in the next H days;
 * ``btyd_p_no_purchase_{H}d``: P(no purchase in the next H days).
+
+Next to these, ``btyd_recency_rank`` places the customer's recency within
+the same population: ``(rank - 1) / (n - 1)`` with ``rank`` the average rank
+of ``rfm_recency_days`` among the ``n`` customers at risk (0 = the most recent
+buyer, 1 = the longest silent; 0.5 when n = 1). Raw recency drifts with the
+calendar (at a later cutoff everyone can have been silent longer than any
+customer seen in training); its rank means the same at every cutoff.
+
+Every column here depends on who else is at risk, so the family runs on the
+whole population at a cutoff, never on a subset of it (scoring a list of
+customers computes the family for everyone at risk and keeps the list's rows).
 
 H is the asked horizon, so these features carry the long-horizon view even
 when the model is trained on a shorter window. The BG/NBD summary comes from
@@ -25,7 +36,7 @@ from churnml.btyd import BGNBD
 from churnml.errors import ChurnMLError
 from churnml.features.base import FeatureDoc
 
-__all__ = ["add_btyd_features", "btyd_docs", "mean_p_no_purchase"]
+__all__ = ["add_btyd_features", "btyd_docs", "mean_p_no_purchase", "recency_rank"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,8 @@ def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
         FeatureDoc("btyd_p_alive", "btyd", "BG/NBD probability the customer is still active", "NaN (fit failed)"),
         FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days", "NaN"),
         FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)", "NaN"),
+        FeatureDoc("btyd_recency_rank", "btyd",
+                   "rank of rfm_recency_days among everyone at risk at the cutoff, 0 (most recent) to 1", "-"),
     )
 
 
@@ -57,16 +70,30 @@ def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int) -> float:
     return float(BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary).mean())
 
 
+def recency_rank(features: pd.DataFrame) -> pd.Series:
+    """``btyd_recency_rank``: ``(rank - 1) / (n - 1)`` of ``rfm_recency_days`` within each cutoff.
+
+    ``rank`` is the average rank (ties share it), ``n`` the rows of the
+    cutoff; a cutoff with one row gets 0.5. Aligned with ``features``' index.
+    """
+    by = features.groupby("cutoff", sort=False)["rfm_recency_days"]
+    rank = by.rank(method="average").astype("float64")
+    n = by.transform("size").astype("float64")
+    return ((rank - 1.0) / (n - 1.0)).where(n > 1, 0.5).rename("btyd_recency_rank")
+
+
 def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    """Add the BG/NBD columns to a feature frame that has the RFM family.
+    """Add the btyd columns to a feature frame that has the RFM family.
 
     One BG/NBD fit per cutoff, on that cutoff's rows. A cutoff whose fit
-    fails (e.g. nobody has a repeat purchase yet) gets NaN, with a warning.
+    fails (e.g. nobody has a repeat purchase yet) gets NaN in the BG/NBD
+    columns, with a warning; the recency rank needs no fit.
     """
-    names = [d.name for d in btyd_docs(horizon_days)]
+    names = [d.name for d in btyd_docs(horizon_days)][:3]
     out = features.copy()
     for name in names:
         out[name] = np.nan
+    out["btyd_recency_rank"] = recency_rank(out)
     h = horizon_days / UNIT_DAYS
     for cutoff, idx in out.groupby("cutoff", sort=True).groups.items():
         summary = _summary(out.loc[idx])
