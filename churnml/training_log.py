@@ -1,0 +1,163 @@
+"""Logging a training result into one MLflow run: parameters, metrics, plots, tables, the model.
+
+:func:`log_training` is what ``python -m churnml.train`` calls after
+:func:`churnml.training.fit_and_evaluate`; the logged model is registered
+and promoted by :func:`churnml.tracking.promote`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from churnml import evaluate, explain, plots
+from churnml.config import Config
+from churnml.dataset import TARGET, TrainingData
+from churnml.features import feature_docs
+from churnml.model import DEFAULT_PARAMS, model_input
+from churnml.report_html import ModelSection, build_report, render_report
+from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
+from churnml.training_result import TrainResult
+
+__all__ = ["log_training", "report_section", "run_params", "window_key"]
+
+
+def window_key(cfg: Config, data: TrainingData) -> str:
+    """Identifies the test window: data, regime, horizon, lead, test cutoff."""
+    return "|".join([
+        cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
+        f"lead{cfg.time.lead_time_days}", str(data.splits.test.date()), str(len(data.part("test"))),
+    ])
+
+
+def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
+    d = result.data
+    params: dict[str, Any] = {
+        "dataset": cfg.data.source,
+        "regime": cfg.time.regime,
+        "lead_time_days": cfg.time.lead_time_days,
+        "active_within_days": cfg.time.active_within_days,
+        "grace_days": cfg.time.grace_days if cfg.time.regime == "contractual" else None,
+        "step_days": cfg.time.step_days,
+        "embargo": cfg.time.embargo,
+        "data_first": d.span.first.date(),
+        "data_end_exclusive": d.span.end.date(),
+        **d.splits.as_params(),
+        **{f"rows_{k}": v for k, v in d.counts().items()},
+        "feature_families": ",".join(d.plan.families + (("btyd",) if d.plan.btyd_horizon_days else ())),
+        "windows": ",".join(map(str, d.plan.windows)),
+        "windows_dropped": ",".join(map(str, d.plan.dropped_windows)),
+        "n_features": len(d.feature_names),
+        "calibration": cfg.model.calibration,
+        "best_iteration": result.model.best_iteration_,
+        "horizon_power": round(result.extra["horizon_power"], 6),
+        "horizon_base_rate": None if result.extra["horizon_base_rate"] is None
+        else round(result.extra["horizon_base_rate"], 6),
+        "seed": cfg.seed,
+    }
+    params.update({f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **cfg.model.params}.items()})
+    return params
+
+
+def _figures(result: TrainResult) -> dict[str, Any]:
+    y = result.y_test
+    probs = result.test_probabilities
+    top = result.importance.index[0] if len(result.importance) else None
+    figs = {
+        "plots/roc.png": plots.roc_figure(y, probs),
+        "plots/pr.png": plots.pr_figure(y, probs),
+        "plots/calibration.png": plots.calibration_figure(y, probs),
+        "plots/gains.png": plots.gains_figure(y, probs),
+        "plots/profit.png": plots.profit_figure(result.profit.rename(columns={"expected_profit": "profit"})),
+        "plots/shap_bar.png": plots.shap_bar_figure(result.importance),
+        "plots/shap_beeswarm.png": plots.shap_beeswarm_figure(result.contributions.values, result.explained),
+        "plots/risk_distribution.png": plots.risk_distribution_figure(probs["model"]),
+    }
+    if top is not None:
+        test = result.data.part("test")
+        table = explain.churn_rate_by_decile(test[top], test[TARGET].to_numpy())
+        figs["plots/churn_by_decile_top_feature.png"] = plots.decile_figure(table, feature=str(top))
+    return figs
+
+
+def report_section(result: TrainResult) -> ModelSection:
+    """The retention report's model section of a training: drivers, risk and metrics on the test cutoff."""
+    d = result.data
+    return ModelSection(
+        importance=result.importance,
+        probabilities=result.test_probabilities["model"],
+        scope=(f"{len(result.y_test):,} customers at the test cutoff {d.splits.test.date()}, "
+               f"horizon {d.splits.test_horizon_days} days"),
+        name="of this run",
+        drivers=result.drivers,
+        metrics=pd.DataFrame(result.metrics).T,
+    )
+
+
+def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: object | None = None) -> Promotion | None:
+    """Log parameters, metrics, artifacts, the dataset and the model into ``run``.
+
+    With ``tables`` (the tables the model was trained on), the HTML retention
+    report with this model's section is logged as ``report/retention_report.html``.
+    """
+    d = result.data
+    run.tags({
+        "dataset": cfg.data.source, "regime": cfg.time.regime, "horizon_days": str(d.splits.test_horizon_days),
+        "model_type": "lightgbm", "test_cutoff": str(d.splits.test.date()),
+        "feature_families": run_params(cfg, result)["feature_families"],
+    })
+    run.params(run_params(cfg, result))
+    for name, values in result.metrics.items():
+        run.metrics({f"test_{name}_{k}": v for k, v in values.items()})
+    for step, row in result.backtest.iterrows():
+        run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=int(str(step)))
+    run.metrics({"best_k_contacts": float(result.extra["best_k"]),
+                 "best_k_expected_profit": float(result.profit["expected_profit"].max())})
+    for path, fig in _figures(result).items():
+        run.figure(fig, path)
+    run.table(result.importance.reset_index(), "tables/feature_importance.json")
+    run.table(result.backtest, "tables/backtest.json")
+    run.table(result.profit.iloc[:: max(1, len(result.profit) // 200)], "tables/profit_curve.json")
+    run.table(feature_docs(d.plan), "tables/feature_docs.json")
+    comparison = pd.DataFrame(result.metrics).T.reset_index(names="model")
+    run.table(comparison, "tables/model_vs_baselines.json")
+    run.text(result.drivers, "explain/drivers.txt")
+    run.text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False), "config/resolved.yaml")
+    if tables is not None:
+        report = build_report(tables, cfg, model=report_section(result))
+        run.text(render_report(report), "report/retention_report.html")
+    table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
+    run.dataset(table, name=f"{cfg.data.source}-training", context="training", targets=TARGET)
+    return _log_model(result, cfg)
+
+
+def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
+    d = result.data
+    test = d.part("test")
+    X = test[d.feature_names]
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = result.model.save(Path(tmp) / "bundle", extra={
+            "feature_plan": d.plan.to_dict(),
+            "time": json.loads(cfg.time.model_dump_json()),
+            "test_cutoff": str(d.splits.test.date()),
+            "horizon_days": d.splits.test_horizon_days,
+        })
+        example = X.head(5)
+        predicted = pd.DataFrame({"churn_probability": result.model.predict_proba(example)}, index=example.index)
+        name = cfg.tracking.registered_model_name if cfg.tracking.register_model else None
+        _, version = log_churn_model(bundle, example, predicted, name)
+    if version is None or name is None:
+        return None
+    metric = cfg.tracking.champion_metric
+    y = test[TARGET].to_numpy()
+
+    def score_champion(uri: str) -> float:
+        out = load_pyfunc(uri).predict(model_input(X))
+        return evaluate.classification_report(y, out["churn_probability"].to_numpy())[metric]
+
+    return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d), score_champion)
