@@ -15,23 +15,36 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from churnml.coercion import Report, convert_columns
+from churnml.coercion import (
+    DATE_ORDER,
+    DUPLICATE_KEY,
+    DUPLICATE_ROW,
+    NEGATIVE_AMOUNT,
+    SCORE_OUTSIDE_SCALE,
+    UNKNOWN_SURVEY,
+    Policy,
+    Report,
+    convert_columns,
+    data_end_rule,
+    doubled_columns_text,
+    emptied_text,
+    order_rule,
+    scale_text,
+)
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.schema import SCORE_SCALES, TableSpec, spec_for
 from churnml.timeparse import as_utc
 
-__all__ = ["check_options", "scale_text", "validate_table"]
+__all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churnml.coercion's, kept here
 
 log = logging.getLogger(__name__)
 
-Policy = Literal["error", "keep", "drop"]
 _HINTS = {
     "customer_id": ("customer", "cust", "client", "user", "account", "member"),
     "timestamp": ("date", "time", "ts", "created", "day"),
@@ -67,24 +80,18 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
     if spec.name == "transactions" and "amount" in canon:
         negative = (canon["amount"] < 0).to_numpy()
         if returns == "error" and negative.any():
-            rep.add("amount", ("negative amount", "negative amounts"), negative, canon["amount"],
-                    "if they are returns, set data.returns to 'keep' (they reduce spend) or "
-                    "'drop'; otherwise correct them")
+            rep.add("amount", NEGATIVE_AMOUNT, negative, canon["amount"])
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         _check_scores(rep, canon)
-    pairs = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}
-    first, last = pairs.get(spec.name, ("", ""))
+    first, last = DATE_ORDER.get(spec.name, ("", ""))
     if first in canon and last in canon:
         before = (canon[last] < canon[first]).to_numpy()
         if before.any():
-            rep.add(last, (f"{last} before {first}", f"{last}s before {first}"), before, canon[last],
-                    f"correct the dates: {last} must be at or after {first}")
+            rep.add(last, order_rule(first, last), before, canon[last])
     if data_end is not None and spec.time_column in canon:
         late = (canon[spec.time_column] >= data_end).to_numpy()
         if late.any():
-            rep.add(spec.time_column, ("row dated at or after data.end", "rows dated at or after data.end"),
-                    late, canon[spec.time_column],
-                    f"data.end ({data_end}, UTC) is exclusive: remove those rows or set data.end later")
+            rep.add(spec.time_column, data_end_rule(data_end), late, canon[spec.time_column])
     return negative
 
 
@@ -93,21 +100,14 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     canon["survey"] = survey
     unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
     if unknown.any():
-        rep.add("survey", ("unknown survey type", "unknown survey types"), unknown, survey,
-                f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+        rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
     low = survey.map({k: v[0] for k, v in SCORE_SCALES.items()}).astype("float64")
     high = survey.map({k: v[1] for k, v in SCORE_SCALES.items()}).astype("float64")
     score = canon["score"]
     outside = ((score < low) | (score > high)).to_numpy()
     if outside.any():
         shown = survey.astype("object") + " " + score.astype("str")
-        rep.add("score", ("score outside its survey's scale", "scores outside their survey's scale"),
-                outside, shown, f"keep each score within its scale ({scale_text()}) or fix the survey type")
-
-
-def scale_text() -> str:
-    """The survey score scales as text for messages, e.g. ``nps 0-10, csat 1-5, ces 1-7``."""
-    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
+        rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)
 
 
 # ------------------------------------------------------------------- duplicates
@@ -157,10 +157,7 @@ def _check_duplicates(rep: Report, spec: TableSpec, frame: pd.DataFrame, policy:
         column = ", ".join(key) if key else None
         what = f"repeats the {column} of" if key else "repeats"
         example = f"{rep.name(pos[0])} {what} {rep.name(first[0])}"
-        fix = ("each customer may appear once: merge or remove the repeats" if key else
-               "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'")
-        rep.add(column, ("duplicate row", "duplicate rows"), mask, None, fix)
-        rep.problems[-1] = rep.problems[-1].replace("; fix:", f" (e.g. {example}); fix:", 1)
+        rep.add(column, DUPLICATE_KEY if key else DUPLICATE_ROW, mask, None, example)
     return mask
 
 
@@ -243,10 +240,7 @@ def validate_table(
     raw = raw.reset_index(drop=True)
     doubled = raw.columns[raw.columns.duplicated()].unique()
     if len(doubled):
-        rep.problems.append(
-            f"{table}: column(s) {[str(c) for c in doubled]} appear more than once; fix: keep one of "
-            f"each (check data.tables.{table}.columns for two names mapped to one column)"
-        )
+        rep.problems.append(doubled_columns_text(table, [str(c) for c in doubled]))
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
     canon = convert_columns(rep, spec, raw, timezone)
@@ -263,13 +257,12 @@ def validate_table(
 def _drop(frame: pd.DataFrame, table: str, of: str, negative: np.ndarray | None,
           repeated: np.ndarray | None) -> pd.DataFrame:
     drop = np.zeros(len(frame), dtype=bool)
-    for mask, what in ((negative, "negative amounts (data.returns = drop)"),
-                       (repeated, "duplicate rows (data.duplicates = drop)")):
+    for mask, rule in ((negative, NEGATIVE_AMOUNT), (repeated, DUPLICATE_ROW)):
         if mask is not None and mask.any():
-            log.warning("%s%s: dropped %d %s", table, of, int(mask.sum()), what)
+            log.warning("%s%s: dropped %d %s", table, of, int(mask.sum()), rule.dropped)
             drop |= mask
     if drop.all():
-        raise EmptyDataError(f"table '{table}'{of} has no rows left after dropping returns and duplicates")
+        raise EmptyDataError(emptied_text(table, of))
     out = frame.loc[~drop].reset_index(drop=True) if drop.any() else frame
     log.info("validated %s%s: %d rows, %d columns", table, of, len(out), out.shape[1])
     return out

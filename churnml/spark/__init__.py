@@ -23,7 +23,9 @@ columns per row (the BG/NBD family's RFM columns, the sampled training table,
 one probability and summary per scored customer, the outreach list's features).
 
 Modules: :mod:`~churnml.spark.session` (sessions), :mod:`~churnml.spark.tables`
-(canonical tables, pandas <-> Spark), :mod:`~churnml.spark.validate` (row-level
+(canonical tables, pandas <-> Spark), :mod:`~churnml.spark.canonical` (schema checks
+and casts), :mod:`~churnml.spark.checks` (the row rules as Spark expressions),
+:mod:`~churnml.spark.validate` (row-level
 validation, the rules of :mod:`churnml.validation`), :mod:`~churnml.spark.sql` (the shared
 SQL: features, labels, population), :mod:`~churnml.spark.training` (sampled
 training) and :mod:`~churnml.spark.scoring` (outreach list).

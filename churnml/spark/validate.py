@@ -5,10 +5,15 @@
 (``data.returns``, ``data.duplicates``), every problem in one
 :class:`~churnml.errors.SchemaError` naming the table, the column, the count,
 up to five example rows (``customer_id`` and the value) and the fix; the nouns
-and fixes are pandas' word for word (``tests/test_spark_validate.py`` compares
-the two). Spark rows have no order: messages show example rows, not row
-numbers. One Spark job counts every rule; duplicates are found by grouping on
-a 64-bit hash and comparing exactly only the rows whose hash repeats.
+and fixes are pandas' word for word: both take them from the rule catalogue
+in :mod:`churnml.coercion` (``tests/test_spark_validate.py`` compares the
+two). Spark rows have no order: messages show example rows, not row numbers.
+One Spark job counts every rule; duplicates are found by grouping on a 64-bit
+hash and comparing exactly only the rows whose hash repeats.
+
+The casts are in :mod:`churnml.spark.canonical`, the rules' tests as Spark
+expressions in :mod:`churnml.spark.checks`; this module runs them (counts,
+examples, messages, the ``drop`` policies).
 """
 
 from __future__ import annotations
@@ -16,200 +21,39 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import operator
-from dataclasses import dataclass
 from functools import reduce
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from churnml.coercion import BOOL_WORDS, SHOWN_ROWS
+from churnml.coercion import (
+    DUPLICATE_KEY,
+    DUPLICATE_ROW,
+    NEGATIVE_AMOUNT,
+    SHOWN_ROWS,
+    Policy,
+    Rule,
+    emptied_text,
+)
 from churnml.errors import EmptyDataError, SchemaError
-from churnml.schema import SCORE_SCALES, ColumnSpec, TableSpec, spec_for
+from churnml.schema import TableSpec, spec_for
+from churnml.spark.canonical import canonical_columns, canonical_frame, column, schema_problems
+from churnml.spark.checks import Check, duplicate_key, row_checks
 from churnml.timeparse import as_utc
-from churnml.validation import check_options, scale_text
+from churnml.validation import check_options
 
-__all__ = ["canonical_frame", "schema_problems", "validate_spark_table"]
+# canonical_frame, schema_problems and Policy: churnml.spark.canonical's and churnml.coercion's, kept here
+__all__ = ["Policy", "canonical_frame", "schema_problems", "validate_spark_table"]
 
 log = logging.getLogger(__name__)
 
-Policy = Literal["error", "keep", "drop"]
-_SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
-                "float": "double", "int": "bigint", "bool": "boolean"}
-_TIME_SOURCES = (T.TimestampType, T.TimestampNTZType, T.DateType)
 _N, _H, _NEG = "__churnml_n", "__churnml_hash", "__churnml_negative"  # helper columns
 _SCANNED = 1000  # offending rows read at most to pick the examples of every failing rule
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """One row rule: the column it names, its noun (one, many), its fix and its test (never null)."""
-
-    column: str | None
-    noun: tuple[str, str]
-    fix: str
-    test: Column
-    shown: tuple[tuple[str, Column], ...]
-    returns: bool = False  # the negative-amount rule, under data.returns
-
-
-def _col(name: str) -> Column:
-    return F.col(f"`{name}`")
-
-
-# ------------------------------------------------------------------------ schema
-def schema_problems(table: str, df: DataFrame) -> list[str]:
-    """Problems visible in the schema alone (no Spark job): doubled, missing and mistyped columns."""
-    spec = spec_for(table)
-    sensitive = df.sparkSession.conf.get("spark.sql.caseSensitive") == "true"
-    names = [f.name if sensitive else f.name.lower() for f in df.schema.fields]
-    doubled = sorted({f.name for f, n in zip(df.schema.fields, names, strict=True) if names.count(n) > 1})
-    problems = []
-    if doubled:
-        problems.append(f"{table}: column(s) {doubled} appear more than once; fix: keep one of "
-                        f"each (check data.tables.{table}.columns for two names mapped to one column)")
-    types = {f.name: f.dataType for f in df.schema.fields}
-    missing = [c for c in spec.required if c not in types]
-    if missing:
-        problems.append(f"table '{table}': missing required column(s) {missing}; found {sorted(types)}; "
-                        f"map them with data.tables.{table}.columns")
-    for c in spec.columns:
-        if c.kind == "time" and c.name in types and not isinstance(types[c.name], _TIME_SOURCES):
-            problems.append(f"table '{table}': column '{c.name}' must be a timestamp, found "
-                            f"{types[c.name].simpleString()}; parse it first (to_timestamp) or write the "
-                            "table with churnml.io.write_frame")
-    return problems
-
-
-# ------------------------------------------------------------------ conversions
-def _missing(name: str, dtype: T.DataType) -> Column:
-    """Null, ``''`` in text, NaN in floating point: what pandas' ``missing_mask`` calls missing."""
-    c = _col(name)
-    if isinstance(dtype, T.StringType):
-        return c.isNull() | (c == "")
-    if isinstance(dtype, T.FloatType | T.DoubleType):
-        return c.isNull() | F.isnan(c)
-    return c.isNull()
-
-
-def _strip(c: Column) -> Column:
-    """Text without leading and trailing white space (Unicode, as ``str.strip``)."""
-    return F.regexp_replace(c.cast("string"), r"(?U)^\s+|\s+$", "")
-
-
-def _as_bool(name: str, dtype: T.DataType) -> Column:
-    if isinstance(dtype, T.BooleanType):
-        return _col(name)
-    words = F.create_map(*[F.lit(x) for pair in BOOL_WORDS.items() for x in pair])
-    return F.try_element_at(words, F.lower(_strip(_col(name))))
-
-
-def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
-    """The canonical value of column ``c``: NaN becomes null, bad numbers null, survey types lower case."""
-    raw = _col(c.name)
-    if c.kind in ("float", "int"):
-        number = F.nanvl(raw.try_cast("double"), F.lit(None).cast("double"))
-        return number if c.kind == "float" else number.try_cast("bigint")
-    if c.kind == "bool":
-        return _as_bool(c.name, dtype)
-    if table == "surveys" and c.name == "survey":
-        return F.lower(_strip(raw))
-    return raw.cast(_SPARK_TYPES[c.kind])
-
-
-def _expressions(spec: TableSpec, df: DataFrame) -> dict[str, Column]:
-    types = {f.name: f.dataType for f in df.schema.fields}
-    return {c.name: _canonical(c, types[c.name], spec.name) for c in spec.columns if c.name in types}
-
-
-def canonical_frame(table: str, df: DataFrame) -> DataFrame:
-    """Canonical types without row checks, for frames already validated (e.g. by ``churnml.io``).
-
-    Columns in contract order, then the extra columns unchanged.
-    """
-    spec = spec_for(table)
-    canon = _expressions(spec, df)
-    extras = [_col(f.name) for f in df.schema.fields if f.name not in spec]
-    return df.select(*[e.alias(n) for n, e in canon.items()], *extras)
-
-
-# ------------------------------------------------------------------------- rules
-def _context(spec: TableSpec, canon: dict[str, Column], skip: str) -> tuple[tuple[str, Column], ...]:
-    """The column that identifies an example row: customer_id, else the time column."""
-    for name in ("customer_id", spec.time_column):
-        if name and name in canon and name != skip:
-            return ((name, canon[name]),)
-    return ()
-
-
-def _column_rules(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[_Rule]:
-    types = {f.name: f.dataType for f in df.schema.fields}
-    rules = []
-    for c in (c for c in spec.columns if c.name in canon):
-        missing = _missing(c.name, types[c.name])
-        context = _context(spec, canon, c.name)
-        shown = (*context, (c.name, _col(c.name)))
-        if c.kind in ("float", "int"):
-            number = _col(c.name).try_cast("double")
-            finite = F.when(number.isNull(), False).otherwise(~F.isnan(number) & (F.abs(number) != float("inf")))
-            rules.append(_Rule(c.name, ("non-numeric value", "non-numeric values"),
-                               "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands "
-                               "separator)", ~finite & ~missing, shown))
-        if c.kind == "bool" and not isinstance(types[c.name], T.BooleanType):
-            rules.append(_Rule(c.name, ("value that is not true/false", "values that are not true/false"),
-                               "write true/false, yes/no or 1/0", canon[c.name].isNull() & ~missing, shown))
-        if not c.nullable:
-            noun = "customer id" if c.kind == "id" else f"{c.name} value"
-            rules.append(_Rule(c.name, (f"null {noun}", f"null {noun}s"),
-                               f"fill in {c.name} or remove those rows (it is required in every row)", missing,
-                               context))
-    return rules
-
-
-def _table_rules(spec: TableSpec, canon: dict[str, Column], returns: Policy,
-                 end: pd.Timestamp | None) -> list[_Rule]:
-    rules = []
-    ctx = _context(spec, canon, "")
-    if spec.name == "transactions" and "amount" in canon and returns != "keep":
-        rules.append(_Rule("amount", ("negative amount", "negative amounts"),
-                           "if they are returns, set data.returns to 'keep' (they reduce spend) or 'drop'; "
-                           "otherwise correct them", canon["amount"] < 0, (*ctx, ("amount", canon["amount"])),
-                           returns=True))
-    if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
-        survey, score = canon["survey"], canon["score"]
-        rules.append(_Rule("survey", ("unknown survey type", "unknown survey types"),
-                           f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})",
-                           survey.isNotNull() & ~survey.isin(list(SCORE_SCALES)), (*ctx, ("survey", survey))))
-        low, high = (F.try_element_at(F.create_map(*[F.lit(x) for k, v in SCORE_SCALES.items()
-                                                     for x in (k, float(v[i]))]), survey) for i in (0, 1))
-        rules.append(_Rule("score", ("score outside its survey's scale", "scores outside their survey's scale"),
-                           f"keep each score within its scale ({scale_text()}) or fix the survey type",
-                           (score < low) | (score > high), (*ctx, ("survey", survey), ("score", score))))
-    pairs = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}
-    first, last = pairs.get(spec.name, ("", ""))
-    if first in canon and last in canon:
-        rules.append(_Rule(last, (f"{last} before {first}", f"{last}s before {first}"),
-                           f"correct the dates: {last} must be at or after {first}", canon[last] < canon[first],
-                           (*ctx, (first, canon[first]), (last, canon[last]))))
-    if end is not None and spec.time_column in canon:
-        name, time = spec.time_column, canon[spec.time_column]
-        rules.append(_Rule(name, ("row dated at or after data.end", "rows dated at or after data.end"),
-                           f"data.end ({end}, UTC) is exclusive: remove those rows or set data.end later",
-                           time >= F.lit(str(end)).cast("timestamp_ntz"),
-                           (*_context(spec, canon, name), (name, time))))
-    return rules
-
-
 # ---------------------------------------------------------------------- counting
-def _duplicate_key(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Column]:
-    """``TableSpec.key`` where the table has one, else every column (canonical values)."""
-    if spec.key:
-        return [canon[k].alias(k) for k in spec.key if k in canon]
-    return [canon[f.name].alias(f.name) if f.name in canon else _col(f.name) for f in df.schema.fields]
-
-
 def _count(df: DataFrame, flags: list[Column], group: list[Column] | None) -> dict[str, int]:
     """One Spark job: ``rows``, offending rows per flag (``r0``, ``r1``, ...) and, when ``group``
     is given, ``suspects``: rows whose 64-bit hash of ``group`` repeats (duplicates are among them)."""
@@ -253,29 +97,27 @@ def _rows_text(rows: list[Any], names: list[str]) -> list[str]:
     return list(dict.fromkeys(" ".join(f"{n}={_fmt(v)}" for n, v in zip(names, r, strict=True)) for r in rows))
 
 
-def _problem(table: str, column: str | None, noun: tuple[str, str], n: int, shown: list[str],
-             source: str | None, fix: str) -> str:
-    where = f"{table}.{column}" if column else f"{table} (whole rows)"
+def _problem(table: str, column: str | None, rule: Rule, n: int, shown: list[str], source: str | None) -> str:
     of = f" in {source}" if source else ""
     more = f" and {n - len(shown):,} more" if n > len(shown) else ""
     ex = f" (e.g. {', '.join(shown)}{more})" if shown else ""
-    return f"{where}: {n:,} {noun[0] if n == 1 else noun[1]}{of}{ex}; fix: {fix}"
+    return rule.problem(table, column, n, f"{of}{ex}")
 
 
-def _examples(df: DataFrame, rules: dict[int, _Rule]) -> dict[int, list[str]]:
+def _examples(df: DataFrame, checks: dict[int, Check]) -> dict[int, list[str]]:
     """Up to ``SHOWN_ROWS`` example rows per failing rule: one Spark job that stops at the first
     ``_SCANNED`` offending rows, then one ``take`` for each rule those rows do not show."""
-    flags = {i: F.coalesce(r.test, F.lit(False)) for i, r in rules.items()}
+    flags = {i: F.coalesce(r.test, F.lit(False)) for i, r in checks.items()}
     cols = [F.struct(*[e.alias(f"c{j}") for j, (_, e) in enumerate(r.shown)]).alias(f"s{i}")
-            for i, r in rules.items() if r.shown]
+            for i, r in checks.items() if r.shown]
     rows = df.where(reduce(operator.or_, flags.values())).select(
         *[f.alias(f"f{i}") for i, f in flags.items()], *cols).limit(_SCANNED).collect() if cols else []
     out = {}
-    for i, rule in rules.items():
-        names = [name for name, _ in rule.shown]
+    for i, check in checks.items():
+        names = [name for name, _ in check.shown]
         found = [r[f"s{i}"] for r in rows if r[f"f{i}"]][:SHOWN_ROWS]
         if names and not found:
-            found = df.where(flags[i]).select(*[e for _, e in rule.shown]).take(SHOWN_ROWS)
+            found = df.where(flags[i]).select(*[e for _, e in check.shown]).take(SHOWN_ROWS)
         out[i] = _rows_text(found, names) if names else []
     return out
 
@@ -283,27 +125,25 @@ def _examples(df: DataFrame, rules: dict[int, _Rule]) -> dict[int, list[str]]:
 def _duplicate_problem(spec: TableSpec, repeats: DataFrame, n: int, source: str | None) -> str:
     names = list(spec.key or [c for c in ("customer_id", spec.time_column) if c and c in repeats.columns])
     # sorted: after the shuffle of the grouping, row order depends on the partitions
-    rows = repeats.where(F.col(_N) > 1).select(*[_col(c) for c in names], _N).orderBy(*names).take(SHOWN_ROWS)
-    column = ", ".join(spec.key) if spec.key else None
-    fix = ("each customer may appear once: merge or remove the repeats" if spec.key else
-           "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'")
-    return _problem(spec.name, column, ("duplicate row", "duplicate rows"), n,
-                    _rows_text(rows, [*names, "copies"]), source, fix)
+    rows = repeats.where(F.col(_N) > 1).select(*[column(c) for c in names], _N).orderBy(*names).take(SHOWN_ROWS)
+    key = ", ".join(spec.key) if spec.key else None
+    return _problem(spec.name, key, DUPLICATE_KEY if spec.key else DUPLICATE_ROW, n,
+                    _rows_text(rows, [*names, "copies"]), source)
 
 
 # ---------------------------------------------------------------------- dropping
 def _drop(out: DataFrame, spec: TableSpec, of: str, negatives: int, duplicates: int) -> DataFrame:
     if negatives:
-        log.warning("%s%s: dropped %d %s", spec.name, of, negatives, "negative amounts (data.returns = drop)")
+        log.warning("%s%s: dropped %d %s", spec.name, of, negatives, NEGATIVE_AMOUNT.dropped)
         out = out.where(~F.coalesce(F.col("amount") < 0, F.lit(False)))
     if duplicates:
-        log.warning("%s%s: dropped %d %s", spec.name, of, duplicates, "duplicate rows (data.duplicates = drop)")
+        log.warning("%s%s: dropped %d %s", spec.name, of, duplicates, DUPLICATE_ROW.dropped)
         key = list(spec.key or ())
         others = [c for c in out.columns if c not in key]
         if not key or not others:
             return out.dropDuplicates(key or None)
-        first = out.groupBy(*[_col(k) for k in key]).agg(F.min(F.struct(*[_col(c) for c in others])).alias(_N))
-        out = first.select(*[_col(k) for k in key], *[F.col(_N)[c].alias(c) for c in others]).select(*out.columns)
+        first = out.groupBy(*[column(k) for k in key]).agg(F.min(F.struct(*[column(c) for c in others])).alias(_N))
+        out = first.select(*[column(k) for k in key], *[F.col(_N)[c].alias(c) for c in others]).select(*out.columns)
     return out
 
 
@@ -373,11 +213,11 @@ def validate_spark_table(
     problems = schema_problems(table, df)
     if problems:
         raise SchemaError(problems, table)
-    canon = _expressions(spec, df)
-    rules = [*_column_rules(spec, df, canon), *_table_rules(spec, canon, returns, end)]
-    negative = next((i for i, r in enumerate(rules) if r.returns), None)
-    flags = [F.coalesce(r.test, F.lit(False)) for r in rules]
-    group = _duplicate_key(spec, df, canon) if duplicates != "keep" else None
+    canon = canonical_columns(spec, df)
+    checks = row_checks(spec, df, canon, returns, end)
+    negative = next((i for i, r in enumerate(checks) if r.rule is NEGATIVE_AMOUNT), None)
+    flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
+    group = duplicate_key(spec, df, canon) if duplicates != "keep" else None
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
@@ -387,9 +227,9 @@ def validate_spark_table(
     repeats = _repeats(df, group, dropping).persist() if group is not None and counts["suspects"] else None
     try:
         repeated, repeated_left = _duplicates(repeats) if repeats is not None else (0, 0)
-        failing = {i: r for i, r in enumerate(rules) if counts[f"r{i}"] and (i != negative or returns == "error")}
+        failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
         shown = _examples(df, failing) if failing else {}
-        problems = [_problem(table, r.column, r.noun, counts[f"r{i}"], shown[i], source, r.fix)
+        problems = [_problem(table, r.column, r.rule, counts[f"r{i}"], shown[i], source)
                     for i, r in failing.items()]
         if repeats is not None and repeated and duplicates == "error":
             problems.append(_duplicate_problem(spec, repeats, repeated, source))
@@ -401,6 +241,6 @@ def validate_spark_table(
     negatives = counts[f"r{negative}"] if dropping is not None else 0
     left = counts["rows"] - negatives - (repeated_left if duplicates == "drop" else 0)
     if left == 0:
-        raise EmptyDataError(f"table '{table}'{of} has no rows left after dropping returns and duplicates")
+        raise EmptyDataError(emptied_text(table, of))
     log.info("validated %s%s: %d rows, %d columns", table, of, left, len(df.columns))
     return _drop(canonical_frame(table, df), spec, of, negatives, repeated if duplicates == "drop" else 0)

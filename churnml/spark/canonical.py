@@ -1,0 +1,101 @@
+"""Canonical Spark columns: the schema checks and casts of :mod:`churnml.spark.validate`.
+
+:func:`schema_problems` finds what the schema alone shows (doubled, missing
+and mistyped columns, no Spark job); :func:`canonical_columns` gives the
+canonical value of every contract column as a Spark expression (numbers as
+double, NaN and unparseable numbers as null, flags from the words pandas
+reads, survey types trimmed and lower case); :func:`canonical_frame` selects
+them. :mod:`churnml.spark.validate` checks the rows of the same expressions.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from churnml.coercion import BOOL_WORDS, doubled_columns_text
+from churnml.schema import ColumnSpec, TableSpec, spec_for
+
+__all__ = ["canonical_columns", "canonical_frame", "column", "missing", "schema_problems"]
+
+_SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
+                "float": "double", "int": "bigint", "bool": "boolean"}
+_TIME_SOURCES = (T.TimestampType, T.TimestampNTZType, T.DateType)
+
+
+def column(name: str) -> Column:
+    """The column ``name`` of a frame, quoted (names may hold dots or spaces)."""
+    return F.col(f"`{name}`")
+
+
+def schema_problems(table: str, df: DataFrame) -> list[str]:
+    """Problems visible in the schema alone (no Spark job): doubled, missing and mistyped columns."""
+    spec = spec_for(table)
+    sensitive = df.sparkSession.conf.get("spark.sql.caseSensitive") == "true"
+    names = [f.name if sensitive else f.name.lower() for f in df.schema.fields]
+    doubled = sorted({f.name for f, n in zip(df.schema.fields, names, strict=True) if names.count(n) > 1})
+    problems = [doubled_columns_text(table, doubled)] if doubled else []
+    types = {f.name: f.dataType for f in df.schema.fields}
+    absent = [c for c in spec.required if c not in types]
+    if absent:
+        problems.append(f"table '{table}': missing required column(s) {absent}; found {sorted(types)}; "
+                        f"map them with data.tables.{table}.columns")
+    for c in spec.columns:
+        if c.kind == "time" and c.name in types and not isinstance(types[c.name], _TIME_SOURCES):
+            problems.append(f"table '{table}': column '{c.name}' must be a timestamp, found "
+                            f"{types[c.name].simpleString()}; parse it first (to_timestamp) or write the "
+                            "table with churnml.io.write_frame")
+    return problems
+
+
+def missing(name: str, dtype: T.DataType) -> Column:
+    """Null, ``''`` in text, NaN in floating point: what pandas' ``missing_mask`` calls missing."""
+    c = column(name)
+    if isinstance(dtype, T.StringType):
+        return c.isNull() | (c == "")
+    if isinstance(dtype, T.FloatType | T.DoubleType):
+        return c.isNull() | F.isnan(c)
+    return c.isNull()
+
+
+def _strip(c: Column) -> Column:
+    """Text without leading and trailing white space (Unicode, as ``str.strip``)."""
+    return F.regexp_replace(c.cast("string"), r"(?U)^\s+|\s+$", "")
+
+
+def _as_bool(name: str, dtype: T.DataType) -> Column:
+    if isinstance(dtype, T.BooleanType):
+        return column(name)
+    words = F.create_map(*[F.lit(x) for pair in BOOL_WORDS.items() for x in pair])
+    return F.try_element_at(words, F.lower(_strip(column(name))))
+
+
+def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
+    """The canonical value of column ``c``: NaN becomes null, bad numbers null, survey types lower case."""
+    raw = column(c.name)
+    if c.kind in ("float", "int"):
+        number = F.nanvl(raw.try_cast("double"), F.lit(None).cast("double"))
+        return number if c.kind == "float" else number.try_cast("bigint")
+    if c.kind == "bool":
+        return _as_bool(c.name, dtype)
+    if table == "surveys" and c.name == "survey":
+        return F.lower(_strip(raw))
+    return raw.cast(_SPARK_TYPES[c.kind])
+
+
+def canonical_columns(spec: TableSpec, df: DataFrame) -> dict[str, Column]:
+    """The canonical value of each contract column present in ``df``, in contract order."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    return {c.name: _canonical(c, types[c.name], spec.name) for c in spec.columns if c.name in types}
+
+
+def canonical_frame(table: str, df: DataFrame) -> DataFrame:
+    """Canonical types without row checks, for frames already validated (e.g. by ``churnml.io``).
+
+    Columns in contract order, then the extra columns unchanged.
+    """
+    spec = spec_for(table)
+    canon = canonical_columns(spec, df)
+    extras = [column(f.name) for f in df.schema.fields if f.name not in spec]
+    return df.select(*[e.alias(n) for n, e in canon.items()], *extras)

@@ -1,0 +1,114 @@
+"""The row rules as Spark expressions: which rows break which rule (no Spark job).
+
+The Spark twin of the checks in :mod:`churnml.coercion` and
+:mod:`churnml.validation`: each :class:`Check` pairs a rule of the catalogue
+in :mod:`churnml.coercion` (its noun and fix) with a boolean Spark test over
+the canonical columns of :func:`churnml.spark.canonical.canonical_columns`
+and the columns an example row shows. :mod:`churnml.spark.validate` counts
+and reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from churnml.coercion import (
+    DATE_ORDER,
+    NEGATIVE_AMOUNT,
+    NON_NUMERIC,
+    NOT_BOOL,
+    SCORE_OUTSIDE_SCALE,
+    UNKNOWN_SURVEY,
+    Policy,
+    Rule,
+    data_end_rule,
+    null_rule,
+    order_rule,
+)
+from churnml.schema import SCORE_SCALES, TableSpec
+from churnml.spark.canonical import column, missing
+
+__all__ = ["Check", "duplicate_key", "row_checks"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row rule on Spark: the column it names, its wording, its test (never null) and the
+    columns its example rows show."""
+
+    column: str | None
+    rule: Rule
+    test: Column
+    shown: tuple[tuple[str, Column], ...]
+
+
+def _context(spec: TableSpec, canon: dict[str, Column], skip: str) -> tuple[tuple[str, Column], ...]:
+    """The column that identifies an example row: customer_id, else the time column."""
+    for name in ("customer_id", spec.time_column):
+        if name and name in canon and name != skip:
+            return ((name, canon[name]),)
+    return ()
+
+
+def row_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column], returns: Policy,
+               end: pd.Timestamp | None) -> list[Check]:
+    """Every row rule of table ``spec`` on ``df`` (``canon``: its :func:`canonical_columns`), in the
+    order pandas reports them: per column (non-numeric, not true/false, null), then the table's
+    rules (negative amounts unless ``returns`` is ``keep``, survey types and scales, ends before
+    starts, rows at or after ``end``)."""
+    return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end)]
+
+
+def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Check]:
+    types = {f.name: f.dataType for f in df.schema.fields}
+    checks = []
+    for c in (c for c in spec.columns if c.name in canon):
+        absent = missing(c.name, types[c.name])
+        context = _context(spec, canon, c.name)
+        shown = (*context, (c.name, column(c.name)))
+        if c.kind in ("float", "int"):
+            number = column(c.name).try_cast("double")
+            finite = F.when(number.isNull(), False).otherwise(~F.isnan(number) & (F.abs(number) != float("inf")))
+            checks.append(Check(c.name, NON_NUMERIC, ~finite & ~absent, shown))
+        if c.kind == "bool" and not isinstance(types[c.name], T.BooleanType):
+            checks.append(Check(c.name, NOT_BOOL, canon[c.name].isNull() & ~absent, shown))
+        if not c.nullable:
+            checks.append(Check(c.name, null_rule(c.name, c.kind), absent, context))
+    return checks
+
+
+def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
+                  end: pd.Timestamp | None) -> list[Check]:
+    checks = []
+    ctx = _context(spec, canon, "")
+    if spec.name == "transactions" and "amount" in canon and returns != "keep":
+        checks.append(Check("amount", NEGATIVE_AMOUNT, canon["amount"] < 0, (*ctx, ("amount", canon["amount"]))))
+    if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
+        survey, score = canon["survey"], canon["score"]
+        checks.append(Check("survey", UNKNOWN_SURVEY, survey.isNotNull() & ~survey.isin(list(SCORE_SCALES)),
+                            (*ctx, ("survey", survey))))
+        low, high = (F.try_element_at(F.create_map(*[F.lit(x) for k, v in SCORE_SCALES.items()
+                                                     for x in (k, float(v[i]))]), survey) for i in (0, 1))
+        checks.append(Check("score", SCORE_OUTSIDE_SCALE, (score < low) | (score > high),
+                            (*ctx, ("survey", survey), ("score", score))))
+    first, last = DATE_ORDER.get(spec.name, ("", ""))
+    if first in canon and last in canon:
+        checks.append(Check(last, order_rule(first, last), canon[last] < canon[first],
+                            (*ctx, (first, canon[first]), (last, canon[last]))))
+    if end is not None and spec.time_column in canon:
+        name, time = spec.time_column, canon[spec.time_column]
+        checks.append(Check(name, data_end_rule(end), time >= F.lit(str(end)).cast("timestamp_ntz"),
+                            (*_context(spec, canon, name), (name, time))))
+    return checks
+
+
+def duplicate_key(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Column]:
+    """``TableSpec.key`` where the table has one, else every column (canonical values)."""
+    if spec.key:
+        return [canon[k].alias(k) for k in spec.key if k in canon]
+    return [canon[f.name].alias(f.name) if f.name in canon else column(f.name) for f in df.schema.fields]
