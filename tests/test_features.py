@@ -321,3 +321,15 @@ def test_recency_rank_by_hand_with_ties_and_a_lone_cutoff():
     })
     # 2024-01-01: sorted 10, 30, 30, 50 -> average ranks 1, 2.5, 2.5, 4 -> (rank - 1) / 3
     assert recency_rank(frame).tolist() == [0.5, 0.0, 1.0, 0.5, 0.5]  # e: alone at its cutoff -> 0.5
+
+
+def test_a_customer_without_a_recency_has_no_rank_and_is_not_counted():
+    from churnml.features.btyd import recency_rank
+
+    frame = pd.DataFrame({
+        "cutoff": pd.to_datetime(["2024-01-01"] * 3 + ["2024-02-01"] * 2),
+        "rfm_recency_days": [5.0, 9.0, math.nan, 4.0, math.nan],
+    })
+    got = recency_rank(frame).tolist()
+    assert got[:2] == [0.0, 1.0] and math.isnan(got[2])  # n = 2, not 3
+    assert got[3] == 0.5 and math.isnan(got[4])  # alone among those with a recency

@@ -90,7 +90,7 @@ def test_every_transactions_rule_raises_with_its_count_example_ids_and_fix(on_sp
         "transactions.amount: 1 non-numeric value (e.g. customer_id='D' amount=inf); fix: write plain numbers "
         "('12.50': a dot for decimals, no currency sign or thousands separator)",
         "transactions.amount: 3 negative amounts (e.g. customer_id='A' amount=-2.0, customer_id='E' "
-        "amount=-1.0, customer_id='E' amount=-7.5); fix: if they are returns, set data.returns to 'keep' "
+        "amount=-7.5, customer_id='E' amount=-1.0); fix: if they are returns, set data.returns to 'keep' "
         "(they reduce spend) or 'drop'; otherwise correct them",
         "transactions (whole rows): 1 duplicate row (e.g. customer_id='C' timestamp='2024-01-04 00:00:00' "
         "copies=2); fix: if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
@@ -223,3 +223,44 @@ def test_spark_dataframes_are_validated_and_pandas_frames_are_taken_as_canonical
         spark_tables(spark, {"transactions": from_pandas(spark, tiny_tx)})
     kept = spark_tables(spark, {"transactions": from_pandas(spark, tiny_tx)}, returns="keep")
     np.testing.assert_array_equal(np.sort(_local(kept.transactions)["amount"]), np.sort(tiny_tx["amount"]))
+
+
+def test_example_rows_do_not_depend_on_the_partitioning(spark):
+    from churnml.spark import from_pandas
+    from churnml.spark.validate import validate_spark_table
+
+    raw = frame(customer_id=[f"c{i:02d}" for i in range(20)], timestamp=["2024-01-01"] * 20,
+                amount=[-float(i + 1) for i in range(20)])
+    df = from_pandas(spark, raw)
+    seen = {tuple(_problems(lambda d=d: validate_spark_table("transactions", d)))
+            for d in (df, df.orderBy(df["amount"]), df.repartition(3, "amount"))}
+    assert len(seen) == 1
+    assert "e.g. customer_id='c00' amount=-1.0, customer_id='c01' amount=-2.0" in next(iter(seen))[0]
+
+
+def test_java_number_suffixes_are_not_numbers_on_spark_as_on_pandas(spark):
+    raw = frame(customer_id=["A", "B", "C", "D"], timestamp=["2024-01-01"] * 4, amount=["1d", "2f", "12.5D", "3"])
+    on_spark = _problems(lambda: _spark_check(spark, "transactions", raw))
+    on_pandas = _problems(lambda: validate_table("transactions", raw))
+    assert [_verdict(p) for p in on_spark] == [_verdict(p) for p in on_pandas]
+    assert on_spark[0].startswith("transactions.amount: 3 non-numeric values")
+
+
+def test_whole_number_ids_read_as_floats_get_the_ids_pandas_gives(spark):
+    raw = pd.DataFrame({"customer_id": [7.0, 12.0],
+                        "timestamp": pd.to_datetime(["2024-01-01"] * 2).astype("datetime64[us]"),
+                        "amount": [1.0, 2.0]})
+    got = _local(_spark_check(spark, "transactions", raw))["customer_id"].tolist()
+    assert got == validate_table("transactions", raw)["customer_id"].tolist() == ["7", "12"]
+
+
+def test_tables_outside_the_spark_path_and_non_utc_sessions_are_config_errors(spark):
+    raw = frame(customer_id=["A"], timestamp=["2024-01-01"], amount=[1.0])
+    with pytest.raises(ConfigError, match="not 'marketing_spend'"):
+        _spark_check(spark, "marketing_spend", raw)
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        with pytest.raises(ConfigError, match="time zone"):
+            _spark_check(spark, "transactions", raw)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")

@@ -50,7 +50,8 @@ def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
         FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days", "NaN"),
         FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)", "NaN"),
         FeatureDoc("btyd_recency_rank", "btyd",
-                   "rank of rfm_recency_days among everyone at risk at the cutoff, 0 (most recent) to 1", "-"),
+                   "rank of rfm_recency_days among everyone at risk at the cutoff, 0 (most recent) to 1",
+                   "NaN (no purchase)"),
     )
 
 
@@ -73,13 +74,16 @@ def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int) -> float:
 def recency_rank(features: pd.DataFrame) -> pd.Series:
     """``btyd_recency_rank``: ``(rank - 1) / (n - 1)`` of ``rfm_recency_days`` within each cutoff.
 
-    ``rank`` is the average rank (ties share it), ``n`` the rows of the
-    cutoff; a cutoff with one row gets 0.5. Aligned with ``features``' index.
+    ``rank`` is the average rank (ties share it), ``n`` the cutoff's rows with
+    a recency; a cutoff with one such row gets 0.5, a row without a recency
+    (no purchase, e.g. a subscriber who never bought) NaN. Aligned with
+    ``features``' index.
     """
     by = features.groupby("cutoff", sort=False)["rfm_recency_days"]
     rank = by.rank(method="average").astype("float64")
-    n = by.transform("size").astype("float64")
-    return ((rank - 1.0) / (n - 1.0)).where(n > 1, 0.5).rename("btyd_recency_rank")
+    n = by.transform("count").astype("float64")  # customers with a recency (NaN: no purchase, no rank)
+    alone = (n == 1) & rank.notna()
+    return ((rank - 1.0) / (n - 1.0)).where(~alone, 0.5).rename("btyd_recency_rank")
 
 
 def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:

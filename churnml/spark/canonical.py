@@ -17,7 +17,7 @@ from pyspark.sql import types as T
 from churnml.coercion import BOOL_WORDS, doubled_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
-__all__ = ["canonical_columns", "canonical_frame", "column", "missing", "schema_problems"]
+__all__ = ["canonical_columns", "canonical_frame", "column", "missing", "number", "schema_problems"]
 
 _SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
                 "float": "double", "int": "bigint", "bool": "boolean"}
@@ -71,16 +71,43 @@ def _as_bool(name: str, dtype: T.DataType) -> Column:
     return F.try_element_at(words, F.lower(_strip(column(name))))
 
 
+#: Java number syntax pandas does not read: a type suffix after the digits ('1d', '2f', '12.5D').
+_JAVA_SUFFIX = r"(?i)[0-9.][df]\s*$"
+
+
+def number(name: str, dtype: T.DataType) -> Column:
+    """Column ``name`` as double; text that is not a number pandas reads becomes null.
+
+    Spark's cast follows Java, which also reads a type suffix (``'1d'``,
+    ``'2f'``); those are refused here, as ``pandas.to_numeric`` refuses them.
+    NaN and infinities stay (the row checks report them as not finite).
+    """
+    raw = column(name)
+    if isinstance(dtype, T.StringType):
+        return F.when(~raw.rlike(_JAVA_SUFFIX), raw.try_cast("double"))
+    return raw.try_cast("double")
+
+
+def _as_text(raw: Column, dtype: T.DataType) -> Column:
+    """Ids and text as strings; a whole float (an id stored as a number) without ``.0``, as pandas writes
+    a column of whole floats (a column mixing whole and fractional floats keeps ``.0`` in pandas, not here)."""
+    if isinstance(dtype, T.FloatType | T.DoubleType):
+        return F.when(raw == F.floor(raw), raw.cast("bigint").cast("string")).otherwise(raw.cast("string"))
+    return raw.cast("string")
+
+
 def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
     """The canonical value of column ``c``: NaN becomes null, bad numbers null, survey types lower case."""
     raw = column(c.name)
     if c.kind in ("float", "int"):
-        number = F.nanvl(raw.try_cast("double"), F.lit(None).cast("double"))
-        return number if c.kind == "float" else number.try_cast("bigint")
+        value = F.nanvl(number(c.name, dtype), F.lit(None).cast("double"))
+        return value if c.kind == "float" else value.try_cast("bigint")
     if c.kind == "bool":
         return _as_bool(c.name, dtype)
     if table == "surveys" and c.name == "survey":
         return F.lower(_strip(raw))
+    if c.kind in ("id", "str"):
+        return _as_text(raw, dtype)
     return raw.cast(_SPARK_TYPES[c.kind])
 
 

@@ -31,7 +31,7 @@ from churnml.coercion import (
     order_rule,
 )
 from churnml.schema import SCORE_SCALES, TableSpec
-from churnml.spark.canonical import column, missing
+from churnml.spark.canonical import column, missing, number
 
 __all__ = ["Check", "duplicate_key", "row_checks"]
 
@@ -72,8 +72,8 @@ def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> 
         context = _context(spec, canon, c.name)
         shown = (*context, (c.name, column(c.name)))
         if c.kind in ("float", "int"):
-            number = column(c.name).try_cast("double")
-            finite = F.when(number.isNull(), False).otherwise(~F.isnan(number) & (F.abs(number) != float("inf")))
+            value = number(c.name, types[c.name])
+            finite = F.when(value.isNull(), False).otherwise(~F.isnan(value) & (F.abs(value) != float("inf")))
             checks.append(Check(c.name, NON_NUMERIC, ~finite & ~absent, shown))
         if c.kind == "bool" and not isinstance(types[c.name], T.BooleanType):
             checks.append(Check(c.name, NOT_BOOL, canon[c.name].isNull() & ~absent, shown))

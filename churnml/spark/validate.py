@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import operator
-from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -37,20 +35,22 @@ from churnml.coercion import (
     Rule,
     emptied_text,
 )
-from churnml.errors import EmptyDataError, SchemaError
+from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.schema import TableSpec, spec_for
 from churnml.spark.canonical import canonical_columns, canonical_frame, column, schema_problems
 from churnml.spark.checks import Check, duplicate_key, row_checks
+from churnml.spark.session import check_session
 from churnml.timeparse import as_utc
 from churnml.validation import check_options
 
 # canonical_frame, schema_problems and Policy: churnml.spark.canonical's and churnml.coercion's, kept here
-__all__ = ["Policy", "canonical_frame", "schema_problems", "validate_spark_table"]
+__all__ = ["SPARK_TABLES", "Policy", "canonical_frame", "schema_problems", "validate_spark_table"]
 
 log = logging.getLogger(__name__)
 
+#: The tables the Spark path reads (the fields of ``churnml.spark.SparkTables``).
+SPARK_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")
 _N, _H, _NEG = "__churnml_n", "__churnml_hash", "__churnml_negative"  # helper columns
-_SCANNED = 1000  # offending rows read at most to pick the examples of every failing rule
 
 
 # ---------------------------------------------------------------------- counting
@@ -105,20 +105,17 @@ def _problem(table: str, column: str | None, rule: Rule, n: int, shown: list[str
 
 
 def _examples(df: DataFrame, checks: dict[int, Check]) -> dict[int, list[str]]:
-    """Up to ``SHOWN_ROWS`` example rows per failing rule: one Spark job that stops at the first
-    ``_SCANNED`` offending rows, then one ``take`` for each rule those rows do not show."""
-    flags = {i: F.coalesce(r.test, F.lit(False)) for i, r in checks.items()}
-    cols = [F.struct(*[e.alias(f"c{j}") for j, (_, e) in enumerate(r.shown)]).alias(f"s{i}")
-            for i, r in checks.items() if r.shown]
-    rows = df.where(reduce(operator.or_, flags.values())).select(
-        *[f.alias(f"f{i}") for i, f in flags.items()], *cols).limit(_SCANNED).collect() if cols else []
-    out = {}
+    """Up to ``SHOWN_ROWS`` example rows per failing rule, the smallest by their shown values.
+
+    Sorted, so the same rows whatever the partitioning: one top-k Spark job per
+    failing rule (only failing rules get here).
+    """
+    out: dict[int, list[str]] = {}
     for i, check in checks.items():
-        names = [name for name, _ in check.shown]
-        found = [r[f"s{i}"] for r in rows if r[f"f{i}"]][:SHOWN_ROWS]
-        if names and not found:
-            found = df.where(flags[i]).select(*[e for _, e in check.shown]).take(SHOWN_ROWS)
-        out[i] = _rows_text(found, names) if names else []
+        cols = [e.alias(f"c{j}") for j, (_, e) in enumerate(check.shown)]
+        rows = (df.where(F.coalesce(check.test, F.lit(False))).select(*cols)
+                .orderBy(*[f"c{j}" for j in range(len(cols))]).take(SHOWN_ROWS)) if cols else []
+        out[i] = _rows_text(rows, [name for name, _ in check.shown])
     return out
 
 
@@ -205,8 +202,13 @@ def validate_spark_table(
         outside their scale, ends before starts, rows at or after
         ``data_end``, duplicates).
     ConfigError
-        ``returns``, ``duplicates`` or ``data_end`` is invalid.
+        ``returns``, ``duplicates`` or ``data_end`` is invalid, the table is not
+        one of :data:`SPARK_TABLES`, or the session's time zone is not UTC.
     """
+    if table not in SPARK_TABLES:
+        raise ConfigError(f"Spark validates the tables of the Spark path {sorted(SPARK_TABLES)}, not '{table}'; "
+                          "read it with churnml.io.read_table")
+    check_session(df.sparkSession)
     spec = spec_for(table)
     check_options(returns, duplicates, "UTC")
     end = as_utc(data_end, "data.end")
