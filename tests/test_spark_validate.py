@@ -264,3 +264,12 @@ def test_tables_outside_the_spark_path_and_non_utc_sessions_are_config_errors(sp
             _spark_check(spark, "transactions", raw)
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def test_the_tables_spark_validates_are_the_fields_of_spark_tables():
+    from dataclasses import fields
+
+    from churnml.spark import SparkTables
+    from churnml.spark.validate import SPARK_TABLES
+
+    assert tuple(f.name for f in fields(SparkTables)) == SPARK_TABLES

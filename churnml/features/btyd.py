@@ -43,16 +43,23 @@ log = logging.getLogger(__name__)
 UNIT_DAYS = 7.0
 
 
-def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
-    h = horizon_days
+#: The one btyd column that needs no BG/NBD fit.
+RANK_DOC = FeatureDoc("btyd_recency_rank", "btyd",
+                      "rank of rfm_recency_days among everyone at risk at the cutoff, 0 (most recent) to 1",
+                      "NaN (no purchase)")
+
+
+def _bgnbd_docs(h: int) -> tuple[FeatureDoc, FeatureDoc, FeatureDoc]:
+    """P(alive), expected purchases and P(no purchase) in ``h`` days, in that order."""
     return (
         FeatureDoc("btyd_p_alive", "btyd", "BG/NBD probability the customer is still active", "NaN (fit failed)"),
         FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days", "NaN"),
         FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)", "NaN"),
-        FeatureDoc("btyd_recency_rank", "btyd",
-                   "rank of rfm_recency_days among everyone at risk at the cutoff, 0 (most recent) to 1",
-                   "NaN (no purchase)"),
     )
+
+
+def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
+    return (*_bgnbd_docs(horizon_days), RANK_DOC)
 
 
 def _summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +90,7 @@ def recency_rank(features: pd.DataFrame) -> pd.Series:
     rank = by.rank(method="average").astype("float64")
     n = by.transform("count").astype("float64")  # customers with a recency (NaN: no purchase, no rank)
     alone = (n == 1) & rank.notna()
-    return ((rank - 1.0) / (n - 1.0)).where(~alone, 0.5).rename("btyd_recency_rank")
+    return ((rank - 1.0) / (n - 1.0)).where(~alone, 0.5).rename(RANK_DOC.name)
 
 
 def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
@@ -93,11 +100,11 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame
     fails (e.g. nobody has a repeat purchase yet) gets NaN in the BG/NBD
     columns, with a warning; the recency rank needs no fit.
     """
-    names = [d.name for d in btyd_docs(horizon_days)][:3]
+    alive, expected, silent = (d.name for d in _bgnbd_docs(horizon_days))
     out = features.copy()
-    for name in names:
+    for name in (alive, expected, silent):
         out[name] = np.nan
-    out["btyd_recency_rank"] = recency_rank(out)
+    out[RANK_DOC.name] = recency_rank(out)
     h = horizon_days / UNIT_DAYS
     for cutoff, idx in out.groupby("cutoff", sort=True).groups.items():
         summary = _summary(out.loc[idx])
@@ -106,7 +113,7 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame
         except ChurnMLError as exc:
             log.warning("BG/NBD features at cutoff %s left empty: %s", cutoff, exc)
             continue
-        out.loc[idx, names[0]] = model.p_alive(summary).to_numpy()
-        out.loc[idx, names[1]] = model.expected_purchases(h, summary).to_numpy()
-        out.loc[idx, names[2]] = model.p_no_purchase(h, summary).to_numpy()
+        out.loc[idx, alive] = model.p_alive(summary).to_numpy()
+        out.loc[idx, expected] = model.expected_purchases(h, summary).to_numpy()
+        out.loc[idx, silent] = model.p_no_purchase(h, summary).to_numpy()
     return out
