@@ -61,6 +61,8 @@ class TimeConfig(StrictSection):
     horizon (:mod:`churnml.horizon`); it is an upper bound (an asked horizon shorter than it is used
     as it is); None means always the asked horizon. With ``embargo`` every
     training and calibration label window ends at or before the test cutoff.
+    Training uses the ``max_train_cutoffs`` newest training cutoffs (None: all),
+    which bounds the training table at weekly steps over a long log.
 
     The built-in defaults fit the bundled CDNOW data (39-week horizon, the
     holdout of the BTYD literature): see ``configs/default.yaml``.
@@ -71,10 +73,11 @@ class TimeConfig(StrictSection):
     lead_time_days: int = Field(0, ge=0)
     active_within_days: int | None = Field(None, ge=1)
     grace_days: int = Field(30, ge=0)
-    step_days: int = Field(28, ge=1)
+    step_days: int = Field(7, ge=1)
     first_cutoff: dt.date | None = None
     last_cutoff: dt.date | None = None
     min_history_days: int = Field(84, ge=0)
+    max_train_cutoffs: int | None = Field(26, ge=1)
     train_horizon_days: int | None = Field(120, ge=1)
     test_cutoff: dt.date | None = None
     embargo: bool = True
@@ -116,13 +119,13 @@ class ModelConfig(StrictSection):
     extremely randomised splits, feature/bagging fraction 0.8, min 400 rows
     per leaf, deterministic). Small, heavily regularised trees generalise
     best across cutoffs on CDNOW (see the README's results).
-    ``calibration``: ``isotonic``, ``sigmoid`` (Platt) or ``none``.
+    ``calibration``: ``sigmoid`` (Platt), ``isotonic`` or ``none``.
     """
 
     params: dict[str, Any] = Field(default_factory=dict)
     num_boost_round: int = Field(1000, ge=1)
     early_stopping_rounds: int = Field(50, ge=1)
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     min_rows: int = Field(200, ge=10)
 
 

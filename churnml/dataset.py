@@ -6,7 +6,8 @@ Splits are by cutoff, never by random rows:
   matured, or ``time.test_cutoff``;
 * **calibration**: one earlier cutoff, used for early stopping and for
   calibrating probabilities;
-* **train**: rolling cutoffs before that, every ``step_days``.
+* **train**: rolling cutoffs before that, every ``step_days`` (the
+  ``max_train_cutoffs`` newest of them).
 
 With ``embargo`` (the default) every training and calibration label window
 ends at or before the test cutoff: the model learns only from outcomes that
@@ -102,6 +103,10 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
             f"{max(need - t.step_days - lead - grace, 0)} days, lower time.min_history_days, or give more data."
         )
     train = tuple(rolling_cutoffs(earliest, last_train, t.step_days))
+    if t.max_train_cutoffs is not None and len(train) > t.max_train_cutoffs:
+        log.info("training on the %d newest of %d training cutoffs (time.max_train_cutoffs); from %s",
+                 t.max_train_cutoffs, len(train), train[-t.max_train_cutoffs].date())
+        train = train[-t.max_train_cutoffs:]
     return SplitCutoffs(train, calibration, test, h, H)
 
 

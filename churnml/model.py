@@ -79,7 +79,7 @@ class ChurnModel:
     early_stopping_rounds : int
         Stop when the calibration cutoff's log-loss has not improved for this
         many rounds.
-    calibration : {"isotonic", "sigmoid", "none"}
+    calibration : {"sigmoid", "isotonic", "none"}
         Calibrator fitted on the calibration cutoff's raw scores.
     random_state : int
         Seed of LightGBM's sampling.
@@ -105,7 +105,7 @@ class ChurnModel:
         params: dict[str, Any] | None = None,
         num_boost_round: int = 1000,
         early_stopping_rounds: int = 50,
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
         random_state: int = 42,
     ) -> None:
         self.params = params

@@ -77,4 +77,4 @@ def test_a_declared_end_before_the_last_day_is_reported():
 def test_the_cdnow_config_is_valid_and_keeps_duplicates():
     cfg = load_config(ROOT / "configs" / "cdnow.yaml")
     assert (cfg.data.source, cfg.data.duplicates) == ("cdnow", "keep")
-    assert (cfg.time.regime, cfg.time.horizon_days, cfg.time.step_days) == ("noncontractual", 273, 28)
+    assert (cfg.time.regime, cfg.time.horizon_days, cfg.time.step_days) == ("noncontractual", 273, 7)
