@@ -72,7 +72,8 @@ def describe_values(values: pd.Series, kind: str = "number") -> pd.Series:
 
     ``kind``: ``number`` (integer-valued as integers, else at most 2 decimals:
     141.99999 -> ``"142"``, 12.50 -> ``"12.5"``), ``money`` (2 decimals), ``share``
-    (a fraction as a percentage: 0.5 -> ``"50%"``), ``level`` (the value as
+    (a fraction as a percentage: 0.5 -> ``"50%"``), ``yesno`` (a 0/1 flag: 1 ->
+    ``"yes"``, 0 -> ``"no"``, other values as numbers), ``level`` (the value as
     text; also used for any non-numeric column).
     """
     ok = values.notna().to_numpy()
@@ -85,6 +86,9 @@ def describe_values(values: pd.Series, kind: str = "number") -> pd.Series:
 
 
 def _format_numbers(num: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "yesno":
+        flag = np.where(num == 1, "yes", np.where(num == 0, "no", ""))
+        return np.where(flag == "", _format_numbers(num, "number"), flag).astype("object")
     if kind == "money":
         return np.array([f"{v:.2f}" for v in num.tolist()], dtype="object")
     rounded = np.round(num * 100.0 if kind == "share" else num, 2)
@@ -140,6 +144,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate(r"evt_all_count_(?P<N>\d+)d", "{v} event{s} in the last {N} days"),
     ReasonTemplate(r"evt_(?P<name>\w+)_count_(?P<N>\d+)d", "{v} {name} event{s} in the last {N} days"),
     ReasonTemplate(r"evt_(?P<name>\w+)_days_since", "last {name} event {v} days ago", missing="no {name} event yet"),
+    ReasonTemplate(r"evt_(?P<name>\w+)_trend_(?P<N>\d+)d", "{name} trend {v} (last {N} days vs the {N} before; 1 = steady)"),
     ReasonTemplate("srv_nps_category", "latest NPS answer is a {v}", "level", missing="no NPS answer yet"),
     ReasonTemplate(r"srv_(?P<name>\w+)_last", "latest {NAME} answer {v}", missing="no {NAME} answer yet"),
     ReasonTemplate(r"srv_(?P<name>\w+)_change", "latest {NAME} answer changed by {v}", missing="no earlier {NAME} answer"),
@@ -154,6 +159,10 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("sub_days_to_renewal", "renewal in {v} day{s}", missing="no active subscription"),
     ReasonTemplate("sub_downgrades_all", "{v} downgrade{s}"),
     ReasonTemplate("sub_months_since_first", "subscriber for {v} months"),
+    ReasonTemplate("sub_active", "subscription active at the cutoff: {v}", "yesno"),
+    ReasonTemplate("sub_count_all", "{v} subscription{s} started so far"),
+    ReasonTemplate("cst_referred", "acquired through a referral: {v}", "yesno"),
+    ReasonTemplate("cst_known", "in the customers table: {v}", "yesno"),
     ReasonTemplate("cst_signup_age_days", "signed up {v} days ago", missing="signup date unknown"),
     ReasonTemplate(r"cst_(?P<name>(?!referred$|known$)\w+)", "{name} is '{v}'", "level", missing="{name} unknown"),
 )

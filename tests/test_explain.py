@@ -263,3 +263,33 @@ def test_reason_codes_on_a_real_model_show_category_levels(tiny_model) -> None:
     assert (r.loc[segment, "reason_1_text"] == "segment is '" + r.loc[segment, "reason_1_value"] + "'").all()
     assert (r["reason_1_contribution"].dropna() > 0).all()
 
+
+
+def test_describe_values_says_yes_and_no_for_flags() -> None:
+    assert describe_values(pd.Series([1.0, 0.0, np.nan, 2.0]), "yesno").tolist() == ["yes", "no", "missing", "2"]
+
+
+def test_flags_counts_and_event_trends_read_as_sentences() -> None:
+    x = pd.DataFrame({"sub_active": [0.0, 1.0], "sub_count_all": [1.0, 3.0], "evt_page_view_trend_30d": [0.69, 2.0]},
+                     index=pd.Index(["A", "B"], name="customer_id"))
+    phi = np.array([[0.3, 0.2, 0.1], [0.3, 0.2, 0.1]])
+    r = reason_codes(Contributions(pd.DataFrame(phi, index=x.index, columns=x.columns), 0.0), x, top_k=3)
+    assert r.loc["A", ["reason_1_text", "reason_2_text", "reason_3_text"]].tolist() == [
+        "subscription active at the cutoff: no", "1 subscription started so far",
+        "page view trend 0.69 (last 30 days vs the 30 before; 1 = steady)",
+    ]
+    assert r.loc["B", "reason_1_text"] == "subscription active at the cutoff: yes"
+    assert r.loc["B", "reason_2_text"] == "3 subscriptions started so far"
+
+
+def test_every_documented_feature_has_a_sentence() -> None:
+    from dataclasses import replace
+
+    from churnml.features.core import feature_docs
+    from churnml.features.docs import _EXAMPLE_PLAN
+    from churnml.reasons import _template
+
+    plan = replace(_EXAMPLE_PLAN, event_types=("page_view", "login"), survey_types=("nps", "csat", "ces"))
+    names = feature_docs(plan)["name"].tolist()
+    generic = [n for n in names if _template(n)[0].text.startswith("{feature} =")]
+    assert len(names) > 60 and generic == []
