@@ -20,13 +20,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from churnml.config_data import TABLES as TABLES
 from churnml.config_data import DataConfig, StrictSection, SyntheticConfig, TableSource
 from churnml.config_load import apply_overrides, read_tree, validate_tree
 
 __all__ = [
+    "CHAMPION_METRICS",
+    "ChampionMetric",
     "Config",
     "DataConfig",
     "EvaluationConfig",
@@ -101,12 +103,17 @@ class FeaturesConfig(StrictSection):
 
 
 class MetricsConfig(StrictSection):
-    """Descriptive metrics: the period grid and the output folder."""
+    """Descriptive metrics: the period grid and the output folder.
+
+    ``csat_satisfied_min``: the lowest CSAT answer counted as satisfied, a
+    point of the 1-5 scale (4: the top two points).
+    """
 
     freq: Literal["M", "Q", "Y"] = "M"
     start: dt.date | None = None
     end: dt.date | None = None
-    csat_satisfied_min: int = Field(4, ge=1)
+    # The CSAT scale is 1-5 (churnml.schema.SCORE_SCALES["csat"]): the threshold is a point of it.
+    csat_satisfied_min: int = Field(4, ge=1, le=5)
     rfm_bins: int = Field(5, ge=2, le=10)
     out_dir: str = "outputs/metrics"
 
@@ -139,16 +146,38 @@ class EvaluationConfig(StrictSection):
     top_fraction: float = Field(0.1, gt=0, le=1)
 
 
+#: The metrics ``tracking.champion_metric`` may name (the keys of
+#: ``churnml.evaluate.classification_report`` but ``base_rate``, which does not
+#: judge a model), each with whether a higher value is better.
+CHAMPION_METRICS: dict[str, bool] = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "lift_top_decile": True,
+    "precision_top_decile": True,
+    "brier": False,
+    "log_loss": False,
+    "ece": False,
+}
+
+ChampionMetric = Literal[
+    "roc_auc", "pr_auc", "lift_top_decile", "precision_top_decile", "brier", "log_loss", "ece"
+]
+
+
 class TrackingConfig(StrictSection):
     """MLflow: where runs go and how the model is registered.
 
     ``uri`` None means ``sqlite:///mlflow.db`` in the working folder.
+    ``champion_metric``: the test metric a new version must beat to become
+    champion; higher is better for ``roc_auc``, ``pr_auc``, ``lift_top_decile``
+    and ``precision_top_decile``, lower for ``brier``, ``log_loss`` and ``ece``
+    (:data:`CHAMPION_METRICS`).
     """
 
     uri: str | None = None
     experiment: str = "churnml"
     registered_model_name: str = "churnml"
-    champion_metric: str = "roc_auc"
+    champion_metric: ChampionMetric = "roc_auc"
     log_customer_ids: bool = False
     register_model: bool = True
 
@@ -187,8 +216,9 @@ def _default_playbook() -> list[PlayRule]:
 class ScoringConfig(StrictSection):
     """Outreach lists: tiers, value, reasons and the playbook.
 
-    ``tiers``: lower probability bounds of each tier, highest first (a
-    customer gets the first tier whose bound they reach). CLV is the
+    ``tiers``: lower probability bounds of each tier (a customer gets the
+    tier with the highest bound they reach). Bounds are distinct, in [0, 1],
+    and the lowest is 0 so that every customer has a tier. CLV is the
     BG/NBD x Gamma-Gamma expected revenue over ``clv_horizon_days``,
     discounted at ``annual_discount_rate``.
     """
@@ -200,6 +230,27 @@ class ScoringConfig(StrictSection):
     cost_per_contact: float = Field(2.0, ge=0)
     save_rate: float = Field(0.2, ge=0, le=1)
     playbook: list[PlayRule] = Field(default_factory=_default_playbook)
+
+    @field_validator("tiers")
+    @classmethod
+    def _check_tiers(cls, tiers: dict[str, float]) -> dict[str, float]:
+        problems = []
+        outside = {k: v for k, v in tiers.items() if not 0.0 <= v <= 1.0}
+        if outside:
+            problems.append(f"bounds are probabilities in [0, 1]; {outside} are not")
+        doubled = sorted({v for v in tiers.values() if list(tiers.values()).count(v) > 1})
+        if doubled:
+            problems.append(f"bounds must differ; {doubled} is given to more than one tier")
+        if not tiers or min(tiers.values()) != 0.0:
+            lowest = f"the lowest bound is {min(tiers.values())}" if tiers else "no tier is given"
+            problems.append(f"{lowest}, so customers below it would get no tier of their own; "
+                            "give the lowest tier the bound 0")
+        if problems:
+            raise ValueError(
+                "scoring.tiers maps each tier to the lowest churn probability in it: "
+                + "; ".join(problems) + ". For example: {high: 0.7, medium: 0.4, low: 0.0}"
+            )
+        return tiers
 
 
 class Config(StrictSection):

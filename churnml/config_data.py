@@ -61,7 +61,8 @@ class DataConfig(StrictSection):
     """Which data to use.
 
     ``source``: ``cdnow`` (bundled), ``synthetic`` (generated in memory from
-    ``synthetic``) or ``files`` (the paths in ``tables``).
+    ``synthetic``) or ``files`` (the paths in ``tables``). ``tables`` is read
+    only with ``files``, so giving it with another source is an error.
     ``returns``: what negative amounts mean. ``error`` rejects them, ``keep``
     keeps them as returns (they reduce spend and feed the returns share),
     ``drop`` removes them and logs how many.
@@ -84,6 +85,12 @@ class DataConfig(StrictSection):
         if unknown:
             raise ValueError(
                 f"unknown table(s) {unknown}; the data contract has {list(TABLES)}"
+            )
+        if self.tables and self.source != "files":
+            raise ValueError(
+                f"data.tables lists {sorted(self.tables)} but data.source is '{self.source}', which does "
+                f"not read them (it would analyse the {self.source} data); set data.source: files "
+                "(--set data.source=files) to read these tables, or remove data.tables"
             )
         if self.source == "files" and "transactions" not in self.tables:
             raise ValueError(

@@ -96,6 +96,8 @@ def _format_errors(err: ValidationError, origin: str) -> ConfigError:
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
             msg = "unknown key; check its spelling against the documented keys"
+        elif e["type"] == "value_error":
+            msg = e["msg"].removeprefix("Value error, ")
         else:
             msg = e["msg"]
         got = e.get("input")

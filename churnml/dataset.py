@@ -18,12 +18,13 @@ are strictly earlier than the calibration cutoff (by at least one step).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from churnml.config import Config
-from churnml.errors import DataWindowError, ModelError
+from churnml.config import Config, TimeConfig
+from churnml.errors import DataWindowError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features, plan_features
 from churnml.labels import make_labels
 from churnml.windows import (
@@ -35,7 +36,15 @@ from churnml.windows import (
     to_cutoff,
 )
 
-__all__ = ["SplitCutoffs", "TrainingData", "build_training_data", "check_trainable", "split_cutoffs"]
+__all__ = [
+    "SplitCutoffs",
+    "TrainingData",
+    "build_training_data",
+    "check_matured",
+    "check_regime_tables",
+    "check_trainable",
+    "split_cutoffs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +72,99 @@ class SplitCutoffs:
         }
 
 
+def check_regime_tables(tables: object, time: TimeConfig) -> None:
+    """Raise :class:`~churnml.errors.SchemaError` when the table the regime labels from is missing.
+
+    The contractual regime labels churn from ``subscriptions`` (pandas: also
+    refused when it has no rows); the non-contractual one from
+    ``transactions``, which every source has. Call it before choosing cutoffs,
+    so that a missing table is named before any message about dates.
+    """
+    if time.regime != "contractual":
+        return
+    subs = getattr(tables, "subscriptions", None)
+    if subs is None or (isinstance(subs, pd.DataFrame) and subs.empty):
+        found = "none was loaded" if subs is None else "the one loaded has no rows"
+        raise SchemaError(
+            f"time.regime=contractual labels churn from a subscriptions table (customer_id, start, end), "
+            f"but {found}. Provide it with data.source: files and data.tables.subscriptions.path (map its "
+            "columns under data.tables.subscriptions.columns), use data.source: synthetic, or set "
+            "time.regime=noncontractual",
+            table="subscriptions",
+        )
+
+
+def check_matured(span: DataSpan, cutoffs: Sequence[pd.Timestamp], time: TimeConfig,
+                  what: str = "the cutoff", where: str = "the cutoffs") -> pd.Timestamp:
+    """Raise :class:`~churnml.errors.DataWindowError` unless every cutoff's label window has matured.
+
+    A cutoff is matured when it is on or before
+    :func:`churnml.windows.latest_matured_cutoff` for ``horizon_days`` (plus
+    ``grace_days`` in the contractual regime) and ``lead_time_days``.
+
+    Parameters
+    ----------
+    span : DataSpan
+        The data's first moment and exclusive end.
+    cutoffs : sequence of Timestamp
+        The cutoffs to label.
+    time : TimeConfig
+        Horizon, lead time, grace and regime.
+    what : str
+        How the message names the cutoffs (``"the test cutoff"``).
+    where : str
+        The setting to change (``"time.test_cutoff"``, ``"--cutoffs"``).
+
+    Returns
+    -------
+    Timestamp
+        The latest matured cutoff.
+    """
+    H, lead = time.horizon_days, time.lead_time_days
+    grace = time.grace_days if time.regime == "contractual" else 0
+    latest = latest_matured_cutoff(span, H + grace, lead)
+    late = [c for c in cutoffs if c > latest]
+    if late:
+        days = ", ".join(str(c.date()) for c in late)
+        what, verb = (f"{what}s", "have") if len(late) > 1 else (what, "has")
+        raise DataWindowError(
+            f"{what} {days} {verb} no matured label window: the data ends {(span.end - DAY).date()}, and a "
+            f"{H}-day horizon (+{lead} lead, +{grace} grace) needs a cutoff on or before {latest.date()}, "
+            f"the latest matured one. Move {where} on or before {latest.date()}{_shorter(span, max(late), time)}."
+        )
+    return latest
+
+
+def _shorter(span: DataSpan, cutoff: pd.Timestamp, time: TimeConfig) -> str:
+    """The advice to shorten the horizon so that ``cutoff`` matures, when a horizon of a day or more can."""
+    grace = time.grace_days if time.regime == "contractual" else 0
+    longest = int((span.end - cutoff) / DAY) - time.lead_time_days - grace
+    return f", or set time.horizon_days to at most {longest} days" if longest >= 1 else ""
+
+
+def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd.Timestamp,
+                   last_train: pd.Timestamp, earliest: pd.Timestamp, h: int) -> list[str]:
+    """Settings that each make the last training cutoff reach the earliest usable one (none may fit)."""
+    short = int((earliest - last_train) / DAY)  # days the last training cutoff is too early
+    fixes = []
+    if t.embargo and h - short >= 1:  # with the embargo the calibration cutoff is test - (lead + h + grace)
+        fixes.append(f"set time.train_horizon_days to at most {h - short} days")
+    if t.test_cutoff is not None and test + short * DAY <= latest.normalize():
+        fixes.append(f"set time.test_cutoff between {(test + short * DAY).date()} and "
+                     f"{latest.normalize().date()} (null picks {latest.normalize().date()})")
+    most_history = int((last_train - span.first.normalize()) / DAY)  # >= 1: one day of history at least
+    if most_history < 1:
+        return fixes
+    parts = []
+    if t.first_cutoff is not None and to_cutoff(t.first_cutoff) > last_train:
+        parts.append(f"time.first_cutoff on or before {last_train.date()} (or null)")
+    if max(t.min_history_days, 1) > most_history:
+        parts.append(f"time.min_history_days to at most {most_history}")
+    if parts:
+        fixes.append("set " + " and ".join(parts))
+    return fixes
+
+
 def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     """Choose the test, calibration and training cutoffs from the data span.
 
@@ -71,7 +173,7 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     DataWindowError
         When the asked horizon has no matured test window, or no training
         cutoff fits before the calibration cutoff; the message gives the dates
-        and what would fit.
+        and settings that would fit.
     """
     t = cfg.time
     H = t.horizon_days
@@ -81,12 +183,7 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     matured_cutoffs(span, H + grace, t.step_days, lead)  # raises with the dates when nothing matures
     latest = latest_matured_cutoff(span, H + grace, lead)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
-    if test > latest:
-        raise DataWindowError(
-            f"the test cutoff {test.date()} has no matured label window: the data ends "
-            f"{(span.end - DAY).date()}, and a {H}-day horizon (+{lead} lead, +{grace} grace) needs a "
-            f"cutoff on or before {latest.date()}"
-        )
+    check_matured(span, [test], t, what="the test cutoff", where="time.test_cutoff")
     gap = (lead + h + grace) if t.embargo else t.step_days
     calibration = test - gap * DAY
     last_train = calibration - t.step_days * DAY
@@ -94,13 +191,13 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     if t.first_cutoff is not None:
         earliest = max(earliest, to_cutoff(t.first_cutoff))
     if last_train < earliest:
-        need = int((test - earliest) / DAY)
+        fixes = _history_fixes(span, t, test, latest, last_train, earliest, h)
         raise DataWindowError(
             f"not enough history to train a {h}-day horizon before the test cutoff {test.date()}: "
             f"the data starts {span.first.date()}; the calibration cutoff is "
             f"{calibration.date()} and the last training cutoff would be {last_train.date()}, before the "
-            f"earliest usable cutoff {earliest.date()}. Set time.train_horizon_days to at most "
-            f"{max(need - t.step_days - lead - grace, 0)} days, lower time.min_history_days, or give more data."
+            f"earliest usable cutoff {earliest.date()}. To fit, "
+            + "".join(f"{fix}, or " for fix in fixes) + "give more (earlier) data."
         )
     train = tuple(rolling_cutoffs(earliest, last_train, t.step_days))
     if t.max_train_cutoffs is not None and len(train) > t.max_train_cutoffs:
@@ -142,6 +239,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = getattr(tables, "transactions", None)
     if tx is None or len(tx) == 0:
         raise ModelError("training needs a non-empty transactions table")
+    check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]

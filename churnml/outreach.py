@@ -3,11 +3,15 @@
 Shared by every engine: :func:`churnml.scoring.score_customers` (DuckDB)
 and ``churnml.spark.score`` compute one row per scored customer
 (:data:`SCORED_COLUMNS`) and call :func:`outreach_list`;
-:func:`spreadsheet_safe` guards the files written from it.
+:func:`account_for` says why asked customers cannot be scored,
+:func:`cut_problems` checks the cut and :func:`spreadsheet_safe` guards the
+CSV files written from the list.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
@@ -19,7 +23,17 @@ from churnml.errors import ConfigError, ModelError, SchemaError
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 
-__all__ = ["SCORED_COLUMNS", "FeatureRows", "account_for", "outreach_list", "spreadsheet_safe"]
+__all__ = [
+    "SCORED_COLUMNS",
+    "FeatureRows",
+    "NobodyToScoreError",
+    "account_for",
+    "cut_problems",
+    "outreach_list",
+    "spreadsheet_safe",
+]
+
+log = logging.getLogger(__name__)
 
 #: The per-customer columns :func:`outreach_list` ranks, in the order the list shows them.
 SCORED_COLUMNS = ("customer_id", "cutoff", "churn_probability", "predicted_clv", "historical_spend",
@@ -37,12 +51,37 @@ def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
     return out
 
 
-def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Config) -> pd.DataFrame:
+class NobodyToScoreError(ModelError):
+    """No customer can be scored; ``unscored`` has every asked id and why (``customer_id``, ``reason``)."""
+
+    def __init__(self, message: str, unscored: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.unscored = unscored
+
+
+def cut_problems(top: object, budget: object) -> list[str]:
+    """What is wrong with the cut of :func:`outreach_list` (empty: nothing).
+
+    ``top`` must be a whole number >= 1 and ``budget`` a finite amount of
+    money >= 0 (a budget below one contact lists nobody); at most one of them.
+    """
+    problems = []
     if top is not None and budget is not None:
-        raise ConfigError("give --top or --budget, not both")
+        problems.append("give --top or --budget, not both")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
+        problems.append(f"--top must be a whole number >= 1 (customers on the list), got {top!r}")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float, np.number))
+                               or not math.isfinite(float(budget)) or budget < 0):
+        problems.append(f"--budget must be a finite amount of money >= 0 (contacts at "
+                        f"scoring.cost_per_contact each), got {budget!r}")
+    return problems
+
+
+def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Config) -> pd.DataFrame:
+    problems = cut_problems(top, budget)
+    if problems:
+        raise ConfigError("; ".join(problems))
     if top is not None:
-        if top < 1:
-            raise ConfigError(f"--top must be >= 1, got {top}")
         return ranked.head(top)
     if budget is not None:
         cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
@@ -82,7 +121,7 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     cfg : Config
         ``scoring`` section: tiers, top_k, cost_per_contact, save_rate, playbook.
     top, budget : optional
-        The cut (at most one of them).
+        The cut (at most one of them; see :func:`cut_problems`).
 
     Returns
     -------
@@ -138,6 +177,10 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     ``unknown customer id`` (in no table: ``known``), not at risk at the
     cutoff (not in ``at_risk``: no purchase before it, within
     ``time.active_within_days`` if set, or no active subscription).
+    An unknown id made of digits that matches a known id up to leading zeros
+    (``7592`` asked, ``07592`` known: a spreadsheet dropped them) says so in
+    its reason (``unknown customer id: not in any table; 07592 exists ...``)
+    and in a warning; it is not scored in its place.
 
     Returns
     -------
@@ -150,6 +193,13 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     reason[asked.duplicated()] = "duplicate: already listed above"
     unknown = ~asked.isin(set(known)) & (reason == "")
     reason[unknown] = "unknown customer id: not in any table"
+    twin = _zero_twins(asked[unknown], known)  # 7592 asked, 07592 known
+    if len(twin):
+        reason[twin.index] = ("unknown customer id: not in any table; " + twin
+                              + " exists (leading zeros differ; keep the ids as text)")
+        log.warning("%d asked id(s) are unknown but match a customer id up to leading zeros, e.g. %s: "
+                    "did a spreadsheet drop them? keep the ids as text", len(twin),
+                    ", ".join(f"{a!r} -> {b!r}" for a, b in zip(asked[twin.index][:3], twin[:3], strict=True)))
     not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
     reason[not_at_risk] = (
         "no active subscription at the cutoff" if time.regime == "contractual"
@@ -161,17 +211,54 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     return keep, unscored.reset_index(drop=True)
 
 
+#: Leading zeros tried when looking for the id an unknown digit-only id lost them from.
+_MAX_ZEROS = 12
+
+
+def _zero_twins(unknown: pd.Series, known: Collection[str]) -> pd.Series:
+    """The known id equal to each unknown digit-only id up to leading zeros (only those found).
+
+    Tries ``0..12`` leading zeros on the id without its own (fewest first), in
+    one vectorised look-up over the unknown ids.
+    """
+    digits = unknown[unknown.str.fullmatch(r"\d+").fillna(False).astype(bool)]
+    if digits.empty:
+        return pd.Series([], dtype="str")
+    core = digits.str.lstrip("0").to_numpy(dtype=object)
+    tries = pd.concat([pd.DataFrame({"row": digits.index, "asked": digits.to_numpy(dtype=object),
+                                     "candidate": "0" * zeros + core}) for zeros in range(_MAX_ZEROS + 1)],
+                      ignore_index=True)
+    found = tries[(tries["candidate"] != tries["asked"]) & tries["candidate"].isin(known)]
+    first = found.drop_duplicates("row").sort_values("row")
+    return pd.Series(first["candidate"].to_numpy(), index=first["row"].to_numpy(), dtype="str")
+
+
+#: A cell that is a plain number ('-2', '+3.5', '-1e-3', '.5'): a spreadsheet reads it as that number.
+_PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading quote.
 
-    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return are
-    prefixed with ``'`` (OWASP's CSV-injection advice); numbers are untouched.
+    For CSV files (Parquet keeps values as they are). A text cell starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed with
+    ``'`` (OWASP's CSV-injection advice), unless the whole cell is a plain
+    number (``-2``, ``+3.5``, ``-1e-3``), which a spreadsheet reads as that
+    number; ``-2+3`` is a formula and is quoted. Cells that are not text
+    (numbers, dates, missing values) are untouched.
     """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
-        if pd.api.types.is_string_dtype(s) or s.dtype == object:
-            text = s.astype("object")
-            risky = text.notna() & text.astype("str").str[:1].isin(["=", "+", "-", "@", "\t", "\r"])
-            out[col] = text.where(~risky, "'" + text.astype("str"))
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "mixed",
+                                                                                   "mixed-integer"):
+            continue  # no text cell in it
+        text = s.astype("object")
+        starts = text.str[:1].isin(["=", "+", "-", "@", "\t", "\r"]).fillna(False).astype(bool)
+        number = text.str.fullmatch(_PLAIN_NUMBER).fillna(False).astype(bool)
+        risky = starts & ~number
+        if risky.any():
+            out[col] = text.where(~risky, "'" + text.where(risky, "").astype("str"))
     return out

@@ -1,10 +1,13 @@
 """``python -m churnml.score``: a ranked outreach list a CRM can import.
 
 Writes the list (CSV or Parquet by the suffix of ``--out``) and, beside it,
-``<name>.unscored.csv`` with every asked customer that could not be scored and
-why. Both are written atomically and never replace a file without
-``--overwrite``. With ``--engine spark``, features and probabilities of
-everyone at risk (or of the ``--customers`` asked) are computed in Spark
+``<name>.unscored.csv`` (``<name>``: the file name without its format suffix,
+``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq``) with every asked customer that
+could not be scored and why. Both are written atomically and never replace a
+file without ``--overwrite``. Every option, the ``--set`` keys, the output
+names and the ``--customers`` list are checked before the data or the model is
+loaded. With ``--engine spark``, features and probabilities of everyone at
+risk (or of the ``--customers`` asked) are computed in Spark
 (``churnml.spark.score``); the files and printed lines are the same.
 """
 
@@ -18,46 +21,168 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import logging
 import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
-from churnml.config import Config
-from churnml.errors import ChurnMLError
+from churnml.config import Config, ScoringConfig
+from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
 from churnml.io import Tables, load_tables, read_table, write_frame
+from churnml.io_write import file_format
 from churnml.model import ChurnModel
+from churnml.outreach import NobodyToScoreError, cut_problems
 from churnml.schema import TABLE_SPECS
 from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
+from churnml.windows import to_cutoff
 
 __all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+#: ``--set`` sections the model fixed when it was trained: scoring uses the model's values.
+MODEL_DECIDES = {
+    "time": "a model keeps the time model it was trained for: regime, horizon, lead time, active window",
+    "features": "a model keeps the features it was trained on: families, windows",
+    "model": "LightGBM and calibration settings apply when a model is trained",
+}
+#: The config keys score reads (a key, or a section ending in '.'); ``data.`` only without --data.
+SCORE_READS = ("data.", "scoring.", "tracking.uri", "tracking.registered_model_name")
+#: The column of the --customers list that holds the ids.
+LIST_COLUMN = "customer_id"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = base_parser("python -m churnml.score", "Score customers and write a ranked outreach list.")
+    for action in p._actions:  # the shared example (time.horizon_days) is a key score refuses
+        if action.dest == "set":
+            action.help = ("override one config value, e.g. --set scoring.cost_per_contact=5 (repeatable); "
+                           "time.*, features.* and model.* come from the model and are refused")
     p.add_argument("--model", default=None,
                    help="models:/NAME@alias (default: models:/<tracking.registered_model_name>@champion), "
                         "runs:/RUN_ID/model, or a model folder")
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
                                   "(default: the config's data section)")
     p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
-                                       "(default: everyone at risk at the cutoff)")
+                                       "(default: everyone at risk at the cutoff); other columns are ignored")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
     p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     limit = p.add_mutually_exclusive_group()
-    limit.add_argument("--top", type=int, help="keep the N customers with the highest value at risk")
-    limit.add_argument("--budget", type=float, help="contact budget (money); see scoring.cost_per_contact")
-    p.add_argument("--top-k", type=int, help="reasons per customer (default scoring.top_k)")
+    limit.add_argument("--top", type=int, help="keep the N customers with the highest value at risk (N >= 1)")
+    limit.add_argument("--budget", type=float,
+                       help="contact budget (money, >= 0); see scoring.cost_per_contact")
+    p.add_argument("--top-k", type=int, help="reasons per customer, 0-10 (default scoring.top_k)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite:///./mlflow.db)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_options(p)
     return p
 
 
+def unscored_path(out: Path) -> Path:
+    """Where the unscored customers of the list ``out`` go: ``<name>.unscored.csv`` beside it.
+
+    ``<name>`` is the file name without its format suffix (``.csv.gz`` counts
+    as one), so ``list.v1.csv`` and ``list.v2.csv`` get ``list.v1.unscored.csv``
+    and ``list.v2.unscored.csv``.
+    """
+    name = out.name
+    cut = len(".csv.gz") if name.lower().endswith(".csv.gz") else len(out.suffix)
+    return out.with_name(name[: len(name) - cut] + ".unscored.csv")
+
+
+# ------------------------------------------------------------------ checks before any data is read
+def _option_problems(args: argparse.Namespace) -> list[str]:
+    """Every problem with the options that can be seen without data or model."""
+    problems = list(cut_problems(args.top, args.budget))
+    if args.top_k is not None:
+        try:
+            ScoringConfig(top_k=args.top_k)
+        except ValidationError as exc:
+            problems.append(f"--top-k must be a whole number from 0 to 10 (reasons per customer), got "
+                            f"{args.top_k}: {exc.errors()[0]['msg'].lower()}")
+    try:
+        to_cutoff(args.cutoff)
+    except ChurnMLError as exc:
+        problems.append(f"--cutoff: {exc}")
+    out = Path(args.out)
+    try:
+        file_format(out)
+    except ChurnMLError:
+        problems.append(f"--out {out}: unknown file type; use a name ending in .csv, .csv.gz or .parquet")
+    if out.is_dir():
+        problems.append(f"--out {out} is a folder; give a file name, e.g. {out / 'outreach.csv'}")
+    if args.data and not Path(args.data).is_dir():
+        problems.append(f"--data {args.data}: no such folder (relative paths start at {Path.cwd()})")
+    if args.customers and not Path(args.customers).is_file():
+        problems.append(f"--customers {args.customers}: file not found (relative paths start at {Path.cwd()})")
+    return problems
+
+
+def _check_overrides(overrides: list[str], with_data: bool) -> None:
+    """Refuse ``--set`` keys the model decides; warn about keys score does not read."""
+    given = {o.split("=", 1)[0].strip(): o for o in overrides if "=" in o}
+    keys = list(given)
+    refused = [k for k in keys if k.split(".")[0] in MODEL_DECIDES]
+    if refused:
+        lines = [f"--set {given[k]}: score cannot change {k}, the model decides it "
+                 f"({MODEL_DECIDES[k.split('.')[0]]})" for k in refused]
+        raise ConfigError("\n".join(lines) + "\nfix: leave it out of the score command; for another value, "
+                          "train a model with it (python -m churnml.train --set ...) and score with that model")
+    reads = [r for r in SCORE_READS if not (with_data and r == "data.")]
+    for key in keys:
+        if any(key == r or key.startswith(r if r.endswith(".") else r + ".") for r in reads):
+            continue
+        why = ("the --data folder is read as it is" if key.startswith("data.") else
+               "score reads only data.*, scoring.*, tracking.uri and tracking.registered_model_name")
+        log.warning("--set %s is not used by score (%s)", key, why)
+
+
+def _check_targets(out: Path, side: Path, overwrite: bool) -> None:
+    for target in (out, side):
+        if target.exists() and not overwrite:
+            raise ConfigError(f"{target} exists; pass --overwrite to replace it")
+
+
+def _read_list(path: str) -> list[str]:
+    """The ids of ``--customers``: its ``customer_id`` column only, read as the tables' ids are."""
+    src = Path(path)
+    where = f"--customers {src}"
+    try:
+        kind = file_format(src)
+        found = (list(pq.read_schema(src).names) if kind == "parquet"
+                 else list(pd.read_csv(src, nrows=0, dtype="str").columns))
+    except (ChurnMLError, ValueError, OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{where}: cannot read it ({exc}); give a CSV file whose first line is "
+                          f"{LIST_COLUMN}, then one id per line") from None
+    if LIST_COLUMN not in found:
+        headless = len(found) == 1 and any(ch.isdigit() for ch in str(found[0]))  # an id as the header
+        fix = (f"the file seems to have no header line: add the line {LIST_COLUMN} at the top" if headless
+               else f"name the column of ids {LIST_COLUMN}")
+        raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; fix: {fix}")
+    others = [str(c) for c in found if c != LIST_COLUMN]
+    if others:
+        log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
+    only = {"usecols": [LIST_COLUMN]} if kind == "csv" else {"columns": [LIST_COLUMN]}
+    try:
+        ids = read_table("customers", src, read_options=only, duplicates="keep")[LIST_COLUMN]
+    except EmptyDataError:
+        raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
+                          "or leave --customers out to score everyone at risk") from None
+    except SchemaError as exc:
+        raise SchemaError([f"{where}: " + p.replace(f"customers.{LIST_COLUMN}", f"column {LIST_COLUMN}")
+                           for p in exc.problems]) from None
+    return [str(v) for v in ids.tolist()]
+
+
+# ------------------------------------------------------------------------------------------ scoring
 def _folder_files(folder: Path) -> dict[str, Path]:
     """``folder/<table>.parquet|.csv|.csv.gz`` of every canonical table found."""
     found = {}
@@ -77,19 +202,12 @@ def _folder_tables(folder: Path) -> Tables:
     return Tables(**{name: read_table(name, path, returns="keep", duplicates="keep") for name, path in files.items()})
 
 
-def _asked(args: argparse.Namespace) -> list[str] | None:
-    """The ids of ``--customers`` (a CSV with a customer_id column), or None for everyone at risk."""
-    if not args.customers:
-        return None
-    return read_table("customers", args.customers, duplicates="keep")["customer_id"].tolist()
-
-
-def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
+def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     tables = _folder_tables(Path(args.data)) if args.data else load_tables(cfg)
-    return score_customers(tables, model, args.cutoff, cfg, _asked(args), args.top, args.budget)
+    return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
 
 
-def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> ScoreResult:
+def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     from churnml import spark as cs
 
     session = cs.local_session(args.spark_master)
@@ -102,28 +220,41 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel) -> Sc
         tables = cs.spark_tables(session, sources, returns="keep", duplicates="keep")  # as --data on DuckDB
     else:
         tables = cs.tables_from_config(session, cfg)
-    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=_asked(args))
+    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)
+
+
+def _write(frame: pd.DataFrame, path: Path, overwrite: bool) -> None:
+    """CSV cells a spreadsheet would run as formulas are guarded; Parquet keeps the values."""
+    write_frame(spreadsheet_safe(frame) if file_format(path) == "csv" else frame, path, overwrite=overwrite)
 
 
 def _main(args: argparse.Namespace) -> int:
-    import os
-
+    problems = _option_problems(args)
+    if problems:
+        raise ConfigError(problems[0] if len(problems) == 1 else
+                          f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
+    _check_overrides(list(args.set), with_data=bool(args.data))
     cfg = config_from_args(args)
     if args.engine == "spark":
         require_spark()
     if args.top_k is not None:
         cfg.scoring.top_k = args.top_k
     out = Path(args.out)
-    side = out.with_name(out.name.split(".")[0] + ".unscored.csv")
-    for target in (out, side):
-        if target.exists() and not args.overwrite:
-            raise ChurnMLError(f"{target} exists; pass --overwrite to replace it")
+    side = unscored_path(out)
+    _check_targets(out, side, args.overwrite)
+    asked = _read_list(args.customers) if args.customers else None
     os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)
-    result = _score_spark(args, cfg, model) if args.engine == "spark" else _score_duckdb(args, cfg, model)
-    write_frame(spreadsheet_safe(result.outreach), out, overwrite=args.overwrite)
-    write_frame(spreadsheet_safe(result.unscored), side, overwrite=args.overwrite)
+    try:
+        result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)
+    except NobodyToScoreError as exc:
+        if exc.unscored.empty:
+            raise
+        _write(exc.unscored, side, args.overwrite)
+        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}", exc.unscored) from None
+    _write(result.outreach, out, args.overwrite)
+    _write(result.unscored, side, args.overwrite)
     c = result.counts
     print(f"{c['asked']} customers asked: {c['scored']} scored, {c['unscored']} not scored (see {side})")
     print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut)")

@@ -31,12 +31,19 @@ from churnml.labels import population
 from churnml.metrics import formulas
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
-from churnml.outreach import SCORED_COLUMNS, account_for, outreach_list, spreadsheet_safe
+from churnml.outreach import (
+    SCORED_COLUMNS,
+    NobodyToScoreError,
+    account_for,
+    outreach_list,
+    spreadsheet_safe,
+)
 from churnml.tracking import load_pyfunc
 from churnml.windows import in_window_mask, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
+    "NobodyToScoreError",
     "ScoreResult",
     "account_for",
     "clv_from_summary",
@@ -151,6 +158,19 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
     return spine, unscored, len(keep) + len(unscored)
 
 
+def _nobody(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig) -> str:
+    """Why nobody can be scored: the reasons of the asked customers, counted."""
+    if not listed:
+        window = f" within {time.active_within_days} days" if time.active_within_days else ""
+        who = ("nobody has an active subscription" if time.regime == "contractual"
+               else f"nobody has a purchase before the cutoff{window}")
+        return f"nobody to score at {c.date()}: {who}; pick a later --cutoff"
+    kind = unscored["reason"].str.split(";").str[0].str.split(":").str[0]
+    counts = kind.value_counts(sort=False).reindex(kind.unique()).sort_values(ascending=False, kind="stable")
+    why = ", ".join(f"{n} {reason}" for reason, n in counts.items())
+    return f"nobody to score at {c.date()}: none of the {asked} asked customers can be scored ({why})"
+
+
 def score_customers(
     tables: object,
     model: ChurnModel,
@@ -170,12 +190,21 @@ def score_customers(
         With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training.
     cutoff : date-like
         The moment of scoring (midnight UTC); its labels do not exist yet.
+    cfg : Config
+        Only its ``scoring`` section is used: the time model and the features
+        are the model's own (``extra_["time"]``, ``extra_["feature_plan"]``).
     customers : sequence of str, optional
         The customers to score (default: everyone at risk at the cutoff).
     top, budget : optional
         Keep the ``top`` highest value at risk, or as many as ``budget`` pays
         for at ``scoring.cost_per_contact`` among those whose expected saved
         value (``save_rate x value_at_risk``) exceeds the contact cost.
+
+    Raises
+    ------
+    NobodyToScoreError
+        No customer (or no asked one) can be scored; its ``unscored`` has
+        every asked id with its reason.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     extra = getattr(model, "extra_", {})
@@ -186,8 +215,9 @@ def score_customers(
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
     if spine.empty:
-        raise ModelError(f"nobody to score at {c.date()}: {asked} customers asked, none at risk at the cutoff")
-    log.info("scoring %d customers at %s", len(spine), c.date())
+        raise NobodyToScoreError(_nobody(c, customers is not None, asked, unscored, time), unscored)
+    log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
+             len(spine), c.date(), time.regime, time.horizon_days, time.lead_time_days)
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at
     # training, and keep the asked customers' rows afterwards.
     subset = plan.btyd_horizon_days is not None and len(spine) < len(pop)

@@ -4,7 +4,8 @@ Runs go to ``sqlite:///mlflow.db`` in the working folder unless a tracking
 URI is configured. Models are logged as models-from-code pyfuncs
 (:mod:`churnml.scorer`), registered, and given the alias ``challenger``; a
 version becomes ``champion`` when it beats the current champion on the same
-test window (or when there is none).
+test window (or when there is none), on ``tracking.champion_metric`` in that
+metric's direction (lower is better for ``brier``, ``log_loss`` and ``ece``).
 
 MLflow 3 sends usage telemetry unless ``MLFLOW_DISABLE_TELEMETRY=true``;
 churnml's Makefile and CLIs set it (override by setting it yourself).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnml.config import CHAMPION_METRICS
+from churnml.errors import ConfigError
 from churnml.model import model_input
 
 __all__ = [
@@ -53,11 +57,26 @@ def resolve_tracking_uri(uri: str | None) -> str:
     return chosen
 
 
+def _mlflow_executable() -> str:
+    """The ``mlflow`` next to this Python (relative to the working folder when inside it), else ``mlflow``."""
+    beside = Path(sys.executable).parent / "mlflow"
+    if not beside.is_file():
+        return "mlflow"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
 def ui_command(uri: str) -> str:
-    """The exact command that opens the MLflow UI on this store."""
+    """The exact command that opens the MLflow UI on this store, with telemetry off.
+
+    E.g. ``MLFLOW_DISABLE_TELEMETRY=true .venv/bin/mlflow ui --backend-store-uri
+    sqlite:////home/me/churn/mlflow.db``; for a tracking server, where to point a browser.
+    """
     if uri.startswith(("http://", "https://")):
         return f"open {uri} in a browser"
-    return f"mlflow ui --backend-store-uri {uri}"
+    return f"MLFLOW_DISABLE_TELEMETRY=true {_mlflow_executable()} ui --backend-store-uri {uri}"
 
 
 class RunLogger:
@@ -187,6 +206,12 @@ class Promotion:
     reason: str
 
 
+def _higher_is_better(metric: str) -> bool:
+    if metric not in CHAMPION_METRICS:
+        raise ConfigError(f"tracking.champion_metric={metric!r} is not one of {sorted(CHAMPION_METRICS)}")
+    return CHAMPION_METRICS[metric]
+
+
 def promote(name: str, version: str, metric: str, value: float, window: str,
             evaluate_champion: Any = None) -> Promotion:
     """Alias ``version`` as challenger; make it champion if it beats the champion.
@@ -196,17 +221,24 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     name, version : str
         Registered model and the new version.
     metric, value : str, float
-        The comparison metric (higher is better) and the new version's value.
+        The comparison metric, a key of :data:`churnml.config.CHAMPION_METRICS`
+        (which says whether higher or lower is better), and the new version's value.
     window : str
         A key of the test window (dataset, cutoff, horizon, regime); metrics are
         only compared on the same window.
     evaluate_champion : callable, optional
         ``f(model_uri) -> float`` scoring the champion on this run's test rows,
         used when the champion was judged on another window.
+
+    Raises
+    ------
+    ConfigError
+        When ``metric`` is not a known champion metric (checked before any alias is set).
     """
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
+    higher = _higher_is_better(metric)  # an unknown metric fails here, before any alias changes
     client = MlflowClient()
     client.set_registered_model_alias(name, "challenger", version)
     client.set_model_version_tag(name, version, "test_window", window)
@@ -231,10 +263,13 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
     else:
         return Promotion(version, False, f"champion v{champ.version} kept: other test window")
-    if value > best:
+    won = value > best if higher else value < best
+    sign = {(True, True): ">", (True, False): "<=", (False, True): "<", (False, False): ">="}[(higher, won)]
+    direction = "higher" if higher else "lower"
+    reason = f"{metric} {value:.4f} {sign} champion v{champ.version} {best:.4f} ({direction} is better; {how})"
+    if won:
         client.set_registered_model_alias(name, "champion", version)
-        return Promotion(version, True, f"{metric} {value:.4f} > champion v{champ.version} {best:.4f} ({how})")
-    return Promotion(version, False, f"{metric} {value:.4f} <= champion v{champ.version} {best:.4f} ({how})")
+    return Promotion(version, won, reason)
 
 
 def load_pyfunc(model_uri: str) -> Any:

@@ -17,6 +17,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import importlib.util
 import sys
 
 from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
@@ -65,8 +66,8 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
 
 def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[TrainResult, Promotion | None, str]:
     tables = load_tables(cfg)
+    data = build_training_data(tables, cfg)  # data and window errors end here, before a run exists
     with start_run(uri, cfg.tracking.experiment, run_name=args.run_name) as run:
-        data = build_training_data(tables, cfg)
         if args.tune:
             cfg.model.params = tune(data, cfg, args.tune, uri)
             run.params({"tuning_trials": args.tune})
@@ -86,11 +87,34 @@ def _train_spark(args: argparse.Namespace, cfg: Config) -> tuple[TrainResult, Pr
                     tune_trials=args.tune)
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse bad option values before any data is read or any run is started.
+
+    Raises
+    ------
+    ConfigError
+        One message listing every bad option and its fix.
+    """
+    problems = []
+    if args.tune < 0:
+        problems.append(f"--tune {args.tune}: the number of Optuna trials is 0 (no tuning) or more")
+    elif args.tune > 0 and importlib.util.find_spec("optuna") is None:
+        problems.append("--tune needs Optuna: pip install 'churnml[tune]'")
+    fraction = args.sample_fraction
+    if fraction is not None and not 0.0 < fraction <= 1.0:
+        problems.append(f"--sample-fraction {fraction}: a share of customers in (0, 1], e.g. 0.1")
+    if fraction is not None and args.engine != "spark":
+        problems.append(f"--sample-fraction {fraction} samples customers on Spark only; add --engine spark, "
+                        "or drop --sample-fraction to train on everyone with DuckDB")
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
 def _main(args: argparse.Namespace) -> int:
+    _check_args(args)
     cfg = config_from_args(args)
-    if args.sample_fraction is not None and args.engine != "spark":
-        raise ConfigError(f"--sample-fraction {args.sample_fraction} samples customers on Spark only; "
-                          "add --engine spark, or drop --sample-fraction to train on everyone with DuckDB")
     if args.engine == "spark":
         require_spark()
     if args.tracking_uri:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from churnml.config import load_config
+from churnml.config import Config, load_config
 from churnml.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -16,6 +18,32 @@ def test_default_yaml_spells_out_the_built_in_defaults():
     from_file.pop("name")
     built_in.pop("name")
     assert from_file == built_in
+
+
+def _not_spelled_out(built_in: Any, written: Any, key: str = "") -> list[str]:
+    """Keys of ``built_in`` missing from ``written`` and values that differ, recursively (dotted keys)."""
+    if isinstance(built_in, dict):
+        if not isinstance(written, dict):
+            return [f"{key}: a section, but the file has {written!r}"]
+        return [problem for k, v in built_in.items() for problem in (
+            _not_spelled_out(v, written[k], f"{key}{k}.") if k in written else [f"{key}{k}: missing"])]
+    if isinstance(built_in, list) and isinstance(written, list) and len(built_in) == len(written):
+        return [p for i, (b, w) in enumerate(zip(built_in, written, strict=True))
+                for p in _not_spelled_out(b, w, f"{key}{i}.")]
+    if built_in != written or isinstance(built_in, bool) != isinstance(written, bool):
+        return [f"{key.rstrip('.')}: built-in {built_in!r}, the file has {written!r}"]
+    return []
+
+
+def test_default_yaml_writes_every_key_of_the_built_in_config_with_its_value():
+    written = yaml.safe_load((CONFIGS / "default.yaml").read_text(encoding="utf-8"))
+    assert _not_spelled_out(Config().model_dump(), written) == []
+
+
+def test_a_missing_or_different_key_is_found_at_any_depth():
+    built_in = {"a": {"b": 1, "c": [{"d": None}]}, "e": True}
+    found = _not_spelled_out(built_in, {"a": {"b": 1, "c": [{}]}, "e": 1})
+    assert found == ["a.c.0.d: missing", "e: built-in True, the file has 1"]
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)

@@ -91,7 +91,8 @@ def test_a_shared_server_takes_the_training_run_and_serves_the_champion_to_scori
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied by the server
         assert client.get_model_version_by_alias("churnml", "champion").run_id == run.info.run_id
         assert list((tmp_path / "artifacts").rglob("MLmodel")), "the model files live on the server side"
-        assert score_main([*sets, "--tracking-uri", url, "--cutoff", CUTOFF, "--out", str(out), "--top", "10"]) == 0
+        data_sets = [f"--set={s}" for s in SETTINGS if s.startswith("data.")]  # score refuses time/features/model
+        assert score_main([*data_sets, "--tracking-uri", url, "--cutoff", CUTOFF, "--out", str(out), "--top", "10"]) == 0
     assert proc.poll() is not None
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{url}/health", timeout=2)

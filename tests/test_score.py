@@ -109,9 +109,9 @@ def test_the_pyfunc_returns_reasons_with_top_k_as_a_parameter(setup):
 
 
 def test_spreadsheet_formulas_are_neutralised():
-    frame = pd.DataFrame({"customer_id": ["=cmd|' /C calc'!A0", "+1", "ok", None], "p": [0.1, -0.2, 0.3, 0.4]})
+    frame = pd.DataFrame({"customer_id": ["=cmd|' /C calc'!A0", "+1+1", "ok", None], "p": [0.1, -0.2, 0.3, 0.4]})
     safe = spreadsheet_safe(frame)
-    assert safe["customer_id"].tolist()[:3] == ["'=cmd|' /C calc'!A0", "'+1", "ok"]
+    assert safe["customer_id"].tolist()[:3] == ["'=cmd|' /C calc'!A0", "'+1+1", "ok"]
     assert safe["p"].tolist() == [0.1, -0.2, 0.3, 0.4]
 
 
@@ -126,8 +126,7 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
         if frame is not None:
             write_frame(frame, data / f"{name}.parquet")
     out = tmp_path / "list.csv"
-    argv = ["--model", str(folder), "--data", str(data), "--cutoff", CUTOFF, "--out", str(out), "--top", "10",
-            *[f"--set={s}" for s in SETTINGS]]
+    argv = ["--model", str(folder), "--data", str(data), "--cutoff", CUTOFF, "--out", str(out), "--top", "10"]
     assert main(argv) == 0
     listed = pd.read_csv(out, dtype={"customer_id": str})
     assert len(listed) == 10 and (tmp_path / "list.unscored.csv").exists()

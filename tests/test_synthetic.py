@@ -323,3 +323,18 @@ def test_the_cli_takes_config_and_set_overrides_with_flags_winning(tmp_path):
     truth = pd.read_parquet(out / "ground_truth.parquet")
     assert len(truth) == 30
     assert main(["synthetic", "--set", "data.synthetic.nope=1", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+
+
+def test_every_return_refunds_an_earlier_purchase_of_the_same_customer_and_product(small):
+    tx = small["transactions"]
+    buys, returns = tx[tx["amount"] >= 0], tx[tx["amount"] < 0]
+    assert len(returns) > 0
+    pairs = returns.assign(amount=-returns["amount"]).merge(
+        buys, on=["customer_id", "product", "amount"], suffixes=("_ret", "_buy")
+    )
+    gap = pairs["timestamp_ret"] - pairs["timestamp_buy"]
+    ok = pairs[(gap >= pd.Timedelta(days=1)) & (gap <= pd.Timedelta(days=30))]
+    # every return row has its purchase 1-30 days before it
+    assert ok.drop_duplicates(["customer_id", "timestamp_ret", "product", "amount"]).shape[0] == len(returns)
+    first = tx.sort_values("timestamp").groupby("customer_id")["amount"].first()
+    assert (first >= 0).all()

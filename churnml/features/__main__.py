@@ -24,14 +24,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from churnml.cli import base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
 from churnml.schema import TABLE_SPECS
-from churnml.windows import to_cutoff
+from churnml.windows import DataSpan, to_cutoff
 
 __all__ = ["main"]
 
@@ -71,12 +74,35 @@ def _with_data_folder(cfg: Config, folder: str | None) -> Config:
     return Config.model_validate(tree)
 
 
+def _check_cutoffs(tables: Any, span: Callable[[Any, Config], DataSpan], cfg: Config, cutoffs: list[str],
+                   labelled: bool) -> None:
+    """The regime's table is there and, with ``--labels``, every label window has matured (as in training)."""
+    from churnml.dataset import check_matured, check_regime_tables
+
+    check_regime_tables(tables, cfg.time)
+    if labelled:
+        check_matured(span(tables, cfg), [to_cutoff(c) for c in cutoffs], cfg.time, what="the cutoff",
+                      where="--cutoff/--cutoffs")
+
+
+def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
+    return DataSpan.from_times(tables.transactions["timestamp"], cfg.data.end)
+
+
+def _spark_span(tables: Any, cfg: Config) -> DataSpan:
+    from pyspark.sql import functions as F
+
+    row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
+    return DataSpan.from_times(pd.Series([row["lo"], row["hi"]], dtype="datetime64[us]"), cfg.data.end)
+
+
 def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool) -> tuple[int, dict[str, Any]]:
     from churnml.features import compute_features, plan_features
     from churnml.io import load_tables, write_frame
     from churnml.labels import make_labels, population
 
     tables = load_tables(cfg)
+    _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
     spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
     plan = plan_features(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
@@ -96,6 +122,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
         raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17)") from None
     session = cs.local_session(master=master)
     tables = cs.tables_from_config(session, cfg)
+    _check_cutoffs(tables, _spark_span, cfg, cutoffs, labelled)
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
              else cs.population(session, tables, cutoffs, cfg.time))
     plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)

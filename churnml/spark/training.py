@@ -18,7 +18,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from churnml.config import Config
-from churnml.dataset import TARGET, SplitCutoffs, TrainingData, check_trainable, split_cutoffs
+from churnml.dataset import (
+    TARGET,
+    SplitCutoffs,
+    TrainingData,
+    check_regime_tables,
+    check_trainable,
+    split_cutoffs,
+)
 from churnml.errors import ConfigError, EmptyDataError
 from churnml.spark.sql import KEYS, features, labels, plan_features_spark
 from churnml.spark.tables import SparkTables, to_pandas
@@ -117,6 +124,7 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
         Ready for ``churnml.training.fit_and_evaluate(None, cfg, data=...)``;
         the table has a ``sample_weight`` column.
     """
+    check_regime_tables(tables, cfg.time)
     span = _span(tables, cfg)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]

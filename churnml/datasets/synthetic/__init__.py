@@ -47,8 +47,10 @@ the ``(i + u_i) / N`` quantile of a growing signup density
 5. **Activity.** Purchases are Poisson at ``0.057 exp(0.6 z - 0.5 propensity)``
    per day (mean about 1.7 a month; contractual customers pay each monthly
    term and buy add-ons at 0.4 times that rate): about 16 transactions per
-   customer over 24 months at the defaults; about 2 % of the rows are returns
-   (negative amounts, likelier for price-sensitive customers). Events (login,
+   customer over 24 months at the defaults. About 2 % of the purchases are
+   returned: a row with the negative amount 1-30 days later (likelier for
+   price-sensitive customers; none after the customer's activity stops), so
+   every return follows its purchase. Events (login,
    page_view, email_open, email_click) come at about three times the purchase
    rate. Tickets: twice as many with ``bad_support``, first-contact
    resolution 38 % instead of 72 %, slower resolution. Surveys: relational NPS,

@@ -93,18 +93,22 @@ def _transactions(
     quantity = 1.0 + rng.poisson(0.3, m)
     aov = 28.0 * SEGMENT_SPEND[lat.segment] * np.exp(0.4 * z_aov - 0.08)
     amount = np.round(np.maximum(quantity * aov[owner] * rng.gamma(3.0, 1 / 3.0, m), 1.0), 2)
-    returned = rng.random(m) < (0.007 + 0.04 * lat.price_sensitivity)[owner]
+    product = cat * 20 + rng.integers(0, 20, m)
+    # A return is its own row 1-30 days after the purchase it refunds (same product, minus the
+    # amount), dropped when that falls after the customer's activity stops.
+    back = t + (1 + np.floor(rng.random(m) * 30).astype(np.int64)) * DAY
+    ret = (rng.random(m) < (0.007 + 0.04 * lat.price_sensitivity)[owner]) & (back < fate.stop[owner])
     charged = subs["customer_id"] - lat.idx[0]
     c = charged.size
     cols = {
-        "customer_id": lat.idx[np.concatenate([owner, charged])],
-        "timestamp": np.concatenate([t, subs["start"]]),
-        "amount": np.concatenate([np.where(returned, -amount, amount), subs["mrr"]]),
-        "order_id": np.zeros(m + c, np.int64),
-        "quantity": np.concatenate([quantity, np.ones(c)]),
-        "product": np.concatenate([cat * 20 + rng.integers(0, 20, m), 100 + subs["plan"]]),
-        "category": np.concatenate([cat, np.full(c, CATEGORIES.index("subscription"))]),
-        "channel": np.concatenate([chan, np.full(c, TX_CHANNELS.index("subscription"))]),
+        "customer_id": lat.idx[np.concatenate([owner, owner[ret], charged])],
+        "timestamp": np.concatenate([t, back[ret], subs["start"]]),
+        "amount": np.concatenate([amount, -amount[ret], subs["mrr"]]),
+        "order_id": np.zeros(m + int(ret.sum()) + c, np.int64),
+        "quantity": np.concatenate([quantity, quantity[ret], np.ones(c)]),
+        "product": np.concatenate([product, product[ret], 100 + subs["plan"]]),
+        "category": np.concatenate([cat, cat[ret], np.full(c, CATEGORIES.index("subscription"))]),
+        "channel": np.concatenate([chan, chan[ret], np.full(c, TX_CHANNELS.index("subscription"))]),
     }
     cols = _sort(cols, "timestamp")
     cols["order_id"] = 1 + _rank_in_group(np.bincount(cols["customer_id"] - lat.idx[0], minlength=n))

@@ -1,0 +1,260 @@
+"""Configuration, tracking and command-line mistakes found by a user review: each is refused early and clearly."""
+
+from __future__ import annotations
+
+import re
+import sys
+import typing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from churnml.config import CHAMPION_METRICS, ChampionMetric, load_config
+from churnml.dataset import build_training_data, split_cutoffs
+from churnml.errors import ConfigError, DataWindowError, SchemaError
+from churnml.io import Tables
+from churnml.schema import SCORE_SCALES
+from churnml.windows import DataSpan
+from tests.conftest import frame
+
+# ------------------------------------------------------------------ data.tables needs data.source: files
+
+NOSOURCE = """\
+data:
+  tables:
+    transactions:
+      path: orders.csv
+      columns: {customer_id: cust_no, timestamp: order_date, amount: value}
+  returns: keep
+"""
+
+
+def test_data_tables_without_source_files_is_a_config_error_that_says_to_set_it(tmp_path):
+    path = tmp_path / "nosource.yaml"
+    path.write_text(NOSOURCE, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert ("data: data.tables lists ['transactions'] but data.source is 'cdnow', which does not read them "
+            "(it would analyse the cdnow data); set data.source: files") in str(err.value)
+    with pytest.raises(ConfigError, match="data.source is 'synthetic'.*set data.source: files"):
+        load_config(None, ["data.source=synthetic", "data.tables.transactions.path=/nonexist.csv"])
+    with pytest.raises(ConfigError, match="data.source is 'cdnow'"):
+        load_config(None, ["data.tables.transactions.path=/nonexist.csv"])
+    cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=/nonexist.csv"])
+    assert cfg.data.tables["transactions"].path == "/nonexist.csv"
+
+
+# ------------------------------------------------------------------ tracking.champion_metric
+
+
+def test_champion_metrics_are_the_model_metrics_of_the_classification_report():
+    from churnml.evaluate import classification_report
+
+    report = classification_report([0, 1, 0, 1], [0.2, 0.7, 0.4, 0.9])
+    assert set(CHAMPION_METRICS) == set(report) - {"base_rate"}
+    assert set(typing.get_args(ChampionMetric)) == set(CHAMPION_METRICS)
+    assert [m for m, higher in CHAMPION_METRICS.items() if not higher] == ["brier", "log_loss", "ece"]
+
+
+def test_a_misspelt_champion_metric_is_a_config_error_before_anything_runs():
+    with pytest.raises(ConfigError, match=r"tracking\.champion_metric: Input should be 'roc_auc', 'pr_auc'"):
+        load_config(None, ["tracking.champion_metric=auc"])
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A SQLite model registry with the model 'm' and three versions (no runs, no artifacts)."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    client.create_registered_model("m")
+    for _ in range(3):
+        client.create_model_version("m", source=str(tmp_path))
+    yield client
+    mlflow.set_tracking_uri(before)
+
+
+def test_a_lower_brier_wins_the_champion_alias_and_a_higher_one_does_not(registry):
+    from churnml.tracking import promote
+
+    assert promote("m", "1", "brier", 0.0638, "W").reason == "no champion yet"
+    worse = promote("m", "2", "brier", 0.2065, "W")
+    assert (worse.champion, worse.reason) == (
+        False, "brier 0.2065 >= champion v1 0.0638 (lower is better; same test window)")
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+    better = promote("m", "3", "brier", 0.0500, "W")
+    assert (better.champion, better.reason) == (
+        True, "brier 0.0500 < champion v1 0.0638 (lower is better; same test window)")
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "3"
+
+
+def test_a_higher_roc_auc_wins_and_an_unknown_metric_changes_no_alias(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.70, "W")
+    assert promote("m", "2", "roc_auc", 0.69, "W").reason == (
+        "roc_auc 0.6900 <= champion v1 0.7000 (higher is better; same test window)")
+    assert promote("m", "3", "roc_auc", 0.71, "W").champion
+    with pytest.raises(ConfigError, match="tracking.champion_metric='auc' is not one of"):
+        promote("m", "2", "auc", 0.99, "W")
+    assert str(registry.get_model_version_by_alias("m", "challenger").version) == "3"
+
+
+# ------------------------------------------------------------------ features --labels needs matured windows
+
+# Purchases from 2024-01-03 to 2024-03-31: the data ends 2024-03-31 (exclusive 2024-04-01); a 30-day
+# horizon matures for cutoffs on or before 2024-04-01 - 30 d = 2024-03-02.
+ORDERS = """\
+customer_id,timestamp,amount
+A,2024-01-03,10
+A,2024-02-10,12
+A,2024-03-20,8
+B,2024-01-05,20
+B,2024-01-25,5
+C,2024-01-15,7
+C,2024-03-31,9
+D,2024-02-20,30
+"""
+
+
+def _features(tmp_path: Path, *argv: str) -> int:
+    from churnml.features.__main__ import main
+
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    sets = ["data.source=files", f"data.tables.transactions.path={tmp_path / 'orders.csv'}",
+            "time.horizon_days=30", "features.families=[rfm]", "features.windows=[7, 30]"]
+    return main([*(f"--set={s}" for s in sets), "--out", str(tmp_path / "out"), *argv])
+
+
+def test_features_labels_refuse_cutoffs_whose_window_has_not_matured_naming_them_and_the_latest(tmp_path, capsys):
+    assert _features(tmp_path, "--cutoffs", "2024-02-01,2024-03-02,2024-03-15,2024-03-20", "--labels") == 2
+    err = capsys.readouterr().err
+    assert ("error: the cutoffs 2024-03-15, 2024-03-20 have no matured label window: the data ends 2024-03-31, "
+            "and a 30-day horizon (+0 lead, +0 grace) needs a cutoff on or before 2024-03-02, the latest "
+            "matured one. Move --cutoff/--cutoffs on or before 2024-03-02, or set time.horizon_days to at most "
+            "12 days.") in err
+    assert not (tmp_path / "out" / "features.parquet").exists()
+
+
+def test_features_label_the_latest_matured_cutoff_and_compute_unlabelled_features_at_any_cutoff(tmp_path):
+    assert _features(tmp_path, "--cutoffs", "2024-02-01,2024-03-02", "--labels") == 0
+    labelled = pd.read_parquet(tmp_path / "out" / "features.parquet")
+    got = {(str(c.date()), i): y for c, i, y in labelled[["cutoff", "customer_id", "churned"]].itertuples(index=False)}
+    # Windows [02-01, 03-02) and [03-02, 04-01); D's first purchase is after the first cutoff.
+    assert got == {("2024-02-01", "A"): 0, ("2024-02-01", "B"): 1, ("2024-02-01", "C"): 1,
+                   ("2024-03-02", "A"): 0, ("2024-03-02", "B"): 1, ("2024-03-02", "C"): 0, ("2024-03-02", "D"): 1}
+    assert _features(tmp_path, "--cutoff", "2024-03-20", "--overwrite") == 0
+
+
+# ------------------------------------------------------------------ scoring.tiers
+
+
+@pytest.mark.parametrize(("tiers", "problem"), [
+    ("{high: 0.7}", "the lowest bound is 0.7, so customers below it would get no tier of their own"),
+    ("{high: 1.5, low: 0}", "bounds are probabilities in [0, 1]; {'high': 1.5} are not"),
+    ("{high: 0.5, medium: 0.5, low: 0}", "bounds must differ; [0.5] is given to more than one tier"),
+])
+def test_risk_tiers_need_a_zero_bound_and_distinct_bounds_in_0_1(tiers, problem):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [f"scoring.tiers={tiers}"])
+    msg = str(err.value)
+    assert "scoring.tiers: scoring.tiers maps each tier to the lowest churn probability in it" in msg
+    assert problem in msg and "For example: {high: 0.7, medium: 0.4, low: 0.0}" in msg
+    assert load_config(None, ["scoring.tiers={risky: 0.5, calm: 0}"]).scoring.tiers == {"risky": 0.5, "calm": 0.0}
+
+
+# ------------------------------------------------------------------ the regime's table comes before dates
+
+# Eight days of data: far too little for any horizon, so the old code spoke of history, not subscriptions.
+TINY = Tables(transactions=frame(customer_id=["A", "B"], timestamp=["2024-01-01", "2024-01-08"],
+                                 amount=[1.0, 2.0]))
+
+
+def test_the_contractual_regime_without_subscriptions_names_the_table_before_any_date():
+    cfg = load_config(None, ["time.regime=contractual"])
+    with pytest.raises(SchemaError) as err:
+        build_training_data(TINY, cfg)
+    assert str(err.value).startswith("table 'subscriptions': time.regime=contractual labels churn from a "
+                                     "subscriptions table (customer_id, start, end), but none was loaded. "
+                                     "Provide it with data.source: files and data.tables.subscriptions.path")
+    empty = Tables(transactions=TINY.transactions, subscriptions=frame(customer_id=[], start=[], end=[]))
+    with pytest.raises(SchemaError, match="but the one loaded has no rows"):
+        build_training_data(empty, cfg)
+    with pytest.raises(DataWindowError):  # non-contractual: the dates are the problem
+        build_training_data(TINY, load_config(None))
+
+
+def test_training_stops_on_a_missing_table_before_an_mlflow_run_starts(monkeypatch, capsys):
+    import churnml.train as train
+
+    monkeypatch.setattr(train, "load_tables", lambda cfg: TINY)
+    monkeypatch.setattr(train, "start_run", lambda *a, **k: pytest.fail("a run was started"))
+    assert train.main(["--set=time.regime=contractual"]) == 2
+    assert "error: table 'subscriptions': time.regime=contractual" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ split advice that works
+
+# CDNOW's span: 1997-01-01 to 1998-06-30. Defaults: the earliest usable cutoff is 01-01 + 84 d = 03-26;
+# a test cutoff of 1997-02-01 puts calibration at 02-01 - 120 d = 1996-10-04 and the last training
+# cutoff at 1996-09-27, 180 days too early: no positive training horizon fits, a later test cutoff does.
+CDNOW_SPAN = DataSpan(pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+
+
+@pytest.mark.parametrize(("overrides", "advice"), [
+    (["time.test_cutoff=1997-02-01"], "set time.test_cutoff between 1997-07-31 and 1997-10-01"),
+    (["time.test_cutoff=1997-08-01", "time.min_history_days=200"], "set time.train_horizon_days to at most 5 days"),
+    (["time.test_cutoff=1997-08-01", "time.min_history_days=200"], "set time.min_history_days to at most 85"),
+    (["time.first_cutoff=1997-09-01"], "set time.first_cutoff on or before 1997-05-27"),
+])
+def test_not_enough_history_advises_settings_that_work(overrides, advice):
+    with pytest.raises(DataWindowError) as err:
+        split_cutoffs(CDNOW_SPAN, load_config(None, overrides))
+    msg = str(err.value)
+    assert advice in msg and "at most 0" not in msg
+    key, value = re.match(r"set (time\.\w+) (?:between |to at most |on or before )?([\d-]+)", advice).groups()
+    fixed = split_cutoffs(CDNOW_SPAN, load_config(None, [*overrides, f"{key}={value}"]))
+    assert len(fixed.train) >= 1 and fixed.train[-1] < fixed.calibration < fixed.test
+
+
+# ------------------------------------------------------------------ train's command line
+
+
+def test_a_negative_tune_is_refused_before_data_is_read_or_a_run_starts(monkeypatch, capsys, tmp_path):
+    import churnml.train as train
+
+    monkeypatch.setattr(train, "load_tables", lambda cfg: pytest.fail("data was read"))
+    monkeypatch.setattr(train, "start_run", lambda *a, **k: pytest.fail("a run was started"))
+    assert train.main(["--tune", "-1", "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --tune -1: the number of Optuna trials is 0 (no tuning) or more\n")
+    assert err.count("error:") == 1 and not (tmp_path / "m.db").exists()
+
+
+def test_the_printed_mlflow_ui_command_turns_telemetry_off(monkeypatch):
+    from churnml.tracking import ui_command
+
+    venv = Path(sys.executable).parent
+    if not (venv / "mlflow").is_file():
+        pytest.skip("no mlflow executable next to this Python")
+    monkeypatch.chdir(venv.parents[1])
+    local = venv.relative_to(venv.parents[1]) / "mlflow"
+    assert ui_command("sqlite:////data/mlflow.db") == (
+        f"MLFLOW_DISABLE_TELEMETRY=true {local} ui --backend-store-uri sqlite:////data/mlflow.db")
+    assert ui_command("http://127.0.0.1:5000") == "open http://127.0.0.1:5000 in a browser"
+
+
+# ------------------------------------------------------------------ metrics.csat_satisfied_min
+
+
+def test_the_csat_threshold_is_a_point_of_the_csat_scale():
+    lo, hi = SCORE_SCALES["csat"]
+    assert (lo, hi) == (1, 5)
+    for ok in range(int(lo), int(hi) + 1):
+        assert load_config(None, [f"metrics.csat_satisfied_min={ok}"]).metrics.csat_satisfied_min == ok
+    for bad in (int(lo) - 1, int(hi) + 1, 9):
+        with pytest.raises(ConfigError, match="metrics.csat_satisfied_min"):
+            load_config(None, [f"metrics.csat_satisfied_min={bad}"])

@@ -1,0 +1,235 @@
+"""The score command line after the user review: options checked up front, list files, file names.
+
+No model is trained here: the command's model loading and, where the test is about the
+files written, its scoring are replaced by fakes (``load_churn_model``, ``_score_duckdb``);
+the nobody-to-score test runs the real scoring on the hand-typed transactions of conftest.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import churnml.score as score_cli
+from churnml.config import TimeConfig, load_config
+from churnml.errors import ConfigError
+from churnml.io import write_frame
+from churnml.outreach import account_for, outreach_list, spreadsheet_safe
+from churnml.scoring import ScoreResult
+
+CUTOFF = "2024-02-01"  # the cutoff of conftest's hand-typed world
+
+
+def _never_load(uri: str) -> None:
+    raise AssertionError(f"the model {uri} must not be loaded when the options are wrong")
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    monkeypatch.setattr(score_cli, "load_churn_model", _never_load)
+
+
+def _argv(tmp_path: Path, *extra: str, out: str = "list.csv") -> list[str]:
+    return ["--model", str(tmp_path / "no-model"), "--data", str(tmp_path), "--cutoff", CUTOFF,
+            "--out", str(tmp_path / out), *extra]
+
+
+def _result() -> ScoreResult:
+    """A finished scoring run: one listed customer whose third reason value is the text '-2'."""
+    outreach = pd.DataFrame({
+        "rank": [1], "customer_id": pd.Series(["A"], dtype="str"), "churn_probability": [0.9],
+        "risk_tier": ["high"], "value_at_risk": [80.0], "reason_3_value": pd.Series(["-2"], dtype="str"),
+        "reason_3_text": pd.Series(["=1+1"], dtype="str"), "suggested_action": ["personal call"],
+    })
+    unscored = pd.DataFrame({"customer_id": pd.Series(["Z"], dtype="str"),
+                             "reason": ["unknown customer id: not in any table"]})
+    counts = {"asked": 2, "scored": 1, "listed": 1, "below_cut": 0, "unscored": 1}
+    return ScoreResult(outreach, unscored, counts)
+
+
+@pytest.fixture
+def fake_run(monkeypatch):
+    """Scoring replaced by :func:`_result`; ``calls`` records (cfg, asked ids) of each run."""
+    calls: list[tuple[object, object]] = []
+
+    def score(args, cfg, model, asked=None):
+        calls.append((cfg, asked))
+        return _result()
+
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: object())
+    monkeypatch.setattr(score_cli, "_score_duckdb", score)
+    return calls
+
+
+# ------------------------------------------------------------------------------------- B5: budget
+@pytest.mark.parametrize("budget", ["-5", "nan", "inf"])
+def test_a_negative_or_non_finite_budget_is_refused_before_anything_is_loaded(budget, tmp_path, no_model, capsys):
+    assert score_cli.main(_argv(tmp_path, "--budget", budget)) == 2
+    err = capsys.readouterr().err
+    assert f"error: --budget must be a finite amount of money >= 0 (contacts at scoring.cost_per_contact each), " \
+           f"got {float(budget)}" in err
+
+
+def test_the_outreach_list_refuses_a_negative_budget_instead_of_listing_almost_everyone():
+    scored = pd.DataFrame({
+        "customer_id": pd.Series(["A", "B", "C"], dtype="str"),
+        "cutoff": pd.Series(pd.to_datetime([CUTOFF] * 3), dtype="datetime64[us]"),
+        "churn_probability": [0.8, 0.5, 0.2], "predicted_clv": [100.0, 100.0, 100.0],
+        "historical_spend": [1.0, 1.0, 1.0], "rfm_segment": ["x", "x", "x"], "tenure_days": [400.0] * 3,
+    })
+    cfg = load_config(None, ["scoring.top_k=0"])
+    with pytest.raises(ConfigError, match=r"--budget must be a finite amount of money >= 0 .*got -5\.0"):
+        outreach_list(scored, None, lambda ids: None, cfg, budget=-5.0)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------- B6, B12: every option checked up front, exit 2
+@pytest.mark.parametrize(("extra", "out", "message"), [
+    (["--top-k", "20"], "list.csv",
+     "error: --top-k must be a whole number from 0 to 10 (reasons per customer), got 20: "
+     "input should be less than or equal to 10\n"),
+    (["--top-k", "-1"], "list.csv", "error: --top-k must be a whole number from 0 to 10"),
+    (["--top", "0"], "list.csv", "error: --top must be a whole number >= 1 (customers on the list), got 0\n"),
+    ([], "list.xlsx", "error: --out {tmp}/list.xlsx: unknown file type; use a name ending in .csv, .csv.gz "
+                      "or .parquet\n"),
+    (["--cutoff", "yesterday"], "list.csv", "error: --cutoff: cutoff='yesterday' is not a date"),
+])
+def test_a_bad_option_ends_with_one_readable_message_before_data_or_model_are_loaded(
+        extra, out, message, tmp_path, no_model, capsys):
+    assert score_cli.main(_argv(tmp_path, *extra, out=out)) == 2
+    err = capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in err
+    assert "Traceback" not in err and "ValidationError" not in err and err.count("error:") == 1
+
+
+def test_several_bad_options_are_reported_at_once(tmp_path, no_model, capsys):
+    assert score_cli.main(_argv(tmp_path, "--top", "0", "--top-k", "11", out="l.xlsx")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 3 problems with the options:\n  - --top must")
+    assert "  - --top-k must" in err and f"  - --out {tmp_path}/l.xlsx: unknown file type" in err
+
+
+@pytest.mark.parametrize("existing", ["list.csv", "list.unscored.csv"])
+def test_an_existing_output_is_refused_before_the_model_is_loaded(existing, tmp_path, no_model, capsys):
+    (tmp_path / existing).write_text("keep me\n")
+    assert score_cli.main(_argv(tmp_path, "--top", "5")) == 2
+    assert f"error: {tmp_path / existing} exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert (tmp_path / existing).read_text() == "keep me\n"
+
+
+# ------------------------------------------------------------------- B7: one unscored file per list
+@pytest.mark.parametrize(("out", "side"), [
+    ("out/list.v1.csv", "out/list.v1.unscored.csv"),
+    ("out/list.v2.csv", "out/list.v2.unscored.csv"),
+    ("list.csv", "list.unscored.csv"),
+    ("list.v1.csv.gz", "list.v1.unscored.csv"),
+    ("list.parquet", "list.unscored.csv"),
+])
+def test_the_unscored_file_is_the_list_name_without_its_format_suffix(out, side):
+    assert score_cli.unscored_path(Path(out)) == Path(side)
+
+
+def test_two_lists_with_dotted_names_get_two_unscored_files(tmp_path, fake_run):
+    assert score_cli.main(_argv(tmp_path, out="list.v1.csv")) == 0
+    assert score_cli.main(_argv(tmp_path, out="list.v2.csv")) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.unscored.csv")) == ["list.v1.unscored.csv",
+                                                                      "list.v2.unscored.csv"]
+
+
+# ------------------------------------------------------------------- B8: the spreadsheet guard
+def test_the_guard_quotes_formulas_but_never_plain_numbers_or_cells_that_are_not_text():
+    text = ["-2", "+3.5", "-1e-3", ".5", "=1+1", "@SUM(A1:A2)", "-2+3", "+cmd|' /C calc'!A0", "\tx", "\rx",
+            "ok", None]
+    frame = pd.DataFrame({"t": pd.Series(text, dtype="str"), "o": pd.Series([-2.0, "-3", *[None] * 10]),
+                          "p": [-0.5] * 12})
+    safe = spreadsheet_safe(frame)
+    assert safe["t"].tolist()[:11] == ["-2", "+3.5", "-1e-3", ".5", "'=1+1", "'@SUM(A1:A2)", "'-2+3",
+                                       "'+cmd|' /C calc'!A0", "'\tx", "'\rx", "ok"]
+    assert pd.isna(safe["t"].iloc[11])
+    assert safe["o"].tolist()[:2] == [-2.0, "-3"]  # a number in a text column stays a number
+    assert safe["p"].tolist() == [-0.5] * 12
+
+
+def test_csv_lists_are_guarded_and_parquet_lists_keep_their_values(tmp_path, fake_run):
+    assert score_cli.main(_argv(tmp_path, out="a.csv")) == 0
+    assert score_cli.main(_argv(tmp_path, out="b.parquet")) == 0
+    csv = pd.read_csv(tmp_path / "a.csv", dtype="str")
+    assert csv[["reason_3_value", "reason_3_text"]].iloc[0].tolist() == ["-2", "'=1+1"]
+    parquet = pd.read_parquet(tmp_path / "b.parquet")
+    assert parquet[["reason_3_value", "reason_3_text"]].iloc[0].tolist() == ["-2", "=1+1"]
+
+
+# ----------------------------------------------------------------- --set keys the model decides
+@pytest.mark.parametrize("key", ["time.horizon_days=90", "features.windows=[7]", "model.num_boost_round=5"])
+def test_setting_what_the_model_decides_is_an_error_naming_the_key(key, tmp_path, no_model, capsys):
+    assert score_cli.main(_argv(tmp_path, "--set", key)) == 2
+    err = capsys.readouterr().err
+    name = key.split("=")[0]
+    assert err.startswith(f"error: --set {key}: score cannot change {name}, the model decides it (")
+    assert "train a model with it" in err
+
+
+def test_scoring_settings_are_used_and_the_help_example_is_one_of_them(tmp_path, fake_run, capsys):
+    assert score_cli.main(_argv(tmp_path, "--set", "scoring.top_k=2")) == 0
+    assert fake_run[0][0].scoring.top_k == 2  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit):
+        score_cli.main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "e.g. --set scoring.cost_per_contact=5" in shown and "time.horizon_days" not in shown
+
+
+# ------------------------------------------------------------------------- the --customers list
+def test_a_list_without_a_customer_id_column_names_the_list_file_and_its_columns(tmp_path, no_model, capsys):
+    (tmp_path / "ids.csv").write_text("id,name\n07592,Ann\n")
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+    err = capsys.readouterr().err
+    assert (f"error: --customers {tmp_path / 'ids.csv'}: no customer_id column; found columns ['id', 'name']; "
+            "fix: name the column of ids customer_id\n") in err
+    assert "table 'customers'" not in err and "data.tables" not in err
+
+
+def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ignored(
+        tmp_path, fake_run, caplog):
+    (tmp_path / "ids.csv").write_text("customer_id,signup_at\n07592,yesterday\n00001,\n")
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
+    assert fake_run[0][1] == ["07592", "00001"]
+    assert f"--customers {tmp_path / 'ids.csv'}: reading its customer_id column only; other columns ignored: " \
+           "['signup_at']" in caplog.text
+
+
+def test_ids_that_lost_their_leading_zeros_are_hinted_at(caplog):
+    known = {"07592", "01412", "22279"}
+    with caplog.at_level(logging.WARNING, logger="churnml.outreach"):
+        keep, unscored = account_for(["7592", "22279", "1412", "99"], known, known, TimeConfig())
+    assert keep.tolist() == ["22279"]
+    assert dict(zip(unscored["customer_id"], unscored["reason"], strict=True)) == {
+        "7592": "unknown customer id: not in any table; 07592 exists (leading zeros differ; keep the ids as text)",
+        "1412": "unknown customer id: not in any table; 01412 exists (leading zeros differ; keep the ids as text)",
+        "99": "unknown customer id: not in any table",
+    }
+    assert "2 asked id(s) are unknown but match a customer id up to leading zeros, e.g. '7592' -> '07592', " \
+           "'1412' -> '01412'" in caplog.text
+
+
+def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
+        tmp_path, tiny_tx, monkeypatch, capsys):
+    model = SimpleNamespace(extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
+                                    "time": TimeConfig().model_dump(mode="json")})
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: model)
+    write_frame(tiny_tx, tmp_path / "transactions.csv")
+    (tmp_path / "ids.csv").write_text("customer_id\nC\nNOPE\nC\n")  # C buys only after the cutoff
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+    side = tmp_path / "list.unscored.csv"
+    assert (f"error: nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
+            f"(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate); "
+            f"every asked id and its reason: {side}\n") in capsys.readouterr().err
+    assert pd.read_csv(side, dtype="str").to_dict("list") == {
+        "customer_id": ["C", "NOPE", "C"],
+        "reason": ["no purchase before the cutoff", "unknown customer id: not in any table",
+                   "duplicate: already listed above"],
+    }
+    assert not (tmp_path / "list.csv").exists()
