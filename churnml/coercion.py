@@ -1,4 +1,4 @@
-"""Turning raw columns into canonical types; the wording of every row rule.
+"""Turning raw columns into canonical types, and reporting the values that do not convert.
 
 Used by :func:`churnml.validation.validate_table`: :func:`convert_columns`
 converts each column of a table spec (times, dates, numbers, counts,
@@ -6,15 +6,17 @@ booleans, text) and records every value that does not convert in a
 :class:`Report`, which names the table, the column, the rows (file rows or
 index labels) and example values, with the fix.
 
-The rule catalogue (:class:`Rule`: the constants and ``*_rule`` functions
-below) is the one place the nouns and fixes of the row rules are written;
-the pandas path (:mod:`churnml.validation`) and the Spark path
+Customer ids follow :func:`churnml.ids.canonical_ids` (re-exported here).
+The wording of the rules is the catalogue of :mod:`churnml.rules`, re-exported
+here: the pandas path (:mod:`churnml.validation`) and the Spark path
 (:mod:`churnml.spark.validate`) both take their messages from it, so the two
 say the same thing about the same rows.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,132 +24,48 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from churnml.schema import SCORE_SCALES, TableSpec
+from churnml.dateformat import ParsedTimes
+from churnml.ids import canonical_ids, id_text
+from churnml.rules import (
+    DATE_ORDER,
+    DUPLICATE_KEY,
+    DUPLICATE_ROW,
+    NEGATIVE_AMOUNT,
+    NON_INTEGER,
+    NON_NUMERIC,
+    NOT_BOOL,
+    SCORE_OUTSIDE_SCALE,
+    TIME_OF_DAY,
+    UNKNOWN_SURVEY,
+    UNPARSEABLE_TIME,
+    Rule,
+    ambiguous_date_rule,
+    data_end_rule,
+    date_format_rule,
+    doubled_columns_text,
+    emptied_text,
+    null_rule,
+    order_rule,
+    scale_text,
+)
+from churnml.schema import TableSpec
 from churnml.timeparse import _as_text, _localize, _log_offsets, _parse_times
 
 __all__ = [
     "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER",
     "NON_NUMERIC", "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "SHOWN_ROWS", "TIME_OF_DAY", "UNKNOWN_SURVEY",
-    "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "convert_columns", "count_text", "data_end_rule",
-    "doubled_columns_text", "emptied_text", "examples", "missing_mask", "null_rule", "order_rule", "scale_text",
+    "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "ambiguous_date_rule", "canonical_ids", "convert_columns",
+    "count_text", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "examples",
+    "missing_mask", "null_rule", "order_rule", "scale_text",
 ]
+
+log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
 Policy = Literal["error", "keep", "drop"]  # data.returns, data.duplicates
 SHOWN_ROWS = 5
 SHOWN_EXAMPLES = 3
 BOOL_WORDS = {"true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
           "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False}
-
-
-# ---------------------------------------------------------------- rule catalogue
-@dataclass(frozen=True)
-class Rule:
-    """The wording of one row rule: its noun for one and for several offending rows, and its fix.
-
-    A problem reads ``<table>.<column>: <count> <noun><detail>; fix: <fix>``,
-    e.g. ``transactions.amount: 3 negative amounts at data rows 2, 8, 9 of
-    tx.csv (e.g. -2.0); fix: ...``; the detail (rows, examples) is the
-    caller's.
-
-    Attributes
-    ----------
-    key : str
-        Stable name of the rule, e.g. ``"negative_amount"``.
-    one, many : str
-        The noun after a count of 1 and after any other count.
-    fix : str
-        What the user should change, after ``fix:``.
-    policy : str, optional
-        The setting that may keep or drop the offending rows instead of
-        raising (``data.returns``, ``data.duplicates``).
-    """
-
-    key: str
-    one: str
-    many: str
-    fix: str
-    policy: str | None = None
-
-    def count(self, n: int) -> str:
-        """``n`` with the noun, e.g. ``1 negative amount``, ``1,250 negative amounts``."""
-        return f"{n:,} {self.one if n == 1 else self.many}"
-
-    def problem(self, table: str, column: str | None, n: int, detail: str = "") -> str:
-        """The message for ``n`` offending rows; ``column`` None means whole rows."""
-        where = f"{table}.{column}" if column else f"{table} (whole rows)"
-        return f"{where}: {self.count(n)}{detail}; fix: {self.fix}"
-
-    @property
-    def dropped(self) -> str:
-        """What a drop under the rule's policy logs, e.g. ``negative amounts (data.returns = drop)``."""
-        return f"{self.many} ({self.policy} = drop)"
-
-
-UNPARSEABLE_TIME = Rule(
-    "unparseable_time", "unparseable timestamp", "unparseable timestamps",
-    "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
-    "or give the format as read_options.date_format")
-TIME_OF_DAY = Rule("time_of_day", "value with a time of day", "values with a time of day",
-                   "give dates only (the first day of the period, e.g. '2024-03-01')")
-NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
-                   "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
-NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "write whole numbers")
-NOT_BOOL = Rule("not_bool", "value that is not true/false", "values that are not true/false",
-                "write true/false, yes/no or 1/0")
-NEGATIVE_AMOUNT = Rule("negative_amount", "negative amount", "negative amounts",
-                       "if they are returns, set data.returns to 'keep' (they reduce spend) or 'drop'; "
-                       "otherwise correct them", "data.returns")
-DUPLICATE_ROW = Rule("duplicate_row", "duplicate row", "duplicate rows",
-                     "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
-                     "data.duplicates")
-DUPLICATE_KEY = Rule("duplicate_key", "duplicate row", "duplicate rows",
-                     "each customer may appear once: merge or remove the repeats", "data.duplicates")
-
-
-def scale_text() -> str:
-    """The survey score scales as text for messages, e.g. ``nps 0-10, csat 1-5, ces 1-7``."""
-    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
-
-
-UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
-                      f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
-SCORE_OUTSIDE_SCALE = Rule("score_outside_scale", "score outside its survey's scale",
-                           "scores outside their survey's scale",
-                           f"keep each score within its scale ({scale_text()}) or fix the survey type")
-
-
-def null_rule(column: str, kind: str) -> Rule:
-    """Nulls (or ``''``) in a required column; ``kind`` is the column's ``ColumnSpec.kind``."""
-    noun = "customer id" if kind == "id" else f"{column} value"
-    return Rule("null", f"null {noun}", f"null {noun}s",
-                f"fill in {column} or remove those rows (it is required in every row)")
-
-
-DATE_ORDER = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}
-"""Per table, the columns ``(first, last)`` of one row where ``last`` may not be before ``first``."""
-
-
-def order_rule(first: str, last: str) -> Rule:
-    """``last`` before ``first`` in one row (a subscription's end before its start, see ``DATE_ORDER``)."""
-    return Rule("order", f"{last} before {first}", f"{last}s before {first}",
-                f"correct the dates: {last} must be at or after {first}")
-
-
-def data_end_rule(end: pd.Timestamp) -> Rule:
-    """Rows at or after ``data.end`` (``end``: naive UTC, exclusive)."""
-    return Rule("after_data_end", "row dated at or after data.end", "rows dated at or after data.end",
-                f"data.end ({end}, UTC) is exclusive: remove those rows or set data.end later")
-
-
-def doubled_columns_text(table: str, names: list[str]) -> str:
-    """The problem of columns that appear more than once."""
-    return (f"{table}: column(s) {names} appear more than once; fix: keep one of each "
-            f"(check data.tables.{table}.columns for two names mapped to one column)")
-
-
-def emptied_text(table: str, of: str) -> str:
-    """The message of a table left without rows by ``drop``; ``of`` is ``' (source)'`` or ``''``."""
-    return f"table '{table}'{of} has no rows left after dropping returns and duplicates"
 
 
 # ------------------------------------------------------------------------ report
@@ -173,12 +91,13 @@ class Report:
         return f"index {label}" if self.source is None else f"data row {label}"
 
     def add(self, column: str | None, rule: Rule, mask: np.ndarray, values: pd.Series | None,
-            example: str | None = None) -> None:
-        """Record ``rule`` broken at ``mask``: the rows, and examples of ``values`` (or ``example``)."""
+            example: str | None = None, note: str = "") -> None:
+        """Record ``rule`` broken at ``mask``: the rows, and examples of ``values`` (or ``example``),
+        then ``note``."""
         if values is not None:
             example = examples(values, mask)
         ex = f" (e.g. {example})" if example is not None else ""
-        self.problems.append(rule.problem(self.table, column, int(mask.sum()), f" at {self.rows(mask)}{ex}"))
+        self.problems.append(rule.problem(self.table, column, int(mask.sum()), f" at {self.rows(mask)}{ex}{note}"))
 
 
 def examples(values: pd.Series, mask: np.ndarray) -> str:
@@ -200,13 +119,23 @@ def missing_mask(col: pd.Series) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- times
-def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str) -> pd.Series:
-    values, aware = _parse_times(col)
+def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fmt: str | None = None,
+                  dayfirst: bool | None = None) -> pd.Series:
+    parsed = _parse_times(col, fmt, dayfirst)
+    values, aware = parsed.values, parsed.aware
     missing = missing_mask(col)
     nat = np.isnat(values)
-    bad = nat & ~missing
+    unsettled = parsed.ambiguous if parsed.ambiguous is not None else np.zeros(len(col), dtype=bool)
+    bad = nat & ~missing & ~unsettled
     if bad.any():
-        rep.add(name, UNPARSEABLE_TIME, bad, col)
+        _add_unparseable(rep, name, col, bad, parsed)
+    if unsettled.any() and parsed.fmt is not None and parsed.other is not None:
+        rep.add(name, ambiguous_date_rule(parsed.fmt, parsed.other), unsettled, col)
+    elif parsed.fmt is not None and not parsed.given:
+        log.warning("%s.%s: %s not ISO 8601; read them with the inferred format %r (set "
+                    "read_options.date_format if that is wrong)", rep.table, name,
+                    f"{parsed.by_format:,} {'timestamp is' if parsed.by_format == 1 else 'timestamps are'}",
+                    parsed.fmt)
     naive = ~aware & ~nat
     if aware.any() and naive.any():
         rep.problems.append(
@@ -224,6 +153,32 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str) ->
         if timed.any():
             rep.add(name, TIME_OF_DAY, timed, col)
     return pd.Series(values, index=col.index, name=name)
+
+
+def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, parsed: ParsedTimes) -> None:
+    if parsed.given and parsed.fmt is not None:
+        rep.add(name, date_format_rule(parsed.fmt), bad, col)
+    elif parsed.fmt is not None:
+        rep.add(name, UNPARSEABLE_TIME, bad, col,
+                note=f", neither ISO 8601 nor the format {parsed.fmt!r} inferred from the other values")
+    else:
+        rep.add(name, UNPARSEABLE_TIME, bad, col)
+
+
+# ----------------------------------------------------------------------------- ids
+def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
+    """Canonical ids (:func:`canonical_ids`); one log line says how many changed by stripping."""
+    text = id_text(col)
+    out = canonical_ids(text)
+    changed = (text.notna() & (text != "") & out.ne(text)).to_numpy(dtype=bool, na_value=False)
+    if changed.any():
+        shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
+        pairs = ", ".join(f"{a!r} -> {b!r}" if isinstance(b, str) else f"{a!r} -> missing"
+                          for a, b in zip(shown["a"], shown["b"], strict=True))
+        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); ids that differ only "
+                    "by it are one customer, blank ones are missing", rep.table, name, int(changed.sum()),
+                    "id" if int(changed.sum()) == 1 else "ids", pairs)
+    return out
 
 
 # -------------------------------------------------------------------- other kinds
@@ -255,21 +210,31 @@ def _convert_bool(rep: Report, name: str, col: pd.Series) -> pd.Series:
     return mapped.astype("boolean")
 
 
-def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str) -> dict[str, pd.Series]:
+def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
+                    date_format: Mapping[str, str] | None = None,
+                    dayfirst: bool | None = None) -> dict[str, pd.Series]:
+    """The canonical value of each contract column of ``raw``; problems go to ``rep``.
+
+    ``date_format`` maps time columns (canonical names) to the user's format, read
+    strictly; ``dayfirst`` settles the order of day and month of inferred formats.
+    """
+    formats = dict(date_format or {})
     out: dict[str, pd.Series] = {}
     for c in spec.columns:
         if c.name not in raw.columns:
             continue
         col = raw[c.name]
         if c.kind in ("time", "date"):
-            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz)
+            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz, formats.get(c.name), dayfirst)
+        elif c.kind == "id":
+            out[c.name] = _convert_id(rep, c.name, col)
         elif c.kind in ("float", "int"):
             out[c.name] = _convert_number(rep, c.name, col, c.kind)
         elif c.kind == "bool":
             out[c.name] = _convert_bool(rep, c.name, col)
         else:
             out[c.name] = _as_text(col)
-        missing = missing_mask(col)
+        missing = missing_mask(out[c.name] if c.kind == "id" else col)
         if not c.nullable and missing.any():
             rep.add(c.name, null_rule(c.name, c.kind), missing, None)
     return out

@@ -31,6 +31,9 @@ from churnml.validation import validate_table
 
 __all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
 
+#: read_options applied by the validation to the table's time columns (not passed to pandas there).
+_DATE_OPTIONS = ("date_format", "dayfirst")
+
 #: read_csv options the (fast, multi-threaded) pyarrow engine understands.
 _PYARROW_OPTIONS = frozenset({
     "sep", "delimiter", "header", "names", "usecols", "dtype", "na_values", "keep_default_na",
@@ -93,7 +96,12 @@ def read_table(
         with the multi-threaded pyarrow engine unless an option needs pandas' C
         engine (or ``engine`` is given). Identifier, text and time columns are
         read as text, so that ids keep leading zeros and every timestamp is
-        parsed once, by the validation.
+        parsed once, by the validation: ``date_format`` (one format, or a
+        mapping column -> format; file or canonical column names) is applied
+        to the time columns strictly, and ``dayfirst`` (true/false) settles
+        the order of day and month when the format is inferred (see
+        :func:`churnml.validation.validate_table`). These two also apply to a
+        DataFrame source; the other options only to files.
     **validate_kwargs
         ``returns``, ``duplicates``, ``timezone``, ``data_end`` of
         :func:`churnml.validation.validate_table`.
@@ -116,20 +124,48 @@ def read_table(
     spec = spec_for(table)
     mapping = dict(columns or {})
     _check_mapping(spec, mapping)
+    opts = dict(read_options or {})
+    dates = _date_options(spec, mapping, opts, validate_kwargs)
     if isinstance(source, pd.DataFrame):
-        if read_options:
-            raise ConfigError(f"{table}: read_options apply to files, not to a DataFrame source")
+        if opts:
+            raise ConfigError(f"{table}: read_options {sorted(opts)} apply to files, not to a DataFrame "
+                              "source (only date_format and dayfirst apply to both)")
         _check_mapped_present(table, mapping, list(source.columns), "the DataFrame")
         raw, name = source, None
     else:
         path, kind = _resolve(table, source, fmt)
-        opts = dict(read_options or {})
         found = _header(table, path, kind, opts)
         _check_mapped_present(table, mapping, found, str(path))
         raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found))
         name = str(path)
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
-    return validate_table(table, raw, source=name, **validate_kwargs)
+    return validate_table(table, raw, source=name, **dates, **validate_kwargs)
+
+
+def _date_options(spec: TableSpec, mapping: dict[str, str], opts: dict[str, Any],
+                  validate_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take ``date_format`` and ``dayfirst`` out of ``opts``, for the validation to apply.
+
+    The time columns of the table are read as text and parsed once, by the
+    validation, so these two options are never pandas' there. A mapping's keys
+    may be the file's column names (as pandas takes them) or canonical names;
+    keys naming other columns in ``parse_dates`` stay with pandas.
+    """
+    doubled = sorted(k for k in _DATE_OPTIONS if k in opts and k in validate_kwargs)
+    if doubled:
+        raise ConfigError(f"{spec.name}: {doubled} given both in read_options and as arguments; give each once")
+    dates = {k: opts.pop(k) for k in _DATE_OPTIONS if k in opts}
+    fmt = dates.get("date_format")
+    if isinstance(fmt, Mapping):
+        to_canon = {user: canonical for canonical, user in mapping.items()}
+        times = {c.name for c in spec.columns if c.kind in ("time", "date")}
+        parsed = opts.get("parse_dates")
+        extra = {k: v for k, v in fmt.items() if to_canon.get(k, k) not in times
+                 and isinstance(parsed, list) and k in parsed}
+        dates["date_format"] = {to_canon.get(k, k): v for k, v in fmt.items() if k not in extra}
+        if extra:
+            opts["date_format"] = extra
+    return dates
 
 
 def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
@@ -188,8 +224,9 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
         if kind == "parquet":
             return pd.read_parquet(path, **opts)
         dtype = opts.pop("dtype", None)
-        dates = opts.get("parse_dates") or []
-        forced = {c: "str" for c in text if c not in dates}
+        if isinstance(opts.get("parse_dates"), list):  # time columns are parsed once, by the validation
+            opts["parse_dates"] = [c for c in opts["parse_dates"] if c not in text]
+        forced = dict.fromkeys(text, "str")
         if isinstance(dtype, Mapping) or dtype is None:
             dtype = forced | dict(dtype or {})
         sep = opts.get("sep", opts.get("delimiter", ","))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churnml import explain
+from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
 from churnml.model import ChurnModel
@@ -188,7 +189,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
         The ids to score, in asking order; the unscored ``customer_id`` and
         ``reason``.
     """
-    asked = pd.Series(list(customers), dtype="str").str.strip()
+    asked = canonical_ids(pd.Series(list(customers), dtype=object)).fillna("")  # the tables' id rule
     reason = pd.Series("", index=asked.index, dtype="object")
     reason[asked.duplicated()] = "duplicate: already listed above"
     unknown = ~asked.isin(set(known)) & (reason == "")

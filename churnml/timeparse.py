@@ -1,8 +1,9 @@
 """Timestamp parsing and time-zone handling for :mod:`churnml.validation`.
 
-Raw time columns arrive as text (ISO 8601, with or without a UTC offset, or
-in another format inferred from the first value), as naive ``datetime64`` or
-as time-zone-aware datetimes. The helpers here turn them into naive UTC
+Raw time columns arrive as text (ISO 8601, with or without a UTC offset, in
+the user's ``read_options.date_format``, or in another format inferred from
+all the values by :mod:`churnml.dateformat`), as naive ``datetime64`` or as
+time-zone-aware datetimes. The helpers here turn them into naive UTC
 ``datetime64[us]`` values and say which values carried an offset;
 :mod:`churnml.validation` decides what is a problem and reports it.
 
@@ -21,14 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
-from pandas.tseries.api import guess_datetime_format
 
+from churnml.dateformat import ParsedTimes, expand, parse_inferred, strict
 from churnml.errors import ConfigError
 
 __all__ = ["as_utc"]  # helpers of churnml.validation (and churnml.spark.validate)
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
+_PROBE = 1_000  # values the ISO fast path is tried on before all of them
 _OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 _AWARE = r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*" + _OFFSET
 
@@ -42,55 +44,80 @@ def _as_text(col: pd.Series) -> pd.Series:
     return col if col.dtype == "str" else col.astype("str")
 
 
-def _parse_strings(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse text timestamps once; return (naive UTC-or-wall values, aware mask).
+def _parse_strings(text: pd.Series, dayfirst: bool | None = None) -> ParsedTimes:
+    """Parse text timestamps once: naive UTC-or-wall values and which carried an offset.
 
     Fast path: Arrow's ISO 8601 cast (all naive, or all with offsets). Otherwise
     the values with an offset are converted to UTC and the others are parsed as
-    ISO 8601, or with the format inferred from the first value if that parses more.
+    ISO 8601 or with one format inferred from all of them
+    (:func:`churnml.dateformat.parse_inferred`, which refuses an unsettled
+    order of day and month unless ``dayfirst`` settles it).
     """
     arr = pa.array(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     for typ, aware in ((pa.timestamp("us"), False), (pa.timestamp("us", "UTC"), True)):
         try:
+            pc.cast(arr.slice(0, _PROBE), typ)  # a failing cast of every value costs ~2 s per 1M
             out = pc.cast(pc.cast(arr, typ), pa.timestamp("us"))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        return out.to_numpy(zero_copy_only=False), np.full(len(text), aware) & text.notna().to_numpy()
-    aware_mask = pc.fill_null(pc.match_substring_regex(arr, _AWARE), False).to_numpy(zero_copy_only=False)
+        mask = np.full(len(text), aware) & text.notna().to_numpy()
+        return ParsedTimes(out.to_numpy(zero_copy_only=False), mask)
+    aware_mask = _aware_mask(arr)
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
     if aware_mask.any():
-        got = pd.to_datetime(text[aware_mask], format="ISO8601", utc=True, errors="coerce")
-        values[aware_mask] = got.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+        values[aware_mask] = strict(text[aware_mask], "ISO8601", utc=True)
     naive = ~aware_mask & text.notna().to_numpy()
-    if naive.any():
-        values[naive] = _parse_naive(text[naive])
-    return values, aware_mask
+    if not naive.any():
+        return ParsedTimes(values, aware_mask)
+    got = parse_inferred(text[naive], dayfirst)
+    values[naive] = got.values
+    ambiguous = None
+    if got.ambiguous is not None:
+        ambiguous = np.zeros(len(text), dtype=bool)
+        ambiguous[naive] = got.ambiguous
+    return ParsedTimes(values, aware_mask, got.fmt, False, ambiguous, got.other, got.by_format)
 
 
-def _parse_naive(text: pd.Series) -> np.ndarray:
-    iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    best = iso
-    if iso.isna().any():
-        first = text[text != ""].iloc[0] if (text != "").any() else None
-        fmt = guess_datetime_format(str(first)) if first is not None else None
-        if fmt is not None:
-            guessed = pd.to_datetime(text, format=fmt, errors="coerce")
-            if guessed.notna().sum() > iso.notna().sum():
-                log.warning("timestamps are not ISO 8601; read them with the inferred format %r "
-                            "(set read_options.date_format if that is wrong)", fmt)
-                best = guessed
-    return best.to_numpy().astype("datetime64[us]")
+def _aware_mask(arr: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(arr, _AWARE), False).to_numpy(zero_copy_only=False)
 
 
-def _parse_times(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _parse_given(text: pd.Series, fmt: str, dayfirst: bool | None) -> ParsedTimes:
+    """Parse text timestamps strictly with the user's format ``fmt`` (``read_options.date_format``).
+
+    A format with ``%z``/``%Z`` gives values with an offset (converted to UTC);
+    ``ISO8601`` and ``mixed`` take each value's offset, if any; other formats
+    give naive values. ``dayfirst`` only matters for ``mixed`` (as in pandas).
+    """
+    codes, uniq = pd.factorize(text.where(text != ""))
+    if fmt in ("ISO8601", "mixed"):
+        aware = _aware_mask(pa.array(uniq.to_numpy(dtype=object), type=pa.string()))
+    else:
+        aware = np.full(len(uniq), "%z" in fmt or "%Z" in fmt)
+    values = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[us]")
+    for mask, utc in ((aware, True), (~aware, False)):
+        if mask.any():
+            values[mask] = strict(uniq[mask], fmt, bool(dayfirst), utc=utc)
+    parsed = expand(codes, values, np.datetime64("NaT"))
+    return ParsedTimes(parsed, expand(codes, aware, False) & ~np.isnat(parsed), fmt, True,
+                       by_format=int((~np.isnat(parsed)).sum()))
+
+
+def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None = None) -> ParsedTimes:
+    """Parse a raw time column once (see :class:`churnml.dateformat.ParsedTimes`).
+
+    Datetime columns are taken as they are (aware ones converted to UTC); text
+    is read with the user's format ``fmt`` when given, else inferred.
+    """
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         utc = col.dt.tz_convert("UTC").dt.tz_localize(None)
-        return utc.to_numpy().astype("datetime64[us]"), col.notna().to_numpy()
+        return ParsedTimes(utc.to_numpy().astype("datetime64[us]"), col.notna().to_numpy())
     if ptypes.is_datetime64_dtype(col.dtype):
-        return col.to_numpy().astype("datetime64[us]"), np.zeros(len(col), dtype=bool)
-    return _parse_strings(_as_text(col))
+        return ParsedTimes(col.to_numpy().astype("datetime64[us]"), np.zeros(len(col), dtype=bool))
+    text = _as_text(col)
+    return _parse_given(text, fmt, dayfirst) if fmt is not None else _parse_strings(text, dayfirst)
 
 
 def _localize(values: np.ndarray, mask: np.ndarray, tz: str, where: str) -> np.ndarray:

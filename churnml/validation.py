@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Mapping
 
 import duckdb
 import numpy as np
@@ -37,6 +38,7 @@ from churnml.coercion import (
     order_rule,
     scale_text,
 )
+from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.schema import SCORE_SCALES, TableSpec, spec_for
 from churnml.timeparse import as_utc
@@ -184,6 +186,8 @@ def validate_table(
     timezone: str = "UTC",
     data_end: str | dt.date | dt.datetime | pd.Timestamp | None = None,
     source: str | None = None,
+    date_format: str | Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
 ) -> pd.DataFrame:
     """Check a raw table against the data contract and return its canonical frame.
 
@@ -208,6 +212,19 @@ def validate_table(
     source : str, optional
         The file the table came from; messages then give 1-based data row
         numbers of that file instead of index labels.
+    date_format : str or mapping, optional
+        The format of text timestamps (``read_options.date_format``): one for
+        every time column, or a mapping canonical time column -> format.
+        Strftime codes (``'%d.%m.%Y %H:%M'``), ``'ISO8601'`` or ``'mixed'``, as
+        :func:`pandas.to_datetime` reads them; applied strictly (a value that
+        does not match is a problem). Without one, ISO 8601 values are read
+        as ISO and the others with one format inferred from all of them
+        (:mod:`churnml.dateformat`): values that read differently day-first
+        and month-first, with no day above 12 to settle the order, are a
+        problem.
+    dayfirst : bool, optional
+        Settles the order of day and month of an inferred format
+        (``read_options.dayfirst``): True day first, False month first.
 
     Returns
     -------
@@ -227,10 +244,12 @@ def validate_table(
         negative amounts, scores outside their scale, unknown survey types,
         duplicates, rows at or after ``data_end``, ends before starts.
     ConfigError
-        ``returns``, ``duplicates``, ``timezone`` or ``data_end`` is invalid.
+        ``returns``, ``duplicates``, ``timezone``, ``data_end``, ``date_format``
+        or ``dayfirst`` is invalid.
     """
     spec = spec_for(table)
     check_options(returns, duplicates, timezone)
+    formats = time_formats(spec, date_format, dayfirst)
     end = as_utc(data_end, "data.end")
     of = f" ({source})" if source else ""
     if len(raw) == 0:
@@ -243,7 +262,7 @@ def validate_table(
         rep.problems.append(doubled_columns_text(table, [str(c) for c in doubled]))
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
-    canon = convert_columns(rep, spec, raw, timezone)
+    canon = convert_columns(rep, spec, raw, timezone, formats, dayfirst)
     negative = _check_rules(rep, spec, canon, returns, end)
     extras = raw[[c for c in raw.columns if c not in spec]]
     frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)

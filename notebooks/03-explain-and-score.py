@@ -188,8 +188,14 @@ budget.outreach[["rank", "customer_id", "churn_probability", "value_at_risk", "s
 
 # %% [markdown]
 # The same from the command line, as a CSV a CRM can import (with an `.unscored.csv` beside it for
-# everyone asked for who could not be scored):
-#
-# ```bash
-# python -m churnml.score --model models:/churnml@champion --cutoff 1998-07-01 --top 500 --out outreach.csv
-# ```
+# everyone asked for who could not be scored): this notebook's registered model, on the same
+# synthetic data.
+
+# %%
+data_sets = " ".join(f"--set {kv}" for kv in [
+    "data.source=synthetic",
+    f"data.synthetic.customers={cfg.data.synthetic.customers}",
+    f"data.synthetic.months={cfg.data.synthetic.months}",
+])
+print(f"python -m churnml.score --model models:/{cfg.tracking.registered_model_name}@champion "
+      f"--tracking-uri {URI} {data_sets} --cutoff {now.date()} --top 500 --out outreach.csv")

@@ -106,7 +106,10 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
         return _as_bool(c.name, dtype)
     if table == "surveys" and c.name == "survey":
         return F.lower(_strip(raw))
-    if c.kind in ("id", "str"):
+    if c.kind == "id":  # the id rule of churnml.ids: stripped, blank = null
+        text = _strip(_as_text(raw, dtype))
+        return F.when(text != "", text)
+    if c.kind == "str":
         return _as_text(raw, dtype)
     return raw.cast(_SPARK_TYPES[c.kind])
 

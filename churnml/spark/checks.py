@@ -68,7 +68,7 @@ def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> 
     types = {f.name: f.dataType for f in df.schema.fields}
     checks = []
     for c in (c for c in spec.columns if c.name in canon):
-        absent = missing(c.name, types[c.name])
+        absent = canon[c.name].isNull() if c.kind == "id" else missing(c.name, types[c.name])
         context = _context(spec, canon, c.name)
         shown = (*context, (c.name, column(c.name)))
         if c.kind in ("float", "int"):

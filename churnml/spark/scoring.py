@@ -17,6 +17,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ModelError
 from churnml.features import FeaturePlan
@@ -133,7 +134,7 @@ def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: 
     and with the population, and :func:`churnml.scoring.account_for` gives
     the reasons on the driver, as in-process scoring does.
     """
-    ids = from_pandas(spark, pd.DataFrame({"customer_id": pd.Series(list(customers), dtype="str").str.strip()})
+    ids = from_pandas(spark, pd.DataFrame({"customer_id": canonical_ids(pd.Series(list(customers), dtype=object)).dropna()})
                       .drop_duplicates())
     known: set[str] = set()
     for frame in (tables.transactions, tables.customers, tables.subscriptions):

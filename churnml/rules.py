@@ -1,0 +1,156 @@
+"""The rule catalogue: the one wording of every row rule of the data contract.
+
+A :class:`Rule` holds the noun of one rule (for one and for several
+offending rows) and its fix; the constants and ``*_rule`` functions here are
+the one place they are written. The pandas path (:mod:`churnml.coercion`,
+:mod:`churnml.validation`) and the Spark path (:mod:`churnml.spark.validate`)
+both take their messages from it, so the two say the same thing about the
+same rows. Re-exported by :mod:`churnml.coercion`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from churnml.dateformat import day_first
+from churnml.schema import SCORE_SCALES
+
+__all__ = [
+    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
+    "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
+    "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
+    "null_rule", "order_rule", "scale_text",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The wording of one row rule: its noun for one and for several offending rows, and its fix.
+
+    A problem reads ``<table>.<column>: <count> <noun><detail>; fix: <fix>``,
+    e.g. ``transactions.amount: 3 negative amounts at data rows 2, 8, 9 of
+    tx.csv (e.g. -2.0); fix: ...``; the detail (rows, examples) is the
+    caller's.
+
+    Attributes
+    ----------
+    key : str
+        Stable name of the rule, e.g. ``"negative_amount"``.
+    one, many : str
+        The noun after a count of 1 and after any other count.
+    fix : str
+        What the user should change, after ``fix:``.
+    policy : str, optional
+        The setting that may keep or drop the offending rows instead of
+        raising (``data.returns``, ``data.duplicates``).
+    """
+
+    key: str
+    one: str
+    many: str
+    fix: str
+    policy: str | None = None
+
+    def count(self, n: int) -> str:
+        """``n`` with the noun, e.g. ``1 negative amount``, ``1,250 negative amounts``."""
+        return f"{n:,} {self.one if n == 1 else self.many}"
+
+    def problem(self, table: str, column: str | None, n: int, detail: str = "") -> str:
+        """The message for ``n`` offending rows; ``column`` None means whole rows."""
+        where = f"{table}.{column}" if column else f"{table} (whole rows)"
+        return f"{where}: {self.count(n)}{detail}; fix: {self.fix}"
+
+    @property
+    def dropped(self) -> str:
+        """What a drop under the rule's policy logs, e.g. ``negative amounts (data.returns = drop)``."""
+        return f"{self.many} ({self.policy} = drop)"
+
+
+UNPARSEABLE_TIME = Rule(
+    "unparseable_time", "unparseable timestamp", "unparseable timestamps",
+    "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
+    "or give the format as read_options.date_format")
+
+
+def date_format_rule(fmt: str) -> Rule:
+    """Text timestamps that do not match the user's ``read_options.date_format`` ``fmt``."""
+    return Rule("not_in_date_format", f"timestamp not in read_options.date_format {fmt!r}",
+                f"timestamps not in read_options.date_format {fmt!r}",
+                "correct those values, or change read_options.date_format (strftime codes such as "
+                "'%d.%m.%Y %H:%M', a mapping column -> format, or 'ISO8601')")
+
+
+def ambiguous_date_rule(fmt: str, other: str) -> Rule:
+    """Text dates that read differently day-first and month-first (``fmt`` and ``other``), no value
+    having a day above 12 to settle the order."""
+    first, second = (fmt, other) if day_first(fmt) else (other, fmt)
+    return Rule("ambiguous_date", "date that reads differently day-first and month-first",
+                "dates that read differently day-first and month-first",
+                f"no day above 12 settles the order of day and month: set read_options.date_format to "
+                f"{first!r} (day first) or {second!r} (month first), or read_options.dayfirst to true "
+                "or false")
+
+
+TIME_OF_DAY = Rule("time_of_day", "value with a time of day", "values with a time of day",
+                   "give dates only (the first day of the period, e.g. '2024-03-01')")
+NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
+                   "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
+NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "write whole numbers")
+NOT_BOOL = Rule("not_bool", "value that is not true/false", "values that are not true/false",
+                "write true/false, yes/no or 1/0")
+NEGATIVE_AMOUNT = Rule("negative_amount", "negative amount", "negative amounts",
+                       "if they are returns, set data.returns to 'keep' (they reduce spend) or 'drop'; "
+                       "otherwise correct them", "data.returns")
+DUPLICATE_ROW = Rule("duplicate_row", "duplicate row", "duplicate rows",
+                     "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
+                     "data.duplicates")
+DUPLICATE_KEY = Rule("duplicate_key", "duplicate row", "duplicate rows",
+                     "each customer may appear once: merge or remove the repeats", "data.duplicates")
+
+
+def scale_text() -> str:
+    """The survey score scales as text for messages, e.g. ``nps 0-10, csat 1-5, ces 1-7``."""
+    return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
+
+
+UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
+                      f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+SCORE_OUTSIDE_SCALE = Rule("score_outside_scale", "score outside its survey's scale",
+                           "scores outside their survey's scale",
+                           f"keep each score within its scale ({scale_text()}) or fix the survey type")
+
+
+def null_rule(column: str, kind: str) -> Rule:
+    """Nulls (or ``''``) in a required column; ``kind`` is the column's ``ColumnSpec.kind``."""
+    noun = "customer id" if kind == "id" else f"{column} value"
+    return Rule("null", f"null {noun}", f"null {noun}s",
+                f"fill in {column} or remove those rows (it is required in every row)")
+
+
+DATE_ORDER = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}
+"""Per table, the columns ``(first, last)`` of one row where ``last`` may not be before ``first``."""
+
+
+def order_rule(first: str, last: str) -> Rule:
+    """``last`` before ``first`` in one row (a subscription's end before its start, see ``DATE_ORDER``)."""
+    return Rule("order", f"{last} before {first}", f"{last}s before {first}",
+                f"correct the dates: {last} must be at or after {first}")
+
+
+def data_end_rule(end: pd.Timestamp) -> Rule:
+    """Rows at or after ``data.end`` (``end``: naive UTC, exclusive)."""
+    return Rule("after_data_end", "row dated at or after data.end", "rows dated at or after data.end",
+                f"data.end ({end}, UTC) is exclusive: remove those rows or set data.end later")
+
+
+def doubled_columns_text(table: str, names: list[str]) -> str:
+    """The problem of columns that appear more than once."""
+    return (f"{table}: column(s) {names} appear more than once; fix: keep one of each "
+            f"(check data.tables.{table}.columns for two names mapped to one column)")
+
+
+def emptied_text(table: str, of: str) -> str:
+    """The message of a table left without rows by ``drop``; ``of`` is ``' (source)'`` or ``''``."""
+    return f"table '{table}'{of} has no rows left after dropping returns and duplicates"

@@ -1,0 +1,217 @@
+"""Findings of the user review on reading tables: day-first dates and customer ids.
+
+B1: ``read_options.date_format`` and ``dayfirst`` are honoured for the time
+columns; without them, the order of day and month must be settled by the
+values (a day above 12), else the values are refused, never read month-first
+in silence. B11: one rule for customer ids everywhere (``canonical_ids``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnml import dateformat
+from churnml.coercion import canonical_ids
+from churnml.errors import ConfigError, SchemaError
+from churnml.io import read_table
+from churnml.validation import validate_table
+
+HEADER = "customer_id;timestamp;amount\n"
+T = pd.Timestamp
+
+
+def csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def times(path: Path, **options: object) -> list[pd.Timestamp]:
+    return read_table("transactions", path, read_options={"sep": ";", **options})["timestamp"].tolist()
+
+
+def problems(path: Path, **options: object) -> list[str]:
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", path, read_options={"sep": ";", **options})
+    return exc.value.problems
+
+
+def only(found: list[str]) -> str:
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ------------------------------------------------------------ inferred formats
+def test_a_day_above_12_settles_day_first_for_every_row_even_when_it_is_not_the_first(tmp_path, caplog):
+    path = csv(tmp_path, HEADER + "a;05.01.2024;1\nb;13.01.2024;2\nc;06.02.2024;3\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        got = times(path)
+    assert got == [T("2024-01-05"), T("2024-01-13"), T("2024-02-06")]
+    assert "transactions.timestamp: 3 timestamps are not ISO 8601" in caplog.text
+    assert "inferred format '%d.%m.%Y'" in caplog.text
+
+
+def test_a_day_above_12_settles_month_first_with_times_of_day(tmp_path):
+    path = csv(tmp_path, HEADER + "a;01/05/2024 10:00;1\nb;01/13/2024 09:30;2\n")
+    assert times(path) == [T("2024-01-05 10:00"), T("2024-01-13 09:30")]
+
+
+def test_dates_that_no_day_above_12_settles_are_refused_naming_rows_examples_and_both_formats(tmp_path):
+    path = csv(tmp_path, HEADER + "a;05.01.2024;1\nb;06.01.2024;2\nc;07.07.2024;3\n")
+    msg = only(problems(path))
+    assert msg.startswith("transactions.timestamp: 2 dates that read differently day-first and month-first "
+                          "at data rows 1, 2 of ")  # 07.07 reads the same either way
+    assert "(e.g. '05.01.2024', '06.01.2024')" in msg
+    assert "set read_options.date_format to '%d.%m.%Y' (day first) or '%m.%d.%Y' (month first)" in msg
+    assert "read_options.dayfirst" in msg
+
+
+def test_dayfirst_settles_the_order_of_ambiguous_dates(tmp_path):
+    path = csv(tmp_path, HEADER + "a;05.01.2024;1\nb;06.01.2024;2\n")
+    assert times(path, dayfirst=True) == [T("2024-01-05"), T("2024-01-06")]
+    assert times(path, dayfirst=False) == [T("2024-05-01"), T("2024-06-01")]
+
+
+def test_dayfirst_is_strict_a_value_only_month_first_reads_is_unparseable(tmp_path):
+    path = csv(tmp_path, HEADER + "a;01.13.2024;1\nb;01.05.2024;2\n")
+    msg = only(problems(path, dayfirst=True))
+    assert msg.startswith("transactions.timestamp: 1 unparseable timestamp at data row 1 of ")
+    assert "nor the format '%d.%m.%Y' inferred from the other values" in msg
+
+
+def test_values_that_no_single_order_reads_are_refused(tmp_path):
+    path = csv(tmp_path, HEADER + "a;13.01.2024;1\nb;01.14.2024;2\nc;20.01.2024;3\n")
+    msg = only(problems(path))
+    assert msg.startswith("transactions.timestamp: 1 unparseable timestamp at data row 2 of ")
+    assert "(e.g. '01.14.2024')" in msg and "'%d.%m.%Y'" in msg
+
+
+def test_iso_values_in_a_day_first_column_are_read_as_iso(tmp_path):
+    path = csv(tmp_path, HEADER + "a;05.01.2024;1\nb;13.01.2024;2\nc;2024-01-20;3\n")
+    assert times(path) == [T("2024-01-05"), T("2024-01-13"), T("2024-01-20")]
+
+
+def test_iso_and_year_first_dates_are_never_ambiguous_and_dayfirst_does_not_change_them(tmp_path, caplog):
+    iso = csv(tmp_path, HEADER + "a;2024-01-05;1\nb;2024-02-06 10:00;2\nc;2024-03-07T08:00:00;3\n")
+    expected = [T("2024-01-05"), T("2024-02-06 10:00"), T("2024-03-07 08:00")]
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        assert times(iso) == times(iso, dayfirst=True) == times(iso, dayfirst=False) == expected
+    assert caplog.text == ""
+    slashes = csv(tmp_path, HEADER + "a;2024/01/05;1\nb;2024/02/06;2\n", "slashes.csv")
+    assert times(slashes) == times(slashes, dayfirst=True) == [T("2024-01-05"), T("2024-02-06")]
+
+
+def test_the_order_is_settled_by_a_value_outside_the_deciding_sample(tmp_path, monkeypatch):
+    monkeypatch.setattr(dateformat, "DECIDING_SAMPLE", 2)  # decides on rows 1 and 5 only
+    path = csv(tmp_path, HEADER + "a;01.02.2024;1\nb;02.03.2024;1\nc;25.12.2024;1\nd;03.04.2024;1\n"
+                                  "e;04.05.2024;1\n")
+    assert times(path) == [T("2024-02-01"), T("2024-03-02"), T("2024-12-25"), T("2024-04-03"),
+                           T("2024-05-04")]
+
+
+# ---------------------------------------------------------------- given formats
+def test_date_format_is_honoured_for_the_excel_export_of_the_review(tmp_path):
+    path = csv(tmp_path, "\ufeffcustomer_id;timestamp;amount\n007;05.01.2024;12,50\n008;06.01.2024;3,00\n")
+    out = read_table("transactions", path, read_options={"sep": ";", "decimal": ",", "date_format": "%d.%m.%Y"})
+    assert out["timestamp"].tolist() == [T("2024-01-05"), T("2024-01-06")]
+    assert out["customer_id"].tolist() == ["007", "008"] and out["amount"].tolist() == [12.5, 3.0]
+
+
+def test_a_value_not_in_the_given_format_is_refused_with_its_row_the_format_and_the_fix(tmp_path):
+    path = csv(tmp_path, HEADER + "007;05.01.2024;1\n008;13.01.2024;2\n009;2024-01-20;3\n")
+    msg = only(problems(path, date_format="%d.%m.%Y"))
+    assert msg.startswith("transactions.timestamp: 1 timestamp not in read_options.date_format '%d.%m.%Y' "
+                          "at data row 3 of ")
+    assert "(e.g. '2024-01-20'); fix: correct those values, or change read_options.date_format" in msg
+
+
+def test_a_date_format_mapping_takes_the_file_column_names_as_pandas_does(tmp_path):
+    path = csv(tmp_path, "cust;order_date;value\n007;05.01.2024 10:00;1\n")
+    cols = {"customer_id": "cust", "timestamp": "order_date", "amount": "value"}
+    for fmt in ({"order_date": "%d.%m.%Y %H:%M"}, {"timestamp": "%d.%m.%Y %H:%M"}):
+        out = read_table("transactions", path, columns=cols, read_options={"sep": ";", "date_format": fmt})
+        assert out["timestamp"].tolist() == [T("2024-01-05 10:00")]
+    with pytest.raises(ConfigError, match=r"date_format names \['amount'\], which are not time columns"):
+        read_table("transactions", path, columns=cols,
+                   read_options={"sep": ";", "date_format": {"value": "%d.%m.%Y"}})
+
+
+def test_date_format_is_honoured_when_parse_dates_names_the_time_column(tmp_path):
+    path = csv(tmp_path, HEADER + "a;05.01.2024;1\nb;06.01.2024;2\n")
+    got = times(path, parse_dates=["timestamp"], date_format="%d.%m.%Y")
+    assert got == [T("2024-01-05"), T("2024-01-06")]
+
+
+def test_a_format_with_an_offset_gives_utc_and_a_format_applies_to_every_time_column(tmp_path):
+    tx = csv(tmp_path, HEADER + "a;05.01.2024 10:00 +0200;1\n")
+    assert times(tx, date_format="%d.%m.%Y %H:%M %z") == [T("2024-01-05 08:00")]
+    subs = csv(tmp_path, "customer_id;start;end\na;05.01.2024;13.02.2024\nb;06.01.2024;\n", "subs.csv")
+    out = read_table("subscriptions", subs, read_options={"sep": ";", "date_format": "%d.%m.%Y"})
+    assert out["start"].tolist() == [T("2024-01-05"), T("2024-01-06")]
+    assert out["end"].iloc[0] == T("2024-02-13") and pd.isna(out["end"].iloc[1])
+
+
+def test_date_options_apply_to_a_dataframe_and_are_checked():
+    raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["05.01.2024", "06.01.2024"], "amount": [1, 2]})
+    assert read_table("transactions", raw, read_options={"dayfirst": True})["timestamp"].tolist() == [
+        T("2024-01-05"), T("2024-01-06")]
+    assert validate_table("transactions", raw, date_format="%m.%d.%Y")["timestamp"].tolist() == [
+        T("2024-05-01"), T("2024-06-01")]
+    with pytest.raises(ConfigError, match="dayfirst='yes'; expected true or false"):
+        validate_table("transactions", raw, dayfirst="yes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"read_options \['sep'\] apply to files"):
+        read_table("transactions", raw, read_options={"sep": ";", "dayfirst": True})
+
+
+# ----------------------------------------------------------------------- ids
+def test_ids_are_stripped_so_spaced_variants_are_one_customer_and_one_line_is_logged(tmp_path, caplog):
+    path = csv(tmp_path, "customer_id,timestamp,amount\n007 ,2024-01-01,1\n 007,2024-01-02,2\n"
+                         "007,2024-01-03,3\n\t008\t,2024-01-04,4\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = read_table("transactions", path)
+    assert out["customer_id"].tolist() == ["007", "007", "007", "008"]
+    assert out["customer_id"].dtype == "str"
+    lines = [r.getMessage() for r in caplog.records if "white space" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].startswith("transactions.customer_id: stripped surrounding white space from 3 ids "
+                               "(e.g. '007 ' -> '007', ' 007' -> '007', '\\t008\\t' -> '008')")
+
+
+def test_a_blank_id_is_a_null_id_reported_with_its_row(tmp_path):
+    path = csv(tmp_path, 'customer_id,timestamp,amount\n007,2024-01-01,1\n"  ",2024-01-02,2\n')
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", path)
+    assert exc.value.problems == [
+        "transactions.customer_id: 1 null customer id at data row 2 of " + str(path)
+        + "; fix: fill in customer_id or remove those rows (it is required in every row)"]
+
+
+def test_ids_that_differ_only_by_spaces_are_duplicates_in_a_one_row_per_customer_table():
+    raw = pd.DataFrame({"customer_id": ["007", "007 ", "008"], "region": ["n", "s", "e"]})
+    with pytest.raises(SchemaError, match=r"customers.customer_id: 1 duplicate row at index 1 \(e.g. index 1 "
+                                          r"repeats the customer_id of index 0\)"):
+        validate_table("customers", raw)
+
+
+def test_whole_float_ids_lose_their_fraction_in_float_and_object_columns_alike():
+    floats = pd.Series([7.0, 12.0, 7.5, np.nan])
+    mixed = pd.Series([7.0, 7, "007", " 7 ", np.float32(8.0), "7.0", None], dtype=object)
+    assert canonical_ids(floats).tolist() == ["7", "12", "7.5", np.nan]
+    assert canonical_ids(mixed).tolist() == ["7", "7", "007", "7", "8", "7.0", np.nan]
+    raw = pd.DataFrame({"customer_id": pd.Series([7.0, 7], dtype=object), "timestamp": ["2024-01-01"] * 2,
+                        "amount": [1.0, 2.0]})
+    assert validate_table("transactions", raw)["customer_id"].tolist() == ["7", "7"]
+
+
+def test_canonical_ids_give_a_customer_list_the_ids_of_the_tables(tmp_path):
+    path = csv(tmp_path, "customer_id,timestamp,amount\n007 ,2024-01-01,1\n9,2024-01-02,2\n")
+    table_ids = set(read_table("transactions", path)["customer_id"])
+    asked = canonical_ids(pd.Series([" 007", "007", "", "   ", 9.0], dtype=object))
+    assert asked.tolist() == ["007", "007", np.nan, np.nan, "9"]
+    assert asked.dropna().isin(table_ids).all()
+    assert canonical_ids(pd.Series([], dtype="str")).tolist() == []
