@@ -19,13 +19,15 @@ EXIT_USER_ERROR = 2
 DEFAULT_SPARK_MASTER = "local[2]"
 
 
-def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    """A parser with the options every command has."""
+def base_parser(
+    prog: str, description: str, set_help: str = "e.g. --set time.horizon_days=90 (repeatable)"
+) -> argparse.ArgumentParser:
+    """A parser with the options every command has; ``set_help`` ends the help of ``--set``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", help="YAML config file (default: built-in defaults, bundled CDNOW)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-        help="override one config value, e.g. --set time.horizon_days=90 (repeatable)",
+        help=f"override one config value, {set_help}",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     return parser

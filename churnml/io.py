@@ -29,7 +29,7 @@ from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.schema import TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
-__all__ = ["Tables", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
+__all__ = ["Tables", "file_columns", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
 
 #: read_options applied by the validation to the table's time columns (not passed to pandas there).
 _DATE_OPTIONS = ("date_format", "dayfirst")
@@ -208,12 +208,21 @@ def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) ->
     return [c for c in text if c in found]
 
 
+def file_columns(path: Path, kind: str, opts: dict[str, Any] | None = None) -> list[Any]:
+    """Column names of a ``parquet`` or ``csv`` file, from its schema or header line only.
+
+    ``opts`` are the read options (those that shape the header apply).
+    Raises what pandas or Arrow raise (ValueError, OSError, ArrowException).
+    """
+    if kind == "parquet":
+        return list(pq.read_schema(path).names)
+    head = {k: v for k, v in (opts or {}).items() if k not in ("engine", "dtype", "parse_dates")}
+    return list(pd.read_csv(path, nrows=0, **head).columns)
+
+
 def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any]:
     try:
-        if kind == "parquet":
-            return list(pq.read_schema(path).names)
-        head = {k: v for k, v in opts.items() if k not in ("engine", "dtype", "parse_dates")}
-        return list(pd.read_csv(path, nrows=0, **head).columns)
+        return file_columns(path, kind, opts)
     except (ValueError, OSError, pa.ArrowException) as exc:
         raise SchemaError(f"{table}: cannot read the header of {path} as {kind}: {exc}; fix: check the "
                           f"file, or data.tables.{table}.format and read_options", table) from exc

@@ -29,13 +29,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
 from churnml.config import Config, ScoringConfig
 from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
-from churnml.io import Tables, load_tables, read_table, write_frame
+from churnml.io import Tables, file_columns, load_tables, read_table, write_frame
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
@@ -61,11 +60,9 @@ LIST_COLUMN = "customer_id"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = base_parser("python -m churnml.score", "Score customers and write a ranked outreach list.")
-    for action in p._actions:  # the shared example (time.horizon_days) is a key score refuses
-        if action.dest == "set":
-            action.help = ("override one config value, e.g. --set scoring.cost_per_contact=5 (repeatable); "
-                           "time.*, features.* and model.* come from the model and are refused")
+    p = base_parser("python -m churnml.score", "Score customers and write a ranked outreach list.",
+                    set_help="e.g. --set scoring.cost_per_contact=5 (repeatable); "
+                             "time.*, features.* and model.* come from the model and are refused")
     p.add_argument("--model", default=None,
                    help="models:/NAME@alias (default: models:/<tracking.registered_model_name>@champion), "
                         "runs:/RUN_ID/model, or a model folder")
@@ -157,8 +154,7 @@ def _read_list(path: str) -> list[str]:
     where = f"--customers {src}"
     try:
         kind = file_format(src)
-        found = (list(pq.read_schema(src).names) if kind == "parquet"
-                 else list(pd.read_csv(src, nrows=0, dtype="str").columns))
+        found = file_columns(src, kind)
     except (ChurnMLError, ValueError, OSError, pa.ArrowException) as exc:
         raise SchemaError(f"{where}: cannot read it ({exc}); give a CSV file whose first line is "
                           f"{LIST_COLUMN}, then one id per line") from None

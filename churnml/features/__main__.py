@@ -28,8 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from churnml.cli import base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
@@ -89,13 +87,6 @@ def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
     return DataSpan.from_times(tables.transactions["timestamp"], cfg.data.end)
 
 
-def _spark_span(tables: Any, cfg: Config) -> DataSpan:
-    from pyspark.sql import functions as F
-
-    row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
-    return DataSpan.from_times(pd.Series([row["lo"], row["hi"]], dtype="datetime64[us]"), cfg.data.end)
-
-
 def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool) -> tuple[int, dict[str, Any]]:
     from churnml.features import compute_features, plan_features
     from churnml.io import load_tables, write_frame
@@ -120,9 +111,11 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
         if exc.name not in ("pyspark", "py4j"):
             raise
         raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17)") from None
+    from churnml.spark.training import data_span
+
     session = cs.local_session(master=master)
     tables = cs.tables_from_config(session, cfg)
-    _check_cutoffs(tables, _spark_span, cfg, cutoffs, labelled)
+    _check_cutoffs(tables, data_span, cfg, cutoffs, labelled)
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
              else cs.population(session, tables, cutoffs, cfg.time))
     plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)

@@ -93,7 +93,8 @@ def sample_customers(frame: DataFrame, fraction: float, seed: int = 42) -> DataF
     return out.withColumn("sample_weight", F.lit(BUCKETS / kept))
 
 
-def _span(tables: SparkTables, cfg: Config) -> DataSpan:
+def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
+    """First moment and exclusive end of the Spark transactions (``cfg.data.end`` when declared)."""
     row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
     if row["lo"] is None:
         raise EmptyDataError("training needs a non-empty transactions table")
@@ -125,7 +126,7 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
         the table has a ``sample_weight`` column.
     """
     check_regime_tables(tables, cfg.time)
-    span = _span(tables, cfg)
+    span = data_span(tables, cfg)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days).unionByName(
