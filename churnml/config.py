@@ -53,8 +53,10 @@ class TimeConfig(StrictSection):
     ``contractual`` (subscription ends in the window without renewal within
     ``grace_days``). The label window of a cutoff ``c`` is
     ``[c + lead_time_days, c + lead_time_days + horizon_days)``.
-    Rolling cutoffs run from ``first_cutoff`` to ``last_cutoff`` every
-    ``step_days``; unset ends are derived from the data.
+    Training cutoffs run from ``first_cutoff`` to ``last_cutoff`` every
+    ``step_days`` (stepping back from the newest); unset ends are derived
+    from the data, and ``last_cutoff`` is at most one step before the
+    calibration cutoff.
 
     Training: the test cutoff is ``test_cutoff`` or the newest cutoff whose
     ``horizon_days`` window has matured. ``train_horizon_days`` (shorter than
@@ -137,7 +139,12 @@ class ModelConfig(StrictSection):
 
 
 class EvaluationConfig(StrictSection):
-    """Business assumptions of the profit curve (money per customer)."""
+    """Business assumptions of the profit curve (money per customer) and the share contacted.
+
+    ``top_fraction``: the share of customers contacted for a lift and precision
+    of its own (``lift_top_20pct`` and ``precision_top_20pct`` at 0.2); the
+    top-decile metrics are always reported.
+    """
 
     contact_cost: float = Field(2.0, ge=0)
     offer_cost: float = Field(10.0, ge=0)
@@ -206,8 +213,8 @@ def _default_playbook() -> list[PlayRule]:
                  reason_prefixes=["tkt_", "srv_"]),
         PlayRule(action="retention offer", tiers=["high", "medium"], reason_prefixes=["sub_mrr", "sub_plan",
                  "sub_downgrades", "win_returns"]),
-        PlayRule(action="re-engagement campaign", reason_prefixes=["evt_", "win_", "rfm_recency", "rfm_gap",
-                 "btyd_"]),
+        PlayRule(action="re-engagement campaign", tiers=["high", "medium"],
+                 reason_prefixes=["evt_", "win_", "rfm_recency", "rfm_gap", "btyd_"]),
         PlayRule(action="personal call", tiers=["high"], min_value_at_risk_share=0.2),
         PlayRule(action="check-in email"),
     ]

@@ -6,8 +6,8 @@ Splits are by cutoff, never by random rows:
   matured, or ``time.test_cutoff``;
 * **calibration**: one earlier cutoff, used for early stopping and for
   calibrating probabilities;
-* **train**: rolling cutoffs before that, every ``step_days`` (the
-  ``max_train_cutoffs`` newest of them).
+* **train**: rolling cutoffs before that, every ``step_days``, the newest
+  at most ``time.last_cutoff`` (the ``max_train_cutoffs`` newest of them).
 
 With ``embargo`` (the default) every training and calibration label window
 ends at or before the test cutoff: the model learns only from outcomes that
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from churnml.config import Config, TimeConfig
-from churnml.errors import DataWindowError, ModelError, SchemaError
+from churnml.errors import ConfigError, DataWindowError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features, plan_features
 from churnml.labels import make_labels
 from churnml.windows import (
@@ -165,8 +165,32 @@ def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd
     return fixes
 
 
+def _capped_last_train(last: pd.Timestamp, earliest: pd.Timestamp, last_train: pd.Timestamp,
+                       calibration: pd.Timestamp) -> pd.Timestamp:
+    """The newest training cutoff under ``time.last_cutoff``: ``min(last_cutoff, last_train)``.
+
+    Raises :class:`~churnml.errors.ConfigError` when ``last_cutoff`` is before the earliest usable cutoff.
+    """
+    if last < earliest:
+        raise ConfigError(
+            f"time.last_cutoff={last.date()} leaves no training cutoff: the earliest usable cutoff is "
+            f"{earliest.date()} (time.min_history_days, time.first_cutoff) and the newest one that keeps its "
+            f"label window before the calibration cutoff {calibration.date()} is {last_train.date()}; set "
+            f"time.last_cutoff between {earliest.date()} and {last_train.date()}, or null"
+        )
+    if last > last_train:
+        log.info("time.last_cutoff=%s is after the newest possible training cutoff %s; training ends there",
+                 last.date(), last_train.date())
+        return last_train
+    return last
+
+
 def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     """Choose the test, calibration and training cutoffs from the data span.
+
+    The newest training cutoff is one step before the calibration cutoff,
+    or ``time.last_cutoff`` when that is earlier (the training cutoffs are
+    then anchored on it: ``last_cutoff``, ``last_cutoff - step``, ...).
 
     Raises
     ------
@@ -174,6 +198,9 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
         When the asked horizon has no matured test window, or no training
         cutoff fits before the calibration cutoff; the message gives the dates
         and settings that would fit.
+    ConfigError
+        When ``time.last_cutoff`` is before the earliest usable cutoff; the
+        message gives the range that fits.
     """
     t = cfg.time
     H = t.horizon_days
@@ -199,6 +226,8 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
             f"earliest usable cutoff {earliest.date()}. To fit, "
             + "".join(f"{fix}, or " for fix in fixes) + "give more (earlier) data."
         )
+    if t.last_cutoff is not None:
+        last_train = _capped_last_train(to_cutoff(t.last_cutoff), earliest, last_train, calibration)
     train = tuple(rolling_cutoffs(earliest, last_train, t.step_days))
     if t.max_train_cutoffs is not None and len(train) > t.max_train_cutoffs:
         log.info("training on the %d newest of %d training cutoffs (time.max_train_cutoffs); from %s",

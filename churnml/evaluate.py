@@ -35,6 +35,7 @@ __all__ = [
     "precision_at",
     "profit_curve",
     "roc_auc",
+    "top_metric_names",
 ]
 
 Strategy = Literal["uniform", "quantile"]
@@ -199,14 +200,32 @@ def expected_calibration_error(
     return float((table["weight"] * table["gap"].abs()).sum())
 
 
-def classification_report(y_true: ArrayLike, y_prob: ArrayLike) -> dict[str, float]:
+def top_metric_names(top_fraction: float) -> tuple[str, str]:
+    """Names of the lift and precision among the top ``top_fraction`` of customers.
+
+    ``lift_top_decile`` and ``precision_top_decile`` at 0.1; otherwise the
+    share in percent, e.g. ``lift_top_20pct`` and ``precision_top_20pct`` at 0.2.
+    """
+    if not 0 < top_fraction <= 1:
+        raise ConfigError(f"evaluation.top_fraction must be in (0, 1]; got {top_fraction}")
+    if math.isclose(top_fraction, 0.1):
+        return "lift_top_decile", "precision_top_decile"
+    pct = f"{round(top_fraction * 100, 4):g}pct"
+    return f"lift_top_{pct}", f"precision_top_{pct}"
+
+
+def classification_report(y_true: ArrayLike, y_prob: ArrayLike, top_fraction: float = 0.1) -> dict[str, float]:
     """The standard metrics of a churn probability, under stable names.
 
     Keys: ``roc_auc``, ``pr_auc``, ``lift_top_decile``, ``precision_top_decile``,
     ``brier``, ``log_loss``, ``ece`` (10 equal-width bins) and ``base_rate``.
+    A ``top_fraction`` other than 0.1 (``evaluation.top_fraction``) adds the
+    lift and precision among that share of customers under names that give it
+    (:func:`top_metric_names`, e.g. ``lift_top_20pct``); the decile metrics
+    stay, so every report has them with the same meaning.
     """
     y, p = _check(y_true, y_prob, what="classification_report", probability=True, both_classes=True)
-    return {
+    report = {
         "roc_auc": roc_auc(y, p),
         "pr_auc": pr_auc(y, p),
         "lift_top_decile": lift_at(y, p, 0.1),
@@ -216,6 +235,11 @@ def classification_report(y_true: ArrayLike, y_prob: ArrayLike) -> dict[str, flo
         "ece": expected_calibration_error(y, p),
         "base_rate": float(y.mean()),
     }
+    lift, precision = top_metric_names(top_fraction)
+    if lift not in report:  # at 0.1 they are the decile metrics
+        report[lift] = lift_at(y, p, top_fraction)
+        report[precision] = precision_at(y, p, top_fraction)
+    return report
 
 
 def profit_curve(

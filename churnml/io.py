@@ -29,7 +29,17 @@ from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.schema import TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
-__all__ = ["Tables", "file_columns", "load_tables", "read_table", "write_frame", "write_json", "write_text"]
+__all__ = [
+    "FOLDER_SUFFIXES",
+    "Tables",
+    "file_columns",
+    "folder_files",
+    "load_tables",
+    "read_table",
+    "write_frame",
+    "write_json",
+    "write_text",
+]
 
 #: read_options applied by the validation to the table's time columns (not passed to pandas there).
 _DATE_OPTIONS = ("date_format", "dayfirst")
@@ -248,6 +258,31 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
 
 
 # ---------------------------------------------------------------------- loading
+#: The file names a data folder (``--data DIR``) may hold per table, in order of preference.
+FOLDER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+def folder_files(folder: str | Path) -> dict[str, Path]:
+    """The table files of a data folder: ``folder/<table>.parquet``, ``.csv`` or ``.csv.gz``.
+
+    One file per canonical table (``schema.TABLE_SPECS``), the first suffix of
+    :data:`FOLDER_SUFFIXES` found; other files are ignored. The folder
+    ``python -m churnml.datasets synthetic`` writes (either format) is one.
+
+    Returns
+    -------
+    dict
+        Table name -> path, in contract order; empty when no table is there.
+    """
+    found: dict[str, Path] = {}
+    for name in TABLE_SPECS:
+        paths = [Path(folder) / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES]
+        first = next((p for p in paths if p.is_file()), None)
+        if first is not None:
+            found[name] = first
+    return found
+
+
 def load_tables(cfg: Config) -> Tables:
     """Load and validate every table of the configured data source.
 

@@ -4,16 +4,17 @@ Rules come from ``scoring.playbook`` (see :class:`churnml.config.PlayRule`)
 and are tried in order; the first rule whose conditions all hold gives the
 action. The default playbook:
 
-==============================  ===================================================
-action                          when
-==============================  ===================================================
-onboarding call                 a new customer (first purchase <= 60 days ago)
-personal call from support lead high risk, top 20% value at risk, a support/survey reason
-retention offer                 high or medium risk with a price or plan reason
-re-engagement campaign          a reason about declining activity or engagement
-personal call                   high risk, top 20% value at risk
-check-in email                  everyone else
-==============================  ===================================================
+===============================  ============================================================
+action                           when
+===============================  ============================================================
+onboarding call                  a new customer (first purchase <= 60 days ago), any tier
+personal call from support lead  high risk, top 20% value at risk, a support or survey reason
+retention offer                  high or medium risk with a price or plan reason
+re-engagement campaign           high or medium risk with a declining activity or engagement
+                                 reason
+personal call                    high risk, top 20% value at risk
+check-in email                   everyone else, so every low-risk customer past onboarding
+===============================  ============================================================
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
     "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
     "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
-    "null_rule", "order_rule", "scale_text",
+    "guess_column", "missing_columns_text", "no_rows_text", "null_rule", "order_rule", "scale_text",
 ]
 
 
@@ -154,3 +154,33 @@ def doubled_columns_text(table: str, names: list[str]) -> str:
 def emptied_text(table: str, of: str) -> str:
     """The message of a table left without rows by ``drop``; ``of`` is ``' (source)'`` or ``''``."""
     return f"table '{table}'{of} has no rows left after dropping returns and duplicates"
+
+
+# Words that often name a canonical column in a user's file (for the mapping example of a missing column).
+_HINTS = {
+    "customer_id": ("customer", "cust", "client", "user", "account", "member"),
+    "timestamp": ("date", "time", "ts", "created", "day"),
+    "amount": ("amount", "value", "price", "revenue", "total", "spend", "sales"),
+}
+
+
+def guess_column(canonical: str, found: list[str]) -> str:
+    """The first of ``found`` that looks like ``canonical`` (by :data:`_HINTS`), else ``<your column>``."""
+    hints = _HINTS.get(canonical, (canonical.split("_")[0],))
+    for name in found:
+        if any(h in name.lower() for h in hints):
+            return name
+    return "<your column>"
+
+
+def missing_columns_text(table: str, absent: list[str], found: list[str]) -> str:
+    """The problem of required columns absent from a table, with a mapping example (both engines)."""
+    mapping = ", ".join(f"{c}: {guess_column(c, found)}" for c in absent)
+    return (f"{table}: missing required column(s) {absent}; found columns {found}; fix: rename "
+            f"them in the file or map them in data.tables.{table}.columns, e.g. {{{mapping}}}")
+
+
+def no_rows_text(table: str, of: str) -> str:
+    """The message of a table given without rows; ``of`` is ``' (source)'`` or ``''`` (both engines)."""
+    return (f"table '{table}'{of} has no rows; it needs at least one "
+            "(check the file and its read_options, or leave the table out)")

@@ -34,11 +34,10 @@ from pydantic import ValidationError
 from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
 from churnml.config import Config, ScoringConfig
 from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
-from churnml.io import Tables, file_columns, load_tables, read_table, write_frame
+from churnml.io import Tables, file_columns, folder_files, load_tables, read_table, write_frame
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
-from churnml.schema import TABLE_SPECS
 from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
 from churnml.windows import to_cutoff
@@ -180,16 +179,10 @@ def _read_list(path: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ scoring
 def _folder_files(folder: Path) -> dict[str, Path]:
-    """``folder/<table>.parquet|.csv|.csv.gz`` of every canonical table found."""
-    found = {}
-    for name in TABLE_SPECS:
-        for suffix in (".parquet", ".csv", ".csv.gz"):
-            path = folder / f"{name}{suffix}"
-            if path.is_file():
-                found[name] = path
-                break
+    """The tables of ``--data`` (:func:`churnml.io.folder_files`); transactions are required."""
+    found = folder_files(folder)
     if "transactions" not in found:
-        raise ChurnMLError(f"{folder} has no transactions.parquet or transactions.csv")
+        raise ChurnMLError(f"--data {folder}: no transactions.parquet, transactions.csv or transactions.csv.gz there")
     return found
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "clv_from_summary",
     "historical_value_per_year",
     "load_churn_model",
+    "nobody_text",
     "outreach_list",
     "predicted_clv",
     "score_customers",
@@ -147,7 +148,8 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
                time: TimeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Split the asked customers into the spine and the unscored (with reasons)."""
     if customers is None:
-        return pop, pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": []}), len(pop)
+        none = pd.Series([], dtype="str")
+        return pop, pd.DataFrame({"customer_id": none, "reason": none}), len(pop)
     known = set(getattr(tables, "transactions")["customer_id"])  # noqa: B009
     for name in ("customers", "subscriptions"):
         frame = getattr(tables, name, None)
@@ -158,7 +160,7 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
     return spine, unscored, len(keep) + len(unscored)
 
 
-def _nobody(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig) -> str:
+def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig) -> str:
     """Why nobody can be scored: the reasons of the asked customers, counted."""
     if not listed:
         window = f" within {time.active_within_days} days" if time.active_within_days else ""
@@ -215,7 +217,7 @@ def score_customers(
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
     if spine.empty:
-        raise NobodyToScoreError(_nobody(c, customers is not None, asked, unscored, time), unscored)
+        raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
     log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
              len(spine), c.date(), time.regime, time.horizon_days, time.lead_time_days)
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at

@@ -40,6 +40,9 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     """Build the training table, fit the model, compare it with the baselines.
 
     ``data`` reuses an already built training table (e.g. after tuning).
+    The metrics of the model and the baselines are
+    :func:`churnml.evaluate.classification_report` with
+    ``evaluation.top_fraction`` (adding e.g. ``lift_top_20pct`` at 0.2).
 
     Raises
     ------
@@ -72,8 +75,9 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     bar.update()
     bar.set_postfix_str("evaluation")
     y = test[TARGET].to_numpy()
-    metrics = {name: evaluate.classification_report(y, p) for name, p in probs.items()}
-    backtest = _backtest(model, data)
+    top = cfg.evaluation.top_fraction
+    metrics = {name: evaluate.classification_report(y, p, top) for name, p in probs.items()}
+    backtest = _backtest(model, data, top)
     value = None if cfg.evaluation.value_per_save is None else np.full(len(y), cfg.evaluation.value_per_save)
     profit = evaluate.profit_curve(
         y, probs["model"], value,
@@ -128,8 +132,8 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame) -> float | None:
     return target
 
 
-def _backtest(model: ChurnModel, data: TrainingData) -> pd.DataFrame:
-    """Model metrics per cutoff (train cutoffs are in-sample)."""
+def _backtest(model: ChurnModel, data: TrainingData, top_fraction: float = 0.1) -> pd.DataFrame:
+    """Model metrics per cutoff (train cutoffs are in-sample); ``top_fraction`` as in ``classification_report``."""
     rows = []
     power = model.horizon_power_
     for cutoff, part in data.table.groupby("cutoff", sort=True):
@@ -139,7 +143,7 @@ def _backtest(model: ChurnModel, data: TrainingData) -> pd.DataFrame:
         y = part[TARGET].to_numpy()
         row: dict[str, Any] = {"cutoff": str(cutoff)[:10], "split": split, "rows": len(y)}
         if 0 < y.sum() < len(y):
-            row.update(evaluate.classification_report(y, p))
+            row.update(evaluate.classification_report(y, p, top_fraction))
         rows.append(row)
     model.horizon_power_ = power
     return pd.DataFrame(rows)

@@ -40,6 +40,7 @@ from churnml.coercion import (
 )
 from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
+from churnml.rules import missing_columns_text, no_rows_text
 from churnml.schema import SCORE_SCALES, TableSpec, spec_for
 from churnml.timeparse import as_utc
 
@@ -47,31 +48,10 @@ __all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churn
 
 log = logging.getLogger(__name__)
 
-_HINTS = {
-    "customer_id": ("customer", "cust", "client", "user", "account", "member"),
-    "timestamp": ("date", "time", "ts", "created", "day"),
-    "amount": ("amount", "value", "price", "revenue", "total", "spend", "sales"),
-}
-
-
 def _check_missing_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame) -> None:
     absent = [c for c in spec.required if c not in raw.columns]
-    if not absent:
-        return
-    found = [str(c) for c in raw.columns]
-    mapping = ", ".join(f"{c}: {_guess_column(c, found)}" for c in absent)
-    rep.problems.append(
-        f"{rep.table}: missing required column(s) {absent}; found columns {found}; fix: rename "
-        f"them in the file or map them in data.tables.{rep.table}.columns, e.g. {{{mapping}}}"
-    )
-
-
-def _guess_column(canonical: str, found: list[str]) -> str:
-    hints = _HINTS.get(canonical, (canonical.split("_")[0],))
-    for name in found:
-        if any(h in name.lower() for h in hints):
-            return name
-    return "<your column>"
+    if absent:
+        rep.problems.append(missing_columns_text(rep.table, absent, [str(c) for c in raw.columns]))
 
 
 # ------------------------------------------------------------------ table rules
@@ -253,8 +233,7 @@ def validate_table(
     end = as_utc(data_end, "data.end")
     of = f" ({source})" if source else ""
     if len(raw) == 0:
-        raise EmptyDataError(f"table '{table}'{of} has no rows; it needs at least one "
-                             f"(check the file and its read_options, or leave the table out)")
+        raise EmptyDataError(no_rows_text(table, of))
     rep = Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
     raw = raw.reset_index(drop=True)
     doubled = raw.columns[raw.columns.duplicated()].unique()

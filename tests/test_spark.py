@@ -163,7 +163,7 @@ def test_a_time_column_stored_as_text_is_a_schema_error_naming_table_column_and_
     bad = pd.DataFrame({"cust": ["A"], "timestamp": ["2024-01-01"], "amount": [1.0]})
     with pytest.raises(SchemaError, match=r"'transactions'.*'timestamp' must be a timestamp, found string.*to_timestamp"):
         spark_tables(spark, {"transactions": bad}, columns={"transactions": {"customer_id": "cust"}})
-    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['customer_id', 'timestamp'\]; found \['amount', 'cust'\]"):
+    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['customer_id', 'timestamp'\]; found columns \['cust', 'amount'\]; fix: rename them in the file or map them in data.tables.transactions.columns, e.g. \{customer_id: cust, timestamp: <your column>\}"):
         spark_tables(spark, {"transactions": bad.drop(columns=["timestamp"])})
 
 

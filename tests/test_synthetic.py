@@ -273,14 +273,12 @@ def test_the_cli_writes_every_table_to_parquet_exactly_as_generated(tmp_path: Pa
     assert summary == {name: f"{len(expected[name]):,}" for name in TABLES}
 
 
-def test_the_cli_writes_csv_parts_and_refuses_to_overwrite_without_the_flag(tmp_path: Path, capsys):
+def test_the_cli_writes_one_csv_per_table_and_refuses_to_overwrite_without_the_flag(tmp_path: Path, capsys):
     args = ["synthetic", "--customers", "1200", "--out", str(tmp_path), "--format", "csv",
             "--chunk-customers", "1000", "--months", "6", "--quiet"]
     assert main(args) == 0
-    assert sorted(p.name for p in (tmp_path / "events").iterdir()) == ["part-00000.csv", "part-00001.csv"]
-    assert [p.name for p in (tmp_path / "marketing_spend").iterdir()] == ["part-00000.csv"]
-    parts = sorted((tmp_path / "customers").glob("part-*.csv"))
-    assert sum(len(pd.read_csv(p)) for p in parts) == 1200
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    assert len(pd.read_csv(tmp_path / "customers.csv")) == 1200  # two chunks, one header
     capsys.readouterr()
     assert main(args) == 2
     err = capsys.readouterr().err

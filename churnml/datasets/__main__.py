@@ -5,7 +5,11 @@ table of the data contract plus ``ground_truth``, chunk by chunk of customers:
 
 * ``--format parquet`` (default): one file per table, ``DIR/<table>.parquet``,
   timestamps in microseconds (Spark-readable);
-* ``--format csv``: one folder per table, ``DIR/<table>/part-00000.csv``, ...
+* ``--format csv``: one file per table, ``DIR/<table>.csv`` (header once,
+  rows appended chunk by chunk).
+
+Either folder is what ``python -m churnml.score --data`` and
+``python -m churnml.features --data`` read (:func:`churnml.io.folder_files`).
 
 Existing outputs are an error unless ``--overwrite``. Errors of the
 :class:`~churnml.errors.ChurnMLError` family print one line to stderr and exit
@@ -23,6 +27,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +38,6 @@ from tqdm import tqdm
 from churnml.config import SyntheticConfig, load_config
 from churnml.datasets.synthetic import TABLES, count_chunks, generate_chunks
 from churnml.errors import ChurnMLError, ConfigError
-from churnml.io import write_frame
 
 __all__ = ["build_parser", "main"]
 
@@ -74,36 +78,41 @@ class _ParquetSink:
 
 
 class _CsvSink:
-    """One folder per table with a CSV part per chunk (written by ``churnml.io``)."""
+    """One CSV file per table, ``<out>/<table>.csv``: the header once, then each chunk's rows appended.
+
+    Written to a temporary file beside the target and renamed into place at
+    the end (removed on error), as :func:`churnml.io.write_frame` does; the
+    files are what ``--data`` folders hold (:func:`churnml.io.folder_files`).
+    """
 
     def __init__(self, out: Path, overwrite: bool) -> None:
         self.out, self.overwrite = out, overwrite
-        self.parts = dict.fromkeys(TABLES, 0)
-        self.empty: dict[str, pd.DataFrame] = {}
+        self.files: dict[str, tuple[TextIO, Path, list[str]]] = {}
 
     def targets(self) -> list[Path]:
-        return [p for t in TABLES for p in sorted((self.out / t).glob("part-*.csv"))]
+        return [self.out / f"{t}.csv" for t in TABLES]
 
     def write(self, table: str, df: pd.DataFrame) -> None:
-        self.empty.setdefault(table, df.iloc[:0])
+        if table not in self.files:
+            tmp = self.out / f".{table}.csv.{os.getpid()}.tmp"
+            self.files[table] = (tmp.open("w", encoding="utf-8", newline=""), tmp, list(df.columns))
+            df.iloc[:0].to_csv(self.files[table][0], index=False)
+        handle, _, columns = self.files[table]
         if not df.empty:
-            self._part(table, df)
-
-    def _part(self, table: str, df: pd.DataFrame) -> None:
-        write_frame(df, self.out / table / f"part-{self.parts[table]:05d}.csv", overwrite=True)
-        self.parts[table] += 1
+            df[columns].to_csv(handle, index=False, header=False)
 
     def __enter__(self) -> _CsvSink:
-        if self.overwrite:
-            for stale in self.targets():
-                stale.unlink()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        if kind is None:
-            for table, empty in self.empty.items():
-                if not self.parts[table]:
-                    self._part(table, empty)
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for table, (handle, tmp, _) in self.files.items():
+            handle.close()
+            if kind is None:
+                os.replace(tmp, self.out / f"{table}.csv")
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def _synthetic_config(args: argparse.Namespace) -> SyntheticConfig:
@@ -150,7 +159,7 @@ def _run_synthetic(args: argparse.Namespace) -> int:
                 rows[table] += len(df)
             del chunk  # free it before the next one is generated
             log.info("chunk %d/%d written (%d transactions so far)", i, total, rows["transactions"])
-    where = "<table>.parquet" if args.format == "parquet" else "<table>/part-*.csv"
+    where = f"<table>.{args.format}"
     print(f"wrote {len(TABLES)} tables to {out}/{where} ({cfg.customers:,} customers, seed {cfg.seed}):")
     for table, n in rows.items():
         print(f"  {table:<16} {n:>14,} rows")
@@ -175,7 +184,7 @@ def _add_synthetic(commands: argparse._SubParsersAction, common: argparse.Argume
     p.add_argument("--contractual-share", type=float, metavar="R",
                    help="share of customers with monthly subscriptions (default 0.4)")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet",
-                   help="parquet: DIR/<table>.parquet (default); csv: DIR/<table>/part-*.csv")
+                   help="parquet: DIR/<table>.parquet (default); csv: DIR/<table>.csv")
     p.add_argument("--chunk-customers", type=int, default=200_000, metavar="N",
                    help="customers generated and written at a time; bounds memory (default 200000)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -31,7 +31,6 @@ from typing import Any
 from churnml.cli import base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
-from churnml.schema import TABLE_SPECS
 from churnml.windows import DataSpan, to_cutoff
 
 __all__ = ["main"]
@@ -44,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cutoffs", help="comma-separated cutoff dates, e.g. 2024-03-01,2024-04-01")
     p.add_argument("--labels", action="store_true",
                    help="label the rows (time.horizon_days) and keep only labelled customers")
-    p.add_argument("--data", help="folder with <table>.parquet files in canonical columns "
+    p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
                                   "(default: the config's data section)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
@@ -60,12 +59,14 @@ def _cutoffs(args: argparse.Namespace) -> list[str]:
 
 
 def _with_data_folder(cfg: Config, folder: str | None) -> Config:
-    """``--data DIR``: every ``DIR/<table>.parquet`` becomes a ``data.tables`` entry."""
+    """``--data DIR``: every ``DIR/<table>.parquet`` (or ``.csv``, ``.csv.gz``) becomes a ``data.tables`` entry."""
+    from churnml.io import folder_files
+
     if folder is None:
         return cfg
-    found = {n: Path(folder) / f"{n}.parquet" for n in TABLE_SPECS if (Path(folder) / f"{n}.parquet").exists()}
+    found = folder_files(folder)
     if "transactions" not in found:
-        raise ConfigError(f"--data {folder}: no transactions.parquet there")
+        raise ConfigError(f"--data {folder}: no transactions.parquet, transactions.csv or transactions.csv.gz there")
     tree = cfg.model_dump(mode="json")
     tree["data"]["tables"] = {}
     apply_overrides(tree, ["data.source=files", *[f"data.tables.{n}.path={p}" for n, p in found.items()]])

@@ -10,6 +10,7 @@ is absent is never 0: :func:`table_kpis` reports it as ``"no <table> table"``.
 from __future__ import annotations
 
 import logging
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -141,12 +142,16 @@ def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
 
 
 def referral_kpi(customers: pd.DataFrame, ctx: PeriodContext) -> Result:
-    """Referral rate: new customers of the period with a ``referred_by`` / all new customers."""
+    """Referral rate: new customers of the period with a ``referred_by`` / all new customers.
+
+    A ``referred_by`` that is null or blank (only ``string.whitespace``) is not a
+    referral, as in the ``cst_referred`` feature (:mod:`churnml.features.customers`).
+    """
     out = _blank(ctx, SOURCES["customers"])
     if "referred_by" not in customers.columns:
         return out, {"referral_rate": "no referred_by column in the customers table"}
     ref = customers.set_index("customer_id")["referred_by"]
-    referred = ref.notna() & (ref.astype("str").str.strip() != "")
+    referred = ref.notna() & (ref.astype("str").str.strip(string.whitespace) != "")
     new = bucket(ctx.first_seen.rename("t").reset_index(), "t", ctx.grid)
     new["referred"] = new["customer_id"].map(referred).fillna(False).astype(bool)
     counts = new.groupby("period")["referred"].sum().reindex(out.index, fill_value=0)

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from churnml.coercion import BOOL_WORDS, doubled_columns_text
+from churnml.rules import missing_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
 __all__ = ["canonical_columns", "canonical_frame", "column", "missing", "number", "schema_problems"]
@@ -39,8 +40,7 @@ def schema_problems(table: str, df: DataFrame) -> list[str]:
     types = {f.name: f.dataType for f in df.schema.fields}
     absent = [c for c in spec.required if c not in types]
     if absent:
-        problems.append(f"table '{table}': missing required column(s) {absent}; found {sorted(types)}; "
-                        f"map them with data.tables.{table}.columns")
+        problems.append(missing_columns_text(table, absent, [f.name for f in df.schema.fields]))
     for c in spec.columns:
         if c.kind == "time" and c.name in types and not isinstance(types[c.name], _TIME_SOURCES):
             problems.append(f"table '{table}': column '{c.name}' must be a timestamp, found "

@@ -24,10 +24,12 @@ from churnml.features import FeaturePlan
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
 from churnml.scoring import (
+    NobodyToScoreError,
     ScoreResult,
     account_for,
     clv_from_summary,
     load_churn_model,
+    nobody_text,
     outreach_list,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
@@ -126,20 +128,31 @@ def _plan_and_time(model: ChurnModel, name: str) -> tuple[FeaturePlan, TimeConfi
     return FeaturePlan.from_dict(extra["feature_plan"]), TimeConfig(**extra["time"])
 
 
+def _zeros_stripped(column: Column) -> Column:
+    """The id without its leading zeros (``str.lstrip("0")``): equal for ``7592`` and ``07592``."""
+    return F.regexp_replace(column, "^0+", "")
+
+
 def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: Sequence[str],
            time: TimeConfig) -> tuple[DataFrame, pd.DataFrame, int]:
     """The spine of the asked customers at risk, the unscored ones with reasons, and how many were asked.
 
     Only the asked ids travel: Spark semi-joins them with each table's ids
-    and with the population, and :func:`churnml.scoring.account_for` gives
-    the reasons on the driver, as in-process scoring does.
+    (up to leading zeros, so that the known ids an unknown ``7592`` may have
+    lost its zeros from, such as ``07592``, come back too) and with the
+    population, and :func:`churnml.scoring.account_for` gives the reasons,
+    with the leading-zeros hint, on the driver, as in-process scoring does.
     """
     ids = from_pandas(spark, pd.DataFrame({"customer_id": canonical_ids(pd.Series(list(customers), dtype=object)).dropna()})
                       .drop_duplicates())
+    cores = ids.select(_zeros_stripped(F.col("customer_id")).alias("core")).distinct()
     known: set[str] = set()
     for frame in (tables.transactions, tables.customers, tables.subscriptions):
         if frame is not None:
-            hits = frame.select("customer_id").join(F.broadcast(ids), on="customer_id", how="left_semi").distinct()
+            hits = (frame.select("customer_id")
+                    .join(F.broadcast(cores), on=_zeros_stripped(frame["customer_id"]) == cores["core"],
+                          how="left_semi")
+                    .distinct())
             known |= set(to_pandas(hits)["customer_id"])
     at_risk = set(to_pandas(pop.select("customer_id").join(F.broadcast(ids), on="customer_id", how="left_semi"))
                   ["customer_id"])
@@ -184,6 +197,13 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     ScoreResult
         The same outreach list, unscored customers and counts as
         :func:`churnml.scoring.score_customers`.
+
+    Raises
+    ------
+    NobodyToScoreError
+        No customer (or no asked one) can be scored: the message and the
+        ``unscored`` frame (every asked id with its reason) of
+        :func:`churnml.scoring.score_customers`.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
@@ -194,6 +214,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
     if customers is not None:
         pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
+        if len(unscored) == asked:  # raised before any feature is computed
+            raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time), unscored)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
     feats = features(spark, tables, pop, plan, population_spine=everyone).persist()  # read twice
     try:
@@ -203,8 +225,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
                                          _or_nan(feats, "rfm_tenure_days").alias("tenure_days")))
         if scored.empty:
-            who = "no customer is" if customers is None else f"none of the {asked} asked customers is"
-            raise ModelError(f"nobody to score at {c.date()}: {who} at risk at the cutoff")
+            raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
         summary = customer_summary(spark, tables, c)
         clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")

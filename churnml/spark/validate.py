@@ -36,6 +36,7 @@ from churnml.coercion import (
     emptied_text,
 )
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
+from churnml.rules import no_rows_text
 from churnml.schema import TableSpec, spec_for
 from churnml.spark.canonical import canonical_columns, canonical_frame, column, schema_problems
 from churnml.spark.checks import Check, duplicate_key, row_checks
@@ -223,8 +224,7 @@ def validate_spark_table(
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
-        raise EmptyDataError(f"table '{table}'{of} has no rows; it needs at least one "
-                             "(check the file, or leave the table out)")
+        raise EmptyDataError(no_rows_text(table, of))
     dropping = flags[negative] if negative is not None and returns == "drop" else None
     repeats = _repeats(df, group, dropping).persist() if group is not None and counts["suspects"] else None
     try:

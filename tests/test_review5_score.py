@@ -1,0 +1,186 @@
+"""Scoring fixes from the fifth user review: Spark's nobody-to-score error and leading-zeros hint
+are DuckDB's, and the default playbook sends low-risk customers no re-engagement campaign.
+
+The Spark tests score hand-typed tables with a stand-in model (a constant probability of 0.5
+and ``scoring.top_k=0``: no reason codes), so no model is trained; DuckDB scores the same
+tables with the same stand-in and both must agree exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churnml.score as score_cli
+from churnml.config import Config, TimeConfig, load_config
+from churnml.io import Tables, write_frame
+from churnml.outreach import NobodyToScoreError
+from churnml.playbook import suggest_actions
+from churnml.scoring import ScoreResult, score_customers
+from tests.conftest import frame
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+
+CUTOFF = "2024-02-01"  # the cutoff of conftest's hand-typed world
+HINT = "unknown customer id: not in any table; {} exists (leading zeros differ; keep the ids as text)"
+
+
+# ------------------------------------------------------------------------------------------ playbook
+def _actions(rows: list[tuple[str, str, float, float, str]]) -> dict[str, str]:
+    """The default playbook's action for (customer_id, risk_tier, value_at_risk, tenure_days, reason feature)."""
+    outreach = pd.DataFrame({
+        "customer_id": pd.Series([r[0] for r in rows], dtype="str"),
+        "risk_tier": [r[1] for r in rows],
+        "value_at_risk": [r[2] for r in rows],
+        "tenure_days": [r[3] for r in rows],
+    })
+    reasons = pd.DataFrame({"reason_1_feature": pd.Series([r[4] for r in rows], dtype="str")})
+    actions = suggest_actions(outreach, Config().scoring.playbook, reasons)
+    return dict(zip(outreach["customer_id"], actions, strict=True))
+
+
+def test_a_low_risk_high_value_customer_with_an_activity_reason_gets_a_check_in_email_not_a_campaign():
+    # L has the highest value at risk of the three and, like H and M, an engagement (evt_) reason.
+    assert _actions([
+        ("H", "high", 50.0, 400.0, "evt_logins_30d"),
+        ("M", "medium", 40.0, 400.0, "evt_count_90d"),
+        ("L", "low", 900.0, 400.0, "evt_logins_trend"),
+    ]) == {"H": "re-engagement campaign", "M": "re-engagement campaign", "L": "check-in email"}
+
+
+def test_each_tier_gets_the_action_of_the_first_default_rule_that_holds():
+    # Ten customers: the top 20% of value at risk (share <= 0.2) are H1 and H2.
+    assert _actions([
+        ("H1", "high", 100.0, 400.0, "tkt_open_count"),  # support reason, top 20%
+        ("H2", "high", 90.0, 400.0, "rfm_monetary_sum_all"),  # no rule's reason, top 20%
+        ("H3", "high", 80.0, 400.0, "tkt_open_count"),  # support reason, not top 20%
+        ("H4", "high", 70.0, 400.0, "rfm_recency_days"),
+        ("M1", "medium", 60.0, 400.0, "sub_mrr_current"),
+        ("M2", "medium", 50.0, 400.0, "rfm_monetary_sum_all"),
+        ("L1", "low", 40.0, 400.0, "sub_plan_changes"),  # price reason, but low risk
+        ("L2", "low", 30.0, 400.0, "btyd_p_alive"),
+        ("L3", "low", 20.0, 30.0, "evt_logins_30d"),  # a new customer
+        ("L4", "low", 10.0, 400.0, "srv_nps_last"),
+    ]) == {
+        "H1": "personal call from support lead", "H2": "personal call", "H3": "check-in email",
+        "H4": "re-engagement campaign", "M1": "retention offer", "M2": "check-in email",
+        "L1": "check-in email", "L2": "check-in email", "L3": "onboarding call", "L4": "check-in email",
+    }
+
+
+# ------------------------------------------------------------------------------------ Spark scoring
+def _stand_in() -> Any:
+    """A model as scoring reads it: its feature plan and time model, a constant probability 0.5."""
+    return SimpleNamespace(
+        extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
+                "time": TimeConfig().model_dump(mode="json")},
+        feature_names_=["rfm_tenure_days"],
+        predict_proba=lambda X: np.full(len(X), 0.5),
+    )
+
+
+def _half(inputs: Column) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.lit(0.5)
+
+
+def _both(spark: Any, tables: Tables, customers: list[str] | None,
+          cutoff: str = CUTOFF) -> list[ScoreResult | NobodyToScoreError]:
+    """Score ``tables`` with DuckDB and with Spark: (DuckDB's outcome, Spark's), result or error."""
+    from churnml.spark import score, spark_tables
+
+    cfg = load_config(None, ["scoring.top_k=0"])
+    given = {name: getattr(tables, name) for name in ("transactions", "customers")
+             if getattr(tables, name) is not None}
+    outcomes: list[ScoreResult | NobodyToScoreError] = []
+    for run in (lambda: score_customers(tables, _stand_in(), cutoff, cfg, customers=customers),
+                lambda: score(spark, spark_tables(spark, given), _stand_in(), cutoff, cfg,
+                              predict=_half, customers=customers)):
+        try:
+            outcomes.append(run())
+        except NobodyToScoreError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_on_spark_nobody_asked_can_be_scored_raises_duckdbs_error_with_every_asked_id(spark, tiny_tx):
+    duck, got = _both(spark, Tables(transactions=tiny_tx), ["C", "NOPE", "C"])  # C buys after the cutoff
+    assert isinstance(got, NobodyToScoreError) and isinstance(duck, NobodyToScoreError)
+    assert str(got) == str(duck) == (
+        f"nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
+        "(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate)")
+    pd.testing.assert_frame_equal(got.unscored, duck.unscored)
+    assert got.unscored.to_dict("list") == {
+        "customer_id": ["C", "NOPE", "C"],
+        "reason": ["no purchase before the cutoff", "unknown customer id: not in any table",
+                   "duplicate: already listed above"],
+    }
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_on_spark_nobody_at_risk_at_the_cutoff_raises_duckdbs_error(spark, tiny_tx):
+    duck, got = _both(spark, Tables(transactions=tiny_tx), None, cutoff="2023-06-01")  # before every purchase
+    assert isinstance(got, NobodyToScoreError) and isinstance(duck, NobodyToScoreError)
+    assert str(got) == str(duck) == (
+        "nobody to score at 2023-06-01: nobody has a purchase before the cutoff; pick a later --cutoff")
+    pd.testing.assert_frame_equal(got.unscored, duck.unscored)
+    assert got.unscored.empty
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_the_spark_score_command_writes_the_unscored_file_when_nobody_can_be_scored(
+        spark, tmp_path: Path, tiny_tx, monkeypatch, capsys):
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: _stand_in())
+    write_frame(tiny_tx, tmp_path / "transactions.parquet")
+    (tmp_path / "ids.csv").write_text("customer_id\nC\nNOPE\nC\n")
+    out, side = tmp_path / "list.csv", tmp_path / "list.unscored.csv"
+    assert score_cli.main(["--model", str(tmp_path / "no-model"), "--data", str(tmp_path), "--cutoff", CUTOFF,
+                           "--out", str(out), "--customers", str(tmp_path / "ids.csv"),
+                           "--engine", "spark", "--spark-master", "local[2]"]) == 2
+    assert (f"error: nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
+            f"(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate); "
+            f"every asked id and its reason: {side}\n") in capsys.readouterr().err
+    assert pd.read_csv(side, dtype="str")["customer_id"].tolist() == ["C", "NOPE", "C"]
+    assert not out.exists()
+
+
+def _zero_world() -> Tables:
+    """Six buyers with three purchases each before the cutoff; 0099 is only in the customers table."""
+    ids = ["00017", "042", "A", "B", "D", "E"]
+    days = [("2023-10-03", "2023-11-20", "2024-01-15"), ("2023-09-01", "2023-12-24", "2024-01-30"),
+            ("2023-11-11", "2023-12-01", "2024-01-05"), ("2023-08-15", "2023-10-15", "2023-12-15"),
+            ("2023-10-20", "2023-11-02", "2024-01-20"), ("2023-09-09", "2023-11-30", "2024-01-25")]
+    tx = frame(customer_id=[c for c in ids for _ in range(3)], timestamp=[d for ds in days for d in ds],
+               amount=[10.0, 20.0, 15.0, 40.0, 35.0, 50.0, 12.0, 8.0, 9.0,
+                       60.0, 80.0, 70.0, 25.0, 30.0, 20.0, 5.0, 7.0, 6.0])
+    return Tables(transactions=tx, customers=frame(customer_id=["A", "0099"]))
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_on_spark_an_unknown_id_that_lost_its_leading_zeros_gets_duckdbs_hint(spark, caplog):
+    with caplog.at_level(logging.WARNING, logger="churnml.outreach"):
+        duck, got = _both(spark, _zero_world(), ["17", "A", "0042", "99", "X9"])
+    assert isinstance(got, ScoreResult) and isinstance(duck, ScoreResult)
+    assert got.counts == duck.counts == {"asked": 5, "scored": 1, "listed": 1, "below_cut": 0, "unscored": 4}
+    pd.testing.assert_frame_equal(got.unscored, duck.unscored)
+    assert dict(zip(got.unscored["customer_id"], got.unscored["reason"], strict=True)) == {
+        "17": HINT.format("00017"), "0042": HINT.format("042"), "99": HINT.format("0099"),
+        "X9": "unknown customer id: not in any table",
+    }
+    assert got.outreach["customer_id"].tolist() == ["A"]
+    warning = ("3 asked id(s) are unknown but match a customer id up to leading zeros, e.g. '17' -> '00017', "
+               "'0042' -> '042', '99' -> '0099'")
+    assert caplog.text.count(warning) == 2  # DuckDB, then Spark
