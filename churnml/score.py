@@ -54,6 +54,9 @@ MODEL_DECIDES = {
 }
 #: The config keys score reads (a key, or a section ending in '.'); ``data.`` only without --data.
 SCORE_READS = ("data.", "scoring.", "tracking.uri", "tracking.registered_model_name")
+#: With ``--data``, the read policy keys that ``--set`` may give for the folder's tables (else returns and
+#: duplicates are kept, times are UTC and there is no declared end: a canonical folder needs nothing).
+DATA_POLICY = ("data.returns", "data.duplicates", "data.timezone", "data.end")
 #: The column of the --customers list that holds the ids.
 LIST_COLUMN = "customer_id"
 
@@ -66,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="models:/NAME@alias (default: models:/<tracking.registered_model_name>@champion), "
                         "runs:/RUN_ID/model, or a model folder")
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
-                                  "(default: the config's data section)")
+                                  "(default: the config's data section); returns and duplicates are kept unless --set "
+                                  "data.returns=... / data.duplicates=... (also data.timezone, data.end)")
     p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
                                        "(default: everyone at risk at the cutoff); other columns are ignored")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
@@ -132,11 +136,12 @@ def _check_overrides(overrides: list[str], with_data: bool) -> None:
                  f"({MODEL_DECIDES[k.split('.')[0]]})" for k in refused]
         raise ConfigError("\n".join(lines) + "\nfix: leave it out of the score command; for another value, "
                           "train a model with it (python -m churnml.train --set ...) and score with that model")
-    reads = [r for r in SCORE_READS if not (with_data and r == "data.")]
+    reads = [r for r in SCORE_READS if not (with_data and r == "data.")] + (list(DATA_POLICY) if with_data else [])
     for key in keys:
         if any(key == r or key.startswith(r if r.endswith(".") else r + ".") for r in reads):
             continue
-        why = ("the --data folder is read as it is" if key.startswith("data.") else
+        why = ("the --data folder replaces the data section; only --set "
+               + ", ".join(DATA_POLICY) + " apply to it" if key.startswith("data.") else
                "score reads only data.*, scoring.*, tracking.uri and tracking.registered_model_name")
         log.warning("--set %s is not used by score (%s)", key, why)
 
@@ -186,13 +191,23 @@ def _folder_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _folder_tables(folder: Path) -> Tables:
+def _folder_policy(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    """How ``--data`` tables are read: returns and duplicates kept, unless ``--set data.<key>=...`` says otherwise."""
+    given = {o.split("=", 1)[0].strip() for o in args.set if "=" in o}
+    data = cfg.data
+    return {"returns": data.returns if "data.returns" in given else "keep",
+            "duplicates": data.duplicates if "data.duplicates" in given else "keep",
+            "timezone": data.timezone if "data.timezone" in given else "UTC",
+            "data_end": data.end if "data.end" in given else None}
+
+
+def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
     files = _folder_files(folder)
-    return Tables(**{name: read_table(name, path, returns="keep", duplicates="keep") for name, path in files.items()})
+    return Tables(**{name: read_table(name, path, **policy) for name, path in files.items()})
 
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
-    tables = _folder_tables(Path(args.data)) if args.data else load_tables(cfg)
+    tables = _folder_tables(Path(args.data), _folder_policy(args, cfg)) if args.data else load_tables(cfg)
     return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
 
 
@@ -200,13 +215,15 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     from churnml import spark as cs
 
     session = cs.local_session(args.spark_master)
-    if args.data:  # Parquet read and validated by Spark; CSV read and validated here
+    if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
+        policy = _folder_policy(args, cfg)
         wanted = {f.name for f in fields(cs.SparkTables)}
         sources: dict[str, Any] = {
-            name: path if path.suffix == ".parquet" else read_table(name, path, returns="keep", duplicates="keep")
+            name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
             for name, path in _folder_files(Path(args.data)).items() if name in wanted
         }
-        tables = cs.spark_tables(session, sources, returns="keep", duplicates="keep")  # as --data on DuckDB
+        tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
+                                 data_end=policy["data_end"])  # as --data on DuckDB
     else:
         tables = cs.tables_from_config(session, cfg)
     return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)

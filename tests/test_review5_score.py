@@ -19,6 +19,7 @@ import pytest
 
 import churnml.score as score_cli
 from churnml.config import Config, TimeConfig, load_config
+from churnml.errors import SchemaError
 from churnml.io import Tables, write_frame
 from churnml.outreach import NobodyToScoreError
 from churnml.playbook import suggest_actions
@@ -184,3 +185,38 @@ def test_on_spark_an_unknown_id_that_lost_its_leading_zeros_gets_duckdbs_hint(sp
     warning = ("3 asked id(s) are unknown but match a customer id up to leading zeros, e.g. '17' -> '00017', "
                "'0042' -> '042', '99' -> '0099'")
     assert caplog.text.count(warning) == 2  # DuckDB, then Spark
+
+
+# ------------------------------------------------------------------------------ --data read policy
+def _folder_with_a_return(tmp_path: Path) -> Path:
+    (tmp_path / "transactions.csv").write_text(
+        "customer_id,timestamp,amount\n"
+        "A,2024-01-05 10:00:00,20.0\n"
+        "A,2024-01-09 10:00:00,-5.0\n"
+        "B,2024-01-07 10:00:00,8.0\n", encoding="utf-8")
+    return tmp_path
+
+
+def _policy(*sets: str) -> dict[str, Any]:
+    args = SimpleNamespace(set=list(sets))
+    return score_cli._folder_policy(args, load_config(None, overrides=list(sets)))  # type: ignore[arg-type]
+
+
+def test_a_data_folder_keeps_returns_and_duplicates_unless_set_says_otherwise(tmp_path: Path):
+    folder = _folder_with_a_return(tmp_path)
+    assert _policy() == {"returns": "keep", "duplicates": "keep", "timezone": "UTC", "data_end": None}
+    kept = score_cli._folder_tables(folder, _policy())
+    assert kept.transactions["amount"].tolist() == [20.0, -5.0, 8.0]
+    dropped = score_cli._folder_tables(folder, _policy("data.returns=drop"))
+    assert dropped.transactions["amount"].tolist() == [20.0, 8.0]
+    with pytest.raises(SchemaError, match="transactions.amount: 1 negative amount"):
+        score_cli._folder_tables(folder, _policy("data.returns=error"))
+
+
+def test_with_a_data_folder_only_the_read_policy_keys_of_set_are_used(caplog):
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._check_overrides(["data.returns=drop", "data.end=2024-02-01"], with_data=True)
+    assert caplog.text == ""
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._check_overrides(["data.source=cdnow"], with_data=True)
+    assert "--set data.source is not used by score (the --data folder replaces the data section" in caplog.text
