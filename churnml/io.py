@@ -262,7 +262,7 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
 FOLDER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 
-def folder_files(folder: str | Path) -> dict[str, Path]:
+def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str, Path]:
     """The table files of a data folder: ``folder/<table>.parquet``, ``.csv`` or ``.csv.gz``.
 
     One file per canonical table (``schema.TABLE_SPECS``), the first suffix of
@@ -273,6 +273,11 @@ def folder_files(folder: str | Path) -> dict[str, Path]:
     -------
     dict
         Table name -> path, in contract order; empty when no table is there.
+
+    Raises
+    ------
+    ConfigError
+        A table of ``required`` has no file in the folder.
     """
     found: dict[str, Path] = {}
     for name in TABLE_SPECS:
@@ -280,6 +285,8 @@ def folder_files(folder: str | Path) -> dict[str, Path]:
         first = next((p for p in paths if p.is_file()), None)
         if first is not None:
             found[name] = first
+    for name in (t for t in required if t not in found):
+        raise ConfigError(f"--data {folder}: no " + ", ".join(f"{name}{s}" for s in FOLDER_SUFFIXES) + " there")
     return found
 
 

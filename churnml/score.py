@@ -126,9 +126,14 @@ def _option_problems(args: argparse.Namespace) -> list[str]:
     return problems
 
 
+def _set_keys(overrides: list[str]) -> dict[str, str]:
+    """The keys of ``--set key=value`` items, each with its item."""
+    return {o.split("=", 1)[0].strip(): o for o in overrides if "=" in o}
+
+
 def _check_overrides(overrides: list[str], with_data: bool) -> None:
     """Refuse ``--set`` keys the model decides; warn about keys score does not read."""
-    given = {o.split("=", 1)[0].strip(): o for o in overrides if "=" in o}
+    given = _set_keys(overrides)
     keys = list(given)
     refused = [k for k in keys if k.split(".")[0] in MODEL_DECIDES]
     if refused:
@@ -183,17 +188,9 @@ def _read_list(path: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ scoring
-def _folder_files(folder: Path) -> dict[str, Path]:
-    """The tables of ``--data`` (:func:`churnml.io.folder_files`); transactions are required."""
-    found = folder_files(folder)
-    if "transactions" not in found:
-        raise ChurnMLError(f"--data {folder}: no transactions.parquet, transactions.csv or transactions.csv.gz there")
-    return found
-
-
 def _folder_policy(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     """How ``--data`` tables are read: returns and duplicates kept, unless ``--set data.<key>=...`` says otherwise."""
-    given = {o.split("=", 1)[0].strip() for o in args.set if "=" in o}
+    given = _set_keys(list(args.set))
     data = cfg.data
     return {"returns": data.returns if "data.returns" in given else "keep",
             "duplicates": data.duplicates if "data.duplicates" in given else "keep",
@@ -202,7 +199,7 @@ def _folder_policy(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
 
 
 def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
-    files = _folder_files(folder)
+    files = folder_files(folder, required=("transactions",))
     return Tables(**{name: read_table(name, path, **policy) for name, path in files.items()})
 
 
@@ -220,7 +217,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
         wanted = {f.name for f in fields(cs.SparkTables)}
         sources: dict[str, Any] = {
             name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
-            for name, path in _folder_files(Path(args.data)).items() if name in wanted
+            for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted
         }
         tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
                                  data_end=policy["data_end"])  # as --data on DuckDB

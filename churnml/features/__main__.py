@@ -64,9 +64,7 @@ def _with_data_folder(cfg: Config, folder: str | None) -> Config:
 
     if folder is None:
         return cfg
-    found = folder_files(folder)
-    if "transactions" not in found:
-        raise ConfigError(f"--data {folder}: no transactions.parquet, transactions.csv or transactions.csv.gz there")
+    found = folder_files(folder, required=("transactions",))
     tree = cfg.model_dump(mode="json")
     tree["data"]["tables"] = {}
     apply_overrides(tree, ["data.source=files", *[f"data.tables.{n}.path={p}" for n, p in found.items()]])
