@@ -2,9 +2,10 @@
 
 :func:`run_chunked` runs one query per range of customer ids, each seeing
 the tables through a view of that range's customers, and places each
-chunk's rows at their positions in the (cutoff, customer)-sorted spine,
-column by column, so the result is built once. DuckDB's memory is then
-bounded by one chunk. Used by :func:`churnml.features.compute_features`.
+chunk's rows at their positions in the (cutoff, customer)-sorted spine as
+soon as it is fetched, so the result is built once and only one chunk's
+result is held besides it. DuckDB's memory is then bounded by one chunk.
+Used by :func:`churnml.features.compute_features`.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def run_chunked(
     """Run ``sql`` once per range of customer ids and assemble the result in (cutoff, customer) order.
 
     Each table is seen through a view keeping the range's customers; each
-    chunk's rows (sorted by cutoff, customer like the whole) go to their
-    positions in the sorted spine, column by column, so the result is built
-    once without a concatenated copy.
+    chunk's rows (sorted by cutoff, customer like the whole) are written at
+    their positions in the sorted spine as soon as the chunk is fetched, so
+    that only one chunk's result is held besides the final columns.
     """
     con = connect({f"{name}__all": frame for name, frame in frames.items()} | {"spine__all": spine})
     if one_cutoff:
@@ -62,7 +63,7 @@ def run_chunked(
             "FROM spine__all ORDER BY cutoff, customer_id"
         ).df()
         chunk_of = keys.pop("chunk").to_numpy()
-        pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        columns = _Columns(len(keys))
         for i in range(len(bounds) + 1):
             low = f"customer_id >= {quote_literal(bounds[i - 1])}" if i > 0 else "TRUE"
             high = f"customer_id < {quote_literal(bounds[i])}" if i < len(bounds) else "TRUE"
@@ -70,13 +71,14 @@ def run_chunked(
                 con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM "{name}__all" WHERE {low} AND {high}')
             rows = np.flatnonzero(chunk_of == i)
             con.register("spine", keys.iloc[rows])
-            part = {col: _unmask(values) for col, values in con.execute(sql).fetchnumpy().items()}
+            part = con.execute(sql).fetchnumpy()
             del part["customer_id"], part["cutoff"]
-            pieces.append((rows, part))
+            columns.write(rows, part)
+            del part
             log.debug("features: chunk %d of %d, %d rows", i + 1, len(bounds) + 1, len(rows))
     finally:
         con.close()
-    return _assemble(keys, pieces)
+    return columns.frame(keys)
 
 
 def _unmask(values: Any) -> np.ndarray:
@@ -92,22 +94,92 @@ def _unmask(values: Any) -> np.ndarray:
     return out
 
 
-def _assemble(keys: pd.DataFrame, pieces: list[tuple[np.ndarray, dict[str, np.ndarray]]]) -> pd.DataFrame:
-    """One frame from chunk results placed at their row positions (column by column, freeing as it goes)."""
-    n = len(keys)
-    returned = sum(len(next(iter(part.values()), rows)) for rows, part in pieces)
-    if returned != n:
-        raise SchemaError(f"features returned {returned} rows for {n} spine rows; a table has duplicate keys", table="spine")
-    columns: dict[str, Any] = {"customer_id": keys["customer_id"], "cutoff": keys["cutoff"]}
-    for col in list(pieces[0][1]):
-        parts = [(rows, part.pop(col)) for rows, part in pieces]
-        if all(p.dtype.kind in "biuf" for _, p in parts):
-            values = np.empty(n, dtype=np.result_type(*(p.dtype for _, p in parts)))
-            for rows, p in parts:
-                values[rows] = p
-            columns[col] = values
-        else:  # text: rare and small
-            joined = pd.concat([pd.Series(p, index=rows) for rows, p in parts]).sort_index()
-            columns[col] = joined.reset_index(drop=True)
-        del parts
-    return pd.DataFrame(columns)
+class _Columns:
+    """The result, filled chunk by chunk at the chunks' row positions.
+
+    At the first chunk, numeric columns get one 2-D block per dtype for the
+    whole result (the frame's final memory: pages are committed as rows are
+    written, and no consolidating copy is made at the end). A column whose
+    later chunk needs a wider type (an integer column with NULLs in that
+    chunk comes back as float with NaN, as in :func:`normalise`) moves to an
+    array of its own. Text columns are rare and small: their pieces are
+    kept and joined at the end. Every row is written by exactly one chunk,
+    which :meth:`write` checks by counting.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.order: list[str] = []
+        self.blocks: dict[np.dtype, np.ndarray] = {}
+        self.slot: dict[str, tuple[np.dtype, int]] = {}
+        self.own: dict[str, np.ndarray] = {}
+        self.text: dict[str, list[pd.Series]] = {}
+        self.written = 0
+
+    def _allocate(self, part: dict[str, np.ndarray]) -> None:
+        self.order = list(part)
+        by_dtype: dict[np.dtype, list[str]] = {}
+        for col, values in part.items():
+            if values.dtype.kind in "biuf":
+                by_dtype.setdefault(values.dtype, []).append(col)
+        for dtype, cols in by_dtype.items():
+            self.blocks[dtype] = np.empty((len(cols), self.n), dtype=dtype)
+            self.slot |= {col: (dtype, j) for j, col in enumerate(cols)}
+
+    def _target(self, col: str, dtype: np.dtype) -> np.ndarray | None:
+        """Where a numeric column's values go (widened to ``dtype`` if needed); None for text."""
+        if col in self.slot:
+            home, j = self.slot[col]
+            if np.can_cast(dtype, home, "safe"):
+                return self.blocks[home][j]
+            del self.slot[col]
+            self.own[col] = self.blocks[home][j].astype(np.result_type(home, dtype))
+        if col in self.own:
+            if not np.can_cast(dtype, self.own[col].dtype, "safe"):
+                self.own[col] = self.own[col].astype(np.result_type(self.own[col].dtype, dtype))
+            return self.own[col]
+        if col in self.text:
+            return None
+        raise SchemaError(f"feature column {col} came back as text and as numbers", table="spine")
+
+    def write(self, rows: np.ndarray, fetched: dict[str, Any]) -> None:
+        part = {col: _unmask(fetched.pop(col)) for col in list(fetched)}
+        returned = len(next(iter(part.values()))) if part else len(rows)
+        if returned != len(rows):
+            raise SchemaError(
+                f"features returned {returned} rows for {len(rows)} spine rows of a chunk; a table has duplicate keys",
+                table="spine",
+            )
+        if not self.written and not self.order:
+            self._allocate(part)
+        self.written += len(rows)
+        for col in self.order:
+            values = part.pop(col)
+            if values.dtype.kind in "biuf":
+                target = self._target(col, values.dtype)
+                if target is not None:
+                    target[rows] = values
+                    continue
+            elif col in self.slot or col in self.own:
+                raise SchemaError(f"feature column {col} came back as numbers and as text", table="spine")
+            self.text.setdefault(col, []).append(pd.Series(values, index=rows))
+
+    def frame(self, keys: pd.DataFrame) -> pd.DataFrame:
+        """The frame in column order, sharing the blocks' memory (no copy)."""
+        if self.written != self.n:
+            raise SchemaError(f"features returned {self.written} rows for {self.n} spine rows", table="spine")
+        parts: list[pd.DataFrame] = [keys.reset_index(drop=True)]
+        for dtype, block in self.blocks.items():
+            names = [""] * len(block)
+            for col, (home, j) in self.slot.items():
+                if home == dtype:
+                    names[j] = col
+            whole = pd.DataFrame(block.T, columns=[name or f"__moved{j}" for j, name in enumerate(names)], copy=False)
+            parts.append(whole[[name for name in names if name]])
+        if self.own:
+            parts.append(pd.DataFrame(self.own, copy=False))
+        if self.text:
+            parts.append(
+                pd.DataFrame({col: pd.concat(pieces).sort_index().reset_index(drop=True) for col, pieces in self.text.items()})
+            )
+        return pd.concat(parts, axis=1)[["customer_id", "cutoff", *self.order]]
