@@ -154,20 +154,24 @@ class EvaluationConfig(StrictSection):
 
 
 #: The metrics ``tracking.champion_metric`` may name (the keys of
-#: ``churnml.evaluate.classification_report`` but ``base_rate``, which does not
-#: judge a model), each with whether a higher value is better.
+#: ``churnml.evaluate.classification_report`` at the default top fraction but
+#: ``base_rate``, which does not judge a model, and the lift and precision at
+#: ``evaluation.top_fraction``), each with whether a higher value is better.
 CHAMPION_METRICS: dict[str, bool] = {
     "roc_auc": True,
     "pr_auc": True,
     "lift_top_decile": True,
     "precision_top_decile": True,
+    "lift_top_fraction": True,
+    "precision_top_fraction": True,
     "brier": False,
     "log_loss": False,
     "ece": False,
 }
 
 ChampionMetric = Literal[
-    "roc_auc", "pr_auc", "lift_top_decile", "precision_top_decile", "brier", "log_loss", "ece"
+    "roc_auc", "pr_auc", "lift_top_decile", "precision_top_decile", "lift_top_fraction",
+    "precision_top_fraction", "brier", "log_loss", "ece",
 ]
 
 
@@ -176,9 +180,11 @@ class TrackingConfig(StrictSection):
 
     ``uri`` None means ``sqlite:///mlflow.db`` in the working folder.
     ``champion_metric``: the test metric a new version must beat to become
-    champion; higher is better for ``roc_auc``, ``pr_auc``, ``lift_top_decile``
-    and ``precision_top_decile``, lower for ``brier``, ``log_loss`` and ``ece``
-    (:data:`CHAMPION_METRICS`).
+    champion; higher is better for ``roc_auc``, ``pr_auc``, ``lift_top_decile``,
+    ``precision_top_decile``, ``lift_top_fraction`` and ``precision_top_fraction``
+    (the lift and precision at ``evaluation.top_fraction``, compared under their
+    own names, e.g. ``lift_top_20pct``), lower for ``brier``, ``log_loss`` and
+    ``ece`` (:data:`CHAMPION_METRICS`).
     """
 
     uri: str | None = None

@@ -36,6 +36,7 @@ __all__ = [
     "profit_curve",
     "roc_auc",
     "top_metric_names",
+    "champion_metric_key",
 ]
 
 Strategy = Literal["uniform", "quantile"]
@@ -212,6 +213,17 @@ def top_metric_names(top_fraction: float) -> tuple[str, str]:
         return "lift_top_decile", "precision_top_decile"
     pct = f"{round(top_fraction * 100, 4):g}pct"
     return f"lift_top_{pct}", f"precision_top_{pct}"
+
+
+def champion_metric_key(metric: str, top_fraction: float) -> str:
+    """The metric a ``tracking.champion_metric`` names, as a key of :func:`classification_report`.
+
+    ``lift_top_fraction`` and ``precision_top_fraction`` stand for the lift and
+    precision at ``top_fraction`` (:func:`top_metric_names`, e.g.
+    ``lift_top_20pct`` at 0.2); other names are keys already.
+    """
+    lift, precision = top_metric_names(top_fraction)
+    return {"lift_top_fraction": lift, "precision_top_fraction": precision}.get(metric, metric)
 
 
 def classification_report(y_true: ArrayLike, y_prob: ArrayLike, top_fraction: float = 0.1) -> dict[str, float]:

@@ -200,7 +200,8 @@ def survey_section(kpis: pd.DataFrame) -> str:
 
 
 def _metrics_table(metrics: pd.DataFrame) -> str:
-    cols = [c for c in ("roc_auc", "pr_auc", "lift_top_decile", "brier", "ece", "base_rate") if c in metrics]
+    share = [str(c) for c in metrics if str(c).startswith("lift_top_") and str(c).endswith("pct")]  # top_fraction's
+    cols = [c for c in ("roc_auc", "pr_auc", "lift_top_decile", *share, "brier", "ece", "base_rate") if c in metrics]
     rows = [[str(name), *(f"{_num(row[c]):.4f}" for c in cols)] for name, row in metrics.iterrows()]
     return table_html(["model", *cols], rows, numeric=range(1, len(cols) + 1))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,6 +208,8 @@ class Promotion:
 
 
 def _higher_is_better(metric: str) -> bool:
+    if re.fullmatch(r"(lift|precision)_top_[0-9.]+pct", metric):  # evaluation.top_fraction's own names
+        return True
     if metric not in CHAMPION_METRICS:
         raise ConfigError(f"tracking.champion_metric={metric!r} is not one of {sorted(CHAMPION_METRICS)}")
     return CHAMPION_METRICS[metric]
@@ -222,7 +225,9 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         Registered model and the new version.
     metric, value : str, float
         The comparison metric, a key of :data:`churnml.config.CHAMPION_METRICS`
-        (which says whether higher or lower is better), and the new version's value.
+        (which says whether higher or lower is better) or a lift or precision
+        at a share of its own (``lift_top_20pct``: higher is better), and the
+        new version's value.
     window : str
         A key of the test window (dataset, cutoff, horizon, regime); metrics are
         only compared on the same window.

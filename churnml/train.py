@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     names = list(result.metrics)
-    cols = ["roc_auc", "pr_auc", "lift_top_decile", "brier", "ece"]
+    # The lift at evaluation.top_fraction (e.g. lift_top_20pct) joins the decile's when the share is not 0.1.
+    share = [c for c in result.metrics["model"] if c.startswith("lift_top_") and c.endswith("pct")]
+    cols = ["roc_auc", "pr_auc", "lift_top_decile", *share, "brier", "ece"]
     lines = [f"{'':16s}" + "".join(f"{c:>16s}" for c in cols)]
     for n in names:
         lines.append(f"{n:16s}" + "".join(f"{result.metrics[n][c]:16.4f}" for c in cols))

@@ -153,11 +153,12 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
         _, version = log_churn_model(bundle, example, predicted, name)
     if version is None or name is None:
         return None
-    metric = cfg.tracking.champion_metric
+    top = cfg.evaluation.top_fraction
+    metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
     y = test[TARGET].to_numpy()
 
     def score_champion(uri: str) -> float:
         out = load_pyfunc(uri).predict(model_input(X))
-        return evaluate.classification_report(y, out["churn_probability"].to_numpy())[metric]
+        return evaluate.classification_report(y, out["churn_probability"].to_numpy(), top)[metric]
 
     return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d), score_champion)

@@ -60,7 +60,7 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
                            calibration="none", random_state=cfg.seed)
         model.fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=y_cal)
         p = model.predict_proba(cal[F])
-        report = evaluate.classification_report(y_cal, p)
+        report = evaluate.classification_report(y_cal, p, cfg.evaluation.top_fraction)
         with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True) as run:
             run.params({**params, "best_iteration": model.best_iteration_})
             run.metrics({f"calibration_{k}": v for k, v in report.items()})

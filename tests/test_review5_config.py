@@ -155,6 +155,15 @@ def test_training_reports_the_configured_fraction_for_every_model_and_cutoff_wit
         assert metrics["lift_top_20pct"] == pytest.approx(ev.lift_at(y, p, 0.2)), name
         assert metrics["precision_top_20pct"] == pytest.approx(ev.precision_at(y, p, 0.2)), name
     assert {"lift_top_20pct", "precision_top_20pct"} <= set(result.backtest.columns)
+    # The printed summary and the report's metrics table show the lift at the share next to the decile's.
+    from churnml.report_sections import _metrics_table
+    from churnml.train import _summary
+
+    head, *rows = _summary(result, None).splitlines()[1:1 + 1 + len(result.metrics)]
+    assert head.split() == ["roc_auc", "pr_auc", "lift_top_decile", "lift_top_20pct", "brier", "ece"]
+    model_row = next(r for r in rows if r.split()[0] == "model").split()
+    assert float(model_row[4]) == pytest.approx(result.metrics["model"]["lift_top_20pct"], abs=5e-5)
+    assert '<th class="num">lift_top_20pct</th>' in _metrics_table(pd.DataFrame(result.metrics).T)
 
 
 # ------------------------------------------------------------------ 3. the CSV data folder

@@ -207,6 +207,7 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     argv = [f"--set={s}" for s in SETTINGS] + ["--set=tracking.register_model=false", "--tracking-uri", uri,
+                                                "--set=evaluation.top_fraction=0.2",
                                                 "--experiment", "tune", "--tune", "2"]
     assert main(argv) == 0
     client = _client(uri)
@@ -216,4 +217,5 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
     assert len(parents) == 1 and len(trials) == 2
     assert all(t.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for t in trials)
     assert all("calibration_log_loss" in t.data.metrics for t in trials)
+    assert all("calibration_lift_top_20pct" in t.data.metrics for t in trials)  # evaluation.top_fraction
     assert parents[0].data.params["tuning_trials"] == "2"

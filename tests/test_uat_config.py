@@ -52,7 +52,8 @@ def test_champion_metrics_are_the_model_metrics_of_the_classification_report():
     from churnml.evaluate import classification_report
 
     report = classification_report([0, 1, 0, 1], [0.2, 0.7, 0.4, 0.9])
-    assert set(CHAMPION_METRICS) == set(report) - {"base_rate"}
+    at_the_share = {"lift_top_fraction", "precision_top_fraction"}  # at evaluation.top_fraction
+    assert set(CHAMPION_METRICS) == set(report) - {"base_rate"} | at_the_share
     assert set(typing.get_args(ChampionMetric)) == set(CHAMPION_METRICS)
     assert [m for m, higher in CHAMPION_METRICS.items() if not higher] == ["brier", "log_loss", "ece"]
 
@@ -101,6 +102,23 @@ def test_a_higher_roc_auc_wins_and_an_unknown_metric_changes_no_alias(registry):
     with pytest.raises(ConfigError, match="tracking.champion_metric='auc' is not one of"):
         promote("m", "2", "auc", 0.99, "W")
     assert str(registry.get_model_version_by_alias("m", "challenger").version) == "3"
+
+
+def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
+    from churnml.evaluate import champion_metric_key
+    from churnml.tracking import promote
+
+    assert champion_metric_key("lift_top_fraction", 0.2) == "lift_top_20pct"
+    assert champion_metric_key("precision_top_fraction", 0.1) == "precision_top_decile"
+    assert champion_metric_key("brier", 0.2) == "brier"
+    promote("m", "1", "lift_top_20pct", 2.10, "W")
+    lower = promote("m", "2", "lift_top_20pct", 1.90, "W")
+    assert lower.reason == "lift_top_20pct 1.9000 <= champion v1 2.1000 (higher is better; same test window)"
+    assert promote("m", "3", "lift_top_20pct", 2.25, "W").champion
+    # A champion judged at another share has no value under this name: it is re-scored or kept.
+    other = promote("m", "2", "lift_top_30pct", 1.70, "W")
+    assert (other.champion, other.reason) == (False, "champion v3 kept: other test window")
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "3"
 
 
 # ------------------------------------------------------------------ features --labels needs matured windows
