@@ -50,6 +50,15 @@ def test_an_integer_column_without_nulls_stays_integer_and_the_frame_shares_the_
     assert np.shares_memory(out["n"].to_numpy(), block)  # no consolidating copy
 
 
+def test_an_empty_first_chunk_does_not_decide_the_column_types():
+    cols = _Columns(2)
+    cols.write(np.array([], dtype=np.int64), {"gap": np.array([], dtype=np.int64)})
+    cols.write(np.array([0, 1]), {"gap": np.ma.MaskedArray([3, 0], mask=[False, True])})
+    out = cols.frame(_keys(2))
+    assert out["gap"].dtype == "float64" and out["gap"].isna().tolist() == [False, True]
+    assert list(cols.blocks) == [np.dtype("float64")]  # no int block left over from the empty chunk
+
+
 def test_a_chunk_returning_more_rows_than_its_spine_rows_is_an_error():
     cols = _Columns(3)
     with pytest.raises(SchemaError, match="returned 3 rows for 2 spine rows of a chunk"):

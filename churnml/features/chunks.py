@@ -150,7 +150,9 @@ class _Columns:
                 f"features returned {returned} rows for {len(rows)} spine rows of a chunk; a table has duplicate keys",
                 table="spine",
             )
-        if not self.written and not self.order:
+        if not len(rows):  # an empty range: its dtypes (no NULL seen) must not decide the blocks
+            return
+        if not self.order:
             self._allocate(part)
         self.written += len(rows)
         for col in self.order:
