@@ -13,7 +13,7 @@ from collections.abc import Callable
 from churnml.config import Config, load_config
 from churnml.errors import ChurnMLError, ConfigError
 
-__all__ = ["add_engine_options", "base_parser", "config_from_args", "require_spark", "run"]
+__all__ = ["add_engine_options", "base_parser", "config_from_args", "refuse_options", "require_spark", "run"]
 
 EXIT_USER_ERROR = 2
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -40,6 +40,17 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                              "(pip install 'churnml[spark]', Java 17)")
     parser.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER, metavar="URL",
                         help=f"Spark master with --engine spark (default {DEFAULT_SPARK_MASTER}: 2 local cores)")
+
+
+def refuse_options(problems: list[str]) -> None:
+    """Raise one :class:`ConfigError` for the bad options found (nothing when the list is empty).
+
+    One problem is the message; several are listed under "N problems with the options".
+    """
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def require_spark() -> None:

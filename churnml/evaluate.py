@@ -14,6 +14,7 @@ as P(alive) = 1 for every one-time buyer) is then not flattered by the row order
 from __future__ import annotations
 
 import math
+import re
 from typing import Literal
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "roc_auc",
     "top_metric_names",
     "champion_metric_key",
+    "is_share_metric",
 ]
 
 Strategy = Literal["uniform", "quantile"]
@@ -213,6 +215,14 @@ def top_metric_names(top_fraction: float) -> tuple[str, str]:
         return "lift_top_decile", "precision_top_decile"
     pct = f"{round(top_fraction * 100, 4):g}pct"
     return f"lift_top_{pct}", f"precision_top_{pct}"
+
+
+def is_share_metric(name: str) -> bool:
+    """Whether ``name`` is a lift or precision at a share of its own (``lift_top_20pct``; higher is better).
+
+    The names :func:`top_metric_names` gives for a ``top_fraction`` other than 0.1.
+    """
+    return re.fullmatch(r"(lift|precision)_top_[0-9.]+pct", name) is not None
 
 
 def champion_metric_key(metric: str, top_fraction: float) -> str:

@@ -31,7 +31,14 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
 
-from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
+from churnml.cli import (
+    add_engine_options,
+    base_parser,
+    config_from_args,
+    refuse_options,
+    require_spark,
+    run,
+)
 from churnml.config import Config, ScoringConfig
 from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
 from churnml.io import Tables, file_columns, folder_files, load_tables, read_table, write_frame
@@ -232,10 +239,7 @@ def _write(frame: pd.DataFrame, path: Path, overwrite: bool) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    problems = _option_problems(args)
-    if problems:
-        raise ConfigError(problems[0] if len(problems) == 1 else
-                          f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
+    refuse_options(_option_problems(args))
     _check_overrides(list(args.set), with_data=bool(args.data))
     cfg = config_from_args(args)
     if args.engine == "spark":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ import pandas as pd
 
 from churnml.config import CHAMPION_METRICS
 from churnml.errors import ConfigError
+from churnml.evaluate import is_share_metric
 from churnml.model import model_input
 
 __all__ = [
@@ -208,7 +208,7 @@ class Promotion:
 
 
 def _higher_is_better(metric: str) -> bool:
-    if re.fullmatch(r"(lift|precision)_top_[0-9.]+pct", metric):  # evaluation.top_fraction's own names
+    if is_share_metric(metric):  # evaluation.top_fraction's own names
         return True
     if metric not in CHAMPION_METRICS:
         raise ConfigError(f"tracking.champion_metric={metric!r} is not one of {sorted(CHAMPION_METRICS)}")

@@ -20,10 +20,17 @@ import argparse
 import importlib.util
 import sys
 
-from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
+from churnml.cli import (
+    add_engine_options,
+    base_parser,
+    config_from_args,
+    refuse_options,
+    require_spark,
+    run,
+)
 from churnml.config import Config
 from churnml.dataset import build_training_data
-from churnml.errors import ConfigError
+from churnml.evaluate import is_share_metric
 from churnml.io import load_tables
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
@@ -49,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     names = list(result.metrics)
     # The lift at evaluation.top_fraction (e.g. lift_top_20pct) joins the decile's when the share is not 0.1.
-    share = [c for c in result.metrics["model"] if c.startswith("lift_top_") and c.endswith("pct")]
+    share = [c for c in result.metrics["model"] if c.startswith("lift") and is_share_metric(c)]
     cols = ["roc_auc", "pr_auc", "lift_top_decile", *share, "brier", "ece"]
     lines = [f"{'':16s}" + "".join(f"{c:>16s}" for c in cols)]
     for n in names:
@@ -108,10 +115,7 @@ def _check_args(args: argparse.Namespace) -> None:
     if fraction is not None and args.engine != "spark":
         problems.append(f"--sample-fraction {fraction} samples customers on Spark only; add --engine spark, "
                         "or drop --sample-fraction to train on everyone with DuckDB")
-    if len(problems) == 1:
-        raise ConfigError(problems[0])
-    if problems:
-        raise ConfigError(f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
+    refuse_options(problems)
 
 
 def _main(args: argparse.Namespace) -> int:
