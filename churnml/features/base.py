@@ -36,6 +36,7 @@ __all__ = [
     "FamilySQL",
     "FeatureDoc",
     "age",
+    "as_int",
     "cutoff_literal",
     "history_join",
     "history_source",
@@ -132,6 +133,17 @@ def history_source(table: str, alias: str, time_col: str, cutoff: str = "") -> t
         return "s.customer_id, s.cutoff", f"FROM {table} {alias} {history_join(alias, time_col)}"
     keys = f"{alias}.customer_id, {cutoff} AS cutoff"
     return keys, f"FROM {table} {alias} WHERE {history_sql(f'{alias}.{time_col}', cutoff)}"
+
+
+def as_int(expr: str) -> str:
+    """A count or a whole number of days as a 32-bit ``INTEGER`` column.
+
+    DuckDB's COUNT and DATE_DIFF give 64-bit BIGINT; feature frames keep
+    counts and days in 32 bits, which halves their memory (0.4 GB of a
+    3.1M-customer frame). A value beyond 2^31 - 1 is a cast error, never a
+    wrap-around.
+    """
+    return f"CAST({expr} AS INTEGER)"
 
 
 def sql_name(value: str) -> str:

@@ -35,15 +35,19 @@ from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.chunks import normalise, run_chunked
 from churnml.features.plan import FAMILIES, FeaturePlan, plan_features, table_of
 
-__all__ = ["CHUNK_ROWS", "FAMILIES", "SQL_NAMES", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
+__all__ = ["CHUNK_ROWS", "CHUNK_ROWS_ONE_CUTOFF", "FAMILIES", "SQL_NAMES", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
 
 log = logging.getLogger(__name__)
 
 # The SQL refers to tables by these short names.
 SQL_NAMES = {"transactions": "tx"}
 
-#: Spine rows per query of :func:`compute_features` (larger spines run in customer ranges).
+#: Spine rows per query of :func:`compute_features` (larger spines run in customer ranges):
+#: many cutoffs, and one cutoff (the fast path). Measured (benchmarks/README.md): at 50M
+#: transactions with one cutoff, 125k rows peak at 1.9 GB against 2.1 GB with 250k, 4 % slower;
+#: with 12 cutoffs at 10M, 125k rows were 23 % slower than 250k.
 CHUNK_ROWS = 250_000
+CHUNK_ROWS_ONE_CUTOFF = 125_000
 
 
 def _families(plan: FeaturePlan, cutoff: str = "") -> list[FamilySQL]:
@@ -131,7 +135,7 @@ def _repeated_pairs(spine: pd.DataFrame) -> int:
 
 
 def compute_features(
-    tables: object, spine: pd.DataFrame, plan: FeaturePlan, *, chunk_rows: int = CHUNK_ROWS
+    tables: object, spine: pd.DataFrame, plan: FeaturePlan, *, chunk_rows: int | None = None
 ) -> pd.DataFrame:
     """Features of every (customer_id, cutoff) row of ``spine``.
 
@@ -146,14 +150,16 @@ def compute_features(
         :func:`churnml.labels.population`.
     plan : FeaturePlan
         From :func:`plan_features`.
-    chunk_rows : int
-        Spine rows per query. A larger spine is cut into ranges of
-        customer ids of about this many rows, each computed by one query
-        reading only those customers' rows (Parquet row groups of other
-        customers are skipped when the files are sorted or clustered by
-        customer), so DuckDB's memory is bounded by a chunk and the
-        result is written once. A spine with one cutoff uses the one-cutoff
-        fast path (:func:`feature_sql` with ``cutoff``).
+    chunk_rows : int, optional
+        Spine rows per query (default :data:`CHUNK_ROWS`, or
+        :data:`CHUNK_ROWS_ONE_CUTOFF` for a spine with one cutoff). A larger
+        spine is cut into ranges of customer ids of about this many rows,
+        each computed by one query reading only those customers' rows
+        (Parquet row groups of other customers are skipped when the files
+        are sorted or clustered by customer), so DuckDB's memory is bounded
+        by a chunk and the result is written once. A spine with one cutoff
+        uses the one-cutoff fast path (:func:`feature_sql` with ``cutoff``).
+        Smaller chunks use less memory and take longer.
 
     Returns
     -------
@@ -162,7 +168,7 @@ def compute_features(
         customer, one row per spine row. Categorical features are pandas
         categories.
     """
-    if chunk_rows < 1:
+    if chunk_rows is not None and chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if _repeated_pairs(spine):
         raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
@@ -179,6 +185,8 @@ def compute_features(
         frames[SQL_NAMES.get(table, table)] = frame
     cutoff = _single_cutoff(spine)
     sql = feature_sql(plan, cutoff)
+    if chunk_rows is None:
+        chunk_rows = CHUNK_ROWS if cutoff is None else CHUNK_ROWS_ONE_CUTOFF
     if len(spine) <= chunk_rows:
         out = normalise(run_sql(sql, {"spine": spine[["customer_id", "cutoff"]], **frames}))
     else:

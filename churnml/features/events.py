@@ -14,6 +14,7 @@ from churnml.features.base import (
     FamilySQL,
     FeatureDoc,
     age,
+    as_int,
     history_source,
     quote_literal,
     sql_name,
@@ -53,14 +54,14 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
     docs: list[FeatureDoc] = []
     fill: dict[str, float] = {}
     for w in ctx.windows:
-        parts.append(f"CAST(SUM(n_{w}) AS BIGINT) AS evt_all_count_{w}d")
+        parts.append(f"{as_int(f'SUM(n_{w})')} AS evt_all_count_{w}d")
         docs.append(FeatureDoc(f"evt_all_count_{w}d", "events", f"events of any type in the last {w} days", "0"))
     for etype in ctx.event_types:
         n, lit = sql_name(etype), quote_literal(etype)
 
         def of_type(col: str, lit: str = lit) -> str:
             # One inner row per (customer, cutoff, type): MAX picks it (cheaper than a HUGEINT SUM).
-            return f"CAST(COALESCE(MAX({col}) FILTER (WHERE event_type = {lit}), 0) AS BIGINT)"
+            return as_int(f"COALESCE(MAX({col}) FILTER (WHERE event_type = {lit}), 0)")
 
         for w in ctx.windows:
             parts.append(f"{of_type(f'n_{w}')} AS evt_{n}_count_{w}d")

@@ -7,7 +7,7 @@ statistics use history only (rows before the cutoff).
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int
 
 __all__ = ["rfm_family"]
 
@@ -31,14 +31,14 @@ _DOCS = (
 # Column -> aggregate over the ``tx_hist`` stream (one row per transaction and
 # spine row; ``new_day`` marks one purchase row per purchase day, which carries
 # the day's total ``day_amount`` and the ``gap`` to the previous purchase day).
-# Counts of purchases are doubles, as they always were (sums of day counts).
+# Counts and whole days are 32-bit integers (``as_int``).
 _BUY = "amount >= 0"
 _DAY = "new_day = 1"
 _AGGREGATES = {
-    "rfm_recency_days": f"MIN(age) FILTER (WHERE {_BUY})",
-    "rfm_tenure_days": f"MAX(age) FILTER (WHERE {_BUY})",
-    "rfm_orders_all": f"CAST(COUNT(*) FILTER (WHERE {_BUY}) AS DOUBLE)",
-    "rfm_days_all": f"COUNT(*) FILTER (WHERE {_DAY})",
+    "rfm_recency_days": as_int(f"MIN(age) FILTER (WHERE {_BUY})"),
+    "rfm_tenure_days": as_int(f"MAX(age) FILTER (WHERE {_BUY})"),
+    "rfm_orders_all": as_int(f"COUNT(*) FILTER (WHERE {_BUY})"),
+    "rfm_days_all": as_int(f"COUNT(*) FILTER (WHERE {_DAY})"),
     "rfm_monetary_sum_all": f"SUM(amount) FILTER (WHERE {_BUY})",
     "rfm_monetary_mean_all": f"SUM(amount) FILTER (WHERE {_BUY}) / NULLIF(COUNT(*) FILTER (WHERE {_BUY}), 0)",
     "rfm_monetary_max_all": f"MAX(amount) FILTER (WHERE {_BUY})",

@@ -8,7 +8,7 @@ the contractual regime they are part of the outcome.
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, as_int, history_join
 from churnml.windows import history_sql
 
 __all__ = ["subscriptions_family"]
@@ -31,7 +31,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     ]
     parts = [
         "MAX(CASE WHEN active THEN 1 ELSE 0 END) AS sub_active",
-        "COUNT(*) AS sub_count_all",
+        f"{as_int('COUNT(*)')} AS sub_count_all",
         "MAX(age) / 30.4375 AS sub_months_since_first",
         "MAX(CASE WHEN active AND rn_active = 1 THEN (30 - age % 30) % 30 END) AS sub_days_to_renewal",
     ]
@@ -43,7 +43,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     if has_mrr:
         parts += [
             "MAX(CASE WHEN active AND rn_active = 1 THEN mrr END) AS sub_mrr",
-            "SUM(CASE WHEN mrr < prev_mrr THEN 1 ELSE 0 END) AS sub_downgrades_all",
+            f"{as_int('SUM(CASE WHEN mrr < prev_mrr THEN 1 ELSE 0 END)')} AS sub_downgrades_all",
         ]
         docs += [
             FeatureDoc("sub_mrr", "subscriptions", "monthly recurring revenue of the active subscription", "NaN"),

@@ -15,6 +15,7 @@ from churnml.features.base import (
     FamilySQL,
     FeatureDoc,
     age,
+    as_int,
     history_join,
     quote_literal,
     sql_name,
@@ -48,7 +49,7 @@ def surveys_family(ctx: FamilyContext) -> FamilySQL:
             )
             docs.append(FeatureDoc("srv_nps_category", "surveys", "promoter / passive / detractor", "NaN"))
             cats.append("srv_nps_category")
-    select = ",\n           ".join(parts) if parts else "COUNT(*) AS srv_answers_all"
+    select = ",\n           ".join(parts) if parts else f"{as_int('COUNT(*)')} AS srv_answers_all"
     if not parts:
         docs.append(FeatureDoc("srv_answers_all", "surveys", "survey answers in history", "0"))
     sql = f"""

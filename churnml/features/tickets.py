@@ -6,7 +6,7 @@ first-contact flag) counts only when it was resolved before the cutoff.
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, history_join
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, as_int, history_join
 from churnml.windows import history_sql
 
 __all__ = ["tickets_family"]
@@ -19,14 +19,14 @@ def tickets_family(ctx: FamilyContext) -> FamilySQL:
     parts: list[str] = []
     docs: list[FeatureDoc] = []
     for w in ctx.windows:
-        parts.append(f"COUNT(*) FILTER (WHERE age <= {w}) AS tkt_count_{w}d")
+        parts.append(f"{as_int(f'COUNT(*) FILTER (WHERE age <= {w})')} AS tkt_count_{w}d")
         docs.append(FeatureDoc(f"tkt_count_{w}d", "tickets", f"tickets opened in the last {w} days", "0"))
-    parts.append("COUNT(*) AS tkt_count_all")
+    parts.append(f"{as_int('COUNT(*)')} AS tkt_count_all")
     docs.append(FeatureDoc("tkt_count_all", "tickets", "tickets opened in history", "0"))
     if has_res:
         known = f"resolved_at IS NOT NULL AND {history_sql('resolved_at', 'cutoff')}"
         parts += [
-            f"COUNT(*) FILTER (WHERE NOT ({known})) AS tkt_open_at_cutoff",
+            f"{as_int(f'COUNT(*) FILTER (WHERE NOT ({known}))')} AS tkt_open_at_cutoff",
             "AVG(CASE WHEN " + known + " THEN "
             "(EPOCH(resolved_at) - EPOCH(opened_at)) / 86400.0 END) AS tkt_resolution_mean_days",
         ]

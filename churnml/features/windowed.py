@@ -11,7 +11,7 @@ in the same ``GROUP BY`` as the RFM family.
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int
 
 __all__ = ["windowed_family"]
 
@@ -31,9 +31,9 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
     docs: list[FeatureDoc] = []
     for w in ctx.windows:
         parts += [
-            f"CAST({_orders(f'age <= {w}')} AS DOUBLE) AS win_orders_{w}d",
+            f"{as_int(_orders(f'age <= {w}'))} AS win_orders_{w}d",
             f"COALESCE(SUM(amount) FILTER (WHERE {_BUY} AND age <= {w}), 0) AS win_spend_{w}d",
-            f"COUNT(*) FILTER (WHERE new_day = 1 AND age <= {w}) AS win_active_days_{w}d",
+            f"{as_int(f'COUNT(*) FILTER (WHERE new_day = 1 AND age <= {w})')} AS win_active_days_{w}d",
         ]
         docs += [
             FeatureDoc(f"win_orders_{w}d", "windowed", f"purchases in the last {w} days", "0"),
