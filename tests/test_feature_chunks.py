@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +80,23 @@ def test_a_spine_repeating_a_customer_and_cutoff_is_refused_on_both_paths(tiny_t
     for chunk_rows in (1, 10):
         with pytest.raises(SchemaError, match="repeated"):
             compute_features({"transactions": tiny_tx}, twice, plan, chunk_rows=chunk_rows)
+
+
+def test_a_chunked_run_reports_its_progress(tiny_tx, caplog, monkeypatch):
+    import churnml.features.chunks as chunks
+
+    monkeypatch.setattr(chunks, "PROGRESS_EVERY_S", 0.0)  # report every chunk
+    cut = pd.Timestamp("2024-02-01")
+    plan = plan_features({"transactions": tiny_tx}, [cut])
+    keys = pd.DataFrame({"customer_id": pd.Series(["A", "B", "C"], dtype="str"), "cutoff": [cut] * 3}).astype(
+        {"cutoff": "datetime64[us]"})
+    with caplog.at_level(logging.INFO, logger="churnml.features.chunks"):
+        compute_features({"transactions": tiny_tx}, keys, plan, chunk_rows=1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "churnml.features.chunks"]
+    assert lines[0] == "features: 3 spine rows in 3 chunks of customer ids"
+    # The ranges start at the spine's id quantiles (A, B): the first range (ids below A) is empty,
+    # so it has no estimate of the time left; the last line reports all rows.
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["features: chunk 1 of 3", " 0% of the rows"], ["features: chunk 2 of 3", " 33% of the rows"],
+        ["features: chunk 3 of 3", " 100% of the rows"]]
+    assert lines[1].endswith("s elapsed") and lines[-1].endswith("about 0 s left")

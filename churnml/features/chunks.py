@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any
 
 import duckdb
@@ -25,6 +26,9 @@ from churnml.features.base import quote_literal
 __all__ = ["normalise", "run_chunked"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two progress lines of :func:`run_chunked` (the last chunk is always reported).
+PROGRESS_EVERY_S = 10.0
 
 
 def normalise(out: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +68,10 @@ def run_chunked(
         ).df()
         chunk_of = keys.pop("chunk").to_numpy()
         columns = _Columns(len(keys))
-        for i in range(len(bounds) + 1):
+        n_parts = len(bounds) + 1
+        log.info("features: %d spine rows in %d chunks of customer ids", len(keys), n_parts)
+        start = last_report = time.perf_counter()
+        for i in range(n_parts):
             low = f"customer_id >= {quote_literal(bounds[i - 1])}" if i > 0 else "TRUE"
             high = f"customer_id < {quote_literal(bounds[i])}" if i < len(bounds) else "TRUE"
             for name in frames:
@@ -75,7 +82,12 @@ def run_chunked(
             del part["customer_id"], part["cutoff"]
             columns.write(rows, part)
             del part
-            log.debug("features: chunk %d of %d, %d rows", i + 1, len(bounds) + 1, len(rows))
+            now = time.perf_counter()
+            if now - last_report >= PROGRESS_EVERY_S or i + 1 == n_parts:
+                last_report, share = now, columns.written / len(keys)
+                left = f", about {(now - start) * (1 - share) / share:.0f} s left" if share else ""
+                log.info("features: chunk %d of %d, %.0f%% of the rows, %.0f s elapsed%s",
+                         i + 1, n_parts, 100 * share, now - start, left)
     finally:
         con.close()
     return columns.frame(keys)
