@@ -155,8 +155,8 @@ def test_every_spine_row_comes_back_once_in_order(world):
 
 
 def test_counts_and_whole_days_are_32_bit_integers_on_both_paths(world):
-    # Never-missing counts and day counts are INTEGER in the SQL (half the memory of int64);
-    # on the general path (two cutoffs) as on the one-cutoff fast path, also where 0 is filled in.
+    # Counts and day counts are INTEGER in the SQL (half the memory of int64), on the
+    # one-cutoff fast path and on the general path (two cutoffs), also where 0 is filled in.
     ints = {"rfm_recency_days", "rfm_tenure_days", "rfm_orders_all", "rfm_days_all", "win_orders_30d",
             "win_active_days_30d", "evt_all_count_30d", "evt_login_count_30d", "tkt_count_30d", "tkt_count_all",
             "tkt_open_at_cutoff", "sub_count_all", "sub_downgrades_all"}
@@ -164,7 +164,7 @@ def test_counts_and_whole_days_are_32_bit_integers_on_both_paths(world):
     for spine_rows in (spine(["A", "B", "D"]), noncontractual_labels(world["transactions"], cuts, 30)):
         got = compute_features(world, spine_rows, plan_features(world, cuts, CFG))
         assert {c: str(got[c].dtype) for c in ints} == dict.fromkeys(ints, "int32")
-    # Missing-able numbers stay float with NaN (D has no events: its days-since is unknown).
+    # A column with missing values is float with NaN (only A has events: the others' days-since is unknown).
     assert got["evt_login_days_since"].dtype == "float64"
 
 
