@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from churnml.config import Config, TimeConfig
+from churnml.engine import in_memory
 from churnml.errors import ConfigError, DataWindowError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features, plan_features
 from churnml.labels import make_labels
@@ -268,6 +269,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = getattr(tables, "transactions", None)
     if tx is None or len(tx) == 0:
         raise ModelError("training needs a non-empty transactions table")
+    tx = in_memory(tx, "transactions", "training needs")
     check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
     splits = split_cutoffs(span, cfg)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from churnml.errors import SchemaError
 
-__all__ = ["ParquetSource", "TableSource", "connect", "run_sql", "transpile"]
+__all__ = ["ParquetSource", "TableSource", "connect", "in_memory", "run_sql", "transpile"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,30 @@ class ParquetSource:
 
 #: What :func:`run_sql` accepts as a table.
 TableSource = pd.DataFrame | ParquetSource
+
+
+def in_memory(source: object, table: str, needs: str) -> pd.DataFrame:
+    """``source`` as a pandas frame; a clear error for a :class:`ParquetSource` (or anything else).
+
+    Features and labels read Parquet in place; the metrics, and the
+    transactions at training (the data span) and at scoring (CLV, RFM
+    segments), need frames. ``needs`` says who, with its verb (``"training
+    needs"``, ``"the metrics need"``). The error names the table, its files
+    and the fix.
+    """
+    if isinstance(source, ParquetSource):
+        files = ", ".join(source._paths())
+        raise SchemaError(
+            f"{needs} this table as a pandas frame, but it is a ParquetSource ({files}); only the features "
+            "and labels read Parquet in place. Read it first, e.g. churnml.io.read_table"
+            f"('{table}', path) or pandas.read_parquet(path), or use the Spark engine when it does not fit in memory",
+            table=table,
+        )
+    if source is None:
+        raise SchemaError(f"{needs} the {table} table, but none was given", table=table)
+    if not isinstance(source, pd.DataFrame):
+        raise SchemaError(f"{needs} this table as a pandas DataFrame, got {type(source).__name__}", table=table)
+    return source
 
 
 def connect(

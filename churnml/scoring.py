@@ -25,6 +25,7 @@ import pandas as pd
 
 from churnml.btyd import BGNBD, GammaGamma, summary_at
 from churnml.config import Config, TimeConfig
+from churnml.engine import in_memory
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.labels import population
@@ -188,6 +189,8 @@ def score_customers(
     ----------
     tables : Tables
         Canonical tables with at least the tables the model's feature plan uses.
+        Transactions must be a pandas frame; the others may be
+        :class:`~churnml.engine.ParquetSource` (read in place).
     model : ChurnModel
         With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training.
     cutoff : date-like
@@ -209,6 +212,7 @@ def score_customers(
         every asked id with its reason.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
     extra = getattr(model, "extra_", {})
     if "feature_plan" not in extra:
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")
@@ -226,7 +230,6 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    tx = getattr(tables, "transactions")  # noqa: B009
     clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
     rfm = rfm_table(tx, c)
     scored = pd.DataFrame({

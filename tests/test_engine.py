@@ -40,3 +40,56 @@ def test_a_parquet_source_projects_counts_and_lists_columns_like_a_frame(tmp_pat
 def test_a_missing_parquet_file_is_a_schema_error_naming_the_table_and_the_fix(tmp_path):
     with pytest.raises(SchemaError, match=r"(?s)table .tx.*missing\.parquet.*Fix"):
         run_sql("SELECT 1", {"tx": ParquetSource(tmp_path / "missing.parquet")})
+
+
+# --------------------------------------------------------- where Parquet is read in place, and where not
+@pytest.fixture(scope="module")
+def synthetic_world(tmp_path_factory):
+    from churnml.config import SyntheticConfig
+    from churnml.datasets import generate_synthetic
+
+    raw = generate_synthetic(SyntheticConfig(customers=400, seed=3, months=12))
+    folder = tmp_path_factory.mktemp("pq")
+    tx = raw["transactions"][["customer_id", "timestamp", "amount"]]
+    events = raw["events"][["customer_id", "timestamp", "event_type"]]
+    for name, frame in (("transactions", tx), ("events", events)):
+        frame.to_parquet(folder / f"{name}.parquet")
+    return tx, events, folder
+
+
+def test_training_reads_the_events_in_place_and_refuses_parquet_transactions(synthetic_world):
+    from churnml.config import load_config
+    from churnml.dataset import build_training_data
+    from churnml.io import Tables
+
+    tx, events, folder = synthetic_world
+    cfg = load_config(None, overrides=["time.horizon_days=60", "time.max_train_cutoffs=2", "time.min_history_days=120",
+                                       "features.families=[rfm,windowed,events]"])
+    frames = build_training_data(Tables(transactions=tx, events=events), cfg).table
+    mixed = build_training_data(Tables(transactions=tx, events=ParquetSource(folder / "events.parquet")), cfg).table
+    pd.testing.assert_frame_equal(mixed, frames)
+    on_disk = Tables(transactions=ParquetSource(folder / "transactions.parquet"), events=events)
+    with pytest.raises(SchemaError, match=r"table 'transactions': training needs this table as a pandas frame, but it "
+                                          r"is a ParquetSource \(.*transactions\.parquet\).*churnml\.io\.read_table"):
+        build_training_data(on_disk, cfg)
+
+
+def test_scoring_and_the_metrics_refuse_parquet_transactions_with_the_fix(synthetic_world):
+    from churnml.config import load_config
+    from churnml.io import Tables
+    from churnml.metrics import cohort_tables, retention_kpis, rfm_table
+    from churnml.model import ChurnModel
+    from churnml.scoring import score_customers
+
+    tx, events, folder = synthetic_world
+    source = ParquetSource(folder / "transactions.parquet")
+    with pytest.raises(SchemaError, match=r"table 'transactions': scoring needs this table as a pandas frame"):
+        score_customers(Tables(transactions=source), ChurnModel(), "2023-10-01", load_config(None))
+    for call in (lambda: rfm_table(source, "2023-10-01"), lambda: cohort_tables(source),
+                 lambda: retention_kpis(Tables(transactions=source))):
+        with pytest.raises(SchemaError, match=r"table 'transactions': the metrics need this table as a pandas frame"):
+            call()
+    from churnml.metrics.inputs import table_of
+
+    with pytest.raises(SchemaError, match=r"table 'surveys': the metrics need this table as a pandas DataFrame, got list"):
+        table_of({"transactions": tx, "surveys": [1, 2]}, "surveys")

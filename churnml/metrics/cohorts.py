@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churnml.engine import in_memory
 from churnml.errors import EmptyDataError
 from churnml.metrics.inputs import purchases
 from churnml.windows import DataSpan, history_mask, to_timestamp
@@ -67,6 +68,7 @@ def cohort_tables(transactions: pd.DataFrame, end: object | None = None) -> Coho
     EmptyDataError
         No purchase before ``end``.
     """
+    transactions = in_memory(transactions, "transactions", "the metrics need")
     stop = (
         to_timestamp(end, "end")  # type: ignore[arg-type]
         if end is not None

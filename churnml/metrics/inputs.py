@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config, MetricsConfig, TimeConfig
+from churnml.engine import in_memory
 from churnml.errors import EmptyDataError, SchemaError
 
 __all__ = ["TablesLike", "purchases", "require_table", "settings_of", "table_of"]
@@ -33,9 +34,7 @@ def table_of(tables: TablesLike, name: str) -> pd.DataFrame | None:
         found = tables.get(name)
     else:
         found = getattr(tables, name, None)
-    if found is not None and not isinstance(found, pd.DataFrame):
-        raise SchemaError(f"expected a pandas DataFrame, got {type(found).__name__}", table=name)
-    return found
+    return None if found is None else in_memory(found, name, "the metrics need")
 
 
 def require_table(tables: TablesLike, name: str, why: str) -> pd.DataFrame:
@@ -64,7 +63,8 @@ def purchases(transactions: pd.DataFrame) -> pd.DataFrame:
     The same definition as :mod:`churnml.labels`: returns (negative amounts)
     are not purchases; they still reduce revenue.
     """
-    return transactions.loc[transactions["amount"] >= 0]
+    tx = in_memory(transactions, "transactions", "the metrics need")
+    return tx.loc[tx["amount"] >= 0]
 
 
 def settings_of(cfg: Config | TimeConfig | None) -> tuple[TimeConfig, MetricsConfig, object | None]:

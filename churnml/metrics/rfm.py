@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnml.engine import in_memory
 from churnml.errors import ConfigError, EmptyDataError
 from churnml.metrics.inputs import purchases
 from churnml.windows import history_mask, to_timestamp
@@ -116,6 +117,7 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
     """
     if not 2 <= bins <= 10:
         raise ConfigError(f"rfm bins must be between 2 and 10 (metrics.rfm_bins), got {bins}")
+    transactions = in_memory(transactions, "transactions", "the metrics need")
     c = to_timestamp(cutoff)  # type: ignore[arg-type]
     hist = transactions.loc[history_mask(transactions["timestamp"], c)]
     buys = purchases(hist)
