@@ -251,3 +251,20 @@ def test_the_spark_engine_without_pyspark_names_the_install_command(command, mon
     extra = ["--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv")] if command == "score" else []
     assert main(["--engine", "spark", *extra]) == 2
     assert "pip install 'churnml[spark]'" in capsys.readouterr().err
+
+
+def test_tables_other_than_the_transactions_may_stay_on_disk(setup, tmp_path):
+    from dataclasses import replace
+
+    from churnml.engine import ParquetSource
+
+    cfg, tables, model, _ = setup
+    on_disk = {}
+    for name in ("events", "surveys", "tickets", "subscriptions", "customers"):
+        frame = getattr(tables, name)
+        if frame is not None:
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+            on_disk[name] = ParquetSource(tmp_path / f"{name}.parquet")
+    assert on_disk, "the small world has tables besides the transactions"
+    got = score_customers(replace(tables, **on_disk), model, CUTOFF, cfg)
+    pd.testing.assert_frame_equal(got.outreach, score_customers(tables, model, CUTOFF, cfg).outreach)
