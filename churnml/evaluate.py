@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "top_metric_names",
     "champion_metric_key",
     "is_share_metric",
+    "share_lifts",
 ]
 
 Strategy = Literal["uniform", "quantile"]
@@ -223,6 +225,15 @@ def is_share_metric(name: str) -> bool:
     The names :func:`top_metric_names` gives for a ``top_fraction`` other than 0.1.
     """
     return re.fullmatch(r"(lift|precision)_top_[0-9.]+pct", name) is not None
+
+
+def share_lifts(names: Iterable[object]) -> list[str]:
+    """The lifts at a share of their own among ``names`` (e.g. ``lift_top_20pct``), in their order.
+
+    The columns that join ``lift_top_decile`` in the train summary and the
+    report when ``evaluation.top_fraction`` is not 0.1.
+    """
+    return [str(n) for n in names if str(n).startswith("lift") and is_share_metric(str(n))]
 
 
 def champion_metric_key(metric: str, top_fraction: float) -> str:

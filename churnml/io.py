@@ -285,8 +285,9 @@ def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str
         first = next((p for p in paths if p.is_file()), None)
         if first is not None:
             found[name] = first
-    for name in (t for t in required if t not in found):
-        raise ConfigError(f"--data {folder}: no " + ", ".join(f"{name}{s}" for s in FOLDER_SUFFIXES) + " there")
+    missing = [t for t in required if t not in found]
+    if missing:
+        raise ConfigError(f"--data {folder}: no " + ", ".join(f"{missing[0]}{s}" for s in FOLDER_SUFFIXES) + " there")
     return found
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnml.evaluate import is_share_metric
+from churnml.evaluate import share_lifts
 from churnml.metrics.periods import KPI_COLUMNS
 from churnml.metrics.report import not_available
 from churnml.report_template import (
@@ -201,8 +201,8 @@ def survey_section(kpis: pd.DataFrame) -> str:
 
 
 def _metrics_table(metrics: pd.DataFrame) -> str:
-    share = [str(c) for c in metrics if str(c).startswith("lift") and is_share_metric(str(c))]  # top_fraction's
-    cols = [c for c in ("roc_auc", "pr_auc", "lift_top_decile", *share, "brier", "ece", "base_rate") if c in metrics]
+    names = ("roc_auc", "pr_auc", "lift_top_decile", *share_lifts(metrics), "brier", "ece", "base_rate")
+    cols = [c for c in names if c in metrics]
     rows = [[str(name), *(f"{_num(row[c]):.4f}" for c in cols)] for name, row in metrics.iterrows()]
     return table_html(["model", *cols], rows, numeric=range(1, len(cols) + 1))
 

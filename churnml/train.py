@@ -30,7 +30,7 @@ from churnml.cli import (
 )
 from churnml.config import Config
 from churnml.dataset import build_training_data
-from churnml.evaluate import is_share_metric
+from churnml.evaluate import share_lifts
 from churnml.io import load_tables
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
@@ -56,8 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     names = list(result.metrics)
     # The lift at evaluation.top_fraction (e.g. lift_top_20pct) joins the decile's when the share is not 0.1.
-    share = [c for c in result.metrics["model"] if c.startswith("lift") and is_share_metric(c)]
-    cols = ["roc_auc", "pr_auc", "lift_top_decile", *share, "brier", "ece"]
+    cols = ["roc_auc", "pr_auc", "lift_top_decile", *share_lifts(result.metrics["model"]), "brier", "ece"]
     lines = [f"{'':16s}" + "".join(f"{c:>16s}" for c in cols)]
     for n in names:
         lines.append(f"{n:16s}" + "".join(f"{result.metrics[n][c]:16.4f}" for c in cols))

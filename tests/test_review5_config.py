@@ -217,6 +217,14 @@ def test_a_data_folder_prefers_parquet_and_ignores_other_files(tmp_path: Path):
     assert folder_files(tmp_path / "missing") == {}
 
 
+def test_a_data_folder_without_a_required_table_names_the_files_looked_for(tmp_path: Path):
+    from churnml.errors import ConfigError
+
+    (tmp_path / "events.parquet").write_text("")
+    with pytest.raises(ConfigError, match=r"no transactions\.parquet, transactions\.csv, transactions\.csv\.gz there"):
+        folder_files(tmp_path, required=("events", "transactions"))
+
+
 # ------------------------------------------------------------------ 4. blank referred_by
 # Four customers, each with a first purchase in January 2024 (four new customers that month):
 # A was referred by X; B has no referrer (null), C an empty one, D only white space. Referred: A only,
