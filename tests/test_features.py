@@ -273,6 +273,24 @@ def test_same_day_purchases_and_returns_by_hand_on_the_fast_path():
     assert (r["win_active_days_7d"], r["win_orders_7d"], r["evt_email_open_days_since"]) == (1, 2, 1)
 
 
+def test_a_row_without_an_amount_is_neither_a_purchase_nor_a_return_on_both_paths():
+    # Unvalidated Parquet can hold a NULL amount. P's purchase-day context (days, gaps, day
+    # totals) must not see it: only the returns share counts it, as one more transaction row.
+    log = _log()
+    tx = log["transactions"]
+    extra = tx[tx["customer_id"] == "P"].head(1).assign(amount=float("nan"), timestamp=pd.Timestamp("2024-01-10"))
+    with_null = {**log, "transactions": pd.concat([tx, extra], ignore_index=True)}
+    plan = plan_features(log, [CUT], LOG_CFG)
+    cuts = [pd.Timestamp("2024-01-26"), CUT]
+    for sp in (spine(["P", "Q"]), pd.concat([spine(["P"], cuts[0]), spine(["P", "Q"])], ignore_index=True)):
+        base, got = compute_features(log, sp, plan), compute_features(with_null, sp, plan)
+        share = [c for c in got.columns if c == "win_returns_share_all"]
+        pd.testing.assert_frame_equal(got.drop(columns=share), base.drop(columns=share))
+        p = row(got[got["cutoff"] == CUT], "P")
+        assert (p["rfm_days_all"], p["rfm_orders_all"], p["rfm_last_amount"]) == (3, 4, 3.0)
+        assert p["win_returns_share_all"] == pytest.approx(2 / 7)
+
+
 def test_many_cutoffs_give_what_each_cutoff_gives_alone():
     log = _log()
     cuts = [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-26"), CUT]

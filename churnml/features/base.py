@@ -42,6 +42,7 @@ __all__ = [
     "history_source",
     "shared_sql",
     "sql_name",
+    "when",
 ]
 
 
@@ -146,6 +147,18 @@ def as_int(expr: str) -> str:
     return f"CAST({expr} AS INTEGER)"
 
 
+def when(cond: str, expr: str) -> str:
+    """``expr`` where ``cond`` holds, else NULL: the argument of a conditional aggregate.
+
+    ``AGG(CASE WHEN c THEN x END)`` equals ``AGG(x) FILTER (WHERE c)`` for
+    aggregates that skip NULLs (SUM, MIN, MAX, AVG), and counts use
+    ``COUNT_IF(c)``. Measured at 50M transactions (benchmarks/README.md): the
+    RFM and windowed ``GROUP BY`` took 16-18 s in this form against 19-20 s
+    with ``FILTER``. Both forms are standard in DuckDB and Spark SQL.
+    """
+    return f"CASE WHEN {cond} THEN {expr} END"
+
+
 def sql_name(value: str) -> str:
     """A safe lower-case column-name fragment for a data value (event type)."""
     cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", value).strip("_").lower()
@@ -158,31 +171,31 @@ def quote_literal(value: str) -> str:
 
 
 # Transactions before the latest cutoff, one row each, with their purchase-day
-# context from one sort per customer: ``day_amount`` (purchases that day),
-# ``new_day`` (1 on exactly one purchase row per purchase day, whichever of the
-# day's rows comes first) and ``gap`` (days since the previous purchase day, on
-# that row; NULL on the first purchase day). Only purchases are sorted: the
-# previous purchase row's day is the previous purchase day on the first row of
-# a day and the same day on the others. Returns (and rows without an amount,
-# which only unvalidated Parquet can hold) join with ``new_day`` 0. The
-# history rows ``{rows}`` are written out twice, not as a CTE, so that DuckDB
-# scans the Parquet file twice (with the amount filter pushed down) instead of
-# materialising it.
+# context from one window over a single scan: ``day_amount`` (purchases that
+# day), ``new_day`` (1 on exactly one purchase row per purchase day, whichever
+# of the day's rows comes first) and ``gap`` (days since the previous purchase
+# day, on that row; NULL on the first purchase day). The window partitions by
+# customer *and* by ``amount >= 0``, so purchases are ordered among purchases
+# only: the previous purchase row's day is the previous purchase day on the
+# first row of a day and the same day on the others. Returns (and rows without
+# an amount, which only unvalidated Parquet can hold) fall in other partitions
+# and get ``new_day`` 0 and NULL ``day_amount`` and ``gap``. Measured at 50M
+# transactions (benchmarks/README.md): one scan and window took 7.9-9.2 s
+# against 10.3-11.1 s for purchases and returns scanned apart and joined by
+# UNION ALL.
 _TX_DAYS = """
-    SELECT customer_id, day, amount, day_amount,
-           CASE WHEN prev_day IS NULL OR prev_day < day THEN 1 ELSE 0 END AS new_day,
-           CASE WHEN prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
+    SELECT customer_id, day, amount,
+           CASE WHEN amount >= 0 THEN day_amount END AS day_amount,
+           CASE WHEN amount >= 0 AND (prev_day IS NULL OR prev_day < day) THEN 1 ELSE 0 END AS new_day,
+           CASE WHEN amount >= 0 AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
     FROM (
         SELECT customer_id, day, amount,
                SUM(amount) OVER (
-                   PARTITION BY customer_id ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
+                   PARTITION BY customer_id, amount >= 0 ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
                ) AS day_amount,
-               LAG(day) OVER (PARTITION BY customer_id ORDER BY day) AS prev_day
-        FROM ({rows}) d WHERE amount >= 0
-    ) w
-    UNION ALL
-    SELECT customer_id, day, amount, NULL AS day_amount, 0 AS new_day, NULL AS gap
-    FROM ({rows}) d WHERE amount < 0 OR amount IS NULL"""
+               LAG(day) OVER (PARTITION BY customer_id, amount >= 0 ORDER BY day) AS prev_day
+        FROM ({rows}) d
+    ) w"""
 
 _TX_ROWS = """
     SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount

@@ -7,7 +7,7 @@ statistics use history only (rows before the cutoff).
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["rfm_family"]
 
@@ -31,25 +31,27 @@ _DOCS = (
 # Column -> aggregate over the ``tx_hist`` stream (one row per transaction and
 # spine row; ``new_day`` marks one purchase row per purchase day, which carries
 # the day's total ``day_amount`` and the ``gap`` to the previous purchase day).
-# Counts and whole days are 32-bit integers (``as_int``).
+# Counts and whole days are 32-bit integers (``as_int``). Conditional
+# aggregates are ``COUNT_IF(c)`` and ``AGG(CASE WHEN c THEN x END)`` (NULLs are
+# skipped, as with ``FILTER (WHERE c)``), which DuckDB runs faster
+# (``churnml.features.base.when``); ``ARG_MIN``/``ARG_MAX`` keep ``FILTER``.
 _BUY = "amount >= 0"
 _DAY = "new_day = 1"
 _AGGREGATES = {
-    "rfm_recency_days": as_int(f"MIN(age) FILTER (WHERE {_BUY})"),
-    "rfm_tenure_days": as_int(f"MAX(age) FILTER (WHERE {_BUY})"),
-    "rfm_orders_all": as_int(f"COUNT(*) FILTER (WHERE {_BUY})"),
-    "rfm_days_all": as_int(f"COUNT(*) FILTER (WHERE {_DAY})"),
-    "rfm_monetary_sum_all": f"SUM(amount) FILTER (WHERE {_BUY})",
-    "rfm_monetary_mean_all": f"SUM(amount) FILTER (WHERE {_BUY}) / NULLIF(COUNT(*) FILTER (WHERE {_BUY}), 0)",
-    "rfm_monetary_max_all": f"MAX(amount) FILTER (WHERE {_BUY})",
+    "rfm_recency_days": as_int(f"MIN({when(_BUY, 'age')})"),
+    "rfm_tenure_days": as_int(f"MAX({when(_BUY, 'age')})"),
+    "rfm_orders_all": as_int(f"COUNT_IF({_BUY})"),
+    "rfm_days_all": as_int(f"COUNT_IF({_DAY})"),
+    "rfm_monetary_sum_all": f"SUM({when(_BUY, 'amount')})",
+    "rfm_monetary_mean_all": f"SUM({when(_BUY, 'amount')}) / NULLIF(COUNT_IF({_BUY}), 0)",
+    "rfm_monetary_max_all": f"MAX({when(_BUY, 'amount')})",
     "rfm_first_amount": f"ARG_MAX(day_amount, age) FILTER (WHERE {_DAY})",
     "rfm_last_amount": f"ARG_MIN(day_amount, age) FILTER (WHERE {_DAY})",
     "rfm_gap_mean_days": "AVG(gap)",
     "rfm_gap_std_days": "STDDEV_SAMP(gap)",
     "rfm_gap_last_days": f"ARG_MIN(gap, age) FILTER (WHERE {_DAY})",
-    "rfm_recency_over_gap": f"MIN(age) FILTER (WHERE {_BUY}) / AVG(gap)",
+    "rfm_recency_over_gap": f"MIN({when(_BUY, 'age')}) / AVG(gap)",
 }
-
 
 def rfm_family(ctx: FamilyContext) -> FamilySQL:
     """Aggregates of the RFM family over the ``tx_hist`` stream."""

@@ -11,7 +11,7 @@ in the same ``GROUP BY`` as the RFM family.
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int
+from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["windowed_family"]
 
@@ -22,7 +22,7 @@ _BUY = "amount >= 0"
 
 
 def _orders(cond: str) -> str:
-    return f"COUNT(*) FILTER (WHERE {_BUY} AND {cond})"
+    return f"COUNT_IF({_BUY} AND {cond})"
 
 
 def windowed_family(ctx: FamilyContext) -> FamilySQL:
@@ -32,8 +32,8 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
     for w in ctx.windows:
         parts += [
             f"{as_int(_orders(f'age <= {w}'))} AS win_orders_{w}d",
-            f"COALESCE(SUM(amount) FILTER (WHERE {_BUY} AND age <= {w}), 0) AS win_spend_{w}d",
-            f"{as_int(f'COUNT(*) FILTER (WHERE new_day = 1 AND age <= {w})')} AS win_active_days_{w}d",
+            f"COALESCE(SUM({when(f'{_BUY} AND age <= {w}', 'amount')}), 0) AS win_spend_{w}d",
+            f"{as_int(f'COUNT_IF(new_day = 1 AND age <= {w})')} AS win_active_days_{w}d",
         ]
         docs += [
             FeatureDoc(f"win_orders_{w}d", "windowed", f"purchases in the last {w} days", "0"),
@@ -57,8 +57,8 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
                 )
             )
     parts += [
-        "CAST(COUNT(*) FILTER (WHERE amount < 0) AS DOUBLE) / COUNT(*) AS win_returns_share_all",
-        "ABS(COALESCE(SUM(amount) FILTER (WHERE amount < 0), 0)) AS win_returns_amount_all",
+        "CAST(COUNT_IF(amount < 0) AS DOUBLE) / COUNT(*) AS win_returns_share_all",
+        f"ABS(COALESCE(SUM({when('amount < 0', 'amount')}), 0)) AS win_returns_amount_all",
     ]
     docs += [
         FeatureDoc("win_returns_share_all", "windowed", "returns / all transaction rows in history", "0"),
