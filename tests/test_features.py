@@ -274,8 +274,9 @@ def test_same_day_purchases_and_returns_by_hand_on_the_fast_path():
 
 
 def test_a_row_without_an_amount_is_neither_a_purchase_nor_a_return_on_both_paths():
-    # Unvalidated Parquet can hold a NULL amount. P's purchase-day context (days, gaps, day
-    # totals) must not see it: only the returns share counts it, as one more transaction row.
+    # Unvalidated Parquet can hold a NULL amount (a frame's NaN reaches DuckDB as NULL too). P's
+    # purchase-day context (days, gaps, day totals) must not see it: only the returns share
+    # counts it, as one more transaction row.
     log = _log()
     tx = log["transactions"]
     extra = tx[tx["customer_id"] == "P"].head(1).assign(amount=float("nan"), timestamp=pd.Timestamp("2024-01-10"))
@@ -284,7 +285,7 @@ def test_a_row_without_an_amount_is_neither_a_purchase_nor_a_return_on_both_path
     cuts = [pd.Timestamp("2024-01-26"), CUT]
     for sp in (spine(["P", "Q"]), pd.concat([spine(["P"], cuts[0]), spine(["P", "Q"])], ignore_index=True)):
         base, got = compute_features(log, sp, plan), compute_features(with_null, sp, plan)
-        share = [c for c in got.columns if c == "win_returns_share_all"]
+        share = ["win_returns_share_all"]
         pd.testing.assert_frame_equal(got.drop(columns=share), base.drop(columns=share))
         p = row(got[got["cutoff"] == CUT], "P")
         assert (p["rfm_days_all"], p["rfm_orders_all"], p["rfm_last_amount"]) == (3, 4, 3.0)

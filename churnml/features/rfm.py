@@ -53,6 +53,7 @@ _AGGREGATES = {
     "rfm_recency_over_gap": f"MIN({when(_BUY, 'age')}) / AVG(gap)",
 }
 
+
 def rfm_family(ctx: FamilyContext) -> FamilySQL:
     """Aggregates of the RFM family over the ``tx_hist`` stream."""
     cols = tuple(d[0] for d in _DOCS)
