@@ -277,7 +277,7 @@ def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str
     Raises
     ------
     ConfigError
-        A table of ``required`` has no file in the folder.
+        A table of ``required`` has no file in the folder (every such table is named).
     """
     found: dict[str, Path] = {}
     for name in TABLE_SPECS:
@@ -287,7 +287,8 @@ def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str
             found[name] = first
     missing = [t for t in required if t not in found]
     if missing:
-        raise ConfigError(f"--data {folder}: no " + ", ".join(f"{missing[0]}{s}" for s in FOLDER_SUFFIXES) + " there")
+        looked = "; ".join(", ".join(f"{t}{s}" for s in FOLDER_SUFFIXES) for t in missing)
+        raise ConfigError(f"--data {folder}: no {looked} there")
     return found
 
 
