@@ -24,12 +24,12 @@ __all__ = ["events_family"]
 
 
 def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
-    """Counts per (customer, cutoff, event type): a handful of aggregates per event row."""
+    """Counts per (customer, cutoff, event type): a handful of aggregates per event row, as 32-bit integers."""
     windows = sorted(set(ctx.windows) | ({30} if trend else set()))
-    parts = [f"COUNT(*) FILTER (WHERE age <= {w}) AS n_{w}" for w in windows]
-    parts.append("MIN(age) AS since")
+    parts = [f"{as_int(f'COUNT(*) FILTER (WHERE age <= {w})')} AS n_{w}" for w in windows]
+    parts.append(f"{as_int('MIN(age)')} AS since")
     if trend:
-        parts.append("COUNT(*) FILTER (WHERE age > 30 AND age <= 60) AS n_prev_30")
+        parts.append(f"{as_int('COUNT(*) FILTER (WHERE age > 30 AND age <= 60)')} AS n_prev_30")
     select = ",\n               ".join(parts)
     keys, source = history_source("events", "e", '"timestamp"', ctx.cutoff)
     return f"""
@@ -45,31 +45,38 @@ def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
 def events_family(ctx: FamilyContext) -> FamilySQL:
     """SQL for the events family over ``events`` joined to ``spine``.
 
-    Two steps: counts per event type first (few aggregates per event row),
-    then one row per (customer, cutoff) with a column per type.
+    Three steps: counts per event type first (few aggregates per event
+    row); then a projection giving each inner row one column per (type,
+    count), which is the row's count for its own type and 0 (NULL for the
+    days since) for the others; then one row per (customer, cutoff), whose
+    columns are plain MAX and MIN over those (one inner row per type).
+    Measured at 50M transactions (benchmarks/README.md, seventh pass): this
+    pivot took 3.2-4.2 s against 5.3-7.0 s for ``MAX(n) FILTER (WHERE
+    event_type = ...)`` over the 64-bit counts.
     """
     trend = max(ctx.windows, default=0) >= 60
     inner = _per_type_sql(ctx, trend)
+    counts = [f"n_{w}" for w in ctx.windows] + (["n_30", "n_prev_30"] if trend else [])
+    spread: list[str] = [f"n_{w}" for w in ctx.windows]
     parts: list[str] = []
     docs: list[FeatureDoc] = []
     fill: dict[str, float] = {}
     for w in ctx.windows:
         parts.append(f"{as_int(f'SUM(n_{w})')} AS evt_all_count_{w}d")
         docs.append(FeatureDoc(f"evt_all_count_{w}d", "events", f"events of any type in the last {w} days", "0"))
-    for etype in ctx.event_types:
+    for i, etype in enumerate(ctx.event_types):
         n, lit = sql_name(etype), quote_literal(etype)
-
-        def of_type(col: str, lit: str = lit) -> str:
-            # One inner row per (customer, cutoff, type): MAX picks it (cheaper than a HUGEINT SUM).
-            return as_int(f"COALESCE(MAX({col}) FILTER (WHERE event_type = {lit}), 0)")
-
+        # Inner columns of this type are named by its position, so that two types with the same
+        # sql_name cannot share one.
+        spread += [f"CASE WHEN event_type = {lit} THEN {c} ELSE 0 END AS t{i}_{c}" for c in dict.fromkeys(counts)]
+        spread.append(f"CASE WHEN event_type = {lit} THEN since END AS t{i}_since")
         for w in ctx.windows:
-            parts.append(f"{of_type(f'n_{w}')} AS evt_{n}_count_{w}d")
+            parts.append(f"MAX(t{i}_n_{w}) AS evt_{n}_count_{w}d")
             docs.append(FeatureDoc(f"evt_{n}_count_{w}d", "events", f"'{etype}' events in the last {w} days", "0"))
-        parts.append(f"MIN(since) FILTER (WHERE event_type = {lit}) AS evt_{n}_days_since")
+        parts.append(f"MIN(t{i}_since) AS evt_{n}_days_since")
         docs.append(FeatureDoc(f"evt_{n}_days_since", "events", f"days since the last '{etype}' event", "NaN (never)"))
         if trend:
-            parts.append(f"({of_type('n_30')} + 1.0) / ({of_type('n_prev_30')} + 1.0) AS evt_{n}_trend_30d")
+            parts.append(f"(MAX(t{i}_n_30) + 1.0) / (MAX(t{i}_n_prev_30) + 1.0) AS evt_{n}_trend_30d")
             docs.append(
                 FeatureDoc(f"evt_{n}_trend_30d", "events", f"(last 30 d + 1) / (previous 30 d + 1) of '{etype}'", "1")
             )
@@ -77,10 +84,15 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
         if "_days_since" not in d.name:
             fill[d.name] = 1.0 if "_trend_" in d.name else 0.0
     select = ",\n           ".join(parts)
+    columns = ",\n               ".join(dict.fromkeys(spread))
     sql = f"""
 SELECT customer_id, cutoff,
            {select}
-FROM ({inner}
+FROM (
+        SELECT customer_id, cutoff,
+               {columns}
+        FROM ({inner}
+        ) p
 ) t
 GROUP BY customer_id, cutoff
 """
