@@ -53,6 +53,17 @@ def test_windows_longer_than_the_history_are_dropped(world):
     assert plan.survey_types == ("csat", "nps")
 
 
+def test_event_types_giving_the_same_feature_name_are_an_error(world):
+    events = world["events"].copy()
+    events.loc[events.index[0], "event_type"] = "Log-In"  # "Log-In" and "login" differ; "log_in" is its name
+    events.loc[events.index[1], "event_type"] = "log in"
+    with pytest.raises(SchemaError) as err:
+        plan_features(world | {"events": events}, [CUT], CFG)
+    msg = str(err.value)
+    assert "events.event_type" in msg and "'Log-In' and 'log in' (both 'log_in')" in msg
+    assert "Map each group to one value" in msg
+
+
 def test_rfm_family_by_hand(feats):
     a = row(feats, "A")
     # Purchase days 01-01 (10 + 5) and 01-11 (20); the 01-31 row is a return.

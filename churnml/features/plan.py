@@ -19,7 +19,7 @@ import pandas as pd
 from churnml.config import FeaturesConfig
 from churnml.engine import ParquetSource, TableSource, run_sql
 from churnml.errors import SchemaError
-from churnml.features.base import FamilyContext, FamilySQL
+from churnml.features.base import FamilyContext, FamilySQL, sql_name
 from churnml.features.customers import customers_family
 from churnml.features.events import events_family
 from churnml.features.rfm import rfm_family
@@ -123,6 +123,29 @@ def _distinct(frame: TableSource | None, column: str) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in values))
 
 
+def _types(frame: TableSource | None, table: str, column: str) -> tuple[str, ...]:
+    """The distinct values of a type column that name feature columns (:func:`_distinct`).
+
+    Feature names keep a value's letters and digits, lower-cased, with each run
+    of other characters as ``_`` (:func:`churnml.features.base.sql_name`). Two values
+    giving the same name would give two columns of one name, so they are an
+    error that lists them.
+    """
+    values = _distinct(frame, column)
+    by_name: dict[str, list[str]] = {}
+    for v in values:
+        by_name.setdefault(sql_name(v), []).append(v)
+    clashes = [f"{' and '.join(repr(v) for v in vs)} (both '{name}')" for name, vs in by_name.items() if len(vs) > 1]
+    if clashes:
+        raise SchemaError(
+            f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
+            "Feature names keep letters and digits, lower-cased, and turn each run of other characters into '_'. "
+            f"Map each group to one value (or rename one of them) in {table}.{column} before computing features",
+            table=table,
+        )
+    return values
+
+
 def plan_features(
     tables: object,
     cutoffs: object,
@@ -177,8 +200,8 @@ def plan_features(
         windows=windows,
         dropped_windows=dropped,
         data_start=str(data_start.date()),
-        event_types=_distinct(events, "event_type"),
-        survey_types=_distinct(surveys, "survey"),
+        event_types=_types(events, "events", "event_type"),
+        survey_types=_types(surveys, "surveys", "survey"),
         optional_columns=optional,
         censored=cfg.censored_windows,
         btyd_horizon_days=horizon_days if use_btyd else None,
