@@ -55,7 +55,7 @@ def test_windows_longer_than_the_history_are_dropped(world):
 
 def test_event_types_giving_the_same_feature_name_are_an_error(world):
     events = world["events"].copy()
-    events.loc[events.index[0], "event_type"] = "Log-In"  # "Log-In" and "login" differ; "log_in" is its name
+    events.loc[events.index[0], "event_type"] = "Log-In"  # both give "log_in" (the world's "login" gives "login")
     events.loc[events.index[1], "event_type"] = "log in"
     with pytest.raises(SchemaError) as err:
         plan_features(world | {"events": events}, [CUT], CFG)

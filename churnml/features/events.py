@@ -66,8 +66,7 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
         docs.append(FeatureDoc(f"evt_all_count_{w}d", "events", f"events of any type in the last {w} days", "0"))
     for i, etype in enumerate(ctx.event_types):
         n, lit = sql_name(etype), quote_literal(etype)
-        # Inner columns of this type are named by its position, so that two types with the same
-        # sql_name cannot share one.
+        # The type's inner columns are named by its position: short, and valid whatever the value.
         spread += [f"CASE WHEN event_type = {lit} THEN {c} ELSE 0 END AS t{i}_{c}" for c in dict.fromkeys(counts)]
         spread.append(f"CASE WHEN event_type = {lit} THEN since END AS t{i}_since")
         for w in ctx.windows:
