@@ -115,6 +115,24 @@ def test_events_family_by_hand(feats):
     assert math.isnan(b["evt_login_days_since"])
 
 
+def test_an_event_type_unseen_at_planning_counts_only_in_the_all_types_columns(world):
+    plan = plan_features(world, [CUT], CFG)  # types email_open and login
+    new = pd.DataFrame({"customer_id": ["A", "B"], "event_type": ["push_open", "push_open"],
+                        "timestamp": pd.to_datetime(["2024-01-30", "2024-01-29"]).astype("datetime64[us]")})
+    events = pd.concat([world["events"], new], ignore_index=True)
+    one = compute_features(world | {"events": events}, spine(["A", "B"]), plan)
+    many = pd.concat([spine(["A", "B"]), spine(["A"], CUT - pd.Timedelta(days=1))])  # two cutoffs: the general path
+    two = compute_features(world | {"events": events}, many, plan)
+    assert not [c for c in one.columns if "push" in c]
+    for feats in (one, two.loc[two["cutoff"] == CUT]):
+        a, b = row(feats, "A"), row(feats, "B")
+        # A: logins 01-25 and 01-31 plus the push 01-30 in the last 7 days; login counts unchanged.
+        assert (a["evt_all_count_7d"], a["evt_login_count_7d"], a["evt_email_open_count_60d"]) == (3, 2, 1)
+        # B's only event is of the unseen type: 0 for each known type, never seen, a flat trend.
+        assert (b["evt_all_count_7d"], b["evt_all_count_30d"], b["evt_login_count_30d"]) == (1, 1, 0)
+        assert math.isnan(b["evt_login_days_since"]) and b["evt_login_trend_30d"] == 1.0
+
+
 def test_surveys_family_by_hand(feats):
     a = row(feats, "A")
     assert (a["srv_nps_last"], a["srv_nps_age_days"], a["srv_nps_change"]) == (4.0, 12, -5.0)
