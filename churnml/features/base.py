@@ -32,6 +32,7 @@ import pandas as pd
 from churnml.windows import age_days_sql, history_sql, to_cutoff
 
 __all__ = [
+    "PURCHASE",
     "FamilyContext",
     "FamilySQL",
     "FeatureDoc",
@@ -147,6 +148,10 @@ def as_int(expr: str) -> str:
     return f"CAST({expr} AS INTEGER)"
 
 
+#: A purchase row of the transactions (returns have a negative amount), as a SQL condition.
+PURCHASE = "amount >= 0"
+
+
 def when(cond: str, expr: str) -> str:
     """``expr`` where ``cond`` holds, else NULL: the argument of a conditional aggregate.
 
@@ -176,7 +181,7 @@ def quote_literal(value: str) -> str:
 # day), ``new_day`` (1 on exactly one purchase row per purchase day, whichever
 # of the day's rows comes first) and ``gap`` (days since the previous purchase
 # day, on that row; NULL on the first purchase day). The window partitions by
-# customer *and* by ``amount >= 0``, so purchases are ordered among purchases
+# customer *and* by :data:`PURCHASE`, so purchases are ordered among purchases
 # only: the previous purchase row's day is the previous purchase day on the
 # first row of a day and the same day on the others. Returns (and rows without
 # an amount, which only unvalidated Parquet can hold) fall in other partitions
@@ -186,15 +191,15 @@ def quote_literal(value: str) -> str:
 # UNION ALL.
 _TX_DAYS = """
     SELECT customer_id, day, amount,
-           CASE WHEN amount >= 0 THEN day_amount END AS day_amount,
-           CASE WHEN amount >= 0 AND (prev_day IS NULL OR prev_day < day) THEN 1 ELSE 0 END AS new_day,
-           CASE WHEN amount >= 0 AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
+           CASE WHEN {buy} THEN day_amount END AS day_amount,
+           CASE WHEN {buy} AND (prev_day IS NULL OR prev_day < day) THEN 1 ELSE 0 END AS new_day,
+           CASE WHEN {buy} AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
     FROM (
         SELECT customer_id, day, amount,
                SUM(amount) OVER (
-                   PARTITION BY customer_id, amount >= 0 ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
+                   PARTITION BY customer_id, {buy} ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
                ) AS day_amount,
-               LAG(day) OVER (PARTITION BY customer_id, amount >= 0 ORDER BY day) AS prev_day
+               LAG(day) OVER (PARTITION BY customer_id, {buy} ORDER BY day) AS prev_day
         FROM ({rows}) d
     ) w"""
 
@@ -215,7 +220,7 @@ def shared_sql(cutoff: str = "") -> dict[str, str]:
     """
     bound = cutoff or "(SELECT MAX(cutoff) FROM spine)"
     rows = _TX_ROWS.format(history=history_sql('"timestamp"', bound))
-    days = _TX_DAYS.format(rows=rows)
+    days = _TX_DAYS.format(rows=rows, buy=PURCHASE)
     keys = "t.customer_id, " + (f"{cutoff} AS cutoff" if cutoff else "s.cutoff")
     join = "" if cutoff else history_join("t", "day")
     hist = f"""

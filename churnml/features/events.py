@@ -23,13 +23,17 @@ from churnml.features.base import (
 __all__ = ["events_family"]
 
 
-def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
-    """Counts per (customer, cutoff, event type): a handful of aggregates per event row, as 32-bit integers."""
+def _per_type_sql(ctx: FamilyContext, trend: bool) -> tuple[str, list[str]]:
+    """Counts per (customer, cutoff, event type), as 32-bit integers, and the names of the count columns.
+
+    A handful of aggregates per event row: the counts and ``since`` (days since
+    the type's last event).
+    """
     windows = sorted(set(ctx.windows) | ({30} if trend else set()))
-    parts = [f"{as_int(f'COUNT(*) FILTER (WHERE age <= {w})')} AS n_{w}" for w in windows]
-    parts.append(f"{as_int('MIN(age)')} AS since")
+    counts = {f"n_{w}": f"COUNT(*) FILTER (WHERE age <= {w})" for w in windows}
     if trend:
-        parts.append(f"{as_int('COUNT(*) FILTER (WHERE age > 30 AND age <= 60)')} AS n_prev_30")
+        counts["n_prev_30"] = "COUNT(*) FILTER (WHERE age > 30 AND age <= 60)"
+    parts = [f"{as_int(expr)} AS {col}" for col, expr in counts.items()] + [f"{as_int('MIN(age)')} AS since"]
     select = ",\n               ".join(parts)
     keys, source = history_source("events", "e", '"timestamp"', ctx.cutoff)
     return f"""
@@ -39,7 +43,7 @@ def _per_type_sql(ctx: FamilyContext, trend: bool) -> str:
             SELECT {keys}, e.event_type, {age('e', '"timestamp"', ctx.cutoff)} AS age
             {source}
         ) h
-        GROUP BY customer_id, cutoff, event_type"""
+        GROUP BY customer_id, cutoff, event_type""", list(counts)
 
 
 def events_family(ctx: FamilyContext) -> FamilySQL:
@@ -55,8 +59,7 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
     event_type = ...)`` over the 64-bit counts.
     """
     trend = max(ctx.windows, default=0) >= 60
-    inner = _per_type_sql(ctx, trend)
-    counts = [f"n_{w}" for w in ctx.windows] + (["n_30", "n_prev_30"] if trend else [])
+    inner, counts = _per_type_sql(ctx, trend)
     spread: list[str] = [f"n_{w}" for w in ctx.windows]
     parts: list[str] = []
     docs: list[FeatureDoc] = []
@@ -67,7 +70,7 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
     for i, etype in enumerate(ctx.event_types):
         n, lit = sql_name(etype), quote_literal(etype)
         # The type's inner columns are named by its position: short, and valid whatever the value.
-        spread += [f"CASE WHEN event_type = {lit} THEN {c} ELSE 0 END AS t{i}_{c}" for c in dict.fromkeys(counts)]
+        spread += [f"CASE WHEN event_type = {lit} THEN {c} ELSE 0 END AS t{i}_{c}" for c in counts]
         spread.append(f"CASE WHEN event_type = {lit} THEN since END AS t{i}_since")
         for w in ctx.windows:
             parts.append(f"MAX(t{i}_n_{w}) AS evt_{n}_count_{w}d")
@@ -83,7 +86,7 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
         if "_days_since" not in d.name:
             fill[d.name] = 1.0 if "_trend_" in d.name else 0.0
     select = ",\n           ".join(parts)
-    columns = ",\n               ".join(dict.fromkeys(spread))
+    columns = ",\n               ".join(spread)
     sql = f"""
 SELECT customer_id, cutoff,
            {select}

@@ -7,7 +7,7 @@ statistics use history only (rows before the cutoff).
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int, when
+from churnml.features.base import PURCHASE, FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["rfm_family"]
 
@@ -35,7 +35,7 @@ _DOCS = (
 # aggregates are ``COUNT_IF(c)`` and ``AGG(CASE WHEN c THEN x END)`` (NULLs are
 # skipped, as with ``FILTER (WHERE c)``), which DuckDB runs faster
 # (``churnml.features.base.when``); ``ARG_MIN``/``ARG_MAX`` keep ``FILTER``.
-_BUY = "amount >= 0"
+_BUY = PURCHASE
 _DAY = "new_day = 1"
 _AGGREGATES = {
     "rfm_recency_days": as_int(f"MIN({when(_BUY, 'age')})"),

@@ -11,14 +11,14 @@ in the same ``GROUP BY`` as the RFM family.
 
 from __future__ import annotations
 
-from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, as_int, when
+from churnml.features.base import PURCHASE, FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["windowed_family"]
 
 TRENDS = (30, 90)
 
 
-_BUY = "amount >= 0"
+_BUY = PURCHASE
 
 
 def _orders(cond: str) -> str:
