@@ -103,6 +103,14 @@ class FeaturesConfig(StrictSection):
     windows: list[int] = Field(default_factory=lambda: [7, 30, 90, 180, 365])
     censored_windows: Literal["drop", "flag"] = "drop"
 
+    @field_validator("windows")
+    @classmethod
+    def _check_windows(cls, windows: list[int]) -> list[int]:
+        bad = [w for w in windows if w < 1]
+        if bad:
+            raise ValueError(f"look-back windows are whole days >= 1; {bad} are not")
+        return windows
+
 
 class MetricsConfig(StrictSection):
     """Descriptive metrics: the period grid and the output folder.

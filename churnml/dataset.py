@@ -208,7 +208,7 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     h = min(t.train_horizon_days or H, H)
     lead = t.lead_time_days
     grace = t.grace_days if t.regime == "contractual" else 0
-    matured_cutoffs(span, H + grace, t.step_days, lead)  # raises with the dates when nothing matures
+    matured_cutoffs(span, H, t.step_days, lead, grace_days=grace)  # raises with the dates when nothing matures
     latest = latest_matured_cutoff(span, H + grace, lead)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
     check_matured(span, [test], t, what="the test cutoff", where="time.test_cutoff")

@@ -58,13 +58,14 @@ spells AS (
     FROM flagged
 ),
 active AS (
-    SELECT s.customer_id, c.cutoff, MAX(s.spell_end) AS spell_end, MAX(c.win_start) AS win_start,
-           MAX(c.win_end) AS win_end
+    SELECT s.customer_id, c.cutoff, MAX(s.spell_end) AS spell_end, MAX(c.win_end) AS win_end
     FROM spells s JOIN cutoffs c ON {history} AND NOT {ended}
     GROUP BY s.customer_id, c.cutoff
 )
+-- The active spell ends at or after the cutoff; ending before the window's end (in it, or in
+-- the lead time before it) leaves the customer without a subscription in the window.
 SELECT customer_id, cutoff,
-       CAST(CASE WHEN spell_end >= win_start AND spell_end < win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
+       CAST(CASE WHEN spell_end < win_end THEN 1 ELSE 0 END AS TINYINT) AS churned
 FROM active
 ORDER BY cutoff, customer_id
 """

@@ -9,8 +9,10 @@ Contractual
     Population at ``c``: customers with a subscription active at ``c``
     (``start < c`` and ``end`` null or ``end >= c``). Subscriptions of a
     customer that follow each other within ``grace_days`` form one spell. A
-    customer is churned when the spell active at ``c`` ends inside the label
-    window; a renewal within the grace period continues the spell.
+    customer is churned when the spell active at ``c`` ends before the label
+    window ends: inside it, or in the lead time before it (the customer then
+    has no subscription in the window). A renewal within the grace period
+    continues the spell.
 
 A *purchase* is a transaction with ``amount >= 0``; returns (negative
 amounts) are not purchases. Purchases at the same moment count once.
@@ -64,9 +66,18 @@ def cutoff_table(
         raise ConfigError("no cutoffs given; pass at least one cutoff date")
     if cut.has_duplicates:
         raise ConfigError(f"cutoffs must be distinct; repeated: {sorted(set(cut[cut.duplicated()].date))}")
-    horizon = np.broadcast_to(np.asarray(horizon_days, dtype="int64"), (len(cut),))
-    if (horizon < 1).any():
-        raise ConfigError(f"horizon_days must be >= 1, got {horizon_days}")
+    given = np.asarray(horizon_days, dtype="float64")
+    if given.ndim > 1 or (given.ndim == 1 and len(given) != len(cut)):
+        raise ConfigError(
+            f"horizon_days: give one value for all cutoffs or one per cutoff ({len(cut)}), got {horizon_days}"
+        )
+    if not (np.isfinite(given) & (given >= 1) & (given == np.floor(given))).all():
+        raise ConfigError(f"horizon_days must be whole days >= 1, got {horizon_days}")
+    horizon = np.broadcast_to(given.astype("int64"), (len(cut),))
+    for name, days in (("lead_time_days", lead_time_days), ("active_within_days", active_within_days)):
+        low = 0 if name == "lead_time_days" else 1
+        if days is not None and not (float(days) == int(days) and int(days) >= low):
+            raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
     start = cut + lead_time_days * DAY
     active_from = (
         cut - active_within_days * DAY
@@ -125,7 +136,7 @@ def contractual_labels(
     lead_time_days: int = 0,
     grace_days: int = 30,
 ) -> pd.DataFrame:
-    """Contractual churn labels: the active spell ends in the label window.
+    """Contractual churn labels: the active spell ends before the label window ends.
 
     Parameters
     ----------

@@ -132,6 +132,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("rfm_gap_std_days", "irregular rhythm: gaps vary by {v} days", missing="fewer than three purchase days"),
     ReasonTemplate("rfm_gap_last_days", "{v} days between the last two purchases", missing="only one purchase day"),
     ReasonTemplate(r"win_orders_trend_(?P<N>\d+)d", "purchase trend {v} (last {N} days vs the {N} before; 1 = steady)"),
+    ReasonTemplate(r"win_censored_(?P<N>\d+)d", "less than {N} days of history at the cutoff: {v} (1 = yes)"),
     ReasonTemplate("win_returns_share_all", "{v} of transactions were returns", "share"),
     ReasonTemplate("win_returns_amount_all", "returned {v} in total", "money"),
     ReasonTemplate("btyd_p_alive", "purchase model: {v} chance still active", "share"),

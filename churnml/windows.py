@@ -148,18 +148,18 @@ class DataSpan:
     def from_times(cls, times: pd.Series, declared_end: object | None = None) -> DataSpan:
         if len(times) == 0 or times.isna().all():
             raise DataWindowError("the transactions table has no timestamps; cannot place cutoffs")
-        first = pd.Timestamp(times.min())
+        first = to_timestamp(times.min(), "the first timestamp")
         end = (
             to_timestamp(declared_end, "data.end")  # type: ignore[arg-type]
             if declared_end is not None
-            else pd.Timestamp(times.max()).normalize() + DAY
+            else to_timestamp(times.max(), "the last timestamp").normalize() + DAY
         )
         return cls(first.as_unit("us"), end.as_unit("us"))
 
 
 def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:
-    """The last cutoff whose label window ends at or before ``span.end``."""
-    return span.end - (horizon_days + lead_time_days) * DAY
+    """The last cutoff (a midnight) whose label window ends at or before ``span.end``."""
+    return (span.end - (horizon_days + lead_time_days) * DAY).normalize()
 
 
 def rolling_cutoffs(first: object, last: object, step_days: int) -> pd.DatetimeIndex:
@@ -177,6 +177,10 @@ def rolling_cutoffs(first: object, last: object, step_days: int) -> pd.DatetimeI
     return pd.DatetimeIndex([hi - int(k) * DAY for k in offsets]).as_unit("us")
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def matured_cutoffs(
     span: DataSpan,
     horizon_days: int,
@@ -185,31 +189,58 @@ def matured_cutoffs(
     first: object | None = None,
     last: object | None = None,
     min_history_days: int = 0,
+    grace_days: int = 0,
 ) -> pd.DatetimeIndex:
     """Rolling cutoffs whose label windows are fully inside the data.
 
     The default first cutoff leaves ``max(min_history_days, 1)`` days of
-    history; the default last cutoff is the latest matured one.
+    history; the default last cutoff is the latest matured one. With
+    ``grace_days`` (contractual labels) the data must also cover that many
+    days after the window, where a renewal would continue the spell.
 
     Raises
     ------
     DataWindowError
-        When no cutoff can have a matured label window, with the data's
-        first and last dates, the horizon and what would fit.
+        When no cutoff fits: the message gives the data's first and last
+        dates, the earliest and latest usable cutoffs, and names what to
+        change (the horizon, ``first``/``last``, or the minimum history).
     """
-    latest = latest_matured_cutoff(span, horizon_days, lead_time_days)
-    earliest = span.first.normalize() + max(min_history_days, 1) * DAY
-    if first is not None:
-        earliest = max(earliest, to_timestamp(first, "first_cutoff"))  # type: ignore[arg-type]
-    hi = latest if last is None else min(latest, to_timestamp(last, "last_cutoff"))  # type: ignore[arg-type]
+    latest = latest_matured_cutoff(span, horizon_days + grace_days, lead_time_days)
+    asked_first = None if first is None else to_cutoff(first)  # type: ignore[arg-type]
+    asked_last = None if last is None else to_cutoff(last)  # type: ignore[arg-type]
+    floor = span.first.normalize() + max(min_history_days, 1) * DAY
+    earliest = floor if asked_first is None else max(floor, asked_first)
+    hi = latest if asked_last is None else min(latest, asked_last)
     if hi < earliest:
-        longest = int((span.end - earliest) / DAY) - lead_time_days
-        raise DataWindowError(
-            f"no cutoff has a matured label window: the data runs from {span.first.date()} "
-            f"to {(span.end - DAY).date()} (end exclusive {span.end.date()}); a horizon of "
-            f"{horizon_days} days plus a lead time of {lead_time_days} days needs a cutoff on "
-            f"or before {latest.date()}, but the earliest usable cutoff is {earliest.date()}. "
-            f"The longest horizon that fits is {max(longest, 0)} days; shorten time.horizon_days "
-            f"or time.lead_time_days, or give more data."
+        grace = f" and {grace_days} days of grace after it" if grace_days else ""
+        data = (
+            f"the data runs from {span.first.date()} to {(span.end - DAY).date()} (end exclusive "
+            f"{span.end.date()}); a label window of {horizon_days} days after a lead time of "
+            f"{lead_time_days} days{grace} needs a cutoff on or before {latest.date()}"
         )
+        if asked_last is not None and asked_last < earliest <= latest:
+            fix = (
+                f"the last cutoff asked (time.last_cutoff) {asked_last.date()} is before the earliest "
+                f"usable cutoff {earliest.date()}; ask for a last cutoff from {earliest.date()} to {latest.date()}"
+            )
+        elif asked_first is not None and asked_first > latest and floor <= latest:
+            fix = (
+                f"the first cutoff asked (time.first_cutoff) {asked_first.date()} is after it; ask for one "
+                f"from {floor.date()} to {latest.date()}"
+            )
+        else:
+            longest = int((span.end - earliest) / DAY) - lead_time_days - grace_days
+            cause = (
+                f"the earliest usable cutoff is {earliest.date()} ({_days(max(min_history_days, 1))} of history"
+                + (f", or the first cutoff asked {asked_first.date()}" if asked_first is not None and earliest > floor else "")
+                + ")"
+            )
+            fix = (
+                f"{cause}. The longest horizon that fits is {longest} days; shorten time.horizon_days "
+                "or time.lead_time_days, or give more data"
+                if longest >= 1
+                else f"{cause}, after the data's end: no horizon fits. Lower time.min_history_days "
+                "(or time.first_cutoff), or give more data"
+            )
+        raise DataWindowError(f"no cutoff has a matured label window: {data}, but {fix}.")
     return rolling_cutoffs(earliest, hi, step_days)

@@ -331,3 +331,28 @@ def test_gamma_gamma_needs_repeat_buyers() -> None:
     s = _summary([0, 0, 1], [0.0, 0.0, 2.0], [5.0, 9.0, 9.0]).assign(monetary_value=[np.nan, np.nan, 10.0])
     with pytest.raises(ModelError, match="repeat purchase"):
         GammaGamma().fit(s)
+
+
+def test_btyd_features_leave_customers_without_a_purchase_out_of_the_fit(cdnow_summary: pd.DataFrame) -> None:
+    """A spine customer with no purchase (a subscriber who never bought) gets NaN, and the others
+    keep the values of a fit on the buyers alone (it used to blank the whole cutoff)."""
+    from churnml.features.btyd import add_btyd_features
+
+    s = cdnow_summary
+    tenure = s["T"] * 7 + 1  # the inverse of the feature family's summary: T = (tenure - 1) / 7
+    buyers = pd.DataFrame({
+        "customer_id": s.index.astype(str),
+        "cutoff": pd.Timestamp("1997-10-01"),
+        "rfm_days_all": (s["frequency"] + 1).to_numpy(),
+        "rfm_tenure_days": tenure.to_numpy(),
+        "rfm_recency_days": (tenure - s["recency"] * 7).to_numpy(),
+    })
+    never = pd.DataFrame({"customer_id": ["S"], "cutoff": [pd.Timestamp("1997-10-01")], "rfm_days_all": [0],
+                          "rfm_tenure_days": [math.nan], "rfm_recency_days": [math.nan]})
+    both = add_btyd_features(pd.concat([buyers, never], ignore_index=True), 30)
+    alone = add_btyd_features(buyers, 30)
+    model = BGNBD().fit(s)
+    np.testing.assert_allclose(alone["btyd_p_alive"], model.p_alive(s).to_numpy(), rtol=1e-9)
+    cols = ["btyd_p_alive", "btyd_expected_purchases_30d", "btyd_p_no_purchase_30d"]
+    pd.testing.assert_frame_equal(both.loc[: len(buyers) - 1, cols], alone[cols])
+    assert both.loc[len(buyers), cols].isna().all()

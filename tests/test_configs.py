@@ -69,6 +69,8 @@ def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():
         load_config(None, ["time.horizon_days"])
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(None, ["time.nope=1"])
+    with pytest.raises(ConfigError, match=r"features.windows.*whole days >= 1; \[0, -5\] are not"):
+        load_config(None, ["features.windows=[7, 0, -5]"])
 
 
 def test_a_missing_config_file_names_the_path():

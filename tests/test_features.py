@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import FeaturesConfig
-from churnml.errors import SchemaError
+from churnml.errors import ConfigError, SchemaError
 from churnml.features import compute_features, feature_docs, feature_sql, plan_features
 from churnml.labels import noncontractual_labels
 
@@ -62,6 +62,14 @@ def test_event_types_giving_the_same_feature_name_are_an_error(world):
     msg = str(err.value)
     assert "events.event_type" in msg and "'Log-In' and 'log in' (both 'log_in')" in msg
     assert "Map each group to one value" in msg
+
+
+def test_an_event_type_named_all_is_an_error_as_it_would_give_the_all_types_columns(world):
+    events = world["events"].copy()
+    events.loc[events.index[0], "event_type"] = "All"  # evt_all_count_{W}d already counts every type
+    with pytest.raises(SchemaError) as err:
+        plan_features(world | {"events": events}, [CUT], CFG)
+    assert "the events family's own 'all' columns and 'All' (both 'all')" in str(err.value)
 
 
 def test_rfm_family_by_hand(feats):
@@ -160,12 +168,39 @@ def test_subscriptions_family_by_hand(feats):
     a = row(feats, "A")
     assert (a["sub_active"], a["sub_count_all"], a["sub_plan"], a["sub_mrr"]) == (1, 2, "pro", 20.0)
     assert a["sub_months_since_first"] == pytest.approx(48 / 30.4375)
-    assert a["sub_days_to_renewal"] == 13  # started 01-15: 17 days ago
+    assert a["sub_days_to_renewal"] == 14  # started 01-15: renews 02-15
     assert a["sub_downgrades_all"] == 0
     b = row(feats, "B")
-    assert (b["sub_plan"], b["sub_mrr"], b["sub_downgrades_all"], b["sub_days_to_renewal"]) == ("basic", 10.0, 1, 19)
+    # the active one started 01-21: renews 02-21
+    assert (b["sub_plan"], b["sub_mrr"], b["sub_downgrades_all"], b["sub_days_to_renewal"]) == ("basic", 10.0, 1, 20)
     d = row(feats, "D")
     assert (d["sub_active"], d["sub_count_all"]) == (0, 0) and math.isnan(d["sub_mrr"])
+
+
+@pytest.mark.parametrize("one_cutoff", [True, False])
+def test_days_to_renewal_counts_calendar_months_and_clips_to_the_month_end(tiny_tx, one_cutoff):
+    # (start, cutoff, days to the next monthly anniversary of the start), by hand
+    cases = {
+        "A": ("2023-03-01", "2024-03-01", 0),  # the anniversary is the cutoff's day
+        "B": ("2024-01-31", "2024-03-01", 30),  # 02-29 (clipped) has passed: 03-31
+        "C": ("2023-09-15", "2024-03-01", 14),  # 03-15
+        "D": ("2023-12-31", "2024-02-10", 19),  # 02-29, a leap February's last day
+        "E": ("2023-11-20", "2023-12-25", 26),  # 12-20 has passed: 2024-01-20
+    }
+    subs = pd.DataFrame({
+        "customer_id": pd.Series(list(cases), dtype="str"),
+        "start": pd.to_datetime([v[0] for v in cases.values()]).astype("datetime64[us]"),
+        "end": pd.Series([pd.NaT] * len(cases), dtype="datetime64[us]"),
+    })
+    tables = {"transactions": tiny_tx, "subscriptions": subs}
+    cfg = FeaturesConfig(families=["subscriptions"], windows=[7])
+    sp = pd.DataFrame({"customer_id": pd.Series(list(cases), dtype="str"),
+                       "cutoff": pd.to_datetime([v[1] for v in cases.values()]).astype("datetime64[us]")})
+    if one_cutoff:  # a spine with one cutoff: A, B, C (all at 2024-03-01) alone
+        sp = sp[sp["cutoff"] == pd.Timestamp("2024-03-01")]
+    plan = plan_features(tables, list(sp["cutoff"]), cfg)
+    got = compute_features(tables, sp, plan).set_index("customer_id")["sub_days_to_renewal"]
+    assert got.to_dict() == {c: cases[c][2] for c in sp["customer_id"]}
 
 
 def test_customers_family_by_hand(feats):
@@ -216,6 +251,7 @@ def test_flag_mode_keeps_censored_windows_and_flags_them(tiny_tx):
     feats = compute_features({"transactions": tiny_tx}, spine(["A"]), plan)
     assert plan.windows == (30, 90)
     assert (feats["win_censored_30d"].iloc[0], feats["win_censored_90d"].iloc[0]) == (0, 1)
+    assert sorted(feature_docs(plan)["name"]) == sorted(c for c in feats.columns if c not in ("customer_id", "cutoff"))
 
 
 def test_the_feature_table_documents_every_column(world):
@@ -365,12 +401,28 @@ def test_a_spine_run_in_customer_chunks_gives_the_one_query_result(world):
     pd.testing.assert_frame_equal(compute_features(log, one, log_plan, chunk_rows=3), compute_features(log, one, log_plan))
 
 
+def test_planning_without_a_cutoff_is_a_config_error(tiny_tx):
+    with pytest.raises(ConfigError, match="at least one cutoff"):
+        plan_features({"transactions": tiny_tx}, [], CFG)
+
+
 def test_chunk_rows_below_one_is_a_config_error(tiny_tx):
-    from churnml.errors import ConfigError
 
     plan = plan_features({"transactions": tiny_tx}, [CUT], CFG)
     with pytest.raises(ConfigError, match="chunk_rows"):
         compute_features({"transactions": tiny_tx}, spine(["A"]), plan, chunk_rows=0)
+
+
+def test_spine_cutoffs_off_midnight_are_an_error_on_every_path_and_aware_ones_are_taken_in_utc(tiny_tx):
+    tables = {"transactions": tiny_tx}
+    plan = plan_features(tables, [CUT], FeaturesConfig(families=["rfm"], windows=[7]))
+    # Two cutoffs (the general path), one at noon: a purchase later that day would count.
+    noon = pd.DataFrame({"customer_id": ["A", "A"],
+                         "cutoff": pd.to_datetime(["2024-01-11 12:00", "2024-02-01 00:00"]).astype("datetime64[us]")})
+    with pytest.raises(SchemaError, match=r"spine.cutoff: 1 row\(s\) are missing or not at midnight UTC \(e.g. row 0: A"):
+        compute_features(tables, noon, plan)
+    aware = spine(["A", "B"]).assign(cutoff=lambda f: f["cutoff"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"))
+    pd.testing.assert_frame_equal(compute_features(tables, aware, plan), compute_features(tables, spine(["A", "B"]), plan))
 
 
 def test_recency_rank_by_hand_with_ties_and_a_lone_cutoff():

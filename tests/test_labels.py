@@ -63,6 +63,36 @@ def test_contractual_labels_follow_spells_and_grace(tiny_subscriptions):
     assert as_dict(contractual_labels(subs, [CUT], horizon_days=30, grace_days=20))["E"] == 0
 
 
+def test_contractual_labels_with_a_lead_time_churn_a_spell_ending_in_the_gap():
+    subs = frame(
+        customer_id=["gap", "window", "after", "stays", "renews"],
+        start=["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01"],
+        end=["2024-02-05", "2024-02-20", "2024-03-09", None, "2024-02-05"],
+    )
+    renewal = frame(customer_id=["renews"], start=["2024-02-07"], end=[None])
+    subs = pd.concat([subs, renewal], ignore_index=True)
+    # cutoff 02-01, lead 7, horizon 30: window [02-08, 03-09). "gap" ends 02-05, in the lead time:
+    # no subscription in the window, churned. "after" ends at the window's end: kept. "renews"
+    # ends 02-05 too but starts again 02-07, within the 2-day grace: one spell, open-ended.
+    labels = contractual_labels(subs, [CUT], horizon_days=30, lead_time_days=7, grace_days=2)
+    assert as_dict(labels) == {"gap": 1, "window": 1, "after": 0, "stays": 0, "renews": 0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"horizon_days": 30, "lead_time_days": -5}, "lead_time_days must be whole days >= 0, got -5"),
+        ({"horizon_days": 30.9}, "horizon_days must be whole days >= 1, got 30.9"),
+        ({"horizon_days": [30, 40]}, r"one value for all cutoffs or one per cutoff \(1\), got \[30, 40\]"),
+        ({"horizon_days": 30, "active_within_days": 0}, "active_within_days must be whole days >= 1, got 0"),
+    ],
+)
+def test_label_windows_that_the_config_would_reject_are_config_errors(tiny_tx, kwargs, message):
+    # A negative lead would put history rows in the window, a fractional horizon was cut silently.
+    with pytest.raises(ConfigError, match=message):
+        noncontractual_labels(tiny_tx, [CUT], **kwargs)
+
+
 def test_population_matches_the_labelled_customers(tiny_tx, tiny_subscriptions):
     t = TimeConfig(horizon_days=30)
     pop = population(_Tables(tiny_tx, None), [CUT], t)

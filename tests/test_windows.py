@@ -63,6 +63,36 @@ def test_a_horizon_longer_than_the_data_names_dates_and_what_would_fit():
     assert "longest horizon that fits is 545 days" in msg
 
 
+def test_with_grace_the_longest_horizon_leaves_room_for_the_grace_days():
+    span = DataSpan(pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+    with pytest.raises(DataWindowError, match="longest horizon that fits is 515 days") as err:
+        matured_cutoffs(span, horizon_days=540, step_days=28, grace_days=30)
+    assert "540 days after a lead time of 0 days and 30 days of grace" in str(err.value)
+    # 515 days is the longest that works (1997-01-02 + 515 + 30 = 1998-07-01), 516 is not
+    assert matured_cutoffs(span, horizon_days=515, step_days=28, grace_days=30)[-1] == pd.Timestamp("1997-01-02")
+    with pytest.raises(DataWindowError):
+        matured_cutoffs(span, horizon_days=516, step_days=28, grace_days=30)
+
+
+def test_when_the_asked_cutoffs_or_the_history_are_the_cause_the_error_says_so():
+    span = DataSpan(pd.Timestamp("1997-01-01"), pd.Timestamp("1998-07-01"))
+    with pytest.raises(DataWindowError, match=r"last cutoff asked \(time.last_cutoff\) 1997-01-01 is before the "
+                       r"earliest usable cutoff 1997-01-02; ask for a last cutoff from 1997-01-02 to 1997-10-01"):
+        matured_cutoffs(span, horizon_days=273, step_days=28, last="1997-01-01")
+    with pytest.raises(DataWindowError, match=r"first cutoff asked \(time.first_cutoff\) 1998-01-01 is after it; "
+                       r"ask for one from 1997-01-02 to 1997-10-01"):
+        matured_cutoffs(span, horizon_days=273, step_days=28, first="1998-01-01")
+    with pytest.raises(DataWindowError, match="earliest usable cutoff is 1998-08-24 .600 days of history., after the "
+                       "data's end: no horizon fits. Lower time.min_history_days"):
+        matured_cutoffs(span, horizon_days=30, step_days=28, min_history_days=600)
+
+
+def test_a_declared_end_off_midnight_still_gives_midnight_cutoffs():
+    span = DataSpan.from_times(pd.Series(pd.to_datetime(["1997-01-01 10:00"])), "1997-12-31 18:00")
+    cuts = matured_cutoffs(span, horizon_days=30, step_days=28)
+    assert cuts[-1] == pd.Timestamp("1997-12-01") and (cuts == cuts.normalize()).all()
+
+
 def test_data_span_ends_the_day_after_the_last_timestamp_unless_declared():
     times = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-10 23:00"], format="ISO8601"))
     assert DataSpan.from_times(times).end == pd.Timestamp("2024-02-11")

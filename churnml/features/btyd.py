@@ -52,9 +52,12 @@ RANK_DOC = FeatureDoc("btyd_recency_rank", "btyd",
 def _bgnbd_docs(h: int) -> tuple[FeatureDoc, FeatureDoc, FeatureDoc]:
     """P(alive), expected purchases and P(no purchase) in ``h`` days, in that order."""
     return (
-        FeatureDoc("btyd_p_alive", "btyd", "BG/NBD probability the customer is still active", "NaN (fit failed)"),
-        FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days", "NaN"),
-        FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)", "NaN"),
+        FeatureDoc("btyd_p_alive", "btyd", "BG/NBD probability the customer is still active",
+                   "NaN (no purchase, or fit failed)"),
+        FeatureDoc(f"btyd_expected_purchases_{h}d", "btyd", f"BG/NBD expected purchases in the next {h} days",
+                   "NaN (no purchase, or fit failed)"),
+        FeatureDoc(f"btyd_p_no_purchase_{h}d", "btyd", f"BG/NBD P(no purchase in the next {h} days)",
+                   "NaN (no purchase, or fit failed)"),
     )
 
 
@@ -62,7 +65,17 @@ def btyd_docs(horizon_days: int) -> tuple[FeatureDoc, ...]:
     return (*_bgnbd_docs(horizon_days), RANK_DOC)
 
 
+def _buyers(rows: pd.DataFrame) -> pd.Series:
+    """Rows with a purchase day in their history: the only ones BG/NBD has a summary for.
+
+    A spine can hold customers without one (a subscriber who never bought, a
+    customer with returns only); they get NaN and take no part in the fit.
+    """
+    return (rows["rfm_days_all"] >= 1) & rows["rfm_tenure_days"].notna() & rows["rfm_recency_days"].notna()
+
+
 def _summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """The BG/NBD summary (x, t_x, T in weeks) of rows that all have a purchase (:func:`_buyers`)."""
     return pd.DataFrame(
         {
             "frequency": (rows["rfm_days_all"] - 1).astype("int64").to_numpy(),
@@ -73,8 +86,12 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int) -> float:
-    """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the horizon."""
-    summary = _summary(rows)
+    """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the horizon.
+
+    Over the rows with a purchase (:func:`_buyers`), as the pandas mean of the
+    ``btyd_p_no_purchase`` column skips the others' NaN.
+    """
+    summary = _summary(rows[_buyers(rows)])
     return float(BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary).mean())
 
 
@@ -96,9 +113,11 @@ def recency_rank(features: pd.DataFrame) -> pd.Series:
 def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """Add the btyd columns to a feature frame that has the RFM family.
 
-    One BG/NBD fit per cutoff, on that cutoff's rows. A cutoff whose fit
-    fails (e.g. nobody has a repeat purchase yet) gets NaN in the BG/NBD
-    columns, with a warning; the recency rank needs no fit.
+    One BG/NBD fit per cutoff, on that cutoff's rows with a purchase
+    (:func:`_buyers`); rows without one get NaN in the BG/NBD columns and do
+    not change the others' values. A cutoff whose fit fails (e.g. nobody has
+    a repeat purchase yet) gets NaN in the BG/NBD columns, with a warning; the
+    recency rank needs no fit.
     """
     alive, expected, silent = (d.name for d in _bgnbd_docs(horizon_days))
     out = features.copy()
@@ -106,7 +125,8 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame
         out[name] = np.nan
     out[RANK_DOC.name] = recency_rank(out)
     h = horizon_days / UNIT_DAYS
-    for cutoff, idx in out.groupby("cutoff", sort=True).groups.items():
+    buyers = _buyers(out)
+    for cutoff, idx in out[buyers].groupby("cutoff", sort=True).groups.items():
         summary = _summary(out.loc[idx])
         try:
             model = BGNBD().fit(summary)

@@ -128,6 +128,32 @@ def _single_cutoff(spine: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(first) if first == last else None
 
 
+def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
+    """The spine with its cutoffs checked: datetimes at midnight UTC, no NaT.
+
+    Time-zone-aware cutoffs are converted to UTC. The general path compares a
+    row's *day* with the cutoff, which equals ``time < cutoff`` only for a
+    midnight cutoff, so any other time of day is an error here, as it is for
+    one cutoff (:func:`churnml.windows.to_cutoff`).
+    """
+    cut = spine["cutoff"]
+    if isinstance(cut.dtype, pd.DatetimeTZDtype):
+        cut = cut.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(cut):
+        raise SchemaError(f"spine.cutoff must hold datetimes (midnight UTC), got dtype {cut.dtype}", table="spine")
+    bad = cut.isna() | (cut != cut.dt.normalize())
+    if bad.any():
+        rows = spine.loc[bad, ["customer_id"]].assign(cutoff=cut[bad]).head(5)
+        shown = "; ".join(f"row {r.Index}: {r.customer_id}, {r.cutoff}" for r in rows.itertuples())
+        raise SchemaError(
+            f"spine.cutoff: {int(bad.sum())} row(s) are missing or not at midnight UTC (e.g. {shown}); "
+            "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
+            "Pass dates or normalise the cutoffs (Series.dt.normalize())",
+            table="spine",
+        )
+    return spine.assign(cutoff=cut.astype("datetime64[us]"))
+
+
 def _repeated_pairs(spine: pd.DataFrame) -> int:
     """How many (customer_id, cutoff) pairs the spine repeats (counted by DuckDB: 0.3 s for 3M rows, pandas 1.2 s)."""
     sql = "SELECT COUNT(*) AS n FROM (SELECT customer_id, cutoff FROM spine GROUP BY customer_id, cutoff HAVING COUNT(*) > 1)"
@@ -170,6 +196,7 @@ def compute_features(
     """
     if chunk_rows is not None and chunk_rows < 1:
         raise ConfigError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    spine = _spine_cutoffs(spine)
     if _repeated_pairs(spine):
         raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
     frames: dict[str, TableSource] = {}
@@ -209,6 +236,13 @@ def compute_features(
 def feature_docs(plan: FeaturePlan) -> pd.DataFrame:
     """The documentation table of the plan's features (name, family, meaning, missing)."""
     docs: list[FeatureDoc] = [d for fam in _families(plan) for d in fam.docs]
+    if plan.censored == "flag":
+        docs += [
+            FeatureDoc(f"win_censored_{w}d", "censoring",
+                       f"1 when the cutoff has less than {w} days of history (windows of {w} days are cut short)",
+                       "never (from the cutoff and the data's first day)")
+            for w in plan.windows
+        ]
     if plan.btyd_horizon_days is not None:
         docs += btyd_docs(plan.btyd_horizon_days)
     return pd.DataFrame([asdict(d) for d in docs])

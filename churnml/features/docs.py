@@ -25,6 +25,7 @@ _EXAMPLE_PLAN = FeaturePlan(
         "subscriptions": ("plan", "mrr"),
         "customers": ("signup_at", "region", "segment", "acquisition_channel", "referred_by"),
     },
+    censored="flag",
     btyd_horizon_days=273,
 )
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from churnml.config import FeaturesConfig
 from churnml.engine import ParquetSource, TableSource, run_sql
-from churnml.errors import SchemaError
+from churnml.errors import ConfigError, SchemaError
 from churnml.features.base import FamilyContext, FamilySQL, sql_name
 from churnml.features.customers import customers_family
 from churnml.features.events import events_family
@@ -123,19 +123,20 @@ def _distinct(frame: TableSource | None, column: str) -> tuple[str, ...]:
     return tuple(sorted(str(v) for v in values))
 
 
-def _types(frame: TableSource | None, table: str, column: str) -> tuple[str, ...]:
+def _types(frame: TableSource | None, table: str, column: str, reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The distinct values of a type column that name feature columns (:func:`_distinct`).
 
     Feature names keep a value's letters and digits, lower-cased, with each run
     of other characters as ``_`` (:func:`churnml.features.base.sql_name`). Two values
-    giving the same name would give two columns of one name, so they are an
-    error that lists them.
+    giving the same name would give two columns of one name, and so would a
+    value named like a ``reserved`` name (the events' ``all``, whose
+    ``evt_all_count_{W}d`` count every type): both are an error that lists them.
     """
     values = _distinct(frame, column)
-    by_name: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {name: [f"the {table} family's own '{name}' columns"] for name in reserved}
     for v in values:
-        by_name.setdefault(sql_name(v), []).append(v)
-    clashes = [f"{' and '.join(repr(v) for v in vs)} (both '{name}')" for name, vs in by_name.items() if len(vs) > 1]
+        by_name.setdefault(sql_name(v), []).append(repr(v))
+    clashes = [f"{' and '.join(vs)} (both '{name}')" for name, vs in by_name.items() if len(vs) > 1]
     if clashes:
         raise SchemaError(
             f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
@@ -172,7 +173,10 @@ def plan_features(
     if tx is None or len(tx) == 0:
         raise SchemaError("features need a non-empty transactions table", table="transactions")
     data_start = _first_time(tx).normalize()
-    first_cut = min(to_cutoff(c) for c in cutoffs)  # type: ignore[attr-defined]
+    cuts = [to_cutoff(c) for c in cutoffs]  # type: ignore[attr-defined]
+    if not cuts:
+        raise ConfigError("plan_features needs at least one cutoff: the earliest decides which windows are censored")
+    first_cut = min(cuts)
     history_days = int((first_cut - data_start) / DAY)
     windows = tuple(sorted(set(cfg.windows)))
     dropped: tuple[int, ...] = ()
@@ -200,7 +204,7 @@ def plan_features(
         windows=windows,
         dropped_windows=dropped,
         data_start=str(data_start.date()),
-        event_types=_types(events, "events", "event_type"),
+        event_types=_types(events, "events", "event_type", reserved=("all",)),
         survey_types=_types(surveys, "surveys", "survey"),
         optional_columns=optional,
         censored=cfg.censored_windows,

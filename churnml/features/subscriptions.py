@@ -14,6 +14,23 @@ from churnml.windows import history_sql
 __all__ = ["subscriptions_family"]
 
 
+def _anniversary(year: str, month: str) -> str:
+    """The start's day of the month in (year, month), or that month's last day when it is shorter."""
+    return f"MAKE_DATE({year}, {month}, LEAST(DAY(st), DAY(LAST_DAY(MAKE_DATE({year}, {month}, 1)))))"
+
+
+# Days from the cutoff to the next monthly anniversary of the start, 0 when it falls on the cutoff's
+# day: the start's day in the cutoff's month if not yet past, else in the next month; a start on the
+# 29th to 31st renews on the last day of shorter months (2024-01-31: 02-29, 03-31). In calendar
+# months, as bills are, and in functions DuckDB and Spark SQL share.
+_DAYS_TO_ANNIVERSARY = (
+    "CASE WHEN {this} >= c THEN DATE_DIFF('day', c, {this}) ELSE DATE_DIFF('day', c, {next}) END".format(
+        this=_anniversary("YEAR(c)", "MONTH(c)"),
+        next=_anniversary("YEAR(c) + CASE WHEN MONTH(c) = 12 THEN 1 ELSE 0 END", "MONTH(c) % 12 + 1"),
+    )
+)
+
+
 def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     """SQL for the subscriptions family over ``subscriptions`` joined to ``spine``."""
     opt = ctx.optional_columns.get("subscriptions", frozenset())
@@ -33,7 +50,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
         "MAX(CASE WHEN active THEN 1 ELSE 0 END) AS sub_active",
         f"{as_int('COUNT(*)')} AS sub_count_all",
         "MAX(age) / 30.4375 AS sub_months_since_first",
-        "MAX(CASE WHEN active AND rn_active = 1 THEN (30 - age % 30) % 30 END) AS sub_days_to_renewal",
+        f"MAX(CASE WHEN active AND rn_active = 1 THEN {_DAYS_TO_ANNIVERSARY} END) AS sub_days_to_renewal",
     ]
     cats: list[str] = []
     if has_plan:
@@ -63,6 +80,7 @@ FROM (
     SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, cutoff, active ORDER BY start DESC) AS rn_active
     FROM (
         SELECT s.customer_id, s.cutoff, u.start{extra}, {age('u', 'start')} AS age,
+               CAST(u.start AS DATE) AS st, CAST(s.cutoff AS DATE) AS c,
                (u."end" IS NULL OR NOT {history_sql('u."end"', 's.cutoff')}) AS active{prev}
         FROM subscriptions u {history_join('u', 'start')}
     ) a

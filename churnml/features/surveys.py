@@ -4,8 +4,9 @@ For each survey type ``k`` (nps, csat, ces, cli; those present at training):
 ``srv_{k}_last`` the latest score before the cutoff, ``srv_{k}_age_days`` its
 age, ``srv_{k}_change`` latest minus the previous answer (NaN with fewer than
 two). ``srv_nps_category``: promoter (9-10), passive (7-8), detractor (0-6)
-of the latest NPS answer. Answers on the same day: the lower score counts as
-the later one (a deterministic, cautious tie-break).
+of the latest NPS answer. Answers are ordered by their timestamp; two at the
+same moment are ordered by score, the lower one counting as the later (a
+deterministic, cautious tie-break).
 """
 
 from __future__ import annotations
