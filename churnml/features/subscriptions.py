@@ -55,7 +55,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     cats: list[str] = []
     if has_plan:
         parts.append("MAX(CASE WHEN active AND rn_active = 1 THEN plan END) AS sub_plan")
-        docs.append(FeatureDoc("sub_plan", "subscriptions", "plan of the active subscription", "NaN (none)"))
+        docs.append(FeatureDoc("sub_plan", "subscriptions", "plan of the active subscription (the latest started)", "NaN (none)"))
         cats.append("sub_plan")
     if has_mrr:
         parts += [
@@ -72,12 +72,15 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
         if has_mrr
         else ""
     )
+    # The active subscription is the latest started; two started at the same moment: the dearer, then
+    # the first plan by name, so that the plan and MRR never depend on row order.
+    tie = (", mrr DESC NULLS LAST" if has_mrr else "") + (", plan ASC NULLS LAST" if has_plan else "")
     select = ",\n           ".join(parts)
     sql = f"""
 SELECT customer_id, cutoff,
            {select}
 FROM (
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, cutoff, active ORDER BY start DESC) AS rn_active
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY customer_id, cutoff, active ORDER BY start DESC{tie}) AS rn_active
     FROM (
         SELECT s.customer_id, s.cutoff, u.start{extra}, {age('u', 'start')} AS age,
                CAST(u.start AS DATE) AS st, CAST(s.cutoff AS DATE) AS c,
