@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from churnml.errors import SchemaError
@@ -167,8 +168,22 @@ def connect(
         if isinstance(source, ParquetSource):
             _register_parquet(con, name, source)
         else:
-            con.register(name, source)
+            con.register(name, _forward(source))
     return con
+
+
+def _forward(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, with a copy of each numeric column whose memory runs backwards.
+
+    ``df.iloc[::-1]`` keeps columns as views with negative strides, and DuckDB
+    2.0 fails on them with a bare ``std::bad_cast``; other columns stay zero-copy.
+    """
+    backwards = [
+        c for c, dtype in frame.dtypes.items()
+        if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM"
+        and (values := frame[c].to_numpy(copy=False)).ndim == 1 and values.strides[0] < 0
+    ]
+    return frame.assign(**{str(c): frame[c].copy() for c in backwards}) if backwards else frame
 
 
 def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: ParquetSource) -> None:

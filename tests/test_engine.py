@@ -93,3 +93,14 @@ def test_scoring_and_the_metrics_refuse_parquet_transactions_with_the_fix(synthe
 
     with pytest.raises(SchemaError, match=r"table 'surveys': the metrics need this table as a pandas DataFrame, got list"):
         table_of({"transactions": tx, "surveys": [1, 2]}, "surveys")
+
+
+def test_a_frame_reversed_by_iloc_runs_though_its_columns_are_backward_views():
+    # DuckDB 2.0 fails on negative strides with a bare std::bad_cast; churnml copies those columns
+    import numpy as np
+
+    df = pd.DataFrame({"a": np.arange(5.0), "n": np.arange(5), "t": pd.date_range("2024-01-01", periods=5)})
+    back = df.iloc[::-1].reset_index(drop=True)
+    assert back["a"].to_numpy().strides[0] < 0
+    got = run_sql("SELECT SUM(a * n) AS a, SUM(n) AS n, MIN(t) AS t FROM x", {"x": back})
+    assert got.to_dict("records") == [{"a": 30.0, "n": 10, "t": pd.Timestamp("2024-01-01")}]  # 1 + 4 + 9 + 16

@@ -108,6 +108,23 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     assert a["rfm_recency_days"] == 21 and a["rfm_tenure_days"] == 31  # days, as DuckDB counts them
 
 
+def test_event_types_that_look_like_spark_variables_are_counted_as_written(spark):
+    # Spark would substitute ${...} in the SQL text, where event types are literals
+    from churnml.config import FeaturesConfig
+    from churnml.spark import features, from_pandas, spark_tables
+
+    given = {"transactions": frame(customer_id=["A"], timestamp=["2024-01-01"], amount=[1.0]),
+             "events": frame(customer_id=["A", "A"], timestamp=["2024-01-20", "2024-01-25"],
+                             event_type=["${x}", "${spark.master}"])}
+    plan = plan_features(given, ["2024-02-01"], FeaturesConfig(windows=[30], families=["events"]))
+    spine = pd.DataFrame({"customer_id": pd.Series(["A"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-02-01"]).astype("datetime64[us]")})
+    got = _local(features(spark, spark_tables(spark, given), from_pandas(spark, spine), plan))
+    assert_same(compute_features(given, spine, plan), got)
+    assert (got["evt_x_count_30d"].iloc[0], got["evt_spark_master_days_since"].iloc[0]) == (1, 7)
+    assert spark.conf.get("spark.sql.variable.substitute") == "true"  # the user's setting is back
+
+
 def test_every_feature_label_and_population_row_equals_duckdb_on_synthetic_data(spark, cfg, tables, stables):
     from churnml.config import TimeConfig
     from churnml.spark import features, labels, plan_features_spark

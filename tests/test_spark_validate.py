@@ -239,19 +239,28 @@ def test_example_rows_do_not_depend_on_the_partitioning(spark):
 
 
 def test_java_number_suffixes_are_not_numbers_on_spark_as_on_pandas(spark):
-    raw = frame(customer_id=["A", "B", "C", "D"], timestamp=["2024-01-01"] * 4, amount=["1d", "2f", "12.5D", "3"])
+    raw = frame(customer_id=["A", "B", "C", "D", "E"], timestamp=["2024-01-01"] * 5,
+                amount=["1d", "2f", "12.5D", "0x1p4", "3"])  # Java reads all four, '0x1p4' as 16
     on_spark = _problems(lambda: _spark_check(spark, "transactions", raw))
     on_pandas = _problems(lambda: validate_table("transactions", raw))
     assert [_verdict(p) for p in on_spark] == [_verdict(p) for p in on_pandas]
-    assert on_spark[0].startswith("transactions.amount: 3 non-numeric values")
+    assert on_spark[0].startswith("transactions.amount: 4 non-numeric values")
 
 
 def test_whole_number_ids_read_as_floats_get_the_ids_pandas_gives(spark):
-    raw = pd.DataFrame({"customer_id": [7.0, 12.0],
-                        "timestamp": pd.to_datetime(["2024-01-01"] * 2).astype("datetime64[us]"),
-                        "amount": [1.0, 2.0]})
+    raw = pd.DataFrame({"customer_id": [7.0, 12.0, 1e20, -1.5e19],  # beyond 64 bits: exponent form, no overflow
+                        "timestamp": pd.to_datetime(["2024-01-01"] * 4).astype("datetime64[us]"),
+                        "amount": [1.0, 2.0, 3.0, 4.0]})
     got = _local(_spark_check(spark, "transactions", raw))["customer_id"].tolist()
-    assert got == validate_table("transactions", raw)["customer_id"].tolist() == ["7", "12"]
+    assert got == validate_table("transactions", raw)["customer_id"].tolist() == ["7", "12", "1e+20", "-1.5e+19"]
+
+
+def test_ids_are_stripped_of_the_white_space_python_strips_also_the_separators_u001c_to_u001f(spark):
+    raw = frame(customer_id=["A", "A\x1f", "\x1cA", " A\u3000", "B"], timestamp=["2024-01-01"] * 5,
+                amount=[1.0, 2.0, 3.0, 4.0, 5.0])
+    got = _local(_spark_check(spark, "transactions", raw, duplicates="keep"))["customer_id"].tolist()
+    assert got == validate_table("transactions", raw, duplicates="keep")["customer_id"].tolist()
+    assert sorted(got) == ["A", "A", "A", "A", "B"]
 
 
 def test_tables_outside_the_spark_path_and_non_utc_sessions_are_config_errors(spark):

@@ -61,7 +61,11 @@ def missing(name: str, dtype: T.DataType) -> Column:
 
 def _strip(c: Column) -> Column:
     """Text without leading and trailing white space (Unicode, as ``str.strip``)."""
-    return F.regexp_replace(c.cast("string"), r"(?U)^\s+|\s+$", "")
+    return F.regexp_replace(c.cast("string"), _SPACE, "")
+
+
+# Java's Unicode \s lacks the separators U+001C-U+001F that Python's str.strip removes.
+_SPACE = r"(?U)^[\s\x{1c}-\x{1f}]+|[\s\x{1c}-\x{1f}]+$"
 
 
 def _as_bool(name: str, dtype: T.DataType) -> Column:
@@ -71,15 +75,17 @@ def _as_bool(name: str, dtype: T.DataType) -> Column:
     return F.try_element_at(words, F.lower(_strip(column(name))))
 
 
-#: Java number syntax pandas does not read: a type suffix after the digits ('1d', '2f', '12.5D').
-_JAVA_SUFFIX = r"(?i)[0-9.][df]\s*$"
+#: Java number syntax pandas does not read: a type suffix after the digits ('1d', '2f', '12.5D'),
+#: or a hexadecimal float ('0x1p4').
+_JAVA_SUFFIX = r"(?i)[0-9.][df]\s*$|^\s*[+-]?0x"
 
 
 def number(name: str, dtype: T.DataType) -> Column:
     """Column ``name`` as double; text that is not a number pandas reads becomes null.
 
     Spark's cast follows Java, which also reads a type suffix (``'1d'``,
-    ``'2f'``); those are refused here, as ``pandas.to_numeric`` refuses them.
+    ``'2f'``) and hexadecimal floats (``'0x1p4'``); those are refused here, as
+    ``pandas.to_numeric`` refuses them.
     NaN and infinities stay (the row checks report them as not finite).
     """
     raw = column(name)
@@ -92,7 +98,12 @@ def _as_text(raw: Column, dtype: T.DataType) -> Column:
     """Ids and text as strings; a whole float (an id stored as a number) without ``.0``, as pandas writes
     a column of whole floats (a column mixing whole and fractional floats keeps ``.0`` in pandas, not here)."""
     if isinstance(dtype, T.FloatType | T.DoubleType):
-        return F.when(raw == F.floor(raw), raw.cast("bigint").cast("string")).otherwise(raw.cast("string"))
+        whole = (raw % F.lit(1.0)) == 0  # false for NaN and infinities; FLOOR would overflow a bigint
+        # beyond 64-bit integers pandas writes the float in exponent form, '1e+20' where Java writes '1.0E20'
+        big = F.regexp_replace(F.regexp_replace(raw.cast("string"), r"\.0E", "E"), "E", "e+")
+        return (F.when(whole & (F.abs(raw) < F.lit(2.0**63)), raw.cast("bigint").cast("string"))
+                .when(whole, big)
+                .otherwise(raw.cast("string")))
     return raw.cast("string")
 
 

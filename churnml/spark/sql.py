@@ -76,18 +76,27 @@ def run_sql(spark: SparkSession, sql: str, frames: Mapping[str, DataFrame]) -> D
     """Run a DuckDB-dialect query over Spark ``frames``.
 
     Each frame is registered under a private temporary view name for the
-    query's analysis and dropped right after; the result is lazy.
+    query's analysis and dropped right after; the result is lazy. Spark's
+    ``${...}`` variable substitution is off while the text is parsed: data
+    values are written into the SQL as literals (event types such as
+    ``'${x}'``), and Spark would otherwise rewrite them.
     """
     check_session(spark)
     token = uuid.uuid4().hex[:10]
     views = {name: f"churnml_{token}_{name}" for name in frames}
     for name, frame in frames.items():
         frame.createOrReplaceTempView(views[name])
+    substitute = spark.conf.get(_SUBSTITUTE, "true") or "true"
+    spark.conf.set(_SUBSTITUTE, "false")
     try:
         return spark.sql(spark_sql(sql, views))  # analysed now: the views may go
     finally:
+        spark.conf.set(_SUBSTITUTE, substitute)
         for view in views.values():
             spark.catalog.dropTempView(view)
+
+
+_SUBSTITUTE = "spark.sql.variable.substitute"
 
 
 def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: FeaturesConfig | None = None,
