@@ -129,26 +129,27 @@ def _single_cutoff(spine: pd.DataFrame) -> pd.Timestamp | None:
 
 
 def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
-    """The spine with its cutoffs checked: datetimes at midnight UTC, no NaT.
+    """The spine with its cutoffs checked: dates at midnight UTC, none missing.
 
-    Time-zone-aware cutoffs are converted to UTC. The general path compares a
-    row's *day* with the cutoff, which equals ``time < cutoff`` only for a
-    midnight cutoff, so any other time of day is an error here, as it is for
-    one cutoff (:func:`churnml.windows.to_cutoff`).
+    Text and date objects are parsed; time-zone-aware cutoffs are converted
+    to UTC. The general path compares a row's *day* with the cutoff, which
+    equals ``time < cutoff`` only for a midnight cutoff, so any other time of
+    day is an error here, as it is for one cutoff (:func:`churnml.windows.to_cutoff`).
     """
-    cut = spine["cutoff"]
+    given = spine["cutoff"]
+    cut = given
+    if not (pd.api.types.is_datetime64_dtype(cut) or isinstance(cut.dtype, pd.DatetimeTZDtype)):
+        cut = pd.to_datetime(cut, errors="coerce", format="mixed", utc=True)
     if isinstance(cut.dtype, pd.DatetimeTZDtype):
         cut = cut.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif not pd.api.types.is_datetime64_dtype(cut):
-        raise SchemaError(f"spine.cutoff must hold datetimes (midnight UTC), got dtype {cut.dtype}", table="spine")
     bad = cut.isna() | (cut != cut.dt.normalize())
     if bad.any():
-        rows = spine.loc[bad, ["customer_id"]].assign(cutoff=cut[bad]).head(5)
+        rows = spine.loc[bad, ["customer_id", "cutoff"]].head(5)
         shown = "; ".join(f"row {r.Index}: {r.customer_id}, {r.cutoff}" for r in rows.itertuples())
         raise SchemaError(
-            f"spine.cutoff: {int(bad.sum())} row(s) are missing or not at midnight UTC (e.g. {shown}); "
+            f"spine.cutoff: {int(bad.sum())} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
             "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
-            "Pass dates or normalise the cutoffs (Series.dt.normalize())",
+            "Pass dates such as '2024-02-01' or normalise the cutoffs (Series.dt.normalize())",
             table="spine",
         )
     return spine.assign(cutoff=cut.astype("datetime64[us]"))
