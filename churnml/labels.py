@@ -35,7 +35,7 @@ from churnml.config import TimeConfig
 from churnml.engine import run_sql
 from churnml.errors import ConfigError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
-from churnml.windows import DAY, to_cutoff
+from churnml.windows import DAY, label_window_bounds, to_cutoff
 
 __all__ = [
     "contractual_labels",
@@ -78,7 +78,7 @@ def cutoff_table(
         low = 0 if name == "lead_time_days" else 1
         if days is not None and not (float(days) == int(days) and int(days) >= low):
             raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
-    start = cut + lead_time_days * DAY
+    start, end = label_window_bounds(cut, horizon, lead_time_days)
     active_from = (
         cut - active_within_days * DAY
         if active_within_days is not None
@@ -88,7 +88,7 @@ def cutoff_table(
         {
             "cutoff": cut,
             "win_start": start,
-            "win_end": start + pd.to_timedelta(horizon, unit="D"),
+            "win_end": end,
             "active_from": active_from,
         }
     )

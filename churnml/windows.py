@@ -8,7 +8,8 @@ This is the one module that decides which rows a cutoff may see.
   end (exclusive), so that every label is fully observed.
 
 Both pandas masks and SQL predicates are built here, so the DuckDB and Spark
-feature definitions use exactly the same filters.
+feature definitions use exactly the same filters; the label queries read the
+window bounds of :func:`label_window_bounds` from a table of cutoffs.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ __all__ = [
     "history_mask",
     "history_sql",
     "in_window_mask",
-    "in_window_sql",
     "label_window",
+    "label_window_bounds",
     "latest_matured_cutoff",
     "matured_cutoffs",
     "rolling_cutoffs",
@@ -128,9 +129,16 @@ def age_days_sql(time_col: str, cutoff_col: str) -> str:
     return f"DATE_DIFF('day', CAST({time_col} AS DATE), CAST({cutoff_col} AS DATE))"
 
 
-def in_window_sql(time_col: str, start_sql: str, end_sql: str) -> str:
-    """SQL predicate of a half-open window ``[start, end)``."""
-    return f"({time_col} >= {start_sql} AND {time_col} < {end_sql})"
+def label_window_bounds(
+    cutoffs: pd.DatetimeIndex, horizon_days: np.ndarray, lead_time_days: int = 0
+) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Starts and ends of the label windows of many cutoffs (:func:`label_window`, vectorised).
+
+    The label queries (:mod:`churnml.label_sql`) read these bounds from a
+    table of cutoffs, so they use this module's window, ``[c + lead, c + lead + horizon)``.
+    """
+    start = cutoffs + lead_time_days * DAY
+    return start, start + pd.to_timedelta(horizon_days, unit="D")
 
 
 @dataclass(frozen=True)
