@@ -56,6 +56,9 @@ def worlds(draw):
         "tickets": _log(draw, 0, days_to_cut, days_to_cut + 120, "tickets"),
     }
     before["transactions"].loc[0, "amount"] = 5.0  # at least one purchase before the cutoff
+    for name, frame in after.items():  # the boundary itself: a row exactly at the cutoff, half the time
+        if len(frame) and draw(st.booleans()):
+            frame.loc[0, "opened_at" if name == "tickets" else "timestamp"] = CUT
     return before, after
 
 
