@@ -89,7 +89,8 @@ def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Co
         if cost <= 0:
             raise ConfigError("--budget needs scoring.cost_per_contact > 0")
         worth = ranked[save * ranked["value_at_risk"] > cost]
-        return worth.head(int(budget // cost))
+        # contacts the budget pays for; the epsilon keeps 3.3 / 1.1 (2.9999999999999996 in floats) at 3
+        return worth.head(math.floor(budget / cost * (1 + 1e-12)))
     return ranked
 
 
@@ -149,7 +150,7 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     reasons = _reasons(model, feature_rows, chosen, cfg.scoring.top_k)
     chosen = pd.concat([chosen, reasons], axis=1)
     feature_cols = reasons[[col for col in reasons.columns if col.endswith("_feature")]]
-    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols)
+    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols, scored=len(ranked))
     return chosen.drop(columns=["tenure_days"])
 
 

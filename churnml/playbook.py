@@ -37,23 +37,32 @@ def _reason_match(reasons: pd.DataFrame, prefixes: list[str]) -> np.ndarray:
 
 
 def suggest_actions(
-    outreach: pd.DataFrame, rules: list[PlayRule], reason_features: pd.DataFrame
+    outreach: pd.DataFrame, rules: list[PlayRule], reason_features: pd.DataFrame, scored: int | None = None
 ) -> pd.Series:
     """One suggested action per row of ``outreach``.
 
     Parameters
     ----------
     outreach : DataFrame
-        Needs ``risk_tier``, ``value_at_risk`` and ``tenure_days``.
+        Needs ``risk_tier``, ``value_at_risk`` and ``tenure_days``; with
+        ``scored``, also ``rank`` (1 = highest value at risk among everyone scored).
     rules : list of PlayRule
         Tried in order; rows no rule matches get "no action".
     reason_features : DataFrame
         The features behind each row's reasons (``reason_i_feature`` columns).
+    scored : int, optional
+        How many customers were scored when ``outreach`` is a cut of them
+        (``--top``, ``--budget``): a value-at-risk share is then of everyone
+        scored, so a customer's action does not depend on the cut. Without it,
+        the share is of ``outreach``'s rows.
     """
     n = len(outreach)
     action = np.full(n, "", dtype=object)
     todo = np.ones(n, dtype=bool)
-    var_rank = outreach["value_at_risk"].rank(ascending=False, method="first").to_numpy() / max(n, 1)
+    if scored is None:
+        var_rank = outreach["value_at_risk"].rank(ascending=False, method="first").to_numpy() / max(n, 1)
+    else:
+        var_rank = outreach["rank"].to_numpy(dtype="float64") / max(scored, 1)
     for rule in rules:
         ok = todo.copy()
         if rule.tiers is not None:

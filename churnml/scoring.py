@@ -174,6 +174,25 @@ def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFram
     return f"nobody to score at {c.date()}: none of the {asked} asked customers can be scored ({why})"
 
 
+#: A cutoff more days than this after the last transaction gets a warning (:func:`_warn_if_stale`).
+STALE_DAYS = 31
+
+
+def _warn_if_stale(tx: pd.DataFrame, cutoff: pd.Timestamp) -> None:
+    """Warn when the cutoff is long after the data: every customer then looks silent for that long."""
+    last = tx["timestamp"].max()
+    if pd.isna(last):
+        return
+    gap = (cutoff - pd.Timestamp(last).normalize()).days - 1
+    if gap > STALE_DAYS:
+        log.warning(
+            "the cutoff %s is %d days after the last transaction (%s): nobody can have bought in between, so "
+            "everyone looks silent and the churn probabilities run high. Score at %s (the day after the data) "
+            "or load newer data", cutoff.date(), gap, pd.Timestamp(last).date(),
+            (pd.Timestamp(last).normalize() + pd.Timedelta(days=1)).date(),
+        )
+
+
 def score_customers(
     tables: object,
     model: ChurnModel,
@@ -213,6 +232,7 @@ def score_customers(
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
+    _warn_if_stale(tx, c)
     extra = getattr(model, "extra_", {})
     if "feature_plan" not in extra:
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")

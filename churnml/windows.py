@@ -15,6 +15,7 @@ window bounds of :func:`label_window_bounds` from a table of cutoffs.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 DAY = pd.Timedelta(days=1)
+_ISO_DATE = re.compile(r"\s*[+-]?\d{4}-\d{2}-\d{2}(?:$|[ T\s])")
 
 
 def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = "cutoff") -> pd.Timestamp:
@@ -49,6 +51,11 @@ def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = 
     """
     if value is None:
         raise DataWindowError(f"{name} is required (a date such as '1997-10-01'); it has no default")
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise DataWindowError(
+            f"{name}={value!r} is not a date in the form YYYY-MM-DD (e.g. '1997-10-01', optionally with a time); "
+            "forms such as 01/06/2024 are ambiguous (1 June or 6 January) and '2024' alone is not a day"
+        )
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:

@@ -33,6 +33,19 @@ def setup(tmp_path_factory):
     return cfg, tables, ChurnModel.load(folder), folder
 
 
+def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog):
+    cfg, tables, model, _ = setup
+    last = tables.transactions["timestamp"].max().normalize()
+    late = (last + pd.Timedelta(days=33)).date()  # 32 days between the last day and the cutoff
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        score_customers(tables, model, str(late), cfg, top=1)
+    assert f"the cutoff {late} is 32 days after the last transaction ({last.date()})" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
+    assert "after the last transaction" not in caplog.text  # 31 days: no warning
+
+
 def test_every_asked_customer_is_accounted_for(setup):
     cfg, tables, model, _ = setup
     tx = tables.transactions
@@ -194,6 +207,29 @@ def test_the_outreach_list_ranks_by_value_at_risk_then_probability_and_cuts_by_t
     assert outreach_list(_scored(), None, rows, cfg, budget=20.0)["customer_id"].tolist() == ["A", "B"]  # type: ignore[arg-type]
     assert outreach_list(_scored(), None, rows, cfg, budget=100.0)["customer_id"].tolist() == ["A", "B", "C"]  # type: ignore[arg-type]
     assert asked == []
+
+
+def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend_on_the_cut():
+    from churnml.scoring import outreach_list
+
+    def rows(ids):
+        raise AssertionError("no reasons asked")
+
+    # 3.3 // 1.1 is 2.0 in floats; the budget pays three contacts at 1.1
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=1.1", "scoring.save_rate=0.2"])
+    assert outreach_list(_scored(), None, rows, cfg, budget=3.3)["customer_id"].tolist() == ["A", "B", "C"]  # type: ignore[arg-type]
+    # Ten scored (the four and six of value at risk 1): A, first of ten, is in the top 20 % of value at
+    # risk and high risk: a personal call. Cut to two, A is still first of the ten scored, not 1 of 2.
+    extra = pd.DataFrame({"customer_id": pd.Series([f"E{i}" for i in range(6)], dtype="str"),
+                          "cutoff": pd.Series(pd.to_datetime(["2024-06-01"] * 6), dtype="datetime64[us]"),
+                          "churn_probability": [0.1] * 6, "predicted_clv": [10.0] * 6, "historical_spend": [5.0] * 6,
+                          "rfm_segment": ["Hibernating"] * 6, "tenure_days": [400.0] * 6})
+    ten = pd.concat([_scored(), extra], ignore_index=True)
+    ten.loc[ten["customer_id"] == "A", "tenure_days"] = 400.0  # not new: no onboarding call
+    everyone = outreach_list(ten, None, rows, cfg)  # type: ignore[arg-type]
+    two = outreach_list(ten, None, rows, cfg, top=2)  # type: ignore[arg-type]
+    assert everyone["suggested_action"].iloc[0] == "personal call"
+    assert two["suggested_action"].tolist() == everyone["suggested_action"].head(2).tolist()
 
 
 def test_the_outreach_list_fetches_feature_rows_of_the_listed_customers_only(setup):

@@ -93,6 +93,13 @@ def test_a_declared_end_off_midnight_still_gives_midnight_cutoffs():
     assert cuts[-1] == pd.Timestamp("1997-12-01") and (cuts == cuts.normalize()).all()
 
 
+@pytest.mark.parametrize("text", ["01/06/2024", "2024", "20240601", "June 1, 2024"])
+def test_dates_given_as_text_must_be_iso_as_other_forms_are_ambiguous(text):
+    with pytest.raises(DataWindowError, match="is not a date in the form YYYY-MM-DD"):
+        to_cutoff(text)
+    assert to_cutoff("2024-06-01") == to_timestamp("2024-06-01T02:00+02:00") == pd.Timestamp("2024-06-01")
+
+
 def test_data_span_ends_the_day_after_the_last_timestamp_unless_declared():
     times = pd.Series(pd.to_datetime(["2024-01-03 10:00", "2024-02-10 23:00"], format="ISO8601"))
     assert DataSpan.from_times(times).end == pd.Timestamp("2024-02-11")
