@@ -49,6 +49,11 @@ __all__ = [
 ]
 
 
+def _whole_days(name: str, days: float, low: int) -> None:
+    if not (float(days) == int(days) and int(days) >= low):
+        raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
+
+
 def cutoff_table(
     cutoffs: Sequence[object] | pd.DatetimeIndex,
     horizon_days: int | Sequence[int],
@@ -74,10 +79,9 @@ def cutoff_table(
     if not (np.isfinite(given) & (given >= 1) & (given == np.floor(given))).all():
         raise ConfigError(f"horizon_days must be whole days >= 1, got {horizon_days}")
     horizon = np.broadcast_to(given.astype("int64"), (len(cut),))
-    for name, days in (("lead_time_days", lead_time_days), ("active_within_days", active_within_days)):
-        low = 0 if name == "lead_time_days" else 1
-        if days is not None and not (float(days) == int(days) and int(days) >= low):
-            raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
+    _whole_days("lead_time_days", lead_time_days, 0)
+    if active_within_days is not None:
+        _whole_days("active_within_days", active_within_days, 1)
     start, end = label_window_bounds(cut, horizon, lead_time_days)
     active_from = (
         cut - active_within_days * DAY

@@ -40,7 +40,7 @@ from churnml.outreach import (
     spreadsheet_safe,
 )
 from churnml.tracking import load_pyfunc
-from churnml.windows import in_window_mask, to_cutoff
+from churnml.windows import DAY, DataSpan, in_window_mask, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -180,16 +180,15 @@ STALE_DAYS = 31
 
 def _warn_if_stale(tx: pd.DataFrame, cutoff: pd.Timestamp) -> None:
     """Warn when the cutoff is long after the data: every customer then looks silent for that long."""
-    last = tx["timestamp"].max()
-    if pd.isna(last):
+    if tx["timestamp"].isna().all():
         return
-    gap = (cutoff - pd.Timestamp(last).normalize()).days - 1
+    end = DataSpan.from_times(tx["timestamp"]).end  # the day after the last transaction
+    gap = (cutoff - end).days
     if gap > STALE_DAYS:
         log.warning(
             "the cutoff %s is %d days after the last transaction (%s): nobody can have bought in between, so "
             "everyone looks silent and the churn probabilities run high. Score at %s (the day after the data) "
-            "or load newer data", cutoff.date(), gap, pd.Timestamp(last).date(),
-            (pd.Timestamp(last).normalize() + pd.Timedelta(days=1)).date(),
+            "or load newer data", cutoff.date(), gap, (end - DAY).date(), end.date(),
         )
 
 

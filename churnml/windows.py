@@ -27,6 +27,7 @@ __all__ = [
     "DataSpan",
     "LabelWindow",
     "age_days_sql",
+    "cutoff_column",
     "history_mask",
     "history_sql",
     "in_window_mask",
@@ -80,6 +81,25 @@ def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp
             "so that history 'time < cutoff' is the same on timestamps and on dates"
         )
     return ts
+
+
+def cutoff_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column of cutoffs as naive UTC ``datetime64[us]``, and the mask of rows that are not cutoffs.
+
+    The vectorised :func:`to_cutoff`: text must be YYYY-MM-DD (as for one
+    cutoff), date objects are parsed, aware values converted to UTC. A row is
+    bad when it is missing, not such a date, or not at midnight.
+    """
+    cut = values
+    text_bad = pd.Series(False, index=values.index)
+    if not (pd.api.types.is_datetime64_dtype(cut) or isinstance(cut.dtype, pd.DatetimeTZDtype)):
+        text = values.map(lambda v: isinstance(v, str))
+        text_bad = text & ~values.where(text, "").astype("str").str.match(_ISO_DATE.pattern)
+        cut = pd.to_datetime(values.where(~text_bad), errors="coerce", format="mixed", utc=True)
+    if isinstance(cut.dtype, pd.DatetimeTZDtype):
+        cut = cut.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = text_bad | cut.isna() | (cut != cut.dt.normalize())
+    return cut.astype("datetime64[us]"), bad
 
 
 @dataclass(frozen=True)

@@ -427,6 +427,8 @@ def test_spine_cutoffs_off_midnight_are_an_error_on_every_path_and_aware_ones_ar
     pd.testing.assert_frame_equal(compute_features(tables, text, plan), compute_features(tables, spine(["A", "B"]), plan))
     with pytest.raises(SchemaError, match="1 row.s. are missing, not dates, or not at midnight UTC .e.g. row 1: B, soon"):
         compute_features(tables, text.assign(cutoff=["2024-02-01", "soon"]), plan)
+    with pytest.raises(SchemaError, match="e.g. row 0: A, 02/01/2024"):  # text is YYYY-MM-DD, as for one cutoff
+        compute_features(tables, text.assign(cutoff=["02/01/2024", "2024-02-01"]), plan)
 
 
 def test_recency_rank_by_hand_with_ties_and_a_lone_cutoff():

@@ -34,6 +34,7 @@ from churnml.features.base import (
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.chunks import normalise, run_chunked
 from churnml.features.plan import FAMILIES, FeaturePlan, plan_features, table_of
+from churnml.windows import cutoff_column
 
 __all__ = ["CHUNK_ROWS", "CHUNK_ROWS_ONE_CUTOFF", "FAMILIES", "SQL_NAMES", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
 
@@ -129,20 +130,13 @@ def _single_cutoff(spine: pd.DataFrame) -> pd.Timestamp | None:
 
 
 def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
-    """The spine with its cutoffs checked: dates at midnight UTC, none missing.
+    """The spine with its cutoffs checked by :func:`churnml.windows.cutoff_column`.
 
-    Text and date objects are parsed; time-zone-aware cutoffs are converted
-    to UTC. The general path compares a row's *day* with the cutoff, which
-    equals ``time < cutoff`` only for a midnight cutoff, so any other time of
-    day is an error here, as it is for one cutoff (:func:`churnml.windows.to_cutoff`).
+    The general path compares a row's *day* with the cutoff, which equals
+    ``time < cutoff`` only for a midnight cutoff, so any other time of day is
+    an error here, as it is for one cutoff (:func:`churnml.windows.to_cutoff`).
     """
-    given = spine["cutoff"]
-    cut = given
-    if not (pd.api.types.is_datetime64_dtype(cut) or isinstance(cut.dtype, pd.DatetimeTZDtype)):
-        cut = pd.to_datetime(cut, errors="coerce", format="mixed", utc=True)
-    if isinstance(cut.dtype, pd.DatetimeTZDtype):
-        cut = cut.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = cut.isna() | (cut != cut.dt.normalize())
+    cut, bad = cutoff_column(spine["cutoff"])
     if bad.any():
         rows = spine.loc[bad, ["customer_id", "cutoff"]].head(5)
         shown = "; ".join(f"row {r.Index}: {r.customer_id}, {r.cutoff}" for r in rows.itertuples())
@@ -152,7 +146,7 @@ def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
             "Pass dates such as '2024-02-01' or normalise the cutoffs (Series.dt.normalize())",
             table="spine",
         )
-    return spine.assign(cutoff=cut.astype("datetime64[us]"))
+    return spine.assign(cutoff=cut)
 
 
 def _repeated_pairs(spine: pd.DataFrame) -> int:
