@@ -44,7 +44,9 @@ class ParquetSource:
 
     The files must already hold the canonical columns and types (as written
     by :func:`churnml.io.write_frame` or ``python -m churnml.datasets``):
-    unlike :func:`churnml.io.read_table`, nothing is mapped or validated.
+    unlike :func:`churnml.io.read_table`, nothing is mapped or repaired. The
+    features and labels check the types, the NULLs of required columns and
+    non-finite numbers first (:func:`churnml.sources.check_sources`).
 
     Parameters
     ----------

@@ -35,6 +35,7 @@ from churnml.config import TimeConfig
 from churnml.engine import run_sql
 from churnml.errors import ConfigError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
+from churnml.sources import check_sources
 from churnml.windows import DAY, label_window_bounds, to_cutoff
 
 __all__ = [
@@ -129,7 +130,9 @@ def noncontractual_labels(
     """
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days, active_within_days)
     sql = noncontractual_labels_sql(lead_time_days)
-    out = run_sql(sql, {"tx": transactions[["customer_id", "timestamp", "amount"]], "cutoffs": cuts})
+    tx = transactions[["customer_id", "timestamp", "amount"]]
+    check_sources({"transactions": tx})
+    out = run_sql(sql, {"tx": tx, "cutoffs": cuts})
     return _finish(out)
 
 
@@ -159,7 +162,9 @@ def contractual_labels(
     """
     sql = contractual_labels_sql(grace_days)
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
-    out = run_sql(sql, {"subscriptions": subscriptions[["customer_id", "start", "end"]], "cutoffs": cuts})
+    subs = subscriptions[["customer_id", "start", "end"]]
+    check_sources({"subscriptions": subs})
+    out = run_sql(sql, {"subscriptions": subs, "cutoffs": cuts})
     return _finish(out)
 
 
@@ -216,12 +221,14 @@ def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, tim
             raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
         sql = population_sql("contractual")
         frames = {"subscriptions": subs[["customer_id", "start", "end"]], "cutoffs": cuts}
+        check_sources({"subscriptions": frames["subscriptions"]})
     else:
         tx = getattr(tables, "transactions", None)
         if tx is None:
             raise SchemaError("no transactions table given", table="transactions")
         sql = population_sql("noncontractual", active_within=time.active_within_days is not None)
         frames = {"tx": tx[["customer_id", "timestamp", "amount"]], "cutoffs": cuts}
+        check_sources({"transactions": frames["tx"]})
     out = run_sql(sql, frames)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
     return out.reset_index(drop=True)

@@ -184,7 +184,7 @@ def quote_literal(value: str) -> str:
 # customer *and* by :data:`PURCHASE`, so purchases are ordered among purchases
 # only: the previous purchase row's day is the previous purchase day on the
 # first row of a day and the same day on the others. Returns (and rows without
-# an amount, which only unvalidated Parquet can hold) fall in other partitions
+# an amount, which validation and churnml.sources refuse) fall in other partitions
 # and get ``new_day`` 0 and NULL ``day_amount`` and ``gap``. Measured at 50M
 # transactions (benchmarks/README.md): one scan and window took 7.9-9.2 s
 # against 10.3-11.1 s for purchases and returns scanned apart and joined by

@@ -34,6 +34,7 @@ from churnml.features.base import (
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.chunks import normalise, run_chunked
 from churnml.features.plan import FAMILIES, FeaturePlan, plan_features, table_of
+from churnml.sources import check_sources
 from churnml.windows import cutoff_column
 
 __all__ = ["CHUNK_ROWS", "CHUNK_ROWS_ONE_CUTOFF", "FAMILIES", "SQL_NAMES", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
@@ -205,6 +206,7 @@ def compute_features(
                 table=table,
             )
         frames[SQL_NAMES.get(table, table)] = frame
+    check_sources({FAMILIES[fam][0]: table_of(tables, FAMILIES[fam][0]) for fam in plan.families})
     cutoff = _single_cutoff(spine)
     sql = feature_sql(plan, cutoff)
     if chunk_rows is None:

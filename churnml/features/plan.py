@@ -28,6 +28,7 @@ from churnml.features.surveys import surveys_family
 from churnml.features.tickets import tickets_family
 from churnml.features.windowed import windowed_family
 from churnml.schema import TABLE_SPECS
+from churnml.sources import check_sources
 from churnml.windows import DAY, to_cutoff
 
 __all__ = ["FAMILIES", "FeaturePlan", "plan_features", "table_of"]
@@ -172,6 +173,8 @@ def plan_features(
     tx = table_of(tables, "transactions")
     if tx is None or len(tx) == 0:
         raise SchemaError("features need a non-empty transactions table", table="transactions")
+    families = tuple(f for f in FAMILIES if f in cfg.families and table_of(tables, FAMILIES[f][0]) is not None)
+    check_sources({"transactions": tx, **{FAMILIES[f][0]: table_of(tables, FAMILIES[f][0]) for f in families}})
     data_start = _first_time(tx).normalize()
     cuts = [to_cutoff(c) for c in cutoffs]  # type: ignore[attr-defined]
     if not cuts:
@@ -188,7 +191,6 @@ def plan_features(
                 "dropping look-back windows %s days: the earliest cutoff %s has only %d days of history",
                 list(dropped), first_cut.date(), history_days,
             )
-    families = tuple(f for f in FAMILIES if f in cfg.families and table_of(tables, FAMILIES[f][0]) is not None)
     use_btyd = "btyd" in cfg.families and "rfm" in families and horizon_days is not None
     skipped = [f for f in cfg.families if f not in families and not (f == "btyd" and use_btyd)]
     if skipped:

@@ -1,0 +1,209 @@
+"""The data contract's cheap checks on tables that DuckDB reads in place.
+
+A :class:`~churnml.engine.ParquetSource` is not validated like a frame read
+with :func:`churnml.io.read_table`: nothing is mapped, parsed or repaired.
+Its rows still decide features and labels, and some bad values would change
+them without a word: in DuckDB a NaN amount is ``>= 0`` (a purchase that
+makes the sums NaN), a NULL time is never before a cutoff (the row drops
+out), a NULL id makes a customer of its own, and a time column with a zone
+is compared in the session's zone. :func:`check_sources` therefore refuses,
+before any feature or label is computed:
+
+* a column whose type does not fit its kind in :mod:`churnml.schema`
+  (ids and text as VARCHAR, times as a TIMESTAMP without zone, numbers
+  numeric, flags BOOLEAN);
+* a NULL in a column the contract requires (the required and not-nullable
+  ones), and a NaN or infinite value in a required number column.
+
+It reads the Parquet footers for the types and, for the values, one scan of
+the columns checked: at 52M transactions the amounts' NaN test took 0.1 to
+0.3 s and the NULL counts 0.02 s (the footers' statistics). A column that
+passed is not scanned again while its files are unchanged (same size and
+modification time), so the labels, the population, the plan and the
+features share one check. The error names the table, the column, the count,
+the first rows (file and row number) and the fix.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Mapping
+
+import duckdb
+
+from churnml.engine import ParquetSource, TableSource, connect
+from churnml.errors import SchemaError
+from churnml.schema import TABLE_SPECS, ColumnSpec
+
+__all__ = ["check_sources"]
+
+#: DuckDB types a column of each kind may have (matched against the start of DuckDB's type name).
+_KIND_TYPES: dict[str, tuple[str, ...]] = {
+    "id": ("VARCHAR",),
+    "str": ("VARCHAR",),
+    "time": ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"),
+    "date": ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE"),
+    "float": ("DOUBLE", "FLOAT", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+              "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+    "int": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+    "bool": ("BOOLEAN",),
+}
+_KIND_WORDS = {
+    "id": "text (VARCHAR)",
+    "str": "text (VARCHAR)",
+    "time": "a TIMESTAMP without time zone, in UTC",
+    "date": "a DATE or a TIMESTAMP without time zone",
+    "float": "a number",
+    "int": "an integer",
+    "bool": "a BOOLEAN",
+}
+_SHOWN = 5
+_ZONE_FIX = " (convert the times to UTC and drop the zone, as pandas' tz_convert('UTC').tz_localize(None) does)"
+_FIX_ROWS = (
+    "a ParquetSource is read without validation, so its files must already be canonical. Fix: mend or drop "
+    "these rows in the file, or read the table with churnml.io.read_table, which validates and reports them"
+)
+_FIX_TYPE = (
+    "a ParquetSource is read without validation, so its files must already be canonical. Fix: write the "
+    "column with that type (churnml.io.write_frame writes validated frames so), or read the table with "
+    "churnml.io.read_table, which converts and validates it"
+)
+
+# (table, column, files with their size and modification time) of the columns that passed.
+_passed: set[tuple[str, str, tuple[tuple[str, int, int], ...]]] = set()
+
+
+def _files_state(source: ParquetSource) -> tuple[tuple[str, int, int], ...] | None:
+    """Each file of ``source`` with its size and modification time; None when one cannot be seen."""
+    out: list[tuple[str, int, int]] = []
+    for pattern in source._paths():
+        names = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not names:
+            return None
+        for name in names:
+            try:
+                st = os.stat(name)
+            except OSError:
+                return None
+            out.append((os.path.abspath(name), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _type_fits(kind: str, duck_type: str) -> bool:
+    base = re.split(r"[(\s]", duck_type.strip().upper(), maxsplit=1)[0]
+    if duck_type.upper().startswith("TIMESTAMP WITH TIME ZONE"):
+        return False
+    return base in _KIND_TYPES.get(kind, (base,))
+
+
+def _bad_value_sql(col: ColumnSpec, nulls: bool = True) -> str:
+    """The SQL condition of a bad value: NULL (unless the footers rule it out), NaN or infinite for numbers."""
+    name = '"' + col.name.replace('"', '""') + '"'
+    terms = [f"{name} IS NULL"] if nulls else []
+    if col.kind == "float":
+        terms.append(f"NOT isfinite(CAST({name} AS DOUBLE))")
+    return "(" + " OR ".join(terms) + ")" if terms else ""
+
+
+def _null_free(con: duckdb.DuckDBPyConnection, source: ParquetSource, names: list[str]) -> set[str]:
+    """The columns whose every row group's footer statistics count zero NULLs (nothing to scan for them)."""
+    files = ", ".join("'" + p.replace("'", "''") + "'" for p in source._paths())
+    wanted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
+    rows = con.execute(
+        f"SELECT path_in_schema, SUM(stats_null_count), COUNT_IF(stats_null_count IS NULL) "
+        f"FROM parquet_metadata([{files}]) WHERE path_in_schema IN ({wanted}) GROUP BY path_in_schema"
+    ).fetchall()
+    return {str(r[0]) for r in rows if r[1] == 0 and r[2] == 0}
+
+
+def _value_problems(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    source: ParquetSource,
+    todo: list[ColumnSpec],
+    state: tuple[tuple[str, int, int], ...] | None,
+    table: str,
+    where: str,
+) -> list[str]:
+    """NULLs in required columns and non-finite required numbers: footers first, one scan for the rest."""
+    free = _null_free(con, source, [c.name for c in todo])
+    conds = {c.name: _bad_value_sql(c, nulls=c.name not in free) for c in todo}
+    scanned = [c for c in todo if conds[c.name]]
+    counts = (
+        con.execute("SELECT " + ", ".join(f"COUNT_IF({conds[c.name]})" for c in scanned) + f" FROM {view}").fetchone()
+        if scanned else ()
+    ) or ()
+    bad = dict(zip([c.name for c in scanned], counts, strict=True))
+    problems: list[str] = []
+    for col in todo:
+        n = int(bad.get(col.name) or 0)
+        if not n:
+            if state is not None:
+                _passed.add((table, col.name, state))
+            continue
+        what = "missing (NULL) or not finite (NaN, inf)" if col.kind == "float" else "missing (NULL)"
+        shown = _examples(con, source, _bad_value_sql(col), col.name)
+        problems.append(
+            f"column '{col.name}' {where}: {n:,} row{'s' if n != 1 else ''} "
+            f"{'are' if n != 1 else 'is'} {what}, e.g. {shown}; {_FIX_ROWS}"
+        )
+    return problems
+
+
+def _examples(con: duckdb.DuckDBPyConnection, source: ParquetSource, cond: str, column: str) -> str:
+    """The first bad rows, as data rows counted from 1 in their file (as validation counts them)."""
+    files = ", ".join("'" + p.replace("'", "''") + "'" for p in source._paths())
+    quoted = '"' + column.replace('"', '""') + '"'
+    rows = con.execute(
+        f"SELECT filename, file_row_number, {quoted} FROM read_parquet([{files}], filename = true, "
+        f"file_row_number = true) WHERE {cond} ORDER BY filename, file_row_number LIMIT {_SHOWN}"
+    ).fetchall()
+    return ", ".join(f"data row {int(r[1]) + 1} of {os.path.basename(str(r[0]))} ({column} = {r[2]!r})" for r in rows)
+
+
+def _check_one(table: str, source: ParquetSource) -> list[str]:
+    spec = TABLE_SPECS.get(table)
+    if spec is None:
+        return []
+    state = _files_state(source)
+    con = connect({table: source})
+    view = '"' + table.replace('"', '""') + '"'
+    try:
+        types = {str(r[0]): str(r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()}
+        where = f"in the Parquet file(s) {source._paths()}"
+        problems: list[str] = []
+        todo: list[ColumnSpec] = []
+        for col in spec.columns:
+            if col.name not in types or (state is not None and (table, col.name, state) in _passed):
+                continue
+            if not _type_fits(col.kind, types[col.name]):
+                problems.append(
+                    f"column '{col.name}' {where} has type {types[col.name]}; the data contract wants "
+                    f"{_KIND_WORDS[col.kind]}{_ZONE_FIX if 'TIME ZONE' in types[col.name].upper() else ''}; {_FIX_TYPE}"
+                )
+            elif col.required and not col.nullable:
+                todo.append(col)
+            elif state is not None:
+                _passed.add((table, col.name, state))
+        if todo:
+            problems += _value_problems(con, view, source, todo, state, table, where)
+        return problems
+    finally:
+        con.close()
+
+
+def check_sources(tables: Mapping[str, TableSource | None]) -> None:
+    """Check every :class:`~churnml.engine.ParquetSource` among ``tables`` (canonical name -> table).
+
+    Frames are skipped (:func:`churnml.io.read_table` validated them), and so
+    are names outside the data contract. Only the columns a source selects
+    are checked. Raises one :class:`~churnml.errors.SchemaError` listing
+    every problem of a table.
+    """
+    for table, source in tables.items():
+        if isinstance(source, ParquetSource):
+            problems = _check_one(table, source)
+            if problems:
+                raise SchemaError(problems, table=table)

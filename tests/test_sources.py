@@ -1,0 +1,121 @@
+"""Tables read in place (ParquetSource) meet the data contract's cheap checks before features or labels use them."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from churnml.config import FeaturesConfig, TimeConfig
+from churnml.engine import ParquetSource
+from churnml.errors import SchemaError
+from churnml.features import compute_features, plan_features
+from churnml.io import Tables
+from churnml.labels import contractual_labels, make_labels, population
+
+CUT = pd.Timestamp("2024-02-01")
+RFM = FeaturesConfig(windows=[7, 30], families=["rfm"])
+
+
+def _write(path, stats: bool = True, **columns: pa.Array) -> ParquetSource:
+    pq.write_table(pa.table(columns), path, write_statistics=stats)
+    return ParquetSource(path)
+
+
+def _tx(path, amount=(10.0, 5.0, 7.0), ts=None, ids=("A", "A", "B"), stats=True) -> ParquetSource:
+    ts = ts if ts is not None else pa.array(pd.to_datetime(["2024-01-02", "2024-01-09", "2024-01-20"]), pa.timestamp("us"))
+    return _write(path, stats, customer_id=pa.array(list(ids)), timestamp=ts, amount=pa.array(list(amount), pa.float64()))
+
+
+def _every_reader(tx: ParquetSource) -> list:
+    spine = pd.DataFrame({"customer_id": ["A", "B"], "cutoff": [CUT, CUT]}).astype({"cutoff": "datetime64[us]"})
+    plan = plan_features({"transactions": pd.DataFrame({"customer_id": ["A"], "timestamp": [CUT - pd.Timedelta(days=40)],
+                                                        "amount": [1.0]})}, [CUT], RFM)
+    return [
+        lambda: plan_features({"transactions": tx}, [CUT], RFM),
+        lambda: compute_features({"transactions": tx}, spine, plan),
+        lambda: population(Tables(transactions=tx), [CUT], TimeConfig()),
+        lambda: make_labels(Tables(transactions=tx), [CUT], TimeConfig(horizon_days=30)),
+    ]
+
+
+def test_a_nan_or_infinite_amount_in_parquet_is_refused_by_every_reader_with_its_rows_and_the_fix(tmp_path):
+    # In DuckDB NaN >= 0 is true: read in place, a NaN amount used to count as a purchase and make the sums NaN.
+    tx = _tx(tmp_path / "tx.parquet", amount=(10.0, float("nan"), float("inf")))
+    for call in _every_reader(tx):
+        with pytest.raises(SchemaError) as err:
+            call()
+        text = str(err.value)
+        assert err.value.table == "transactions"
+        assert "column 'amount'" in text and "tx.parquet" in text
+        assert "2 rows are missing (NULL) or not finite (NaN, inf)" in text
+        assert "data row 2 of tx.parquet (amount = nan), data row 3 of tx.parquet (amount = inf)" in text
+        assert "Fix: mend or drop these rows" in text and "churnml.io.read_table" in text
+
+
+@pytest.mark.parametrize("stats", [True, False], ids=["footers-count-nulls", "no-statistics"])
+def test_null_keys_and_times_are_refused_and_every_problem_of_the_table_is_listed(tmp_path, stats):
+    # NULL counts come from the footers' statistics when the writer kept them, else from a scan
+    ts = pa.array([pd.Timestamp("2024-01-02"), None, pd.Timestamp("2024-01-20")], pa.timestamp("us"))
+    tx = _tx(tmp_path / "tx.parquet", ts=ts, ids=("A", None, "B"), stats=stats)
+    with pytest.raises(SchemaError) as err:
+        plan_features({"transactions": tx}, [CUT], RFM)
+    assert err.value.problems == [
+        f"column 'customer_id' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
+        "e.g. data row 2 of tx.parquet (customer_id = None); a ParquetSource is read without validation, so its files "
+        "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
+        "churnml.io.read_table, which validates and reports them",
+        f"column 'timestamp' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
+        "e.g. data row 2 of tx.parquet (timestamp = None); a ParquetSource is read without validation, so its files "
+        "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
+        "churnml.io.read_table, which validates and reports them",
+    ]
+
+
+def test_wrong_column_types_are_refused_with_the_type_the_contract_wants(tmp_path):
+    zoned = pa.array([pd.Timestamp(d, tz="America/New_York") for d in ("2024-01-02", "2024-01-09", "2024-01-20")],
+                     pa.timestamp("us", tz="America/New_York"))
+    tx = _write(tmp_path / "tx.parquet", customer_id=pa.array([1, 1, 2]), timestamp=zoned,
+                amount=pa.array(["10", "5", "7"]))
+    with pytest.raises(SchemaError) as err:
+        population(Tables(transactions=tx), [CUT], TimeConfig())
+    first, second, third = err.value.problems
+    assert "column 'customer_id'" in first and "has type BIGINT; the data contract wants text (VARCHAR)" in first
+    assert "has type TIMESTAMP WITH TIME ZONE; the data contract wants a TIMESTAMP without time zone, in UTC " \
+           "(convert the times to UTC and drop the zone" in second
+    assert "column 'amount'" in third and "has type VARCHAR; the data contract wants a number" in third
+    assert "Fix: write the column with that type" in third
+
+
+def test_only_the_selected_and_required_columns_are_checked(tmp_path):
+    # a NULL in an optional (nullable) column is allowed; a table outside the contract is not checked
+    src = _write(tmp_path / "tx.parquet", customer_id=pa.array(["A", "B"]),
+                 timestamp=pa.array(pd.to_datetime(["2024-01-02", "2024-01-09"]), pa.timestamp("us")),
+                 amount=pa.array([1.0, None]), product=pa.array(["x", None]))
+    with pytest.raises(SchemaError, match="column 'amount'"):
+        population(Tables(transactions=src), [CUT], TimeConfig())
+    from churnml.sources import check_sources
+
+    check_sources({"transactions": src[["customer_id", "timestamp", "product"]], "not_a_table": src})
+
+
+def test_a_file_rewritten_after_passing_is_checked_again(tmp_path):
+    path = tmp_path / "tx.parquet"
+    tx = _tx(path)
+    plan_features({"transactions": tx}, [CUT], RFM)
+    before = os.stat(path)
+    _tx(path, amount=(10.0, float("nan"), 7.0))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(SchemaError, match=r"column 'amount'.*1 row is missing \(NULL\) or not finite"):
+        plan_features({"transactions": tx}, [CUT], RFM)
+
+
+def test_contractual_labels_refuse_a_subscription_without_a_start(tmp_path):
+    subs = _write(tmp_path / "subs.parquet", customer_id=pa.array(["A", "B"]),
+                  start=pa.array([pd.Timestamp("2024-01-01"), None], pa.timestamp("us")),
+                  end=pa.array([None, None], pa.timestamp("us")))
+    with pytest.raises(SchemaError, match=r"table 'subscriptions': column 'start'.*data row 2 of subs\.parquet"):
+        contractual_labels(subs, [CUT], 30)
