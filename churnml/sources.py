@@ -13,7 +13,10 @@ before any feature or label is computed:
   (ids and text as VARCHAR, times as a TIMESTAMP without zone, numbers
   numeric, flags BOOLEAN);
 * a NULL in a column the contract requires (the required and not-nullable
-  ones), and a NaN or infinite value in a required number column.
+  ones), and a NaN or infinite value in a required number column;
+* in a table with one row per customer (``customers``, ``loyalty``: the
+  key of :mod:`churnml.schema`), a key on several rows, which would repeat
+  that customer's feature rows.
 
 It reads the Parquet footers for the types and, for the values, one scan of
 the columns checked: at 52M transactions the amounts' NaN test took 0.1 to
@@ -152,6 +155,40 @@ def _value_problems(
     return problems
 
 
+def _key_problems(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    key: tuple[str, ...],
+    state: tuple[tuple[str, int, int], ...] | None,
+    table: str,
+    where: str,
+) -> list[str]:
+    """A keyed table (one row per customer) with a key on several rows: one GROUP BY of the key."""
+    mark = "key:" + ",".join(key)
+    if state is not None and (table, mark, state) in _passed:
+        return []
+    cols = ", ".join('"' + k.replace('"', '""') + '"' for k in key)
+    repeated = f"SELECT {cols}, COUNT(*) AS n FROM {view} GROUP BY {cols} HAVING COUNT(*) > 1"
+    total = con.execute(f"SELECT COUNT(*) FROM ({repeated}) r").fetchone()
+    n = int(total[0]) if total else 0
+    if not n:
+        if state is not None:
+            _passed.add((table, mark, state))
+        return []
+    shown = con.execute(f"{repeated} ORDER BY {cols} LIMIT {_SHOWN}").fetchall()
+    names = " and ".join(f"'{k}'" for k in key)
+    examples = ", ".join(
+        f"{', '.join(repr(v) for v in r[:-1])} ({int(r[-1])} rows)" for r in shown
+    )
+    return [
+        f"column {names} {where}: {n:,} value{'s' if n != 1 else ''} of the key "
+        f"{'are' if n != 1 else 'is'} on more than one row, e.g. {examples}; the table holds one row per "
+        f"{', '.join(key)}, and a repeated one would repeat that customer's feature rows. Fix: keep one row per "
+        f"{', '.join(key)} in the file, or read the table with churnml.io.read_table, whose data.duplicates "
+        "setting decides (error or drop)"
+    ]
+
+
 def _examples(con: duckdb.DuckDBPyConnection, source: ParquetSource, cond: str, column: str) -> str:
     """The first bad rows, as data rows counted from 1 in their file (as validation counts them)."""
     files = ", ".join("'" + p.replace("'", "''") + "'" for p in source._paths())
@@ -189,6 +226,8 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
                 _passed.add((table, col.name, state))
         if todo:
             problems += _value_problems(con, view, source, todo, state, table, where)
+        if spec.key and all(k in types for k in spec.key) and not problems:
+            problems += _key_problems(con, view, spec.key, state, table, where)
         return problems
     finally:
         con.close()

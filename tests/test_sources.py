@@ -119,3 +119,26 @@ def test_contractual_labels_refuse_a_subscription_without_a_start(tmp_path):
                   end=pa.array([None, None], pa.timestamp("us")))
     with pytest.raises(SchemaError, match=r"table 'subscriptions': column 'start'.*data row 2 of subs\.parquet"):
         contractual_labels(subs, [CUT], 30)
+
+
+def test_a_customer_on_two_rows_of_a_parquet_customers_table_is_refused_before_features_repeat_it(tmp_path):
+    tx = pd.DataFrame({"customer_id": ["A", "B"], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05"]),
+                       "amount": [1.0, 2.0]})
+    cust = _write(tmp_path / "cust.parquet", customer_id=pa.array(["A", "B", "A", "C", "C", "C"]),
+                  region=pa.array(["x", "y", "z", "u", "v", "w"]))
+    tables = {"transactions": tx, "customers": cust}
+    cfg = FeaturesConfig(windows=[7], families=["rfm", "customers"])
+    with pytest.raises(SchemaError) as err:
+        plan_features(tables, [CUT], cfg)
+    assert err.value.table == "customers"
+    assert err.value.problems == [
+        f"column 'customer_id' in the Parquet file(s) ['{tmp_path / 'cust.parquet'}']: 2 values of the key are on "
+        "more than one row, e.g. 'A' (2 rows), 'C' (3 rows); the table holds one row per customer_id, and a repeated "
+        "one would repeat that customer's feature rows. Fix: keep one row per customer_id in the file, or read the "
+        "table with churnml.io.read_table, whose data.duplicates setting decides (error or drop)"
+    ]
+    once = _write(tmp_path / "once.parquet", customer_id=pa.array(["A", "B"]), region=pa.array(["x", "y"]))
+    plan = plan_features({"transactions": tx, "customers": once}, [CUT], cfg)
+    spine = pd.DataFrame({"customer_id": ["A", "B"], "cutoff": [CUT, CUT]})
+    with pytest.raises(SchemaError, match=r"table 'customers': column 'customer_id'.*'A' \(2 rows\)"):
+        compute_features(tables, spine, plan)
