@@ -61,8 +61,9 @@ MODEL_DECIDES = {
 }
 #: The config keys score reads (a key, or a section ending in '.'); ``data.`` only without --data.
 SCORE_READS = ("data.", "scoring.", "tracking.uri", "tracking.registered_model_name")
-#: With ``--data``, the read policy keys that ``--set`` may give for the folder's tables (else returns and
-#: duplicates are kept, times are UTC and there is no declared end: a canonical folder needs nothing).
+#: With ``--data``, the read policy keys that ``--set`` may give for the folder's tables. Without them,
+#: returns and duplicates are handled as when the model was trained (its ``data_policy``; kept for a model
+#: that recorded none), times are UTC and there is no declared end: a canonical folder needs nothing.
 DATA_POLICY = ("data.returns", "data.duplicates", "data.timezone", "data.end")
 #: The column of the --customers list that holds the ids.
 LIST_COLUMN = "customer_id"
@@ -76,8 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="models:/NAME@alias (default: models:/<tracking.registered_model_name>@champion), "
                         "runs:/RUN_ID/model, or a model folder")
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
-                                  "(default: the config's data section); returns and duplicates are kept unless --set "
-                                  "data.returns=... / data.duplicates=... (also data.timezone, data.end)")
+                                  "(default: the config's data section); returns and duplicates are handled as in the "
+                                  "model's training unless --set data.returns=... / data.duplicates=... "
+                                  "(also data.timezone, data.end)")
     p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
                                        "(default: everyone at risk at the cutoff); other columns are ignored")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
@@ -195,14 +197,32 @@ def _read_list(path: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ scoring
-def _folder_policy(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
-    """How ``--data`` tables are read: returns and duplicates kept, unless ``--set data.<key>=...`` says otherwise."""
+def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | None = None) -> dict[str, Any]:
+    """How ``--data`` tables are read.
+
+    ``--set data.<key>=...`` first. Otherwise returns and duplicates as the
+    model's training read them (``extra_["data_policy"]``, so that the
+    features mean what they meant there), or kept for a model that recorded
+    no policy; times UTC and no declared end (properties of the files, not
+    of the model). The log says which policy applies and where it came from.
+    """
     given = _set_keys(list(args.set))
     data = cfg.data
-    return {"returns": data.returns if "data.returns" in given else "keep",
-            "duplicates": data.duplicates if "data.duplicates" in given else "keep",
-            "timezone": data.timezone if "data.timezone" in given else "UTC",
-            "data_end": data.end if "data.end" in given else None}
+    recorded = (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+    policy: dict[str, Any] = {}
+    origin: list[str] = []
+    for key in ("returns", "duplicates"):
+        if f"data.{key}" in given:
+            policy[key], why = getattr(data, key), "--set"
+        elif key in recorded:
+            policy[key], why = recorded[key], "as in the model's training"
+        else:
+            policy[key], why = "keep", "the model recorded no policy"
+        origin.append(f"{key}={policy[key]} ({why})")
+    policy["timezone"] = data.timezone if "data.timezone" in given else "UTC"
+    policy["data_end"] = data.end if "data.end" in given else None
+    log.info("reading the --data tables with %s; naive times as %s", ", ".join(origin), policy["timezone"])
+    return policy
 
 
 def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
@@ -211,7 +231,7 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
 
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
-    tables = _folder_tables(Path(args.data), _folder_policy(args, cfg)) if args.data else load_tables(cfg)
+    tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model)) if args.data else load_tables(cfg)
     return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
 
 
@@ -220,7 +240,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
 
     session = cs.local_session(args.spark_master)
     if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
-        policy = _folder_policy(args, cfg)
+        policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}
         sources: dict[str, Any] = {
             name: path if path.suffix == ".parquet" else read_table(name, path, **policy)

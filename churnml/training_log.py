@@ -144,6 +144,8 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
         bundle = result.model.save(Path(tmp) / "bundle", extra={
             "feature_plan": d.plan.to_dict(),
             "time": json.loads(cfg.time.model_dump_json()),
+            # how the training tables were read: `score --data` reads its folder the same way unless --set says
+            "data_policy": {"returns": cfg.data.returns, "duplicates": cfg.data.duplicates},
             "test_cutoff": str(d.splits.test.date()),
             "horizon_days": d.splits.test_horizon_days,
         })

@@ -213,6 +213,30 @@ def test_a_data_folder_keeps_returns_and_duplicates_unless_set_says_otherwise(tm
         score_cli._folder_tables(folder, _policy("data.returns=error"))
 
 
+def test_a_data_folder_is_read_with_the_models_training_policy_unless_set_says_otherwise(tmp_path: Path, caplog):
+    folder = _folder_with_a_return(tmp_path)
+    model = SimpleNamespace(extra_={"data_policy": {"returns": "drop", "duplicates": "error"}})
+
+    def policy(*sets: str) -> dict[str, Any]:
+        args = SimpleNamespace(set=list(sets))
+        return score_cli._folder_policy(args, load_config(None, overrides=list(sets)), model)  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        trained_as = policy()
+    assert trained_as == {"returns": "drop", "duplicates": "error", "timezone": "UTC", "data_end": None}
+    assert ("reading the --data tables with returns=drop (as in the model's training), duplicates=error (as in "
+            "the model's training); naive times as UTC") in caplog.text
+    assert score_cli._folder_tables(folder, trained_as).transactions["amount"].tolist() == [20.0, 8.0]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        assert policy("data.returns=keep")["returns"] == "keep"
+    assert "returns=keep (--set), duplicates=error (as in the model's training)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        score_cli._folder_policy(SimpleNamespace(set=[]), load_config(None), SimpleNamespace(extra_={}))  # type: ignore[arg-type]
+    assert "returns=keep (the model recorded no policy), duplicates=keep (the model recorded no policy)" in caplog.text
+
+
 def test_with_a_data_folder_only_the_read_policy_keys_of_set_are_used(caplog):
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         score_cli._check_overrides(["data.returns=drop", "data.end=2024-02-01"], with_data=True)

@@ -84,6 +84,14 @@ def test_the_first_registered_version_is_champion_and_loads_by_alias(trained, cf
     np.testing.assert_allclose(served, result.model.predict_proba(test[result.data.feature_names]), atol=1e-12)
 
 
+def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg):
+    from churnml.scoring import load_churn_model
+
+    _client(trained)
+    model = load_churn_model("models:/churnml@champion")
+    assert model.extra_["data_policy"] == {"returns": cfg.data.returns, "duplicates": cfg.data.duplicates}
+
+
 def test_training_twice_with_the_same_seed_gives_identical_metrics(cfg, tables):
     a, b = fit_and_evaluate(tables, cfg), fit_and_evaluate(tables, cfg)
     assert a.metrics == b.metrics
