@@ -40,7 +40,7 @@ from churnml.engine import ParquetSource, TableSource, connect
 from churnml.errors import SchemaError
 from churnml.schema import TABLE_SPECS, ColumnSpec
 
-__all__ = ["check_sources"]
+__all__ = ["READ_COLUMNS", "check_sources"]
 
 #: DuckDB types a column of each kind may have (matched against the start of DuckDB's type name).
 _KIND_TYPES: dict[str, tuple[str, ...]] = {
@@ -63,6 +63,8 @@ _KIND_WORDS = {
     "bool": "a BOOLEAN",
 }
 _SHOWN = 5
+#: Of these tables churnml reads only these columns (features and labels); the others are not checked.
+READ_COLUMNS: dict[str, tuple[str, ...]] = {"transactions": ("customer_id", "timestamp", "amount")}
 _ZONE_FIX = " (convert the times to UTC and drop the zone, as pandas' tz_convert('UTC').tz_localize(None) does)"
 _FIX_ROWS = (
     "a ParquetSource is read without validation, so its files must already be canonical. Fix: mend or drop "
@@ -200,6 +202,23 @@ def _examples(con: duckdb.DuckDBPyConnection, source: ParquetSource, cond: str, 
     return ", ".join(f"data row {int(r[1]) + 1} of {os.path.basename(str(r[0]))} ({column} = {r[2]!r})" for r in rows)
 
 
+def _missing_required(table: str, source: ParquetSource) -> list[str]:
+    """A whole table without a column the contract requires (a selection names its columns already)."""
+    spec = TABLE_SPECS.get(table)
+    if spec is None or source.select is not None:
+        return []
+    present = set(source.columns)
+    missing = [c for c in spec.required if c not in present]
+    if not missing:
+        return []
+    return [
+        f"the Parquet file(s) {source._paths()} have no column {', '.join(repr(c) for c in missing)}; the data "
+        f"contract requires {', '.join(spec.required)} (found {sorted(present)}). Fix: write the table with its "
+        "canonical columns (churnml.io.write_frame), or read it with churnml.io.read_table(..., columns={canonical: "
+        "yours})"
+    ]
+
+
 def _check_one(table: str, source: ParquetSource) -> list[str]:
     spec = TABLE_SPECS.get(table)
     if spec is None:
@@ -238,11 +257,18 @@ def check_sources(tables: Mapping[str, TableSource | None]) -> None:
 
     Frames are skipped (:func:`churnml.io.read_table` validated them), and so
     are names outside the data contract. Only the columns a source selects
-    are checked. Raises one :class:`~churnml.errors.SchemaError` listing
-    every problem of a table.
+    are checked, and of the transactions only those churnml reads
+    (:data:`READ_COLUMNS`): an ``order_id`` stored as a number stops nothing.
+    A whole table (no selection) must have the contract's required columns.
+    Raises one :class:`~churnml.errors.SchemaError` listing every problem of
+    a table.
     """
     for table, source in tables.items():
         if isinstance(source, ParquetSource):
-            problems = _check_one(table, source)
+            problems = _missing_required(table, source)
+            if not problems and table in READ_COLUMNS:
+                present = set(source.columns)
+                source = source[[c for c in READ_COLUMNS[table] if c in present]]
+            problems = problems or _check_one(table, source)
             if problems:
                 raise SchemaError(problems, table=table)

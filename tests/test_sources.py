@@ -142,3 +142,22 @@ def test_a_customer_on_two_rows_of_a_parquet_customers_table_is_refused_before_f
     spine = pd.DataFrame({"customer_id": ["A", "B"], "cutoff": [CUT, CUT]})
     with pytest.raises(SchemaError, match=r"table 'customers': column 'customer_id'.*'A' \(2 rows\)"):
         compute_features(tables, spine, plan)
+
+
+def test_unread_transaction_columns_are_not_checked_and_a_missing_required_column_is_named(tmp_path):
+    ts = pa.array(pd.to_datetime(["2024-01-02", "2024-01-09"]), pa.timestamp("us"))
+    # order_id stored as a number: churnml never reads it, so it stops nothing
+    ok = _write(tmp_path / "ok.parquet", customer_id=pa.array(["A", "B"]), timestamp=ts,
+                amount=pa.array([1.0, 2.0]), order_id=pa.array([7, 8]))
+    assert plan_features({"transactions": ok}, [CUT], RFM).families == ("rfm",)
+    events = _write(tmp_path / "events.parquet", customer_id=pa.array(["A"]), when=pa.array([1]))
+    with pytest.raises(SchemaError) as err:
+        plan_features({"transactions": ok, "events": events}, [CUT], FeaturesConfig(windows=[7],
+                                                                                    families=["rfm", "events"]))
+    assert err.value.table == "events"
+    assert err.value.problems == [
+        f"the Parquet file(s) ['{tmp_path / 'events.parquet'}'] have no column 'timestamp', 'event_type'; the data "
+        "contract requires customer_id, timestamp, event_type (found ['customer_id', 'when']). Fix: write the table "
+        "with its canonical columns (churnml.io.write_frame), or read it with churnml.io.read_table(..., "
+        "columns={canonical: yours})"
+    ]
