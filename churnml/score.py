@@ -21,8 +21,10 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -230,8 +232,35 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
     return Tables(**{name: read_table(name, path, **policy) for name, path in files.items()})
 
 
+def _policy_hint(args: argparse.Namespace, model: ChurnModel) -> str:
+    """What to add to a refusal of ``--data`` rows when the refusing policy ('error') came from the model."""
+    given = _set_keys(list(args.set))
+    recorded = (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+    keys = [k for k in ("returns", "duplicates") if recorded.get(k) == "error" and f"data.{k}" not in given]
+    if not keys:
+        return ""
+    return (f"--data reads the folder as the model's training read its tables, and the model was trained with "
+            f"{', '.join(f'data.{k}=error' for k in keys)} (its training tables had none); to score this folder, "
+            f"pass {' or '.join(f'--set data.{k}=keep (or drop)' for k in keys)}, as fits what the model learned")
+
+
+@contextlib.contextmanager
+def _hinted(hint: str) -> Iterator[None]:
+    """Add ``hint`` to a SchemaError raised while the ``--data`` tables are read."""
+    try:
+        yield
+    except SchemaError as exc:
+        if not hint:
+            raise
+        raise SchemaError([*exc.problems, hint], table=exc.table) from None
+
+
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
-    tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model)) if args.data else load_tables(cfg)
+    if args.data:
+        with _hinted(_policy_hint(args, model)):
+            tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model))
+    else:
+        tables = load_tables(cfg)
     return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
 
 
@@ -242,12 +271,13 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
         policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}
-        sources: dict[str, Any] = {
-            name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
-            for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted
-        }
-        tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
-                                 data_end=policy["data_end"])  # as --data on DuckDB
+        with _hinted(_policy_hint(args, model)):
+            sources: dict[str, Any] = {
+                name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
+                for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted
+            }
+            tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
+                                     data_end=policy["data_end"])  # as --data on DuckDB
     else:
         tables = cs.tables_from_config(session, cfg)
     return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)

@@ -237,6 +237,24 @@ def test_a_data_folder_is_read_with_the_models_training_policy_unless_set_says_o
     assert "returns=keep (the model recorded no policy), duplicates=keep (the model recorded no policy)" in caplog.text
 
 
+def test_a_refusal_under_the_models_error_policy_says_how_to_score_the_folder(tmp_path: Path):
+    folder = _folder_with_a_return(tmp_path)
+    model = SimpleNamespace(extra_={"data_policy": {"returns": "error", "duplicates": "error"}})
+    args = SimpleNamespace(data=str(folder), set=[], cutoff="2024-02-01", top=None, budget=None)
+    with pytest.raises(SchemaError) as err:
+        score_cli._score_duckdb(args, load_config(None), model, None)  # type: ignore[arg-type]
+    assert "transactions.amount: 1 negative amount" in err.value.problems[0]
+    assert err.value.problems[-1] == (
+        "--data reads the folder as the model's training read its tables, and the model was trained with "
+        "data.returns=error, data.duplicates=error (its training tables had none); to score this folder, pass "
+        "--set data.returns=keep (or drop) or --set data.duplicates=keep (or drop), as fits what the model learned")
+    assert score_cli._policy_hint(SimpleNamespace(set=["data.returns=drop"]), model).endswith(  # type: ignore[arg-type]
+        "trained with data.duplicates=error (its training tables had none); to score this folder, pass "
+        "--set data.duplicates=keep (or drop), as fits what the model learned")
+    no_record = SimpleNamespace(extra_={})
+    assert score_cli._policy_hint(args, no_record) == ""  # type: ignore[arg-type]
+
+
 def test_with_a_data_folder_only_the_read_policy_keys_of_set_are_used(caplog):
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         score_cli._check_overrides(["data.returns=drop", "data.end=2024-02-01"], with_data=True)

@@ -67,11 +67,13 @@ def test_null_keys_and_times_are_refused_and_every_problem_of_the_table_is_liste
         f"column 'customer_id' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
         "e.g. data row 2 of tx.parquet (customer_id = None); a ParquetSource is read without validation, so its files "
         "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
-        "churnml.io.read_table, which validates and reports them",
+        "churnml.io.read_table, which validates and reports them (for several files: read_table(table, "
+        "pandas.read_parquet(files)))",
         f"column 'timestamp' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
         "e.g. data row 2 of tx.parquet (timestamp = None); a ParquetSource is read without validation, so its files "
         "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
-        "churnml.io.read_table, which validates and reports them",
+        "churnml.io.read_table, which validates and reports them (for several files: read_table(table, "
+        "pandas.read_parquet(files)))",
     ]
 
 
@@ -161,3 +163,49 @@ def test_unread_transaction_columns_are_not_checked_and_a_missing_required_colum
         "with its canonical columns (churnml.io.write_frame), or read it with churnml.io.read_table(..., "
         "columns={canonical: yours})"
     ]
+
+
+def test_column_names_match_ignoring_case_as_duckdb_matches_them(tmp_path):
+    # the labels select customer_id, timestamp, amount: DuckDB finds Customer_ID, so the check must too
+    tx = _write(tmp_path / "tx.parquet", Customer_ID=pa.array(["A", None]),
+                Timestamp=pa.array(pd.to_datetime(["2024-01-02", "2024-01-09"]), pa.timestamp("us")),
+                Amount=pa.array([1.0, float("nan")]))
+    with pytest.raises(SchemaError) as err:
+        population(Tables(transactions=tx), [CUT], TimeConfig())
+    first, second = err.value.problems
+    assert first.startswith("column 'Customer_ID'") and "(Customer_ID = None)" in first
+    assert second.startswith("column 'Amount'") and "(Amount = nan)" in second
+
+
+def test_files_under_a_recursive_glob_are_checked_again_when_one_changes(tmp_path):
+    deep = tmp_path / "tx" / "2024" / "01"
+    deep.mkdir(parents=True)
+    _tx(tmp_path / "tx" / "2024" / "a.parquet", ids=("A", "A", "B"))
+    _tx(deep / "part.parquet", ids=("C", "C", "D"))
+    tx = ParquetSource(str(tmp_path / "tx" / "**" / "*.parquet"))
+    assert len(population(Tables(transactions=tx), [CUT], TimeConfig())) == 4
+    before = os.stat(deep / "part.parquet")
+    _tx(deep / "part.parquet", amount=(float("nan"), 5.0, 7.0), ids=("C", "C", "D"))
+    os.utime(deep / "part.parquet", ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(SchemaError, match=r"column 'amount'.*data row 1 of part\.parquet \(amount = nan\)"):
+        population(Tables(transactions=tx), [CUT], TimeConfig())
+
+
+def test_example_rows_name_the_whole_path_when_two_files_share_a_name(tmp_path):
+    for month in ("01", "02"):
+        (tmp_path / f"month={month}").mkdir()
+        _tx(tmp_path / f"month={month}" / "part-0.parquet", amount=(float("nan"), 5.0, 7.0))
+    tx = ParquetSource(str(tmp_path / "month=*" / "part-0.parquet"))
+    with pytest.raises(SchemaError) as err:
+        population(Tables(transactions=tx), [CUT], TimeConfig())
+    text = str(err.value)
+    assert f"data row 1 of {tmp_path / 'month=01' / 'part-0.parquet'} (amount = nan)" in text
+    assert f"data row 1 of {tmp_path / 'month=02' / 'part-0.parquet'} (amount = nan)" in text
+
+
+def test_a_zoned_nanosecond_time_gets_the_zone_fix_too(tmp_path):
+    zoned = pa.array([pd.Timestamp("2024-01-02", tz="UTC")], pa.timestamp("ns", tz="UTC"))
+    tx = _write(tmp_path / "tx.parquet", customer_id=pa.array(["A"]), timestamp=zoned, amount=pa.array([1.0]))
+    with pytest.raises(SchemaError, match=r"has type TIMESTAMP.*the data contract wants a TIMESTAMP without time zone, "
+                                          r"in UTC \(convert the times to UTC and drop the zone"):
+        population(Tables(transactions=tx), [CUT], TimeConfig())
