@@ -25,16 +25,18 @@ import pandas as pd
 
 from churnml.errors import SchemaError
 
-__all__ = ["ParquetSource", "TableSource", "connect", "in_memory", "run_sql", "transpile"]
+__all__ = ["ParquetSource", "TableSource", "connect", "in_memory", "quote_name", "quote_string", "run_sql", "transpile"]
 
 log = logging.getLogger(__name__)
 
 
-def _quote_path(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
+def quote_string(value: str) -> str:
+    """A SQL string literal (a path, a setting, a value)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
-def _quote_name(name: str) -> str:
+def quote_name(name: str) -> str:
+    """A quoted SQL identifier (a column or view name)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -71,9 +73,12 @@ class ParquetSource:
 
     def scan_sql(self) -> str:
         """``SELECT <columns> FROM read_parquet([...])``: the view DuckDB registers."""
-        cols = "*" if self.select is None else ", ".join(_quote_name(c) for c in self.select)
-        files = ", ".join(_quote_path(p) for p in self._paths())
-        return f"SELECT {cols} FROM read_parquet([{files}])"
+        cols = "*" if self.select is None else ", ".join(quote_name(c) for c in self.select)
+        return f"SELECT {cols} FROM read_parquet({self.files_sql()})"
+
+    def files_sql(self) -> str:
+        """The files as a SQL list of strings, ``['a.parquet', 'b/*.parquet']``."""
+        return "[" + ", ".join(quote_string(p) for p in self._paths()) + "]"
 
     def _query(self, sql: str) -> list[tuple[object, ...]]:
         con = connect({"src": self})
@@ -157,7 +162,7 @@ def connect(
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit is not None:
-        con.execute(f"SET memory_limit = {_quote_path(memory_limit)}")
+        con.execute(f"SET memory_limit = {quote_string(memory_limit)}")
     con.execute("SET TimeZone = 'UTC'")
     try:
         con.execute("SET enable_progress_bar = false")
@@ -190,7 +195,7 @@ def _forward(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: ParquetSource) -> None:
     try:
-        con.execute(f"CREATE VIEW {_quote_name(name)} AS {source.scan_sql()}")
+        con.execute(f"CREATE VIEW {quote_name(name)} AS {source.scan_sql()}")
     except duckdb.Error as exc:
         con.close()
         wanted = "all columns" if source.select is None else f"columns {list(source.select)}"

@@ -199,6 +199,11 @@ def _read_list(path: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ scoring
+def _recorded_policy(model: ChurnModel | None) -> dict[str, str]:
+    """How the model's training read returns and duplicates (``extra_["data_policy"]``; empty for older models)."""
+    return (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+
+
 def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | None = None) -> dict[str, Any]:
     """How ``--data`` tables are read.
 
@@ -210,7 +215,7 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     """
     given = _set_keys(list(args.set))
     data = cfg.data
-    recorded = (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+    recorded = _recorded_policy(model)
     policy: dict[str, Any] = {}
     origin: list[str] = []
     for key in ("returns", "duplicates"):
@@ -235,7 +240,7 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
 def _policy_hint(args: argparse.Namespace, model: ChurnModel) -> str:
     """What to add to a refusal of ``--data`` rows when the refusing policy ('error') came from the model."""
     given = _set_keys(list(args.set))
-    recorded = (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+    recorded = _recorded_policy(model)
     keys = [k for k in ("returns", "duplicates") if recorded.get(k) == "error" and f"data.{k}" not in given]
     if not keys:
         return ""

@@ -30,19 +30,18 @@ the first rows (file and row number) and the fix.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
 import duckdb
 
-from churnml.engine import ParquetSource, TableSource, connect
+from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
 from churnml.schema import TABLE_SPECS, ColumnSpec
 
 __all__ = ["READ_COLUMNS", "check_sources"]
 
-#: DuckDB types a column of each kind may have (matched against the start of DuckDB's type name).
+#: DuckDB types a column of each kind may have (DuckDB's type name before any '(', as DECIMAL(18,2)).
 _KIND_TYPES: dict[str, tuple[str, ...]] = {
     "id": ("VARCHAR",),
     "str": ("VARCHAR",),
@@ -103,15 +102,17 @@ def _files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource) -> tuple
 
 
 def _type_fits(kind: str, duck_type: str) -> bool:
-    base = re.split(r"[(\s]", duck_type.strip().upper(), maxsplit=1)[0]
-    if duck_type.upper().startswith("TIMESTAMP WITH TIME ZONE"):
-        return False
-    return base in _KIND_TYPES.get(kind, (base,))
+    """Whether DuckDB's type fits the kind; ``DECIMAL(18,2)`` counts as DECIMAL, a zoned TIMESTAMP fits nothing."""
+    return duck_type.upper().split("(")[0].strip() in _KIND_TYPES[kind]
+
+
+def _zoned(duck_type: str) -> bool:
+    return "TIME ZONE" in duck_type.upper() or duck_type.upper().startswith("TIMESTAMPTZ")
 
 
 def _bad_value_sql(col: ColumnSpec, nulls: bool = True) -> str:
     """The SQL condition of a bad value: NULL (unless the footers rule it out), NaN or infinite for numbers."""
-    name = '"' + col.name.replace('"', '""') + '"'
+    name = quote_name(col.name)
     terms = [f"{name} IS NULL"] if nulls else []
     if col.kind == "float":
         terms.append(f"NOT isfinite(CAST({name} AS DOUBLE))")
@@ -120,11 +121,10 @@ def _bad_value_sql(col: ColumnSpec, nulls: bool = True) -> str:
 
 def _null_free(con: duckdb.DuckDBPyConnection, source: ParquetSource, names: list[str]) -> set[str]:
     """The columns whose every row group's footer statistics count zero NULLs (nothing to scan for them)."""
-    files = ", ".join("'" + p.replace("'", "''") + "'" for p in source._paths())
-    wanted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
+    wanted = ", ".join(quote_string(n) for n in names)
     rows = con.execute(
         f"SELECT path_in_schema, SUM(stats_null_count), COUNT_IF(stats_null_count IS NULL) "
-        f"FROM parquet_metadata([{files}]) WHERE path_in_schema IN ({wanted}) GROUP BY path_in_schema"
+        f"FROM parquet_metadata({source.files_sql()}) WHERE path_in_schema IN ({wanted}) GROUP BY path_in_schema"
     ).fetchall()
     return {str(r[0]) for r in rows if r[1] == 0 and r[2] == 0}
 
@@ -175,7 +175,7 @@ def _key_problems(
     mark = "key:" + ",".join(key)
     if state is not None and (table, mark, state) in _passed:
         return []
-    cols = ", ".join('"' + k.replace('"', '""') + '"' for k in key)
+    cols = ", ".join(quote_name(k) for k in key)
     repeated = f"SELECT {cols}, COUNT(*) AS n FROM {view} GROUP BY {cols} HAVING COUNT(*) > 1"
     total = con.execute(f"SELECT COUNT(*) FROM ({repeated}) r").fetchone()
     n = int(total[0]) if total else 0
@@ -199,14 +199,12 @@ def _key_problems(
 
 def _examples(con: duckdb.DuckDBPyConnection, source: ParquetSource, cond: str, column: str) -> str:
     """The first bad rows, as data rows counted from 1 in their file (as validation counts them)."""
-    files = ", ".join("'" + p.replace("'", "''") + "'" for p in source._paths())
-    quoted = '"' + column.replace('"', '""') + '"'
     # DuckDB 2.0 prunes row groups for a WHERE on NaN by the footers' min/max, which leave NaN out, and so
     # finds no row (the COUNT_IF of the count has no WHERE to push down). Only this error path needs the
     # filter, so it runs without the pushdown.
     con.execute("SET disabled_optimizers = 'filter_pushdown'")
     rows = con.execute(
-        f"SELECT filename, file_row_number, {quoted} FROM read_parquet([{files}], filename = true, "
+        f"SELECT filename, file_row_number, {quote_name(column)} FROM read_parquet({source.files_sql()}, filename = true, "
         f"file_row_number = true) WHERE {cond} ORDER BY filename, file_row_number LIMIT {_SHOWN}"
     ).fetchall()
     files_shown = {str(r[0]) for r in rows}
@@ -217,19 +215,20 @@ def _examples(con: duckdb.DuckDBPyConnection, source: ParquetSource, cond: str, 
     )
 
 
-def _missing_required(table: str, source: ParquetSource) -> list[str]:
-    """A whole table without a column the contract requires (a selection names its columns already)."""
+def _missing_required(table: str, source: ParquetSource, present: dict[str, str]) -> list[str]:
+    """A whole table without a column the contract requires (a selection names its columns already).
+
+    ``present`` maps the lower-case names of the source's columns to their spelling.
+    """
     spec = TABLE_SPECS.get(table)
     if spec is None or source.select is not None:
         return []
-    present = set(source.columns)
-    lower = {c.lower() for c in present}
-    missing = [c for c in spec.required if c.lower() not in lower]
+    missing = [c for c in spec.required if c.lower() not in present]
     if not missing:
         return []
     return [
         f"the Parquet file(s) {source._paths()} have no column {', '.join(repr(c) for c in missing)}; the data "
-        f"contract requires {', '.join(spec.required)} (found {sorted(present)}). Fix: write the table with its "
+        f"contract requires {', '.join(spec.required)} (found {sorted(present.values())}). Fix: write the table with its "
         "canonical columns (churnml.io.write_frame), or read it with churnml.io.read_table(..., columns={canonical: "
         "yours})"
     ]
@@ -240,28 +239,27 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
     if spec is None:
         return []
     con = connect({table: source})
-    view = '"' + table.replace('"', '""') + '"'
+    view = quote_name(table)
     try:
         state = _files_state(con, source)
         # DuckDB matches column names ignoring case (so do the feature queries): so does the check,
         # and it names a column as the file spells it.
         stored = {str(r[0]).lower(): (str(r[0]), str(r[1]))
                   for r in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()}
-        types = {name: duck for name, duck in stored.values()}
         where = f"in the Parquet file(s) {source._paths()}"
         problems: list[str] = []
         todo: list[ColumnSpec] = []
         for spec_col in spec.columns:
             if spec_col.name.lower() not in stored:
                 continue
-            col = replace(spec_col, name=stored[spec_col.name.lower()][0])
+            name, duck_type = stored[spec_col.name.lower()]
+            col = replace(spec_col, name=name)
             if state is not None and (table, col.name, state) in _passed:
                 continue
-            if not _type_fits(col.kind, types[col.name]):
-                zoned = "TIME ZONE" in types[col.name].upper() or types[col.name].upper().startswith("TIMESTAMPTZ")
+            if not _type_fits(col.kind, duck_type):
                 problems.append(
-                    f"column '{col.name}' {where} has type {types[col.name]}; the data contract wants "
-                    f"{_KIND_WORDS[col.kind]}{_ZONE_FIX if zoned else ''}; {_FIX_TYPE}"
+                    f"column '{col.name}' {where} has type {duck_type}; the data contract wants "
+                    f"{_KIND_WORDS[col.kind]}{_ZONE_FIX if _zoned(duck_type) else ''}; {_FIX_TYPE}"
                 )
             elif col.required and not col.nullable:
                 todo.append(col)
@@ -290,9 +288,9 @@ def check_sources(tables: Mapping[str, TableSource | None]) -> None:
     """
     for table, source in tables.items():
         if isinstance(source, ParquetSource):
-            problems = _missing_required(table, source)
+            present = {c.lower(): c for c in source.columns}
+            problems = _missing_required(table, source, present)
             if not problems and table in READ_COLUMNS:
-                present = {c.lower(): c for c in source.columns}
                 source = source[[present[c] for c in READ_COLUMNS[table] if c in present]]
             problems = problems or _check_one(table, source)
             if problems:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from churnml.engine import quote_string
 from churnml.windows import age_days_sql, history_sql, to_cutoff
 
 __all__ = [
@@ -171,9 +172,8 @@ def sql_name(value: str) -> str:
     return cleaned or "blank"
 
 
-def quote_literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+#: A SQL string literal (the engine's quoting, under the name the families use).
+quote_literal = quote_string
 
 
 # Transactions before the latest cutoff, one row each, with their purchase-day
