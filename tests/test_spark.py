@@ -189,7 +189,7 @@ def test_parquet_files_read_by_spark_follow_the_returns_policy_and_need_utc(spar
 
     write_frame(tiny_tx, tmp_path / "transactions.parquet")
     sets = ["data.source=files", f"data.tables.transactions.path={tmp_path / 'transactions.parquet'}"]
-    with pytest.raises(SchemaError, match=r"1 negative amount in .*data\.returns"):
+    with pytest.raises(SchemaError, match=r"1 negative amount at data row 4 of .*transactions.parquet .*data\.returns"):
         tables_from_config(spark, load_config(None, sets))
     kept = tables_from_config(spark, load_config(None, [*sets, "data.returns=keep"])).transactions.count()
     dropped = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop"])).transactions.count()

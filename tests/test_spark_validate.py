@@ -207,9 +207,9 @@ def test_parquet_read_through_the_config_follows_data_returns_and_duplicates(spa
             f"data.tables.events.path={tmp_path / 'events.parquet'}"]
     problems = _problems(lambda: tables_from_config(spark, load_config(None, sets)))
     assert [p.split(" (e.g.")[0] for p in problems] == [
-        f"transactions.amount: 3 negative amounts in {tmp_path / 'transactions.parquet'}",
-        f"transactions (whole rows): 1 duplicate row in {tmp_path / 'transactions.parquet'}",
-        f"events (whole rows): 1 duplicate row in {tmp_path / 'events.parquet'}"]
+        f"transactions.amount: 3 negative amounts at data rows 2, 5, 6 of {tmp_path / 'transactions.parquet'}",
+        f"transactions (whole rows): 1 duplicate row at data row 4 of {tmp_path / 'transactions.parquet'}",
+        f"events (whole rows): 1 duplicate row at data row 2 of {tmp_path / 'events.parquet'}"]
     got = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop", "data.duplicates=keep"]))
     assert (got.transactions.count(), got.events.count()) == (3, 2)
 
@@ -282,3 +282,61 @@ def test_the_tables_spark_validates_are_the_fields_of_spark_tables():
     from churnml.spark.validate import SPARK_TABLES
 
     assert tuple(f.name for f in fields(SparkTables)) == SPARK_TABLES
+
+
+# ------------------------------------------------------------------------ rows read from Parquet
+def _parquet_problems(spark, table: str, path) -> tuple[list[str], list[str]]:
+    """The problems of the Parquet file ``path`` on Spark (read by Spark) and on pandas."""
+    from churnml.spark.validate import validate_spark_table
+
+    on_spark = _problems(lambda: validate_spark_table(table, spark.read.parquet(str(path)), source=str(path)))
+    on_pandas = _problems(lambda: validate_table(table, pd.read_parquet(path), source=str(path)))
+    return on_spark, on_pandas
+
+
+@pytest.mark.parametrize("table", sorted(BAD))
+def test_rows_read_from_parquet_are_named_by_their_data_row_of_the_file_as_pandas_names_them(spark, tmp_path, table):
+    path = tmp_path / f"{table}.parquet"
+    write_frame(BAD[table], path)
+    on_spark, on_pandas = _parquet_problems(spark, table, path)
+    where = [re.split(r" \(e\.g\.|; fix:", p)[0] for p in on_spark]  # the examples differ: values or rows
+    assert where == [re.split(r" \(e\.g\.|; fix:", p)[0] for p in on_pandas]
+    assert all(f" of {path}" in p for p in on_spark)
+    duplicates = [p for p in on_spark if "duplicate" in p]  # the example names the rows too, word for word
+    assert duplicates == [p for p in on_pandas if "duplicate" in p]
+
+
+def test_the_places_of_transactions_rows_are_the_first_bad_rows_in_the_file(spark, tmp_path):
+    path = tmp_path / "transactions.parquet"
+    write_frame(BAD_TX, path)
+    on_spark, _ = _parquet_problems(spark, "transactions", path)
+    assert on_spark[3].split("; fix:")[0] == (
+        f"transactions.amount: 3 negative amounts at data rows 2, 8, 9 of {path} (e.g. customer_id='A' "
+        "amount=-2.0, customer_id='E' amount=-1.0, customer_id='E' amount=-7.5)")
+    assert on_spark[4].split("; fix:")[0] == (
+        f"transactions (whole rows): 1 duplicate row at data row 6 of {path} (e.g. data row 6 repeats data row 5)")
+    many = frame(customer_id=[f"c{i}" for i in range(9)], timestamp=["2024-01-01"] * 9, amount=[-1.0] * 9)
+    write_frame(many, tmp_path / "many.parquet")
+    on_spark, on_pandas = _parquet_problems(spark, "transactions", tmp_path / "many.parquet")
+    assert on_spark[0].split(" (e.g.")[0] == on_pandas[0].split(" (e.g.")[0] == (
+        f"transactions.amount: 9 negative amounts at data rows 1, 2, 3, 4, 5 and 4 more of {tmp_path / 'many.parquet'}")
+
+
+def test_a_folder_of_parquet_files_names_each_file_and_drop_keeps_the_first_row_of_a_key_in_file_order(spark, tmp_path):
+    from churnml.spark.validate import validate_spark_table
+
+    folder = tmp_path / "customers"
+    folder.mkdir()
+    write_frame(frame(customer_id=["A", "B"], region=["z", "y"]), folder / "part-1.parquet")
+    write_frame(frame(customer_id=["A", "C", "B"], region=["a", "b", "c"]), folder / "part-2.parquet")
+    df = spark.read.parquet(str(folder))
+    assert _problems(lambda: validate_spark_table("customers", df, source=str(folder))) == [
+        f"customers.customer_id: 2 duplicate rows at data rows 1, 3 of {folder / 'part-2.parquet'} (e.g. data row 1 "
+        f"of {folder / 'part-2.parquet'} repeats the customer_id of data row 1 of {folder / 'part-1.parquet'}); fix: "
+        "each customer may appear once: merge or remove the repeats"]
+    # the smallest values would keep A='a' and B='c'; the first in file order keeps the rows of part-1
+    kept = _local(validate_spark_table("customers", df.repartition(3), duplicates="drop")).sort_values("customer_id")
+    assert kept.to_dict("list") == {"customer_id": ["A", "B", "C"], "region": ["z", "y", "b"]}
+    whole = pd.concat([pd.read_parquet(folder / f"part-{i}.parquet") for i in (1, 2)], ignore_index=True)
+    pandas_kept = validate_table("customers", whole, duplicates="drop").sort_values("customer_id")
+    pd.testing.assert_frame_equal(kept.reset_index(drop=True), pandas_kept.reset_index(drop=True))
