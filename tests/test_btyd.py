@@ -126,6 +126,42 @@ def test_summary_counts_purchase_days_and_measures_days_from_the_first_purchase_
     pd.testing.assert_frame_equal(got, expected)
 
 
+def test_a_day_of_returns_only_is_no_purchase_day_and_a_customer_of_returns_only_has_no_summary() -> None:
+    rows = [
+        ("E", "2024-01-05 10:00", 10.0),
+        ("E", "2024-01-20 10:00", -3.0),  # returns only: no purchase day, its amount left out
+        ("E", "2024-02-01 10:00", 6.0),
+        ("E", "2024-02-01 11:00", -1.0),  # netted into its purchase day: 5
+        ("F", "2024-02-10 10:00", -8.0),  # returns only: no summary row
+    ]
+    got = summary_at(_tx(TINY + rows), CUTOFF, unit_days=1.0)
+    assert got.index.tolist() == ["A", "B", "C", "E"]
+    # x = 1 repeat day (Jan 20 is none), t_x = Jan 5 -> Feb 1, T = Jan 5 -> Feb 29, m = the repeat day's 6 - 1
+    assert got.loc["E"].tolist() == [1, 27.0, 55.0, 5.0]
+    with pytest.raises(EmptyDataError, match=r"no purchase \(amount >= 0\) before cutoff .* only returns"):
+        summary_at(_tx(rows[-1:]), CUTOFF)
+
+
+def test_the_summary_is_the_one_the_btyd_features_fit_on_returns_included() -> None:
+    from churnml.config import TimeConfig
+    from churnml.features import compute_features, plan_features
+    from churnml.features.btyd import _buyers, _summary
+    from churnml.io import Tables
+    from churnml.labels import population
+
+    tx = _tx(TINY + [("E", "2024-01-05 10:00", 10.0), ("E", "2024-01-20 10:00", -3.0),
+                     ("E", "2024-02-01 10:00", 6.0), ("F", "2024-02-10 10:00", -8.0)])
+    cut = pd.Timestamp(CUTOFF)
+    tables = Tables(transactions=tx)
+    spine = population(tables, [cut], TimeConfig())
+    rows = compute_features(tables, spine, plan_features(tables, [cut]))
+    rows = rows[_buyers(rows)]
+    from_features = _summary(rows).set_index(rows["customer_id"].astype("str").to_numpy())
+    want = summary_at(tx, CUTOFF)[["frequency", "recency", "T"]]
+    assert from_features.index.tolist() == want.index.tolist() == ["A", "B", "C", "E"]
+    np.testing.assert_allclose(from_features.to_numpy(dtype="float64"), want.to_numpy(dtype="float64"), rtol=1e-12)
+
+
 def test_summary_in_weeks_divides_the_day_differences_by_seven() -> None:
     days = summary_at(_tx(TINY), CUTOFF, unit_days=1.0)
     weeks = summary_at(_tx(TINY), CUTOFF)

@@ -108,6 +108,22 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     assert a["rfm_recency_days"] == 21 and a["rfm_tenure_days"] == 31  # days, as DuckDB counts them
 
 
+def test_the_customer_summary_of_spark_scoring_equals_summary_at_with_returns(spark):
+    from churnml.btyd import summary_at
+    from churnml.spark import customer_summary, spark_tables
+
+    tx = frame(customer_id=["A", "A", "A", "A", "B", "E", "E", "E", "F", "G"],
+               timestamp=["2024-01-01 09:00", "2024-01-01 18:00", "2024-01-15 12:00", "2024-02-10 08:00",
+                          "2024-02-29 23:59", "2024-01-05 10:00", "2024-01-20 10:00", "2024-02-01 10:00",
+                          "2024-02-10 10:00", "2024-03-02 10:00"],
+               amount=[10.0, -4.0, 20.0, 30.0, 12.0, 10.0, -3.0, 6.0, -8.0, 7.0])  # E: a day of returns only
+    got = customer_summary(spark, spark_tables(spark, {"transactions": tx}), "2024-03-01")
+    want = summary_at(tx, "2024-03-01")
+    assert got.index.tolist() == want.index.tolist() == ["A", "B", "E"]  # F returned only, G bought later
+    pd.testing.assert_frame_equal(got[want.columns], want, check_index_type=False, rtol=1e-12)
+    assert got["rfm_frequency"].tolist() == [3, 1, 2]
+
+
 def test_event_types_that_look_like_spark_variables_are_counted_as_written(spark):
     # Spark would substitute ${...} in the SQL text, where event types are literals
     from churnml.config import FeaturesConfig

@@ -27,8 +27,11 @@ def summary_at(
     This is the convention of Fader, Hardie & Lee (2005a), e.g. T = 38.86
     weeks for a first purchase on 1997-01-01 and cutoff 1997-10-01. A label
     window ``[cutoff, cutoff + H days)`` is then the model's ``(T, T + H / unit_days]``.
-    Returns (negative amounts) are netted within their day; a day of returns
-    only still counts as a purchase day, so drop returns upstream if needed.
+    A purchase day is a day with at least one purchase (``amount >= 0``), as
+    in the labels and the RFM features (whose BG/NBD summary this equals: see
+    :mod:`churnml.features.btyd`). Returns (negative amounts) on a purchase
+    day are netted into its amount; a day of returns only is no purchase day,
+    and its returns are left out.
 
     Parameters
     ----------
@@ -71,7 +74,14 @@ def summary_at(
             f"table 'transactions': no purchase before cutoff {c} (start={start}); the data "
             f"begins at {first}. Choose a later cutoff."
         )
-    days = hist.groupby(["customer_id", "day"], sort=True, as_index=False).agg(amount=("amount", "sum"))
+    days = hist.assign(bought=hist["amount"] >= 0).groupby(["customer_id", "day"], sort=True, as_index=False).agg(
+        amount=("amount", "sum"), bought=("bought", "any"))
+    days = days[days["bought"].to_numpy(dtype=bool)]  # a day of returns only is no purchase day
+    if days.empty:
+        raise EmptyDataError(
+            f"table 'transactions': no purchase (amount >= 0) before cutoff {c} (start={start}), only returns. "
+            "Choose a later cutoff."
+        )
     per = days.groupby("customer_id", sort=True).agg(  # days are sorted: "first" is the first day
         n_days=("day", "size"),
         first=("day", "min"),

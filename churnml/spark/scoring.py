@@ -41,15 +41,16 @@ __all__ = ["customer_summary", "probability_udf", "score"]
 log = logging.getLogger(__name__)
 
 #: Per customer: the BG/NBD summary of churnml.btyd.summary_at (weeks) and the RFM measures of
-#: churnml.metrics.rfm.rfm_table, from the history before the cutoff.
+#: churnml.metrics.rfm.rfm_table, from the history before the cutoff. Purchase days only (a day of
+#: returns only is none), returns on a purchase day netted into its amount, as summary_at.
 _SUMMARY_SQL = """
 WITH days AS (
     SELECT t.customer_id, CAST(t."timestamp" AS DATE) AS day, MAX(c.cutoff) AS cutoff,
            SUM(t.amount) AS amount,
-           COUNT(*) FILTER (WHERE t.amount >= 0) AS n_buy,
            MAX(t."timestamp") FILTER (WHERE t.amount >= 0) AS last_buy
     FROM tx t JOIN cutoffs c ON {history}
     GROUP BY t.customer_id, CAST(t."timestamp" AS DATE)
+    HAVING COUNT(*) FILTER (WHERE t.amount >= 0) > 0
 ),
 marked AS (
     SELECT *, MIN(day) OVER (PARTITION BY customer_id) AS first_day FROM days
@@ -61,7 +62,7 @@ SELECT customer_id,
        (SUM(amount) - SUM(CASE WHEN day = first_day THEN amount END)) / NULLIF(COUNT(*) - 1, 0)
            AS monetary_value,
        (EPOCH(MAX(cutoff)) - EPOCH(MAX(last_buy))) / 86400.0 AS rfm_recency_days,
-       COUNT(*) FILTER (WHERE n_buy > 0) AS rfm_frequency
+       COUNT(*) AS rfm_frequency
 FROM marked
 GROUP BY customer_id
 """
