@@ -340,3 +340,65 @@ def test_a_folder_of_parquet_files_names_each_file_and_drop_keeps_the_first_row_
     whole = pd.concat([pd.read_parquet(folder / f"part-{i}.parquet") for i in (1, 2)], ignore_index=True)
     pandas_kept = validate_table("customers", whole, duplicates="drop").sort_values("customer_id")
     pd.testing.assert_frame_equal(kept.reset_index(drop=True), pandas_kept.reset_index(drop=True))
+
+
+def test_files_sort_by_their_path_as_python_sorts_it_not_by_the_escaped_uri(spark, tmp_path):
+    from churnml.spark.validate import validate_spark_table
+
+    folder = tmp_path / "customers"
+    folder.mkdir()
+    # sorted() puts 'a b' (space) before 'a$b'; Spark's URI escapes the space as '%20', which sorts after '$'
+    write_frame(frame(customer_id=["A"], region=["space"]), folder / "a b.parquet")
+    write_frame(frame(customer_id=["A"], region=["dollar"]), folder / "a$b.parquet")
+    assert sorted(p.name for p in folder.iterdir()) == ["a b.parquet", "a$b.parquet"]
+    df = spark.read.parquet(str(folder))
+    assert _local(validate_spark_table("customers", df, duplicates="drop"))["region"].tolist() == ["space"]
+    assert _problems(lambda: validate_spark_table("customers", df))[0].split("; fix:")[0] == (
+        f"customers.customer_id: 1 duplicate row at data row 1 of {folder / 'a$b.parquet'} (e.g. data row 1 of "
+        f"{folder / 'a$b.parquet'} repeats the customer_id of data row 1 of {folder / 'a b.parquet'})")
+
+
+def test_a_column_of_the_data_named_metadata_neither_hides_nor_fakes_sparks_row_places(spark, tmp_path):
+    from churnml.spark.validate import validate_spark_table
+
+    customers = frame(customer_id=["A", "B", "A"], region=["x", "y", "z"])
+    write_frame(customers.assign(_metadata=["m", "m", "m"]), tmp_path / "text.parquet")
+    lineage = pd.DataFrame({"file_path": ["/elsewhere/old.parquet"] * 3, "row_index": [10, 9, 8]})
+    raw = customers.assign(_metadata=lineage.to_dict("records"))  # a struct with Spark's field names
+    write_frame(raw, tmp_path / "struct.parquet")
+    for name in ("text", "struct"):
+        df = spark.read.parquet(str(tmp_path / f"{name}.parquet"))
+        assert _problems(lambda df=df: validate_spark_table("customers", df))[0].split(" (e.g.")[0] == (
+            f"customers.customer_id: 1 duplicate row at data row 3 of {tmp_path / f'{name}.parquet'}")
+        kept = _local(validate_spark_table("customers", df, duplicates="drop")).sort_values("customer_id")
+        assert kept["region"].tolist() == ["x", "y"], name
+
+
+def test_cached_frames_unions_and_frames_built_in_memory_have_no_row_places_and_log_no_spark_error(spark, tmp_path):
+    from churnml.spark import from_pandas
+    from churnml.spark.places import file_order
+    from churnml.spark.validate import validate_spark_table
+
+    folder = tmp_path / "customers"
+    folder.mkdir()
+    write_frame(frame(customer_id=["A", "A"], region=["z", "a"]), folder / "part-1.parquet")
+    read = spark.read.parquet(str(folder))
+    assert file_order(read) is not None and file_order(read.where("region > ''").repartition(2)) is not None
+    assert file_order(read.union(read)) is None and file_order(from_pandas(spark, BAD["customers"])) is None
+    cached = spark.read.parquet(str(folder)).cache()
+    assert cached.count() == 2 and file_order(cached) is None and file_order(cached.where("region > ''")) is None
+    (folder / "part-1.parquet").unlink()  # the cache answers: a file order would read the files again
+    kept = _local(validate_spark_table("customers", cached, duplicates="drop"))
+    assert kept["region"].tolist() == ["a"]  # no order: the smallest values
+    cached.unpersist()
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("DataFrameQueryContextLogger")
+    logger.addHandler(handler)
+    try:
+        _problems(lambda: validate_spark_table("customers", from_pandas(spark, BAD["customers"])))
+    finally:
+        logger.removeHandler(handler)
+    assert records == []

@@ -10,14 +10,14 @@ in :mod:`churnml.coercion` (``tests/test_spark_validate.py`` compares the
 two). One Spark job counts every rule; duplicates are found by grouping on a
 64-bit hash and comparing exactly only the rows whose hash repeats.
 
-Where the rows come from Parquet files that Spark reads itself (a path, or
-``spark.read.parquet``), each row has a place: its file and its row in the
-file (Spark's ``_metadata.file_path`` and ``_metadata.row_index``). Messages
-then name the first bad rows as pandas does, as 1-based data rows of their
-file, and ``data.duplicates = drop`` keeps the first row of each key in file
-order (files by path), as pandas does. Other frames (built in memory, read
-from CSV, joined) have no row order: their messages show the example rows
-with the smallest values, and ``drop`` keeps the row with the smallest values.
+Where the rows come from Parquet files that Spark reads itself, each row has
+a place: its file and its row in the file (:mod:`churnml.spark.places`).
+Messages then name the first bad rows as pandas does, as 1-based data rows of
+their file, and ``data.duplicates = drop`` keeps the first row of each key in
+file order, as pandas does. Other frames (built in memory, read from CSV,
+joined, unioned, cached) have no row order: their messages show the example
+rows with the smallest values, and ``drop`` keeps the row with the smallest
+values.
 
 The casts are in :mod:`churnml.spark.canonical`, the rules' tests as Spark
 expressions in :mod:`churnml.spark.checks`; this module runs them (counts,
@@ -29,12 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pandas as pd
-from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -52,6 +49,7 @@ from churnml.rules import no_rows_text
 from churnml.schema import TableSpec, spec_for
 from churnml.spark.canonical import canonical_columns, canonical_frame, column, schema_problems
 from churnml.spark.checks import Check, duplicate_key, row_checks
+from churnml.spark.places import FileOrder, file_order, places_text
 from churnml.spark.session import check_session
 from churnml.timeparse import as_utc
 from churnml.validation import check_options
@@ -64,49 +62,7 @@ log = logging.getLogger(__name__)
 #: The tables the Spark path reads (the fields of ``churnml.spark.SparkTables``).
 SPARK_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")
 _N, _H, _NEG = "__churnml_n", "__churnml_hash", "__churnml_negative"  # helper columns
-_FILE, _ROW, _RANK = "__churnml_file", "__churnml_row", "__churnml_rank"
-
-
-# ---------------------------------------------------------------------- file order
-def _file_order(df: DataFrame) -> tuple[Column, Column] | None:
-    """Each row's file and 0-based row in it, where Spark reads ``df`` from Parquet files itself.
-
-    Spark's hidden ``_metadata`` column holds both for a Parquet scan (and
-    follows it through projections and filters); a frame built in memory, read
-    from CSV or made by a join or an aggregation has no such column (None).
-    """
-    try:
-        fields = df.select(F.col("_metadata.file_path"), F.col("_metadata.row_index")).schema.fields
-    except AnalysisException:
-        return None
-    if [f.dataType.typeName() for f in fields] != ["string", "long"]:  # a column of the user's own named _metadata
-        return None
-    return F.col("_metadata.file_path"), F.col("_metadata.row_index")
-
-
-def _local(file: str) -> str:
-    """A ``file:`` URI as a local path; other URIs (``s3a://...``) as they are."""
-    uri = urlparse(file)
-    return unquote(uri.path) if uri.scheme == "file" else file
-
-
-def _places(rows: list[tuple[str, int]], n: int, source: str | None) -> str:
-    """Where ``rows`` (file URI, 0-based row) are, as pandas words it: ``data rows 2, 5 and 3 more of
-    <file>`` (1-based; ``n`` rows in all), or per file when they are in several; a file that is
-    ``source`` itself is named as ``source`` is."""
-    def name(file: str) -> str:
-        path = _local(file)
-        same = source is not None and Path(source).exists() and Path(source).resolve() == Path(path).resolve()
-        return str(source) if same else path
-
-    by_file: dict[str, list[int]] = {}
-    for file, row in rows:
-        by_file.setdefault(file, []).append(int(row) + 1)
-    more = f" and {n - len(rows):,} more" if n > len(rows) else ""
-    parts = [f"data {'row' if len(r) == 1 else 'rows'} {', '.join(map(str, r))}" for r in by_file.values()]
-    if len(parts) == 1:  # pandas' words: data rows 2, 5 and 3 more of <file>
-        return f"{parts[0]}{more} of {name(next(iter(by_file)))}"
-    return ", ".join(f"{p} of {name(f)}" for p, f in zip(parts, by_file, strict=True)) + more
+_URI, _FILE, _ROW, _RANK = "__churnml_uri", "__churnml_file", "__churnml_row", "__churnml_rank"
 
 
 # ---------------------------------------------------------------------- counting
@@ -125,21 +81,33 @@ def _count(df: DataFrame, flags: list[Column], group: list[Column] | None) -> di
     return {"suspects": 0, **{k: int(v or 0) for k, v in (row.asDict() if row else {}).items()}}
 
 
-def _repeats(df: DataFrame, group: list[Column], negative: Column | None) -> DataFrame:
-    """Exact groups of equal ``group`` values among the rows whose hash repeats: ``_N`` rows, of
-    which ``_NEG`` are negative amounts (under ``data.returns = drop``)."""
-    hashed = df.withColumn(_H, F.xxhash64(*group))
-    suspects = hashed.groupBy(_H).agg(F.count(F.lit(1)).alias(_N)).where(F.col(_N) > 1).select(_H)
-    neg = F.count_if(negative) if negative is not None else F.lit(0)
-    return hashed.join(suspects, _H, "left_semi").groupBy(*group).agg(F.count(F.lit(1)).alias(_N),
-                                                                       neg.alias(_NEG))
+def _suspects(df: DataFrame, group: list[Column], negative: Column | None,
+              order: FileOrder | None) -> tuple[DataFrame, list[str]]:
+    """The rows whose 64-bit hash of ``group`` repeats (the duplicates are among them), and the names
+    of the ``group`` columns. Each row has the ``group`` values, ``_NEG`` (a negative amount dropped
+    under ``data.returns = drop``) and, where the rows have a file order, its place (``_URI``,
+    ``_FILE``, ``_ROW``)."""
+    neg = F.coalesce(negative, F.lit(False)) if negative is not None else F.lit(False)
+    places = [order.uri.alias(_URI), order.key.alias(_FILE), order.row.alias(_ROW)] if order is not None else []
+    picked = df.select(*group, neg.alias(_NEG), *places)
+    names = picked.columns[:len(group)]
+    hashed = picked.withColumn(_H, F.xxhash64(*[column(c) for c in names]))
+    repeated = hashed.groupBy(_H).agg(F.count(F.lit(1)).alias(_N)).where(F.col(_N) > 1).select(_H)
+    return hashed.join(repeated, _H, "left_semi"), names
 
 
-def _duplicates(repeats: DataFrame) -> tuple[int, int]:
+def _groups(suspects: DataFrame, names: list[str]) -> DataFrame:
+    """Exact groups of equal ``names`` values among the suspect rows: ``_N`` rows, of which ``_NEG``
+    are negative amounts dropped under ``data.returns = drop``."""
+    return suspects.groupBy(*[column(c) for c in names]).agg(F.count(F.lit(1)).alias(_N),
+                                                             F.count_if(F.col(_NEG)).alias(_NEG))
+
+
+def _duplicates(groups: DataFrame) -> tuple[int, int]:
     """Duplicate rows (each row equal to another, less one per group), and those left once the
     negative amounts are dropped."""
-    row = repeats.agg(F.sum(F.col(_N) - 1).alias("all"),
-                      F.sum(F.greatest(F.col(_N) - F.col(_NEG) - 1, F.lit(0))).alias("left")).first()
+    row = groups.agg(F.sum(F.col(_N) - 1).alias("all"),
+                     F.sum(F.greatest(F.col(_N) - F.col(_NEG) - 1, F.lit(0))).alias("left")).first()
     return (int(row["all"] or 0), int(row["left"] or 0)) if row else (0, 0)
 
 
@@ -164,80 +132,73 @@ class _Shown:
 def _problem(table: str, column: str | None, rule: Rule, n: int, shown: _Shown, source: str | None) -> str:
     if shown.places:
         ex = f" (e.g. {', '.join(shown.rows)})" if shown.rows else ""
-        return rule.problem(table, column, n, f" at {_places(shown.places, n, source)}{ex}")
+        return rule.problem(table, column, n, f" at {places_text(shown.places, n, source)}{ex}")
     of = f" in {source}" if source else ""
     more = f" and {n - len(shown.rows):,} more" if n > len(shown.rows) else ""
     ex = f" (e.g. {', '.join(shown.rows)}{more})" if shown.rows else ""
     return rule.problem(table, column, n, f"{of}{ex}")
 
 
-def _examples(df: DataFrame, checks: dict[int, Check]) -> dict[int, _Shown]:
+def _examples(df: DataFrame, checks: dict[int, Check], order: FileOrder | None) -> dict[int, _Shown]:
     """Up to ``SHOWN_ROWS`` example rows per failing rule: the first in file order where the rows
-    have one (:func:`_file_order`), else the smallest by their shown values.
+    have one (``order``, :func:`churnml.spark.places.file_order`), else the smallest by their shown
+    values.
 
     Sorted either way, so the same rows whatever the partitioning: one top-k
     Spark job per failing rule (only failing rules get here).
     """
-    order = _file_order(df)
     out: dict[int, _Shown] = {}
     for i, check in checks.items():
         cols = [e.alias(f"c{j}") for j, (_, e) in enumerate(check.shown)]
         names = [name for name, _ in check.shown]
         bad = df.where(F.coalesce(check.test, F.lit(False)))
         if order is not None:
-            rows = bad.select(order[0].alias(_FILE), order[1].alias(_ROW), *cols).orderBy(_FILE, _ROW).take(SHOWN_ROWS)
-            out[i] = _Shown(_rows_text([r[2:] for r in rows], names) if cols else [],
-                            [(r[_FILE], r[_ROW]) for r in rows])
+            rows = (bad.select(order.uri.alias(_URI), order.key.alias(_FILE), order.row.alias(_ROW), *cols)
+                    .orderBy(_FILE, _ROW).take(SHOWN_ROWS))
+            out[i] = _Shown(_rows_text([r[3:] for r in rows], names) if cols else [],
+                            [(r[_URI], r[_ROW]) for r in rows])
             continue
         rows = bad.select(*cols).orderBy(*[f"c{j}" for j in range(len(cols))]).take(SHOWN_ROWS) if cols else []
         out[i] = _Shown(_rows_text(rows, names))
     return out
 
 
-def _duplicate_problem(spec: TableSpec, df: DataFrame, group: list[Column], repeats: DataFrame, n: int,
-                       source: str | None) -> str:
-    order = _file_order(df)
-    if order is not None:
-        return _placed_duplicates(spec, df, group, order, n, source)
+def _duplicate_problem(spec: TableSpec, suspects: DataFrame, groups: DataFrame, names: list[str], n: int,
+                       placed: bool, source: str | None) -> str:
     key = ", ".join(spec.key) if spec.key else None
     rule = DUPLICATE_KEY if spec.key else DUPLICATE_ROW
-    names = list(spec.key or [c for c in ("customer_id", spec.time_column) if c and c in repeats.columns])
+    if placed:
+        return rule.problem(spec.name, key, n, _placed_duplicates(suspects, names, key, n, source))
+    shown = list(spec.key or [c for c in ("customer_id", spec.time_column) if c and c in names])
     # sorted: after the shuffle of the grouping, row order depends on the partitions
-    rows = repeats.where(F.col(_N) > 1).select(*[column(c) for c in names], _N).orderBy(*names).take(SHOWN_ROWS)
-    return _problem(spec.name, key, rule, n, _Shown(_rows_text(rows, [*names, "copies"])), source)
+    rows = groups.where(F.col(_N) > 1).select(*[column(c) for c in shown], _N).orderBy(*shown).take(SHOWN_ROWS)
+    return _problem(spec.name, key, rule, n, _Shown(_rows_text(rows, [*shown, "copies"])), source)
 
 
-def _placed_duplicates(spec: TableSpec, df: DataFrame, group: list[Column], order: tuple[Column, Column], n: int,
-                       source: str | None) -> str:
-    """The duplicates' message with places, as pandas words it: the first rows (in file order) that
-    repeat an earlier row, and the earlier row of the first of them."""
-    placed = df.select(*group, order[0].alias(_FILE), order[1].alias(_ROW))
-    names = [column(c) for c in placed.columns[:-2]]
-    hashed = placed.withColumn(_H, F.xxhash64(*names))
-    suspects = hashed.groupBy(_H).agg(F.count(F.lit(1)).alias(_N)).where(F.col(_N) > 1).select(_H)
-    within = Window.partitionBy(*names).orderBy(_FILE, _ROW)
-    ranked = (hashed.join(suspects, _H, "left_semi")
-              .select(_FILE, _ROW, F.row_number().over(within).alias(_RANK),
-                      F.first(_FILE).over(within).alias(f"{_FILE}0"), F.first(_ROW).over(within).alias(f"{_ROW}0")))
+def _placed_duplicates(suspects: DataFrame, names: list[str], key: str | None, n: int, source: str | None) -> str:
+    """Where the duplicates are, as pandas words it: the first rows (in file order) that repeat an
+    earlier row, and the earlier row of the first of them. Ranks the persisted suspect rows only."""
+    within = Window.partitionBy(*[column(c) for c in names]).orderBy(_FILE, _ROW)
+    ranked = suspects.select(_URI, _FILE, _ROW, F.row_number().over(within).alias(_RANK),
+                             F.first(_URI).over(within).alias(f"{_URI}0"), F.first(_ROW).over(within).alias(f"{_ROW}0"))
     rows = ranked.where(F.col(_RANK) > 1).orderBy(_FILE, _ROW).take(SHOWN_ROWS)
-    places = [(r[_FILE], r[_ROW]) for r in rows]
-    key = ", ".join(spec.key) if spec.key else None
-    example: list[str] = []
-    if rows:
-        first, earlier = places[0], (rows[0][f"{_FILE}0"], rows[0][f"{_ROW}0"])
-        what = f"repeats the {key} of" if key else "repeats"
-        if first[0] == earlier[0]:
-            example = [f"data row {first[1] + 1} {what} data row {earlier[1] + 1}"]
-        else:
-            example = [f"{_places([first], 1, source)} {what} {_places([earlier], 1, source)}"]
-    return _problem(spec.name, key, DUPLICATE_KEY if spec.key else DUPLICATE_ROW, n, _Shown(example, places), source)
+    places = [(r[_URI], r[_ROW]) for r in rows]
+    if not rows:
+        return ""
+    first, earlier = places[0], (rows[0][f"{_URI}0"], rows[0][f"{_ROW}0"])
+    what = f"repeats the {key} of" if key else "repeats"
+    if first[0] == earlier[0]:
+        example = f"data row {first[1] + 1} {what} data row {earlier[1] + 1}"
+    else:
+        example = f"{places_text([first], 1, source)} {what} {places_text([earlier], 1, source)}"
+    return f" at {places_text(places, n, source)} (e.g. {example})"
 
 
 # ---------------------------------------------------------------------- dropping
 def _drop(out: DataFrame, spec: TableSpec, of: str, negatives: int, duplicates: int) -> DataFrame:
     """The frame without the negative amounts and the duplicates the policies drop. Of rows sharing a
-    key, the first in file order is kept where the rows have one (:func:`_file_order`), else the one
-    with the smallest values."""
+    key, the first in file order is kept where the rows have one
+    (:func:`churnml.spark.places.file_order`), else the one with the smallest values."""
     if negatives:
         log.warning("%s%s: dropped %d %s", spec.name, of, negatives, NEGATIVE_AMOUNT.dropped)
         out = out.where(~F.coalesce(F.col("amount") < 0, F.lit(False)))
@@ -247,8 +208,8 @@ def _drop(out: DataFrame, spec: TableSpec, of: str, negatives: int, duplicates: 
         others = [c for c in out.columns if c not in key]
         if not key or not others:
             return out.dropDuplicates(key or None)
-        order = _file_order(out)
-        place = [order[0].alias(_FILE), order[1].alias(_ROW)] if order is not None else []
+        order = file_order(out)
+        place = [order.key.alias(_FILE), order.row.alias(_ROW)] if order is not None else []
         first = out.groupBy(*[column(k) for k in key]).agg(
             F.min(F.struct(*place, *[column(c) for c in others])).alias(_N))
         out = first.select(*[column(k) for k in key], *[F.col(_N)[c].alias(c) for c in others]).select(*out.columns)
@@ -338,18 +299,26 @@ def validate_spark_table(
     if counts["rows"] == 0:
         raise EmptyDataError(no_rows_text(table, of))
     dropping = flags[negative] if negative is not None and returns == "drop" else None
-    repeats = _repeats(df, group, dropping).persist() if group is not None and counts["suspects"] else None
+    failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
+    repeating = group is not None and counts["suspects"] > 0
+    # places are looked up only for a message (a drop looks them up on the frame it returns)
+    order = file_order(df) if failing or (repeating and duplicates == "error") else None
+    suspects: DataFrame | None = None
+    names: list[str] = []
+    if group is not None and repeating:
+        suspects, names = _suspects(df, group, dropping, order if duplicates == "error" else None)
+        suspects.persist()
     try:
-        repeated, repeated_left = _duplicates(repeats) if repeats is not None else (0, 0)
-        failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
-        shown = _examples(df, failing) if failing else {}
+        groups = _groups(suspects, names) if suspects is not None else None
+        repeated, repeated_left = _duplicates(groups) if groups is not None else (0, 0)
+        shown = _examples(df, failing, order) if failing else {}
         problems = [_problem(table, r.column, r.rule, counts[f"r{i}"], shown[i], source)
                     for i, r in failing.items()]
-        if repeats is not None and group is not None and repeated and duplicates == "error":
-            problems.append(_duplicate_problem(spec, df, group, repeats, repeated, source))
+        if suspects is not None and groups is not None and repeated and duplicates == "error":
+            problems.append(_duplicate_problem(spec, suspects, groups, names, repeated, order is not None, source))
     finally:
-        if repeats is not None:
-            repeats.unpersist()
+        if suspects is not None:
+            suspects.unpersist()
     if problems:
         raise SchemaError(problems, table)
     negatives = counts[f"r{negative}"] if dropping is not None else 0
