@@ -116,7 +116,10 @@ class MetricsConfig(StrictSection):
     """Descriptive metrics: the period grid and the output folder.
 
     ``csat_satisfied_min``: the lowest CSAT answer counted as satisfied, a
-    point of the 1-5 scale (4: the top two points).
+    point of the 1-5 scale (4: the top two points). ``lifespan_years``: the
+    average customer lifespan the historical and margin CLV multiply by, and
+    ``serving_cost_per_year``: what serving one customer costs a year (margin
+    CLV); the data does not say them, so without them those columns are n/a.
     """
 
     freq: Literal["M", "Q", "Y"] = "M"
@@ -125,6 +128,8 @@ class MetricsConfig(StrictSection):
     # The CSAT scale is 1-5 (churnml.schema.SCORE_SCALES["csat"]): the threshold is a point of it.
     csat_satisfied_min: int = Field(4, ge=1, le=5)
     rfm_bins: int = Field(5, ge=2, le=10)
+    lifespan_years: float | None = Field(None, gt=0, allow_inf_nan=False)
+    serving_cost_per_year: float | None = Field(None, ge=0, allow_inf_nan=False)
     out_dir: str = "outputs/metrics"
 
 

@@ -35,6 +35,7 @@ KPI_KINDS: dict[str, str] = {
     "churn_rate": "pct", "retention_rate": "pct", "revenue": "money", "orders": "count",
     "purchasing_customers": "count", "repeat_customers": "count", "aov": "money",
     "purchase_frequency": "number", "repeat_purchase_rate": "pct", "customer_value": "money",
+    "value_per_year": "money", "historical_clv": "money", "margin_clv": "money",
     "nps": "score", "csat": "pct", "ces": "number", "cli": "number", "mrr": "money", "arpa": "money",
     "expansion_mrr": "money", "cac": "money", "fcr": "pct", "referral_rate": "pct",
     "loyalty_participation_rate": "pct", "loyalty_redemption_rate": "pct", "loyalty_active_participation": "pct",

@@ -29,7 +29,7 @@ from churnml.engine import in_memory
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.labels import population
-from churnml.metrics import formulas
+from churnml.metrics.periods import value_per_year
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
 from churnml.outreach import (
@@ -40,7 +40,7 @@ from churnml.outreach import (
     spreadsheet_safe,
 )
 from churnml.tracking import load_pyfunc
-from churnml.windows import DAY, DataSpan, in_window_mask, to_cutoff
+from churnml.windows import DAY, DataSpan, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -132,17 +132,12 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
 def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> float:
     """Customer value per year of METRICS.md (APV x APF) over the year before ``cutoff``.
 
-    APV = revenue / orders and APF = orders / customers, on purchases
-    (``amount >= 0``) in ``[cutoff - 365 days, cutoff)``; the historical CLV
-    is this times an average lifespan in years.
+    As the KPI table's ``value_per_year`` (:func:`churnml.metrics.periods.value_per_year`):
+    revenue net of returns / orders, orders / customers with a purchase, over
+    ``[cutoff - 365 days, cutoff)``; the historical CLV is this times an
+    average lifespan in years.
     """
-    year = transactions[in_window_mask(transactions["timestamp"], cutoff - pd.Timedelta(days=365), cutoff)]
-    buys = year[year["amount"] >= 0]
-    if buys.empty:
-        return float("nan")
-    apv = formulas.aov(float(buys["amount"].sum()), len(buys))
-    apf = formulas.purchase_frequency(len(buys), buys["customer_id"].nunique())
-    return float(formulas.customer_value(apv, apf))
+    return value_per_year(transactions, cutoff)
 
 
 def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | None,

@@ -228,7 +228,52 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     assert k["loyalty_redemption_rate"].tolist() == pytest.approx([50 / 110 * 100] * 2 + [31.25] * 2)
     assert k.attrs["not_available"] == {m: "no surveys table" for m in SOURCES["surveys"]} | {
         m: "no subscriptions table" for m in SOURCES["subscriptions"]
+    } | {"historical_clv": "set metrics.lifespan_years", "margin_clv": "set metrics.lifespan_years"}
+
+
+def _clv_tables(spend: bool) -> dict[str, pd.DataFrame]:
+    tx = pd.DataFrame({
+        "customer_id": ids(["A", "A", "B", "B", "C", "B"]),
+        "timestamp": ts(["2023-01-01 00:00:00", "2023-06-01 00:00:00", "2023-07-01 00:00:00", "2023-07-01 12:00:00", "2024-01-10 00:00:00", "2024-02-01 00:00:00"]),
+        "amount": [100.0, 50.0, 30.0, -10.0, 40.0, 20.0],
+    })
+    out = {"transactions": tx}
+    if spend:
+        out["marketing_spend"] = pd.DataFrame({"period": ts(["2023-01-01", "2024-01-01"]), "spend": [40.0, 10.0]})
+    return out
+
+
+def test_value_per_year_and_the_historical_and_margin_clv_match_the_hand_computed_values() -> None:
+    cfg = Config.model_validate({"metrics": {"freq": "Y", "lifespan_years": 2, "serving_cost_per_year": 5}})
+    k = retention_kpis(_clv_tables(spend=True), cfg)
+    assert k["period"].tolist() == ["2023", "2024"] and k["complete"].tolist() == [True, False]
+    # 2023: [2023-01-01, 2024-01-01): revenue 100 + 50 + 30 - 10 = 170 (the return nets), 3 orders, 2 buyers:
+    # AOV 170/3 x APF 3/2 = 85. 2024 is still running: its year ends with the data (2024-02-02, the day after
+    # the last purchase) and starts on 2023-02-02: 50 + 30 - 10 + 40 + 20 = 130 over 4 orders and 3 buyers
+    assert k["value_per_year"].tolist() == pytest.approx([85.0, 130 / 3])
+    assert k["historical_clv"].tolist() == pytest.approx([170.0, 260 / 3])  # x 2 years
+    # less CAC (40 / 2 new in 2023, 10 / 1 new in 2024) and 5 a year for 2 years
+    assert k["margin_clv"].tolist() == pytest.approx([170.0 - 20 - 10, 260 / 3 - 10 - 10])
+    assert "historical_clv" not in k.attrs["not_available"] and "margin_clv" not in k.attrs["not_available"]
+
+
+def test_the_clv_columns_say_which_setting_or_table_they_lack_and_a_short_year_has_no_value() -> None:
+    reasons = {}
+    for sets, spend in (({}, True), ({"lifespan_years": 2}, True), ({"lifespan_years": 2, "serving_cost_per_year": 0},
+                                                                    False)):
+        k = retention_kpis(_clv_tables(spend), Config.model_validate({"metrics": {"freq": "Y", **sets}}))
+        reasons[len(sets)] = {c: k.attrs["not_available"].get(c) for c in ("historical_clv", "margin_clv")}
+        assert k["value_per_year"].tolist() == pytest.approx([85.0, 130 / 3])  # needs no setting
+    assert reasons == {
+        0: {"historical_clv": "set metrics.lifespan_years", "margin_clv": "set metrics.lifespan_years"},
+        1: {"historical_clv": None, "margin_clv": "set metrics.serving_cost_per_year"},
+        2: {"historical_clv": None, "margin_clv": "no marketing_spend table"},
     }
+    monthly = retention_kpis(_clv_tables(False), Config.model_validate({"metrics": {"freq": "M"}}))
+    # only periods ending at least 365 days after the first purchase (2023-01-01) have a year's value
+    assert monthly["value_per_year"].notna().tolist() == [False] * 11 + [True] * 3  # from December 2023
+    with pytest.raises(ValueError, match="lifespan_years"):
+        Config.model_validate({"metrics": {"lifespan_years": 0}})
 
 
 def test_the_contractual_regime_counts_subscribers_and_spells(

@@ -14,6 +14,13 @@ customer flow uses the one definition of "lost" of :mod:`churnml.labels`
 
 A purchase is a transaction with ``amount >= 0`` (as in the labels); revenue
 is the net sum of all amounts, returns included.
+
+The customer value per year (``value_per_year``: AOV x APF over the 365 days
+before the period's end, so a month's row is a year's value too) gives the
+historical CLV (x ``metrics.lifespan_years``) and the margin CLV (less the
+period's CAC and ``metrics.serving_cost_per_year`` x the lifespan). The
+lifespan and the serving cost are not in the data: without them those
+columns are n/a.
 """
 
 from __future__ import annotations
@@ -28,10 +35,10 @@ from churnml.metrics import formulas as f
 from churnml.metrics.churn import first_seen, population_counts
 from churnml.metrics.grid import bucket, per_period, period_grid
 from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of
-from churnml.metrics.table_kpis import SOURCES, PeriodContext, table_kpis
-from churnml.windows import DataSpan
+from churnml.metrics.table_kpis import PeriodContext, table_kpis
+from churnml.windows import DataSpan, in_window_mask, to_timestamp
 
-__all__ = ["KPI_COLUMNS", "retention_kpis"]
+__all__ = ["KPI_COLUMNS", "retention_kpis", "value_per_year"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,9 @@ KPI_COLUMNS: dict[str, str] = {
     "purchase_frequency": "orders per customer",
     "repeat_purchase_rate": "%",
     "customer_value": "money per customer (AOV x APF)",
+    "value_per_year": "money per customer per year (AOV x APF over the 365 days to the period end)",
+    "historical_clv": "money per customer (value_per_year x metrics.lifespan_years)",
+    "margin_clv": "money per customer (historical_clv - CAC - metrics.serving_cost_per_year x lifespan)",
     "nps": "-100..100",
     "csat": "%",
     "ces": "1..7",
@@ -129,10 +139,13 @@ def retention_kpis(
     sales, buyers = _sales(tx, grid)
     ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
     extra, reasons = table_kpis(tables, ctx)
-    out = grid.set_index("period").join([flow, sales, extra]).reset_index()
+    clv, clv_reasons = _clv(tx, grid, span, extra["cac"], mcfg.lifespan_years, mcfg.serving_cost_per_year,
+                            reasons.get("cac"))
+    out = grid.set_index("period").join([flow, sales, clv, extra]).reset_index()
     out = out[list(KPI_COLUMNS)]
+    reasons = {**clv_reasons, **reasons}
     out.attrs.update(
-        not_available={k: reasons[k] for m in SOURCES.values() for k in m if k in reasons},
+        not_available={k: reasons[k] for k in KPI_COLUMNS if k in reasons},
         freq=freq or mcfg.freq,
         regime=time.regime,
         data_end=str(span.end),
@@ -201,3 +214,55 @@ def _sales(tx: pd.DataFrame, grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
         customer_value=per_period(f.customer_value, aov, apf),
     )
     return out, per_customer[["period", "customer_id"]]
+
+
+# ------------------------------------------------------------------------------------------ CLV
+def value_per_year(transactions: pd.DataFrame, end: object) -> float:
+    """Customer value per year of the metric definitions (APV x APF per year) over the 365 days before ``end``.
+
+    Counted as the KPI table counts a period: AOV = revenue (net of returns) /
+    orders (``order_id`` where given), APF = orders / customers with a
+    purchase, both over ``[end - 365 days, end)``. NaN without a purchase there.
+    """
+    e = to_timestamp(end, "end")  # type: ignore[arg-type]
+    year = transactions.loc[in_window_mask(transactions["timestamp"], e - pd.Timedelta(days=365), e)]
+    buys = purchases(year)
+    if buys.empty:
+        return float("nan")
+    orders = int(_order_keys(buys).nunique())
+    apv = f.aov(float(year["amount"].sum()), orders)
+    return f.customer_value(apv, f.purchase_frequency(orders, buys["customer_id"].nunique()))
+
+
+def _clv(tx: pd.DataFrame, grid: pd.DataFrame, span: DataSpan, cac: pd.Series, lifespan: float | None,
+         serving: float | None, cac_reason: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``value_per_year``, ``historical_clv`` and ``margin_clv`` per period label, and why a column is n/a.
+
+    A period's year is the 365 days before its end, or before the end of the
+    data for the period still running; a year that starts before the data
+    has no value (NaN).
+    """
+    index = pd.Index(grid["period"], name="period")
+    n = len(grid)
+    ordered = tx.sort_values("timestamp", kind="stable")  # each period's year is then a slice
+    times = ordered["timestamp"].to_numpy()
+    year = pd.Timedelta(days=365)
+    value = np.full(n, np.nan)
+    for i, end in enumerate(pd.DatetimeIndex(grid["end"])):
+        stop = min(end, span.end)  # the period still running: its year ends with the data
+        if stop - year >= span.first:
+            lo, hi = np.searchsorted(times, np.array([stop - year, stop], dtype=times.dtype), side="left")
+            value[i] = value_per_year(ordered.iloc[lo:hi], stop)
+    reasons: dict[str, str] = {}
+    if lifespan is None:
+        reasons["historical_clv"] = "set metrics.lifespan_years"
+    margin_missing = reasons.get("historical_clv") or (
+        "set metrics.serving_cost_per_year" if serving is None else cac_reason)
+    if margin_missing:
+        reasons["margin_clv"] = margin_missing
+    historical = per_period(f.historical_clv, value, [lifespan] * n) if lifespan is not None else np.full(n, np.nan)
+    margin = np.full(n, np.nan)
+    if lifespan is not None and serving is not None:
+        margin = per_period(f.margin_clv, historical, cac.reindex(index).to_numpy(), [serving * lifespan] * n)
+    frame = pd.DataFrame({"value_per_year": value, "historical_clv": historical, "margin_clv": margin}, index=index)
+    return frame, reasons
