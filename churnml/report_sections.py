@@ -124,7 +124,9 @@ def kpi_section(kpis: pd.DataFrame) -> str:
         for metric, reason in missing.items():
             by_reason.setdefault(reason, []).append(metric)
         text = "; ".join(f"{', '.join(m)} ({r})" for r, m in by_reason.items())
-        parts.append(note_html(f"Not computed: {text}. Add the table to the config's data.tables to see them."))
+        tables = any(r.startswith("no ") and r.endswith(" table") for r in by_reason)
+        fix = " Add a missing table to the config's data.tables to see its metrics." if tables else ""
+        parts.append(note_html(f"Not computed: {text}.{fix}"))
     return "\n".join(parts)
 
 

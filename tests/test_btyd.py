@@ -73,7 +73,7 @@ TINY = [
     ("A", "2024-01-01 18:00", 5.0),  # same day: one purchase of 15
     ("A", "2024-01-15 12:00", 20.0),
     ("A", "2024-02-10 08:00", 30.0),
-    ("A", "2024-02-10 09:00", -4.0),  # a return netted within the day: 26
+    ("A", "2024-02-10 09:00", -4.0),  # a return: no spend (the day's purchases are 30)
     ("A", "2024-03-01 00:00", 99.0),  # at the cutoff: not history
     ("A", "2024-03-05 10:00", 50.0),
     ("B", "2024-02-29 23:59", 12.0),  # first purchase on the last day of history
@@ -119,25 +119,25 @@ def test_summary_counts_purchase_days_and_measures_days_from_the_first_purchase_
             "frequency": np.array([2, 0, 1], dtype="int64"),
             "recency": [40.0, 0.0, 59.0],
             "T": [59.0, 0.0, 60.0],
-            "monetary_value": [(20.0 + 26.0) / 2, np.nan, 15.0],
+            "monetary_value": [(20.0 + 30.0) / 2, np.nan, 15.0],
         },
         index=pd.Index(["A", "B", "C"], name="customer_id", dtype="str"),
     )
     pd.testing.assert_frame_equal(got, expected)
 
 
-def test_a_day_of_returns_only_is_no_purchase_day_and_a_customer_of_returns_only_has_no_summary() -> None:
+def test_returns_are_neither_purchase_days_nor_spend_and_a_customer_of_returns_only_has_no_summary() -> None:
     rows = [
         ("E", "2024-01-05 10:00", 10.0),
-        ("E", "2024-01-20 10:00", -3.0),  # returns only: no purchase day, its amount left out
+        ("E", "2024-01-20 10:00", -3.0),  # returns only: no purchase day
         ("E", "2024-02-01 10:00", 6.0),
-        ("E", "2024-02-01 11:00", -1.0),  # netted into its purchase day: 5
+        ("E", "2024-02-01 11:00", -1.0),  # on a purchase day: no spend either (the CLV is gross of returns)
         ("F", "2024-02-10 10:00", -8.0),  # returns only: no summary row
     ]
     got = summary_at(_tx(TINY + rows), CUTOFF, unit_days=1.0)
     assert got.index.tolist() == ["A", "B", "C", "E"]
-    # x = 1 repeat day (Jan 20 is none), t_x = Jan 5 -> Feb 1, T = Jan 5 -> Feb 29, m = the repeat day's 6 - 1
-    assert got.loc["E"].tolist() == [1, 27.0, 55.0, 5.0]
+    # x = 1 repeat day (Jan 20 is none), t_x = Jan 5 -> Feb 1, T = Jan 5 -> Feb 29, m = the repeat day's purchase 6
+    assert got.loc["E"].tolist() == [1, 27.0, 55.0, 6.0]
     with pytest.raises(EmptyDataError, match=r"no purchase \(amount >= 0\) before cutoff .* only returns"):
         summary_at(_tx(rows[-1:]), CUTOFF)
 
@@ -171,7 +171,7 @@ def test_summary_in_weeks_divides_the_day_differences_by_seven() -> None:
 
 def test_summary_with_a_start_ignores_purchases_before_it() -> None:
     got = summary_at(_tx(TINY), CUTOFF, unit_days=1.0, start="2024-01-10")
-    assert got.loc["A"].tolist() == [1, 26.0, 45.0, 26.0]
+    assert got.loc["A"].tolist() == [1, 26.0, 45.0, 30.0]
     assert got.loc["C", ["frequency", "recency", "T"]].tolist() == [0, 0.0, 1.0]
 
 

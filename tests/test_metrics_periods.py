@@ -252,9 +252,26 @@ def test_value_per_year_and_the_historical_and_margin_clv_match_the_hand_compute
     # the last purchase) and starts on 2023-02-02: 50 + 30 - 10 + 40 + 20 = 130 over 4 orders and 3 buyers
     assert k["value_per_year"].tolist() == pytest.approx([85.0, 130 / 3])
     assert k["historical_clv"].tolist() == pytest.approx([170.0, 260 / 3])  # x 2 years
-    # less CAC (40 / 2 new in 2023, 10 / 1 new in 2024) and 5 a year for 2 years
-    assert k["margin_clv"].tolist() == pytest.approx([170.0 - 20 - 10, 260 / 3 - 10 - 10])
+    # less the CAC of the same year and 5 a year for 2 years. 2023: spend 40 / 2 acquired (A, B) = 20. 2024's year
+    # [2023-02-02, 2024-02-02): spend 10 (the row of 2024-01-01) / 2 acquired (B in July, C in January) = 5
+    assert k["margin_clv"].tolist() == pytest.approx([170.0 - 20 - 10, 260 / 3 - 5 - 10])
     assert "historical_clv" not in k.attrs["not_available"] and "margin_clv" not in k.attrs["not_available"]
+
+
+def test_the_year_is_a_calendar_year_from_the_first_day_of_data_and_equals_value_per_year() -> None:
+    from churnml.metrics.periods import value_per_year
+
+    tx = pd.DataFrame({  # the data starts at 09:00 on a leap year's first day
+        "customer_id": ids(["A", "B", "A", "C"]),
+        "timestamp": ts(["2024-01-01 09:00:00", "2024-06-01 00:00:00", "2024-12-31 23:00:00", "2025-03-01 00:00:00"]),
+        "amount": [1000.0, 10.0, 20.0, 5.0],
+    })
+    k = retention_kpis(tx, Config.model_validate({"metrics": {"freq": "Y"}}))
+    # 2024 is a whole year of data: 366 days, its first sale included (1030 over A and B)
+    assert k["value_per_year"].tolist() == pytest.approx([515.0, 35 / 3])  # 2025 (running): from 2024-03-02, 3 buyers
+    assert k["value_per_year"].iloc[0] == pytest.approx(k["customer_value"].iloc[0])
+    stops = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-02")]  # the period's end, the data's end
+    assert [value_per_year(tx, e) for e in stops] == pytest.approx(k["value_per_year"].tolist(), rel=1e-12)
 
 
 def test_the_clv_columns_say_which_setting_or_table_they_lack_and_a_short_year_has_no_value() -> None:

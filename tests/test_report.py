@@ -153,6 +153,18 @@ def test_absent_surveys_and_model_are_explained_with_the_fix(hand: tuple[Tables,
     assert "add data.tables.surveys" in _section(html, "surveys")
     assert "--model" in _section(html, "model")
     assert "nps, csat, ces, cli (no surveys table)" in _section(html, "kpis")
+    assert "historical_clv, margin_clv (set metrics.lifespan_years)" in _section(html, "kpis")
+    assert "Add a missing table to the config&#x27;s data.tables" in _section(html, "kpis")
+
+
+def test_metrics_missing_only_a_setting_are_not_told_to_add_a_table() -> None:
+    from churnml.report_sections import kpi_section
+
+    kpis = pd.DataFrame({"period": ["2024-01"], "start": pd.to_datetime(["2024-01-01"]),
+                         "end": pd.to_datetime(["2024-02-01"]), "complete": [True], "historical_clv": [np.nan]})
+    kpis.attrs["not_available"] = {"historical_clv": "set metrics.lifespan_years"}
+    html = kpi_section(kpis)
+    assert "Not computed: historical_clv (set metrics.lifespan_years)." in html and "data.tables" not in html
 
 
 def test_a_horizon_longer_than_the_data_gives_a_note_not_an_error(hand: tuple[Tables, Config]) -> None:

@@ -29,9 +29,11 @@ def summary_at(
     window ``[cutoff, cutoff + H days)`` is then the model's ``(T, T + H / unit_days]``.
     A purchase day is a day with at least one purchase (``amount >= 0``), as
     in the labels and the RFM features (whose BG/NBD summary this equals: see
-    :mod:`churnml.features.btyd`). Returns (negative amounts) on a purchase
-    day are netted into its amount; a day of returns only is no purchase day,
-    and its returns are left out.
+    :mod:`churnml.features.btyd`), and its amount is the sum of its purchases,
+    as the features' day amounts. Returns (negative amounts) are left out
+    wherever they fall, so the spend, and the CLV made from it, is gross of
+    returns (whether a return falls on a purchase day or the day after would
+    otherwise change it).
 
     Parameters
     ----------
@@ -74,14 +76,13 @@ def summary_at(
             f"table 'transactions': no purchase before cutoff {c} (start={start}); the data "
             f"begins at {first}. Choose a later cutoff."
         )
-    days = hist.assign(bought=hist["amount"] >= 0).groupby(["customer_id", "day"], sort=True, as_index=False).agg(
-        amount=("amount", "sum"), bought=("bought", "any"))
-    days = days[days["bought"].to_numpy(dtype=bool)]  # a day of returns only is no purchase day
-    if days.empty:
+    buys = hist[hist["amount"].to_numpy() >= 0]  # purchases only: returns are no purchase and no spend
+    if buys.empty:
         raise EmptyDataError(
             f"table 'transactions': no purchase (amount >= 0) before cutoff {c} (start={start}), only returns. "
             "Choose a later cutoff."
         )
+    days = buys.groupby(["customer_id", "day"], sort=True, as_index=False).agg(amount=("amount", "sum"))
     per = days.groupby("customer_id", sort=True).agg(  # days are sorted: "first" is the first day
         n_days=("day", "size"),
         first=("day", "min"),

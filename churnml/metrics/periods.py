@@ -15,12 +15,13 @@ customer flow uses the one definition of "lost" of :mod:`churnml.labels`
 A purchase is a transaction with ``amount >= 0`` (as in the labels); revenue
 is the net sum of all amounts, returns included.
 
-The customer value per year (``value_per_year``: AOV x APF over the 365 days
-before the period's end, so a month's row is a year's value too) gives the
-historical CLV (x ``metrics.lifespan_years``) and the margin CLV (less the
-period's CAC and ``metrics.serving_cost_per_year`` x the lifespan). The
-lifespan and the serving cost are not in the data: without them those
-columns are n/a.
+The customer value per year (``value_per_year``: AOV x APF over the calendar
+year before the period's end, so a month's row is a year's value too) gives
+the historical CLV (x ``metrics.lifespan_years``) and the margin CLV (less
+the CAC of the same year and ``metrics.serving_cost_per_year`` x the
+lifespan). The lifespan and the serving cost are not in the data: without
+them those columns are n/a. The value counts transactions only (in the
+contractual regime, subscription revenue is not in it).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ import pandas as pd
 from churnml.config import Config, TimeConfig
 from churnml.metrics import formulas as f
 from churnml.metrics.churn import first_seen, population_counts
-from churnml.metrics.grid import bucket, per_period, period_grid
-from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of
+from churnml.metrics.grid import bucket, nan_if_undefined, per_period, period_grid
+from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of, table_of
 from churnml.metrics.table_kpis import PeriodContext, table_kpis
 from churnml.windows import DataSpan, in_window_mask, to_timestamp
 
@@ -63,9 +64,9 @@ KPI_COLUMNS: dict[str, str] = {
     "purchase_frequency": "orders per customer",
     "repeat_purchase_rate": "%",
     "customer_value": "money per customer (AOV x APF)",
-    "value_per_year": "money per customer per year (AOV x APF over the 365 days to the period end)",
+    "value_per_year": "money per customer per year (AOV x APF over the year to the period end)",
     "historical_clv": "money per customer (value_per_year x metrics.lifespan_years)",
-    "margin_clv": "money per customer (historical_clv - CAC - metrics.serving_cost_per_year x lifespan)",
+    "margin_clv": "money per customer (historical_clv - the year's CAC - metrics.serving_cost_per_year x lifespan)",
     "nps": "-100..100",
     "csat": "%",
     "ces": "1..7",
@@ -139,8 +140,8 @@ def retention_kpis(
     sales, buyers = _sales(tx, grid)
     ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
     extra, reasons = table_kpis(tables, ctx)
-    clv, clv_reasons = _clv(tx, grid, span, extra["cac"], mcfg.lifespan_years, mcfg.serving_cost_per_year,
-                            reasons.get("cac"))
+    clv, clv_reasons = _clv(tx, table_of(tables, "marketing_spend"), seen, grid, span, mcfg.lifespan_years,
+                            mcfg.serving_cost_per_year)
     out = grid.set_index("period").join([flow, sales, clv, extra]).reset_index()
     out = out[list(KPI_COLUMNS)]
     reasons = {**clv_reasons, **reasons}
@@ -217,52 +218,84 @@ def _sales(tx: pd.DataFrame, grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
 
 
 # ------------------------------------------------------------------------------------------ CLV
-def value_per_year(transactions: pd.DataFrame, end: object) -> float:
-    """Customer value per year of the metric definitions (APV x APF per year) over the 365 days before ``end``.
+def _year_before(end: pd.Timestamp) -> pd.Timestamp:
+    """The start of the calendar year (12 months) that ends at ``end``: 2024-03-01 for 2025-03-01."""
+    return end - pd.DateOffset(years=1)
 
-    Counted as the KPI table counts a period: AOV = revenue (net of returns) /
-    orders (``order_id`` where given), APF = orders / customers with a
-    purchase, both over ``[end - 365 days, end)``. NaN without a purchase there.
+
+def _per_buyer(revenue: float, buyers: int) -> float:
+    """AOV x APF = (revenue / orders) x (orders / buyers) = revenue / buyers; NaN without a buyer.
+
+    The orders cancel, so how they are counted (``order_id`` or rows) never changes the value.
+    """
+    return float(revenue) / buyers if buyers else float("nan")
+
+
+def value_per_year(transactions: pd.DataFrame, end: object) -> float:
+    """Customer value per year of the metric definitions (APV x APF per year) in the year before ``end``.
+
+    Counted as the KPI table counts a period, over ``[end - 1 year, end)``:
+    revenue net of returns (also of returns of purchases made before the
+    window) over the customers with a purchase there. NaN without a purchase.
     """
     e = to_timestamp(end, "end")  # type: ignore[arg-type]
-    year = transactions.loc[in_window_mask(transactions["timestamp"], e - pd.Timedelta(days=365), e)]
-    buys = purchases(year)
-    if buys.empty:
-        return float("nan")
-    orders = int(_order_keys(buys).nunique())
-    apv = f.aov(float(year["amount"].sum()), orders)
-    return f.customer_value(apv, f.purchase_frequency(orders, buys["customer_id"].nunique()))
+    year = transactions.loc[in_window_mask(transactions["timestamp"], _year_before(e), e)]
+    buyers = int(purchases(year)["customer_id"].nunique())
+    return _per_buyer(float(year["amount"].sum()), buyers)
 
 
-def _clv(tx: pd.DataFrame, grid: pd.DataFrame, span: DataSpan, cac: pd.Series, lifespan: float | None,
-         serving: float | None, cac_reason: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd.DataFrame, span: DataSpan,
+         lifespan: float | None, serving: float | None) -> tuple[pd.DataFrame, dict[str, str]]:
     """``value_per_year``, ``historical_clv`` and ``margin_clv`` per period label, and why a column is n/a.
 
-    A period's year is the 365 days before its end, or before the end of the
-    data for the period still running; a year that starts before the data
-    has no value (NaN).
+    A period's year is the calendar year before its end, or before the end of
+    the data for the period still running; a year that starts before the first
+    day of data has no value (NaN). The margin CLV takes the CAC of the same
+    year (its spend / the customers acquired in it), NaN without spend rows there.
     """
     index = pd.Index(grid["period"], name="period")
     n = len(grid)
     ordered = tx.sort_values("timestamp", kind="stable")  # each period's year is then a slice
     times = ordered["timestamp"].to_numpy()
-    year = pd.Timedelta(days=365)
-    value = np.full(n, np.nan)
-    for i, end in enumerate(pd.DatetimeIndex(grid["end"])):
-        stop = min(end, span.end)  # the period still running: its year ends with the data
-        if stop - year >= span.first:
-            lo, hi = np.searchsorted(times, np.array([stop - year, stop], dtype=times.dtype), side="left")
-            value[i] = value_per_year(ordered.iloc[lo:hi], stop)
+    amount = ordered["amount"].to_numpy(dtype="float64")
+    codes = pd.factorize(ordered["customer_id"])[0][amount >= 0]  # the buyers, in time order
+    bought_at = times[amount >= 0]
+    is_buyer = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
+    stops = [min(end, span.end) for end in pd.DatetimeIndex(grid["end"])]  # the running period: the data's end
+    value, cac = np.full(n, np.nan), np.full(n, np.nan)
+    for i, stop in enumerate(stops):
+        start = _year_before(stop)
+        if start < span.first.normalize():
+            continue
+        bounds = np.array([start, stop], dtype=times.dtype)
+        lo, hi = np.searchsorted(times, bounds, side="left")
+        blo, bhi = np.searchsorted(bought_at, bounds, side="left")
+        is_buyer[:] = False
+        is_buyer[codes[blo:bhi]] = True
+        value[i] = _per_buyer(float(amount[lo:hi].sum()), int(is_buyer.sum()))
+        cac[i] = _year_cac(spend, seen, start, stop)
     reasons: dict[str, str] = {}
     if lifespan is None:
         reasons["historical_clv"] = "set metrics.lifespan_years"
     margin_missing = reasons.get("historical_clv") or (
-        "set metrics.serving_cost_per_year" if serving is None else cac_reason)
+        "set metrics.serving_cost_per_year" if serving is None else
+        "no marketing_spend table" if spend is None else None)
     if margin_missing:
         reasons["margin_clv"] = margin_missing
     historical = per_period(f.historical_clv, value, [lifespan] * n) if lifespan is not None else np.full(n, np.nan)
     margin = np.full(n, np.nan)
     if lifespan is not None and serving is not None:
-        margin = per_period(f.margin_clv, historical, cac.reindex(index).to_numpy(), [serving * lifespan] * n)
+        margin = per_period(f.margin_clv, historical, cac, [serving * lifespan] * n)
     frame = pd.DataFrame({"value_per_year": value, "historical_clv": historical, "margin_clv": margin}, index=index)
     return frame, reasons
+
+
+def _year_cac(spend: pd.DataFrame | None, seen: pd.Series, start: pd.Timestamp, stop: pd.Timestamp) -> float:
+    """CAC over ``[start, stop)``: the spend dated in it / the customers first seen in it (NaN without spend rows)."""
+    if spend is None:
+        return float("nan")
+    dated = in_window_mask(spend["period"].astype("datetime64[us]"), start, stop)
+    if not dated.any():
+        return float("nan")  # no spend rows: unknown, not 0 (as the period's CAC)
+    new = int(in_window_mask(seen, start, stop).sum())
+    return nan_if_undefined(f.cac, float(spend.loc[dated, "spend"].sum()), new)

@@ -42,11 +42,11 @@ log = logging.getLogger(__name__)
 
 #: Per customer: the BG/NBD summary of churnml.btyd.summary_at (weeks) and the RFM measures of
 #: churnml.metrics.rfm.rfm_table, from the history before the cutoff. Purchase days only (a day of
-#: returns only is none), returns on a purchase day netted into its amount, as summary_at.
+#: returns only is none), each day's amount its purchases (returns left out), as summary_at.
 _SUMMARY_SQL = """
 WITH days AS (
     SELECT t.customer_id, CAST(t."timestamp" AS DATE) AS day, MAX(c.cutoff) AS cutoff,
-           SUM(t.amount) AS amount,
+           SUM(t.amount) FILTER (WHERE t.amount >= 0) AS amount,
            MAX(t."timestamp") FILTER (WHERE t.amount >= 0) AS last_buy
     FROM tx t JOIN cutoffs c ON {history}
     GROUP BY t.customer_id, CAST(t."timestamp" AS DATE)
