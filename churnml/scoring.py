@@ -132,9 +132,9 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
 def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> float:
     """Customer value per year of METRICS.md (APV x APF) over the year before ``cutoff``.
 
-    As the KPI table's ``value_per_year`` (:func:`churnml.metrics.periods.value_per_year`):
-    revenue net of returns / orders, orders / customers with a purchase, over
-    ``[cutoff - 365 days, cutoff)``; the historical CLV is this times an
+    The KPI table's ``value_per_year`` (:func:`churnml.metrics.periods.value_per_year`):
+    revenue net of returns per customer with a purchase, over the calendar
+    year ``[cutoff - 1 year, cutoff)``; the historical CLV is this times an
     average lifespan in years.
     """
     return value_per_year(transactions, cutoff)

@@ -258,8 +258,8 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     ordered = tx.sort_values("timestamp", kind="stable")  # each period's year is then a slice
     times = ordered["timestamp"].to_numpy()
     amount = ordered["amount"].to_numpy(dtype="float64")
-    codes = pd.factorize(ordered["customer_id"])[0][amount >= 0]  # the buyers, in time order
-    bought_at = times[amount >= 0]
+    bought = amount >= 0
+    codes, bought_at = pd.factorize(ordered["customer_id"])[0][bought], times[bought]  # the buyers, in time order
     is_buyer = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
     stops = [min(end, span.end) for end in pd.DatetimeIndex(grid["end"])]  # the running period: the data's end
     value, cac = np.full(n, np.nan), np.full(n, np.nan)
