@@ -53,6 +53,7 @@ __all__ = [
     "nobody_text",
     "outreach_list",
     "predicted_clv",
+    "shared_bgnbd",
     "score_customers",
     "spreadsheet_safe",
 ]
@@ -90,17 +91,18 @@ def load_churn_model(uri: str) -> ChurnModel:
 
 
 def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int,
-                  annual_discount_rate: float) -> pd.Series:
+                  annual_discount_rate: float, bgnbd: BGNBD | None = None) -> pd.Series:
     """BG/NBD expected purchases x Gamma-Gamma spend over the horizon, discounted.
 
     Fitted on the history before ``cutoff`` (:func:`churnml.btyd.summary_at`
     in weeks), then :func:`clv_from_summary`. Indexed by customer_id.
     """
     summary = summary_at(transactions, cutoff, unit_days=UNIT_DAYS)
-    return clv_from_summary(summary, horizon_days, annual_discount_rate)
+    return clv_from_summary(summary, horizon_days, annual_discount_rate, bgnbd)
 
 
-def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_rate: float) -> pd.Series:
+def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_rate: float,
+                     bgnbd: BGNBD | None = None) -> pd.Series:
     """Predicted CLV (money) of each customer of a BG/NBD summary in weeks.
 
     BG/NBD and Gamma-Gamma are fitted on ``summary``; the CLV is the expected
@@ -117,16 +119,35 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
         The CLV horizon (``scoring.clv_horizon_days``), in days.
     annual_discount_rate : float
         ``scoring.annual_discount_rate``, e.g. 0.10.
+    bgnbd : BGNBD, optional
+        A BG/NBD model already fitted on the same customers' (x, t_x, T), e.g.
+        by the ``btyd`` feature family at the same cutoff; fitted on
+        ``summary`` when None.
 
     Returns
     -------
     Series
         float64, indexed by customer_id.
     """
-    bg = BGNBD().fit(summary)
+    bg = bgnbd if bgnbd is not None else BGNBD().fit(summary)
     gg = GammaGamma().fit(summary)
     weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
     return gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+
+
+def shared_bgnbd(fitted: dict[pd.Timestamp, BGNBD], cutoff: pd.Timestamp, time: TimeConfig) -> BGNBD | None:
+    """The ``btyd`` family's BG/NBD at ``cutoff`` when the CLV would fit the same one, else None.
+
+    The family fits everyone at risk, the CLV everyone with a purchase before
+    the cutoff (:func:`churnml.btyd.summary_at`), with the same purchase days:
+    the same customers and the same (x, t_x, T) exactly when being at risk is
+    having bought (non-contractual, no ``time.active_within_days``).
+    """
+    model = fitted.get(cutoff)
+    if model is None or time.regime != "noncontractual" or time.active_within_days is not None:
+        return None
+    log.info("the CLV reuses the BG/NBD fit of the btyd features at %s", cutoff.date())
+    return model
 
 
 def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> float:
@@ -241,10 +262,12 @@ def score_customers(
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at
     # training, and keep the asked customers' rows afterwards.
     subset = plan.btyd_horizon_days is not None and len(spine) < len(pop)
-    feats = compute_features(tables, pop if subset else spine, plan)
+    fitted: dict[pd.Timestamp, BGNBD] = {}
+    feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+    clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
+                        shared_bgnbd(fitted, c, time))
     rfm = rfm_table(tx, c)
     scored = pd.DataFrame({
         "customer_id": feats["customer_id"],

@@ -304,3 +304,31 @@ def test_tables_other_than_the_transactions_may_stay_on_disk(setup, tmp_path):
     assert on_disk, "the small world has tables besides the transactions"
     got = score_customers(replace(tables, **on_disk), model, CUTOFF, cfg)
     pd.testing.assert_frame_equal(got.outreach, score_customers(tables, model, CUTOFF, cfg).outreach)
+
+
+def test_the_clv_reuses_the_btyd_features_bgnbd_fit_and_gets_the_same_values(setup, monkeypatch):
+    from churnml.btyd import BGNBD
+    from churnml.config import TimeConfig
+    from churnml.scoring import predicted_clv, shared_bgnbd
+
+    cfg, tables, model, _ = setup
+    assert model.extra_["feature_plan"]["btyd_horizon_days"] is not None
+    alone = predicted_clv(tables.transactions, pd.Timestamp(CUTOFF), cfg.scoring.clv_horizon_days,
+                          cfg.scoring.annual_discount_rate)
+    fits = []
+    fit = BGNBD.fit
+
+    def counted(self, *args, **kwargs):
+        fits.append(1)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(BGNBD, "fit", counted)
+    got = score_customers(tables, model, CUTOFF, cfg).outreach.set_index("customer_id")["predicted_clv"]
+    assert len(fits) == 1  # the btyd family's fit, reused for the CLV
+    np.testing.assert_allclose(got.to_numpy(), alone.reindex(got.index).to_numpy(), rtol=1e-9)
+    fitted = {pd.Timestamp(CUTOFF): BGNBD()}
+    assert shared_bgnbd(fitted, pd.Timestamp(CUTOFF), TimeConfig()) is fitted[pd.Timestamp(CUTOFF)]
+    # being at risk is not having bought: the CLV fits its own
+    assert shared_bgnbd(fitted, pd.Timestamp(CUTOFF), TimeConfig(active_within_days=90)) is None
+    assert shared_bgnbd(fitted, pd.Timestamp(CUTOFF), TimeConfig(regime="contractual")) is None
+    assert shared_bgnbd({}, pd.Timestamp(CUTOFF), TimeConfig()) is None

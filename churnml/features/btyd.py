@@ -110,14 +110,16 @@ def recency_rank(features: pd.DataFrame) -> pd.Series:
     return ((rank - 1.0) / (n - 1.0)).where(~alone, 0.5).rename(RANK_DOC.name)
 
 
-def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+def add_btyd_features(features: pd.DataFrame, horizon_days: int,
+                      fitted: dict[pd.Timestamp, BGNBD] | None = None) -> pd.DataFrame:
     """Add the btyd columns to a feature frame that has the RFM family.
 
     One BG/NBD fit per cutoff, on that cutoff's rows with a purchase
     (:func:`_buyers`); rows without one get NaN in the BG/NBD columns and do
     not change the others' values. A cutoff whose fit fails (e.g. nobody has
     a repeat purchase yet) gets NaN in the BG/NBD columns, with a warning; the
-    recency rank needs no fit.
+    recency rank needs no fit. ``fitted``, when given, receives each cutoff's
+    fitted model (scoring's CLV reuses it: its summary is the same).
     """
     alive, expected, silent = (d.name for d in _bgnbd_docs(horizon_days))
     out = features.copy()
@@ -133,6 +135,8 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame
         except ChurnMLError as exc:
             log.warning("BG/NBD features at cutoff %s left empty: %s", cutoff, exc)
             continue
+        if fitted is not None:
+            fitted[pd.Timestamp(cutoff)] = model  # type: ignore[arg-type]  # the group keys are the cutoffs
         out.loc[idx, alive] = model.p_alive(summary).to_numpy()
         out.loc[idx, expected] = model.expected_purchases(h, summary).to_numpy()
         out.loc[idx, silent] = model.p_no_purchase(h, summary).to_numpy()

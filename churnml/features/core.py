@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -36,6 +37,9 @@ from churnml.features.chunks import normalise, run_chunked
 from churnml.features.plan import FAMILIES, FeaturePlan, plan_features, table_of
 from churnml.sources import check_sources
 from churnml.windows import cutoff_column
+
+if TYPE_CHECKING:
+    from churnml.btyd import BGNBD
 
 __all__ = ["CHUNK_ROWS", "CHUNK_ROWS_ONE_CUTOFF", "FAMILIES", "SQL_NAMES", "FeaturePlan", "compute_features", "feature_docs", "feature_sql", "plan_features"]
 
@@ -157,7 +161,8 @@ def _repeated_pairs(spine: pd.DataFrame) -> int:
 
 
 def compute_features(
-    tables: object, spine: pd.DataFrame, plan: FeaturePlan, *, chunk_rows: int | None = None
+    tables: object, spine: pd.DataFrame, plan: FeaturePlan, *, chunk_rows: int | None = None,
+    btyd_models: dict[pd.Timestamp, BGNBD] | None = None,
 ) -> pd.DataFrame:
     """Features of every (customer_id, cutoff) row of ``spine``.
 
@@ -182,6 +187,9 @@ def compute_features(
         by a chunk and the result is written once. A spine with one cutoff
         uses the one-cutoff fast path (:func:`feature_sql` with ``cutoff``).
         Smaller chunks use less memory and take longer.
+    btyd_models : dict, optional
+        Receives the BG/NBD model the ``btyd`` family fitted at each cutoff
+        (scoring reuses it for the CLV instead of fitting it again).
 
     Returns
     -------
@@ -221,7 +229,7 @@ def compute_features(
         out[col] = out[col].astype("category")
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
     if plan.btyd_horizon_days is not None:
-        out = add_btyd_features(out, plan.btyd_horizon_days)
+        out = add_btyd_features(out, plan.btyd_horizon_days, btyd_models)
     if len(out) != len(spine):
         raise SchemaError(
             f"features returned {len(out)} rows for {len(spine)} spine rows; a table has duplicate keys",

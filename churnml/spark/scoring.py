@@ -17,6 +17,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from churnml.btyd import BGNBD
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ModelError
@@ -31,6 +32,7 @@ from churnml.scoring import (
     load_churn_model,
     nobody_text,
     outreach_list,
+    shared_bgnbd,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, to_pandas
@@ -218,7 +220,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         if len(unscored) == asked:  # raised before any feature is computed
             raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time), unscored)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
-    feats = features(spark, tables, pop, plan, population_spine=everyone).persist()  # read twice
+    fitted: dict[pd.Timestamp, BGNBD] = {}
+    feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted).persist()  # read twice
     try:
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])
@@ -228,7 +231,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
         summary = customer_summary(spark, tables, c)
-        clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+        clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
+                               shared_bgnbd(fitted, c, time))
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
         scored["rfm_segment"] = scored["customer_id"].map(_segments(summary)).astype("str")
 

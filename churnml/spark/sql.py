@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from sqlglot import exp
 
+from churnml.btyd import BGNBD
 from churnml.config import FeaturesConfig, TimeConfig
 from churnml.engine import transpile
 from churnml.errors import ConfigError, SchemaError
@@ -135,7 +136,8 @@ def _frames(tables: SparkTables, plan: FeaturePlan, spine: DataFrame) -> dict[st
 
 
 def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan,
-             population_spine: DataFrame | None = None) -> DataFrame:
+             population_spine: DataFrame | None = None,
+             btyd_models: dict[pd.Timestamp, BGNBD] | None = None) -> DataFrame:
     """The Spark twin of :func:`churnml.features.compute_features`.
 
     Parameters
@@ -163,19 +165,20 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
     ])
     if plan.btyd_horizon_days is not None:
         fitted = _btyd(spark, tables, spine if population_spine is None else population_spine, plan,
-                       plan.btyd_horizon_days)
+                       plan.btyd_horizon_days, btyd_models)
         out = out.join(fitted, on=KEYS, how="left")
     return out.orderBy(*KEYS)
 
 
-def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int) -> DataFrame:
+def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int,
+          models: dict[pd.Timestamp, BGNBD] | None = None) -> DataFrame:
     """The btyd family: RFM columns collected, BG/NBD fitted and recency ranked per cutoff on the driver, sent back."""
     rfm_only = replace(plan, families=("rfm",), btyd_horizon_days=None, censored="drop")
     rfm = run_sql(spark, feature_sql(rfm_only), _frames(tables, rfm_only, spine))
     local = to_pandas(rfm.select(*KEYS, "rfm_days_all", "rfm_tenure_days", "rfm_recency_days"))
     local = local.astype({c: "float64" for c in ("rfm_days_all", "rfm_tenure_days", "rfm_recency_days")})
     names = [d.name for d in btyd_docs(horizon)]
-    return from_pandas(spark, add_btyd_features(local, horizon)[[*KEYS, *names]])
+    return from_pandas(spark, add_btyd_features(local, horizon, models)[[*KEYS, *names]])
 
 
 def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], time: TimeConfig,
