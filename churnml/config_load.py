@@ -49,9 +49,16 @@ def read_tree(path: str | Path | None) -> tuple[dict[str, Any], str]:
         loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    except ValueError as exc:  # YAML reads 1998-02-30 as a date, and the date does not exist
+        raise ConfigError(f"{p}: {_no_such_date(exc)}") from exc
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"{p}: expected a mapping of sections at the top level")
     return loaded or {}, str(p)
+
+
+def _no_such_date(exc: ValueError) -> str:
+    return (f"a date that does not exist ({exc}); write a real calendar date as YYYY-MM-DD, "
+            "e.g. 1998-02-28")
 
 
 def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -86,6 +93,8 @@ def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item}: the value is not valid YAML ({exc})") from exc
+        except ValueError as exc:  # a date that does not exist, e.g. 1998-02-30
+            raise ConfigError(f"--set {item}: {_no_such_date(exc)}") from exc
         _set_path(tree, key.strip(), value)
     return tree
 

@@ -35,6 +35,7 @@ __all__ = [
     "file_columns",
     "folder_files",
     "load_tables",
+    "read_policy",
     "read_table",
     "write_frame",
     "write_json",
@@ -315,6 +316,21 @@ def load_tables(cfg: Config) -> Tables:
     if data.source == "synthetic":
         return _synthetic_tables(data)
     return _file_tables(data)
+
+
+def read_policy(data: DataConfig) -> dict[str, str]:
+    """How the configured source reads returns and duplicates (what a model trained on it records).
+
+    ``files``: the data section's ``returns`` and ``duplicates``. The bundled
+    sources have their own: CDNOW keeps its same-day repeat rows (real
+    purchases) and has no returns to refuse; synthetic tables are generated,
+    not read, and keep both.
+    """
+    if data.source == "cdnow":
+        return {"returns": "error", "duplicates": "keep"}
+    if data.source == "synthetic":
+        return {"returns": "keep", "duplicates": "keep"}
+    return {"returns": data.returns, "duplicates": data.duplicates}
 
 
 def _file_tables(data: DataConfig) -> Tables:

@@ -125,7 +125,7 @@ def kpi_section(kpis: pd.DataFrame) -> str:
             by_reason.setdefault(reason, []).append(metric)
         text = "; ".join(f"{', '.join(m)} ({r})" for r, m in by_reason.items())
         tables = any(r.startswith("no ") and r.endswith(" table") for r in by_reason)
-        fix = " Add a missing table to the config's data.tables to see its metrics." if tables else ""
+        fix = " Add a missing table under data.tables (with data.source: files) to see its metrics." if tables else ""
         parts.append(note_html(f"Not computed: {text}.{fix}"))
     return "\n".join(parts)
 

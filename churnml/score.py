@@ -47,6 +47,7 @@ from churnml.io import Tables, file_columns, folder_files, load_tables, read_tab
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
+from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT
 from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
 from churnml.windows import to_cutoff
@@ -237,24 +238,36 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
     return Tables(**{name: read_table(name, path, **policy) for name, path in files.items()})
 
 
-def _policy_hint(args: argparse.Namespace, model: ChurnModel) -> str:
-    """What to add to a refusal of ``--data`` rows when the refusing policy ('error') came from the model."""
+#: The rules whose refusal a read policy decides, by the policy's key.
+_POLICY_RULES = {"returns": (NEGATIVE_AMOUNT,), "duplicates": (DUPLICATE_ROW, DUPLICATE_KEY)}
+
+
+def _error_policies(args: argparse.Namespace, model: ChurnModel) -> list[str]:
+    """The read policies the model recorded as 'error' and that ``--set`` leaves as they are."""
     given = _set_keys(list(args.set))
     recorded = _recorded_policy(model)
-    keys = [k for k in ("returns", "duplicates") if recorded.get(k) == "error" and f"data.{k}" not in given]
-    if not keys:
+    return [k for k in ("returns", "duplicates") if recorded.get(k) == "error" and f"data.{k}" not in given]
+
+
+def _policy_hint(keys: list[str], problems: list[str]) -> str:
+    """What to add to a refusal of ``--data`` rows that one of the model's 'error' policies (``keys``) made."""
+    involved = [k for k in keys if any(p.endswith(f"; fix: {rule.fix}") for p in problems for rule in _POLICY_RULES[k])]
+    if not involved:
         return ""
     return (f"--data reads the folder as the model's training read its tables, and the model was trained with "
-            f"{', '.join(f'data.{k}=error' for k in keys)} (its training tables had none); to score this folder, "
-            f"pass {' or '.join(f'--set data.{k}=keep (or drop)' for k in keys)}, as fits what the model learned")
+            f"{', '.join(f'data.{k}=error' for k in involved)} (its training tables had none); to score this "
+            f"folder, pass {' or '.join(f'--set data.{k}=keep (or drop)' for k in involved)}, as fits what the "
+            "model learned")
 
 
 @contextlib.contextmanager
-def _hinted(hint: str) -> Iterator[None]:
-    """Add ``hint`` to a SchemaError raised while the ``--data`` tables are read."""
+def _hinted(keys: list[str]) -> Iterator[None]:
+    """Add the policy hint to a SchemaError raised while the ``--data`` tables are read, when one of the
+    model's 'error' policies (``keys``) refused rows."""
     try:
         yield
     except SchemaError as exc:
+        hint = _policy_hint(keys, exc.problems)
         if not hint:
             raise
         raise SchemaError([*exc.problems, hint], table=exc.table) from None
@@ -262,7 +275,7 @@ def _hinted(hint: str) -> Iterator[None]:
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     if args.data:
-        with _hinted(_policy_hint(args, model)):
+        with _hinted(_error_policies(args, model)):
             tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model))
     else:
         tables = load_tables(cfg)
@@ -276,7 +289,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
         policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}
-        with _hinted(_policy_hint(args, model)):
+        with _hinted(_error_policies(args, model)):
             sources: dict[str, Any] = {
                 name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
                 for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted

@@ -127,12 +127,23 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
     Returns
     -------
     Series
-        float64, indexed by customer_id.
+        float64, indexed by customer_id; all NaN, with a warning, when the
+        history cannot fit the models (e.g. fewer than two repeat buyers):
+        scoring goes on, and every customer is still accounted for.
     """
-    bg = bgnbd if bgnbd is not None else BGNBD().fit(summary)
-    gg = GammaGamma().fit(summary)
-    weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
-    return gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+    try:
+        bg = bgnbd if bgnbd is not None else BGNBD().fit(summary)
+        gg = GammaGamma().fit(summary)
+        weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
+        clv = gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+    except ModelError as exc:  # too few repeat buyers, or a spend model without a finite mean
+        log.warning("predicted CLV left empty (NaN): %s. Value at risk is NaN too, so the list is ranked by "
+                    "churn probability and a --budget selects nobody", exc)
+        return pd.Series(np.nan, index=summary.index, dtype="float64")
+    if len(clv) and clv.isna().all():
+        log.warning("predicted CLV is NaN for every customer (the BG/NBD or Gamma-Gamma fit gave no finite "
+                    "value on this history): the list is ranked by churn probability and a --budget selects nobody")
+    return clv
 
 
 def shared_bgnbd(fitted: dict[pd.Timestamp, BGNBD], cutoff: pd.Timestamp, time: TimeConfig) -> BGNBD | None:
@@ -159,6 +170,16 @@ def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) 
     average lifespan in years.
     """
     return value_per_year(transactions, cutoff)
+
+
+def _year_value_text(tx: pd.DataFrame, cutoff: pd.Timestamp) -> str:
+    """The log's historical value per year, or why it is n/a (as the KPI table: a year of data is needed)."""
+    what = "historical customer value per year (APV x APF of METRICS.md, per buyer of the year before the cutoff)"
+    first = tx["timestamp"].min().normalize()
+    if cutoff - pd.DateOffset(years=1) < first:
+        return f"{what} n/a: the data starts on {first.date()}, less than a year before the cutoff"
+    value = historical_value_per_year(tx, cutoff)
+    return f"{what} {value:.2f}" if np.isfinite(value) else f"{what} n/a: no purchase in that year"
 
 
 def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | None,
@@ -278,11 +299,8 @@ def score_customers(
         "rfm_segment": feats["customer_id"].map(rfm["segment"]).astype("str"),
         "tenure_days": feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan,
     })
-    log.info(
-        "value: mean predicted CLV over %d days %.2f; historical customer value per year (APV x APF, "
-        "METRICS.md) %.2f", cfg.scoring.clv_horizon_days, float(scored["predicted_clv"].mean()),
-        historical_value_per_year(tx, c),
-    )
+    log.info("value: mean predicted CLV over %d days of the %d scored customers %.2f; %s",
+             cfg.scoring.clv_horizon_days, len(scored), float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
     by_id = feats.reset_index(drop=True).set_index("customer_id")
     chosen = outreach_list(scored, model, lambda ids: by_id.loc[ids].reset_index(), cfg, top, budget)
     counts = {"asked": asked, "scored": len(scored), "listed": len(chosen),

@@ -19,6 +19,7 @@ from churnml import evaluate, explain, plots
 from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData
 from churnml.features import feature_docs
+from churnml.io import read_policy
 from churnml.model import DEFAULT_PARAMS, model_input
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
@@ -145,7 +146,7 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
             "feature_plan": d.plan.to_dict(),
             "time": json.loads(cfg.time.model_dump_json()),
             # how the training tables were read: `score --data` reads its folder the same way unless --set says
-            "data_policy": {"returns": cfg.data.returns, "duplicates": cfg.data.duplicates},
+            "data_policy": read_policy(cfg.data),
             "test_cutoff": str(d.splits.test.date()),
             "horizon_days": d.splits.test_horizon_days,
         })

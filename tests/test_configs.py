@@ -73,6 +73,16 @@ def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():
         load_config(None, ["features.windows=[7, 0, -5]"])
 
 
+def test_a_date_that_does_not_exist_is_a_config_error_in_set_and_in_a_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"--set metrics.start=1998-02-30: a date that does not exist \(day is out "
+                                          r"of range for month\); write a real calendar date as YYYY-MM-DD"):
+        load_config(None, ["metrics.start=1998-02-30"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("time:\n  test_cutoff: 1997-13-01\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yaml: a date that does not exist \(month must be in 1..12\)"):
+        load_config(bad)
+
+
 def test_a_missing_config_file_names_the_path():
     with pytest.raises(ConfigError, match="not found"):
         load_config("does/not/exist.yaml")

@@ -154,7 +154,7 @@ def test_absent_surveys_and_model_are_explained_with_the_fix(hand: tuple[Tables,
     assert "--model" in _section(html, "model")
     assert "nps, csat, ces, cli (no surveys table)" in _section(html, "kpis")
     assert "historical_clv, margin_clv (set metrics.lifespan_years)" in _section(html, "kpis")
-    assert "Add a missing table to the config&#x27;s data.tables" in _section(html, "kpis")
+    assert "Add a missing table under data.tables (with data.source: files)" in _section(html, "kpis")
 
 
 def test_metrics_missing_only_a_setting_are_not_told_to_add_a_table() -> None:

@@ -23,6 +23,7 @@ from churnml.errors import SchemaError
 from churnml.io import Tables, write_frame
 from churnml.outreach import NobodyToScoreError
 from churnml.playbook import suggest_actions
+from churnml.rules import DUPLICATE_KEY, NON_NUMERIC
 from churnml.scoring import ScoreResult, score_customers
 from tests.conftest import frame
 
@@ -244,15 +245,20 @@ def test_a_refusal_under_the_models_error_policy_says_how_to_score_the_folder(tm
     with pytest.raises(SchemaError) as err:
         score_cli._score_duckdb(args, load_config(None), model, None)  # type: ignore[arg-type]
     assert "transactions.amount: 1 negative amount" in err.value.problems[0]
-    assert err.value.problems[-1] == (
+    assert err.value.problems[-1] == (  # the folder has a return and no duplicate: only data.returns is named
         "--data reads the folder as the model's training read its tables, and the model was trained with "
-        "data.returns=error, data.duplicates=error (its training tables had none); to score this folder, pass "
-        "--set data.returns=keep (or drop) or --set data.duplicates=keep (or drop), as fits what the model learned")
-    assert score_cli._policy_hint(SimpleNamespace(set=["data.returns=drop"]), model).endswith(  # type: ignore[arg-type]
+        "data.returns=error (its training tables had none); to score this folder, pass "
+        "--set data.returns=keep (or drop), as fits what the model learned")
+    assert score_cli._error_policies(args, model) == ["returns", "duplicates"]  # type: ignore[arg-type]
+    assert score_cli._error_policies(SimpleNamespace(set=["data.returns=drop"]), model) == [  # type: ignore[arg-type]
+        "duplicates"]
+    assert score_cli._error_policies(args, SimpleNamespace(extra_={})) == []  # type: ignore[arg-type]
+    repeated = DUPLICATE_KEY.problem("customers", "customer_id", 2, " at data rows 3, 4 of customers.csv")
+    assert score_cli._policy_hint(["returns", "duplicates"], [repeated]).endswith(
         "trained with data.duplicates=error (its training tables had none); to score this folder, pass "
         "--set data.duplicates=keep (or drop), as fits what the model learned")
-    no_record = SimpleNamespace(extra_={})
-    assert score_cli._policy_hint(args, no_record) == ""  # type: ignore[arg-type]
+    unrelated = NON_NUMERIC.problem("transactions", "amount", 1, " at data row 2 of transactions.csv")
+    assert score_cli._policy_hint(["returns", "duplicates"], [unrelated]) == ""
 
 
 def test_with_a_data_folder_only_the_read_policy_keys_of_set_are_used(caplog):

@@ -332,3 +332,27 @@ def test_the_clv_reuses_the_btyd_features_bgnbd_fit_and_gets_the_same_values(set
     assert shared_bgnbd(fitted, pd.Timestamp(CUTOFF), TimeConfig(active_within_days=90)) is None
     assert shared_bgnbd(fitted, pd.Timestamp(CUTOFF), TimeConfig(regime="contractual")) is None
     assert shared_bgnbd({}, pd.Timestamp(CUTOFF), TimeConfig()) is None
+
+
+def test_the_logged_value_per_year_is_na_with_the_reason_before_a_year_of_data():
+    from churnml.scoring import _year_value_text
+    from tests.conftest import metrics_log
+
+    tx = metrics_log()  # from 2024-01-05
+    assert _year_value_text(tx, pd.Timestamp("2024-04-20")).endswith(
+        "n/a: the data starts on 2024-01-05, less than a year before the cutoff")
+    assert _year_value_text(tx, pd.Timestamp("2025-01-05")).endswith(
+        "per buyer of the year before the cutoff) 71.40")  # 367 - the return of 10 = 357, over 5 buyers
+    assert _year_value_text(tx, pd.Timestamp("2027-01-01")).endswith("n/a: no purchase in that year")
+
+
+def test_a_history_too_short_for_the_clv_models_leaves_the_clv_empty_with_a_warning(caplog):
+    from churnml.scoring import clv_from_summary
+
+    summary = pd.DataFrame({"frequency": [0, 0, 1], "recency": [0.0, 0.0, 2.0], "T": [3.0, 5.0, 6.0],
+                            "monetary_value": [np.nan, np.nan, 10.0]},
+                           index=pd.Index(["a", "b", "c"], name="customer_id"))
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        clv = clv_from_summary(summary, 365, 0.1)
+    assert clv.index.tolist() == ["a", "b", "c"] and clv.isna().all() and clv.dtype == "float64"
+    assert "predicted CLV left empty (NaN): GammaGamma.fit needs customers with a repeat purchase" in caplog.text

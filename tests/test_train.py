@@ -9,7 +9,7 @@ import pytest
 from churnml.config import load_config
 from churnml.dataset import TARGET
 from churnml.errors import DataWindowError, ModelError
-from churnml.io import load_tables
+from churnml.io import load_tables, read_policy
 from churnml.model import model_input
 from churnml.training import fit_and_evaluate
 from tests.settings import small_world
@@ -89,7 +89,12 @@ def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg
 
     _client(trained)
     model = load_churn_model("models:/churnml@champion")
-    assert model.extra_["data_policy"] == {"returns": cfg.data.returns, "duplicates": cfg.data.duplicates}
+    assert model.extra_["data_policy"] == read_policy(cfg.data)
+    # what the source did, not the data section: CDNOW keeps its repeats, generated tables keep both
+    assert read_policy(load_config(None, ["data.source=cdnow"]).data) == {"returns": "error", "duplicates": "keep"}
+    assert read_policy(load_config(None, ["data.source=synthetic"]).data) == {"returns": "keep", "duplicates": "keep"}
+    files = load_config(None, ["data.source=files", "data.tables.transactions.path=x.csv", "data.returns=drop"])
+    assert read_policy(files.data) == {"returns": "drop", "duplicates": "error"}
 
 
 def test_training_twice_with_the_same_seed_gives_identical_metrics(cfg, tables):

@@ -64,7 +64,8 @@ KPI_COLUMNS: dict[str, str] = {
     "purchase_frequency": "orders per customer",
     "repeat_purchase_rate": "%",
     "customer_value": "money per customer (AOV x APF)",
-    "value_per_year": "money per customer per year (AOV x APF over the year to the period end)",
+    "value_per_year": "money per customer per year (AOV x APF over the year to the period end, or to the data "
+                      "end for the running period; n/a before a year of data)",
     "historical_clv": "money per customer (value_per_year x metrics.lifespan_years)",
     "margin_clv": "money per customer (historical_clv - the year's CAC - metrics.serving_cost_per_year x lifespan)",
     "nps": "-100..100",
