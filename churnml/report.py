@@ -130,6 +130,7 @@ def _main(args: argparse.Namespace) -> int:
         raise ChurnMLError(f"{out} exists; pass --overwrite to replace it or choose another --out")
     if args.cutoff and not args.model:
         raise ChurnMLError("--cutoff is the scoring date of the model section; give --model too")
+    asked = to_cutoff(args.cutoff) if args.cutoff else None  # a bad date stops before the data is read
     tables = load_tables(cfg)
     section = None
     if args.model:
@@ -138,7 +139,7 @@ def _main(args: argparse.Namespace) -> int:
         if "feature_plan" not in getattr(model, "extra_", {}):
             raise ModelError(f"{args.model} has no feature plan; train it with python -m churnml.train")
         end = DataSpan.from_times(tables.transactions["timestamp"], cfg.data.end).end.normalize()
-        cutoff = to_cutoff(args.cutoff) if args.cutoff else end
+        cutoff = asked if asked is not None else end
         section = model_section(tables, model, cfg, cutoff, name=args.model)
     html = render_report(build_report(tables, cfg, freq=args.freq, model=section))
     written = write_html(html, out, overwrite=args.overwrite)

@@ -212,6 +212,17 @@ def test_the_cli_rejects_a_cutoff_without_a_model(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "r.html").exists()
 
 
+def test_an_impossible_cutoff_stops_before_the_data_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def unread(cfg: Config) -> Tables:
+        raise AssertionError("the data was read before the cutoff was checked")
+
+    monkeypatch.setattr(report_cli, "load_tables", unread)
+    args = ["--out", str(tmp_path / "r.html"), "--cutoff", "1998-02-30", "--model", "models:/churnml@champion"]
+    assert report_cli.main(args) == 2
+    assert "1998-02-30" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------------ the model part
 
 

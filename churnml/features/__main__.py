@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from churnml.cli import base_parser, config_from_args, run
+from churnml.cli import add_engine_options, base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
 from churnml.windows import DataSpan, to_cutoff
@@ -38,7 +38,8 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     p = base_parser("python -m churnml.features", "Compute point-in-time features (and labels) as Parquet.")
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="SQL engine (default duckdb)")
+    add_engine_options(p)  # --engine duckdb|spark and --spark-master, as train and score have them
+    p.add_argument("--master", dest="spark_master", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
     p.add_argument("--cutoff", action="append", default=[], help="a cutoff date, e.g. 1997-10-01 (repeatable)")
     p.add_argument("--cutoffs", help="comma-separated cutoff dates, e.g. 2024-03-01,2024-04-01")
     p.add_argument("--labels", action="store_true",
@@ -46,7 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
                                   "(default: the config's data section)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return p
 
@@ -136,7 +136,7 @@ def _main(args: argparse.Namespace) -> int:
             raise ChurnMLError(f"{target} exists; pass --overwrite to replace it")
     start = time.perf_counter()
     if args.engine == "spark":
-        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.master)
+        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.spark_master)
     else:
         rows, plan = _duckdb(cfg, cutoffs, args.labels, out, args.overwrite)
     write_json(plan, out / "plan.json", overwrite=args.overwrite)
