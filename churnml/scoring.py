@@ -151,8 +151,9 @@ def shared_bgnbd(fitted: dict[pd.Timestamp, BGNBD], cutoff: pd.Timestamp, time: 
 
     The family fits everyone at risk, the CLV everyone with a purchase before
     the cutoff (:func:`churnml.btyd.summary_at`), with the same purchase days:
-    the same customers and the same (x, t_x, T) exactly when being at risk is
-    having bought (non-contractual, no ``time.active_within_days``).
+    the same customers and the same (x, t_x, T), to rounding (1e-12), when
+    being at risk is having bought (non-contractual, no
+    ``time.active_within_days``).
     """
     model = fitted.get(cutoff)
     if model is None or time.regime != "noncontractual" or time.active_within_days is not None:
