@@ -50,6 +50,7 @@ __all__ = [
     "clv_from_summary",
     "historical_value_per_year",
     "load_churn_model",
+    "log_accounting",
     "nobody_text",
     "outreach_list",
     "predicted_clv",
@@ -308,8 +309,13 @@ def score_customers(
               "below_cut": len(scored) - len(chosen), "unscored": len(unscored)}
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
+    log_accounting(counts)
+    return ScoreResult(chosen, unscored, counts)
+
+
+def log_accounting(counts: dict[str, int]) -> None:
+    """Log where every asked customer went (both engines word it so)."""
     log.info("customers: %(asked)d asked = %(scored)d scored + %(unscored)d unscored; "
              "%(listed)d on the list, %(below_cut)d below the cut", counts)
-    return ScoreResult(chosen, unscored, counts)
 
 

@@ -228,7 +228,11 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     assert k["loyalty_redemption_rate"].tolist() == pytest.approx([50 / 110 * 100] * 2 + [31.25] * 2)
     assert k.attrs["not_available"] == {m: "no surveys table" for m in SOURCES["surveys"]} | {
         m: "no subscriptions table" for m in SOURCES["subscriptions"]
-    } | {"historical_clv": "set metrics.lifespan_years", "margin_clv": "set metrics.lifespan_years"}
+    } | {"historical_clv": "set metrics.lifespan_years", "margin_clv": "set metrics.lifespan_years",
+         "value_per_year": "needs a year of data before a period's end; the data starts on 2024-01-05"}
+    with_lifespan = retention_kpis(tables, Config.model_validate({"metrics": {"lifespan_years": 2}}))
+    assert with_lifespan.attrs["not_available"]["historical_clv"] == (  # no value to multiply
+        "needs a year of data before a period's end; the data starts on 2024-01-05")
 
 
 def _clv_tables(spend: bool) -> dict[str, pd.DataFrame]:

@@ -304,7 +304,7 @@ def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark,
 
 
 def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_process(spark, trained, tables,
-                                                                                    stables):
+                                                                                    stables, caplog):
     import mlflow
 
     from churnml.scoring import load_churn_model, score_customers
@@ -317,9 +317,12 @@ def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_pr
     later = tables.transactions.groupby("customer_id")["timestamp"].min()
     newcomer = later[later >= pd.Timestamp(SCORE_CUTOFF)].index[0]  # first purchase after the cutoff
     asked = [*at_risk.head(12).tolist(), at_risk.iloc[0], "  " + at_risk.iloc[1] + " ", "NOBODY-42", newcomer]
-    expected = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=asked)
-    got = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=asked)
+    with caplog.at_level("INFO", logger="churnml.scoring"):
+        expected = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=asked)
+        got = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=asked)
     assert got.counts == expected.counts == {"asked": 16, "scored": 12, "listed": 12, "below_cut": 0, "unscored": 4}
+    accounting = "customers: 16 asked = 12 scored + 4 unscored; 12 on the list, 0 below the cut"
+    assert [r.getMessage() for r in caplog.records].count(accounting) == 2  # both engines log it
     pd.testing.assert_frame_equal(got.unscored, expected.unscored)
     assert got.unscored["reason"].tolist() == [
         "duplicate: already listed above", "duplicate: already listed above",

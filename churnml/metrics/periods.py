@@ -264,9 +264,11 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     is_buyer = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
     stops = [min(end, span.end) for end in pd.DatetimeIndex(grid["end"])]  # the running period: the data's end
     value, cac = np.full(n, np.nan), np.full(n, np.nan)
+    short = 0  # periods whose year starts before the data
     for i, stop in enumerate(stops):
         start = _year_before(stop)
         if start < span.first.normalize():
+            short += 1
             continue
         bounds = np.array([start, stop], dtype=times.dtype)
         lo, hi = np.searchsorted(times, bounds, side="left")
@@ -276,8 +278,13 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
         value[i] = _per_buyer(float(amount[lo:hi].sum()), int(is_buyer.sum()))
         cac[i] = _year_cac(spend, seen, start, stop)
     reasons: dict[str, str] = {}
+    if n and short == n:  # no period has a year of data before its end
+        reasons["value_per_year"] = (f"needs a year of data before a period's end; the data starts on "
+                                     f"{span.first.date()}")
     if lifespan is None:
         reasons["historical_clv"] = "set metrics.lifespan_years"
+    elif "value_per_year" in reasons:
+        reasons["historical_clv"] = reasons["value_per_year"]
     margin_missing = reasons.get("historical_clv") or (
         "set metrics.serving_cost_per_year" if serving is None else
         "no marketing_spend table" if spend is None else None)

@@ -30,6 +30,7 @@ from churnml.scoring import (
     account_for,
     clv_from_summary,
     load_churn_model,
+    log_accounting,
     nobody_text,
     outreach_list,
     shared_bgnbd,
@@ -248,5 +249,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
               "below_cut": len(scored) - len(outreach), "unscored": len(unscored)}
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
-    log.info("scored %d customers at %s in Spark; %d on the list", len(scored), c.date(), len(outreach))
+    log.info("scored %d customers at %s in Spark; mean predicted CLV over %d days %.2f", len(scored), c.date(),
+             cfg.scoring.clv_horizon_days, float(scored["predicted_clv"].mean()))
+    log_accounting(counts)
     return ScoreResult(outreach, unscored, counts)
