@@ -260,17 +260,26 @@ def _policy_hint(keys: list[str], problems: list[str]) -> str:
             "model learned")
 
 
+#: What to do under --data when a problem's fix is a read option, which --data does not take.
+READ_OPTIONS_HINT = ("--data reads its files with the default read options, so read_options cannot be set for "
+                     "them: write those dates as ISO 8601 (2024-01-31), or score with a config whose data.source "
+                     "is files and whose data.tables.<table>.read_options sets them")
+
+
 @contextlib.contextmanager
 def _hinted(keys: list[str]) -> Iterator[None]:
-    """Add the policy hint to a SchemaError raised while the ``--data`` tables are read, when one of the
-    model's 'error' policies (``keys``) refused rows."""
+    """Add hints to a SchemaError raised while the ``--data`` tables are read: the policy hint when one
+    of the model's 'error' policies (``keys``) refused rows, and how to get read options applied when a
+    fix asks for them."""
     try:
         yield
     except SchemaError as exc:
-        hint = _policy_hint(keys, exc.problems)
-        if not hint:
+        hints = [h for h in (_policy_hint(keys, exc.problems),) if h]
+        if any("read_options" in p.split("; fix: ", 1)[-1] for p in exc.problems if "; fix: " in p):
+            hints.append(READ_OPTIONS_HINT)
+        if not hints:
             raise
-        raise SchemaError([*exc.problems, hint], table=exc.table) from None
+        raise SchemaError([*exc.problems, *hints], table=exc.table) from None
 
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:

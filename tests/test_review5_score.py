@@ -268,3 +268,14 @@ def test_with_a_data_folder_only_the_read_policy_keys_of_set_are_used(caplog):
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         score_cli._check_overrides(["data.source=cdnow"], with_data=True)
     assert "--set data.source is not used by score (the --data folder replaces the data section" in caplog.text
+
+
+def test_a_fix_that_asks_for_read_options_says_how_to_get_them_under_data(tmp_path: Path):
+    (tmp_path / "transactions.csv").write_text(  # 5 January or 1 May? no day above 12 settles it
+        "customer_id,timestamp,amount\nA,05.01.2024,20.0\nB,06.01.2024,8.0\n", encoding="utf-8")
+    model = SimpleNamespace(extra_={"data_policy": {"returns": "error", "duplicates": "error"}})
+    args = SimpleNamespace(data=str(tmp_path), set=[], cutoff="2024-07-01", top=None, budget=None)
+    with pytest.raises(SchemaError) as err:
+        score_cli._score_duckdb(args, load_config(None), model, None)  # type: ignore[arg-type]
+    assert "read_options.dayfirst" in err.value.problems[0]
+    assert err.value.problems[1:] == [score_cli.READ_OPTIONS_HINT]  # and no policy hint: no return, no repeat
