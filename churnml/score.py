@@ -249,9 +249,15 @@ def _error_policies(args: argparse.Namespace, model: ChurnModel) -> list[str]:
     return [k for k in ("returns", "duplicates") if recorded.get(k) == "error" and f"data.{k}" not in given]
 
 
+def _fixes(problems: list[str]) -> list[str]:
+    """The fix of each problem (the text after ``; fix: ``, as the rule catalogue words it)."""
+    return [p.rsplit("; fix: ", 1)[1] for p in problems if "; fix: " in p]  # the fix comes last
+
+
 def _policy_hint(keys: list[str], problems: list[str]) -> str:
     """What to add to a refusal of ``--data`` rows that one of the model's 'error' policies (``keys``) made."""
-    involved = [k for k in keys if any(p.endswith(f"; fix: {rule.fix}") for p in problems for rule in _POLICY_RULES[k])]
+    fixes = _fixes(problems)
+    involved = [k for k in keys if any(rule.fix in fixes for rule in _POLICY_RULES[k])]
     if not involved:
         return ""
     return (f"--data reads the folder as the model's training read its tables, and the model was trained with "
@@ -274,9 +280,9 @@ def _hinted(keys: list[str]) -> Iterator[None]:
     try:
         yield
     except SchemaError as exc:
-        hints = [h for h in (_policy_hint(keys, exc.problems),) if h]
-        if any("read_options" in p.split("; fix: ", 1)[-1] for p in exc.problems if "; fix: " in p):
-            hints.append(READ_OPTIONS_HINT)
+        policy = _policy_hint(keys, exc.problems)
+        options = any("read_options" in fix for fix in _fixes(exc.problems))
+        hints = [h for h in (policy, READ_OPTIONS_HINT if options else "") if h]
         if not hints:
             raise
         raise SchemaError([*exc.problems, *hints], table=exc.table) from None

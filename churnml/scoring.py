@@ -29,7 +29,7 @@ from churnml.engine import in_memory
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.labels import population
-from churnml.metrics.periods import value_per_year
+from churnml.metrics.periods import has_a_year, value_per_year
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
 from churnml.outreach import (
@@ -177,8 +177,8 @@ def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) 
 def _year_value_text(tx: pd.DataFrame, cutoff: pd.Timestamp) -> str:
     """The log's historical value per year, or why it is n/a (as the KPI table: a year of data is needed)."""
     what = "historical customer value per year (APV x APF of METRICS.md, per buyer of the year before the cutoff)"
-    first = tx["timestamp"].min().normalize()
-    if cutoff - pd.DateOffset(years=1) < first:
+    first = tx["timestamp"].min()
+    if not has_a_year(cutoff, first):
         return f"{what} n/a: the data starts on {first.date()}, less than a year before the cutoff"
     value = historical_value_per_year(tx, cutoff)
     return f"{what} {value:.2f}" if np.isfinite(value) else f"{what} n/a: no purchase in that year"

@@ -38,6 +38,7 @@ __all__ = [
     "rolling_cutoffs",
     "to_cutoff",
     "to_timestamp",
+    "year_before",
 ]
 
 DAY = pd.Timedelta(days=1)
@@ -81,6 +82,14 @@ def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp
             "so that history 'time < cutoff' is the same on timestamps and on dates"
         )
     return ts
+
+
+def year_before(end: pd.Timestamp) -> pd.Timestamp:
+    """The start of the calendar year (12 months) that ends at ``end``: 2024-03-01 for 2025-03-01.
+
+    A calendar year, not 365 days, so a year with 29 February keeps its first day.
+    """
+    return end - pd.DateOffset(years=1)
 
 
 def cutoff_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:

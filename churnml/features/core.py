@@ -204,6 +204,7 @@ def compute_features(
     if _repeated_pairs(spine):
         raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
     frames: dict[str, TableSource] = {}
+    given: dict[str, TableSource] = {}
     for fam in plan.families:
         table = FAMILIES[fam][0]
         frame = table_of(tables, table)
@@ -213,8 +214,8 @@ def compute_features(
                 "give the same tables as at training",
                 table=table,
             )
-        frames[SQL_NAMES.get(table, table)] = frame
-    check_sources({FAMILIES[fam][0]: table_of(tables, FAMILIES[fam][0]) for fam in plan.families})
+        frames[SQL_NAMES.get(table, table)] = given[table] = frame
+    check_sources(given)
     cutoff = _single_cutoff(spine)
     sql = feature_sql(plan, cutoff)
     if chunk_rows is None:

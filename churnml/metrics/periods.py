@@ -37,9 +37,9 @@ from churnml.metrics.churn import first_seen, population_counts
 from churnml.metrics.grid import bucket, nan_if_undefined, per_period, period_grid
 from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of, table_of
 from churnml.metrics.table_kpis import PeriodContext, table_kpis
-from churnml.windows import DataSpan, in_window_mask, to_timestamp
+from churnml.windows import DataSpan, in_window_mask, to_timestamp, year_before
 
-__all__ = ["KPI_COLUMNS", "retention_kpis", "value_per_year"]
+__all__ = ["KPI_COLUMNS", "has_a_year", "retention_kpis", "value_per_year"]
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +219,9 @@ def _sales(tx: pd.DataFrame, grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
 
 
 # ------------------------------------------------------------------------------------------ CLV
-def _year_before(end: pd.Timestamp) -> pd.Timestamp:
-    """The start of the calendar year (12 months) that ends at ``end``: 2024-03-01 for 2025-03-01."""
-    return end - pd.DateOffset(years=1)
+def has_a_year(end: pd.Timestamp, first: pd.Timestamp) -> bool:
+    """Whether data starting at ``first`` (from that day) covers the calendar year before ``end``."""
+    return year_before(end) >= first.normalize()
 
 
 def _per_buyer(revenue: float, buyers: int) -> float:
@@ -240,7 +240,7 @@ def value_per_year(transactions: pd.DataFrame, end: object) -> float:
     window) over the customers with a purchase there. NaN without a purchase.
     """
     e = to_timestamp(end, "end")  # type: ignore[arg-type]
-    year = transactions.loc[in_window_mask(transactions["timestamp"], _year_before(e), e)]
+    year = transactions.loc[in_window_mask(transactions["timestamp"], year_before(e), e)]
     buyers = int(purchases(year)["customer_id"].nunique())
     return _per_buyer(float(year["amount"].sum()), buyers)
 
@@ -266,10 +266,10 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     value, cac = np.full(n, np.nan), np.full(n, np.nan)
     short = 0  # periods whose year starts before the data
     for i, stop in enumerate(stops):
-        start = _year_before(stop)
-        if start < span.first.normalize():
+        if not has_a_year(stop, span.first):
             short += 1
             continue
+        start = year_before(stop)
         bounds = np.array([start, stop], dtype=times.dtype)
         lo, hi = np.searchsorted(times, bounds, side="left")
         blo, bhi = np.searchsorted(bought_at, bounds, side="left")
