@@ -77,6 +77,7 @@ def baseline_probabilities(
     base_rate: float | None = None,
     target: str = "churned",
     random_state: int = 42,
+    train_weight: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Churn probabilities of every baseline on the test rows.
 
@@ -89,6 +90,10 @@ def baseline_probabilities(
     base_rate : float, optional
         The asked horizon's base rate when the baselines (learnt on the
         training horizon) must be moved to it; None when the horizons agree.
+    train_weight : ndarray, optional
+        Weights of the train rows (a table sampled by class): the RFM logistic
+        regression's scaling and fit use them. The calibration rows must be a
+        uniform sample.
 
     Returns
     -------
@@ -104,7 +109,9 @@ def baseline_probabilities(
         iso.fit(calibration["rfm_recency_days"].to_numpy(dtype="float64"), y_cal)
         _put_moved(out, "recency", iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), base_rate)
         lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
-        lr.fit(_rfm_matrix(train), train[target].to_numpy())
+        w = {} if train_weight is None else {"standardscaler__sample_weight": train_weight,
+                                             "logisticregression__sample_weight": train_weight}
+        lr.fit(_rfm_matrix(train), train[target].to_numpy(), **w)
         _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test))[:, 1], base_rate)
     bg = f"btyd_p_no_purchase_{horizon_days}d"
     if bg in test.columns and test[bg].notna().all():

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from churnml.config import Config, TimeConfig
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 ID_COLS = ("customer_id", "cutoff")
 TARGET = "churned"
+WEIGHT = "sample_weight"  # rows of the full table a sampled row stands for (1 / P(kept))
+UNIFORM = "sample_uniform"  # the row is in the uniform customer sample (as opposed to kept for its class)
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,32 @@ class TrainingData:
 
     def counts(self) -> dict[str, int]:
         return {s: int((self.table["split"] == s).sum()) for s in ("train", "calibration", "test")}
+
+    def fit_weights(self, split: str = "train") -> np.ndarray | None:
+        """The ``sample_weight`` of a split's rows scaled to mean 1, or None when they are all equal.
+
+        A table sampled by class (``churnml.spark.training``) keeps every row of
+        the rarer class and a share of the commoner one; weighing the kept rows
+        by 1 / P(kept) makes a fit on them estimate the full table's
+        probabilities. Equal weights (no sample, or a uniform one) change
+        nothing, so None is returned and fits stay unweighted.
+        """
+        if WEIGHT not in self.table.columns:
+            return None
+        w = self.part(split)[WEIGHT].to_numpy(dtype="float64")
+        if len(w) == 0 or np.all(w == w[0]):
+            return None
+        return w / w.mean()
+
+    def representative(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows of a uniform customer sample among ``rows`` (all of them unless sampled by class).
+
+        Metrics such as the churn rate, precision or calibration hold for the
+        full table only on these rows.
+        """
+        if UNIFORM not in rows.columns:
+            return rows
+        return rows[rows[UNIFORM].to_numpy(dtype=bool)]
 
 
 def build_training_data(tables: object, cfg: Config) -> TrainingData:

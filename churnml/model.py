@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from churnml.errors import ModelError
 from churnml.horizon import horizon_power, to_horizon
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "model_input"]
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "model_input"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,24 @@ def model_input(X: pd.DataFrame) -> pd.DataFrame:
         else:
             out[col] = s.astype("float64")
     return pd.DataFrame(out, index=X.index)
+
+
+def check_weights(weight: np.ndarray | pd.Series, n: int, what: str) -> np.ndarray:
+    """``weight`` as float64 after checking it: one finite, positive value per row.
+
+    Raises
+    ------
+    ModelError
+        Naming the first bad positions.
+    """
+    w = np.asarray(weight, dtype="float64")
+    if w.shape != (n,):
+        raise ModelError(f"{what} needs one weight per row: {n} rows, got shape {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
+    if len(bad):
+        raise ModelError(f"{what}: {len(bad)} weights are not finite and positive, e.g. {w[bad[:5]].tolist()} at "
+                         f"positions {bad[:5].tolist()}; a row's weight is 1 / the probability it was sampled")
+    return w
 
 
 class ChurnModel:
@@ -115,10 +133,18 @@ class ChurnModel:
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y: np.ndarray, *, X_cal: pd.DataFrame, y_cal: np.ndarray) -> ChurnModel:
-        """Fit on ``X, y``; early-stop and calibrate on ``X_cal, y_cal``."""
+    def fit(self, X: pd.DataFrame, y: np.ndarray, *, X_cal: pd.DataFrame, y_cal: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> ChurnModel:
+        """Fit on ``X, y``; early-stop and calibrate on ``X_cal, y_cal``.
+
+        ``sample_weight`` weighs the rows of ``X`` in the trees' loss (e.g. 1 /
+        the probability a row was kept by a class-stratified sample), so the
+        raw scores estimate the full table's log-odds. The calibration rows are
+        not weighted: they must be a representative (e.g. uniform) sample.
+        """
         if self.calibration not in ("isotonic", "sigmoid", "none"):
             raise ModelError(f"calibration must be isotonic, sigmoid or none, got {self.calibration!r}")
+        weight = None if sample_weight is None else check_weights(sample_weight, len(X), "sample_weight")
         self.feature_names_ = list(X.columns)
         self.categories_ = {
             c: [str(v) for v in X[c].cat.categories]
@@ -129,7 +155,7 @@ class ChurnModel:
         # busy 2-core machine makes LightGBM ~10x slower, not faster.
         threads = int(min(os.cpu_count() or 1, max(1, len(X) // ROWS_PER_THREAD)))
         params = {"num_threads": threads, **DEFAULT_PARAMS, **(self.params or {}), "seed": self.random_state}
-        train = lgb.Dataset(self._prepare(X), label=np.asarray(y), free_raw_data=True)
+        train = lgb.Dataset(self._prepare(X), label=np.asarray(y), weight=weight, free_raw_data=True)
         valid = lgb.Dataset(self._prepare(X_cal), label=np.asarray(y_cal), reference=train)
         self.booster_ = lgb.train(
             params,

@@ -3,7 +3,7 @@
 With no arguments: the bundled CDNOW data, ``configs``-free defaults, and a
 local SQLite MLflow store ``./mlflow.db``. With ``--engine spark``, labels and
 features are computed in Spark (``churnml.spark.train``) on a customer sample
-(``--sample-fraction``) and the fit runs on this machine; the run, the
+(``--sample-fraction``, ``--sample-by``) and the fit runs on this machine; the run, the
 registered model and the printed summary are the same as with DuckDB.
 """
 
@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-fraction", type=float, default=None, metavar="F",
                    help="--engine spark only: train on each customer with probability F, in (0, 1] "
                         "(default 1.0: everyone)")
+    p.add_argument("--sample-by", choices=("customer", "class"), default=None,
+                   help="--engine spark only: 'customer' (default) samples customers uniformly; 'class' also keeps "
+                        "every training row of the rarer class, weighted so probabilities stay calibrated")
     return p
 
 
@@ -92,7 +95,7 @@ def _train_spark(args: argparse.Namespace, cfg: Config) -> tuple[TrainResult, Pr
     tables = cs.tables_from_config(session, cfg)
     fraction = 1.0 if args.sample_fraction is None else args.sample_fraction
     return cs.train(session, tables, cfg, sample_fraction=fraction, run_name=args.run_name,
-                    tune_trials=args.tune)
+                    tune_trials=args.tune, sample_by=args.sample_by or "customer")
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -114,6 +117,12 @@ def _check_args(args: argparse.Namespace) -> None:
     if fraction is not None and args.engine != "spark":
         problems.append(f"--sample-fraction {fraction} samples customers on Spark only; add --engine spark, "
                         "or drop --sample-fraction to train on everyone with DuckDB")
+    if args.sample_by is not None and args.engine != "spark":
+        problems.append(f"--sample-by {args.sample_by} samples on Spark only; add --engine spark, "
+                        "or drop --sample-by to train on everyone with DuckDB")
+    elif args.sample_by == "class" and (fraction is None or fraction == 1.0):
+        problems.append("--sample-by class keeps a share of the commoner class; give it with --sample-fraction "
+                        "below 1, e.g. --sample-fraction 0.1")
     refuse_options(problems)
 
 

@@ -56,6 +56,10 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     bar.update()
     F = data.feature_names
     train, cal, test = data.part("train"), data.part("calibration"), data.part("test")
+    weight = data.fit_weights("train")
+    if weight is not None:
+        log.info("the training rows are weighted (sampled by class): weights %.4g to %.4g, mean 1",
+                 weight.min(), weight.max())
     bar.set_postfix_str("LightGBM")
     model = ChurnModel(
         params=cfg.model.params,
@@ -63,14 +67,15 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
         early_stopping_rounds=cfg.model.early_stopping_rounds,
         calibration=cfg.model.calibration,
         random_state=cfg.seed,
-    ).fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=cal[TARGET].to_numpy())
+    ).fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=cal[TARGET].to_numpy(), sample_weight=weight)
     target = _horizon_target(data, test)
     power = 1.0 if target is None else model.set_horizon_power(test[F], target)
     bar.update()
     bar.set_postfix_str("baselines")
     probs = {"model": model.predict_proba(test[F])}
     probs.update(
-        baseline_probabilities(train, cal, test, data.splits.test_horizon_days, target, random_state=cfg.seed)
+        baseline_probabilities(train, cal, test, data.splits.test_horizon_days, target, random_state=cfg.seed,
+                               train_weight=weight)
     )
     bar.update()
     bar.set_postfix_str("evaluation")
@@ -133,11 +138,17 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame) -> float | None:
 
 
 def _backtest(model: ChurnModel, data: TrainingData, top_fraction: float = 0.1) -> pd.DataFrame:
-    """Model metrics per cutoff (train cutoffs are in-sample); ``top_fraction`` as in ``classification_report``."""
+    """Model metrics per cutoff (train cutoffs are in-sample); ``top_fraction`` as in ``classification_report``.
+
+    In a table sampled by class, each cutoff is measured on its uniform
+    customer sample only (:meth:`TrainingData.representative`), so the rates
+    are the full table's.
+    """
     rows = []
     power = model.horizon_power_
-    for cutoff, part in data.table.groupby("cutoff", sort=True):
-        split = str(part["split"].iloc[0])
+    for cutoff, whole in data.table.groupby("cutoff", sort=True):
+        part = data.representative(whole)
+        split = str(whole["split"].iloc[0])
         model.horizon_power_ = power if split == "test" else 1.0
         p = model.predict_proba(part[data.feature_names])
         y = part[TARGET].to_numpy()

@@ -52,13 +52,14 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
     F = data.feature_names
     train, cal = data.part("train"), data.part("calibration")
     y_cal = cal[TARGET].to_numpy()
+    weight = data.fit_weights("train")
 
     def objective(trial: Any) -> float:
         params = {**cfg.model.params, **_space(trial)}
         model = ChurnModel(params=params, num_boost_round=cfg.model.num_boost_round,
                            early_stopping_rounds=cfg.model.early_stopping_rounds,
                            calibration="none", random_state=cfg.seed)
-        model.fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=y_cal)
+        model.fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=y_cal, sample_weight=weight)
         p = model.predict_proba(cal[F])
         report = evaluate.classification_report(y_cal, p, cfg.evaluation.top_fraction)
         with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True) as run:

@@ -277,6 +277,17 @@ def test_sample_fraction_without_the_spark_engine_is_an_error_naming_the_fix(cap
     assert "add --engine spark" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("argv", "fix"), [
+    (["--sample-by", "class", "--sample-fraction", "0.5"], "--sample-by class samples on Spark only; add --engine spark"),
+    (["--sample-by", "class", "--engine", "spark"], "give it with --sample-fraction below 1, e.g. --sample-fraction 0.1"),
+])
+def test_sampling_by_class_needs_the_spark_engine_and_a_fraction(argv, fix, capsys):
+    from churnml.train import main
+
+    assert main(argv) == 2
+    assert fix in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["train", "score"])
 def test_the_spark_engine_without_pyspark_names_the_install_command(command, monkeypatch, tmp_path, capsys):
     import importlib

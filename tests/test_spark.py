@@ -244,6 +244,45 @@ def test_the_customer_sample_keeps_whole_customers_and_weighs_each_row_one_over_
         sample_customers(lab, 0.0)
 
 
+def test_a_sample_that_keeps_every_churned_row_weighs_those_rows_one(spark, cfg, stables):
+    from pyspark.sql import functions as F
+
+    from churnml.spark import labels, sample_customers
+
+    lab = labels(spark, stables, CUTOFFS, cfg.time)
+    full = _local(lab).set_index(KEYS)
+    uniform = _local(sample_customers(lab, 0.25, seed=7)).set_index(KEYS)
+    both = _local(sample_customers(lab, 0.25, seed=7, keep_all=F.col("churned") == 1)).set_index(KEYS)
+    expected = full.index[full.index.isin(uniform.index) | (full["churned"] == 1).to_numpy()]
+    assert sorted(both.index) == sorted(expected)
+    assert sorted(both.index[both["sample_uniform"]]) == sorted(uniform.index)  # the same uniform sample
+    assert (both.loc[both["churned"] == 1, "sample_weight"] == 1.0).all()
+    assert (both.loc[both["churned"] == 0, "sample_weight"] == 4.0).all()
+
+
+def test_training_data_sampled_by_class_keeps_every_rarer_train_row_and_uniform_evaluation_cutoffs(
+        spark, stables, tables, trained):
+    from churnml.spark import training_data
+
+    cfg, _, uniform, _, _ = trained  # sampled by customer at 0.7
+    full = build_training_data(tables, cfg).table.set_index(KEYS)
+    data, info = training_data(spark, stables, cfg, 0.7, sample_by="class")
+    got, base = data.table.set_index(KEYS), uniform.data.table.set_index(KEYS)
+    train = full[full["split"] == "train"]
+    rarer = int(train["churned"].mean() > 0.5) ^ 1
+    assert info.keep_label == rarer and info.as_params()["sample_keep_all_label"] == rarer
+    assert info.rows_full == {s: int((full["split"] == s).sum()) for s in ("train", "calibration", "test")}
+    every = train.index[train["churned"] == rarer]
+    assert every.isin(got.index).all()  # every rarer-class train row
+    others = base[(base["split"] != "train") | (base["churned"] != rarer)].index
+    assert sorted(got.index) == sorted(every.append(others))  # and the uniform sample's other rows
+    assert sorted(got.index[got["sample_uniform"]]) == sorted(base.index)
+    w = got["sample_weight"]
+    assert (w[(got["split"] == "train") & (got["churned"] == rarer)] == 1.0).all()
+    np.testing.assert_allclose(w[(got["split"] != "train") | (got["churned"] != rarer)], 1 / 0.7)
+    np.testing.assert_allclose(data.fit_weights(), w[got["split"] == "train"] / w[got["split"] == "train"].mean())
+
+
 # ----------------------------------------------------------------------------- training and scoring
 @pytest.fixture(scope="module")
 def trained(spark, tmp_path_factory, stables):
@@ -276,7 +315,8 @@ def test_the_sampled_training_table_equals_duckdbs_rows_of_the_kept_customers(tr
     assert data.splits == duck.splits and data.feature_names == duck.feature_names
     assert data.categorical == duck.categorical
     kept = duck.table[duck.table["customer_id"].isin(set(data.table["customer_id"]))]
-    assert_same(kept, data.table.drop(columns=["sample_weight"]))  # BG/NBD still fitted on everyone
+    assert_same(kept, data.table.drop(columns=["sample_weight", "sample_uniform"]))  # BG/NBD still fitted on everyone
+    assert data.table["sample_uniform"].all()
 
 
 def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark, trained, tables, stables):
@@ -387,13 +427,14 @@ def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engi
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the score command sets it; restored after the test
     sets = [f"--set={s}" for s in SETTINGS]
     assert train_main([*sets, "--engine", "spark", "--spark-master", "local[2]", "--sample-fraction", "0.8",
-                       "--tune", "1", "--tracking-uri", uri, "--experiment", "cli", "--run-name", "spark-cli"]) == 0
+                       "--sample-by", "class", "--tune", "1", "--tracking-uri", uri, "--experiment", "cli", "--run-name", "spark-cli"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("test cutoff ") and printed[2].startswith("model ")
     assert printed[-3].startswith("registered version 1 as champion")
     assert printed[-2].endswith(f"in experiment 'cli' at {uri}") and printed[-1].startswith("open it with: MLFLOW_DISABLE_TELEMETRY=true ")
     run = mlflow.MlflowClient(uri).get_run(printed[-2].split()[2])
     assert run.data.tags["engine"] == "spark" and float(run.data.params["sample_fraction"]) == 0.8
+    assert run.data.params["sample_method"] == "customer_hash_plus_rarer_class"
     assert run.data.params["tuning_trials"] == "1"
 
     data_sets = [f"--set={s}" for s in SETTINGS if s.startswith("data.")]  # score refuses time/features/model

@@ -1,7 +1,9 @@
 """Training at scale: labels and features on Spark, a sample of customers, the fit on one machine.
 
 The sample is by customer (a hash of the id), so it keeps the full table's
-churn rate and P(churn | features); the sampled training table is collected
+churn rate and P(churn | features). Sampled by class, it also keeps every
+train row of the rarer class and weighs the fit so that probabilities stay the
+full table's (:class:`SampleInfo`). The sampled training table is collected
 and handed to :func:`churnml.training.fit_and_evaluate`, the same code as
 ``python -m churnml.train`` on DuckDB.
 """
@@ -20,6 +22,8 @@ from pyspark.sql import types as T
 from churnml.config import Config
 from churnml.dataset import (
     TARGET,
+    UNIFORM,
+    WEIGHT,
     SplitCutoffs,
     TrainingData,
     check_regime_tables,
@@ -41,31 +45,51 @@ log = logging.getLogger(__name__)
 BUCKETS = 1_000_000
 
 
+SAMPLE_BY = ("customer", "class")
+
+
 @dataclass(frozen=True)
 class SampleInfo:
     """How the training table was sampled (logged as ``sample_*`` run parameters).
 
-    Customers are kept with probability ``fraction`` by a hash of their id and
-    ``seed``, the same customers at every cutoff. Whether a customer is kept
-    does not depend on their label or features, so the sample has the full
-    table's churn rate and P(churn | features): a model fitted and calibrated
-    on it is calibrated for everyone, and no weight enters the fit. Each kept
-    row stands for ``weight = 1 / fraction`` rows of the full table (column
-    ``sample_weight``): scale counts and money totals by it, never probabilities.
+    ``by="customer"``: customers are kept with probability ``fraction`` by a
+    hash of their id and ``seed``, the same customers at every cutoff. Whether
+    a customer is kept does not depend on their label or features, so the
+    sample has the full table's churn rate and P(churn | features): a model
+    fitted and calibrated on it is calibrated for everyone, and no weight
+    enters the fit.
+
+    ``by="class"``: the same uniform sample, plus every row of the train
+    cutoffs whose label is the rarer class there (``keep_label``, by the full
+    table's train rows). Those extra rows raise the rarer class's share in the
+    fit; each kept train row is weighed by 1 / P(kept) (1 for the rarer class,
+    ``1 / fraction`` for the other) so that the trees estimate the full
+    table's probabilities. The calibration and test cutoffs stay uniform, so
+    the calibrator and every reported metric are unweighted and hold for
+    everyone.
+
+    Either way each kept row stands for ``sample_weight`` rows of the full
+    table (``1 / fraction``, or 1 for a rarer-class train row): scale counts
+    and money totals by it, never probabilities.
     """
 
     fraction: float
     seed: int
     rows_full: dict[str, int]
     rows_kept: dict[str, int]
+    by: str = "customer"
+    keep_label: int | None = None
 
     @property
     def weight(self) -> float:
+        """The weight of a row of the uniform sample (``1 / fraction``)."""
         return 1.0 / self.fraction
 
     def as_params(self) -> dict[str, Any]:
-        return {"sample_method": "customer_hash", "sample_fraction": self.fraction, "sample_seed": self.seed,
-                "sample_weight": round(self.weight, 9),
+        method = "customer_hash" if self.by == "customer" else "customer_hash_plus_rarer_class"
+        extra = {} if self.keep_label is None else {"sample_keep_all_label": self.keep_label}
+        return {"sample_method": method, "sample_fraction": self.fraction, "sample_seed": self.seed,
+                "sample_weight": round(self.weight, 9), **extra,
                 **{f"sample_rows_full_{k}": v for k, v in sorted(self.rows_full.items())},
                 **{f"sample_rows_kept_{k}": v for k, v in sorted(self.rows_kept.items())}}
 
@@ -79,18 +103,31 @@ def _buckets(fraction: float) -> int:
     return kept
 
 
-def sample_customers(frame: DataFrame, fraction: float, seed: int = 42) -> DataFrame:
-    """Keep each customer (at every cutoff) with probability ``fraction``.
+def sample_customers(frame: DataFrame, fraction: float, seed: int = 42, keep_all: Column | None = None) -> DataFrame:
+    """Keep each customer (at every cutoff) with probability ``fraction``, and every row where ``keep_all``.
 
-    A customer is kept when ``pmod(xxhash64(str(seed), customer_id), 10^6) <
-    round(fraction * 10^6)``: reproducible, independent of partitioning, of
-    the label and of the features. Adds ``sample_weight = 10^6 / round(fraction * 10^6)``
-    (``1 / fraction``); see :class:`SampleInfo` for why this keeps probabilities calibrated.
+    A customer is in the uniform sample when ``pmod(xxhash64(str(seed),
+    customer_id), 10^6) < round(fraction * 10^6)``: reproducible, independent
+    of partitioning, of the label and of the features. Adds
+    ``sample_uniform`` (the row is in that sample) and ``sample_weight``,
+    1 / P(kept): 1 where ``keep_all`` holds, else ``10^6 / round(fraction *
+    10^6)`` (``1 / fraction``). See :class:`SampleInfo` for why this keeps
+    probabilities calibrated.
     """
     kept = _buckets(fraction)
     bucket = F.pmod(F.xxhash64(F.lit(str(seed)), F.col("customer_id")), F.lit(BUCKETS))
-    out = frame if kept == BUCKETS else frame.where(bucket < F.lit(kept))
-    return out.withColumn("sample_weight", F.lit(BUCKETS / kept))
+    uniform = F.lit(True) if kept == BUCKETS else bucket < F.lit(kept)
+    every = F.lit(False) if keep_all is None else F.coalesce(keep_all, F.lit(False))
+    out = frame.withColumn(UNIFORM, uniform).withColumn("_keep_all", every)
+    out = out.where(F.col(UNIFORM) | F.col("_keep_all"))
+    weight = F.when(F.col("_keep_all"), F.lit(1.0)).otherwise(F.lit(BUCKETS / kept))
+    return out.withColumn(WEIGHT, weight).drop("_keep_all")
+
+
+def _rarer_label(full: dict[tuple[str, int], int]) -> int:
+    """The label of the train split's rarer class (1 = churned on a tie)."""
+    churned, stayed = full.get(("train", 1), 0), full.get(("train", 0), 0)
+    return 1 if churned <= stayed else 0
 
 
 def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
@@ -112,8 +149,11 @@ def _split_column(splits: SplitCutoffs) -> Column:
 
 
 def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
-                  sample_fraction: float = 1.0) -> tuple[TrainingData, SampleInfo]:
+                  sample_fraction: float = 1.0, sample_by: str = "customer") -> tuple[TrainingData, SampleInfo]:
     """The Spark twin of :func:`churnml.dataset.build_training_data`, sampled by customer.
+
+    ``sample_by="class"`` also keeps every train row of the rarer class, with
+    weights (:class:`SampleInfo`).
 
     Labels and features are computed in Spark for the sampled customers (the
     BG/NBD family is fitted on every customer at each cutoff, as at scoring);
@@ -123,8 +163,10 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     -------
     (TrainingData, SampleInfo)
         Ready for ``churnml.training.fit_and_evaluate(None, cfg, data=...)``;
-        the table has a ``sample_weight`` column.
+        the table has ``sample_weight`` and ``sample_uniform`` columns.
     """
+    if sample_by not in SAMPLE_BY:
+        raise ConfigError(f"sample_by must be one of {', '.join(SAMPLE_BY)}; got {sample_by!r}")
     check_regime_tables(tables, cfg.time)
     span = data_span(tables, cfg)
     splits = split_cutoffs(span, cfg)
@@ -132,8 +174,11 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days).unionByName(
         labels(spark, tables, [splits.test], cfg.time, splits.test_horizon_days)
     ).withColumn("split", _split_column(splits)).persist()  # read four times below
-    full = {r["split"]: int(r["count"]) for r in lab.groupBy("split").count().collect()}
-    kept = sample_customers(lab, sample_fraction, cfg.seed)
+    by_class = {(r["split"], int(r[TARGET])): int(r["count"]) for r in lab.groupBy("split", TARGET).count().collect()}
+    full = {s: sum(n for (split, _), n in by_class.items() if split == s) for s in ("train", "calibration", "test")}
+    keep_label = _rarer_label(by_class) if sample_by == "class" else None
+    keep_all = None if keep_label is None else (F.col("split") == "train") & (F.col(TARGET) == keep_label)
+    kept = sample_customers(lab, sample_fraction, cfg.seed, keep_all)
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
     feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=lab.select(*KEYS))
     local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy(*KEYS))
@@ -143,13 +188,15 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     lab.unpersist()
     data = TrainingData(local, plan, splits, span, names, cats)
     check_trainable(data, cfg)
-    info = SampleInfo(_buckets(sample_fraction) / BUCKETS, cfg.seed, full, data.counts())
-    log.info("training table sampled: %s of %s rows kept (fraction %.4g)", info.rows_kept, full, info.fraction)
+    info = SampleInfo(_buckets(sample_fraction) / BUCKETS, cfg.seed, full, data.counts(), sample_by, keep_label)
+    log.info("training table sampled by %s: %s of %s rows kept (fraction %.4g%s)", sample_by, info.rows_kept, full,
+             info.fraction, "" if keep_label is None else f", every train row with {TARGET}={keep_label}")
     return data, info
 
 
 def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction: float = 1.0,
-          run_name: str | None = None, tune_trials: int = 0) -> tuple[TrainResult, Promotion | None, str]:
+          run_name: str | None = None, tune_trials: int = 0,
+          sample_by: str = "customer") -> tuple[TrainResult, Promotion | None, str]:
     """Features and labels on Spark, a customer sample trained on this machine, one MLflow run.
 
     The run is the one ``python -m churnml.train`` logs, plus the tag
@@ -160,6 +207,9 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
     ----------
     sample_fraction : float
         Share of customers kept, in (0, 1]; see :func:`sample_customers`.
+    sample_by : {"customer", "class"}
+        ``"class"`` also keeps every train row of the rarer class, weighted
+        (:class:`SampleInfo`).
     run_name : str, optional
         The MLflow run name.
     tune_trials : int
@@ -171,7 +221,7 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
     -------
     (TrainResult, Promotion or None, run id)
     """
-    data, sample = training_data(spark, tables, cfg, sample_fraction)
+    data, sample = training_data(spark, tables, cfg, sample_fraction, sample_by)
     uri = resolve_tracking_uri(cfg.tracking.uri)
     with start_run(uri, cfg.tracking.experiment, run_name=run_name, tags={"engine": "spark"}) as run:
         run.params(sample.as_params())
