@@ -142,19 +142,22 @@ def _backtest(model: ChurnModel, data: TrainingData, top_fraction: float = 0.1) 
 
     In a table sampled by class, each cutoff is measured on its uniform
     customer sample only (:meth:`TrainingData.representative`), so the rates
-    are the full table's.
+    are the full table's, and ``rows`` counts those rows (0, with no metrics,
+    for a cutoff the uniform sample missed).
     """
     rows = []
     power = model.horizon_power_
     for cutoff, whole in data.table.groupby("cutoff", sort=True):
         part = data.representative(whole)
         split = str(whole["split"].iloc[0])
+        row: dict[str, Any] = {"cutoff": str(cutoff)[:10], "split": split, "rows": len(part)}
+        rows.append(row)
+        if part.empty:
+            continue
         model.horizon_power_ = power if split == "test" else 1.0
         p = model.predict_proba(part[data.feature_names])
         y = part[TARGET].to_numpy()
-        row: dict[str, Any] = {"cutoff": str(cutoff)[:10], "split": split, "rows": len(y)}
         if 0 < y.sum() < len(y):
             row.update(evaluate.classification_report(y, p, top_fraction))
-        rows.append(row)
     model.horizon_power_ = power
     return pd.DataFrame(rows)

@@ -96,33 +96,97 @@ def test_the_weighted_rfm_logistic_regression_equals_the_fit_on_repeated_rows():
 
 
 # ------------------------------------------------------------------------------------- training
-def test_training_on_a_class_sample_weighs_the_fit_and_measures_each_cutoff_on_its_uniform_rows(monkeypatch):
+@pytest.fixture(scope="module")
+def class_sample():
+    """A small world's training table marked as a class sample would mark it.
+
+    Every third customer is in the uniform sample (weight 3); the other rows
+    are there for their class (weight 1, train cutoffs only). The first train
+    cutoff has no uniform row at all, as a small fraction can leave it.
+    """
     from churnml.config import load_config
     from churnml.dataset import build_training_data
     from churnml.io import load_tables
-    from churnml.training import fit_and_evaluate
     from tests.settings import small_world
 
     cfg = load_config(None, small_world(400, 14, 30, 50))
     data = build_training_data(load_tables(cfg), cfg)
     t = data.table
-    # As a class sample would: every third customer is in the uniform sample at weight 3, the rest
-    # of the rows are there for their class, at weight 1 on the train cutoffs.
     code = pd.Series(pd.factorize(t["customer_id"], sort=True)[0], index=t.index)
-    uniform = code.mod(3).eq(0) | (t["split"] != "train")
+    first = t["cutoff"] == data.splits.train[0]
+    uniform = (code.mod(3).eq(0) & ~first) | (t["split"] != "train")
     t["sample_uniform"] = uniform.to_numpy()
     t["sample_weight"] = np.where(uniform, 3.0, 1.0)
-    seen = {}
+    return cfg, data
+
+
+def _spy_fit(monkeypatch) -> list:
+    seen: list = []
     fit = ChurnModel.fit
 
     def spy(self, X, y, **kw):
-        seen["weight"] = kw.get("sample_weight")
+        seen.append(kw.get("sample_weight"))
         return fit(self, X, y, **kw)
 
     monkeypatch.setattr(ChurnModel, "fit", spy)
-    result = fit_and_evaluate(None, cfg, data=data)
+    return seen
+
+
+def test_training_on_a_class_sample_weighs_the_fits_and_measures_each_cutoff_on_its_uniform_rows(
+        class_sample, monkeypatch):
+    import churnml.training as training
+
+    cfg, data = class_sample
+    t = data.table
+    fits = _spy_fit(monkeypatch)
+    baseline_weights = []
+    baselines = training.baseline_probabilities
+
+    def spy_baselines(*args, **kw):
+        baseline_weights.append(kw.get("train_weight"))
+        return baselines(*args, **kw)
+
+    monkeypatch.setattr(training, "baseline_probabilities", spy_baselines)
+    result = training.fit_and_evaluate(None, cfg, data=data)
     train_w = t.loc[t["split"] == "train", "sample_weight"].to_numpy()
-    np.testing.assert_allclose(seen["weight"], train_w / train_w.mean())
-    rows = t[uniform].groupby("cutoff").size()
-    assert result.backtest["rows"].tolist() == rows.tolist()
-    assert result.backtest["rows"].sum() < len(t)  # the class rows were left out of the backtest
+    np.testing.assert_allclose(fits[0], train_w / train_w.mean())
+    np.testing.assert_allclose(baseline_weights[0], train_w / train_w.mean())
+    rows = t.groupby("cutoff")["sample_uniform"].sum()
+    assert rows.iloc[0] == 0 and result.backtest["rows"].tolist() == rows.tolist()
+    assert result.backtest["roc_auc"].isna().tolist() == [True] + [False] * (len(rows) - 1)
+
+
+def test_tuning_on_a_class_sample_weighs_each_trials_fit(class_sample, monkeypatch, tmp_path):
+    from churnml.tracking import start_run
+    from churnml.tuning import tune
+
+    cfg, data = class_sample
+    fits = _spy_fit(monkeypatch)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with start_run(uri, "tune"):
+        tune(data, cfg, 1, uri)
+    assert len(fits) == 1
+    np.testing.assert_allclose(fits[0], data.fit_weights())
+
+
+# ---------------------------------------------------------------------------------- Spark's sample
+def test_the_rarer_class_is_counted_on_the_train_split_only():
+    pytest.importorskip("pyspark")
+    from churnml.spark.training import _rarer_label
+
+    assert _rarer_label({("train", 1): 30, ("train", 0): 70}) == 1
+    assert _rarer_label({("train", 1): 70, ("train", 0): 30, ("test", 0): 1000}) == 0
+    assert _rarer_label({("train", 1): 50, ("train", 0): 50}) == 1  # a tie keeps the churners
+    assert _rarer_label({("train", 1): 10, ("calibration", 0): 5, ("train", 0): 11}) == 1
+
+
+def test_a_class_sample_of_everyone_is_refused_before_any_spark_work():
+    pytest.importorskip("pyspark")
+    from churnml.config import load_config
+    from churnml.errors import ConfigError
+    from churnml.spark.training import training_data
+
+    with pytest.raises(ConfigError, match="give a sample_fraction below 1"):
+        training_data(None, None, load_config(None), 1.0, sample_by="class")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="sample_by must be one of customer, class; got 'label'"):
+        training_data(None, None, load_config(None), 0.5, sample_by="label")  # type: ignore[arg-type]

@@ -281,6 +281,8 @@ def test_training_data_sampled_by_class_keeps_every_rarer_train_row_and_uniform_
     assert (w[(got["split"] == "train") & (got["churned"] == rarer)] == 1.0).all()
     np.testing.assert_allclose(w[(got["split"] != "train") | (got["churned"] != rarer)], 1 / 0.7)
     np.testing.assert_allclose(data.fit_weights(), w[got["split"] == "train"] / w[got["split"] == "train"].mean())
+    assert_same(full.loc[got.index].reset_index(),  # the class rows' features and labels are DuckDB's
+                got.drop(columns=["sample_weight", "sample_uniform"]).reset_index())
 
 
 # ----------------------------------------------------------------------------- training and scoring

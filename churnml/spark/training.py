@@ -30,7 +30,7 @@ from churnml.dataset import (
     check_trainable,
     split_cutoffs,
 )
-from churnml.errors import ConfigError, EmptyDataError
+from churnml.errors import ConfigError, EmptyDataError, ModelError
 from churnml.spark.sql import KEYS, features, labels, plan_features_spark
 from churnml.spark.tables import SparkTables, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
@@ -70,7 +70,10 @@ class SampleInfo:
 
     Either way each kept row stands for ``sample_weight`` rows of the full
     table (``1 / fraction``, or 1 for a rarer-class train row): scale counts
-    and money totals by it, never probabilities.
+    and money totals by it. Probabilities need it only where the class
+    sample's train rows are fitted (done by :func:`churnml.training.fit_and_evaluate`).
+    The ``weight`` property and the logged ``sample_weight`` are the uniform
+    rows' weight, ``1 / fraction``.
     """
 
     fraction: float
@@ -125,9 +128,23 @@ def sample_customers(frame: DataFrame, fraction: float, seed: int = 42, keep_all
 
 
 def _rarer_label(full: dict[tuple[str, int], int]) -> int:
-    """The label of the train split's rarer class (1 = churned on a tie)."""
+    """The label of the train split's rarer class (1 = churned on a tie), from ``{(split, label): rows}``."""
     churned, stayed = full.get(("train", 1), 0), full.get(("train", 0), 0)
     return 1 if churned <= stayed else 0
+
+
+def _log_class_sample(full: dict[tuple[str, int], int], keep_label: int, fraction: float) -> None:
+    """Say how many train rows a class sample keeps; warn when that is more than twice a uniform sample's."""
+    rarer, other = full.get(("train", keep_label), 0), full.get(("train", 1 - keep_label), 0)
+    total = rarer + other
+    expected = rarer + fraction * other
+    text = (f"sampling by class keeps every train row with {TARGET}={keep_label} ({rarer:,} of {total:,}) and "
+            f"{fraction:.4g} of the others: about {expected:,.0f} train rows")
+    if total and expected > 2 * fraction * total:
+        log.warning("%s, %.1f times a uniform sample's; it pays off when one class is rare "
+                    "(--sample-by customer keeps %.4g of the rows)", text, expected / (fraction * total), fraction)
+    else:
+        log.info("%s", text)
 
 
 def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
@@ -167,6 +184,9 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     """
     if sample_by not in SAMPLE_BY:
         raise ConfigError(f"sample_by must be one of {', '.join(SAMPLE_BY)}; got {sample_by!r}")
+    if sample_by == "class" and _buckets(sample_fraction) == BUCKETS:
+        raise ConfigError("sample_by='class' keeps a share of the commoner class; give a sample_fraction below 1, "
+                          "e.g. 0.1")
     check_regime_tables(tables, cfg.time)
     span = data_span(tables, cfg)
     splits = split_cutoffs(span, cfg)
@@ -177,6 +197,8 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     by_class = {(r["split"], int(r[TARGET])): int(r["count"]) for r in lab.groupBy("split", TARGET).count().collect()}
     full = {s: sum(n for (split, _), n in by_class.items() if split == s) for s in ("train", "calibration", "test")}
     keep_label = _rarer_label(by_class) if sample_by == "class" else None
+    if keep_label is not None:
+        _log_class_sample(by_class, keep_label, _buckets(sample_fraction) / BUCKETS)
     keep_all = None if keep_label is None else (F.col("split") == "train") & (F.col(TARGET) == keep_label)
     kept = sample_customers(lab, sample_fraction, cfg.seed, keep_all)
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
@@ -187,7 +209,13 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     names = [c for c in feats.columns if c not in KEYS]
     lab.unpersist()
     data = TrainingData(local, plan, splits, span, names, cats)
-    check_trainable(data, cfg)
+    try:
+        check_trainable(data, cfg)
+    except ModelError as exc:
+        if sample_fraction >= 1.0:
+            raise
+        raise ModelError(f"{exc} (this table is a sample: fraction {sample_fraction} kept {data.counts()} of {full} "
+                         "rows; a larger --sample-fraction keeps more)") from None
     info = SampleInfo(_buckets(sample_fraction) / BUCKETS, cfg.seed, full, data.counts(), sample_by, keep_label)
     log.info("training table sampled by %s: %s of %s rows kept (fraction %.4g%s)", sample_by, info.rows_kept, full,
              info.fraction, "" if keep_label is None else f", every train row with {TARGET}={keep_label}")
