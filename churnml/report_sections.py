@@ -32,7 +32,7 @@ __all__ = ["KPI_KINDS", "TILES", "kpi_section", "model_body", "segment_section",
 #: How each KPI column is formatted (see :func:`churnml.report_template.format_value`).
 KPI_KINDS: dict[str, str] = {
     "customers_start": "count", "new_customers": "count", "lost_customers": "count", "customers_end": "count",
-    "churn_rate": "pct", "retention_rate": "pct", "revenue": "money", "orders": "count",
+    "customers_at_end": "count", "churn_rate": "pct", "retention_rate": "pct", "revenue": "money", "orders": "count",
     "purchasing_customers": "count", "repeat_customers": "count", "aov": "money",
     "purchase_frequency": "number", "repeat_purchase_rate": "pct", "customer_value": "money",
     "value_per_year": "money", "historical_clv": "money", "margin_clv": "money",
@@ -96,6 +96,19 @@ def _change(now: float, before: float, kind: str, direction: int, label: str) ->
     return text, mood
 
 
+def _tiles(regime: str) -> tuple[tuple[str, str, int], ...]:
+    """:data:`TILES`; in the contractual regime the customers tile is the subscribers counted at the period end.
+
+    ``customers_end`` (S - L + N) is the period's buyers in the non-contractual
+    regime, but with subscriptions it counts subscribers acquired and lost in
+    the same period and misses returning ones (``customers_at_end`` counts them).
+    """
+    if regime != "contractual":
+        return TILES
+    return tuple(("customers_at_end", "Subscribers at period end", d) if c == "customers_end" else (c, label, d)
+                 for c, label, d in TILES)
+
+
 def kpi_section(kpis: pd.DataFrame) -> str:
     """Tiles of the latest complete period with the change, the KPI table, and what is not available."""
     missing = not_available(kpis)
@@ -103,7 +116,7 @@ def kpi_section(kpis: pd.DataFrame) -> str:
     period = str(kpis["period"].iloc[i])
     previous = str(kpis["period"].iloc[i - 1]) if i > 0 else ""
     tiles = []
-    for column, label, direction in TILES:
+    for column, label, direction in _tiles(str(kpis.attrs.get("regime", "noncontractual"))):
         if column in missing or column not in kpis:
             continue
         now = _num(kpis[column].iloc[i])

@@ -384,3 +384,23 @@ def test_churn_by_segment_totals_equal_the_mean_label_on_cdnow(cdnow: pd.DataFra
     labels = noncontractual_labels(cdnow, ["1998-01-01"], 90)
     assert out["customers"].sum() == len(labels)
     assert out["churned"].sum() == labels["churned"].sum()
+
+
+def test_customers_at_end_is_the_next_periods_start_where_s_minus_l_plus_n_is_not(
+    tx: pd.DataFrame, subscriptions: pd.DataFrame
+) -> None:
+    # C subscribes on March 5 and leaves on March 20: acquired and lost in March.
+    c = pd.DataFrame({"customer_id": ids(["C"]), "start": ts(["2024-03-05"]), "end": ts(["2024-03-20"]),
+                      "mrr": [5.0]})
+    tables = {"transactions": tx, "subscriptions": pd.concat([subscriptions, c], ignore_index=True)}
+    k = retention_kpis(tables, TimeConfig(regime="contractual", grace_days=0))
+    assert col(k, "customers_start") == [1, 2, 1, 1]
+    assert col(k, "new_customers") == [1, 0, 1, 0]
+    assert col(k, "lost_customers") == [0, 1, 0, None]  # of the customers at the start
+    assert col(k, "customers_end") == [2, 1, 2, None]  # March: 1 - 0 + 1 counts C, gone by then
+    assert col(k, "customers_at_end") == [2, 1, 1, 1]  # A only from March; April ends at the data's end
+    assert col(k, "customers_at_end")[:-1] == col(k, "customers_start")[1:]
+    # non-contractual: S counts everyone who bought before the start, E the period's buyers
+    flow = retention_kpis(tx)
+    assert col(flow, "customers_at_end") == [2, 3, 4, 5]
+    assert col(flow, "customers_at_end")[:-1] == col(flow, "customers_start")[1:]

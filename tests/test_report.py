@@ -115,6 +115,25 @@ def test_kpi_tiles_show_march_against_february_as_computed_by_hand(hand: tuple[T
     assert "NPS" not in tiles, "no answers in March: no tile rather than a made-up value"
 
 
+def test_the_contractual_customers_tile_counts_the_subscribers_at_the_period_end() -> None:
+    from churnml.config import TimeConfig
+    from churnml.metrics import retention_kpis
+    from churnml.report_sections import kpi_section
+    from tests.conftest import metrics_log
+
+    day = pd.to_datetime
+    subs = pd.DataFrame({  # A throughout; B Jan 15 to Feb 20; C joins and leaves in March
+        "customer_id": pd.Series(["A", "A", "B", "C"], dtype="str"),
+        "start": pd.Series(day(["2023-12-01", "2024-02-10", "2024-01-15", "2024-03-05"]), dtype="datetime64[us]"),
+        "end": pd.Series(day(["2024-02-10", None, "2024-02-20", "2024-03-20"]), dtype="datetime64[us]"),
+        "mrr": [10.0, 20.0, 30.0, 5.0]})
+    kpis = retention_kpis({"transactions": metrics_log(), "subscriptions": subs},
+                          TimeConfig(regime="contractual", grace_days=0))
+    tiles = _tiles(kpi_section(kpis))
+    assert tiles["Subscribers at period end"] == ("1", "+0.0% vs 2024-02", "flat")  # A (S - L + N says 2)
+    assert "Customers at period end" not in tiles
+
+
 def test_cohort_section_summarises_returning_buyers_by_hand(hand: tuple[Tables, Config]) -> None:
     # Jan cohort A-D: month 1 A, B (2 of 4), month 2 A (1 of 4). Feb cohort E: month 1 E (1 of 1).
     body = _section(render_report(build_report(*hand)), "cohorts")

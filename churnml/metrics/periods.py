@@ -9,7 +9,12 @@ customer flow uses the one definition of "lost" of :mod:`churnml.labels`
   ``horizon = period length in days`` and no lead time;
 * ``N`` (``new_customers``): customers acquired in the period (first purchase,
   or first subscription start in the contractual regime);
-* ``E`` (``customers_end``) ``= S - L + N``;
+* ``E`` (``customers_end``) ``= S - L + N``, the identity of METRICS.md. It
+  is not a head count: in the non-contractual regime it is the period's
+  buyers, and in the contractual one it counts subscribers acquired and lost
+  in the same period and misses returning ones;
+* ``customers_at_end``: the population at the period's end, counted as ``S``
+  is (the next period's ``customers_start``);
 * ``churn_rate = L / S * 100`` and ``retention_rate = (E - N) / S * 100``.
 
 A purchase is a transaction with ``amount >= 0`` (as in the labels); revenue
@@ -53,7 +58,8 @@ KPI_COLUMNS: dict[str, str] = {
     "customers_start": "customers (S)",
     "new_customers": "customers (N)",
     "lost_customers": "customers (L)",
-    "customers_end": "customers (E = S - L + N)",
+    "customers_end": "customers (E = S - L + N of METRICS.md: not a head count; see customers_at_end)",
+    "customers_at_end": "customers (the population at the period's end, counted as S is: the next period's S)",
     "churn_rate": "% (L / S)",
     "retention_rate": "% ((E - N) / S)",
     "revenue": "money (net of returns)",
@@ -161,12 +167,17 @@ def _customer_flow(
 ) -> pd.DataFrame:
     """S, N, L, E, churn and retention rate per period label."""
     index = pd.Index(grid["period"], name="period")
-    counts = population_counts(tables, pd.DatetimeIndex(grid["start"]), grid["days"].tolist(), time)
-    s = pd.Series(counts["customers_start"].to_numpy(), index=index)
+    starts, ends = pd.DatetimeIndex(grid["start"]), pd.DatetimeIndex(grid["end"])
+    last_ends = ends.difference(starts)  # the last period's end (the grid is contiguous)
+    cuts = starts.append(last_ends)
+    counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)
+    at = counts["customers_start"]
+    s = pd.Series(at.loc[starts].to_numpy(), index=index)
+    at_end = pd.Series(at.loc[ends].to_numpy(), index=index).astype("int64")
     n = bucket(seen.rename("t").reset_index(), "t", grid).groupby("period").size()
     n = n.reindex(index, fill_value=0).astype("int64")
     done = grid["complete"].to_numpy()
-    lost = pd.Series(counts["lost_customers"].to_numpy(), index=index).astype("Int64").where(done)
+    lost = pd.Series(counts["lost_customers"].loc[starts].to_numpy(), index=index).astype("Int64").where(done)
     e = (s - lost + n).astype("Int64")
     return pd.DataFrame(
         {
@@ -174,6 +185,7 @@ def _customer_flow(
             "new_customers": n,
             "lost_customers": lost,
             "customers_end": e,
+            "customers_at_end": at_end,
             "churn_rate": per_period(f.churn_rate, lost, s),
             "retention_rate": per_period(f.retention_rate, e, n, s),
         },
