@@ -169,7 +169,7 @@ def _customer_flow(
     index = pd.Index(grid["period"], name="period")
     starts, ends = pd.DatetimeIndex(grid["start"]), pd.DatetimeIndex(grid["end"])
     last_ends = ends.difference(starts)  # the last period's end (the grid is contiguous)
-    cuts = starts.append(last_ends)
+    cuts = pd.DatetimeIndex(starts.append(last_ends))
     counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)
     at = counts["customers_start"]
     s = pd.Series(at.loc[starts].to_numpy(), index=index)
