@@ -319,18 +319,18 @@ def load_tables(cfg: Config) -> Tables:
 
 
 def read_policy(data: DataConfig) -> dict[str, str]:
-    """How the configured source reads returns and duplicates (what a model trained on it records).
+    """How the configured source reads returns, duplicates and naive times (what a model trained on it records).
 
-    ``files``: the data section's ``returns`` and ``duplicates``. The bundled
-    sources have their own: CDNOW keeps its same-day repeat rows (real
-    purchases) and has no returns to refuse; synthetic tables are generated,
-    not read, and keep both.
+    ``files``: the data section's ``returns``, ``duplicates`` and ``timezone``.
+    The bundled sources have their own: CDNOW keeps its same-day repeat rows
+    (real purchases) and has no returns to refuse; synthetic tables are
+    generated, not read, and keep both. Both are in UTC.
     """
     if data.source == "cdnow":
-        return {"returns": "error", "duplicates": "keep"}
+        return {"returns": "error", "duplicates": "keep", "timezone": "UTC"}
     if data.source == "synthetic":
-        return {"returns": "keep", "duplicates": "keep"}
-    return {"returns": data.returns, "duplicates": data.duplicates}
+        return {"returns": "keep", "duplicates": "keep", "timezone": "UTC"}
+    return {"returns": data.returns, "duplicates": data.duplicates, "timezone": data.timezone}
 
 
 def _file_tables(data: DataConfig) -> Tables:

@@ -201,7 +201,8 @@ def _read_list(path: str) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ scoring
 def _recorded_policy(model: ChurnModel | None) -> dict[str, str]:
-    """How the model's training read returns and duplicates (``extra_["data_policy"]``; empty for older models)."""
+    """How the model's training read returns, duplicates and naive times (``extra_["data_policy"]``; empty for
+    older models, and without ``timezone`` for models trained before it was recorded)."""
     return (getattr(model, "extra_", None) or {}).get("data_policy") or {}
 
 
@@ -212,7 +213,8 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     model's training read them (``extra_["data_policy"]``, so that the
     features mean what they meant there), or kept for a model that recorded
     no policy; times UTC and no declared end (properties of the files, not
-    of the model). The log says which policy applies and where it came from.
+    of the model), with a warning when the model's training read naive times
+    in another zone. The log says which policy applies and where it came from.
     """
     given = _set_keys(list(args.set))
     data = cfg.data
@@ -230,6 +232,11 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     policy["timezone"] = data.timezone if "data.timezone" in given else "UTC"
     policy["data_end"] = data.end if "data.end" in given else None
     log.info("reading the --data tables with %s; naive times as %s", ", ".join(origin), policy["timezone"])
+    trained_zone = recorded.get("timezone", "UTC")
+    if "data.timezone" not in given and trained_zone != "UTC":
+        log.warning("the model's training read naive times as %s; --data reads them as UTC (a time zone belongs to "
+                    "the files, not the model). If this folder's naive times are %s local time, add --set "
+                    "data.timezone=%s", trained_zone, trained_zone, trained_zone)
     return policy
 
 

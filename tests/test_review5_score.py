@@ -238,6 +238,32 @@ def test_a_data_folder_is_read_with_the_models_training_policy_unless_set_says_o
     assert "returns=keep (the model recorded no policy), duplicates=keep (the model recorded no policy)" in caplog.text
 
 
+def test_a_data_folder_read_as_utc_warns_when_the_model_was_trained_on_local_times(caplog):
+    def policy(zone: str, *sets: str) -> dict[str, Any]:
+        model = SimpleNamespace(extra_={"data_policy": {"returns": "keep", "duplicates": "keep", "timezone": zone}})
+        args = SimpleNamespace(set=list(sets))
+        return score_cli._folder_policy(args, load_config(None, overrides=list(sets)), model)  # type: ignore[arg-type]
+
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        assert policy("Europe/Berlin")["timezone"] == "UTC"  # the files decide, not the model
+    assert ("the model's training read naive times as Europe/Berlin; --data reads them as UTC" in caplog.text
+            and "add --set data.timezone=Europe/Berlin" in caplog.text)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        assert policy("Europe/Berlin", "data.timezone=Europe/Berlin")["timezone"] == "Europe/Berlin"
+        policy("UTC")
+    assert caplog.text == ""
+
+
+def test_the_recorded_read_policy_has_the_time_zone_of_the_source():
+    from churnml.config import DataConfig
+    from churnml.io import read_policy
+
+    assert read_policy(DataConfig(source="cdnow"))["timezone"] == "UTC"
+    files = DataConfig(source="files", timezone="Europe/Berlin", tables={"transactions": {"path": "tx.csv"}})
+    assert read_policy(files) == {"returns": "error", "duplicates": "error", "timezone": "Europe/Berlin"}
+
+
 def test_a_refusal_under_the_models_error_policy_says_how_to_score_the_folder(tmp_path: Path):
     folder = _folder_with_a_return(tmp_path)
     model = SimpleNamespace(extra_={"data_policy": {"returns": "error", "duplicates": "error"}})

@@ -91,10 +91,12 @@ def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg
     model = load_churn_model("models:/churnml@champion")
     assert model.extra_["data_policy"] == read_policy(cfg.data)
     # what the source did, not the data section: CDNOW keeps its repeats, generated tables keep both
-    assert read_policy(load_config(None, ["data.source=cdnow"]).data) == {"returns": "error", "duplicates": "keep"}
-    assert read_policy(load_config(None, ["data.source=synthetic"]).data) == {"returns": "keep", "duplicates": "keep"}
+    assert read_policy(load_config(None, ["data.source=cdnow"]).data) == {"returns": "error", "duplicates": "keep",
+                                                                                       "timezone": "UTC"}
+    assert read_policy(load_config(None, ["data.source=synthetic"]).data) == {"returns": "keep", "duplicates": "keep",
+                                                                                          "timezone": "UTC"}
     files = load_config(None, ["data.source=files", "data.tables.transactions.path=x.csv", "data.returns=drop"])
-    assert read_policy(files.data) == {"returns": "drop", "duplicates": "error"}
+    assert read_policy(files.data) == {"returns": "drop", "duplicates": "error", "timezone": "UTC"}
 
 
 def test_training_twice_with_the_same_seed_gives_identical_metrics(cfg, tables):
