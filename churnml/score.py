@@ -295,11 +295,22 @@ def _hinted(keys: list[str]) -> Iterator[None]:
         raise SchemaError([*exc.problems, *hints], table=exc.table) from None
 
 
+def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
+    """Warn when the config's data source is not the one the model was trained on (e.g. a forgotten --config)."""
+    trained = (getattr(model, "extra_", None) or {}).get("data_source")
+    if trained is not None and trained != cfg.data.source:
+        what = {"cdnow": "the bundled CDNOW data", "synthetic": "a generated synthetic world"}.get(
+            cfg.data.source, "the config's files")
+        log.warning("the model was trained on data.source=%s, and this run scores data.source=%s (%s): if that is "
+                    "not meant, pass the training's --config (or --data DIR)", trained, cfg.data.source, what)
+
+
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     if args.data:
         with _hinted(_error_policies(args, model)):
             tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model))
     else:
+        _warn_other_source(model, cfg)
         tables = load_tables(cfg)
     return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
 
@@ -319,6 +330,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
             tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
                                      data_end=policy["data_end"])  # as --data on DuckDB
     else:
+        _warn_other_source(model, cfg)
         tables = cs.tables_from_config(session, cfg)
     return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)
 

@@ -147,6 +147,7 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
             "time": json.loads(cfg.time.model_dump_json()),
             # how the training tables were read: `score --data` reads its folder the same way unless --set says
             "data_policy": read_policy(cfg.data),
+            "data_source": cfg.data.source,  # score warns when it reads another source (a forgotten --config)
             "test_cutoff": str(d.splits.test.date()),
             "horizon_days": d.splits.test_horizon_days,
         })

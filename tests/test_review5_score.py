@@ -255,6 +255,19 @@ def test_a_data_folder_read_as_utc_warns_when_the_model_was_trained_on_local_tim
     assert caplog.text == ""
 
 
+def test_scoring_another_source_than_the_models_training_warns(caplog):
+    files = SimpleNamespace(extra_={"data_source": "files"})
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._warn_other_source(files, load_config(None))  # type: ignore[arg-type]
+    assert ("the model was trained on data.source=files, and this run scores data.source=cdnow (the bundled CDNOW "
+            "data): if that is not meant, pass the training's --config (or --data DIR)") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._warn_other_source(SimpleNamespace(extra_={"data_source": "cdnow"}), load_config(None))  # type: ignore[arg-type]
+        score_cli._warn_other_source(SimpleNamespace(extra_={}), load_config(None))  # type: ignore[arg-type]
+    assert caplog.text == ""  # the same source, or a model that recorded none
+
+
 def test_the_recorded_read_policy_has_the_time_zone_of_the_source():
     from churnml.config import DataConfig
     from churnml.io import read_policy
