@@ -180,9 +180,16 @@ def _read_list(path: str) -> list[str]:
         raise SchemaError(f"{where}: cannot read it ({exc}); give a CSV file whose first line is "
                           f"{LIST_COLUMN}, then one id per line") from None
     if LIST_COLUMN not in found:
-        headless = len(found) == 1 and any(ch.isdigit() for ch in str(found[0]))  # an id as the header
-        fix = (f"the file seems to have no header line: add the line {LIST_COLUMN} at the top" if headless
-               else f"name the column of ids {LIST_COLUMN}")
+        only = str(found[0]) if len(found) == 1 else ""
+        seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in only]
+        headless = bool(only) and any(ch.isdigit() for ch in only)  # an id as the header
+        if seps:
+            fix = (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
+                   f"CSV with commas (or with the one column {LIST_COLUMN})")
+        elif headless:
+            fix = f"the file seems to have no header line: add the line {LIST_COLUMN} at the top"
+        else:
+            fix = f"name the column of ids {LIST_COLUMN}"
         raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; fix: {fix}")
     others = [str(c) for c in found if c != LIST_COLUMN]
     if others:

@@ -191,6 +191,15 @@ def test_a_list_without_a_customer_id_column_names_the_list_file_and_its_columns
     assert "table 'customers'" not in err and "data.tables" not in err
 
 
+@pytest.mark.parametrize(("text", "seps"), [("customer_id;owner\n07592;Ann\n", "semicolons"),
+                                           ("customer_id\towner\n07592\tAnn\n", "tabs")])
+def test_a_list_separated_by_semicolons_or_tabs_is_told_so(tmp_path, no_model, capsys, text, seps):
+    (tmp_path / "ids.csv").write_text(text)
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+    assert (f"fix: its columns are separated by {seps}, and the list is read as comma-separated: save it as CSV "
+            "with commas (or with the one column customer_id)\n") in capsys.readouterr().err
+
+
 def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ignored(
         tmp_path, fake_run, caplog):
     (tmp_path / "ids.csv").write_text("customer_id,signup_at\n07592,yesterday\n00001,\n")
