@@ -180,9 +180,9 @@ def _read_list(path: str) -> list[str]:
         raise SchemaError(f"{where}: cannot read it ({exc}); give a CSV file whose first line is "
                           f"{LIST_COLUMN}, then one id per line") from None
     if LIST_COLUMN not in found:
-        only = str(found[0]) if len(found) == 1 else ""
-        seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in only]
-        headless = bool(only) and any(ch.isdigit() for ch in only)  # an id as the header
+        single = str(found[0]) if len(found) == 1 else ""
+        seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
+        headless = bool(single) and any(ch.isdigit() for ch in single)  # an id as the header
         if seps:
             fix = (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
                    f"CSV with commas (or with the one column {LIST_COLUMN})")

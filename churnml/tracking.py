@@ -255,6 +255,11 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     if champ is None:
         client.set_registered_model_alias(name, "champion", version)
         return Promotion(version, True, "no champion yet")
+    regimes = _regime(champ.tags.get("test_window", "")), _regime(window)
+    if None not in regimes and regimes[0] != regimes[1]:
+        return Promotion(version, False, (
+            f"champion v{champ.version} kept: it predicts {regimes[0]} churn and this version {regimes[1]} churn; "
+            "give each regime its own tracking.registered_model_name"))
     if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
@@ -275,6 +280,12 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     if won:
         client.set_registered_model_alias(name, "champion", version)
     return Promotion(version, won, reason)
+
+
+def _regime(window: str) -> str | None:
+    """The regime of a test window key (``source|regime|h..|lead..|cutoff|rows``), None when it has none."""
+    parts = window.split("|")
+    return parts[1] if len(parts) > 1 and parts[1] in ("contractual", "noncontractual") else None
 
 
 def load_pyfunc(model_uri: str) -> Any:

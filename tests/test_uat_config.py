@@ -104,6 +104,17 @@ def test_a_higher_roc_auc_wins_and_an_unknown_metric_changes_no_alias(registry):
     assert str(registry.get_model_version_by_alias("m", "challenger").version) == "3"
 
 
+def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.70, "files|noncontractual|h90|lead0|2024-07-01|900")
+    other = promote("m", "2", "roc_auc", 0.99, "files|contractual|h90|lead0|2024-07-01|300")
+    assert (other.champion, other.reason) == (False, (
+        "champion v1 kept: it predicts noncontractual churn and this version contractual churn; give each regime "
+        "its own tracking.registered_model_name"))
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+
+
 def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
     from churnml.evaluate import champion_metric_key
     from churnml.tracking import promote
