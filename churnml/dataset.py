@@ -45,6 +45,7 @@ __all__ = [
     "check_matured",
     "check_regime_tables",
     "check_trainable",
+    "longest_trainable_horizon",
     "split_cutoffs",
 ]
 
@@ -146,6 +147,16 @@ def _shorter(span: DataSpan, cutoff: pd.Timestamp, time: TimeConfig) -> str:
     return f", or set time.horizon_days to at most {longest} days" if longest >= 1 else ""
 
 
+def _training_longest(span: DataSpan, t: TimeConfig) -> str:
+    """What the longest horizon that training fits is, for an error message."""
+    longest = longest_trainable_horizon(span, t)
+    if longest is None:
+        return ("Training, which needs a training and a calibration cutoff before the test cutoff, fits no horizon "
+                "on this data with these settings.")
+    return (f"Training, which needs a training and a calibration cutoff before the test cutoff, fits "
+            f"time.horizon_days up to {longest} days.")
+
+
 def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd.Timestamp,
                    last_train: pd.Timestamp, earliest: pd.Timestamp, h: int) -> list[str]:
     """Settings that each make the last training cutoff reach the earliest usable one (none may fit)."""
@@ -167,6 +178,41 @@ def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd
     if parts:
         fixes.append("set " + " and ".join(parts))
     return fixes
+
+
+def _trainable(span: DataSpan, t: TimeConfig, horizon_days: int) -> bool:
+    """Whether :func:`split_cutoffs` finds a test, a calibration and a training cutoff for this horizon."""
+    H = horizon_days
+    h = min(t.train_horizon_days or H, H)
+    grace = t.grace_days if t.regime == "contractual" else 0
+    latest = latest_matured_cutoff(span, H + grace, t.lead_time_days)
+    test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
+    if test > latest:
+        return False
+    gap = (t.lead_time_days + h + grace) if t.embargo else t.step_days
+    last_train = test - (gap + t.step_days) * DAY
+    earliest = span.first.normalize() + max(t.min_history_days, 1) * DAY
+    if t.first_cutoff is not None:
+        earliest = max(earliest, to_cutoff(t.first_cutoff))
+    return bool(last_train >= earliest)
+
+
+def longest_trainable_horizon(span: DataSpan, t: TimeConfig) -> int | None:
+    """The longest ``time.horizon_days`` that training can use on this span with the other settings of ``t``.
+
+    Training needs a test cutoff, a calibration cutoff and at least one
+    training cutoff, each with a matured label window, so it fits a shorter
+    horizon than one cutoff alone. None when no horizon fits. A longer
+    horizon only moves the cutoffs earlier, so a binary search finds it.
+    """
+    lo, hi = 0, max(int((span.end - span.first) / DAY), 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _trainable(span, t, mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo or None
 
 
 def _capped_last_train(last: pd.Timestamp, earliest: pd.Timestamp, last_train: pd.Timestamp,
@@ -211,7 +257,11 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     h = min(t.train_horizon_days or H, H)
     lead = t.lead_time_days
     grace = t.grace_days if t.regime == "contractual" else 0
-    matured_cutoffs(span, H, t.step_days, lead, grace_days=grace)  # raises with the dates when nothing matures
+    try:
+        matured_cutoffs(span, H, t.step_days, lead, min_history_days=t.min_history_days,
+                        grace_days=grace)  # raises with the dates when nothing matures
+    except DataWindowError as exc:
+        raise DataWindowError(f"{exc} {_training_longest(span, t)}") from None
     latest = latest_matured_cutoff(span, H + grace, lead)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
     check_matured(span, [test], t, what="the test cutoff", where="time.test_cutoff")
@@ -223,6 +273,9 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
         earliest = max(earliest, to_cutoff(t.first_cutoff))
     if last_train < earliest:
         fixes = _history_fixes(span, t, test, latest, last_train, earliest, h)
+        longest = longest_trainable_horizon(span, t)
+        if longest is not None and longest < H:
+            fixes.insert(0, f"set time.horizon_days to at most {longest} days")
         raise DataWindowError(
             f"not enough history to train a {h}-day horizon before the test cutoff {test.date()}: "
             f"the data starts {span.first.date()}; the calibration cutoff is "

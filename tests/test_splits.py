@@ -38,3 +38,24 @@ def test_max_train_cutoffs_keeps_the_newest_ones_and_moves_nothing_else(caplog):
 
 def test_a_cap_above_the_number_of_cutoffs_changes_nothing():
     assert _splits("time.max_train_cutoffs=15").train == _splits("time.max_train_cutoffs=null").train
+
+
+def test_the_longest_trainable_horizon_is_the_last_that_leaves_a_training_cutoff():
+    import pytest
+
+    from churnml.dataset import longest_trainable_horizon
+    from churnml.errors import DataWindowError
+
+    # Training needs end - 2 H (test, then the embargoed calibration) - 7 (one step) >= 01-15: 2 H <= 161, H <= 80.
+    # H = 80: test 04-12, calibration 01-23, one training cutoff 01-16. One cutoff alone fits up to 168 days.
+    assert longest_trainable_horizon(SPAN, load_config(None, BASE).time) == 80
+    assert _splits("time.horizon_days=80").train == (pd.Timestamp("2024-01-16"),)
+    with pytest.raises(DataWindowError, match=r"To fit, set time.horizon_days to at most 80 days, or "):
+        _splits("time.horizon_days=81")
+    with pytest.raises(DataWindowError) as err:  # past what one cutoff fits: that advice, then training's
+        _splits("time.horizon_days=200")
+    assert "The longest horizon that fits is 168 days" in str(err.value)
+    assert str(err.value).endswith("Training, which needs a training and a calibration cutoff before the test "
+                                   "cutoff, fits time.horizon_days up to 80 days.")
+    # A shorter training horizon lets the asked one grow: 2 H is then H + 30.
+    assert longest_trainable_horizon(SPAN, load_config(None, [*BASE, "time.train_horizon_days=30"]).time) == 131
