@@ -8,9 +8,10 @@ section. They are re-exported by :mod:`churnml.config`; import them from there.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
 
@@ -78,6 +79,15 @@ class DataConfig(StrictSection):
     timezone: str = "UTC"
     end: dt.datetime | None = None
     duplicates: Literal["error", "keep", "drop"] = "error"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name, e.g. 'UTC' or 'Europe/Berlin'") from None
+        return value
 
     @model_validator(mode="after")
     def _check_tables(self) -> DataConfig:

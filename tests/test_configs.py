@@ -62,6 +62,16 @@ def test_unknown_keys_and_bad_values_are_all_reported_at_once(tmp_path):
     assert "time.step_days" in msg and "model.calibration" in msg
 
 
+def test_an_unknown_time_zone_is_reported_with_the_other_config_mistakes():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["time.horizon=30", "data.timezone=Mars/Olympus"])
+    msg = str(err.value)
+    assert "2 problem(s)" in msg and "time.horizon: unknown key" in msg
+    assert ("data.timezone: not an IANA time zone name, e.g. 'UTC' or 'Europe/Berlin' (got 'Mars/Olympus')"
+            in msg)
+    assert load_config(None, ["data.timezone=Europe/Berlin"]).data.timezone == "Europe/Berlin"
+
+
 def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():
     cfg = load_config(None, ["time.horizon_days=90", "features.windows=[7, 30]", "time.test_cutoff=null"])
     assert (cfg.time.horizon_days, cfg.features.windows, cfg.time.test_cutoff) == (90, [7, 30], None)

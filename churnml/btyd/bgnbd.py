@@ -128,7 +128,7 @@ class BGNBD(BaseEstimator):
         self.params_ = dict(zip(("r", "alpha", "a", "b"), (float(v) for v in theta), strict=True))
         self.log_likelihood_ = ll
         self.n_customers_ = len(x)
-        log.info("BGNBD fitted on %d customers: %s", len(x), self.params_)
+        log.debug("BGNBD fitted on %d customers: %s", len(x), self.params_)
         return self
 
     def _params(self) -> tuple[float, float, float, float]:
