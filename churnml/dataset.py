@@ -180,21 +180,38 @@ def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd
     return fixes
 
 
-def _trainable(span: DataSpan, t: TimeConfig, horizon_days: int) -> bool:
-    """Whether :func:`split_cutoffs` finds a test, a calibration and a training cutoff for this horizon."""
+@dataclass(frozen=True)
+class _Dates:
+    """The dates :func:`split_cutoffs` derives for one horizon (before any check)."""
+
+    latest: pd.Timestamp  # the newest matured cutoff for the asked horizon
+    test: pd.Timestamp
+    calibration: pd.Timestamp
+    last_train: pd.Timestamp  # the newest training cutoff (one step before calibration)
+    earliest: pd.Timestamp  # the earliest usable cutoff (minimum history, time.first_cutoff)
+    h: int  # the training horizon
+
+
+def _dates(span: DataSpan, t: TimeConfig, horizon_days: int) -> _Dates:
+    """The split rule: test at the newest matured cutoff (or ``time.test_cutoff``), calibration one embargo
+    (or one step) before it, the newest training cutoff one step before that."""
     H = horizon_days
     h = min(t.train_horizon_days or H, H)
     grace = t.grace_days if t.regime == "contractual" else 0
     latest = latest_matured_cutoff(span, H + grace, t.lead_time_days)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
-    if test > latest:
-        return False
     gap = (t.lead_time_days + h + grace) if t.embargo else t.step_days
-    last_train = test - (gap + t.step_days) * DAY
+    calibration = test - gap * DAY
     earliest = span.first.normalize() + max(t.min_history_days, 1) * DAY
     if t.first_cutoff is not None:
         earliest = max(earliest, to_cutoff(t.first_cutoff))
-    return bool(last_train >= earliest)
+    return _Dates(latest, test, calibration, calibration - t.step_days * DAY, earliest, h)
+
+
+def _trainable(span: DataSpan, t: TimeConfig, horizon_days: int) -> bool:
+    """Whether :func:`split_cutoffs` finds a test, a calibration and a training cutoff for this horizon."""
+    d = _dates(span, t, horizon_days)
+    return bool(d.test <= d.latest and d.last_train >= d.earliest)
 
 
 def longest_trainable_horizon(span: DataSpan, t: TimeConfig) -> int | None:
@@ -254,23 +271,16 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     """
     t = cfg.time
     H = t.horizon_days
-    h = min(t.train_horizon_days or H, H)
-    lead = t.lead_time_days
     grace = t.grace_days if t.regime == "contractual" else 0
     try:
-        matured_cutoffs(span, H, t.step_days, lead, min_history_days=t.min_history_days,
+        matured_cutoffs(span, H, t.step_days, t.lead_time_days, min_history_days=t.min_history_days,
                         grace_days=grace)  # raises with the dates when nothing matures
     except DataWindowError as exc:
         raise DataWindowError(f"{exc} {_training_longest(span, t)}") from None
-    latest = latest_matured_cutoff(span, H + grace, lead)
-    test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
+    d = _dates(span, t, H)
+    latest, test, calibration, last_train, earliest, h = (d.latest, d.test, d.calibration, d.last_train,
+                                                          d.earliest, d.h)
     check_matured(span, [test], t, what="the test cutoff", where="time.test_cutoff")
-    gap = (lead + h + grace) if t.embargo else t.step_days
-    calibration = test - gap * DAY
-    last_train = calibration - t.step_days * DAY
-    earliest = span.first.normalize() + max(t.min_history_days, 1) * DAY
-    if t.first_cutoff is not None:
-        earliest = max(earliest, to_cutoff(t.first_cutoff))
     if last_train < earliest:
         fixes = _history_fixes(span, t, test, latest, last_train, earliest, h)
         longest = longest_trainable_horizon(span, t)

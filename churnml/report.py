@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cutoff", help="scoring date of the model section, e.g. 1998-07-01 (default: the end "
                                     "of the data)")
     p.add_argument("--freq", choices=["M", "Q", "Y"], help="KPI period (default: metrics.freq)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI of --model (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI of --model (default: the config's tracking.uri, "
+                                          "sqlite:///./mlflow.db unless set)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
 

@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     limit.add_argument("--budget", type=float,
                        help="contact budget (money, >= 0); see scoring.cost_per_contact")
     p.add_argument("--top-k", type=int, help="reasons per customer, 0-10 (default scoring.top_k)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
+    p.add_argument("--tracking-uri",
+                   help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_options(p)
     return p

@@ -41,7 +41,8 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     p = base_parser("python -m churnml.train", "Train a calibrated LightGBM churn model and log it to MLflow.")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
+    p.add_argument("--tracking-uri",
+                   help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
     p.add_argument("--experiment", help="MLflow experiment name (default: tracking.experiment)")
     p.add_argument("--run-name", help="MLflow run name")
     p.add_argument("--tune", type=int, default=0, metavar="N",

@@ -29,7 +29,10 @@ __all__ = ["log_training", "report_section", "run_params", "window_key"]
 
 
 def window_key(cfg: Config, data: TrainingData) -> str:
-    """Identifies the test window: data, regime, horizon, lead, test cutoff."""
+    """Identifies the test window: data, regime, horizon, lead, test cutoff, rows.
+
+    The regime is the second field: :func:`churnml.tracking.promote` reads it.
+    """
     return "|".join([
         cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
         f"lead{cfg.time.lead_time_days}", str(data.splits.test.date()), str(len(data.part("test"))),
