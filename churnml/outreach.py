@@ -176,13 +176,14 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
 
     Every asked id (stripped of surrounding spaces) ends in exactly one of the
     two outputs. Reasons, first match wins: ``duplicate`` (asked again),
-    ``unknown customer id`` (in no table: ``known``), not at risk at the
+    ``unknown customer id`` (not in ``known``: the ids of the transactions,
+    customers and subscriptions tables as read), not at risk at the
     cutoff (not in ``at_risk``: no purchase before it, within
     ``time.active_within_days`` if set, or no active subscription).
     An unknown id made of digits that matches a known id up to leading zeros
     (``7592`` asked, ``07592`` known: a spreadsheet dropped them) says so in
-    its reason (``unknown customer id: not in any table; 07592 exists ...``)
-    and in a warning; it is not scored in its place.
+    its reason (``unknown customer id: ...; 07592 exists ...``) and in a
+    warning; it is not scored in its place.
 
     Returns
     -------
@@ -194,10 +195,10 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     reason = pd.Series("", index=asked.index, dtype="object")
     reason[asked.duplicated()] = "duplicate: already listed above"
     unknown = ~asked.isin(set(known)) & (reason == "")
-    reason[unknown] = "unknown customer id: not in any table"
+    reason[unknown] = "unknown customer id: not in the transactions, customers or subscriptions tables"
     twin = _zero_twins(asked[unknown], known)  # 7592 asked, 07592 known
     if len(twin):
-        reason[twin.index] = ("unknown customer id: not in any table; " + twin
+        reason[twin.index] = ("unknown customer id: not in the transactions, customers or subscriptions tables; " + twin
                               + " exists (leading zeros differ; keep the ids as text)")
         log.warning("%d asked id(s) are unknown but match a customer id up to leading zeros, e.g. %s: "
                     "did a spreadsheet drop them? keep the ids as text", len(twin),

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column
 
 CUTOFF = "2024-02-01"  # the cutoff of conftest's hand-typed world
-HINT = "unknown customer id: not in any table; {} exists (leading zeros differ; keep the ids as text)"
+HINT = "unknown customer id: not in the transactions, customers or subscriptions tables; {} exists (leading zeros differ; keep the ids as text)"
 
 
 # ------------------------------------------------------------------------------------------ playbook
@@ -124,7 +124,7 @@ def test_on_spark_nobody_asked_can_be_scored_raises_duckdbs_error_with_every_ask
     pd.testing.assert_frame_equal(got.unscored, duck.unscored)
     assert got.unscored.to_dict("list") == {
         "customer_id": ["C", "NOPE", "C"],
-        "reason": ["no purchase before the cutoff", "unknown customer id: not in any table",
+        "reason": ["no purchase before the cutoff", "unknown customer id: not in the transactions, customers or subscriptions tables",
                    "duplicate: already listed above"],
     }
 
@@ -180,7 +180,7 @@ def test_on_spark_an_unknown_id_that_lost_its_leading_zeros_gets_duckdbs_hint(sp
     pd.testing.assert_frame_equal(got.unscored, duck.unscored)
     assert dict(zip(got.unscored["customer_id"], got.unscored["reason"], strict=True)) == {
         "17": HINT.format("00017"), "0042": HINT.format("042"), "99": HINT.format("0099"),
-        "X9": "unknown customer id: not in any table",
+        "X9": "unknown customer id: not in the transactions, customers or subscriptions tables",
     }
     assert got.outreach["customer_id"].tolist() == ["A"]
     warning = ("3 asked id(s) are unknown but match a customer id up to leading zeros, e.g. '17' -> '00017', "

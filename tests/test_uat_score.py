@@ -46,7 +46,7 @@ def _result() -> ScoreResult:
         "reason_3_text": pd.Series(["=1+1"], dtype="str"), "suggested_action": ["personal call"],
     })
     unscored = pd.DataFrame({"customer_id": pd.Series(["Z"], dtype="str"),
-                             "reason": ["unknown customer id: not in any table"]})
+                             "reason": ["unknown customer id: not in the transactions, customers or subscriptions tables"]})
     counts = {"asked": 2, "scored": 1, "listed": 1, "below_cut": 0, "unscored": 1}
     return ScoreResult(outreach, unscored, counts)
 
@@ -216,9 +216,9 @@ def test_ids_that_lost_their_leading_zeros_are_hinted_at(caplog):
         keep, unscored = account_for(["7592", "22279", "1412", "99"], known, known, TimeConfig())
     assert keep.tolist() == ["22279"]
     assert dict(zip(unscored["customer_id"], unscored["reason"], strict=True)) == {
-        "7592": "unknown customer id: not in any table; 07592 exists (leading zeros differ; keep the ids as text)",
-        "1412": "unknown customer id: not in any table; 01412 exists (leading zeros differ; keep the ids as text)",
-        "99": "unknown customer id: not in any table",
+        "7592": "unknown customer id: not in the transactions, customers or subscriptions tables; 07592 exists (leading zeros differ; keep the ids as text)",
+        "1412": "unknown customer id: not in the transactions, customers or subscriptions tables; 01412 exists (leading zeros differ; keep the ids as text)",
+        "99": "unknown customer id: not in the transactions, customers or subscriptions tables",
     }
     assert "2 asked id(s) are unknown but match a customer id up to leading zeros, e.g. '7592' -> '07592', " \
            "'1412' -> '01412'" in caplog.text
@@ -238,7 +238,7 @@ def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
             f"every asked id and its reason: {side}\n") in capsys.readouterr().err
     assert pd.read_csv(side, dtype="str").to_dict("list") == {
         "customer_id": ["C", "NOPE", "C"],
-        "reason": ["no purchase before the cutoff", "unknown customer id: not in any table",
+        "reason": ["no purchase before the cutoff", "unknown customer id: not in the transactions, customers or subscriptions tables",
                    "duplicate: already listed above"],
     }
     assert not (tmp_path / "list.csv").exists()
