@@ -86,7 +86,9 @@ class DataConfig(StrictSection):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not an IANA time zone name, e.g. 'UTC' or 'Europe/Berlin'") from None
+            same = [z for z in sorted(zoneinfo.available_timezones()) if z.lower() == str(value).lower()]
+            hint = f"did you mean {same[0]!r}?" if same else "e.g. 'UTC' or 'Europe/Berlin'"
+            raise ValueError(f"not an IANA time zone name ({hint}); a fixed offset is not a zone") from None
         return value
 
     @model_validator(mode="after")

@@ -272,15 +272,14 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
     t = cfg.time
     H = t.horizon_days
     grace = t.grace_days if t.regime == "contractual" else 0
-    try:
-        matured_cutoffs(span, H, t.step_days, t.lead_time_days, min_history_days=t.min_history_days,
-                        grace_days=grace)  # raises with the dates when nothing matures
-    except DataWindowError as exc:
+    try:  # the history check below names the minimum history when that alone is the problem
+        matured_cutoffs(span, H, t.step_days, t.lead_time_days, grace_days=grace)
+        d = _dates(span, t, H)
+        check_matured(span, [d.test], t, what="the test cutoff", where="time.test_cutoff")
+    except DataWindowError as exc:  # advice for one cutoff: add what training, which needs three, fits
         raise DataWindowError(f"{exc} {_training_longest(span, t)}") from None
-    d = _dates(span, t, H)
     latest, test, calibration, last_train, earliest, h = (d.latest, d.test, d.calibration, d.last_train,
                                                           d.earliest, d.h)
-    check_matured(span, [test], t, what="the test cutoff", where="time.test_cutoff")
     if last_train < earliest:
         fixes = _history_fixes(span, t, test, latest, last_train, earliest, h)
         longest = longest_trainable_horizon(span, t)

@@ -242,9 +242,11 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     log.info("reading the --data tables with %s; naive times as %s", ", ".join(origin), policy["timezone"])
     trained_zone = recorded.get("timezone", "UTC")
     if "data.timezone" not in given and trained_zone != "UTC":
+        spark = " (on --engine spark it applies to CSV files; Parquet files are read as UTC: write their times " \
+                "in UTC)" if getattr(args, "engine", "duckdb") == "spark" else ""
         log.warning("the model's training read naive times as %s; --data reads them as UTC (a time zone belongs to "
                     "the files, not the model). If this folder's naive times are %s local time, add --set "
-                    "data.timezone=%s", trained_zone, trained_zone, trained_zone)
+                    "data.timezone=%s%s", trained_zone, trained_zone, trained_zone, spark)
     return policy
 
 

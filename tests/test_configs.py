@@ -67,9 +67,11 @@ def test_an_unknown_time_zone_is_reported_with_the_other_config_mistakes():
         load_config(None, ["time.horizon=30", "data.timezone=Mars/Olympus"])
     msg = str(err.value)
     assert "2 problem(s)" in msg and "time.horizon: unknown key" in msg
-    assert ("data.timezone: not an IANA time zone name, e.g. 'UTC' or 'Europe/Berlin' (got 'Mars/Olympus')"
-            in msg)
+    assert ("data.timezone: not an IANA time zone name (e.g. 'UTC' or 'Europe/Berlin'); a fixed offset is not a "
+            "zone (got 'Mars/Olympus')") in msg
     assert load_config(None, ["data.timezone=Europe/Berlin"]).data.timezone == "Europe/Berlin"
+    with pytest.raises(ConfigError, match=r"did you mean 'Europe/Berlin'\?"):
+        load_config(None, ["data.timezone=europe/berlin"])
 
 
 def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():

@@ -404,3 +404,19 @@ def test_customers_at_end_is_the_next_periods_start_where_s_minus_l_plus_n_is_no
     flow = retention_kpis(tx)
     assert col(flow, "customers_at_end") == [2, 3, 4, 5]
     assert col(flow, "customers_at_end")[:-1] == col(flow, "customers_start")[1:]
+
+
+def test_the_running_periods_head_count_is_taken_at_the_datas_end() -> None:
+    # Purchases A 01-05, B 01-20, A 02-10, C 03-28, D 04-18, E 04-20: the data ends (exclusive) on 04-21.
+    # With a 10-day active window, the population at 04-21 is D and E (bought on or after 04-11); at the
+    # calendar end of April (05-01) nobody would be left, a day the data never reached.
+    rows = [("A", "2024-01-05"), ("B", "2024-01-20"), ("A", "2024-02-10"), ("C", "2024-03-28"),
+            ("D", "2024-04-18"), ("E", "2024-04-20")]
+    log = pd.DataFrame({"customer_id": ids([r[0] for r in rows]), "timestamp": ts([r[1] for r in rows]),
+                        "amount": [10.0] * len(rows)})
+    k = retention_kpis(log, TimeConfig(active_within_days=10))
+    assert k["period"].tolist() == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    # Bought in the 10 days before 02-01: nobody (B on 01-20 is 12 days back); before 03-01: nobody;
+    # before 04-01: C (03-28); before the data's end 04-21: D and E.
+    assert col(k, "customers_at_end") == [0, 0, 1, 2]
+    assert col(k, "customers_at_end")[:-1] == col(k, "customers_start")[1:]

@@ -253,6 +253,11 @@ def test_a_data_folder_read_as_utc_warns_when_the_model_was_trained_on_local_tim
         assert policy("Europe/Berlin", "data.timezone=Europe/Berlin")["timezone"] == "Europe/Berlin"
         policy("UTC")
     assert caplog.text == ""
+    model = SimpleNamespace(extra_={"data_policy": {"returns": "keep", "duplicates": "keep", "timezone": "Asia/Tokyo"}})
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):  # Spark reads Parquet itself, as UTC
+        score_cli._folder_policy(SimpleNamespace(set=[], engine="spark"), load_config(None), model)  # type: ignore[arg-type]
+    assert ("add --set data.timezone=Asia/Tokyo (on --engine spark it applies to CSV files; Parquet files are read "
+            "as UTC: write their times in UTC)") in caplog.text
 
 
 def test_scoring_another_source_than_the_models_training_warns(caplog):

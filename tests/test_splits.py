@@ -47,15 +47,31 @@ def test_the_longest_trainable_horizon_is_the_last_that_leaves_a_training_cutoff
     from churnml.errors import DataWindowError
 
     # Training needs end - 2 H (test, then the embargoed calibration) - 7 (one step) >= 01-15: 2 H <= 161, H <= 80.
-    # H = 80: test 04-12, calibration 01-23, one training cutoff 01-16. One cutoff alone fits up to 168 days.
+    # H = 80: test 04-12, calibration 01-23, one training cutoff 01-16. One cutoff alone fits up to 181 days
+    # (with one day of history: the minimum history is the training check's to name).
     assert longest_trainable_horizon(SPAN, load_config(None, BASE).time) == 80
     assert _splits("time.horizon_days=80").train == (pd.Timestamp("2024-01-16"),)
     with pytest.raises(DataWindowError, match=r"To fit, set time.horizon_days to at most 80 days, or "):
         _splits("time.horizon_days=81")
     with pytest.raises(DataWindowError) as err:  # past what one cutoff fits: that advice, then training's
         _splits("time.horizon_days=200")
-    assert "The longest horizon that fits is 168 days" in str(err.value)
+    assert "The longest horizon that fits is 181 days" in str(err.value)
     assert str(err.value).endswith("Training, which needs a training and a calibration cutoff before the test "
                                    "cutoff, fits time.horizon_days up to 80 days.")
     # A shorter training horizon lets the asked one grow: 2 H is then H + 30.
     assert longest_trainable_horizon(SPAN, load_config(None, [*BASE, "time.train_horizon_days=30"]).time) == 131
+
+
+def test_a_too_long_minimum_history_is_named_and_a_set_test_cutoff_gets_trainings_longest_horizon():
+    import pytest
+
+    from churnml.errors import DataWindowError
+
+    with pytest.raises(DataWindowError) as err:  # the earliest usable cutoff 06-09 is after the test cutoff
+        _splits("time.min_history_days=160")
+    assert "set time.min_history_days to at most 115" in str(err.value)  # 04-25 - 01-01 = 115 days
+    # A test cutoff of 06-01 matures up to 30 days, and training fits each of them (06-01 - H - 7 >= 01-15).
+    with pytest.raises(DataWindowError) as err:
+        _splits("time.test_cutoff=2024-06-01", "time.horizon_days=70")
+    assert "set time.horizon_days to at most 30 days" in str(err.value)
+    assert str(err.value).endswith("fits time.horizon_days up to 30 days.")

@@ -11,10 +11,12 @@ customer flow uses the one definition of "lost" of :mod:`churnml.labels`
   or first subscription start in the contractual regime);
 * ``E`` (``customers_end``) ``= S - L + N``, the identity of METRICS.md. It
   is not a head count: in the non-contractual regime it is the period's
-  buyers, and in the contractual one it counts subscribers acquired and lost
-  in the same period and misses returning ones;
-* ``customers_at_end``: the population at the period's end, counted as ``S``
-  is (the next period's ``customers_start``);
+  buyers (without ``time.active_within_days``; with it, lapsed customers who
+  come back are not in it), and in the contractual one it counts subscribers
+  acquired and lost in the same period and misses returning ones;
+* ``customers_at_end``: the population at the period's end (the data's end
+  for the running period), counted as ``S`` is (the next period's
+  ``customers_start``);
 * ``churn_rate = L / S * 100`` and ``retention_rate = (E - N) / S * 100``.
 
 A purchase is a transaction with ``amount >= 0`` (as in the labels); revenue
@@ -59,7 +61,8 @@ KPI_COLUMNS: dict[str, str] = {
     "new_customers": "customers (N)",
     "lost_customers": "customers (L)",
     "customers_end": "customers (E = S - L + N of METRICS.md: not a head count; see customers_at_end)",
-    "customers_at_end": "customers (the population at the period's end, counted as S is: the next period's S)",
+    "customers_at_end": "customers (the population at the period's end, counted as S is: the next period's S; "
+                        "at the data's end for the running period)",
     "churn_rate": "% (L / S)",
     "retention_rate": "% ((E - N) / S)",
     "revenue": "money (net of returns)",
@@ -143,7 +146,7 @@ def retention_kpis(
     hi = end if end is not None else (mcfg.end or span.end)
     grid = period_grid(freq or mcfg.freq, lo, hi, span.end, grace)
     seen = first_seen(tables, time.regime)
-    flow = _customer_flow(tables, grid, seen, time)
+    flow = _customer_flow(tables, grid, seen, time, span.end)
     sales, buyers = _sales(tx, grid)
     ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
     extra, reasons = table_kpis(tables, ctx)
@@ -163,12 +166,17 @@ def retention_kpis(
 
 
 def _customer_flow(
-    tables: TablesLike, grid: pd.DataFrame, seen: pd.Series, time: TimeConfig
+    tables: TablesLike, grid: pd.DataFrame, seen: pd.Series, time: TimeConfig, data_end: pd.Timestamp
 ) -> pd.DataFrame:
-    """S, N, L, E, churn and retention rate per period label."""
+    """S, N, L, E, the head count at the end, churn and retention rate per period label.
+
+    The head count of the running period is taken at the data's end, not at
+    the period's calendar end, which the data has not reached.
+    """
     index = pd.Index(grid["period"], name="period")
-    starts, ends = pd.DatetimeIndex(grid["start"]), pd.DatetimeIndex(grid["end"])
-    last_ends = ends.difference(starts)  # the last period's end (the grid is contiguous)
+    starts = pd.DatetimeIndex(grid["start"])
+    ends = pd.DatetimeIndex(np.minimum(grid["end"].to_numpy(), np.datetime64(data_end)))
+    last_ends = ends.difference(starts)  # the last period's end or the data's end (the grid is contiguous)
     cuts = pd.DatetimeIndex(starts.append(last_ends))
     counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)
     at = counts["customers_start"]
