@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ __all__ = ["add_engine_options", "base_parser", "config_from_args", "refuse_opti
 
 EXIT_USER_ERROR = 2
 DEFAULT_SPARK_MASTER = "local[2]"
+DEFAULT_SPARK_MEMORY = "4g"  # churnml.spark.local_session's default too
 
 
 def base_parser(
@@ -34,12 +36,22 @@ def base_parser(
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
-    """``--engine duckdb|spark`` (default duckdb) and ``--spark-master``."""
+    """``--engine duckdb|spark`` (default duckdb), ``--spark-master`` and ``--spark-memory``."""
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="where features are computed: duckdb (default, this machine) or spark "
                              "(pip install 'churnml[spark]', Java 17)")
     parser.add_argument("--spark-master", default=DEFAULT_SPARK_MASTER, metavar="URL",
                         help=f"Spark master with --engine spark (default {DEFAULT_SPARK_MASTER}: 2 local cores)")
+    parser.add_argument("--spark-memory", default=DEFAULT_SPARK_MEMORY, metavar="SIZE", type=_memory_size,
+                        help=f"JVM heap of the Spark driver with --engine spark, e.g. 8g (default "
+                             f"{DEFAULT_SPARK_MEMORY}; in local mode all of Spark runs in it)")
+
+
+def _memory_size(text: str) -> str:
+    """A JVM memory size as Spark reads it (``512m``, ``4g``): digits and a unit k, m, g or t."""
+    if re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]", text.strip()) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size such as 4g or 4096m")
+    return text.strip().lower()
 
 
 def refuse_options(problems: list[str]) -> None:
@@ -76,7 +88,12 @@ def _setup_logging(debug: bool) -> None:
 
 
 def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Parse ``argv``, run ``main`` and map churnml errors to exit code 2."""
+    """Parse ``argv``, run ``main`` and map churnml errors to exit code 2.
+
+    With ``--engine spark``, a JVM that stopped (e.g. out of heap, see
+    :func:`churnml.spark.local_session`) ends with one line naming
+    ``--spark-memory`` and exit code 1 instead of py4j's traceback.
+    """
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     _setup_logging(args.debug)
@@ -88,3 +105,22 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         print(f"error: {exc}", file=sys.stderr)
         print("(run again with --debug for the traceback)", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Exception as exc:
+        what = None if args.debug or getattr(args, "engine", None) != "spark" else _spark_memory_problem(exc)
+        if what is None:
+            raise
+        print(f"error: {what}: give it more with --spark-memory, e.g. --spark-memory 8g (now "
+              f"{getattr(args, 'spark_memory', DEFAULT_SPARK_MEMORY)})", file=sys.stderr)
+        print("(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _spark_memory_problem(exc: BaseException) -> str | None:
+    """What went wrong when ``exc`` says Spark ran out of memory or its JVM went away; None otherwise."""
+    if isinstance(exc, ConnectionRefusedError) or type(exc).__name__ == "Py4JNetworkError":
+        return ("Spark's JVM stopped while churnml was talking to it (if it printed 'Java heap space' just above, "
+                "it ran out of memory)")
+    text = str(exc)
+    if "OUT_OF_MEMORY" in text or "OutOfMemoryError" in text:
+        return "Spark ran out of memory"
+    return None

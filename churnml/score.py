@@ -328,7 +328,7 @@ def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, aske
 def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     from churnml import spark as cs
 
-    session = cs.local_session(args.spark_master)
+    session = cs.local_session(args.spark_master, driver_memory=args.spark_memory)
     if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
         policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}

@@ -92,7 +92,7 @@ def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[Trai
 def _train_spark(args: argparse.Namespace, cfg: Config) -> tuple[TrainResult, Promotion | None, str]:
     from churnml import spark as cs
 
-    session = cs.local_session(args.spark_master)
+    session = cs.local_session(args.spark_master, driver_memory=args.spark_memory)
     tables = cs.tables_from_config(session, cfg)
     fraction = 1.0 if args.sample_fraction is None else args.sample_fraction
     return cs.train(session, tables, cfg, sample_fraction=fraction, run_name=args.run_name,

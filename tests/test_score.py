@@ -277,6 +277,36 @@ def test_sample_fraction_without_the_spark_engine_is_an_error_naming_the_fix(cap
     assert "add --engine spark" in capsys.readouterr().err
 
 
+def test_a_bad_spark_memory_size_is_refused_by_the_parser(capsys):
+    from churnml.train import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--engine", "spark", "--spark-memory", "4 GB"])
+    assert exit_.value.code == 2
+    assert "'4 GB' is not a memory size such as 4g or 4096m" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("error", "what"), [
+    (ConnectionRefusedError(111, "Connection refused"), "error: Spark's JVM stopped while churnml was talking to it"),
+    (RuntimeError("[AGGREGATE_OUT_OF_MEMORY] No enough memory for aggregation"), "error: Spark ran out of memory"),
+])
+def test_spark_out_of_memory_ends_with_the_option_to_raise_it(error, what, capsys):
+    import argparse
+
+    from churnml.cli import add_engine_options, base_parser, run
+
+    def failing(args: argparse.Namespace) -> int:
+        raise error
+
+    parser = base_parser("x", "y")
+    add_engine_options(parser)
+    assert run(failing, parser, ["--engine", "spark", "--spark-memory", "6G"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(what) and "give it more with --spark-memory, e.g. --spark-memory 8g (now 6g)" in err
+    with pytest.raises(type(error)):  # not a Spark run: the error is not ours to explain
+        run(failing, parser, ["--engine", "duckdb"])
+
+
 @pytest.mark.parametrize(("argv", "fix"), [
     (["--sample-by", "class", "--sample-fraction", "0.5"], "--sample-by class samples on Spark only; add --engine spark"),
     (["--sample-by", "class", "--engine", "spark"], "give it with --sample-fraction below 1, e.g. --sample-fraction 0.1"),

@@ -225,6 +225,24 @@ def test_a_session_outside_utc_is_refused_with_the_fix(spark, tiny_tx):
         spark.conf.set("spark.sql.session.timeZone", "UTC")
 
 
+def test_a_large_table_handed_over_from_memory_is_warned_about(spark, tiny_tx, monkeypatch, caplog):
+    import logging
+
+    from churnml.spark import spark_tables, tables
+
+    monkeypatch.setattr(tables, "IN_MEMORY_WARN_ROWS", len(tiny_tx))
+    with caplog.at_level(logging.WARNING, logger="churnml.spark.tables"):
+        spark_tables(spark, {"transactions": tiny_tx})
+    assert f"table 'transactions' ({len(tiny_tx):,} rows) is handed to Spark from memory" in caplog.text
+    assert "give Spark Parquet paths" in caplog.text
+
+
+def test_the_local_session_has_a_4g_heap_and_a_jvm_that_exits_when_out_of_it(spark):
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.driver.memory") == "4g"
+    assert "-XX:+ExitOnOutOfMemoryError" in conf.get("spark.driver.extraJavaOptions")
+
+
 # --------------------------------------------------------------------------------------- sampling
 def test_the_customer_sample_keeps_whole_customers_and_weighs_each_row_one_over_the_fraction(spark, cfg, stables):
     from churnml.spark import labels, sample_customers

@@ -103,7 +103,7 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
 
 
 def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool,
-           master: str) -> tuple[int, dict[str, Any]]:
+           master: str, memory: str) -> tuple[int, dict[str, Any]]:
     try:
         from churnml import spark as cs
     except ModuleNotFoundError as exc:
@@ -112,7 +112,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
         raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17)") from None
     from churnml.spark.training import data_span
 
-    session = cs.local_session(master=master)
+    session = cs.local_session(master=master, driver_memory=memory)
     tables = cs.tables_from_config(session, cfg)
     _check_cutoffs(tables, data_span, cfg, cutoffs, labelled)
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
@@ -136,7 +136,7 @@ def _main(args: argparse.Namespace) -> int:
             raise ChurnMLError(f"{target} exists; pass --overwrite to replace it")
     start = time.perf_counter()
     if args.engine == "spark":
-        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.spark_master)
+        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.spark_master, args.spark_memory)
     else:
         rows, plan = _duckdb(cfg, cutoffs, args.labels, out, args.overwrite)
     write_json(plan, out / "plan.json", overwrite=args.overwrite)
