@@ -117,10 +117,11 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
 
 def _spark_memory_problem(exc: BaseException) -> str | None:
     """What went wrong when ``exc`` says Spark ran out of memory or its JVM went away; None otherwise."""
-    if isinstance(exc, ConnectionRefusedError) or type(exc).__name__ == "Py4JNetworkError":
+    name, text = type(exc).__name__, str(exc)
+    if (isinstance(exc, ConnectionRefusedError) or name == "Py4JNetworkError"
+            or (name == "Py4JError" and "Answer from Java side is empty" in text)):
         return ("Spark's JVM stopped while churnml was talking to it (if it printed 'Java heap space' just above, "
                 "it ran out of memory)")
-    text = str(exc)
     if "OUT_OF_MEMORY" in text or "OutOfMemoryError" in text:
         return "Spark ran out of memory"
     return None

@@ -289,6 +289,7 @@ def test_a_bad_spark_memory_size_is_refused_by_the_parser(capsys):
 @pytest.mark.parametrize(("error", "what"), [
     (ConnectionRefusedError(111, "Connection refused"), "error: Spark's JVM stopped while churnml was talking to it"),
     (RuntimeError("[AGGREGATE_OUT_OF_MEMORY] No enough memory for aggregation"), "error: Spark ran out of memory"),
+    (type("Py4JError", (Exception,), {})("Answer from Java side is empty"), "error: Spark's JVM stopped"),
 ])
 def test_spark_out_of_memory_ends_with_the_option_to_raise_it(error, what, capsys):
     import argparse
