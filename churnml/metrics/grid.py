@@ -52,7 +52,9 @@ def period_grid(
     DataFrame
         One row per period, ascending: ``period`` (label such as ``1997-01``,
         ``1997Q1`` or ``1997``), ``start``, ``end`` (datetime64[us]),
-        ``days`` (int64, the period length) and ``complete`` (bool).
+        ``days`` (int64, the period length), ``complete`` (bool) and ``stop``
+        (datetime64[us]: ``end``, or the data's end for the period still
+        running; where values "at the period's end" are taken).
     """
     if freq not in FREQS:
         raise ConfigError(f"freq must be one of {list(FREQS)} (month, quarter, year), got {freq!r}")
@@ -67,7 +69,8 @@ def period_grid(
     starts = pd.DatetimeIndex(periods.start_time).as_unit("us")
     ends = pd.DatetimeIndex((periods + 1).start_time).as_unit("us")
     lengths = np.asarray((ends - starts) // DAY, dtype="int64")
-    complete = ends + grace_days * DAY <= to_timestamp(data_end, "data_end")  # type: ignore[arg-type]
+    data_stop = to_timestamp(data_end, "data_end")  # type: ignore[arg-type]
+    complete = ends + grace_days * DAY <= data_stop
     return pd.DataFrame(
         {
             "period": periods.astype(str),
@@ -75,6 +78,7 @@ def period_grid(
             "end": ends,
             "days": lengths,
             "complete": np.asarray(complete, dtype=bool),
+            "stop": ends.where(ends <= data_stop, data_stop),
         }
     )
 

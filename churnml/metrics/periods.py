@@ -146,7 +146,7 @@ def retention_kpis(
     hi = end if end is not None else (mcfg.end or span.end)
     grid = period_grid(freq or mcfg.freq, lo, hi, span.end, grace)
     seen = first_seen(tables, time.regime)
-    flow = _customer_flow(tables, grid, seen, time, span.end)
+    flow = _customer_flow(tables, grid, seen, time)
     sales, buyers = _sales(tx, grid)
     ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
     extra, reasons = table_kpis(tables, ctx)
@@ -166,7 +166,7 @@ def retention_kpis(
 
 
 def _customer_flow(
-    tables: TablesLike, grid: pd.DataFrame, seen: pd.Series, time: TimeConfig, data_end: pd.Timestamp
+    tables: TablesLike, grid: pd.DataFrame, seen: pd.Series, time: TimeConfig
 ) -> pd.DataFrame:
     """S, N, L, E, the head count at the end, churn and retention rate per period label.
 
@@ -175,7 +175,7 @@ def _customer_flow(
     """
     index = pd.Index(grid["period"], name="period")
     starts = pd.DatetimeIndex(grid["start"])
-    ends = pd.DatetimeIndex(np.minimum(grid["end"].to_numpy(), np.datetime64(data_end)))
+    ends = pd.DatetimeIndex(grid["stop"])
     last_ends = ends.difference(starts)  # the last period's end or the data's end (the grid is contiguous)
     cuts = pd.DatetimeIndex(starts.append(last_ends))
     counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)
@@ -282,7 +282,7 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     bought = amount >= 0
     codes, bought_at = pd.factorize(ordered["customer_id"])[0][bought], times[bought]  # the buyers, in time order
     is_buyer = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
-    stops = [min(end, span.end) for end in pd.DatetimeIndex(grid["end"])]  # the running period: the data's end
+    stops = pd.DatetimeIndex(grid["stop"])  # the running period: the data's end
     value, cac = np.full(n, np.nan), np.full(n, np.nan)
     short = 0  # periods whose year starts before the data
     for i, stop in enumerate(stops):

@@ -102,9 +102,9 @@ def subscription_kpis(subs: pd.DataFrame, ctx: PeriodContext) -> Result:
     if "mrr" not in subs.columns:
         return out, dict.fromkeys(SOURCES["subscriptions"], "no mrr column in the subscriptions table")
     subs = subs.assign(mrr=subs["mrr"].fillna(0.0))
-    for period, start, end in periods_of(ctx.grid):
+    for (period, start, _), stop in zip(periods_of(ctx.grid), ctx.grid["stop"], strict=True):
         at_start = _mrr_by_customer(subs, start)
-        at_end = _mrr_by_customer(subs, min(end, ctx.data_end))
+        at_end = _mrr_by_customer(subs, pd.Timestamp(stop))
         both = pd.concat([at_start.rename("s"), at_end.rename("e")], axis=1).fillna(0.0)
         total = f.mrr(at_end.to_numpy())
         out.loc[period, "mrr"] = total
