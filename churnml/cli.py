@@ -102,17 +102,20 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     except ChurnMLError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
-        print("(run again with --debug for the traceback)", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return _failed(str(exc), EXIT_USER_ERROR)
     except Exception as exc:
         what = None if args.debug or getattr(args, "engine", None) != "spark" else _spark_memory_problem(exc)
         if what is None:
             raise
-        print(f"error: {what}: give it more with --spark-memory, e.g. --spark-memory 8g (now "
-              f"{getattr(args, 'spark_memory', DEFAULT_SPARK_MEMORY)})", file=sys.stderr)
-        print("(run again with --debug for the traceback)", file=sys.stderr)
-        return 1
+        return _failed(f"{what}: give it more with --spark-memory, e.g. --spark-memory 8g (now "
+                       f"{getattr(args, 'spark_memory', DEFAULT_SPARK_MEMORY)})", 1)
+
+
+def _failed(message: str, code: int) -> int:
+    """Print the one-line error of a command and return its exit code."""
+    print(f"error: {message}", file=sys.stderr)
+    print("(run again with --debug for the traceback)", file=sys.stderr)
+    return code
 
 
 def _spark_memory_problem(exc: BaseException) -> str | None:

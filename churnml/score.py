@@ -211,7 +211,12 @@ def _read_list(path: str) -> list[str]:
 def _recorded_policy(model: ChurnModel | None) -> dict[str, str]:
     """How the model's training read returns, duplicates and naive times (``extra_["data_policy"]``; empty for
     older models, and without ``timezone`` for models trained before it was recorded)."""
-    return (getattr(model, "extra_", None) or {}).get("data_policy") or {}
+    return _recorded(model, "data_policy") or {}
+
+
+def _recorded(model: ChurnModel | None, key: str) -> Any:
+    """What the model's training recorded under ``key`` (``extra_``), None for a model without it."""
+    return (getattr(model, "extra_", None) or {}).get(key)
 
 
 def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | None = None) -> dict[str, Any]:
@@ -307,7 +312,7 @@ def _hinted(keys: list[str]) -> Iterator[None]:
 
 def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
     """Warn when the config's data source is not the one the model was trained on (e.g. a forgotten --config)."""
-    trained = (getattr(model, "extra_", None) or {}).get("data_source")
+    trained = _recorded(model, "data_source")
     if trained is not None and trained != cfg.data.source:
         what = {"cdnow": "the bundled CDNOW data", "synthetic": "a generated synthetic world"}.get(
             cfg.data.source, "the config's files")
