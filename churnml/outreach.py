@@ -29,6 +29,7 @@ __all__ = [
     "FeatureRows",
     "NobodyToScoreError",
     "account_for",
+    "below_the_cut",
     "cut_problems",
     "outreach_list",
     "spreadsheet_safe",
@@ -134,6 +135,17 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
         ``reason_i_contribution``, ``reason_i_text`` (i = 1..top_k) and
         ``suggested_action``, in rank order.
     """
+    ranked = _ranked(scored, cfg)
+    chosen = _select(ranked, top, budget, cfg).reset_index(drop=True)
+    reasons = _reasons(model, feature_rows, chosen, cfg.scoring.top_k)
+    chosen = pd.concat([chosen, reasons], axis=1)
+    feature_cols = reasons[[col for col in reasons.columns if col.endswith("_feature")]]
+    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols, scored=len(ranked))
+    return chosen.drop(columns=["tenure_days"])
+
+
+def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Every scored customer with ``rank``, ``risk_tier`` and ``value_at_risk``, in rank order."""
     missing = [col for col in SCORED_COLUMNS if col not in scored.columns]
     if missing:
         raise SchemaError(f"outreach_list: missing column(s) {missing}; found {list(scored.columns)}; "
@@ -146,12 +158,40 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     ranked = out.sort_values(["value_at_risk", "churn_probability", "customer_id"],
                              ascending=[False, False, True], kind="stable").reset_index(drop=True)
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
-    chosen = _select(ranked, top, budget, cfg).reset_index(drop=True)
-    reasons = _reasons(model, feature_rows, chosen, cfg.scoring.top_k)
-    chosen = pd.concat([chosen, reasons], axis=1)
-    feature_cols = reasons[[col for col in reasons.columns if col.endswith("_feature")]]
-    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols, scored=len(ranked))
-    return chosen.drop(columns=["tenure_days"])
+    return ranked
+
+
+def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: int | None = None,
+                  budget: float | None = None) -> pd.DataFrame:
+    """The scored customers the cut left off the list, and why (``customer_id``, ``reason``), in rank order.
+
+    For a ``--customers`` list, so that every asked customer is on the list or
+    beside it with a reason. ``scored`` and ``listed`` are the input and output
+    of :func:`outreach_list` with the same ``cfg``, ``top`` and ``budget``.
+    The reason gives the rank among the scored (1 = highest value at risk),
+    the value at risk and what the cut kept, e.g. ``below the cut: rank 3 of 4
+    by value at risk (12.50); --top 2 keeps ranks 1 to 2``. Under a budget, a
+    customer whose expected saved value does not exceed the contact cost says
+    so instead.
+    """
+    ranked = _ranked(scored, cfg)
+    rest = ranked[~ranked["customer_id"].isin(set(listed["customer_id"]))]
+    if rest.empty:
+        none = pd.Series([], dtype="str")
+        return pd.DataFrame({"customer_id": none, "reason": none})
+    where = ("below the cut: rank " + rest["rank"].astype("str") + f" of {len(ranked)} by value at risk ("
+             + rest["value_at_risk"].map("{:.2f}".format) + ")")
+    if top is not None:
+        why = pd.Series(f"; --top {top} keeps ranks 1 to {min(top, len(ranked))}", index=rest.index)
+    elif budget is not None:
+        cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
+        why = pd.Series(f"; --budget {budget:g} pays for {len(listed)} contact(s) at {cost:g} each", index=rest.index)
+        why[~(save * rest["value_at_risk"] > cost)] = (
+            f"; not worth a contact: save rate {save:g} x value at risk <= cost per contact {cost:g}")
+    else:
+        why = pd.Series("", index=rest.index)
+    return pd.DataFrame({"customer_id": rest["customer_id"].astype("str"),
+                         "reason": (where + why).astype("str")}).reset_index(drop=True)
 
 
 def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame, top_k: int) -> pd.DataFrame:

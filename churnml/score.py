@@ -3,7 +3,8 @@
 Writes the list (CSV or Parquet by the suffix of ``--out``) and, beside it,
 ``<name>.unscored.csv`` (``<name>``: the file name without its format suffix,
 ``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq``) with every asked customer that
-could not be scored and why. Both are written atomically and never replace a
+is not on the list and why: not scored (unknown id, not at risk, duplicate)
+or, with ``--customers`` and ``--top`` or ``--budget``, below the cut. Both are written atomically and never replace a
 file without ``--overwrite``. Every option, the ``--set`` keys, the output
 names and the ``--customers`` list are checked before the data or the model is
 loaded. With ``--engine spark``, features and probabilities of everyone at
@@ -100,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def unscored_path(out: Path) -> Path:
-    """Where the unscored customers of the list ``out`` go: ``<name>.unscored.csv`` beside it.
+    """Where the asked customers not on the list ``out`` go: ``<name>.unscored.csv`` beside it.
 
     ``<name>`` is the file name without its format suffix (``.csv.gz`` counts
     as one), so ``list.v1.csv`` and ``list.v2.csv`` get ``list.v1.unscored.csv``
@@ -378,10 +379,11 @@ def _main(args: argparse.Namespace) -> int:
         _write(exc.unscored, side, args.overwrite)
         raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}", exc.unscored) from None
     _write(result.outreach, out, args.overwrite)
-    _write(result.unscored, side, args.overwrite)
+    _write(result.not_listed(), side, args.overwrite)
     c = result.counts
     print(f"{c['asked']} customers asked: {c['scored']} scored, {c['unscored']} not scored (see {side})")
-    print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut)")
+    beside = f", listed in {side} with their rank" if result.below_cut is not None and c["below_cut"] else ""
+    print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut{beside})")
     if len(result.outreach):
         cols = ["rank", "customer_id", "churn_probability", "risk_tier", "value_at_risk", "suggested_action"]
         with pd.option_context("display.width", 160, "display.max_columns", 10):

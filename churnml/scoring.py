@@ -36,6 +36,7 @@ from churnml.outreach import (
     SCORED_COLUMNS,
     NobodyToScoreError,
     account_for,
+    below_the_cut,
     outreach_list,
     spreadsheet_safe,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "NobodyToScoreError",
     "ScoreResult",
     "account_for",
+    "below_the_cut",
     "clv_from_summary",
     "historical_value_per_year",
     "load_churn_model",
@@ -66,11 +68,24 @@ UNIT_DAYS = 7.0
 
 @dataclass
 class ScoreResult:
-    """The ranked outreach list, the unscored customers and the counts."""
+    """The ranked outreach list, the unscored customers and the counts.
+
+    ``below_cut``: for a list of asked customers, those scored but left off the
+    list by ``top`` or ``budget``, with why (``customer_id``, ``reason``; see
+    :func:`churnml.outreach.below_the_cut`); ``None`` when everyone at risk was
+    scored (they are counted, not listed).
+    """
 
     outreach: pd.DataFrame
     unscored: pd.DataFrame
     counts: dict[str, int]
+    below_cut: pd.DataFrame | None = None
+
+    def not_listed(self) -> pd.DataFrame:
+        """Every asked customer not on the list, and why: the unscored, then those below the cut."""
+        if self.below_cut is None or self.below_cut.empty:
+            return self.unscored
+        return pd.concat([self.unscored, self.below_cut], ignore_index=True)
 
 
 def load_churn_model(uri: str) -> ChurnModel:
@@ -310,7 +325,8 @@ def score_customers(
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
     log_accounting(counts)
-    return ScoreResult(chosen, unscored, counts)
+    left = below_the_cut(scored, chosen, cfg, top, budget) if customers is not None else None
+    return ScoreResult(chosen, unscored, counts, left)
 
 
 def log_accounting(counts: dict[str, int]) -> None:

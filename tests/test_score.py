@@ -232,6 +232,49 @@ def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend
     assert two["suggested_action"].tolist() == everyone["suggested_action"].head(2).tolist()
 
 
+def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
+    from churnml.scoring import below_the_cut, outreach_list
+
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
+
+    def rows(ids):
+        raise AssertionError("no reasons asked")
+
+    top2 = outreach_list(_scored(), None, rows, cfg, top=2)  # type: ignore[arg-type]
+    left = below_the_cut(_scored(), top2, cfg, top=2)
+    assert left["customer_id"].tolist() == ["C", "D"]  # rank order: C (50, rank 3), D (9, rank 4)
+    assert left["reason"].tolist() == [
+        "below the cut: rank 3 of 4 by value at risk (50.00); --top 2 keeps ranks 1 to 2",
+        "below the cut: rank 4 of 4 by value at risk (9.00); --top 2 keeps ranks 1 to 2",
+    ]
+    # budget 20 pays 2 contacts at 9: A and B; C (0.2 x 50 = 10 > 9) was worth one, D (1.8) was not
+    paid = outreach_list(_scored(), None, rows, cfg, budget=20.0)  # type: ignore[arg-type]
+    left = below_the_cut(_scored(), paid, cfg, budget=20.0)
+    assert left["customer_id"].tolist() == ["C", "D"]
+    assert left["reason"].tolist() == [
+        "below the cut: rank 3 of 4 by value at risk (50.00); --budget 20 pays for 2 contact(s) at 9 each",
+        "below the cut: rank 4 of 4 by value at risk (9.00); not worth a contact: save rate 0.2 x value at "
+        "risk <= cost per contact 9",
+    ]
+    everyone = outreach_list(_scored(), None, rows, cfg)  # type: ignore[arg-type]
+    assert below_the_cut(_scored(), everyone, cfg).empty
+
+
+def test_every_asked_customer_is_on_the_list_or_beside_it_with_a_cut(setup):
+    cfg, tables, model, _ = setup
+    everyone = score_customers(tables, model, CUTOFF, cfg).outreach
+    few = everyone["customer_id"].iloc[[3, 0, 40, 7, 300]].tolist() + ["NOPE-1"]
+    result = score_customers(tables, model, CUTOFF, cfg, customers=few, top=2)
+    assert result.counts == {"asked": 6, "scored": 5, "listed": 2, "below_cut": 3, "unscored": 1}
+    side = result.not_listed()
+    assert sorted(result.outreach["customer_id"].tolist() + side["customer_id"].tolist()) == sorted(few)
+    assert side["customer_id"].tolist() == ["NOPE-1"] + everyone["customer_id"].iloc[[7, 40, 300]].tolist()
+    assert side["reason"].iloc[1:].str.startswith("below the cut: rank 3 of 5 by value at risk").tolist() == [
+        True, False, False]
+    assert side["reason"].iloc[1:].str.endswith("--top 2 keeps ranks 1 to 2").all()
+    assert score_customers(tables, model, CUTOFF, cfg, top=2).below_cut is None  # not asked: only counted
+
+
 def test_the_outreach_list_fetches_feature_rows_of_the_listed_customers_only(setup):
     from churnml.config import TimeConfig
     from churnml.features import FeaturePlan, compute_features

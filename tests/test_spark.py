@@ -237,6 +237,32 @@ def test_a_large_table_handed_over_from_memory_is_warned_about(spark, tiny_tx, m
     assert "give Spark Parquet paths" in caplog.text
 
 
+def test_a_frame_from_the_row_limit_on_is_scanned_by_tasks_not_kept_in_the_plan(spark, monkeypatch):
+    # A LocalRelation puts the rows in every plan that reads them: 20k customers from memory filled a 4g heap.
+    from churnml.spark import from_pandas, tables
+
+    monkeypatch.setattr(tables, "LOCAL_RELATION_MAX_ROWS", 3)
+    key = "spark.sql.execution.arrow.localRelationThreshold"
+    before = spark.conf.get(key)
+    small = pd.DataFrame({"customer_id": ["a", "b"], "amount": [1.0, 2.0]})
+    large = pd.DataFrame({"customer_id": list("abc"), "amount": [1.0, 2.0, np.nan],
+                          "timestamp": pd.to_datetime(["2024-01-01 00:00:00", "2024-01-02 03:04:05", None])})
+
+    def plan(df) -> str:
+        return df._jdf.queryExecution().analyzed().toString()
+
+    assert "LocalRelation" in plan(from_pandas(spark, small))
+    big = from_pandas(spark, large)
+    assert "LocalRelation" not in plan(big) and "LogicalRDD" in plan(big)
+    assert spark.conf.get(key) == before  # restored
+    back = _local(big)
+    assert back["customer_id"].tolist() == ["a", "b", "c"]
+    assert back["amount"].tolist()[:2] == [1.0, 2.0] and np.isnan(back["amount"].iloc[2])
+    assert back["timestamp"].tolist()[:2] == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02 03:04:05")]
+    assert pd.isna(back["timestamp"].iloc[2])
+    assert dict(big.dtypes)["timestamp"] == "timestamp_ntz"
+
+
 def test_the_local_session_has_a_4g_heap_and_a_jvm_that_exits_when_out_of_it(spark):
     conf = spark.sparkContext.getConf()
     assert conf.get("spark.driver.memory") == "4g"
@@ -389,6 +415,11 @@ def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_pr
         "unknown customer id: not in the transactions, customers or subscriptions tables", "no purchase before the cutoff"]
     assert got.outreach["customer_id"].tolist() == expected.outreach["customer_id"].tolist()
     np.testing.assert_allclose(got.outreach["churn_probability"], expected.outreach["churn_probability"], rtol=1e-9)
+    # with a cut, the 7 scored below it are given beside the list, as in process
+    cut = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=asked, top=5)
+    cut_expected = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=asked, top=5)
+    assert cut.counts["below_cut"] == len(cut.below_cut) == 7
+    pd.testing.assert_frame_equal(cut.not_listed(), cut_expected.not_listed())
 
 
 def test_the_default_udf_gives_the_registered_models_probabilities(spark, trained, tables, stables):

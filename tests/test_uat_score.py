@@ -139,6 +139,28 @@ def test_two_lists_with_dotted_names_get_two_unscored_files(tmp_path, fake_run):
                                                                       "list.v2.unscored.csv"]
 
 
+def test_the_asked_customers_below_the_cut_are_written_beside_the_list_after_the_unscored(tmp_path, monkeypatch,
+                                                                                          capsys):
+    below = pd.DataFrame({"customer_id": pd.Series(["B"], dtype="str"),
+                          "reason": ["below the cut: rank 2 of 2 by value at risk (3.00); --top 1 keeps ranks 1 to 1"]})
+
+    def score(args, cfg, model, asked=None):
+        done = _result()
+        return ScoreResult(done.outreach, done.unscored, {**done.counts, "asked": 3, "scored": 2, "below_cut": 1},
+                           below)
+
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: object())
+    monkeypatch.setattr(score_cli, "_score_duckdb", score)
+    (tmp_path / "asked.csv").write_text("customer_id\nA\nZ\nB\n")
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "asked.csv"), "--top", "1")) == 0
+    side = pd.read_csv(tmp_path / "list.unscored.csv", dtype="str")
+    assert side["customer_id"].tolist() == ["Z", "B"]
+    assert side["reason"].iloc[1] == below["reason"].iloc[0]
+    printed = capsys.readouterr().out
+    assert f"1 on the outreach list {tmp_path / 'list.csv'} (1 scored but below the cut, listed in " \
+           f"{tmp_path / 'list.unscored.csv'} with their rank)" in printed
+
+
 # ------------------------------------------------------------------- B8: the spreadsheet guard
 def test_the_guard_quotes_formulas_but_never_plain_numbers_or_cells_that_are_not_text():
     text = ["-2", "+3.5", "-1e-3", ".5", "=1+1", "@SUM(A1:A2)", "-2+3", "+cmd|' /C calc'!A0", "\tx", "\rx",

@@ -28,6 +28,7 @@ from churnml.scoring import (
     NobodyToScoreError,
     ScoreResult,
     account_for,
+    below_the_cut,
     clv_from_summary,
     load_churn_model,
     log_accounting,
@@ -252,4 +253,5 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     log.info("scored %d customers at %s in Spark; mean predicted CLV over %d days %.2f", len(scored), c.date(),
              cfg.scoring.clv_horizon_days, float(scored["predicted_clv"].mean()))
     log_accounting(counts)
-    return ScoreResult(outreach, unscored, counts)
+    left = below_the_cut(scored, outreach, cfg, top, budget) if customers is not None else None
+    return ScoreResult(outreach, unscored, counts, left)

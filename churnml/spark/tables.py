@@ -49,10 +49,9 @@ class SparkTables:
         return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
 
-#: From this many rows a pandas table handed to Spark gets a warning: it stays in the driver's heap. 20k
-#: synthetic customers (1M events) from memory ran out of a 4g heap building their training table; the same
-#: data read from Parquet did not.
-IN_MEMORY_WARN_ROWS = 1_000_000
+#: From this many rows a pandas table handed to Spark gets a warning: it is held in the driver's heap. 100k
+#: synthetic customers from memory (1.6M transactions, 5.0M events) trained in a 4g heap (benchmarks/README.md).
+IN_MEMORY_WARN_ROWS = 10_000_000
 
 
 def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Path | pd.DataFrame],
@@ -131,9 +130,36 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     return spark.read.parquet(str(path))
 
 
+#: Frames of at least this many rows go to Spark as an RDD of Arrow batches, not a ``LocalRelation``.
+LOCAL_RELATION_MAX_ROWS = 10_000
+
+_ARROW_LOCAL = "spark.sql.execution.arrow.localRelationThreshold"
+
+
 def from_pandas(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
-    """A pandas frame as a Spark DataFrame (through Arrow), timestamps as ``TIMESTAMP_NTZ``."""
-    out = spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))
+    """A pandas frame as a Spark DataFrame (through Arrow), timestamps as ``TIMESTAMP_NTZ``.
+
+    Spark makes Arrow data under ``spark.sql.execution.arrow.localRelationThreshold`` (48 MB by
+    default) a ``LocalRelation``: the rows become part of every query plan that reads them, and the
+    optimizer evaluates projections and filters over them on the driver, once per plan and per
+    reference. The training query reads each table many times: 20k synthetic customers (1M events,
+    about 25 MB) so handed over filled a 4g heap. From :data:`LOCAL_RELATION_MAX_ROWS` rows the
+    threshold is set to 0 for the call, so the frame becomes an RDD of Arrow batches, scanned by
+    tasks like a file; smaller frames (cutoffs, id lists) stay local relations.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if len(frame) < LOCAL_RELATION_MAX_ROWS:
+        out = spark.createDataFrame(table)
+    else:
+        before = spark.conf.get(_ARROW_LOCAL, None)
+        spark.conf.set(_ARROW_LOCAL, "0")
+        try:
+            out = spark.createDataFrame(table)
+        finally:
+            if before is None:
+                spark.conf.unset(_ARROW_LOCAL)
+            else:
+                spark.conf.set(_ARROW_LOCAL, before)
     stamps = {f.name: F.col(f.name).cast("timestamp_ntz") for f in out.schema.fields
               if isinstance(f.dataType, T.TimestampType)}
     return out.withColumns(stamps)
