@@ -220,6 +220,37 @@ def _recorded(model: ChurnModel | None, key: str) -> Any:
     return (getattr(model, "extra_", None) or {}).get(key)
 
 
+def _folder_rule(key: str, given: dict[str, str], cfg: Config, recorded: dict[str, str]) -> tuple[str, str]:
+    """``data.<key>`` (returns or duplicates) for ``--data``, and why: ``--set``, else the model's, else keep."""
+    if f"data.{key}" in given:
+        return getattr(cfg.data, key), "--set"
+    if key in recorded:
+        return recorded[key], "as in the model's training"
+    return "keep", "the model recorded no policy"
+
+
+def _returns_read(args: argparse.Namespace, cfg: Config, model: ChurnModel | None) -> str:
+    """The ``data.returns`` this run reads its transactions with."""
+    if not args.data:
+        return cfg.data.returns
+    return _folder_rule("returns", _set_keys(list(args.set)), cfg, _recorded_policy(model))[0]
+
+
+#: Added to an unknown id's reason when the transactions were read with ``data.returns=drop``.
+DROPPED_RETURNS_NOTE = ("; the transactions were read with data.returns=drop, which also leaves out a customer "
+                        "whose only rows are returns")
+
+
+def _noting_dropped_returns(unscored: pd.DataFrame, returns: str) -> pd.DataFrame:
+    """The unscored with :data:`DROPPED_RETURNS_NOTE` on each unknown id, when returns were dropped."""
+    unknown = unscored["reason"].str.startswith("unknown customer id")
+    if returns != "drop" or not unknown.any():
+        return unscored
+    out = unscored.copy()
+    out.loc[unknown, "reason"] = out.loc[unknown, "reason"] + DROPPED_RETURNS_NOTE
+    return out
+
+
 def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | None = None) -> dict[str, Any]:
     """How ``--data`` tables are read.
 
@@ -236,12 +267,7 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     policy: dict[str, Any] = {}
     origin: list[str] = []
     for key in ("returns", "duplicates"):
-        if f"data.{key}" in given:
-            policy[key], why = getattr(data, key), "--set"
-        elif key in recorded:
-            policy[key], why = recorded[key], "as in the model's training"
-        else:
-            policy[key], why = "keep", "the model recorded no policy"
+        policy[key], why = _folder_rule(key, given, cfg, recorded)
         origin.append(f"{key}={policy[key]} ({why})")
     policy["timezone"] = data.timezone if "data.timezone" in given else "UTC"
     policy["data_end"] = data.end if "data.end" in given else None
@@ -371,13 +397,16 @@ def _main(args: argparse.Namespace) -> int:
     os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)
+    returns = _returns_read(args, cfg, model)
     try:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)
     except NobodyToScoreError as exc:
         if exc.unscored.empty:
             raise
-        _write(exc.unscored, side, args.overwrite)
-        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}", exc.unscored) from None
+        unscored = _noting_dropped_returns(exc.unscored, returns)
+        _write(unscored, side, args.overwrite)
+        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}", unscored) from None
+    result.unscored = _noting_dropped_returns(result.unscored, returns)
     _write(result.outreach, out, args.overwrite)
     _write(result.not_listed(), side, args.overwrite)
     c = result.counts

@@ -150,6 +150,35 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
     assert main([*argv, "--overwrite"]) == 0
 
 
+def test_an_id_with_only_returns_under_returns_drop_is_unknown_with_the_policy_named(setup, tmp_path):
+    from churnml.io import write_frame
+    from churnml.score import DROPPED_RETURNS_NOTE, main
+
+    cfg, tables, _, folder = setup
+    data = tmp_path / "data"
+    tx = tables.transactions
+    returns_only = pd.DataFrame({"customer_id": pd.Series(["R-ONLY"], dtype="str"),
+                                 "timestamp": pd.Series(pd.to_datetime(["2024-03-01"]), dtype=tx["timestamp"].dtype),
+                                 "amount": [-12.5]})
+    write_frame(pd.concat([tx[["customer_id", "timestamp", "amount"]], returns_only], ignore_index=True),
+                data / "transactions.parquet")
+    for name in ("events", "subscriptions", "surveys", "tickets", "customers"):
+        if getattr(tables, name) is not None:
+            write_frame(getattr(tables, name), data / f"{name}.parquet")
+    (tmp_path / "asked.csv").write_text("customer_id\nR-ONLY\nNOPE-2\n" + tx["customer_id"].iloc[0] + "\n")
+    unknown = "unknown customer id: not in the transactions, customers or subscriptions tables"
+    for returns, note in (("drop", DROPPED_RETURNS_NOTE), ("keep", "")):
+        out = tmp_path / f"{returns}.csv"
+        assert main(["--model", str(folder), "--data", str(data), "--cutoff", CUTOFF, "--out", str(out),
+                     "--customers", str(tmp_path / "asked.csv"), f"--set=data.returns={returns}"]) == 0
+        side = pd.read_csv(tmp_path / f"{returns}.unscored.csv", dtype="str").set_index("customer_id")["reason"]
+        assert side["NOPE-2"] == unknown + note
+        if returns == "drop":
+            assert side["R-ONLY"] == unknown + note
+        else:  # kept, the return is a row of R-ONLY: known, with no purchase before the cutoff
+            assert side["R-ONLY"] == "no purchase before the cutoff"
+
+
 def test_scoring_with_a_missing_model_is_a_clear_error(setup, tmp_path):
     cfg, tables, _, _ = setup
     from churnml.scoring import load_churn_model
