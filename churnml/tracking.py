@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,6 +81,10 @@ def ui_command(uri: str) -> str:
     return f"MLFLOW_DISABLE_TELEMETRY=true {_mlflow_executable()} ui --backend-store-uri {uri}"
 
 
+#: The start of MLflow's schema-inference hint about integer columns (mlflow.types.utils).
+_INTEGER_HINT = "Hint: Inferred schema contains integer column"
+
+
 class RunLogger:
     """Thin, swappable wrapper of an active MLflow run."""
 
@@ -127,7 +132,11 @@ class RunLogger:
         from mlflow.data.pandas_dataset import from_pandas
 
         data = from_pandas(_jsonable(frame), name=name, targets=targets)
-        mlflow.log_input(data, context=context)
+        with warnings.catch_warnings():
+            # MLflow infers the dataset's schema here and hints that integer columns cannot hold missing
+            # values at serving time. That is about model signatures; a logged table's counts are integers.
+            warnings.filterwarnings("ignore", message=_INTEGER_HINT, category=UserWarning)
+            mlflow.log_input(data, context=context)
 
 
 def _short(value: Any) -> str:

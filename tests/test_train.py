@@ -235,3 +235,18 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
     assert all("calibration_log_loss" in t.data.metrics for t in trials)
     assert all("calibration_lift_top_20pct" in t.data.metrics for t in trials)  # evaluation.top_fraction
     assert parents[0].data.params["tuning_trials"] == "2"
+
+
+def test_logging_a_table_with_integer_counts_gives_no_schema_hint(tmp_path, recwarn):
+    import mlflow
+
+    from churnml.tracking import RunLogger
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
+    frame = pd.DataFrame({"win_orders_30d": np.array([0, 2], dtype="int32"), "churned": np.array([1, 0], dtype="int8")})
+    with mlflow.start_run() as run:
+        RunLogger(run.info.run_id).dataset(frame, name="train", context="training", targets="churned")
+    hints = [w for w in recwarn if "Inferred schema contains integer" in str(w.message)]
+    assert hints == []
+    logged = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert [d.dataset.name for d in logged] == ["train"]
