@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
