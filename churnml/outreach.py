@@ -215,7 +215,9 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     """Which asked customers can be scored, and why the others cannot.
 
     Every asked id (stripped of surrounding spaces) ends in exactly one of the
-    two outputs. Reasons, first match wins: ``duplicate`` (asked again),
+    two outputs. Reasons, first match wins: ``blank id`` (missing, empty or
+    only white space; with its position in ``customers``, from 1: the data
+    row of a ``--customers`` file), ``duplicate`` (asked again),
     ``unknown customer id`` (not in ``known``: the ids of the transactions,
     customers and subscriptions tables as read), not at risk at the
     cutoff (not in ``at_risk``: no purchase before it, within
@@ -233,7 +235,9 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     """
     asked = canonical_ids(pd.Series(list(customers), dtype=object)).fillna("")  # the tables' id rule
     reason = pd.Series("", index=asked.index, dtype="object")
-    reason[asked.duplicated()] = "duplicate: already listed above"
+    blank = asked == ""
+    reason[blank] = "blank id: asked id number " + (asked.index[blank] + 1).astype("str") + " is empty"
+    reason[asked.duplicated() & ~blank] = "duplicate: already listed above"
     unknown = ~asked.isin(set(known)) & (reason == "")
     reason[unknown] = "unknown customer id: not in the transactions, customers or subscriptions tables"
     twin = _zero_twins(asked[unknown], known)  # 7592 asked, 07592 known

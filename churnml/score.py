@@ -30,6 +30,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydantic import ValidationError
@@ -43,7 +44,8 @@ from churnml.cli import (
     run,
 )
 from churnml.config import Config, ScoringConfig
-from churnml.errors import ChurnMLError, ConfigError, EmptyDataError, SchemaError
+from churnml.errors import ChurnMLError, ConfigError, SchemaError
+from churnml.ids import canonical_ids
 from churnml.io import Tables, file_columns, folder_files, load_tables, read_table, write_frame
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
@@ -196,16 +198,20 @@ def _read_list(path: str) -> list[str]:
     others = [str(c) for c in found if c != LIST_COLUMN]
     if others:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
-    only = {"usecols": [LIST_COLUMN]} if kind == "csv" else {"columns": [LIST_COLUMN]}
     try:
-        ids = read_table("customers", src, read_options=only, duplicates="keep")[LIST_COLUMN]
-    except EmptyDataError:
+        raw = (pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", keep_default_na=False) if kind == "csv"
+               else pd.read_parquet(src, columns=[LIST_COLUMN]))[LIST_COLUMN]
+    except (ValueError, OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc})") from None
+    if raw.empty:
         raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
-                          "or leave --customers out to score everyone at risk") from None
-    except SchemaError as exc:
-        raise SchemaError([f"{where}: " + p.replace(f"customers.{LIST_COLUMN}", f"column {LIST_COLUMN}")
-                           for p in exc.problems]) from None
-    return [str(v) for v in ids.tolist()]
+                          "or leave --customers out to score everyone at risk")
+    ids = canonical_ids(raw)  # the tables' id rule; a blank id is listed as unscored, with its row
+    blank = int(ids.isna().sum())
+    if blank:
+        log.warning("%s: %d blank id(s), e.g. at data row(s) %s; they are listed as unscored", where, blank,
+                    ", ".join(str(i + 1) for i in np.flatnonzero(ids.isna().to_numpy())[:5]))
+    return ids.fillna("").tolist()
 
 
 # ------------------------------------------------------------------------------------------ scoring

@@ -232,6 +232,22 @@ def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ig
            "['signup_at']" in caplog.text
 
 
+def test_a_blank_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(tmp_path, fake_run, caplog):
+    (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
+    assert fake_run[0][1] == ["07592", "", "", "07592"]
+    assert f"--customers {tmp_path / 'ids.csv'}: 2 blank id(s), e.g. at data row(s) 2, 3; they are listed as " \
+           "unscored" in caplog.text
+    keep, unscored = account_for(fake_run[0][1], {"07592"}, {"07592"}, TimeConfig())  # type: ignore[arg-type]
+    assert keep.tolist() == ["07592"]
+    assert unscored.to_dict("list") == {
+        "customer_id": ["", "", "07592"],
+        "reason": ["blank id: asked id number 2 is empty", "blank id: asked id number 3 is empty",
+                   "duplicate: already listed above"],
+    }
+
+
 def test_ids_that_lost_their_leading_zeros_are_hinted_at(caplog):
     known = {"07592", "01412", "22279"}
     with caplog.at_level(logging.WARNING, logger="churnml.outreach"):
