@@ -56,8 +56,12 @@ def _check_missing_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame) -> N
 
 # ------------------------------------------------------------------ table rules
 def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], returns: Policy,
-                 data_end: pd.Timestamp | None) -> np.ndarray:
-    """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``."""
+                 data_end: pd.Timestamp | None, raw: pd.DataFrame) -> np.ndarray:
+    """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``.
+
+    Times are compared in UTC and shown as ``raw`` has them (as written in the file), so that an
+    example can be found in the file whatever ``data.timezone`` converted it to.
+    """
     negative = np.zeros(len(rep.labels), dtype=bool)
     if spec.name == "transactions" and "amount" in canon:
         negative = (canon["amount"] < 0).to_numpy()
@@ -69,11 +73,11 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
     if first in canon and last in canon:
         before = (canon[last] < canon[first]).to_numpy()
         if before.any():
-            rep.add(last, order_rule(first, last), before, canon[last])
+            rep.add(last, order_rule(first, last), before, raw[last])
     if data_end is not None and spec.time_column in canon:
         late = (canon[spec.time_column] >= data_end).to_numpy()
         if late.any():
-            rep.add(spec.time_column, data_end_rule(data_end), late, canon[spec.time_column])
+            rep.add(spec.time_column, data_end_rule(data_end), late, raw[spec.time_column])
     return negative
 
 
@@ -242,7 +246,7 @@ def validate_table(
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
     canon = convert_columns(rep, spec, raw, timezone, formats, dayfirst)
-    negative = _check_rules(rep, spec, canon, returns, end)
+    negative = _check_rules(rep, spec, canon, returns, end, raw)
     extras = raw[[c for c in raw.columns if c not in spec]]
     frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)
     repeated = _check_duplicates(rep, spec, frame, duplicates)

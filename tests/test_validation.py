@@ -142,6 +142,19 @@ def test_rows_at_or_after_the_declared_end_are_reported(tmp_path):
     assert len(read_table("transactions", path, data_end="2024-08-01 00:00:01")) == 3
 
 
+def test_time_rules_compare_in_utc_and_show_the_values_as_written(tmp_path):
+    # Berlin 2024-07-01 01:30 is 2024-06-30 23:30 UTC: before a data.end of 07-01 UTC, so allowed;
+    # 02:30 is 00:30 UTC, at or after it. The example is the file's text, not the UTC value.
+    path = csv(tmp_path, HEADER + "a,2024-07-01 01:30,1\nb,2024-07-01 02:30,1\n")
+    msg = only(problems("transactions", path, data_end="2024-07-01", timezone="Europe/Berlin"))
+    assert msg.startswith("transactions.timestamp: 1 row dated at or after data.end at data row 2 of ")
+    assert "(e.g. '2024-07-01 02:30')" in msg
+    subs = csv(tmp_path, "customer_id,plan,start,end,mrr\nA,basic,2024-05-01 00:30,2024-05-01 00:10,9\n",
+               name="subs.csv")
+    msg = only(problems("subscriptions", subs, timezone="Europe/Berlin"))
+    assert "end before start at data row 1 of " in msg and "(e.g. '2024-05-01 00:10')" in msg
+
+
 def test_subscriptions_ending_before_they_start_are_reported(tmp_path):
     path = csv(tmp_path, "customer_id,start,end\na,2024-01-01,2024-02-01\nb,2024-03-01,2024-02-01\n"
                          "c,2024-03-01,\n")
