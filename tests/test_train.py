@@ -243,8 +243,9 @@ def test_logging_a_table_with_integer_counts_gives_no_schema_hint(tmp_path, recw
     from churnml.tracking import RunLogger
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
+    exp = mlflow.MlflowClient().create_experiment("hint")  # not the active experiment of an earlier test's store
     frame = pd.DataFrame({"win_orders_30d": np.array([0, 2], dtype="int32"), "churned": np.array([1, 0], dtype="int8")})
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id=exp) as run:
         RunLogger(run.info.run_id).dataset(frame, name="train", context="training", targets="churned")
     hints = [w for w in recwarn if "Inferred schema contains integer" in str(w.message)]
     assert hints == []
