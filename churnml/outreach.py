@@ -179,19 +179,28 @@ def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: 
     if rest.empty:
         none = pd.Series([], dtype="str")
         return pd.DataFrame({"customer_id": none, "reason": none})
-    where = ("below the cut: rank " + rest["rank"].astype("str") + f" of {len(ranked)} by value at risk ("
-             + rest["value_at_risk"].map("{:.2f}".format) + ")")
+    unknown = rest["value_at_risk"].isna()  # no predicted CLV: ranked last
+    shown = rest["value_at_risk"].map("{:.2f}".format).where(~unknown, "unknown: no predicted CLV")
+    where = "below the cut: rank " + rest["rank"].astype("str") + f" of {len(ranked)} by value at risk (" + shown + ")"
     if top is not None:
         why = pd.Series(f"; --top {top} keeps ranks 1 to {min(top, len(ranked))}", index=rest.index)
     elif budget is not None:
         cost, save = cfg.scoring.cost_per_contact, cfg.scoring.save_rate
-        why = pd.Series(f"; --budget {budget:g} pays for {len(listed)} contact(s) at {cost:g} each", index=rest.index)
-        why[~(save * rest["value_at_risk"] > cost)] = (
-            f"; not worth a contact: save rate {save:g} x value at risk <= cost per contact {cost:g}")
+        why = pd.Series(f"; --budget {_as_given(budget)} pays for {len(listed)} contact(s) at {_as_given(cost)} each",
+                        index=rest.index)
+        why[~(save * rest["value_at_risk"] > cost) & ~unknown] = (
+            f"; not worth a contact: save rate {_as_given(save)} x value at risk <= cost per contact {_as_given(cost)}")
+        why[unknown] = "; not contacted: its value at risk is unknown"
     else:
         why = pd.Series("", index=rest.index)
     return pd.DataFrame({"customer_id": rest["customer_id"].astype("str"),
                          "reason": (where + why).astype("str")}).reset_index(drop=True)
+
+
+def _as_given(x: float) -> str:
+    """A number as the user typed it, without a float's ``.0``: 20.0 -> '20', 12.345678 -> '12.345678'."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame, top_k: int) -> pd.DataFrame:
@@ -215,7 +224,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     """Which asked customers can be scored, and why the others cannot.
 
     Every asked id (stripped of surrounding spaces) ends in exactly one of the
-    two outputs. Reasons, first match wins: ``blank id`` (missing, empty or
+    two outputs. Reasons, first match wins: ``missing id`` (missing, empty or
     only white space; with its position in ``customers``, from 1: the data
     row of a ``--customers`` file), ``duplicate`` (asked again),
     ``unknown customer id`` (not in ``known``: the ids of the transactions,
@@ -236,7 +245,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     asked = canonical_ids(pd.Series(list(customers), dtype=object)).fillna("")  # the tables' id rule
     reason = pd.Series("", index=asked.index, dtype="object")
     blank = asked == ""
-    reason[blank] = "blank id: asked id number " + (asked.index[blank] + 1).astype("str") + " is empty"
+    reason[blank] = "missing id: asked id number " + (asked.index[blank] + 1).astype("str") + " is empty or NA"
     reason[asked.duplicated() & ~blank] = "duplicate: already listed above"
     unknown = ~asked.isin(set(known)) & (reason == "")
     reason[unknown] = "unknown customer id: not in the transactions, customers or subscriptions tables"

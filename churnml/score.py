@@ -3,7 +3,7 @@
 Writes the list (CSV or Parquet by the suffix of ``--out``) and, beside it,
 ``<name>.unscored.csv`` (``<name>``: the file name without its format suffix,
 ``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq``) with every asked customer that
-is not on the list and why: not scored (unknown id, not at risk, duplicate)
+is not on the list and why: not scored (missing or unknown id, not at risk, duplicate)
 or, with ``--customers`` and ``--top`` or ``--budget``, below the cut. Both are written atomically and never replace a
 file without ``--overwrite``. Every option, the ``--set`` keys, the output
 names and the ``--customers`` list are checked before the data or the model is
@@ -46,7 +46,15 @@ from churnml.cli import (
 from churnml.config import Config, ScoringConfig
 from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.ids import canonical_ids
-from churnml.io import Tables, file_columns, folder_files, load_tables, read_table, write_frame
+from churnml.io import (
+    Tables,
+    file_columns,
+    folder_files,
+    load_tables,
+    read_policy,
+    read_table,
+    write_frame,
+)
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
@@ -199,17 +207,22 @@ def _read_list(path: str) -> list[str]:
     if others:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
     try:
-        raw = (pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", keep_default_na=False) if kind == "csv"
+        # pyarrow, as the tables' CSV files are read: a row with more fields than the header is an error (pandas'
+        # C engine would take the first column as an index, or drop the extra field), a line of spaces is a row,
+        # and NA, null and the like are missing, as in the tables
+        raw = (pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", engine="pyarrow") if kind == "csv"
                else pd.read_parquet(src, columns=[LIST_COLUMN]))[LIST_COLUMN]
     except (ValueError, OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc})") from None
+        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}); fix: every row needs as many "
+                          "fields as the header line (quote a value that holds a comma)") from None
     if raw.empty:
         raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
                           "or leave --customers out to score everyone at risk")
-    ids = canonical_ids(raw)  # the tables' id rule; a blank id is listed as unscored, with its row
+    ids = canonical_ids(raw)  # the tables' id rule; a missing id is listed as unscored, with its row
     blank = int(ids.isna().sum())
     if blank:
-        log.warning("%s: %d blank id(s), e.g. at data row(s) %s; they are listed as unscored", where, blank,
+        log.warning("%s: %d missing id(s) (empty, blank or NA), e.g. at data row(s) %s; they are listed as unscored",
+                    where, blank,
                     ", ".join(str(i + 1) for i in np.flatnonzero(ids.isna().to_numpy())[:5]))
     return ids.fillna("").tolist()
 
@@ -238,7 +251,7 @@ def _folder_rule(key: str, given: dict[str, str], cfg: Config, recorded: dict[st
 def _returns_read(args: argparse.Namespace, cfg: Config, model: ChurnModel | None) -> str:
     """The ``data.returns`` this run reads its transactions with."""
     if not args.data:
-        return cfg.data.returns
+        return read_policy(cfg.data)["returns"]  # the bundled sources have their own
     return _folder_rule("returns", _set_keys(list(args.set)), cfg, _recorded_policy(model))[0]
 
 

@@ -179,6 +179,19 @@ def test_an_id_with_only_returns_under_returns_drop_is_unknown_with_the_policy_n
             assert side["R-ONLY"] == "no purchase before the cutoff"
 
 
+def test_the_returns_note_follows_how_the_tables_were_read_not_the_setting_alone():
+    from argparse import Namespace
+
+    from churnml.score import _returns_read
+
+    files = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.csv", "data.returns=drop"])
+    synthetic = load_config(None, ["data.source=synthetic", "data.returns=drop"])  # generated: returns kept
+    assert _returns_read(Namespace(data=None, set=[]), files, None) == "drop"
+    assert _returns_read(Namespace(data=None, set=[]), synthetic, None) == "keep"
+    assert _returns_read(Namespace(data="d", set=[]), files, None) == "keep"  # --data: the model's, else keep
+    assert _returns_read(Namespace(data="d", set=["data.returns=drop"]), files, None) == "drop"
+
+
 def test_scoring_with_a_missing_model_is_a_clear_error(setup, tmp_path):
     cfg, tables, _, _ = setup
     from churnml.scoring import load_churn_model
@@ -287,6 +300,24 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
     ]
     everyone = outreach_list(_scored(), None, rows, cfg)  # type: ignore[arg-type]
     assert below_the_cut(_scored(), everyone, cfg).empty
+    # money as typed; a customer without a predicted CLV has no value at risk, is ranked last and says so
+    odd = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=12.345678", "scoring.save_rate=0.2"])
+    no_clv = _scored().assign(predicted_clv=[250.0, 100.0, np.nan, 100.0])  # D
+    paid = outreach_list(no_clv, None, rows, odd, budget=1234567.0)  # type: ignore[arg-type]
+    assert paid["customer_id"].tolist() == ["A"]  # 0.2 x 80 = 16 > 12.345678; B and C give 10
+    assert below_the_cut(no_clv, paid, odd, budget=1234567.0)["reason"].tolist() == [
+        "below the cut: rank 2 of 4 by value at risk (50.00); not worth a contact: save rate 0.2 x value at risk "
+        "<= cost per contact 12.345678",
+        "below the cut: rank 3 of 4 by value at risk (50.00); not worth a contact: save rate 0.2 x value at risk "
+        "<= cost per contact 12.345678",
+        "below the cut: rank 4 of 4 by value at risk (unknown: no predicted CLV); not contacted: its value at risk "
+        "is unknown",
+    ]
+    nine = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9.5", "scoring.save_rate=0.2"])
+    paid = outreach_list(_scored(), None, rows, nine, budget=20.5)  # type: ignore[arg-type]
+    assert paid["customer_id"].tolist() == ["A", "B"]  # 20.5 // 9.5 = 2 of the worth A (16), B (10), C (10)
+    assert below_the_cut(_scored(), paid, nine, budget=20.5)["reason"].iloc[0] == (
+        "below the cut: rank 3 of 4 by value at risk (50.00); --budget 20.5 pays for 2 contact(s) at 9.5 each")
 
 
 def test_every_asked_customer_is_on_the_list_or_beside_it_with_a_cut(setup):

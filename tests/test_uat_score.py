@@ -232,20 +232,34 @@ def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ig
            "['signup_at']" in caplog.text
 
 
-def test_a_blank_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(tmp_path, fake_run, caplog):
-    (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\n")
+def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(tmp_path, fake_run, caplog):
+    (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\nNA,Ed\n")
+    (tmp_path / "one.csv").write_text("customer_id\nA\n   \nB\n")  # a line of spaces is a row with a blank id
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
-    assert fake_run[0][1] == ["07592", "", "", "07592"]
-    assert f"--customers {tmp_path / 'ids.csv'}: 2 blank id(s), e.g. at data row(s) 2, 3; they are listed as " \
-           "unscored" in caplog.text
+        assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "one.csv"), "--overwrite")) == 0
+    assert fake_run[0][1] == ["07592", "", "", "07592", ""]
+    assert fake_run[1][1] == ["A", "", "B"]
+    assert f"--customers {tmp_path / 'ids.csv'}: 3 missing id(s) (empty, blank or NA), e.g. at data row(s) 2, 3, " \
+           "5; they are listed as unscored" in caplog.text
     keep, unscored = account_for(fake_run[0][1], {"07592"}, {"07592"}, TimeConfig())  # type: ignore[arg-type]
     assert keep.tolist() == ["07592"]
     assert unscored.to_dict("list") == {
-        "customer_id": ["", "", "07592"],
-        "reason": ["blank id: asked id number 2 is empty", "blank id: asked id number 3 is empty",
-                   "duplicate: already listed above"],
+        "customer_id": ["", "", "07592", ""],
+        "reason": ["missing id: asked id number 2 is empty or NA", "missing id: asked id number 3 is empty or NA",
+                   "duplicate: already listed above", "missing id: asked id number 5 is empty or NA"],
     }
+
+
+@pytest.mark.parametrize("text", ["customer_id,name\n07592,Smith, John\n01412,Doe, Jane\n",  # an unquoted comma
+                                  "customer_id\n1,234\n", "customer_id\nA\nB,x\n"])
+def test_a_list_row_with_more_fields_than_its_header_is_refused(tmp_path, no_model, capsys, text):
+    (tmp_path / "ids.csv").write_text(text)
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --customers {tmp_path / 'ids.csv'}: cannot read its customer_id column (")
+    assert "Expected" in err and "columns, got" in err
+    assert "fix: every row needs as many fields as the header line (quote a value that holds a comma)\n" in err
 
 
 def test_ids_that_lost_their_leading_zeros_are_hinted_at(caplog):

@@ -50,7 +50,7 @@ class SparkTables:
 
 
 #: From this many rows a pandas table handed to Spark gets a warning: it is held in the driver's heap. 100k
-#: synthetic customers from memory (1.6M transactions, 5.0M events) trained in a 4g heap (benchmarks/README.md).
+#: synthetic customers from memory (1.6M transactions, 5.0M events) trained in a 4g heap (README.md, --spark-memory).
 IN_MEMORY_WARN_ROWS = 10_000_000
 
 
