@@ -188,7 +188,7 @@ budget.outreach[["rank", "customer_id", "churn_probability", "value_at_risk", "s
 
 # %% [markdown]
 # The same from the command line, as a CSV a CRM can import (with an `.unscored.csv` beside it for
-# everyone asked for who could not be scored): this notebook's registered model, on the same
+# everyone asked for who is not on the list, and why): this notebook's registered model, on the same
 # synthetic data.
 
 # %%
