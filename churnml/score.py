@@ -3,9 +3,10 @@
 Writes the list (CSV or Parquet by the suffix of ``--out``) and, beside it,
 ``<name>.unscored.csv`` (``<name>``: the file name without its format suffix,
 ``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq``) with every asked customer that
-is not on the list and why: not scored (missing or unknown id, not at risk, duplicate)
-or, with ``--customers`` and ``--top`` or ``--budget``, below the cut. Both are written atomically and never replace a
-file without ``--overwrite``. Every option, the ``--set`` keys, the output
+is not on the list and why: not scored (missing or unknown id, not at risk,
+duplicate) or, with ``--customers`` and ``--top`` or ``--budget``, below the
+cut. Both are written atomically and never replace a file without
+``--overwrite``. Every option, the ``--set`` keys, the output
 names and the ``--customers`` list are checked before the data or the model is
 loaded. With ``--engine spark``, features and probabilities of everyone at
 risk (or of the ``--customers`` asked) are computed in Spark
@@ -213,17 +214,18 @@ def _read_list(path: str) -> list[str]:
         raw = (pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", engine="pyarrow") if kind == "csv"
                else pd.read_parquet(src, columns=[LIST_COLUMN]))[LIST_COLUMN]
     except (ValueError, OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}); fix: every row needs as many "
-                          "fields as the header line (quote a value that holds a comma)") from None
+        fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
+               if kind == "csv" else "check the file")
+        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}); fix: {fix}") from None
     if raw.empty:
         raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
                           "or leave --customers out to score everyone at risk")
     ids = canonical_ids(raw)  # the tables' id rule; a missing id is listed as unscored, with its row
     blank = int(ids.isna().sum())
     if blank:
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(ids.isna().to_numpy())[:5])
         log.warning("%s: %d missing id(s) (empty, blank or NA), e.g. at data row(s) %s; they are listed as unscored",
-                    where, blank,
-                    ", ".join(str(i + 1) for i in np.flatnonzero(ids.isna().to_numpy())[:5]))
+                    where, blank, rows)
     return ids.fillna("").tolist()
 
 
