@@ -22,6 +22,11 @@ same test rows as the model:
 When the training horizon is shorter than the asked one, the recency and
 RFM baselines are moved to the asked horizon like the model: each with its
 own :func:`churnml.horizon.horizon_power`, to the same base rate.
+
+A row without a recency (no purchase before the cutoff: in the contractual
+regime, a subscriber who never bought) is read by the recency and RFM
+baselines as the longest recency of the training rows, with its purchase days
+and spend (0). LightGBM takes the missing value as it is.
 """
 
 from __future__ import annotations
@@ -62,11 +67,19 @@ def _put_moved(out: dict[str, np.ndarray], name: str, p: np.ndarray, base_rate: 
         log.warning("baseline %s left out: %s", name, exc)
 
 
-def _rfm_matrix(frame: pd.DataFrame) -> np.ndarray:
+def _recency(frame: pd.DataFrame, never: float) -> np.ndarray:
+    """``rfm_recency_days`` with ``never`` where there is no purchase before the cutoff."""
+    days = frame["rfm_recency_days"].to_numpy(dtype="float64")
+    return np.where(np.isnan(days), never, days)
+
+
+def _rfm_matrix(frame: pd.DataFrame, never: float) -> np.ndarray:
     missing = [c for c in _RFM if c not in frame.columns]
     if missing:
         raise ModelError(f"the RFM baselines need the rfm feature family; missing {missing}")
-    return np.log1p(frame[list(_RFM)].to_numpy(dtype="float64").clip(min=0))
+    rfm = frame[list(_RFM)].to_numpy(dtype="float64")
+    rfm[:, 0] = _recency(frame, never)
+    return np.log1p(rfm.clip(min=0))
 
 
 def baseline_probabilities(
@@ -105,14 +118,16 @@ def baseline_probabilities(
     out: dict[str, np.ndarray] = {}
     y_cal = calibration[target].to_numpy()
     if "rfm_recency_days" in test.columns:
+        seen = train["rfm_recency_days"].to_numpy(dtype="float64")
+        never = float(np.nanmax(seen)) if np.isfinite(seen).any() else 0.0  # no purchase: the longest seen
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
-        iso.fit(calibration["rfm_recency_days"].to_numpy(dtype="float64"), y_cal)
-        _put_moved(out, "recency", iso.predict(test["rfm_recency_days"].to_numpy(dtype="float64")), base_rate)
+        iso.fit(_recency(calibration, never), y_cal)
+        _put_moved(out, "recency", iso.predict(_recency(test, never)), base_rate)
         lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
         w = {} if train_weight is None else {"standardscaler__sample_weight": train_weight,
                                              "logisticregression__sample_weight": train_weight}
-        lr.fit(_rfm_matrix(train), train[target].to_numpy(), **w)
-        _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test))[:, 1], base_rate)
+        lr.fit(_rfm_matrix(train, never), train[target].to_numpy(), **w)
+        _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test, never))[:, 1], base_rate)
     bg = f"btyd_p_no_purchase_{horizon_days}d"
     if bg in test.columns and test[bg].notna().all():
         out["bgnbd"] = test[bg].to_numpy(dtype="float64")

@@ -251,3 +251,22 @@ def test_logging_a_table_with_integer_counts_gives_no_schema_hint(tmp_path, recw
     assert hints == []
     logged = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
     assert [d.dataset.name for d in logged] == ["train"]
+
+
+def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_recency():
+    from churnml.baselines import baseline_probabilities
+
+    def rows(recency, days, spend, churned):
+        return pd.DataFrame({"rfm_recency_days": recency, "rfm_days_all": days, "rfm_monetary_sum_all": spend,
+                             "churned": churned})
+
+    nan = np.nan  # no purchase before the cutoff: recency missing, 0 purchase days and spend
+    train = rows([5.0, 40.0, 90.0, 200.0, nan, 10.0], [6, 3, 2, 1, 0, 4], [60.0, 30.0, 20.0, 5.0, 0.0, 50.0],
+                 [0, 0, 1, 1, 1, 0])
+    cal = rows([8.0, nan, 150.0, 30.0], [5, 0, 1, 2], [40.0, 0.0, 9.0, 25.0], [0, 1, 1, 0])
+    test = rows([nan, 20.0, 120.0], [0, 3, 1], [0.0, 35.0, 8.0], [1, 0, 1])
+    got = baseline_probabilities(train, cal, test, 90)
+    filled = baseline_probabilities(*(f.fillna({"rfm_recency_days": 200.0}) for f in (train, cal, test)), 90)
+    for name in ("recency", "rfm_logistic"):
+        assert np.isfinite(got[name]).all(), name
+        np.testing.assert_array_equal(got[name], filled[name], err_msg=name)  # 200: the longest training recency
