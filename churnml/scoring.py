@@ -41,7 +41,7 @@ from churnml.outreach import (
     spreadsheet_safe,
 )
 from churnml.tracking import load_pyfunc
-from churnml.windows import DAY, DataSpan, to_cutoff
+from churnml.windows import DataSpan, stale_cutoff_text, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -228,22 +228,13 @@ def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFram
     return f"nobody to score at {c.date()}: none of the {asked} asked customers can be scored ({why})"
 
 
-#: A cutoff more days than this after the last transaction gets a warning (:func:`_warn_if_stale`).
-STALE_DAYS = 31
-
-
 def _warn_if_stale(tx: pd.DataFrame, cutoff: pd.Timestamp) -> None:
     """Warn when the cutoff is long after the data: every customer then looks silent for that long."""
     if tx["timestamp"].isna().all():
         return
-    end = DataSpan.from_times(tx["timestamp"]).end  # the day after the last transaction
-    gap = (cutoff - end).days
-    if gap > STALE_DAYS:
-        log.warning(
-            "the cutoff %s is %d days after the last transaction (%s): nobody can have bought in between, so "
-            "everyone looks silent and the churn probabilities run high. Score at %s (the day after the data) "
-            "or load newer data", cutoff.date(), gap, (end - DAY).date(), end.date(),
-        )
+    text = stale_cutoff_text(cutoff, DataSpan.from_times(tx["timestamp"]).end)
+    if text:
+        log.warning("%s", text)
 
 
 def score_customers(

@@ -36,6 +36,7 @@ __all__ = [
     "latest_matured_cutoff",
     "matured_cutoffs",
     "rolling_cutoffs",
+    "stale_cutoff_text",
     "to_cutoff",
     "to_timestamp",
     "year_before",
@@ -199,6 +200,23 @@ class DataSpan:
             else to_timestamp(times.max(), "the last timestamp").normalize() + DAY
         )
         return cls(first.as_unit("us"), end.as_unit("us"))
+
+
+#: A cutoff more days than this after the data's end gets a warning (:func:`stale_cutoff_text`).
+STALE_DAYS = 31
+
+
+def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp) -> str | None:
+    """Why a cutoff more than :data:`STALE_DAYS` days after ``end`` (the day after the data) misleads; else None.
+
+    Every customer looks silent since the data's end, so recencies and churn probabilities run high.
+    """
+    gap = (cutoff - end).days
+    if gap <= STALE_DAYS:
+        return None
+    return (f"the cutoff {cutoff.date()} is {gap} days after the last transaction ({(end - DAY).date()}): nobody "
+            f"can have bought in between, so everyone looks silent for {gap} more days than they are and the churn "
+            f"probabilities run high. Use {end.date()} (the day after the data) or load newer data")
 
 
 def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import typing
@@ -176,6 +177,25 @@ def test_features_label_the_latest_matured_cutoff_and_compute_unlabelled_feature
     assert got == {("2024-02-01", "A"): 0, ("2024-02-01", "B"): 1, ("2024-02-01", "C"): 1,
                    ("2024-03-02", "A"): 0, ("2024-03-02", "B"): 1, ("2024-03-02", "C"): 0, ("2024-03-02", "D"): 1}
     assert _features(tmp_path, "--cutoff", "2024-03-20", "--overwrite") == 0
+
+
+def test_features_refuse_cutoffs_where_nobody_is_at_risk_and_warn_about_some_or_a_stale_one(tmp_path, capsys,
+                                                                                          caplog):
+    assert _features(tmp_path, "--cutoffs", "2023-12-01,2024-01-03") == 2  # nobody bought before 01-03 either
+    assert ("error: nobody is at risk at 2023-12-01, 2024-01-03: no customer has a purchase before the cutoff "
+            "(noncontractual regime); the data runs from 2024-01-03 to 2024-03-31; fix: pick cutoffs inside it"
+            ) in capsys.readouterr().err
+    assert not (tmp_path / "out" / "features.parquet").exists()
+    with caplog.at_level(logging.WARNING, logger="churnml.features.__main__"):
+        assert _features(tmp_path, "--cutoffs", "2023-12-01,2024-02-01,2024-06-01") == 0
+    assert ("nobody is at risk at 2023-12-01 (no customer has a purchase before the cutoff); the data runs from "
+            "2024-01-03 to 2024-03-31; those cutoffs have no rows") in caplog.text
+    # 2024-06-01 is 61 days after 04-01, the day after the data: every recency is 61 days longer than it is
+    assert "the cutoff 2024-06-01 is 61 days after the last transaction (2024-03-31)" in caplog.text
+    assert "the cutoff 2024-02-01 is" not in caplog.text
+    rows = pd.read_parquet(tmp_path / "out" / "features.parquet")
+    assert rows.groupby(rows["cutoff"].dt.strftime("%Y-%m-%d")).size().to_dict() == {"2024-02-01": 3,
+                                                                                      "2024-06-01": 4}
 
 
 # ------------------------------------------------------------------ scoring.tiers

@@ -22,6 +22,7 @@ and Java 17.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -31,9 +32,11 @@ from typing import Any
 from churnml.cli import add_engine_options, base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
-from churnml.windows import DataSpan, to_cutoff
+from churnml.windows import DAY, DataSpan, stale_cutoff_text, to_cutoff
 
 __all__ = ["main"]
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,14 +75,36 @@ def _with_data_folder(cfg: Config, folder: str | None) -> Config:
 
 
 def _check_cutoffs(tables: Any, span: Callable[[Any, Config], DataSpan], cfg: Config, cutoffs: list[str],
-                   labelled: bool) -> None:
-    """The regime's table is there and, with ``--labels``, every label window has matured (as in training)."""
+                   labelled: bool) -> DataSpan:
+    """The regime's table is there and, with ``--labels``, every label window has matured (as in training);
+    a cutoff long after the data gets a warning. Returns the data's span."""
     from churnml.dataset import check_matured, check_regime_tables
 
     check_regime_tables(tables, cfg.time)
+    data = span(tables, cfg)
     if labelled:
-        check_matured(span(tables, cfg), [to_cutoff(c) for c in cutoffs], cfg.time, what="the cutoff",
-                      where="--cutoff/--cutoffs")
+        check_matured(data, [to_cutoff(c) for c in cutoffs], cfg.time, what="the cutoff", where="--cutoff/--cutoffs")
+    for c in cutoffs:
+        text = stale_cutoff_text(to_cutoff(c), data.end)
+        if text:
+            log.warning("%s", text)
+    return data
+
+
+def _check_population(sizes: dict[str, int], cutoffs: list[str], cfg: Config, data: DataSpan) -> None:
+    """Refuse when nobody is at risk at any cutoff; warn about the cutoffs where nobody is."""
+    empty = [c for c in cutoffs if not sizes.get(c)]
+    if not empty:
+        return
+    window = f" within {cfg.time.active_within_days} days" if cfg.time.active_within_days else ""
+    who = ("an active subscription" if cfg.time.regime == "contractual"
+           else f"a purchase before the cutoff{window}")
+    where = f"the data runs from {data.first.date()} to {(data.end - DAY).date()}"
+    if len(empty) == len(cutoffs):
+        raise ConfigError(f"nobody is at risk at {', '.join(empty)}: no customer has {who} ({cfg.time.regime} "
+                          f"regime); {where}; fix: pick cutoffs inside it")
+    log.warning("nobody is at risk at %s (no customer has %s); %s; those cutoffs have no rows", ", ".join(empty),
+                who, where)
 
 
 def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
@@ -92,8 +117,10 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
     from churnml.labels import make_labels, population
 
     tables = load_tables(cfg)
-    _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
+    data = _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
     spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
+    sizes = spine["cutoff"].dt.strftime("%Y-%m-%d").value_counts().to_dict()
+    _check_population(sizes, cutoffs, cfg, data)
     plan = plan_features(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
     if labelled:
@@ -114,14 +141,18 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
 
     session = cs.local_session(master=master, driver_memory=memory)
     tables = cs.tables_from_config(session, cfg)
-    _check_cutoffs(tables, data_span, cfg, cutoffs, labelled)
+    data = _check_cutoffs(tables, data_span, cfg, cutoffs, labelled)
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
-             else cs.population(session, tables, cutoffs, cfg.time))
+             else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
+    counted = cs.to_pandas(spine.groupBy("cutoff").count())
+    _check_population(dict(zip(counted["cutoff"].dt.strftime("%Y-%m-%d"), counted["count"], strict=True)), cutoffs,
+                      cfg, data)
     plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan)
     if labelled:
         feats = feats.join(spine, on=["customer_id", "cutoff"], how="left").orderBy("cutoff", "customer_id")
     cs.write_parquet(feats, out / "features.parquet", overwrite=overwrite)
+    spine.unpersist()
     return int(session.read.parquet(str(out / "features.parquet")).count()), plan.to_dict()
 
 
