@@ -7,6 +7,8 @@ nested ``dict`` a YAML file parses to, before validation.
 
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,12 +101,43 @@ def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return tree
 
 
-def _format_errors(err: ValidationError, origin: str) -> ConfigError:
+def _keys_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """The keys a section at ``path`` (below ``model``) accepts; empty when the path leads to no section.
+
+    A mapping of sections (``data.tables``) takes any key, then the section it maps to.
+    """
+    node: Any = model
+    parts = list(path)
+    while parts:
+        part = parts.pop(0)
+        fields = getattr(node, "model_fields", None)
+        if fields is None or str(part) not in fields:
+            return []
+        node = fields[str(part)].annotation
+        for _ in range(3):  # unwrap Optional[...] and dict[str, Section]
+            if isinstance(node, type) and issubclass(node, BaseModel):
+                break
+            args = [a for a in typing.get_args(node) if a is not type(None)]
+            if typing.get_origin(node) is dict and len(args) == 2:
+                if not parts:
+                    return []
+                parts.pop(0)  # the mapping's own key, e.g. the table name
+                node = args[1]
+            elif len(args) == 1:
+                node = args[0]
+            else:
+                return []
+    return list(getattr(node, "model_fields", {}))
+
+
+def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None) -> ConfigError:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
-            msg = "unknown key; check its spelling against the documented keys"
+            near = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(model, e["loc"][:-1]) if model else [], n=1)
+            msg = (f"unknown key; did you mean {near[0]!r}?" if near
+                   else "unknown key; check its spelling against the documented keys")
         elif e["type"] == "value_error":
             msg = e["msg"].removeprefix("Value error, ")
         else:
@@ -135,4 +168,4 @@ def validate_tree(model: type[M], tree: dict[str, Any], origin: str) -> M:
     try:
         return model.model_validate(tree)
     except ValidationError as exc:
-        raise _format_errors(exc, origin) from None
+        raise _format_errors(exc, origin, model) from None

@@ -62,6 +62,18 @@ def test_unknown_keys_and_bad_values_are_all_reported_at_once(tmp_path):
     assert "time.step_days" in msg and "model.calibration" in msg
 
 
+def test_a_misspelled_key_is_told_the_nearest_key_of_its_section():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["time.horizon_day=30", "tme.regime=contractual", "data.source=files",
+                           "data.tables.transactions.path=tx.csv", "data.tables.transactions.colums={}",
+                           "scoring.zzz=1"])
+    msg = str(err.value)
+    assert "  - time.horizon_day: unknown key; did you mean 'horizon_days'? (got 30)" in msg
+    assert "  - tme: unknown key; did you mean 'time'?" in msg
+    assert "  - data.tables.transactions.colums: unknown key; did you mean 'columns'?" in msg  # below a mapping
+    assert "  - scoring.zzz: unknown key; check its spelling against the documented keys (got 1)" in msg
+
+
 def test_an_unknown_time_zone_is_reported_with_the_other_config_mistakes():
     with pytest.raises(ConfigError) as err:
         load_config(None, ["time.horizon=30", "data.timezone=Mars/Olympus"])
