@@ -13,6 +13,7 @@ unless ``overwrite=True``.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -184,8 +185,12 @@ def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
     doubled = sorted({u for u in mapping.values() if list(mapping.values()).count(u) > 1})
     problems = []
     if unknown:
+        names = [c.name for c in spec.columns]
+        near = {k: difflib.get_close_matches(k, names, n=1) for k in unknown}
+        meant = ", ".join(f"{m[0]}: {mapping[k]}" for k, m in near.items() if m)
         problems.append(f"data.tables.{spec.name}.columns maps {unknown}, which are not columns of "
-                        f"{spec.name}; its columns are {[c.name for c in spec.columns]}")
+                        f"{spec.name}; its columns are {names}; fix: the keys are churnml's column names and the "
+                        f"values your file's" + (f" (did you mean {meant}?)" if meant else ""))
     if doubled:
         problems.append(f"data.tables.{spec.name}.columns maps the file column(s) {doubled} to "
                         "more than one canonical column; map each file column once")
@@ -197,7 +202,7 @@ def _check_mapped_present(table: str, mapping: dict[str, str], found: list[Any],
     absent = {c: u for c, u in mapping.items() if u not in found}
     if absent:
         raise SchemaError(
-            f"{table}: the column mapping names column(s) {sorted(absent.values())} that {where} does "
+            f"the column mapping names column(s) {sorted(absent.values())} that {where} does "
             f"not have; found columns {[str(c) for c in found]}; fix data.tables.{table}.columns "
             f"({', '.join(f'{c}: {u}' for c, u in absent.items())})",
             table,

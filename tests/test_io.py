@@ -68,14 +68,16 @@ def test_a_mapped_column_missing_from_the_file_names_the_columns_found(user_csv)
     with pytest.raises(SchemaError) as exc:
         read_table("transactions", user_csv, columns={**MAPPING, "timestamp": "date"})
     msg = str(exc.value)
-    assert "names column(s) ['date']" in msg
+    assert msg.startswith("table 'transactions': the column mapping names column(s) ['date']")  # the table once
     assert "found columns ['cust_no', 'order_date', 'value', 'channel']" in msg
     assert "data.tables.transactions.columns (timestamp: date)" in msg
 
 
 def test_a_mapping_to_a_non_canonical_name_is_a_config_error(user_csv):
-    with pytest.raises(ConfigError, match=r"maps \['customer'\], which are not columns of transactions"):
+    with pytest.raises(ConfigError, match=r"maps \['customer'\], which are not columns of transactions") as exc:
         read_table("transactions", user_csv, columns={"customer": "cust_no"})
+    assert str(exc.value).endswith("fix: the keys are churnml's column names and the values your file's (did you "
+                                   "mean customer_id: cust_no?)")
 
 
 def test_missing_files_unknown_formats_and_broken_csv_are_clear_errors(tmp_path):
