@@ -131,7 +131,10 @@ def kpi_section(kpis: pd.DataFrame) -> str:
     parts = [f'<p class="intro">{esc(intro)}</p>', '<div class="tiles">' + "".join(tiles) + "</div>",
              _kpi_table(kpis, missing)]
     if i < len(kpis) - 1:
-        parts.append(note_html(f"Periods after {period} are not complete: their churn is not observed yet."))
+        grace = int(kpis.attrs.get("grace_days", 0))
+        wait = (f" (a period is complete {grace} days after its end, when the renewal grace of its subscriptions, "
+                f"time.grace_days, has passed)" if grace else "")
+        parts.append(note_html(f"Periods after {period} are not complete: their churn is not observed yet{wait}."))
     if missing:
         by_reason: dict[str, list[str]] = {}
         for metric, reason in missing.items():

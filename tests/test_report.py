@@ -132,6 +132,13 @@ def test_the_contractual_customers_tile_counts_the_subscribers_at_the_period_end
     tiles = _tiles(kpi_section(kpis))
     assert tiles["Subscribers at period end"] == ("1", "+0.0% vs 2024-02", "flat")  # A (S - L + N says 2)
     assert "Customers at period end" not in tiles
+    assert "Periods after 2024-03 are not complete: their churn is not observed yet.</" in kpi_section(kpis)
+    # the data ends 04-25: with a 30-day grace, March (ends 04-01) is complete only on 05-01
+    graced = retention_kpis({"transactions": metrics_log(), "subscriptions": subs},
+                            TimeConfig(regime="contractual", grace_days=30))
+    assert ("Periods after 2024-02 are not complete: their churn is not observed yet (a period is complete 30 days "
+            "after its end, when the renewal grace of its subscriptions, time.grace_days, has passed).</"
+            ) in kpi_section(graced)
 
 
 def test_cohort_section_summarises_returning_buyers_by_hand(hand: tuple[Tables, Config]) -> None:

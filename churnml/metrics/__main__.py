@@ -88,7 +88,7 @@ def run(cfg: Config, out_dir: Path, tables: TablesLike, freq: str | None = None,
         f"Retention KPIs ({kpis.attrs['regime']} churn, periods {kpis['period'].iloc[0]}.."
         f"{kpis['period'].iloc[-1]}, latest {min(last, len(kpis))} shown)\n"
         f"{summary_text(kpis, last=last)}\n\n"
-        f"RFM segments at {cutoff} (history before it):\n"
+        f"RFM segments at {cutoff.date() if cutoff == cutoff.normalize() else cutoff} (history before it):\n"
         f"{segments[['segment', 'customers', 'share']].to_string(index=False, float_format='%.1f')}"
     )
     return text, written

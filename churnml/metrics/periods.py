@@ -160,6 +160,7 @@ def retention_kpis(
         freq=freq or mcfg.freq,
         regime=time.regime,
         data_end=str(span.end),
+        grace_days=grace,
     )
     log.info("retention KPIs: %d periods, regime %s", len(out), time.regime)
     return out
