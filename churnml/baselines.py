@@ -25,8 +25,10 @@ own :func:`churnml.horizon.horizon_power`, to the same base rate.
 
 A row without a recency (no purchase before the cutoff: in the contractual
 regime, a subscriber who never bought) is read by the recency and RFM
-baselines as the longest recency of the training rows, with its purchase days
-and spend (0). LightGBM takes the missing value as it is.
+baselines as the longest recency of the rows they are fitted on (training and
+calibration, never test), with its purchase days and spend (0): at the top of
+the range the isotonic fit saw. With no recency at all in those rows the two
+baselines are left out, with a warning. LightGBM takes the missing value as it is.
 """
 
 from __future__ import annotations
@@ -117,9 +119,13 @@ def baseline_probabilities(
     """
     out: dict[str, np.ndarray] = {}
     y_cal = calibration[target].to_numpy()
-    if "rfm_recency_days" in test.columns:
-        seen = train["rfm_recency_days"].to_numpy(dtype="float64")
-        never = float(np.nanmax(seen)) if np.isfinite(seen).any() else 0.0  # no purchase: the longest seen
+    seen = np.concatenate([f["rfm_recency_days"].to_numpy(dtype="float64") for f in (train, calibration)
+                           if "rfm_recency_days" in f.columns])
+    if "rfm_recency_days" in test.columns and not np.isfinite(seen).any():
+        log.warning("baselines recency and rfm_logistic left out: no training or calibration row has a purchase "
+                    "before its cutoff")
+    elif "rfm_recency_days" in test.columns:
+        never = float(np.nanmax(seen))  # no purchase: the longest recency the fits see (never the test's)
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
         iso.fit(_recency(calibration, never), y_cal)
         _put_moved(out, "recency", iso.predict(_recency(test, never)), base_rate)

@@ -180,14 +180,32 @@ def _date_options(spec: TableSpec, mapping: dict[str, str], opts: dict[str, Any]
     return dates
 
 
+def _meant_mapping(unknown: list[str], mapping: dict[str, str], names: list[str]) -> list[str]:
+    """``canonical: file column`` for each key of ``mapping`` that is not a canonical name, where one is likely.
+
+    A value that is a canonical name means the mapping was written the other way round (``cust_no:
+    customer_id``): swap it. Otherwise the nearest canonical name not mapped already, each at most once.
+    """
+    free = [n for n in names if n not in mapping]
+    out = []
+    for key in unknown:
+        if mapping[key] in names:
+            out.append(f"{mapping[key]}: {key}")
+            continue
+        near = difflib.get_close_matches(key, free, n=1)
+        if near:
+            free.remove(near[0])
+            out.append(f"{near[0]}: {mapping[key]}")
+    return out
+
+
 def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
     unknown = [c for c in mapping if c not in spec]
     doubled = sorted({u for u in mapping.values() if list(mapping.values()).count(u) > 1})
     problems = []
     if unknown:
         names = [c.name for c in spec.columns]
-        near = {k: difflib.get_close_matches(k, names, n=1) for k in unknown}
-        meant = ", ".join(f"{m[0]}: {mapping[k]}" for k, m in near.items() if m)
+        meant = ", ".join(_meant_mapping(unknown, mapping, names))
         problems.append(f"data.tables.{spec.name}.columns maps {unknown}, which are not columns of "
                         f"{spec.name}; its columns are {names}; fix: the keys are churnml's column names and the "
                         f"values your file's" + (f" (did you mean {meant}?)" if meant else ""))

@@ -21,6 +21,7 @@ from churnml import explain
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
+from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 
@@ -152,7 +153,7 @@ def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:
                           "build the scored frame with every column of churnml.scoring.SCORED_COLUMNS")
     out = scored[list(SCORED_COLUMNS)].reset_index(drop=True)
     out["predicted_clv"] = out["predicted_clv"].astype("float64")
-    out["rfm_segment"] = out["rfm_segment"].astype("str")
+    out["rfm_segment"] = out["rfm_segment"].astype("str").fillna(UNKNOWN)  # no purchase yet: as churn_by_segment
     out.insert(3, "risk_tier", _tiers(out["churn_probability"].to_numpy(), cfg.scoring.tiers))
     out.insert(5, "value_at_risk", out["churn_probability"] * out["predicted_clv"])
     ranked = out.sort_values(["value_at_risk", "churn_probability", "customer_id"],

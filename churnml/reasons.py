@@ -118,8 +118,8 @@ class ReasonTemplate:
 
 #: Templates tried in order; the first whole-name match wins, else ``"<feature> = <value>"``.
 REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
-    ReasonTemplate("rfm_recency_days", "no purchase for {v} days"),
-    ReasonTemplate("rfm_tenure_days", "first purchase {v} days ago"),
+    ReasonTemplate("rfm_recency_days", "no purchase for {v} days", missing="no purchase yet"),
+    ReasonTemplate("rfm_tenure_days", "first purchase {v} days ago", missing="no purchase yet"),
     ReasonTemplate("rfm_orders_all", "{v} purchase{s} in total"),
     ReasonTemplate("rfm_days_all", "bought on {v} different day{s}"),
     ReasonTemplate("rfm_gap_mean_days", "usually buys every {v} days", missing="fewer than two purchase days"),

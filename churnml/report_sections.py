@@ -132,8 +132,9 @@ def kpi_section(kpis: pd.DataFrame) -> str:
              _kpi_table(kpis, missing)]
     if i < len(kpis) - 1:
         grace = int(kpis.attrs.get("grace_days", 0))
-        wait = (f" (a period is complete {grace} days after its end, when the renewal grace of its subscriptions, "
-                f"time.grace_days, has passed)" if grace else "")
+        days = f"{grace} day{'s' if grace != 1 else ''}"
+        wait = (f" (a period is complete {days} after its end, when the renewal grace of its subscriptions, "
+                "time.grace_days, has passed)" if grace else "")
         parts.append(note_html(f"Periods after {period} are not complete: their churn is not observed yet{wait}."))
     if missing:
         by_reason: dict[str, list[str]] = {}

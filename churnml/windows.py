@@ -206,17 +206,18 @@ class DataSpan:
 STALE_DAYS = 31
 
 
-def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp) -> str | None:
-    """Why a cutoff more than :data:`STALE_DAYS` days after ``end`` (the day after the data) misleads; else None.
+def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp, consequence: str = "the churn probabilities run high"
+                      ) -> str | None:
+    """Why a cutoff more than :data:`STALE_DAYS` days after ``end`` (the data's exclusive end) misleads; else None.
 
-    Every customer looks silent since the data's end, so recencies and churn probabilities run high.
+    Every customer looks silent since the data's end: ``consequence`` says what that does.
     """
     gap = (cutoff - end).days
     if gap <= STALE_DAYS:
         return None
-    return (f"the cutoff {cutoff.date()} is {gap} days after the last transaction ({(end - DAY).date()}): nobody "
-            f"can have bought in between, so everyone looks silent for {gap} more days than they are and the churn "
-            f"probabilities run high. Use {end.date()} (the day after the data) or load newer data")
+    return (f"the cutoff {cutoff.date()} is {gap} days after the end of the data ({end.date()}, exclusive): nobody "
+            f"can have bought in between, so everyone looks silent for {gap} more days than they are and "
+            f"{consequence}. Use {end.date()} or load newer data")
 
 
 def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:

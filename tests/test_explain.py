@@ -293,3 +293,14 @@ def test_every_documented_feature_has_a_sentence() -> None:
     names = feature_docs(plan)["name"].tolist()
     generic = [n for n in names if _template(n)[0].text.startswith("{feature} =")]
     assert len(names) > 60 and generic == []
+
+
+def test_a_subscriber_who_never_bought_reads_no_purchase_yet() -> None:
+    from churnml.reasons import _sentences
+
+    x = pd.DataFrame({"rfm_recency_days": [np.nan, 12.0], "rfm_tenure_days": [np.nan, 40.0]})
+    where = np.arange(2)
+    assert _sentences("rfm_recency_days", x["rfm_recency_days"], describe_values(x["rfm_recency_days"]), x,
+                      where).tolist() == ["no purchase yet", "no purchase for 12 days"]
+    assert _sentences("rfm_tenure_days", x["rfm_tenure_days"], describe_values(x["rfm_tenure_days"]), x,
+                      where).tolist() == ["no purchase yet", "first purchase 40 days ago"]

@@ -78,6 +78,12 @@ def test_a_mapping_to_a_non_canonical_name_is_a_config_error(user_csv):
         read_table("transactions", user_csv, columns={"customer": "cust_no"})
     assert str(exc.value).endswith("fix: the keys are churnml's column names and the values your file's (did you "
                                    "mean customer_id: cust_no?)")
+    with pytest.raises(ConfigError) as exc:  # written the other way round: swapped back
+        read_table("transactions", user_csv, columns={"cust_no": "customer_id", "order_date": "timestamp"})
+    assert str(exc.value).endswith("(did you mean customer_id: cust_no, timestamp: order_date?)")
+    with pytest.raises(ConfigError) as exc:  # a name mapped already is not offered again
+        read_table("transactions", user_csv, columns={"amount": "value", "amout": "value2", "customer": "cust_no"})
+    assert str(exc.value).endswith("(did you mean customer_id: cust_no?)")
 
 
 def test_missing_files_unknown_formats_and_broken_csv_are_clear_errors(tmp_path):

@@ -39,11 +39,14 @@ def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog):
     late = (last + pd.Timedelta(days=33)).date()  # 32 days between the last day and the cutoff
     with caplog.at_level("WARNING", logger="churnml.scoring"):
         score_customers(tables, model, str(late), cfg, top=1)
-    assert f"the cutoff {late} is 32 days after the last transaction ({last.date()})" in caplog.text
+    end = (last + pd.Timedelta(days=1)).date()  # the data's exclusive end
+    assert (f"the cutoff {late} is 32 days after the end of the data ({end}, exclusive): nobody can have bought in "
+            "between, so everyone looks silent for 32 more days than they are and the churn probabilities run high. "
+            f"Use {end} or load newer data") in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="churnml.scoring"):
         score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
-    assert "after the last transaction" not in caplog.text  # 31 days: no warning
+    assert "after the end of the data" not in caplog.text  # 31 days: no warning
 
 
 def test_every_asked_customer_is_accounted_for(setup):
@@ -302,7 +305,10 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
     assert below_the_cut(_scored(), everyone, cfg).empty
     # money as typed; a customer without a predicted CLV has no value at risk, is ranked last and says so
     odd = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=12.345678", "scoring.save_rate=0.2"])
-    no_clv = _scored().assign(predicted_clv=[250.0, 100.0, np.nan, 100.0])  # D
+    no_clv = _scored().assign(predicted_clv=[250.0, 100.0, np.nan, 100.0],  # D: a subscriber who never bought
+                              rfm_segment=["Champions", "At Risk", None, "Need Attention"])
+    listed = outreach_list(no_clv, None, rows, odd)  # type: ignore[arg-type]
+    assert listed.set_index("customer_id").loc["D", "rfm_segment"] == "unknown"  # as churn_by_segment says
     paid = outreach_list(no_clv, None, rows, odd, budget=1234567.0)  # type: ignore[arg-type]
     assert paid["customer_id"].tolist() == ["A"]  # 0.2 x 80 = 16 > 12.345678; B and C give 10
     assert below_the_cut(no_clv, paid, odd, budget=1234567.0)["reason"].tolist() == [

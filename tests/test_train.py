@@ -263,10 +263,13 @@ def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_r
     nan = np.nan  # no purchase before the cutoff: recency missing, 0 purchase days and spend
     train = rows([5.0, 40.0, 90.0, 200.0, nan, 10.0], [6, 3, 2, 1, 0, 4], [60.0, 30.0, 20.0, 5.0, 0.0, 50.0],
                  [0, 0, 1, 1, 1, 0])
-    cal = rows([8.0, nan, 150.0, 30.0], [5, 0, 1, 2], [40.0, 0.0, 9.0, 25.0], [0, 1, 1, 0])
-    test = rows([nan, 20.0, 120.0], [0, 3, 1], [0.0, 35.0, 8.0], [1, 0, 1])
+    cal = rows([8.0, nan, 250.0, 30.0], [5, 0, 1, 2], [40.0, 0.0, 9.0, 25.0], [0, 1, 1, 0])
+    test = rows([nan, 20.0, 400.0], [0, 3, 1], [0.0, 35.0, 8.0], [1, 0, 1])
     got = baseline_probabilities(train, cal, test, 90)
-    filled = baseline_probabilities(*(f.fillna({"rfm_recency_days": 200.0}) for f in (train, cal, test)), 90)
+    # 250: the longest recency of the rows the baselines are fitted on (training and calibration); not the test's 400
+    filled = baseline_probabilities(*(f.fillna({"rfm_recency_days": 250.0}) for f in (train, cal, test)), 90)
     for name in ("recency", "rfm_logistic"):
         assert np.isfinite(got[name]).all(), name
-        np.testing.assert_array_equal(got[name], filled[name], err_msg=name)  # 200: the longest training recency
+        np.testing.assert_array_equal(got[name], filled[name], err_msg=name)
+    never = [f.assign(rfm_recency_days=nan) for f in (train, cal)]
+    assert set(baseline_probabilities(*never, test, 90)) == {"historical_rate"}  # left out, with a warning

@@ -183,19 +183,25 @@ def test_features_refuse_cutoffs_where_nobody_is_at_risk_and_warn_about_some_or_
                                                                                           caplog):
     assert _features(tmp_path, "--cutoffs", "2023-12-01,2024-01-03") == 2  # nobody bought before 01-03 either
     assert ("error: nobody is at risk at 2023-12-01, 2024-01-03: no customer has a purchase before the cutoff "
-            "(noncontractual regime); the data runs from 2024-01-03 to 2024-03-31; fix: pick cutoffs inside it"
+            "(noncontractual regime); the transactions run from 2024-01-03 to 2024-03-31; fix: pick cutoffs inside it"
             ) in capsys.readouterr().err
     assert not (tmp_path / "out" / "features.parquet").exists()
     with caplog.at_level(logging.WARNING, logger="churnml.features.__main__"):
         assert _features(tmp_path, "--cutoffs", "2023-12-01,2024-02-01,2024-06-01") == 0
-    assert ("nobody is at risk at 2023-12-01 (no customer has a purchase before the cutoff); the data runs from "
-            "2024-01-03 to 2024-03-31; those cutoffs have no rows") in caplog.text
+    assert ("nobody is at risk at 2023-12-01 (no customer has a purchase before the cutoff); the transactions run "
+            "from 2024-01-03 to 2024-03-31; those cutoffs have no rows") in caplog.text
     # 2024-06-01 is 61 days after 04-01, the day after the data: every recency is 61 days longer than it is
-    assert "the cutoff 2024-06-01 is 61 days after the last transaction (2024-03-31)" in caplog.text
+    assert ("the cutoff 2024-06-01 is 61 days after the end of the data (2024-04-01, exclusive): nobody can have "
+            "bought in between, so everyone looks silent for 61 more days than they are and every recency runs "
+            "long") in caplog.text
     assert "the cutoff 2024-02-01 is" not in caplog.text
     rows = pd.read_parquet(tmp_path / "out" / "features.parquet")
     assert rows.groupby(rows["cutoff"].dt.strftime("%Y-%m-%d")).size().to_dict() == {"2024-02-01": 3,
                                                                                       "2024-06-01": 4}
+    # the features are planned on the cutoffs with rows: 2024-02-01 (29 days of history) drops the 30-day
+    # window, the empty 2023-12-01 (before the data) would have dropped both
+    assert "dropping look-back windows [30] days: the earliest cutoff 2024-02-01 has only 29 days" in caplog.text
+    assert "the earliest cutoff 2023-12-01" not in caplog.text
 
 
 # ------------------------------------------------------------------ scoring.tiers

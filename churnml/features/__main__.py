@@ -85,26 +85,28 @@ def _check_cutoffs(tables: Any, span: Callable[[Any, Config], DataSpan], cfg: Co
     if labelled:
         check_matured(data, [to_cutoff(c) for c in cutoffs], cfg.time, what="the cutoff", where="--cutoff/--cutoffs")
     for c in cutoffs:
-        text = stale_cutoff_text(to_cutoff(c), data.end)
+        text = stale_cutoff_text(to_cutoff(c), data.end, "every recency runs long")
         if text:
             log.warning("%s", text)
     return data
 
 
-def _check_population(sizes: dict[str, int], cutoffs: list[str], cfg: Config, data: DataSpan) -> None:
-    """Refuse when nobody is at risk at any cutoff; warn about the cutoffs where nobody is."""
+def _check_population(sizes: dict[str, int], cutoffs: list[str], cfg: Config, data: DataSpan) -> list[str]:
+    """The cutoffs where someone is at risk (the features are planned on those only, so that an empty cutoff
+    drops no look-back window); refuse when there is none, warn about the others."""
     empty = [c for c in cutoffs if not sizes.get(c)]
     if not empty:
-        return
+        return cutoffs
     window = f" within {cfg.time.active_within_days} days" if cfg.time.active_within_days else ""
     who = ("an active subscription" if cfg.time.regime == "contractual"
            else f"a purchase before the cutoff{window}")
-    where = f"the data runs from {data.first.date()} to {(data.end - DAY).date()}"
+    where = f"the transactions run from {data.first.date()} to {(data.end - DAY).date()}"
     if len(empty) == len(cutoffs):
         raise ConfigError(f"nobody is at risk at {', '.join(empty)}: no customer has {who} ({cfg.time.regime} "
                           f"regime); {where}; fix: pick cutoffs inside it")
     log.warning("nobody is at risk at %s (no customer has %s); %s; those cutoffs have no rows", ", ".join(empty),
                 who, where)
+    return [c for c in cutoffs if c not in empty]
 
 
 def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
@@ -120,8 +122,8 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
     data = _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
     spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
     sizes = spine["cutoff"].dt.strftime("%Y-%m-%d").value_counts().to_dict()
-    _check_population(sizes, cutoffs, cfg, data)
-    plan = plan_features(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
+    planned = _check_population(sizes, cutoffs, cfg, data)
+    plan = plan_features(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
     if labelled:
         feats = feats.merge(spine, on=["customer_id", "cutoff"], how="left", validate="one_to_one")
@@ -145,9 +147,9 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
              else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
-    _check_population(dict(zip(counted["cutoff"].dt.strftime("%Y-%m-%d"), counted["count"], strict=True)), cutoffs,
-                      cfg, data)
-    plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
+    planned = _check_population(dict(zip(counted["cutoff"].dt.strftime("%Y-%m-%d"), counted["count"], strict=True)),
+                                cutoffs, cfg, data)
+    plan = cs.plan_features_spark(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan)
     if labelled:
         feats = feats.join(spine, on=["customer_id", "cutoff"], how="left").orderBy("cutoff", "customer_id")
