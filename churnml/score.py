@@ -196,7 +196,10 @@ def _read_list(path: str) -> list[str]:
         single = str(found[0]) if len(found) == 1 else ""
         seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
         headless = bool(single) and any(ch.isdigit() for ch in single)  # an id as the header
-        if seps:
+        near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"]
+        if near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
+            fix = f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
+        elif seps:
             fix = (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
                    f"CSV with commas (or with the one column {LIST_COLUMN})")
         elif headless:
@@ -209,10 +212,13 @@ def _read_list(path: str) -> list[str]:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
     try:
         # pyarrow, as the tables' CSV files are read: a row with more fields than the header is an error (pandas'
-        # C engine would take the first column as an index, or drop the extra field), a line of spaces is a row,
-        # and NA, null and the like are missing, as in the tables
-        raw = (pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", engine="pyarrow") if kind == "csv"
-               else pd.read_parquet(src, columns=[LIST_COLUMN]))[LIST_COLUMN]
+        # C engine would take the first column as an index, or drop the extra field), and NA, null and the like
+        # are missing, as in the tables. An empty line is a row (a missing id), so that rows keep their numbers.
+        # Empty lines after the last row end the file; they are no rows.
+        table = (pd.read_csv(src, dtype="str", engine="pyarrow", skip_blank_lines=False) if kind == "csv"
+                 else pd.read_parquet(src, columns=[LIST_COLUMN]))
+        filled = np.flatnonzero(table.notna().any(axis=1).to_numpy())
+        raw = table[LIST_COLUMN].iloc[: filled[-1] + 1 if len(filled) else 0]
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
                if kind == "csv" else "check the file")

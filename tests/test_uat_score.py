@@ -213,6 +213,14 @@ def test_a_list_without_a_customer_id_column_names_the_list_file_and_its_columns
     assert "table 'customers'" not in err and "data.tables" not in err
 
 
+@pytest.mark.parametrize("header", ["CustomerID", "Customer_ID", "customer_id "])
+def test_a_list_whose_id_column_is_spelt_otherwise_is_told_which_column_to_rename(tmp_path, no_model, capsys, header):
+    (tmp_path / "ids.csv").write_text(f"{header},owner\n07592,Ann\n")
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+    assert (f"fix: rename the column {header!r} to customer_id (exactly: lower case, no spaces)\n"
+            in capsys.readouterr().err)
+
+
 @pytest.mark.parametrize(("text", "seps"), [("customer_id;owner\n07592;Ann\n", "semicolons"),
                                            ("customer_id\towner\n07592\tAnn\n", "tabs")])
 def test_a_list_separated_by_semicolons_or_tabs_is_told_so(tmp_path, no_model, capsys, text, seps):
@@ -234,12 +242,19 @@ def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ig
 
 def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(tmp_path, fake_run, caplog):
     (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\nNA,Ed\n")
-    (tmp_path / "one.csv").write_text("customer_id\nA\n   \nB\n")  # a line of spaces is a row with a blank id
+    # a line of spaces and an empty line are rows with a missing id, so the rows keep their numbers; empty
+    # lines after the last row are no rows
+    (tmp_path / "one.csv").write_text("customer_id\nA\n   \nB\n\nC\n\n\n")
+    (tmp_path / "two.csv").write_text("customer_id,owner\nA,x\n\nB,y\n,z\n\n")
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "one.csv"), "--overwrite")) == 0
+        assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "two.csv"), "--overwrite")) == 0
     assert fake_run[0][1] == ["07592", "", "", "07592", ""]
-    assert fake_run[1][1] == ["A", "", "B"]
+    assert fake_run[1][1] == ["A", "", "B", "", "C"]
+    assert fake_run[2][1] == ["A", "", "B", ""]
+    assert f"--customers {tmp_path / 'one.csv'}: 2 missing id(s) (empty, blank or NA), e.g. at data row(s) 2, 4;" \
+           in caplog.text
     assert f"--customers {tmp_path / 'ids.csv'}: 3 missing id(s) (empty, blank or NA), e.g. at data row(s) 2, 3, " \
            "5; they are listed as unscored" in caplog.text
     keep, unscored = account_for(fake_run[0][1], {"07592"}, {"07592"}, TimeConfig())  # type: ignore[arg-type]
