@@ -254,12 +254,30 @@ def file_columns(path: Path, kind: str, opts: dict[str, Any] | None = None) -> l
     return list(pd.read_csv(path, nrows=0, **head).columns)
 
 
+#: First bytes of files that are not the text CSV they are named as, and what to do.
+_NOT_CSV = ((b"PK\x03\x04", "an Excel workbook (.xlsx), not a CSV file"),
+            (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not a CSV file"),
+            (b"\xff\xfe", "text in UTF-16, and churnml reads UTF-8"), (b"\xfe\xff", "text in UTF-16, and churnml reads UTF-8"))
+
+
+def not_csv_hint(path: Path) -> str:
+    """What a ``.csv`` file really is and the fix (an Excel workbook, UTF-16 text), from its first bytes; else ``''``."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return ""
+    found = [what for magic, what in _NOT_CSV if head.startswith(magic)]
+    return f"it is {found[0]}: save it as 'CSV UTF-8'" if found else ""
+
+
 def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any]:
     try:
         return file_columns(path, kind, opts)
     except (ValueError, OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{table}: cannot read the header of {path} as {kind}: {exc}; fix: check the "
-                          f"file, or data.tables.{table}.format and read_options", table) from exc
+        fix = (not_csv_hint(path) if kind == "csv" else "") or (
+            f"check the file, or data.tables.{table}.format and read_options")
+        raise SchemaError(f"cannot read the header of {path} as {kind}: {exc}; fix: {fix}", table) from exc
 
 
 def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:

@@ -227,7 +227,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     Every asked id (stripped of surrounding spaces) ends in exactly one of the
     two outputs. Reasons, first match wins: ``missing id`` (missing, empty or
     only white space; with its position in ``customers``, from 1: the data
-    row of a ``--customers`` file), ``duplicate`` (asked again),
+    row of a ``--customers`` file), ``duplicate`` (asked again: ``duplicate: asked id number 4 repeats number 1``),
     ``unknown customer id`` (not in ``known``: the ids of the transactions,
     customers and subscriptions tables as read), not at risk at the
     cutoff (not in ``at_risk``: no purchase before it, within
@@ -245,9 +245,13 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     """
     asked = canonical_ids(pd.Series(list(customers), dtype=object)).fillna("")  # the tables' id rule
     reason = pd.Series("", index=asked.index, dtype="object")
+    number = pd.Series(np.arange(1, len(asked) + 1), index=asked.index)  # from 1, in asking order
     blank = asked == ""
-    reason[blank] = "missing id: asked id number " + (asked.index[blank] + 1).astype("str") + " is empty or NA"
-    reason[asked.duplicated() & ~blank] = "duplicate: already listed above"
+    reason[blank] = "missing id: asked id number " + number[blank].astype("str") + " is empty or NA"
+    again = asked.duplicated() & ~blank
+    first = number.groupby(asked.to_numpy()).transform("min")
+    reason[again] = ("duplicate: asked id number " + number[again].astype("str") + " repeats number "
+                     + first[again].astype("str"))
     unknown = ~asked.isin(set(known)) & (reason == "")
     reason[unknown] = "unknown customer id: not in the transactions, customers or subscriptions tables"
     twin = _zero_twins(asked[unknown], known)  # 7592 asked, 07592 known

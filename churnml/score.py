@@ -52,6 +52,7 @@ from churnml.io import (
     file_columns,
     folder_files,
     load_tables,
+    not_csv_hint,
     read_policy,
     read_table,
     write_frame,
@@ -190,8 +191,8 @@ def _read_list(path: str) -> list[str]:
         kind = file_format(src)
         found = file_columns(src, kind)
     except (ChurnMLError, ValueError, OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{where}: cannot read it ({exc}); give a CSV file whose first line is "
-                          f"{LIST_COLUMN}, then one id per line") from None
+        fix = not_csv_hint(src) or f"give a CSV file whose first line is {LIST_COLUMN}, then one id per line"
+        raise SchemaError(f"{where}: cannot read it ({exc}); fix: {fix}") from None
     if LIST_COLUMN not in found:
         single = str(found[0]) if len(found) == 1 else ""
         seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
@@ -437,7 +438,8 @@ def _main(args: argparse.Namespace) -> int:
     _write(result.outreach, out, args.overwrite)
     _write(result.not_listed(), side, args.overwrite)
     c = result.counts
-    print(f"{c['asked']} customers asked: {c['scored']} scored, {c['unscored']} not scored (see {side})")
+    print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} not "
+          f"scored (see {side})")
     beside = f", listed in {side} with their rank" if result.below_cut is not None and c["below_cut"] else ""
     print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut{beside})")
     if len(result.outreach):

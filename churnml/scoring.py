@@ -224,8 +224,9 @@ def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFram
         return f"nobody to score at {c.date()}: {who}; pick a later --cutoff"
     kind = unscored["reason"].str.split(";").str[0].str.split(":").str[0]
     counts = kind.value_counts(sort=False).reindex(kind.unique()).sort_values(ascending=False, kind="stable")
-    why = ", ".join(f"{n} {reason}" for reason, n in counts.items())
-    return f"nobody to score at {c.date()}: none of the {asked} asked customers can be scored ({why})"
+    why = ", ".join(f"{reason}: {n}" for reason, n in counts.items())
+    who = "the one asked customer cannot" if asked == 1 else f"none of the {asked} asked customers can"
+    return f"nobody to score at {c.date()}: {who} be scored ({why})"
 
 
 def _warn_if_stale(tx: pd.DataFrame, cutoff: pd.Timestamp) -> None:

@@ -148,3 +148,20 @@ def test_load_tables_generates_synthetic_tables_without_the_ground_truth(monkeyp
     tables = load_tables(load_config(None, overrides=["data.source=synthetic"]))
     assert tables.present() == ["transactions", "events"]
     assert tables.transactions is tx
+
+
+def test_a_workbook_or_utf16_file_named_csv_is_told_what_it_is_and_how_to_save_it(tmp_path):
+    import zipfile
+
+    from churnml.io import not_csv_hint
+
+    with zipfile.ZipFile(tmp_path / "book.csv", "w") as z:  # an .xlsx is a zip file
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    (tmp_path / "u16.csv").write_text("customer_id,timestamp,amount\n", encoding="utf-16")
+    (tmp_path / "ok.csv").write_text("customer_id,timestamp,amount\n", encoding="utf-8")
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", tmp_path / "book.csv")
+    assert str(exc.value).startswith(f"table 'transactions': cannot read the header of {tmp_path / 'book.csv'} ")
+    assert str(exc.value).endswith("fix: it is an Excel workbook (.xlsx), not a CSV file: save it as 'CSV UTF-8'")
+    assert not_csv_hint(tmp_path / "u16.csv") == "it is text in UTF-16, and churnml reads UTF-8: save it as 'CSV UTF-8'"
+    assert not_csv_hint(tmp_path / "ok.csv") == "" and not_csv_hint(tmp_path / "missing.csv") == ""

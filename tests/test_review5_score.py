@@ -120,12 +120,12 @@ def test_on_spark_nobody_asked_can_be_scored_raises_duckdbs_error_with_every_ask
     assert isinstance(got, NobodyToScoreError) and isinstance(duck, NobodyToScoreError)
     assert str(got) == str(duck) == (
         f"nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
-        "(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate)")
+        "(no purchase before the cutoff: 1, unknown customer id: 1, duplicate: 1)")
     pd.testing.assert_frame_equal(got.unscored, duck.unscored)
     assert got.unscored.to_dict("list") == {
         "customer_id": ["C", "NOPE", "C"],
         "reason": ["no purchase before the cutoff", "unknown customer id: not in the transactions, customers or subscriptions tables",
-                   "duplicate: already listed above"],
+                   "duplicate: asked id number 3 repeats number 1"],
     }
 
 
@@ -152,7 +152,7 @@ def test_the_spark_score_command_writes_the_unscored_file_when_nobody_can_be_sco
                            "--out", str(out), "--customers", str(tmp_path / "ids.csv"),
                            "--engine", "spark", "--spark-master", "local[2]"]) == 2
     assert (f"error: nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
-            f"(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate); "
+            f"(no purchase before the cutoff: 1, unknown customer id: 1, duplicate: 1); "
             f"every asked id and its reason: {side}\n") in capsys.readouterr().err
     assert pd.read_csv(side, dtype="str")["customer_id"].tolist() == ["C", "NOPE", "C"]
     assert not out.exists()

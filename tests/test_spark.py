@@ -411,7 +411,7 @@ def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_pr
     assert [r.getMessage() for r in caplog.records].count(accounting) == 2  # both engines log it
     pd.testing.assert_frame_equal(got.unscored, expected.unscored)
     assert got.unscored["reason"].tolist() == [
-        "duplicate: already listed above", "duplicate: already listed above",
+        "duplicate: asked id number 13 repeats number 1", "duplicate: asked id number 14 repeats number 2",
         "unknown customer id: not in the transactions, customers or subscriptions tables", "no purchase before the cutoff"]
     assert got.outreach["customer_id"].tolist() == expected.outreach["customer_id"].tolist()
     np.testing.assert_allclose(got.outreach["churn_probability"], expected.outreach["churn_probability"], rtol=1e-9)

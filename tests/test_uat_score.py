@@ -262,7 +262,7 @@ def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(t
     assert unscored.to_dict("list") == {
         "customer_id": ["", "", "07592", ""],
         "reason": ["missing id: asked id number 2 is empty or NA", "missing id: asked id number 3 is empty or NA",
-                   "duplicate: already listed above", "missing id: asked id number 5 is empty or NA"],
+                   "duplicate: asked id number 4 repeats number 1", "missing id: asked id number 5 is empty or NA"],
     }
 
 
@@ -301,11 +301,24 @@ def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
     assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
     side = tmp_path / "list.unscored.csv"
     assert (f"error: nobody to score at {CUTOFF}: none of the 3 asked customers can be scored "
-            f"(1 no purchase before the cutoff, 1 unknown customer id, 1 duplicate); "
+            f"(no purchase before the cutoff: 1, unknown customer id: 1, duplicate: 1); "
             f"every asked id and its reason: {side}\n") in capsys.readouterr().err
     assert pd.read_csv(side, dtype="str").to_dict("list") == {
         "customer_id": ["C", "NOPE", "C"],
         "reason": ["no purchase before the cutoff", "unknown customer id: not in the transactions, customers or subscriptions tables",
-                   "duplicate: already listed above"],
+                   "duplicate: asked id number 3 repeats number 1"],
     }
     assert not (tmp_path / "list.csv").exists()
+
+
+def test_the_nobody_message_counts_each_reason_and_reads_right_for_one_asked_customer():
+    from churnml.scoring import nobody_text
+
+    unknown = "unknown customer id: not in the transactions, customers or subscriptions tables"
+    four = pd.DataFrame({"customer_id": list("WXYZ"), "reason": [unknown] * 3 + ["no purchase before the cutoff"]})
+    cut = pd.Timestamp(CUTOFF)
+    assert nobody_text(cut, True, 4, four, TimeConfig()) == (
+        f"nobody to score at {CUTOFF}: none of the 4 asked customers can be scored (unknown customer id: 3, "
+        "no purchase before the cutoff: 1)")
+    assert nobody_text(cut, True, 1, four.head(1), TimeConfig()) == (
+        f"nobody to score at {CUTOFF}: the one asked customer cannot be scored (unknown customer id: 1)")
