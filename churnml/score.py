@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import contextlib
+import gzip
 import logging
 import sys
 from collections.abc import Iterator
@@ -183,6 +184,20 @@ def _check_targets(out: Path, side: Path, overwrite: bool) -> None:
             raise ConfigError(f"{target} exists; pass --overwrite to replace it")
 
 
+def _line_of(src: Path, error: str) -> str:
+    """``' at line N'``: where the row that Arrow's CSV parse error quotes (``...: <row>``) is in the file, if found."""
+    row = error.rpartition(": ")[2].strip()
+    if not row or "Expected" not in error:
+        return ""
+    try:
+        opener = gzip.open if src.name.endswith(".gz") else open
+        with opener(src, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            found = next((n for n, line in enumerate(fh, start=1) if line.rstrip("\r\n") == row), None)
+    except (OSError, UnicodeError, EOFError):
+        return ""
+    return f" at line {found} of the file" if found else ""
+
+
 def _read_list(path: str) -> list[str]:
     """The ids of ``--customers``: its ``customer_id`` column only, read as the tables' ids are."""
     src = Path(path)
@@ -223,7 +238,8 @@ def _read_list(path: str) -> list[str]:
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
                if kind == "csv" else "check the file")
-        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}); fix: {fix}") from None
+        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}){_line_of(src, str(exc))}; "
+                          f"fix: {fix}") from None
     if raw.empty:
         raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
                           "or leave --customers out to score everyone at risk")

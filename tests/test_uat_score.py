@@ -266,14 +266,19 @@ def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(t
     }
 
 
-@pytest.mark.parametrize("text", ["customer_id,name\n07592,Smith, John\n01412,Doe, Jane\n",  # an unquoted comma
-                                  "customer_id\n1,234\n", "customer_id\nA\nB,x\n"])
-def test_a_list_row_with_more_fields_than_its_header_is_refused(tmp_path, no_model, capsys, text):
-    (tmp_path / "ids.csv").write_text(text)
-    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
+@pytest.mark.parametrize(("text", "line"), [
+    ("customer_id,name\n07592,\"Doe, Jane\"\n01412,Smith, John\n", 3),  # an unquoted comma; a quoted one is fine
+    ("customer_id\n1,234\n", 2), ("customer_id\r\nA\r\nB,x\r\n", 3)])
+@pytest.mark.parametrize("name", ["ids.csv", "ids.csv.gz"])
+def test_a_list_row_with_more_fields_than_its_header_is_refused_with_its_line(tmp_path, no_model, capsys, text, line,
+                                                                              name):
+    import gzip
+
+    (tmp_path / name).write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / name))) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: --customers {tmp_path / 'ids.csv'}: cannot read its customer_id column (")
-    assert "Expected" in err and "columns, got" in err
+    assert err.startswith(f"error: --customers {tmp_path / name}: cannot read its customer_id column (")
+    assert "Expected" in err and "columns, got" in err and f") at line {line} of the file; fix: " in err
     assert "fix: every row needs as many fields as the header line (quote a value that holds a comma)\n" in err
 
 
