@@ -257,7 +257,7 @@ def file_columns(path: Path, kind: str, opts: dict[str, Any] | None = None) -> l
 #: First bytes of files that are not the text CSV they are named as, and what to do.
 _NOT_CSV = ((b"PK\x03\x04", "an Excel workbook (.xlsx), not a CSV file"),
             (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not a CSV file"),
-            (b"\xff\xfe", "text in UTF-16, and churnml reads UTF-8"), (b"\xfe\xff", "text in UTF-16, and churnml reads UTF-8"))
+            (b"\xff\xfe", "text in UTF-16 or UTF-32"), (b"\xfe\xff", "text in UTF-16 or UTF-32"))
 
 
 def not_csv_hint(path: Path) -> str:
@@ -268,6 +268,8 @@ def not_csv_hint(path: Path) -> str:
     except OSError:
         return ""
     found = [what for magic, what in _NOT_CSV if head.startswith(magic)]
+    if not found and b"\x00" in head:  # UTF-16 or UTF-32 without a byte-order mark
+        found = ["text in UTF-16 or UTF-32"]
     return f"it is {found[0]}: save it as 'CSV UTF-8'" if found else ""
 
 

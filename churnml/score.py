@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import contextlib
+import csv
 import gzip
 import logging
 import sys
@@ -184,18 +185,49 @@ def _check_targets(out: Path, side: Path, overwrite: bool) -> None:
             raise ConfigError(f"{target} exists; pass --overwrite to replace it")
 
 
-def _line_of(src: Path, error: str) -> str:
-    """``' at line N'``: where the row that Arrow's CSV parse error quotes (``...: <row>``) is in the file, if found."""
-    row = error.rpartition(": ")[2].strip()
-    if not row or "Expected" not in error:
-        return ""
+def _line_of(src: Path) -> str:
+    """``' at line N of the file'``: where the first row whose number of fields differs from the header's (an
+    unquoted comma) ends, found by Python's csv module (quoted line breaks included); ``''`` when there is none."""
+    opener = gzip.open if src.name.endswith(".gz") else open
     try:
-        opener = gzip.open if src.name.endswith(".gz") else open
         with opener(src, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            found = next((n for n, line in enumerate(fh, start=1) if line.rstrip("\r\n") == row), None)
-    except (OSError, UnicodeError, EOFError):
+            reader = csv.reader(fh)
+            width = 0
+            for row in reader:
+                if row and not width:
+                    width = len(row)
+                elif row and len(row) != width:
+                    return f" at line {reader.line_num} of the file"
+    except (OSError, EOFError, csv.Error):
         return ""
-    return f" at line {found} of the file" if found else ""
+    return ""
+
+
+def _edge_empty_lines(src: Path) -> tuple[int, int]:
+    """Empty lines before the header and after the last row of a CSV file (``.gz`` too).
+
+    Arrow, reading empty lines as rows (so that later rows keep their numbers), would take a leading one for the
+    header and give each trailing one a row; neither is a row of the list.
+    """
+    if src.name.endswith(".gz"):
+        with gzip.open(src, "rb") as packed:
+            data = packed.read()
+        head, tail = data[:65536], data[-65536:]
+    else:
+        size = src.stat().st_size
+        with open(src, "rb") as plain:
+            head = plain.read(65536)
+            plain.seek(max(0, size - 65536))
+            tail = plain.read()
+
+    def lines(b: bytes) -> list[bytes]:
+        return b.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+
+    first = lines(head.removeprefix(b"\xef\xbb\xbf"))
+    lead = next((i for i, line in enumerate(first) if line), len(first))
+    last = lines(tail)
+    trail = next((i for i, line in enumerate(reversed(last)) if line), len(last))
+    return lead, max(trail - 1, 0)  # the file's final line break ends its last row
 
 
 def _read_list(path: str) -> list[str]:
@@ -212,12 +244,16 @@ def _read_list(path: str) -> list[str]:
         single = str(found[0]) if len(found) == 1 else ""
         seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
         headless = bool(single) and any(ch.isdigit() for ch in single)  # an id as the header
-        near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"]
-        if near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
-            fix = f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
+        near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"
+                and str(c).isprintable()]
+        other = not_csv_hint(src) if kind == "csv" else ""  # e.g. UTF-16 without a byte-order mark
+        if other:
+            fix = other
         elif seps:
             fix = (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
                    f"CSV with commas (or with the one column {LIST_COLUMN})")
+        elif near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
+            fix = f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
         elif headless:
             fix = f"the file seems to have no header line: add the line {LIST_COLUMN} at the top"
         else:
@@ -230,15 +266,19 @@ def _read_list(path: str) -> list[str]:
         # pyarrow, as the tables' CSV files are read: a row with more fields than the header is an error (pandas'
         # C engine would take the first column as an index, or drop the extra field), and NA, null and the like
         # are missing, as in the tables. An empty line is a row (a missing id), so that rows keep their numbers.
-        # Empty lines after the last row end the file; they are no rows.
-        table = (pd.read_csv(src, dtype="str", engine="pyarrow", skip_blank_lines=False) if kind == "csv"
-                 else pd.read_parquet(src, columns=[LIST_COLUMN]))
-        filled = np.flatnonzero(table.notna().any(axis=1).to_numpy())
-        raw = table[LIST_COLUMN].iloc[: filled[-1] + 1 if len(filled) else 0]
+        # Empty lines before the header or after the last row are no rows.
+        if kind == "csv":
+            lead, trail = _edge_empty_lines(src)
+            raw = pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", engine="pyarrow", skip_blank_lines=False,
+                              skiprows=lead)[LIST_COLUMN]
+            raw = raw.iloc[: max(len(raw) - trail, 0)]
+        else:
+            raw = pd.read_parquet(src, columns=[LIST_COLUMN])[LIST_COLUMN]
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
                if kind == "csv" else "check the file")
-        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}){_line_of(src, str(exc))}; "
+        line = _line_of(src) if kind == "csv" and "Expected" in str(exc) else ""
+        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}){line}; "
                           f"fix: {fix}") from None
     if raw.empty:
         raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "

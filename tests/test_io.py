@@ -163,5 +163,7 @@ def test_a_workbook_or_utf16_file_named_csv_is_told_what_it_is_and_how_to_save_i
         read_table("transactions", tmp_path / "book.csv")
     assert str(exc.value).startswith(f"table 'transactions': cannot read the header of {tmp_path / 'book.csv'} ")
     assert str(exc.value).endswith("fix: it is an Excel workbook (.xlsx), not a CSV file: save it as 'CSV UTF-8'")
-    assert not_csv_hint(tmp_path / "u16.csv") == "it is text in UTF-16, and churnml reads UTF-8: save it as 'CSV UTF-8'"
+    assert not_csv_hint(tmp_path / "u16.csv") == "it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"
+    (tmp_path / "u16le.csv").write_bytes("customer_id\n".encode("utf-16-le"))  # no byte-order mark
+    assert not_csv_hint(tmp_path / "u16le.csv") == "it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"
     assert not_csv_hint(tmp_path / "ok.csv") == "" and not_csv_hint(tmp_path / "missing.csv") == ""

@@ -266,9 +266,25 @@ def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(t
     }
 
 
+@pytest.mark.parametrize(("text", "ids"), [
+    ("\n\ncustomer_id\na\n\nb\n", ["a", "", "b"]),  # empty lines before the header are no rows
+    ("\r\ncustomer_id,n\r\na,1\r\n", ["a"]),
+    ("customer_id\na\nb\nNA\n", ["a", "b", ""]),  # a missing id in the last row is a row
+    ("customer_id\na\n\"\"\n\n\n", ["a", ""]),
+    ("customer_id,name\na,x\n,\n", ["a", ""]),
+])
+def test_only_empty_lines_around_the_list_are_no_rows(tmp_path, fake_run, text, ids):
+    (tmp_path / "ids.csv").write_text(text)
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
+    assert fake_run[0][1] == ids
+
+
 @pytest.mark.parametrize(("text", "line"), [
     ("customer_id,name\n07592,\"Doe, Jane\"\n01412,Smith, John\n", 3),  # an unquoted comma; a quoted one is fine
-    ("customer_id\n1,234\n", 2), ("customer_id\r\nA\r\nB,x\r\n", 3)])
+    ("customer_id\n1,234\n", 2), ("customer_id\r\nA\r\nB,x\r\n", 3),
+    ("customer_id,name\nd,e\nx,y: d,e\n", 3),  # the row text holds ': ' and ends like a good row
+    ("customer_id,n\na,\"p\nq,r,s\nt\"\nq,r,s\n", 5),  # a quoted line break holds a copy of the bad row
+])
 @pytest.mark.parametrize("name", ["ids.csv", "ids.csv.gz"])
 def test_a_list_row_with_more_fields_than_its_header_is_refused_with_its_line(tmp_path, no_model, capsys, text, line,
                                                                               name):
