@@ -230,6 +230,25 @@ def _edge_empty_lines(src: Path) -> tuple[int, int]:
     return lead, max(trail - 1, 0)  # the file's final line break ends its last row
 
 
+def _no_column_fix(src: Path, kind: str, found: list[Any]) -> str:
+    """The fix for a list without a ``customer_id`` column, from what its header looks like."""
+    single = str(found[0]) if len(found) == 1 else ""
+    seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
+    near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"
+            and str(c).isprintable()]
+    other = not_csv_hint(src) if kind == "csv" else ""  # e.g. UTF-16 without a byte-order mark
+    if other:
+        return other
+    if seps:
+        return (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
+                f"CSV with commas (or with the one column {LIST_COLUMN})")
+    if near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
+        return f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
+    if single and any(ch.isdigit() for ch in single):  # an id as the header
+        return f"the file seems to have no header line: add the line {LIST_COLUMN} at the top"
+    return f"name the column of ids {LIST_COLUMN}"
+
+
 def _read_list(path: str) -> list[str]:
     """The ids of ``--customers``: its ``customer_id`` column only, read as the tables' ids are."""
     src = Path(path)
@@ -241,24 +260,8 @@ def _read_list(path: str) -> list[str]:
         fix = not_csv_hint(src) or f"give a CSV file whose first line is {LIST_COLUMN}, then one id per line"
         raise SchemaError(f"{where}: cannot read it ({exc}); fix: {fix}") from None
     if LIST_COLUMN not in found:
-        single = str(found[0]) if len(found) == 1 else ""
-        seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
-        headless = bool(single) and any(ch.isdigit() for ch in single)  # an id as the header
-        near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"
-                and str(c).isprintable()]
-        other = not_csv_hint(src) if kind == "csv" else ""  # e.g. UTF-16 without a byte-order mark
-        if other:
-            fix = other
-        elif seps:
-            fix = (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
-                   f"CSV with commas (or with the one column {LIST_COLUMN})")
-        elif near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
-            fix = f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
-        elif headless:
-            fix = f"the file seems to have no header line: add the line {LIST_COLUMN} at the top"
-        else:
-            fix = f"name the column of ids {LIST_COLUMN}"
-        raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; fix: {fix}")
+        raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; "
+                          f"fix: {_no_column_fix(src, kind, found)}")
     others = [str(c) for c in found if c != LIST_COLUMN]
     if others:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
