@@ -29,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from churnml.cli import add_engine_options, base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError
@@ -91,10 +93,14 @@ def _check_cutoffs(tables: Any, span: Callable[[Any, Config], DataSpan], cfg: Co
     return data
 
 
-def _check_population(sizes: dict[str, int], cutoffs: list[str], cfg: Config, data: DataSpan) -> list[str]:
+def _check_population(sizes: pd.Series, cutoffs: list[str], cfg: Config, data: DataSpan) -> list[str]:
     """The cutoffs where someone is at risk (the features are planned on those only, so that an empty cutoff
-    drops no look-back window); refuse when there is none, warn about the others."""
-    empty = [c for c in cutoffs if not sizes.get(c)]
+    drops no look-back window); refuse when there is none, warn about the others.
+
+    ``sizes``: spine rows per cutoff (indexed by the cutoff's timestamp).
+    """
+    have = {str(d) for d in pd.DatetimeIndex(sizes.index[sizes.to_numpy() > 0]).date}  # as _cutoffs writes them
+    empty = [c for c in cutoffs if c not in have]
     if not empty:
         return cutoffs
     window = f" within {cfg.time.active_within_days} days" if cfg.time.active_within_days else ""
@@ -121,8 +127,7 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
     tables = load_tables(cfg)
     data = _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
     spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
-    sizes = spine["cutoff"].dt.strftime("%Y-%m-%d").value_counts().to_dict()
-    planned = _check_population(sizes, cutoffs, cfg, data)
+    planned = _check_population(spine["cutoff"].value_counts(), cutoffs, cfg, data)
     plan = plan_features(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
     if labelled:
@@ -147,8 +152,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
     spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
              else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
-    planned = _check_population(dict(zip(counted["cutoff"].dt.strftime("%Y-%m-%d"), counted["count"], strict=True)),
-                                cutoffs, cfg, data)
+    planned = _check_population(counted.set_index("cutoff")["count"], cutoffs, cfg, data)
     plan = cs.plan_features_spark(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan)
     if labelled:
