@@ -197,7 +197,10 @@ class ChurnModel:
             )
         out = X[self.feature_names_].copy()
         for col, levels in self.categories_.items():
-            out[col] = pd.Categorical(out[col].astype("object").where(out[col].notna(), None), categories=levels)
+            # a level not seen in training (and a missing value) is missing to LightGBM
+            values = out[col].astype("object")
+            known = values.notna() & values.isin(levels)
+            out[col] = pd.Categorical(values.where(known, None), categories=levels)
         return out
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:

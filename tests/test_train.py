@@ -273,3 +273,21 @@ def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_r
         np.testing.assert_array_equal(got[name], filled[name], err_msg=name)
     never = [f.assign(rfm_recency_days=nan) for f in (train, cal)]
     assert set(baseline_probabilities(*never, test, 90)) == {"historical_rate"}  # left out, with a warning
+
+
+def test_a_category_level_not_seen_in_training_is_scored_as_missing(recwarn):
+    import warnings
+
+    from churnml.model import ChurnModel
+
+    rng = np.random.default_rng(1)
+    n = 400
+    plan = rng.choice(["basic", "pro"], n)
+    X = pd.DataFrame({"a": rng.normal(size=n), "plan": pd.Categorical(plan)})
+    y = ((X["a"] + (plan == "pro") + rng.normal(size=n)) > 0.5).astype(int).to_numpy()
+    model = ChurnModel(params={"min_data_in_leaf": 5}, num_boost_round=10).fit(X, y, X_cal=X, y_cal=y)
+    rows = pd.DataFrame({"a": [0.3, 0.3, 0.3, 0.3], "plan": ["max", None, "pro", "basic"]})
+    warnings.simplefilter("error")  # pandas deprecates a Categorical built from values outside its levels
+    got = model.predict_proba(rows)
+    assert got[0] == got[1]  # the new plan "max" reads as missing
+    assert got[2] != got[1] and got[3] != got[1]
