@@ -244,12 +244,17 @@ class ScoringConfig(StrictSection):
 
     ``tiers``: lower probability bounds of each tier (a customer gets the
     tier with the highest bound they reach). Bounds are distinct, in [0, 1],
-    and the lowest is 0 so that every customer has a tier. CLV is the
-    BG/NBD x Gamma-Gamma expected revenue over ``clv_horizon_days``,
-    discounted at ``annual_discount_rate``.
+    and the lowest is 0 so that every customer has a tier. The predicted
+    CLV is the revenue expected over ``clv_horizon_days``, discounted at
+    ``annual_discount_rate``, by ``clv_method``: ``bgnbd`` (BG/NBD expected
+    purchases x Gamma-Gamma spend), ``mrr`` (the MRR of the subscriptions
+    active at the cutoff, paid monthly; contractual regime only) or ``auto``
+    (``mrr`` for a contractual model when the subscriptions have an ``mrr``
+    column, else ``bgnbd``).
     """
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})
+    clv_method: Literal["auto", "bgnbd", "mrr"] = "auto"
     clv_horizon_days: int = Field(365, ge=7)
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
     top_k: int = Field(3, ge=0, le=10)

@@ -1,4 +1,4 @@
-"""The label and population queries as text (DuckDB dialect), written once.
+"""The label, population and recurring-revenue queries as text (DuckDB dialect), written once.
 
 :mod:`churnml.labels` runs them on DuckDB; :mod:`churnml.spark` runs the
 same text on Spark after :func:`churnml.engine.transpile`. Each function's
@@ -11,7 +11,7 @@ from __future__ import annotations
 from churnml.errors import ConfigError
 from churnml.windows import history_sql
 
-__all__ = ["contractual_labels_sql", "noncontractual_labels_sql", "population_sql"]
+__all__ = ["contractual_labels_sql", "noncontractual_labels_sql", "population_sql", "recurring_revenue_sql"]
 
 _NONCONTRACTUAL_SQL = """
 WITH purchases AS (
@@ -100,6 +100,17 @@ ORDER BY c.cutoff, u.customer_id
 }
 
 
+# The MRR of the subscriptions active at a cutoff, by the contractual population's rule (started
+# before the cutoff, not ended before it), summed per customer; ``mrr_missing`` counts the active
+# subscriptions whose MRR is NULL (the customer's recurring revenue is then unknown).
+_RECURRING_REVENUE_SQL = """
+SELECT u.customer_id, c.cutoff, SUM(u.mrr) AS mrr, CAST(COUNT(*) - COUNT(u.mrr) AS BIGINT) AS mrr_missing
+FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR NOT {ended})
+GROUP BY u.customer_id, c.cutoff
+ORDER BY c.cutoff, u.customer_id
+"""
+
+
 def noncontractual_labels_sql(lead_time_days: int = 0) -> str:
     """The query of :func:`noncontractual_labels` (DuckDB dialect).
 
@@ -150,3 +161,17 @@ def population_sql(regime: str, active_within: bool = True) -> str:
     if regime == "noncontractual":
         return _POPULATION_SQL["noncontractual"].format(history=history_sql('t."timestamp"', "c.cutoff"))
     raise ConfigError(f"time.regime must be 'noncontractual' or 'contractual', got {regime!r}")
+
+
+def recurring_revenue_sql() -> str:
+    """MRR per customer of the subscriptions active at each cutoff (DuckDB dialect).
+
+    It reads ``subscriptions`` (customer_id, start, end, mrr) and ``cutoffs``
+    (:func:`cutoff_table`) and returns ``customer_id``, ``cutoff``, ``mrr``
+    (the sum over the customer's active subscriptions) and ``mrr_missing``
+    (how many of them have no MRR). Active is the contractual population's
+    rule, so its customers are the population of :func:`population_sql`.
+    """
+    return _RECURRING_REVENUE_SQL.format(
+        history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
+    )

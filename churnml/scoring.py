@@ -8,7 +8,9 @@ suggested action. Every customer asked for is accounted for: scored and on
 the list, scored but below the cut, or unscored with a reason.
 
 The last steps are shared by every engine: :func:`clv_from_summary` (CLV
-from a BG/NBD summary) and :func:`churnml.outreach.outreach_list` (tier,
+from a BG/NBD summary) or :func:`clv_from_mrr` (CLV from the recurring
+revenue of :func:`churnml.label_sql.recurring_revenue_sql`), chosen by
+:func:`clv_method_for`, and :func:`churnml.outreach.outreach_list` (tier,
 rank, cut, reasons, action; re-exported here). ``churnml.spark.score``
 computes the per-customer columns in Spark and calls both.
 """
@@ -25,10 +27,11 @@ import pandas as pd
 
 from churnml.btyd import BGNBD, GammaGamma, summary_at
 from churnml.config import Config, TimeConfig
-from churnml.engine import in_memory
-from churnml.errors import ChurnMLError, ModelError
+from churnml.engine import in_memory, run_sql
+from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
-from churnml.labels import population
+from churnml.label_sql import recurring_revenue_sql
+from churnml.labels import cutoff_table, population
 from churnml.metrics.periods import has_a_year, value_per_year
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
@@ -40,6 +43,7 @@ from churnml.outreach import (
     outreach_list,
     spreadsheet_safe,
 )
+from churnml.sources import check_sources
 from churnml.tracking import load_pyfunc
 from churnml.windows import DataSpan, stale_cutoff_text, to_cutoff
 
@@ -49,13 +53,16 @@ __all__ = [
     "ScoreResult",
     "account_for",
     "below_the_cut",
+    "clv_from_mrr",
     "clv_from_summary",
+    "clv_method_for",
     "historical_value_per_year",
     "load_churn_model",
     "log_accounting",
     "nobody_text",
     "outreach_list",
     "predicted_clv",
+    "recurring_revenue",
     "shared_bgnbd",
     "score_customers",
     "spreadsheet_safe",
@@ -160,6 +167,103 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
         log.warning("predicted CLV is NaN for every customer (the BG/NBD or Gamma-Gamma fit gave no finite "
                     "value on this history): the list is ranked by churn probability and a --budget selects nobody")
     return clv
+
+
+MONTH_DAYS = 30.4375  # days in a month on average, as the subscriptions family counts months
+
+
+def clv_method_for(method: str, time: TimeConfig, subscription_columns: Sequence[str] | None) -> str:
+    """``scoring.clv_method`` resolved for one model and its tables: ``bgnbd`` or ``mrr``.
+
+    ``auto`` is ``mrr`` for a contractual model whose subscriptions table has
+    an ``mrr`` column, else ``bgnbd``. ``mrr`` asked of a non-contractual
+    model, or without an ``mrr`` column, is an error with the fix.
+    """
+    has_mrr = subscription_columns is not None and "mrr" in subscription_columns
+    if method == "auto":
+        return "mrr" if time.regime == "contractual" and has_mrr else "bgnbd"
+    if method == "mrr" and time.regime != "contractual":
+        raise ConfigError(
+            f"scoring.clv_method: mrr values the subscriptions active at the cutoff, but the model's regime is "
+            f"{time.regime}: its customers are buyers, not subscribers. Fix: set scoring.clv_method to bgnbd "
+            "(or auto), or score with a model trained with time.regime: contractual"
+        )
+    if method == "mrr" and not has_mrr:
+        where = "no subscriptions table is given" if subscription_columns is None else "it has no mrr column"
+        raise SchemaError(
+            f"scoring.clv_method: mrr needs each subscription's monthly recurring revenue, but {where}. Fix: map "
+            "the column that holds it to mrr (data.tables.subscriptions.columns), or set scoring.clv_method to "
+            "bgnbd (or auto)",
+            table="subscriptions",
+        )
+    if method not in ("bgnbd", "mrr"):
+        raise ConfigError(f"scoring.clv_method must be auto, bgnbd or mrr, got {method!r}")
+    return method
+
+
+def monthly_clv_factor(horizon_days: int, annual_discount_rate: float) -> float:
+    """Discounted months of revenue over ``horizon_days``: the CLV of an MRR of 1.
+
+    The horizon holds ``n = horizon_days / 30.4375`` months; month ``k`` is paid
+    at its end and discounted by ``(1 + annual_discount_rate)^(-k/12)``; a last,
+    partial month counts for its fraction: ``sum_{k<=floor(n)} v^k +
+    (n - floor(n)) v^(floor(n)+1)`` with ``v = (1 + annual_discount_rate)^(-1/12)``.
+    365 days at 10 % a year give 11.39 (11.99 undiscounted).
+    """
+    months = horizon_days / MONTH_DAYS
+    whole = int(np.floor(months))
+    v = (1.0 + annual_discount_rate) ** (-1.0 / 12.0)
+    return float(sum(v**k for k in range(1, whole + 1)) + (months - whole) * v ** (whole + 1))
+
+
+def recurring_revenue(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The MRR of each customer's active subscriptions at ``cutoff`` (DuckDB).
+
+    :func:`churnml.label_sql.recurring_revenue_sql` over ``tables.subscriptions``
+    (a frame or a :class:`~churnml.engine.ParquetSource`): ``customer_id``,
+    ``cutoff``, ``mrr`` and ``mrr_missing``.
+    """
+    subs = getattr(tables, "subscriptions", None)
+    if subs is None:
+        raise SchemaError("scoring.clv_method: mrr needs a subscriptions table", table="subscriptions")
+    frames = {"subscriptions": subs[["customer_id", "start", "end", "mrr"]], "cutoffs": cutoff_table([cutoff], 1)}
+    check_sources({"subscriptions": frames["subscriptions"]})
+    return run_sql(recurring_revenue_sql(), frames)
+
+
+def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate: float) -> pd.Series:
+    """Predicted CLV (money) of each subscriber: its MRR at the cutoff over the CLV horizon.
+
+    ``mrr x`` :func:`monthly_clv_factor`: the recurring revenue the customer
+    brings over ``horizon_days`` if the subscriptions go on, which is what is
+    lost if they end. ``revenue`` has the columns of
+    :func:`churnml.label_sql.recurring_revenue_sql` for one cutoff (either
+    engine computes it). A customer with an active subscription without MRR
+    gets NaN (unknown, with a warning), not a partial sum.
+
+    Returns
+    -------
+    Series
+        float64, indexed by customer_id.
+    """
+    rows = revenue.set_index("customer_id")
+    factor = monthly_clv_factor(horizon_days, annual_discount_rate)
+    unknown = rows["mrr_missing"].astype("int64") > 0
+    clv = (rows["mrr"].astype("float64") * factor).where(~unknown)
+    if unknown.any():
+        log.warning("predicted CLV left empty (NaN) for %d subscriber(s) with an active subscription without mrr, "
+                    "e.g. %s: their value at risk is unknown, so they rank last and a --top or --budget cut leaves "
+                    "them off. Fix: fill subscriptions.mrr", int(unknown.sum()), list(rows.index[unknown][:3]))
+    return clv
+
+
+def clv_text(method: str, horizon_days: int, annual_discount_rate: float) -> str:
+    """How the predicted CLV was made, for the log."""
+    if method == "mrr":
+        factor = monthly_clv_factor(horizon_days, annual_discount_rate)
+        return (f"MRR of the active subscriptions x {horizon_days / MONTH_DAYS:.2f} months "
+                f"({factor:.2f} discounted at {annual_discount_rate:g} a year)")
+    return f"BG/NBD x Gamma-Gamma over {horizon_days} days"
 
 
 def shared_bgnbd(fitted: dict[pd.Timestamp, BGNBD], cutoff: pd.Timestamp, time: TimeConfig) -> BGNBD | None:
@@ -283,6 +387,8 @@ def score_customers(
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")
     time = TimeConfig(**extra["time"])
     plan = FeaturePlan.from_dict(extra["feature_plan"])
+    subs = getattr(tables, "subscriptions", None)
+    method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else list(subs.columns))
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
     if spine.empty:
@@ -296,8 +402,11 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
-                        shared_bgnbd(fitted, c, time))
+    if method == "mrr":
+        clv = clv_from_mrr(recurring_revenue(tables, c), cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+    else:
+        clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
+                            shared_bgnbd(fitted, c, time))
     rfm = rfm_table(tx, c)
     scored = pd.DataFrame({
         "customer_id": feats["customer_id"],
@@ -308,8 +417,9 @@ def score_customers(
         "rfm_segment": feats["customer_id"].map(rfm["segment"]).astype("str"),
         "tenure_days": feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan,
     })
-    log.info("value: mean predicted CLV over %d days of the %d scored customers %.2f; %s",
-             cfg.scoring.clv_horizon_days, len(scored), float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
+    log.info("value: mean predicted CLV (%s) of the %d scored customers %.2f; %s",
+             clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate), len(scored),
+             float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
     by_id = feats.reset_index(drop=True).set_index("customer_id")
     chosen = outreach_list(scored, model, lambda ids: by_id.loc[ids].reset_index(), cfg, top, budget)
     counts = {"asked": asked, "scored": len(scored), "listed": len(chosen),

@@ -153,6 +153,19 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
     assert main([*argv, "--overwrite"]) == 0
 
 
+def test_the_mrr_clv_for_a_model_of_buyers_is_refused_before_any_feature_with_the_fix(setup, tmp_path, capsys):
+    from churnml.score import main
+
+    _, _, _, folder = setup
+    argv = ["--model", str(folder), "--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv"), *[
+        f"--set={o}" for o in [*[o for o in SETTINGS if o.startswith("data.")], "scoring.clv_method=mrr"]]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert ("scoring.clv_method: mrr values the subscriptions active at the cutoff, but the model's regime is "
+            "noncontractual") in err and "Traceback" not in err
+    assert not (tmp_path / "l.csv").exists()
+
+
 def test_an_id_with_only_returns_under_returns_drop_is_unknown_with_the_policy_named(setup, tmp_path):
     from churnml.io import write_frame
     from churnml.score import DROPPED_RETURNS_NOTE, main
@@ -507,3 +520,121 @@ def test_a_history_too_short_for_the_clv_models_leaves_the_clv_empty_with_a_warn
         clv = clv_from_summary(summary, 365, 0.1)
     assert clv.index.tolist() == ["a", "b", "c"] and clv.isna().all() and clv.dtype == "float64"
     assert "predicted CLV left empty (NaN): GammaGamma.fit needs customers with a repeat purchase" in caplog.text
+
+
+def _subs(**columns) -> pd.DataFrame:
+    out = pd.DataFrame(columns)
+    for name in ("start", "end"):
+        out[name] = pd.to_datetime(out[name]).astype("datetime64[us]")
+    return out
+
+
+def test_the_recurring_revenue_is_the_mrr_of_the_subscriptions_active_at_the_cutoff(caplog):
+    from dataclasses import dataclass
+
+    from churnml.config import TimeConfig
+    from churnml.labels import population
+    from churnml.scoring import clv_from_mrr, monthly_clv_factor, recurring_revenue
+
+    @dataclass
+    class Tables:
+        subscriptions: pd.DataFrame
+
+    subs = _subs(
+        customer_id=["A", "A", "B", "C", "D", "E", "F", "F"],
+        start=["2024-01-10", "2024-03-01", "2024-01-01", "2024-02-01", "2024-06-01", "2024-01-01", "2024-02-01",
+               "2024-03-01"],
+        #   A: two active (10 + 5); B ended the day before the cutoff; C active, no MRR; D starts at the cutoff;
+        #   E ends at the cutoff (still active then); F one active of 8, one ended
+        end=["2024-07-10", None, "2024-05-31", None, None, "2024-06-01", None, "2024-04-01"],
+        mrr=[10.0, 5.0, 99.0, np.nan, 7.0, 4.0, 8.0, 50.0],
+    )
+    tables = Tables(subs)
+    c = pd.Timestamp("2024-06-01")
+    got = recurring_revenue(tables, c)
+    assert got["customer_id"].tolist() == ["A", "C", "E", "F"]
+    assert got["mrr"].tolist()[0] == 15.0 and np.isnan(got["mrr"].iloc[1]) and got["mrr"].tolist()[2:] == [4.0, 8.0]
+    assert got["mrr_missing"].tolist() == [0, 1, 0, 0]
+    # the same customers as the contractual population
+    assert population(tables, [c], TimeConfig(regime="contractual"))["customer_id"].tolist() == ["A", "C", "E", "F"]
+
+    # 61 days = 2.0041 months; at 1 % a month: 1/1.01 + 1/1.01^2 + 0.0041068/1.01^3
+    #   = 0.99009901 + 0.98029605 + 0.00398600 = 1.97438106
+    rate = 1.01**12 - 1
+    assert monthly_clv_factor(61, rate) == pytest.approx(1.9743810558, rel=1e-10)
+    assert monthly_clv_factor(61, 0.0) == pytest.approx(61 / 30.4375, rel=1e-12)
+    assert monthly_clv_factor(365, 0.1) == pytest.approx(11.3930209635, rel=1e-10)
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        clv = clv_from_mrr(got, 61, rate)
+    assert clv.index.tolist() == ["A", "C", "E", "F"] and clv.dtype == "float64"
+    assert clv["A"] == pytest.approx(15 * 1.9743810558, rel=1e-10) and np.isnan(clv["C"])
+    assert clv["F"] == pytest.approx(8 * 1.9743810558, rel=1e-10)
+    assert ("predicted CLV left empty (NaN) for 1 subscriber(s) with an active subscription without mrr, "
+            "e.g. ['C']") in caplog.text
+
+
+def test_the_clv_method_follows_the_regime_and_the_mrr_column():
+    from churnml.config import TimeConfig
+    from churnml.errors import ConfigError, SchemaError
+    from churnml.scoring import clv_method_for
+
+    contractual, buyers = TimeConfig(regime="contractual"), TimeConfig()
+    with_mrr, without = ["customer_id", "start", "end", "mrr"], ["customer_id", "start", "end"]
+    assert clv_method_for("auto", contractual, with_mrr) == "mrr"
+    assert clv_method_for("auto", contractual, without) == "bgnbd"
+    assert clv_method_for("auto", buyers, with_mrr) == "bgnbd"
+    assert clv_method_for("bgnbd", contractual, with_mrr) == "bgnbd"
+    assert clv_method_for("mrr", contractual, with_mrr) == "mrr"
+    with pytest.raises(ConfigError, match="the model's regime is noncontractual.*Fix: set scoring.clv_method"):
+        clv_method_for("mrr", buyers, with_mrr)
+    with pytest.raises(SchemaError, match=r"^table 'subscriptions': .*it has no mrr column\. Fix: map"):
+        clv_method_for("mrr", contractual, without)
+    with pytest.raises(SchemaError, match="no subscriptions table is given"):
+        clv_method_for("mrr", contractual, None)
+
+
+@pytest.fixture(scope="module")
+def contractual(tmp_path_factory):
+    from churnml.model import ChurnModel
+
+    cfg = load_config(None, small_world(800, 18, 30, 50) + ["time.regime=contractual"])
+    tables = load_tables(cfg)
+    result = fit_and_evaluate(tables, cfg)
+    folder = tmp_path_factory.mktemp("contractual") / "bundle"
+    result.model.save(folder, extra={
+        "feature_plan": result.data.plan.to_dict(), "time": cfg.time.model_dump(mode="json"),
+    })
+    return cfg, tables, ChurnModel.load(folder)
+
+
+def test_a_contractual_model_values_subscribers_by_their_mrr_even_if_they_never_bought(contractual, caplog):
+    from dataclasses import replace
+
+    from churnml.scoring import monthly_clv_factor
+
+    cfg, tables, model = contractual
+    c = pd.Timestamp(CUTOFF)
+    subs = tables.subscriptions
+    # a subscriber who never bought, dearer than anyone else
+    new = _subs(customer_id=["NEW-1"], start=["2024-05-20"], end=[None], plan=["max"], mrr=[500.0],
+                cancel_requested_at=[None])
+    new["cancel_requested_at"] = new["cancel_requested_at"].astype(subs["cancel_requested_at"].dtype)
+    tables = replace(tables, subscriptions=pd.concat([subs, new], ignore_index=True))
+    with caplog.at_level("INFO", logger="churnml.scoring"):
+        out = score_customers(tables, model, CUTOFF, cfg).outreach.set_index("customer_id")
+    assert "mean predicted CLV (MRR of the active subscriptions x 11.99 months (11.39 discounted at 0.1 a year))" \
+        in caplog.text
+    s = tables.subscriptions
+    active = s[(s["start"] < c) & (s["end"].isna() | (s["end"] >= c))]
+    want = active.groupby("customer_id")["mrr"].sum() * monthly_clv_factor(365, 0.1)
+    assert sorted(out.index) == sorted(want.index)  # every subscriber scored, with a value
+    np.testing.assert_allclose(out["predicted_clv"].to_numpy(), want.reindex(out.index).to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out["value_at_risk"], out["churn_probability"] * out["predicted_clv"], rtol=1e-12)
+    assert out.loc["NEW-1", "predicted_clv"] == pytest.approx(500 * monthly_clv_factor(365, 0.1), rel=1e-12)
+    assert out.loc["NEW-1", "rfm_segment"] == "unknown"
+    assert out["rank"].is_monotonic_increasing and out["value_at_risk"].is_monotonic_decreasing
+    top = score_customers(tables, model, CUTOFF, cfg, top=3).outreach
+    assert "NEW-1" in set(top["customer_id"])  # ranked by its value, no longer last
+    bgnbd = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"clv_method": "bgnbd"})})
+    old = score_customers(tables, model, CUTOFF, bgnbd).outreach.set_index("customer_id")
+    assert np.isnan(old.loc["NEW-1", "predicted_clv"])  # BG/NBD has no purchases to go by

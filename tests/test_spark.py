@@ -389,6 +389,32 @@ def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark,
             assert _text(g[col]) == _text(e[col]), col
 
 
+def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(spark, tables, stables, tmp_path):
+    from churnml.model import ChurnModel
+    from churnml.scoring import recurring_revenue, score_customers
+    from churnml.spark import score
+    from churnml.spark.scoring import recurring_revenue as spark_revenue
+    from churnml.training import fit_and_evaluate
+
+    c = pd.Timestamp(SCORE_CUTOFF)
+    assert_same(recurring_revenue(tables, c), spark_revenue(spark, stables, c))
+    cfg = load_config(None, [*SETTINGS, "time.regime=contractual"])
+    result = fit_and_evaluate(tables, cfg)
+    result.model.save(tmp_path / "m", extra={"feature_plan": result.data.plan.to_dict(),
+                                             "time": cfg.time.model_dump(mode="json")})
+    model = ChurnModel.load(tmp_path / "m")
+    expected = score_customers(tables, model, SCORE_CUTOFF, cfg, top=40)
+    got = score(spark, stables, model, SCORE_CUTOFF, cfg, top=40)
+    assert got.counts == expected.counts and expected.outreach["predicted_clv"].notna().all()
+    e, g = expected.outreach, got.outreach
+    assert g["customer_id"].tolist() == e["customer_id"].tolist()
+    for col in e.columns:
+        if pd.api.types.is_float_dtype(e[col]):
+            np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
+        else:
+            assert _text(g[col]) == _text(e[col]), col
+
+
 def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_process(spark, trained, tables,
                                                                                     stables, caplog):
     import mlflow

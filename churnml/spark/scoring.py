@@ -20,8 +20,10 @@ from pyspark.sql import functions as F
 from churnml.btyd import BGNBD
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
-from churnml.errors import ModelError
+from churnml.errors import ModelError, SchemaError
 from churnml.features import FeaturePlan
+from churnml.label_sql import recurring_revenue_sql
+from churnml.labels import cutoff_table
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
 from churnml.scoring import (
@@ -29,7 +31,10 @@ from churnml.scoring import (
     ScoreResult,
     account_for,
     below_the_cut,
+    clv_from_mrr,
     clv_from_summary,
+    clv_method_for,
+    clv_text,
     load_churn_model,
     log_accounting,
     nobody_text,
@@ -101,6 +106,15 @@ def _segments(summary: pd.DataFrame) -> pd.Series:
     r = rfm_scores(buyers["rfm_recency_days"], 5, higher_is_better=False)
     f = rfm_scores(buyers["rfm_frequency"].astype("int64"), 5)
     return segment_of(r, f, 5)
+
+
+def recurring_revenue(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """:func:`churnml.scoring.recurring_revenue` in Spark: the same query, collected (one row per subscriber)."""
+    if tables.subscriptions is None:
+        raise SchemaError("scoring.clv_method: mrr needs a subscriptions table", table="subscriptions")
+    subs = tables.subscriptions.select("customer_id", "start", "end", "mrr")
+    cuts = from_pandas(spark, cutoff_table([cutoff], 1))
+    return to_pandas(run_sql(spark, recurring_revenue_sql(), {"subscriptions": subs, "cutoffs": cuts}))
 
 
 def _or_nan(frame: DataFrame, column: str) -> Column:
@@ -214,6 +228,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
+    subs = tables.subscriptions
+    method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)
     pop, asked = everyone, -1
     unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
@@ -233,8 +249,12 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
         summary = customer_summary(spark, tables, c)
-        clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
-                               shared_bgnbd(fitted, c, time))
+        if method == "mrr":
+            clv = clv_from_mrr(recurring_revenue(spark, tables, c), cfg.scoring.clv_horizon_days,
+                               cfg.scoring.annual_discount_rate)
+        else:
+            clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
+                                   shared_bgnbd(fitted, c, time))
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
         scored["rfm_segment"] = scored["customer_id"].map(_segments(summary)).astype("str")
 
@@ -250,8 +270,9 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
               "below_cut": len(scored) - len(outreach), "unscored": len(unscored)}
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
-    log.info("scored %d customers at %s in Spark; mean predicted CLV over %d days %.2f", len(scored), c.date(),
-             cfg.scoring.clv_horizon_days, float(scored["predicted_clv"].mean()))
+    log.info("scored %d customers at %s in Spark; mean predicted CLV (%s) %.2f", len(scored), c.date(),
+             clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate),
+             float(scored["predicted_clv"].mean()))
     log_accounting(counts)
     left = below_the_cut(scored, outreach, cfg, top, budget) if customers is not None else None
     return ScoreResult(outreach, unscored, counts, left)
