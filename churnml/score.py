@@ -505,6 +505,8 @@ def _main(args: argparse.Namespace) -> int:
         cols = ["rank", "customer_id", "churn_probability", "risk_tier", "value_at_risk", "suggested_action"]
         with pd.option_context("display.width", 160, "display.max_columns", 10):
             print(result.outreach[cols].head(10).to_string(index=False))
+    for text in result.warnings:  # logged at the start, repeated where the reader looks
+        print(f"warning: {text}")
     return 0
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,7 @@ __all__ = [
     "shared_bgnbd",
     "score_customers",
     "spreadsheet_safe",
+    "warn_if_stale",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,16 @@ class ScoreResult:
     ``below_cut``: for a list of asked customers, those scored but left off the
     list by ``top`` or ``budget``, with why (``customer_id``, ``reason``; see
     :func:`churnml.outreach.below_the_cut`); ``None`` when everyone at risk was
-    scored (they are counted, not listed).
+    scored (they are counted, not listed). ``warnings``: what the run warned
+    about the list as a whole (a cutoff long after the data), also logged,
+    for a summary to repeat.
     """
 
     outreach: pd.DataFrame
     unscored: pd.DataFrame
     counts: dict[str, int]
     below_cut: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def not_listed(self) -> pd.DataFrame:
         """Every asked customer not on the list, and why: the unscored, then those below the cut."""
@@ -333,13 +337,19 @@ def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFram
     return f"nobody to score at {c.date()}: {who} be scored ({why})"
 
 
-def _warn_if_stale(tx: pd.DataFrame, cutoff: pd.Timestamp) -> None:
-    """Warn when the cutoff is long after the data: every customer then looks silent for that long."""
-    if tx["timestamp"].isna().all():
-        return
-    text = stale_cutoff_text(cutoff, DataSpan.from_times(tx["timestamp"]).end)
+def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp) -> list[str]:
+    """Warn when the cutoff is long after the data: every customer then looks silent for that long.
+
+    ``last_timestamp`` is the transactions' latest (None or NaT when they have
+    none). Returns the warning (also logged) as a list of zero or one text.
+    """
+    last = pd.Series([last_timestamp]).astype("datetime64[us]")
+    if last.isna().all():
+        return []
+    text = stale_cutoff_text(cutoff, DataSpan.from_times(last).end)
     if text:
         log.warning("%s", text)
+    return [text] if text else []
 
 
 def score_customers(
@@ -381,7 +391,7 @@ def score_customers(
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
-    _warn_if_stale(tx, c)
+    warned = warn_if_stale(tx["timestamp"].max(), c)
     extra = getattr(model, "extra_", {})
     if "feature_plan" not in extra:
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")
@@ -428,7 +438,7 @@ def score_customers(
         raise ModelError(f"customer accounting does not add up: {counts}")
     log_accounting(counts)
     left = below_the_cut(scored, chosen, cfg, top, budget) if customers is not None else None
-    return ScoreResult(chosen, unscored, counts, left)
+    return ScoreResult(chosen, unscored, counts, left, warned)
 
 
 def log_accounting(counts: dict[str, int]) -> None:

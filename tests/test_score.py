@@ -33,20 +33,32 @@ def setup(tmp_path_factory):
     return cfg, tables, ChurnModel.load(folder), folder
 
 
-def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog):
-    cfg, tables, model, _ = setup
+def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog, capsys, tmp_path):
+    from churnml.io import write_frame
+    from churnml.score import main
+
+    cfg, tables, model, folder = setup
     last = tables.transactions["timestamp"].max().normalize()
     late = (last + pd.Timedelta(days=33)).date()  # 32 days between the last day and the cutoff
     with caplog.at_level("WARNING", logger="churnml.scoring"):
-        score_customers(tables, model, str(late), cfg, top=1)
+        result = score_customers(tables, model, str(late), cfg, top=1)
     end = (last + pd.Timedelta(days=1)).date()  # the data's exclusive end
-    assert (f"the cutoff {late} is 32 days after the end of the data ({end}, exclusive): nobody can have bought in "
+    text = (f"the cutoff {late} is 32 days after the end of the data ({end}, exclusive): nobody can have bought in "
             "between, so everyone looks silent for 32 more days than they are and the churn probabilities run high. "
-            f"Use {end} or load newer data") in caplog.text
+            f"Use {end} or load newer data")
+    assert text in caplog.text and result.warnings == [text]
     caplog.clear()
     with caplog.at_level("WARNING", logger="churnml.scoring"):
-        score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
-    assert "after the end of the data" not in caplog.text  # 31 days: no warning
+        result = score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
+    assert "after the end of the data" not in caplog.text and result.warnings == []  # 31 days: no warning
+    # the command line repeats it after its summary
+    for name in ("transactions", "events", "subscriptions", "surveys", "tickets", "customers"):
+        if getattr(tables, name) is not None:
+            write_frame(getattr(tables, name), tmp_path / "data" / f"{name}.parquet")
+    capsys.readouterr()
+    assert main(["--model", str(folder), "--data", str(tmp_path / "data"), "--cutoff", str(late),
+                 "--out", str(tmp_path / "l.csv"), "--top", "2"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"warning: {text}")
 
 
 def test_every_asked_customer_is_accounted_for(setup):

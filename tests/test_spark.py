@@ -406,6 +406,7 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
     expected = score_customers(tables, model, SCORE_CUTOFF, cfg, top=40)
     got = score(spark, stables, model, SCORE_CUTOFF, cfg, top=40)
     assert got.counts == expected.counts and expected.outreach["predicted_clv"].notna().all()
+    assert got.warnings == expected.warnings == []
     e, g = expected.outreach, got.outreach
     assert g["customer_id"].tolist() == e["customer_id"].tolist()
     for col in e.columns:
@@ -413,6 +414,12 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
             np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
         else:
             assert _text(g[col]) == _text(e[col]), col
+    # a cutoff long after the data: the same warning as in process, kept for the summary
+    late = (tables.transactions["timestamp"].max().normalize() + pd.Timedelta(days=40)).date()
+    asked = e["customer_id"].tolist()[:2]
+    stale = score(spark, stables, model, str(late), cfg, customers=asked).warnings
+    assert len(stale) == 1 and stale[0].startswith(f"the cutoff {late} is 39 days after the end of the data")
+    assert stale == score_customers(tables, model, str(late), cfg, customers=asked).warnings
 
 
 def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_process(spark, trained, tables,

@@ -40,6 +40,7 @@ from churnml.scoring import (
     nobody_text,
     outreach_list,
     shared_bgnbd,
+    warn_if_stale,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, to_pandas
@@ -228,6 +229,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
+    warned = warn_if_stale(tables.transactions.agg(F.max("timestamp").alias("last")).collect()[0]["last"], c)
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)
@@ -275,4 +277,4 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
              float(scored["predicted_clv"].mean()))
     log_accounting(counts)
     left = below_the_cut(scored, outreach, cfg, top, budget) if customers is not None else None
-    return ScoreResult(outreach, unscored, counts, left)
+    return ScoreResult(outreach, unscored, counts, left, warned)
