@@ -372,8 +372,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     )
     labels = pd.concat(
         [
-            make_labels(tables, fit_cuts, cfg.time, horizon_days=splits.train_horizon_days),
-            make_labels(tables, [splits.test], cfg.time, horizon_days=splits.test_horizon_days),
+            make_labels(tables, fit_cuts, cfg.time, horizon_days=splits.train_horizon_days, data_end=span.end),
+            make_labels(tables, [splits.test], cfg.time, horizon_days=splits.test_horizon_days, data_end=span.end),
         ],
         ignore_index=True,
     )

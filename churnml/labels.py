@@ -17,6 +17,11 @@ Contractual
 A *purchase* is a transaction with ``amount >= 0``; returns (negative
 amounts) are not purchases. Purchases at the same moment count once.
 
+Labels need a matured window: a window (plus the grace, contractual) that
+ends after the data would count customers whose window is not over as
+churned, so the label functions refuse it (:func:`check_label_windows`)
+unless told ``immature="keep"``.
+
 How: each customer's distinct purchase times become intervals
 ``[t_i, t_{i+1})``; the interval that contains the window start holds the last
 purchase before it, and the customer is churned when the next purchase
@@ -27,18 +32,20 @@ intervals with the table of cutoffs labels every cutoff at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from churnml.config import TimeConfig
 from churnml.engine import run_sql
-from churnml.errors import ConfigError, SchemaError
+from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
 from churnml.sources import check_sources
-from churnml.windows import DAY, label_window_bounds, to_cutoff
+from churnml.windows import DAY, DataSpan, label_window_bounds, to_cutoff
 
 __all__ = [
+    "check_label_windows",
     "contractual_labels",
     "contractual_labels_sql",
     "cutoff_table",
@@ -99,12 +106,75 @@ def cutoff_table(
     )
 
 
+Immature = Literal["error", "keep"]
+
+
+def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0, last: str = "transaction") -> None:
+    """Raise :class:`~churnml.errors.DataWindowError` unless every label window is inside the data.
+
+    Parameters
+    ----------
+    cuts : DataFrame
+        A :func:`cutoff_table` (``cutoff``, ``win_start``, ``win_end``).
+    span : DataSpan
+        The data's first moment and exclusive end.
+    grace_days : int
+        Days after the window the data must also cover (contractual: a
+        renewal within the grace continues the spell).
+    last : str
+        What the data's end was read from, for the fix (``"transaction"``).
+
+    A cutoff is matured when it is on or before ``(end - (window end - cutoff)
+    - grace).normalize()``, as :func:`churnml.dataset.check_matured` has it.
+    """
+    reach = cuts["win_end"] - cuts["cutoff"] + pd.Timedelta(days=grace_days)
+    latest = pd.Series(pd.DatetimeIndex(span.end - reach).normalize(), index=cuts.index)
+    late = (cuts["cutoff"] > latest).to_numpy()
+    if not late.any():
+        return
+    row, lat = cuts.loc[late].iloc[0], latest[late].iloc[0]
+    n = int(late.sum())
+    dates = [str(c.date()) for c in cuts.loc[late, "cutoff"]]
+    which = f"cutoff {dates[0]}" if n == 1 else f"{n} cutoffs ({', '.join(dates[:3])}{', ...' if n > 3 else ''})"
+    grace = f" and {grace_days} days of grace after it" if grace_days else ""
+    first = span.first.normalize() + DAY
+    if lat >= first:
+        fix = f"use cutoffs on or before {lat.date()} (the latest matured one), or a shorter horizon"
+    else:
+        lead = (row.win_start - row.cutoff).days
+        longest = (span.end - first).days - lead - grace_days  # the first cutoff that has a day of history
+        fix = (f"no cutoff fits: the data runs from {span.first.date()}, and even a cutoff on {first.date()} "
+               + (f"needs a horizon of at most {longest} days" if longest > 0 else "leaves no room for a window"))
+    raise DataWindowError(
+        f"the label window of {which} ends after the data: [{row.win_start.date()}, {row.win_end.date()}){grace} "
+        f"needs data up to {(row.win_end + grace_days * DAY).date()}, and the data ends {(span.end - DAY).date()} "
+        f"(exclusive end {span.end.date()}), so churn there is not yet observed (a customer whose window is not over "
+        f"would count as churned). Fix: {fix}; pass data_end when the data runs later than its last {last}"
+    )
+
+
+def _span(source: object, column: str, table: str, data_end: object | None) -> DataSpan:
+    """The span of ``source[column]`` (a frame or a Parquet source), or up to a given ``data_end``."""
+    if isinstance(source, pd.DataFrame):
+        times = source[column]
+    else:
+        got = run_sql(f'SELECT MIN("{column}") AS lo, MAX("{column}") AS hi FROM t', {"t": source[[column]]})  # type: ignore[index]
+        times = pd.Series([got["lo"].iloc[0], got["hi"].iloc[0]])
+    if len(times) == 0 or times.isna().all():
+        raise DataWindowError(f"table '{table}' has no {column} values, so no label window can be checked; "
+                              "give a table with rows (or pass immature='keep' to label without the check)")
+    return DataSpan.from_times(times.astype("datetime64[us]"), data_end)
+
+
 def noncontractual_labels(
     transactions: pd.DataFrame,
     cutoffs: Sequence[object] | pd.DatetimeIndex,
     horizon_days: int | Sequence[int],
     lead_time_days: int = 0,
     active_within_days: int | None = None,
+    *,
+    data_end: object | None = None,
+    immature: Immature = "error",
 ) -> pd.DataFrame:
     """Non-contractual churn labels: no purchase in the label window.
 
@@ -121,6 +191,13 @@ def noncontractual_labels(
     active_within_days : int, optional
         Population rule: only customers whose last purchase before the cutoff
         is at most this many days old.
+    data_end : date-like, optional
+        The data's exclusive end (default: the day after the last
+        transaction); every label window must end by then.
+    immature : {"error", "keep"}
+        ``"error"`` (default): a window that ends after the data is a
+        :class:`~churnml.errors.DataWindowError` naming the latest matured
+        cutoff; ``"keep"`` labels it anyway (the caller knows it is not over).
 
     Returns
     -------
@@ -132,6 +209,8 @@ def noncontractual_labels(
     sql = noncontractual_labels_sql(lead_time_days)
     tx = transactions[["customer_id", "timestamp", "amount"]]
     check_sources({"transactions": tx})
+    if immature == "error":
+        check_label_windows(cuts, _span(tx, "timestamp", "transactions", data_end))
     out = run_sql(sql, {"tx": tx, "cutoffs": cuts})
     return _finish(out)
 
@@ -142,6 +221,9 @@ def contractual_labels(
     horizon_days: int | Sequence[int],
     lead_time_days: int = 0,
     grace_days: int = 30,
+    *,
+    data_end: object | None = None,
+    immature: Immature = "error",
 ) -> pd.DataFrame:
     """Contractual churn labels: the active spell ends before the label window ends.
 
@@ -154,6 +236,14 @@ def contractual_labels(
     grace_days : int
         A subscription starting within this many days after the previous one
         ended is a renewal (same spell).
+    data_end : date-like, optional
+        The data's exclusive end (default: the day after the latest
+        subscription start, the last moment the table shows to have passed; an
+        ``end`` may be scheduled in the future). Every label window plus
+        ``grace_days`` must end by then. :func:`make_labels` passes the
+        transactions' end, as training does.
+    immature : {"error", "keep"}
+        As in :func:`noncontractual_labels`.
 
     Returns
     -------
@@ -164,6 +254,9 @@ def contractual_labels(
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
     subs = subscriptions[["customer_id", "start", "end"]]
     check_sources({"subscriptions": subs})
+    if immature == "error":
+        check_label_windows(cuts, _span(subs, "start", "subscriptions", data_end), grace_days,
+                            "subscription start")
     out = run_sql(sql, {"subscriptions": subs, "cutoffs": cuts})
     return _finish(out)
 
@@ -179,13 +272,21 @@ def make_labels(
     cutoffs: Sequence[object] | pd.DatetimeIndex,
     time: TimeConfig,
     horizon_days: int | Sequence[int] | None = None,
+    *,
+    data_end: object | None = None,
+    immature: Immature = "error",
 ) -> pd.DataFrame:
     """Labels of the configured regime for a ``Tables``-like object.
 
     ``tables`` needs a ``transactions`` attribute (non-contractual) or a
-    ``subscriptions`` attribute (contractual).
+    ``subscriptions`` attribute (contractual). The data's end is ``data_end``
+    or else the day after the last transaction, in both regimes (as training
+    reads it); ``immature`` as in :func:`noncontractual_labels`.
     """
     horizon = time.horizon_days if horizon_days is None else horizon_days
+    tx = getattr(tables, "transactions", None)
+    if immature == "error" and data_end is None and tx is not None:
+        data_end = _span(tx, "timestamp", "transactions", None).end
     if time.regime == "contractual":
         subs = getattr(tables, "subscriptions", None)
         if subs is None:
@@ -194,11 +295,12 @@ def make_labels(
                 "or set time.regime=noncontractual",
                 table="subscriptions",
             )
-        return contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days)
-    tx = getattr(tables, "transactions", None)
+        return contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days,
+                                  data_end=data_end, immature=immature)
     if tx is None:
         raise SchemaError("no transactions table given", table="transactions")
-    return noncontractual_labels(tx, cutoffs, horizon, time.lead_time_days, time.active_within_days)
+    return noncontractual_labels(tx, cutoffs, horizon, time.lead_time_days, time.active_within_days,
+                                 data_end=data_end, immature=immature)
 
 
 

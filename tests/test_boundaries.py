@@ -140,20 +140,20 @@ def test_a_purchase_at_the_window_end_is_outside_the_window():
     tx = frame(customer_id=["E", "E", "F", "F"],
                timestamp=["2024-01-20 10:00", "2024-03-02 00:00", "2024-01-20 10:00", "2024-03-01 23:59"],
                amount=[5.0, 5.0, 5.0, 5.0])
-    labels = noncontractual_labels(tx, [CUT], 30)  # window [02-01, 03-02)
+    labels = noncontractual_labels(tx, [CUT], 30, immature="keep")  # window [02-01, 03-02)
     assert dict(zip(labels["customer_id"], labels["churned"], strict=True)) == {"E": 1, "F": 0}
 
 
 def test_a_first_purchase_at_the_cutoff_is_not_in_the_population():
     tx = frame(customer_id=["A", "F"], timestamp=["2024-01-20", "2024-02-01 00:00"], amount=[5.0, 5.0])
     assert population(Tables(transactions=tx), [CUT], TimeConfig())["customer_id"].tolist() == ["A"]
-    assert noncontractual_labels(tx, [CUT], 30)["customer_id"].tolist() == ["A"]
+    assert noncontractual_labels(tx, [CUT], 30, immature="keep")["customer_id"].tolist() == ["A"]
 
 
 def test_active_within_includes_a_purchase_exactly_w_days_back():
     # active_within 15: from 2024-01-17 00:00; M's purchase is exactly then, N's one second before
     tx = frame(customer_id=["M", "N"], timestamp=["2024-01-17 00:00", "2024-01-16 23:59:59"], amount=[5.0, 5.0])
-    labels = noncontractual_labels(tx, [CUT], 30, active_within_days=15)
+    labels = noncontractual_labels(tx, [CUT], 30, active_within_days=15, immature="keep")
     pop = population(Tables(transactions=tx), [CUT], TimeConfig(active_within_days=15))
     assert labels["customer_id"].tolist() == pop["customer_id"].tolist() == ["M"]
 
@@ -163,6 +163,6 @@ def test_a_subscription_ending_at_the_cutoff_is_in_the_contractual_population():
     subs = frame(customer_id=["A", "G", "F"], start=["2023-12-01"] * 3,
                  end=[None, "2024-02-01 00:00", "2024-01-31 23:59"])
     pop = population(Tables(transactions=tx, subscriptions=subs), [CUT], TimeConfig(regime="contractual"))
-    labels = contractual_labels(subs, [CUT], 30, grace_days=0)
+    labels = contractual_labels(subs, [CUT], 30, grace_days=0, immature="keep")
     assert pop["customer_id"].tolist() == labels["customer_id"].tolist() == ["A", "G"]
     assert labels["churned"].tolist() == [0, 1]

@@ -29,20 +29,20 @@ def test_a_return_is_not_a_purchase_for_population_or_label(tiny_tx):
     labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30, active_within_days=15)
     assert as_dict(labels) == {"B": 1, "D": 1}
     ret_only = frame(customer_id=["R", "R"], timestamp=["2024-01-10", "2024-02-10"], amount=[10.0, -10.0])
-    assert as_dict(noncontractual_labels(ret_only, [CUT], 30)) == {"R": 1}
+    assert as_dict(noncontractual_labels(ret_only, [CUT], 30, immature="keep")) == {"R": 1}
 
 
 def test_lead_time_moves_the_window_and_keeps_the_population(tiny_tx):
-    labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30, lead_time_days=7)
+    labels = noncontractual_labels(tiny_tx, [CUT], horizon_days=30, lead_time_days=7, immature="keep")
     # window [02-08, 03-09): A's 02-05 purchase falls in the gap; D buys on 03-05.
     assert as_dict(labels) == {"A": 1, "B": 1, "D": 0}
 
 
 def test_many_cutoffs_equal_one_cutoff_at_a_time(tiny_tx):
     cuts = ["2024-01-15", "2024-02-01", "2024-02-20"]
-    together = noncontractual_labels(tiny_tx, cuts, horizon_days=[20, 30, 40])
+    together = noncontractual_labels(tiny_tx, cuts, horizon_days=[20, 30, 40], immature="keep")
     apart = pd.concat(
-        [noncontractual_labels(tiny_tx, [c], h) for c, h in zip(cuts, [20, 30, 40], strict=True)],
+        [noncontractual_labels(tiny_tx, [c], h, immature="keep") for c, h in zip(cuts, [20, 30, 40], strict=True)],
         ignore_index=True,
     )
     pd.testing.assert_frame_equal(together, apart)
@@ -55,12 +55,12 @@ def test_contractual_labels_follow_spells_and_grace(tiny_subscriptions):
         end=["2024-02-15", None, "2024-01-31", "2024-02-01"],
     )
     subs = pd.concat([tiny_subscriptions[["customer_id", "start", "end"]], extra], ignore_index=True)
-    labels = contractual_labels(subs, [CUT], horizon_days=30, grace_days=5)
+    labels = contractual_labels(subs, [CUT], horizon_days=30, grace_days=5, immature="keep")
     # A renews in time and is open-ended; B's renewed spell ends 03-10 (after 03-02);
     # E's gap (02-15 -> 03-01) exceeds the grace; F ended before the cutoff; G ends at the cutoff.
     assert as_dict(labels) == {"A": 0, "B": 0, "E": 1, "G": 1}
-    assert as_dict(contractual_labels(subs, [CUT], horizon_days=60, grace_days=5))["B"] == 1
-    assert as_dict(contractual_labels(subs, [CUT], horizon_days=30, grace_days=20))["E"] == 0
+    assert as_dict(contractual_labels(subs, [CUT], horizon_days=60, grace_days=5, immature="keep"))["B"] == 1
+    assert as_dict(contractual_labels(subs, [CUT], horizon_days=30, grace_days=20, immature="keep"))["E"] == 0
 
 
 def test_contractual_labels_with_a_lead_time_churn_a_spell_ending_in_the_gap():
@@ -74,7 +74,7 @@ def test_contractual_labels_with_a_lead_time_churn_a_spell_ending_in_the_gap():
     # cutoff 02-01, lead 7, horizon 30: window [02-08, 03-09). "gap" ends 02-05, in the lead time:
     # no subscription in the window, churned. "after" ends at the window's end: kept. "renews"
     # ends 02-05 too but starts again 02-07, within the 2-day grace: one spell, open-ended.
-    labels = contractual_labels(subs, [CUT], horizon_days=30, lead_time_days=7, grace_days=2)
+    labels = contractual_labels(subs, [CUT], horizon_days=30, lead_time_days=7, grace_days=2, immature="keep")
     assert as_dict(labels) == {"gap": 1, "window": 1, "after": 0, "stays": 0, "renews": 0}
 
 
@@ -130,3 +130,46 @@ def test_cdnow_churn_rate_at_the_classic_holdout_is_70_06_percent():
     labels = noncontractual_labels(load_cdnow(), ["1997-10-01"], horizon_days=273)
     assert len(labels) == 23_570
     assert round(labels["churned"].mean() * 100, 2) == 70.06
+
+
+def test_a_label_window_that_ends_after_the_data_is_refused_with_the_latest_matured_cutoff(tiny_tx):
+    from churnml.errors import DataWindowError
+
+    # the data ends 2024-03-05 (exclusive end 03-06): a 30-day window matures for cutoffs up to 02-05
+    assert len(noncontractual_labels(tiny_tx, ["2024-02-05"], 30)) == 3
+    with pytest.raises(DataWindowError) as err:
+        noncontractual_labels(tiny_tx, ["2024-02-01", "2024-02-06", "2024-02-07"], 30)
+    assert str(err.value) == (
+        "the label window of 2 cutoffs (2024-02-06, 2024-02-07) ends after the data: [2024-02-06, 2024-03-07) "
+        "needs data up to 2024-03-07, and the data ends 2024-03-05 (exclusive end 2024-03-06), so churn there is "
+        "not yet observed (a customer whose window is not over would count as churned). Fix: use cutoffs on or "
+        "before 2024-02-05 (the latest matured one), or a shorter horizon; pass data_end when the data runs later "
+        "than its last transaction")
+    # a lead time moves the window, and the latest matured cutoff with it
+    with pytest.raises(DataWindowError, match=r"\[2024-02-08, 2024-03-09\).*on or before 2024-01-29"):
+        noncontractual_labels(tiny_tx, ["2024-02-01"], 30, lead_time_days=7)
+    # the data is known to run later, or the caller knows the window is not over
+    late = noncontractual_labels(tiny_tx, ["2024-02-06"], 30, data_end="2024-03-07")
+    assert late.equals(noncontractual_labels(tiny_tx, ["2024-02-06"], 30, immature="keep"))
+    with pytest.raises(DataWindowError, match="no cutoff fits: the data runs from 2023-12-02, and even a cutoff on "
+                                              "2023-12-03 needs a horizon of at most 94 days"):
+        noncontractual_labels(tiny_tx, ["2024-02-01"], 200)
+    # each cutoff with its own horizon
+    with pytest.raises(DataWindowError, match=r"cutoff 2024-01-15 ends after.*on or before 2023-12-26"):
+        noncontractual_labels(tiny_tx, ["2024-01-15", "2024-02-01"], [71, 30])
+
+
+def test_contractual_windows_need_the_grace_after_them_too(tiny_tx, tiny_subscriptions):
+    from churnml.errors import DataWindowError
+
+    # alone, the subscriptions end with their latest start, 2024-01-21 (exclusive end 01-22)
+    with pytest.raises(DataWindowError, match=r"\[2024-02-01, 2024-03-02\) and 5 days of grace after it needs data "
+                                              r"up to 2024-03-07.*last subscription start"):
+        contractual_labels(tiny_subscriptions, [CUT], 30, grace_days=5)
+    # make_labels reads the end from the transactions (exclusive end 03-06), as training does: 30 + 5 days fit
+    # from a cutoff on or before 2024-01-31
+    t = TimeConfig(regime="contractual", horizon_days=30, grace_days=5)
+    with pytest.raises(DataWindowError, match="on or before 2024-01-31"):
+        make_labels(_Tables(tiny_tx, tiny_subscriptions), [CUT], t)
+    got = make_labels(_Tables(tiny_tx, tiny_subscriptions), ["2024-01-31"], t)
+    assert got.equals(contractual_labels(tiny_subscriptions, ["2024-01-31"], 30, grace_days=5, data_end="2024-03-06"))

@@ -63,7 +63,7 @@ def worlds(draw):
 
 
 def _features(tables):
-    pop = noncontractual_labels(tables["transactions"], [CUT], 30)[["customer_id", "cutoff"]]
+    pop = noncontractual_labels(tables["transactions"], [CUT], 30, immature="keep")[["customer_id", "cutoff"]]
     plan = plan_features(tables, [CUT], CFG)
     return pop, plan
 
@@ -90,8 +90,8 @@ def test_shuffling_input_rows_changes_nothing(world, seed):
     shuffled = {k: v.sample(frac=1.0, random_state=seed).reset_index(drop=True) for k, v in before.items()}
     pd.testing.assert_frame_equal(compute_features(shuffled, pop, plan), compute_features(before, pop, plan))
     pd.testing.assert_frame_equal(
-        noncontractual_labels(shuffled["transactions"], [CUT], 30),
-        noncontractual_labels(before["transactions"], [CUT], 30),
+        noncontractual_labels(shuffled["transactions"], [CUT], 30, immature="keep"),
+        noncontractual_labels(before["transactions"], [CUT], 30, immature="keep"),
     )
 
 
@@ -100,14 +100,14 @@ def test_shuffling_input_rows_changes_nothing(world, seed):
 def test_labels_ignore_rows_outside_the_label_window(world, horizon, lead):
     before, after = world
     tx = pd.concat([before["transactions"], after["transactions"]], ignore_index=True)
-    expected = noncontractual_labels(tx, [CUT], horizon, lead_time_days=lead)
+    expected = noncontractual_labels(tx, [CUT], horizon, lead_time_days=lead, immature="keep")
     start = CUT + pd.Timedelta(days=lead)
     end = start + pd.Timedelta(days=horizon)
     outside = after["transactions"]
     outside = outside[(outside["timestamp"] >= end) | (outside["timestamp"] < start)]
     inside = tx[~tx.index.isin(outside.index + len(before["transactions"]))]
     # Removing every row at/after the cutoff that is outside the window changes no label.
-    got = noncontractual_labels(inside, [CUT], horizon, lead_time_days=lead)
+    got = noncontractual_labels(inside, [CUT], horizon, lead_time_days=lead, immature="keep")
     pd.testing.assert_frame_equal(got, expected)
 
 
@@ -123,7 +123,7 @@ def test_contractual_labels_ignore_subscriptions_starting_after_window_end_plus_
                              dtype="datetime64[us]"),
         }
     )
-    expected = contractual_labels(frame, [CUT], 30, grace_days=10)
+    expected = contractual_labels(frame, [CUT], 30, grace_days=10, immature="keep")
     late = frame.assign(start=CUT + pd.Timedelta(days=41), end=CUT + pd.Timedelta(days=80))
-    got = contractual_labels(pd.concat([frame, late], ignore_index=True), [CUT], 30, grace_days=10)
+    got = contractual_labels(pd.concat([frame, late], ignore_index=True), [CUT], 30, grace_days=10, immature="keep")
     pd.testing.assert_frame_equal(got, expected)

@@ -126,7 +126,8 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
 
     tables = load_tables(cfg)
     data = _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
-    spine = make_labels(tables, cutoffs, cfg.time) if labelled else population(tables, cutoffs, cfg.time)
+    spine = (make_labels(tables, cutoffs, cfg.time, data_end=data.end) if labelled
+             else population(tables, cutoffs, cfg.time))
     planned = _check_population(spine["cutoff"].value_counts(), cutoffs, cfg, data)
     plan = plan_features(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
@@ -149,7 +150,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
     session = cs.local_session(master=master, driver_memory=memory)
     tables = cs.tables_from_config(session, cfg)
     data = _check_cutoffs(tables, data_span, cfg, cutoffs, labelled)
-    spine = (cs.labels(session, tables, cutoffs, cfg.time) if labelled
+    spine = (cs.labels(session, tables, cutoffs, cfg.time, data_end=data.end) if labelled
              else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
     planned = _check_population(counted.set_index("cutoff")["count"], cutoffs, cfg, data)

@@ -32,12 +32,14 @@ def labels_at(
     Non-contractual: :func:`churnml.labels.noncontractual_labels` on the
     transactions with ``time.active_within_days``. Contractual:
     :func:`churnml.labels.contractual_labels` on the subscriptions with
-    ``time.grace_days``.
+    ``time.grace_days``. Windows are not checked for maturity here: the
+    callers check them (:func:`churnml.metrics.churn_by_segment`) or mark
+    the periods whose window is not over as not complete (the KPI table).
     """
     if time.regime == "contractual":
         subs = require_table(tables, "subscriptions", "time.regime=contractual")
         return contractual_labels(
-            subs, cutoffs, horizon_days, lead_time_days=lead_time_days, grace_days=time.grace_days
+            subs, cutoffs, horizon_days, lead_time_days=lead_time_days, grace_days=time.grace_days, immature="keep"
         )
     tx = require_table(tables, "transactions", "the non-contractual churn rate")
     return noncontractual_labels(
@@ -46,6 +48,7 @@ def labels_at(
         horizon_days,
         lead_time_days=lead_time_days,
         active_within_days=time.active_within_days,
+        immature="keep",
     )
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import pandas as pd
 
 from churnml.config import Config, TimeConfig
-from churnml.errors import ConfigError, DataWindowError, SchemaError
+from churnml.errors import ConfigError, SchemaError
+from churnml.labels import check_label_windows, cutoff_table
 from churnml.metrics import formulas as f
 from churnml.metrics.churn import labels_at
 from churnml.metrics.grid import per_period
 from churnml.metrics.inputs import TablesLike, require_table, settings_of
 from churnml.metrics.rfm import rfm_table
-from churnml.windows import DAY, DataSpan, label_window
+from churnml.windows import DataSpan, label_window
 
 __all__ = ["SEGMENT_COLUMNS", "UNKNOWN", "churn_by_segment"]
 
@@ -108,11 +109,4 @@ def _check_matured(
     tx = require_table(tables, "transactions", "churn_by_segment")
     span = DataSpan.from_times(tx["timestamp"], declared_end)
     grace = time.grace_days if time.regime == "contractual" else 0
-    window = label_window(cutoff, horizon, lead)
-    if window.end + grace * DAY > span.end:
-        raise DataWindowError(
-            f"the label window [{window.start}, {window.end}) of cutoff {window.cutoff} "
-            f"(horizon {horizon} days, lead {lead} days, grace {grace} days) ends after the data "
-            f"(end exclusive {span.end}); churn there is not yet observed. Use a cutoff on or "
-            f"before {span.end - (horizon + lead + grace) * DAY} or a shorter horizon."
-        )
+    check_label_windows(cutoff_table([cutoff], horizon, lead), span, grace)

@@ -25,11 +25,12 @@ from sqlglot import exp
 from churnml.btyd import BGNBD
 from churnml.config import FeaturesConfig, TimeConfig
 from churnml.engine import transpile
-from churnml.errors import ConfigError, SchemaError
+from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.core import FAMILIES, SQL_NAMES
 from churnml.labels import (
+    check_label_windows,
     contractual_labels_sql,
     cutoff_table,
     noncontractual_labels_sql,
@@ -37,6 +38,7 @@ from churnml.labels import (
 )
 from churnml.spark.session import check_session
 from churnml.spark.tables import SparkTables, from_pandas, to_pandas
+from churnml.windows import DataSpan
 
 __all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
            "write_parquet"]
@@ -182,14 +184,25 @@ def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: Feat
 
 
 def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], time: TimeConfig,
-           horizon_days: int | None = None) -> DataFrame:
+           horizon_days: int | None = None, *, data_end: object | None = None,
+           immature: str = "error") -> DataFrame:
     """The Spark twin of :func:`churnml.labels.make_labels`: ``customer_id``, ``cutoff``, ``churned``.
 
     The label window of cutoff ``c`` is ``[c + lead, c + lead + horizon)``
-    (``horizon_days`` or ``time.horizon_days``).
+    (``horizon_days`` or ``time.horizon_days``). As there, a window that ends
+    after the data (``data_end``, default the day after the last transaction)
+    is a :class:`~churnml.errors.DataWindowError` unless ``immature="keep"``.
     """
     horizon = time.horizon_days if horizon_days is None else horizon_days
     cuts = list(cutoffs)
+    if immature == "error":
+        got = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
+        times = pd.Series([got["lo"], got["hi"]]).astype("datetime64[us]")
+        if times.isna().all():
+            raise DataWindowError("table 'transactions' has no timestamp values, so no label window can be checked")
+        grace = time.grace_days if time.regime == "contractual" else 0
+        check_label_windows(cutoff_table(cuts, horizon, time.lead_time_days), DataSpan.from_times(times, data_end),
+                            grace)
     if time.regime == "contractual":
         if tables.subscriptions is None:
             raise SchemaError("the contractual regime needs a subscriptions table; add data.tables.subscriptions "

@@ -191,8 +191,8 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     span = data_span(tables, cfg)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
-    lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days).unionByName(
-        labels(spark, tables, [splits.test], cfg.time, splits.test_horizon_days)
+    lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days, data_end=span.end).unionByName(
+        labels(spark, tables, [splits.test], cfg.time, splits.test_horizon_days, data_end=span.end)
     ).withColumn("split", _split_column(splits)).persist()  # read four times below
     by_class = {(r["split"], int(r[TARGET])): int(r["count"]) for r in lab.groupBy("split", TARGET).count().collect()}
     full = {s: sum(n for (split, _), n in by_class.items() if split == s) for s in ("train", "calibration", "test")}
