@@ -250,7 +250,7 @@ class ScoringConfig(StrictSection):
     purchases x Gamma-Gamma spend), ``mrr`` (the MRR of the subscriptions
     active at the cutoff, paid monthly; contractual regime only) or ``auto``
     (``mrr`` for a contractual model when the subscriptions have an ``mrr``
-    column, else ``bgnbd``).
+    column with a value for some active subscription, else ``bgnbd``).
     """
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})

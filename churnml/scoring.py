@@ -59,6 +59,7 @@ __all__ = [
     "historical_value_per_year",
     "load_churn_model",
     "log_accounting",
+    "mrr_usable",
     "nobody_text",
     "outreach_list",
     "predicted_clv",
@@ -261,6 +262,21 @@ def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate:
     return clv
 
 
+def mrr_usable(revenue: pd.DataFrame, asked: str) -> bool:
+    """Whether the MRR CLV applies: always for ``clv_method: mrr``; for ``auto``, when some active MRR is known.
+
+    An ``mrr`` column with no value for any subscription active at the cutoff
+    would leave every CLV unknown: ``auto`` then falls back to BG/NBD, with a
+    warning.
+    """
+    if asked != "auto" or revenue["mrr"].notna().any():
+        return True
+    log.warning("scoring.clv_method auto: no subscription active at the cutoff has an mrr (the column is empty), so "
+                "the predicted CLV is BG/NBD's, built from purchases: subscribers who never bought get none. Fill "
+                "subscriptions.mrr, or set scoring.clv_method to bgnbd to say so")
+    return False
+
+
 def clv_text(method: str, horizon_days: int, annual_discount_rate: float) -> str:
     """How the predicted CLV was made, for the log."""
     if method == "mrr":
@@ -337,16 +353,17 @@ def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFram
     return f"nobody to score at {c.date()}: {who} be scored ({why})"
 
 
-def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp) -> list[str]:
+def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp, data_end: object | None = None) -> list[str]:
     """Warn when the cutoff is long after the data: every customer then looks silent for that long.
 
     ``last_timestamp`` is the transactions' latest (None or NaT when they have
-    none). Returns the warning (also logged) as a list of zero or one text.
+    none); the data's end is the day after it, or ``data_end`` when declared
+    (``data.end``). Returns the warning (also logged) as a list of zero or one text.
     """
-    last = pd.Series([last_timestamp]).astype("datetime64[us]")
+    last = pd.Series([last_timestamp])
     if last.isna().all():
         return []
-    text = stale_cutoff_text(cutoff, DataSpan.from_times(last).end)
+    text = stale_cutoff_text(cutoff, DataSpan.from_times(last, data_end).end)
     if text:
         log.warning("%s", text)
     return [text] if text else []
@@ -391,7 +408,7 @@ def score_customers(
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
-    warned = warn_if_stale(tx["timestamp"].max(), c)
+    warned = warn_if_stale(tx["timestamp"].max(), c, cfg.data.end)
     extra = getattr(model, "extra_", {})
     if "feature_plan" not in extra:
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")
@@ -412,9 +429,11 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    if method == "mrr":
-        clv = clv_from_mrr(recurring_revenue(tables, c), cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
+    revenue = recurring_revenue(tables, c) if method == "mrr" else None
+    if revenue is not None and mrr_usable(revenue, cfg.scoring.clv_method):
+        clv = clv_from_mrr(revenue, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
     else:
+        method = "bgnbd"
         clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
                             shared_bgnbd(fitted, c, time))
     rfm = rfm_table(tx, c)

@@ -51,6 +51,14 @@ def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog, ca
     with caplog.at_level("WARNING", logger="churnml.scoring"):
         result = score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
     assert "after the end of the data" not in caplog.text and result.warnings == []  # 31 days: no warning
+    # a declared data.end is the data's end; an aware time is read in UTC
+    declared = cfg.model_copy(update={"data": cfg.data.model_copy(update={"end": str(late)})})
+    assert score_customers(tables, model, str(late), declared, top=1).warnings == []
+    from churnml.scoring import warn_if_stale
+
+    berlin = (last + pd.Timedelta(hours=23, minutes=30)).tz_localize("Europe/Berlin")  # 21:30 or 22:30 UTC
+    assert warn_if_stale(berlin, pd.Timestamp(late)) == [text]
+    assert warn_if_stale(pd.NaT, pd.Timestamp(late)) == warn_if_stale(None, pd.Timestamp(late)) == []
     # the command line repeats it after its summary
     for name in ("transactions", "events", "subscriptions", "surveys", "tickets", "customers"):
         if getattr(tables, name) is not None:
@@ -165,10 +173,17 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
     assert main([*argv, "--overwrite"]) == 0
 
 
-def test_the_mrr_clv_for_a_model_of_buyers_is_refused_before_any_feature_with_the_fix(setup, tmp_path, capsys):
+def test_the_mrr_clv_for_a_model_of_buyers_is_refused_before_any_feature_with_the_fix(setup, tmp_path, capsys,
+                                                                                      monkeypatch):
+    import churnml.scoring
     from churnml.score import main
 
     _, _, _, folder = setup
+
+    def no_features(*args, **kwargs):
+        raise AssertionError("features computed before the CLV method was checked")
+
+    monkeypatch.setattr(churnml.scoring, "compute_features", no_features)
     argv = ["--model", str(folder), "--cutoff", CUTOFF, "--out", str(tmp_path / "l.csv"), *[
         f"--set={o}" for o in [*[o for o in SETTINGS if o.startswith("data.")], "scoring.clv_method=mrr"]]]
     assert main(argv) == 2
@@ -650,3 +665,13 @@ def test_a_contractual_model_values_subscribers_by_their_mrr_even_if_they_never_
     bgnbd = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"clv_method": "bgnbd"})})
     old = score_customers(tables, model, CUTOFF, bgnbd).outreach.set_index("customer_id")
     assert np.isnan(old.loc["NEW-1", "predicted_clv"])  # BG/NBD has no purchases to go by
+
+    # an mrr column without any value: auto falls back to BG/NBD, with a warning; mrr asked keeps NaN
+    blank = replace(tables, subscriptions=tables.subscriptions.assign(mrr=np.nan))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        auto = score_customers(blank, model, CUTOFF, cfg).outreach.set_index("customer_id")
+    assert "no subscription active at the cutoff has an mrr (the column is empty)" in caplog.text
+    pd.testing.assert_series_equal(auto["predicted_clv"], old["predicted_clv"].reindex(auto.index))
+    asked = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"clv_method": "mrr"})})
+    assert score_customers(blank, model, CUTOFF, asked).outreach["predicted_clv"].isna().all()

@@ -7,6 +7,7 @@ relative (Spark and DuckDB add in different orders); everything else exactly.
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -150,8 +151,9 @@ def test_every_feature_label_and_population_row_equals_duckdb_on_synthetic_data(
         assert_same(make_labels(tables, CUTOFFS, time), _local(labels(spark, stables, CUTOFFS, time)))
         assert_same(population(tables, CUTOFFS, time), _local(spark_population(spark, stables, CUTOFFS, time)))
     contractual = TimeConfig(regime="contractual", horizon_days=60, grace_days=20)
-    duck_c = contractual_labels(tables.subscriptions, CUTOFFS, 60, 0, 20)
-    assert_same(duck_c, _local(labels(spark, stables, CUTOFFS, contractual)))
+    # 2024-03-01 + 60 days + 20 of grace is after the data: labelled anyway, to compare the engines
+    duck_c = contractual_labels(tables.subscriptions, CUTOFFS, 60, 0, 20, immature="keep")
+    assert_same(duck_c, _local(labels(spark, stables, CUTOFFS, contractual, immature="keep")))
     assert_same(population(tables, CUTOFFS, contractual),
                 _local(spark_population(spark, stables, CUTOFFS, contractual)))
 
@@ -198,6 +200,28 @@ def test_a_time_column_stored_as_text_is_a_schema_error_naming_table_column_and_
         spark_tables(spark, {"transactions": bad}, columns={"transactions": {"customer_id": "cust"}})
     with pytest.raises(SchemaError, match=r"missing required column\(s\) \['customer_id', 'timestamp'\]; found columns \['cust', 'amount'\]; fix: rename them in the file or map them in data.tables.transactions.columns, e.g. \{customer_id: cust, timestamp: <your column>\}"):
         spark_tables(spark, {"transactions": bad.drop(columns=["timestamp"])})
+
+
+def test_spark_labels_refuse_a_window_that_ends_after_the_data_as_duckdb_does(spark, tiny_tx):
+    from churnml.config import TimeConfig
+    from churnml.errors import DataWindowError
+    from churnml.spark import labels, spark_tables
+
+    stiny = spark_tables(spark, {"transactions": tiny_tx})
+    time = TimeConfig(horizon_days=30)
+    with pytest.raises(DataWindowError) as duck:
+        make_labels(_tiny(tiny_tx), ["2024-02-06"], time)
+    with pytest.raises(DataWindowError) as got:
+        labels(spark, stiny, ["2024-02-06"], time)
+    assert str(got.value) == str(duck.value) and "on or before 2024-02-05" in str(got.value)
+    assert_same(make_labels(_tiny(tiny_tx), ["2024-02-06"], time, data_end="2024-03-07"),
+                _local(labels(spark, stiny, ["2024-02-06"], time, data_end="2024-03-07")))
+
+
+def _tiny(tx):
+    from churnml.io import Tables
+
+    return Tables(transactions=tx)
 
 
 def test_parquet_files_read_by_spark_follow_the_returns_policy_and_need_utc(spark, tiny_tx, tmp_path):
@@ -398,6 +422,18 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
 
     c = pd.Timestamp(SCORE_CUTOFF)
     assert_same(recurring_revenue(tables, c), spark_revenue(spark, stables, c))
+    # ties, NULL MRR and the edges of "active" (start at the cutoff: not yet; end at it: still)
+    edge = frame(customer_id=["A", "A", "A", "C", "D", "E", "F"],
+                 start=["2024-01-10", "2024-03-01", "2024-03-01", "2024-02-01", "2024-04-01", "2024-01-01",
+                        "2024-02-01 10:00:00.5"],
+                 end=["2024-07-10", None, None, None, None, "2024-04-01", "2024-03-31 23:59:59.999"],
+                 mrr=[10.0, 5.0, 5.0, None, 7.0, 4.0, 8.0])
+    from churnml.spark import spark_tables
+
+    sedge = spark_tables(spark, {"transactions": tables.transactions, "subscriptions": edge})
+    duck = recurring_revenue(SimpleNamespace(subscriptions=edge), c)
+    assert duck["customer_id"].tolist() == ["A", "C", "E"] and duck["mrr_missing"].tolist() == [0, 1, 0]
+    assert_same(duck, spark_revenue(spark, sedge, c))
     cfg = load_config(None, [*SETTINGS, "time.regime=contractual"])
     result = fit_and_evaluate(tables, cfg)
     result.model.save(tmp_path / "m", extra={"feature_plan": result.data.plan.to_dict(),

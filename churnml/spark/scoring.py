@@ -1,9 +1,11 @@
 """Scoring in Spark: features and probabilities of everyone at risk, the outreach list on the driver.
 
 Spark computes the features, the churn probability (a pandas UDF or
-``mlflow.pyfunc.spark_udf``) and a per-customer purchase summary; the driver
-collects one row per customer (probability, spend, tenure, summary), fits
-CLV with :func:`churnml.scoring.clv_from_summary` and builds the list with
+``mlflow.pyfunc.spark_udf``), a per-customer purchase summary and, for the
+MRR CLV (``scoring.clv_method``), the recurring revenue at the cutoff; the
+driver collects one row per customer (probability, spend, tenure, summary),
+makes the CLV with :func:`churnml.scoring.clv_from_summary` or
+:func:`churnml.scoring.clv_from_mrr` and builds the list with
 :func:`churnml.scoring.outreach_list`, collecting feature rows only for the
 customers on the list.
 """
@@ -37,6 +39,7 @@ from churnml.scoring import (
     clv_text,
     load_churn_model,
     log_accounting,
+    mrr_usable,
     nobody_text,
     outreach_list,
     shared_bgnbd,
@@ -191,8 +194,9 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     Everyone at risk at ``cutoff`` (or the asked ``customers`` among them) is
     scored: features and probabilities in
     Spark (``predict``: default :func:`probability_udf` of the model, or
-    ``mlflow.pyfunc.spark_udf``), CLV and RFM segment from
-    :func:`customer_summary`; then :func:`churnml.scoring.outreach_list` on
+    ``mlflow.pyfunc.spark_udf``), RFM segment and BG/NBD CLV from
+    :func:`customer_summary` (or the MRR CLV from :func:`recurring_revenue`,
+    by ``scoring.clv_method``); then :func:`churnml.scoring.outreach_list` on
     the driver (ranking, the ``top`` or ``budget`` cut, reason codes and
     playbook), which collects feature rows for the listed customers only.
 
@@ -215,7 +219,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     Returns
     -------
     ScoreResult
-        The same outreach list, unscored customers and counts as
+        The same outreach list, unscored customers, counts and warnings as
         :func:`churnml.scoring.score_customers`.
 
     Raises
@@ -229,7 +233,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
-    warned = warn_if_stale(tables.transactions.agg(F.max("timestamp").alias("last")).collect()[0]["last"], c)
+    warned = warn_if_stale(tables.transactions.agg(F.max("timestamp").alias("last")).collect()[0]["last"], c,
+                           cfg.data.end)
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)
@@ -251,10 +256,11 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
         summary = customer_summary(spark, tables, c)
-        if method == "mrr":
-            clv = clv_from_mrr(recurring_revenue(spark, tables, c), cfg.scoring.clv_horizon_days,
-                               cfg.scoring.annual_discount_rate)
+        revenue = recurring_revenue(spark, tables, c) if method == "mrr" else None
+        if revenue is not None and mrr_usable(revenue, cfg.scoring.clv_method):
+            clv = clv_from_mrr(revenue, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
         else:
+            method = "bgnbd"
             clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
                                    shared_bgnbd(fitted, c, time))
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
