@@ -269,6 +269,12 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts {regimes[0]} churn and this version {regimes[1]} churn; "
             "give each regime its own tracking.registered_model_name"))
+    windows = _label_window(champ.tags.get("test_window", "")), _label_window(window)
+    if None not in windows and windows[0] != windows[1]:
+        return Promotion(version, False, (
+            f"champion v{champ.version} kept: it predicts churn {windows[0]} and this version churn {windows[1]}, "
+            "another question, so neither is scored on the other's labels; give each horizon its own "
+            "tracking.registered_model_name"))
     if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
@@ -276,8 +282,9 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         try:
             best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
             how = "champion re-scored on this test window"
-        except Exception as exc:  # the old champion may need other features
-            why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        except Exception as exc:  # e.g. a champion whose features cannot be computed from this run's tables
+            first = (str(exc).splitlines() or [""])[0]
+            why = f"{type(exc).__name__}: {first if len(first) <= 400 else first[:400].rsplit(' ', 1)[0] + ' ...'}"
             log.warning("could not score champion v%s on this test window: %s", champ.version, why)
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
     else:
@@ -289,6 +296,15 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     if won:
         client.set_registered_model_alias(name, "champion", version)
     return Promotion(version, won, reason)
+
+
+def _label_window(window: str) -> str | None:
+    """The label window of a test window key, in words (``within 90 days``), None when it has none."""
+    parts = window.split("|")
+    if len(parts) < 4 or not parts[2].startswith("h") or not parts[3].startswith("lead"):
+        return None
+    lead = parts[3][4:]
+    return f"within {parts[2][1:]} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
 
 
 def _regime(window: str) -> str | None:

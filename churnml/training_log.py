@@ -8,7 +8,9 @@ and promoted by :func:`churnml.tracking.promote`.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +20,17 @@ import yaml
 from churnml import evaluate, explain, plots
 from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData
-from churnml.features import feature_docs
+from churnml.errors import ModelError
+from churnml.features import FeaturePlan, compute_features, feature_docs
 from churnml.io import read_policy
-from churnml.model import DEFAULT_PARAMS, model_input
+from churnml.model import DEFAULT_PARAMS
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 from churnml.training_result import TrainResult
 
-__all__ = ["log_training", "report_section", "run_params", "window_key"]
+__all__ = ["champion_scorer", "log_training", "report_section", "run_params", "window_key"]
+
+log = logging.getLogger(__name__)
 
 
 def window_key(cfg: Config, data: TrainingData) -> str:
@@ -137,10 +142,41 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{cfg.data.source}-training", context="training", targets=TARGET)
-    return _log_model(result, cfg)
+    return _log_model(result, cfg, tables)
 
 
-def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
+def champion_scorer(data: TrainingData, metric: str, top: float, tables: object | None) -> Callable[[str], float]:
+    """``f(model_uri) -> metric`` of a registered model on this run's test rows and labels.
+
+    The model predicts from its own features: this run's, or, when it was
+    trained with other features (another plan), its plan computed from
+    ``tables`` at the test rows (a :class:`~churnml.errors.ModelError` when
+    they are not pandas or Parquet tables, e.g. Spark's).
+    """
+    test = data.part("test")
+    keys = test[["customer_id", "cutoff"]]
+    y = test[TARGET].to_numpy()
+
+    def score(uri: str) -> float:
+        model = load_pyfunc(uri).unwrap_python_model().model
+        missing = [c for c in model.feature_names_ if c not in test.columns]
+        rows = test
+        if missing:
+            plan = getattr(model, "extra_", {}).get("feature_plan")
+            tx = getattr(tables, "transactions", None)
+            if plan is None or not isinstance(tx, pd.DataFrame):
+                raise ModelError(f"it was trained on {len(missing)} feature(s) this run did not compute (e.g. "
+                                 f"{missing[:3]}), and this run cannot compute them (no in-memory tables)")
+            log.info("the champion was trained with other features (e.g. %s): computing its own at the test cutoff",
+                     missing[:3])
+            feats = compute_features(tables, keys, FeaturePlan.from_dict(plan))
+            rows = keys.merge(feats, on=["customer_id", "cutoff"], how="left", validate="one_to_one")
+        return float(evaluate.classification_report(y, model.predict_proba(rows[model.feature_names_]), top)[metric])
+
+    return score
+
+
+def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -> Promotion | None:
     d = result.data
     test = d.part("test")
     X = test[d.feature_names]
@@ -162,10 +198,5 @@ def _log_model(result: TrainResult, cfg: Config) -> Promotion | None:
         return None
     top = cfg.evaluation.top_fraction
     metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
-    y = test[TARGET].to_numpy()
-
-    def score_champion(uri: str) -> float:
-        out = load_pyfunc(uri).predict(model_input(X))
-        return evaluate.classification_report(y, out["churn_probability"].to_numpy(), top)[metric]
-
-    return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d), score_champion)
+    return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d),
+                   champion_scorer(d, metric, top, tables))

@@ -291,3 +291,25 @@ def test_a_category_level_not_seen_in_training_is_scored_as_missing(recwarn):
     got = model.predict_proba(rows)
     assert got[0] == got[1]  # the new plan "max" reads as missing
     assert got[2] != got[1] and got[3] != got[1]
+
+
+def test_a_champion_trained_on_other_features_is_re_scored_on_its_own(trained, cfg, tables):
+    from dataclasses import replace
+
+    from churnml.errors import ModelError
+    from churnml.evaluate import champion_metric_key
+    from churnml.training_log import champion_scorer
+
+    client = _client(trained)
+    version = client.get_model_version_by_alias("churnml", "champion").version
+    logged = float(client.get_model_version("churnml", version).tags["test_roc_auc"])
+    data = fit_and_evaluate(tables, cfg).data
+    metric = champion_metric_key("roc_auc", 0.1)
+    uri = f"models:/churnml/{version}"
+    assert champion_scorer(data, metric, 0.1, tables)(uri) == pytest.approx(logged, abs=1e-6)
+    # a run without the champion's columns (another plan) computes them from the tables with its plan
+    lacking = replace(data, table=data.table.drop(columns=["rfm_recency_days", "btyd_p_alive"]))
+    assert champion_scorer(lacking, metric, 0.1, tables)(uri) == pytest.approx(logged, abs=1e-6)
+    with pytest.raises(ModelError, match=r"trained on 2 feature\(s\) this run did not compute \(e\.g\. "
+                                         r"\['rfm_recency_days', 'btyd_p_alive'\]\)"):
+        champion_scorer(lacking, metric, 0.1, None)(uri)

@@ -116,6 +116,21 @@ def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
 
 
+def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.70, "cdnow|noncontractual|h273|lead0|1997-10-01|23570")
+    called = []
+    other = promote("m", "2", "roc_auc", 0.99, "cdnow|noncontractual|h180|lead0|1997-12-29|23570", called.append)
+    assert (other.champion, other.reason, called) == (False, (
+        "champion v1 kept: it predicts churn within 273 days and this version churn within 180 days, another "
+        "question, so neither is scored on the other's labels; give each horizon its own "
+        "tracking.registered_model_name"), [])
+    lead = promote("m", "3", "roc_auc", 0.99, "cdnow|noncontractual|h273|lead14|1997-09-17|23570")
+    assert "this version churn within 273 days after a lead time of 14 days" in lead.reason
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+
+
 def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
     from churnml.evaluate import champion_metric_key
     from churnml.tracking import promote
