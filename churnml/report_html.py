@@ -243,7 +243,7 @@ def render_report(report: RetentionReport) -> str:
         "model": _model(report.model),
     }
     sections = [section_html(i, _TITLES[i], bodies[i]) for i in SECTION_IDS]
-    footer = (f"churnml {__version__}. Metric definitions: METRICS.md and the README of churnml. "
+    footer = (f"churnml {__version__}. Metric definitions: docs/METRICS.md and the README of churnml. "
               "This file is self-contained: it loads nothing from the network.")
     return page_html(report.title, report.meta, [(i, _TITLES[i]) for i in SECTION_IDS], sections, footer)
 

@@ -26,7 +26,7 @@
 # * a **synthetic** world (`data.source: synthetic`) with every table of the data contract:
 #   events, subscriptions, surveys, tickets, customers, marketing spend and loyalty.
 #
-# Every formula is in `METRICS.md`. The churn of a period uses the same definition as the churn
+# Every formula is in `docs/METRICS.md`. The churn of a period uses the same definition as the churn
 # model's labels: the customers active before the period start who make no purchase in the period.
 #
 # `CHURNML_NB_SMALL=1` makes the synthetic world small (CI sets it);
@@ -128,7 +128,7 @@ churn_by_segment(cdnow, "1997-10-01", 273, by="rfm", cfg=cdnow_cfg).round(1)
 # ## The synthetic world: every table
 #
 # The generator simulates customers with latent drivers (propensity to leave, satisfaction, bad
-# support, price sensitivity) and a known churn time, so every KPI of `METRICS.md` has data.
+# support, price sensitivity) and a known churn time, so every KPI of `docs/METRICS.md` has data.
 
 # %%
 synthetic_cfg = load_config(None, [
