@@ -168,7 +168,8 @@ def start_run(uri: str, experiment: str, run_name: str | None = None, tags: dict
 
 
 def _signature(example: pd.DataFrame, outputs: pd.DataFrame) -> Any:
-    """Every input optional (missing values are meaningful), numbers as double."""
+    """Every input column required (a missing column is MLflow's clear error, not a silent NaN feature),
+    its values may be missing (NaN, null: meaningful to LightGBM); numbers as double."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
@@ -178,7 +179,7 @@ def _signature(example: pd.DataFrame, outputs: pd.DataFrame) -> Any:
             for c in frame.columns
         ])
 
-    return ModelSignature(spec(example, False), spec(outputs, True), ParamSchema([ParamSpec("top_k", "long", 3)]))
+    return ModelSignature(spec(example, True), spec(outputs, True), ParamSchema([ParamSpec("top_k", "long", 3)]))
 
 
 def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd.DataFrame,

@@ -313,3 +313,21 @@ def test_a_champion_trained_on_other_features_is_re_scored_on_its_own(trained, c
     with pytest.raises(ModelError, match=r"trained on 2 feature\(s\) this run did not compute \(e\.g\. "
                                          r"\['rfm_recency_days', 'btyd_p_alive'\]\)"):
         champion_scorer(lacking, metric, 0.1, None)(uri)
+
+
+def test_the_served_model_needs_every_column_and_takes_missing_values(trained, cfg, tables):
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    _client(trained)
+    model = mlflow.pyfunc.load_model("models:/churnml@champion")
+    inputs = model.metadata.get_input_schema()
+    assert all(spec.required for spec in inputs.inputs)
+    data = fit_and_evaluate(tables, cfg).data
+    X = model_input(data.part("test")[data.feature_names].head(20))
+    text = [c for c in X.columns if X[c].dtype == object][0]
+    gaps = X.assign(rfm_recency_days=np.nan, **{text: None})
+    got = model.predict(gaps, params={"top_k": 0})["churn_probability"]
+    assert got.notna().all() and len(got) == 20
+    with pytest.raises(MlflowException, match=r"Model is missing inputs \['rfm_recency_days'\]"):
+        model.predict(X.drop(columns=["rfm_recency_days"]))
