@@ -41,7 +41,7 @@ from churnml.config import TimeConfig
 from churnml.engine import run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
-from churnml.sources import check_sources
+from churnml.sources import check_sources, select
 from churnml.windows import DAY, DataSpan, label_window_bounds, to_cutoff
 
 __all__ = [
@@ -207,7 +207,7 @@ def noncontractual_labels(
     """
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days, active_within_days)
     sql = noncontractual_labels_sql(lead_time_days)
-    tx = transactions[["customer_id", "timestamp", "amount"]]
+    tx = select("transactions", transactions, ["customer_id", "timestamp", "amount"])
     check_sources({"transactions": tx})
     if immature == "error":
         check_label_windows(cuts, _span(tx, "timestamp", "transactions", data_end))
@@ -252,7 +252,7 @@ def contractual_labels(
     """
     sql = contractual_labels_sql(grace_days)
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
-    subs = subscriptions[["customer_id", "start", "end"]]
+    subs = select("subscriptions", subscriptions, ["customer_id", "start", "end"])
     check_sources({"subscriptions": subs})
     if immature == "error":
         check_label_windows(cuts, _span(subs, "start", "subscriptions", data_end), grace_days,
@@ -322,14 +322,14 @@ def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, tim
         if subs is None:
             raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
         sql = population_sql("contractual")
-        frames = {"subscriptions": subs[["customer_id", "start", "end"]], "cutoffs": cuts}
+        frames = {"subscriptions": select("subscriptions", subs, ["customer_id", "start", "end"]), "cutoffs": cuts}
         check_sources({"subscriptions": frames["subscriptions"]})
     else:
         tx = getattr(tables, "transactions", None)
         if tx is None:
             raise SchemaError("no transactions table given", table="transactions")
         sql = population_sql("noncontractual", active_within=time.active_within_days is not None)
-        frames = {"tx": tx[["customer_id", "timestamp", "amount"]], "cutoffs": cuts}
+        frames = {"tx": select("transactions", tx, ["customer_id", "timestamp", "amount"]), "cutoffs": cuts}
         check_sources({"transactions": frames["tx"]})
     out = run_sql(sql, frames)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")

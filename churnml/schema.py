@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["SCORE_SCALES", "TABLE_SPECS", "ColumnSpec", "TableSpec", "spec_for"]
+__all__ = ["SCORE_SCALES", "TABLE_SPECS", "VALIDATED", "ColumnSpec", "TableSpec", "spec_for"]
 
 Kind = Literal["id", "time", "float", "int", "str", "bool", "date"]
 
@@ -65,6 +65,12 @@ class TableSpec:
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+
+#: ``frame.attrs`` key that :func:`churnml.validation.validate_table` sets to the table's name: such
+#: a frame (and a column selection of it, which keeps its attrs) is not checked again by
+#: :func:`churnml.sources.check_sources`.
+VALIDATED = "churnml_validated"
 
 
 def _c(name: str, kind: Kind, required: bool = True, nullable: bool = False, d: str = "") -> ColumnSpec:

@@ -43,7 +43,7 @@ from churnml.outreach import (
     outreach_list,
     spreadsheet_safe,
 )
-from churnml.sources import check_sources
+from churnml.sources import check_sources, select
 from churnml.tracking import load_pyfunc
 from churnml.windows import DataSpan, stale_cutoff_text, to_cutoff
 
@@ -231,7 +231,8 @@ def recurring_revenue(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
     subs = getattr(tables, "subscriptions", None)
     if subs is None:
         raise SchemaError("scoring.clv_method: mrr needs a subscriptions table", table="subscriptions")
-    frames = {"subscriptions": subs[["customer_id", "start", "end", "mrr"]], "cutoffs": cutoff_table([cutoff], 1)}
+    frames = {"subscriptions": select("subscriptions", subs, ["customer_id", "start", "end", "mrr"]),
+              "cutoffs": cutoff_table([cutoff], 1)}
     check_sources({"subscriptions": frames["subscriptions"]})
     return run_sql(recurring_revenue_sql(), frames)
 

@@ -30,16 +30,17 @@ the first rows (file and row number) and the fix.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import duckdb
+import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
-from churnml.schema import TABLE_SPECS, ColumnSpec
+from churnml.schema import TABLE_SPECS, VALIDATED, ColumnSpec
 
-__all__ = ["READ_COLUMNS", "check_sources"]
+__all__ = ["READ_COLUMNS", "VALIDATED", "check_frame", "check_sources", "frame_problems", "select"]
 
 #: DuckDB types a column of each kind may have (DuckDB's type name before any '(', as DECIMAL(18,2)).
 _KIND_TYPES: dict[str, tuple[str, ...]] = {
@@ -275,18 +276,94 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
         con.close()
 
 
-def check_sources(tables: Mapping[str, TableSource | None]) -> None:
-    """Check every :class:`~churnml.engine.ParquetSource` among ``tables`` (canonical name -> table).
+_FIX_FRAME = (
+    "a frame given to churnml directly is used as it is. Fix: read it with churnml.io.read_table(table, frame), "
+    "which maps, converts and validates the columns and names the rows to mend"
+)
 
-    Frames are skipped (:func:`churnml.io.read_table` validated them), and so
-    are names outside the data contract. Only the columns a source selects
-    are checked, and of the transactions only those churnml reads
+
+def _dtype_fits(kind: str, column: pd.Series) -> bool:
+    dtype = column.dtype
+    if kind in ("id", "str"):
+        return bool(pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+                    or isinstance(dtype, pd.CategoricalDtype))
+    if kind in ("time", "date"):
+        return pd.api.types.is_datetime64_dtype(dtype) and not isinstance(dtype, pd.DatetimeTZDtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[str]:
+    """What a frame given as ``table`` breaks of the data contract: missing, mistyped or empty columns.
+
+    ``columns``: the contract's columns the caller reads (default: the
+    table's required ones must be there; every contract column present is
+    checked). A column of the wrong dtype, a time zone, and missing values in
+    a required column (with up to five index labels) are named. A frame from
+    :func:`churnml.io.read_table` (``attrs[VALIDATED]``) has none.
+    """
+    spec = TABLE_SPECS.get(table)
+    if spec is None or frame.attrs.get(VALIDATED) == table:
+        return []
+    wanted = list(columns) if columns is not None else list(spec.required)
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        return [f"no column {', '.join(repr(c) for c in missing)} (columns found: {list(frame.columns)[:20]})"]
+    problems = []
+    for col in spec.columns:
+        if col.name not in frame.columns or (columns is not None and col.name not in columns):
+            continue
+        values = frame[col.name]
+        if len(values) and not _dtype_fits(col.kind, values):  # an empty column has pandas' default dtype
+            zone = _ZONE_FIX if isinstance(values.dtype, pd.DatetimeTZDtype) else ""
+            problems.append(f"column '{col.name}' has dtype {values.dtype}; the data contract wants "
+                            f"{_KIND_WORDS[col.kind]}{zone}")
+        elif col.required and not col.nullable:
+            empty = values.isna().to_numpy()
+            if empty.any():
+                labels = list(frame.index[empty][:5])
+                problems.append(f"column '{col.name}' has {int(empty.sum())} missing value(s) (index {labels}"
+                                f"{', ...' if empty.sum() > 5 else ''}); the data contract requires a value in each row")
+    return problems
+
+
+def select(table: str, source: TableSource, columns: Sequence[str]) -> TableSource:
+    """``source[columns]``; for a frame without some of them, a :class:`~churnml.errors.SchemaError` with the fix."""
+    if isinstance(source, pd.DataFrame):
+        missing = [c for c in columns if c not in source.columns]
+        if missing:
+            raise SchemaError(f"no column {', '.join(repr(c) for c in missing)} (columns found: "
+                              f"{list(source.columns)[:20]}); {_FIX_FRAME}", table=table)
+    return source[list(columns)]
+
+
+def check_frame(table: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """Raise one :class:`~churnml.errors.SchemaError` with :func:`frame_problems` and the fix, if any."""
+    problems = frame_problems(table, frame, columns)
+    if problems:
+        raise SchemaError([f"{p}; {_FIX_FRAME}" for p in problems], table=table)
+
+
+def check_sources(tables: Mapping[str, TableSource | None]) -> None:
+    """Check every table among ``tables`` (canonical name -> table) against the data contract.
+
+    A frame is checked by :func:`check_frame` (its columns' dtypes, time
+    zone and missing values) unless it came from
+    :func:`churnml.io.read_table`. Names outside the data contract are
+    skipped. Of a :class:`~churnml.engine.ParquetSource`, only the columns it
+    selects are checked, and of the transactions only those churnml reads
     (:data:`READ_COLUMNS`): an ``order_id`` stored as a number stops nothing.
     A whole table (no selection) must have the contract's required columns.
     Raises one :class:`~churnml.errors.SchemaError` listing every problem of
     a table.
     """
     for table, source in tables.items():
+        spec = TABLE_SPECS.get(table)
+        if isinstance(source, pd.DataFrame) and spec is not None:
+            read = READ_COLUMNS.get(table)
+            check_frame(table, source, [c.name for c in spec.columns if (c.name in source.columns or c.required)
+                                        and (read is None or c.name in read)])
         if isinstance(source, ParquetSource):
             present = {c.lower(): c for c in source.columns}
             problems = _missing_required(table, source, present)

@@ -338,23 +338,21 @@ def test_same_day_purchases_and_returns_by_hand_on_the_fast_path():
     assert (r["win_active_days_7d"], r["win_orders_7d"], r["evt_email_open_days_since"]) == (1, 2, 1)
 
 
-def test_a_row_without_an_amount_is_neither_a_purchase_nor_a_return_on_both_paths():
-    # Unvalidated Parquet can hold a NULL amount (a frame's NaN reaches DuckDB as NULL too). P's
-    # purchase-day context (days, gaps, day totals) must not see it: only the returns share
-    # counts it, as one more transaction row.
+def test_a_frame_row_without_an_amount_is_refused_naming_its_index():
+    # A frame given directly (not through read_table) is checked against the contract: a NaN amount
+    # would otherwise reach DuckDB as NULL, neither a purchase nor a return.
+    from churnml.errors import SchemaError
+
     log = _log()
     tx = log["transactions"]
     extra = tx[tx["customer_id"] == "P"].head(1).assign(amount=float("nan"), timestamp=pd.Timestamp("2024-01-10"))
     with_null = {**log, "transactions": pd.concat([tx, extra], ignore_index=True)}
     plan = plan_features(log, [CUT], LOG_CFG)
-    cuts = [pd.Timestamp("2024-01-26"), CUT]
-    for sp in (spine(["P", "Q"]), pd.concat([spine(["P"], cuts[0]), spine(["P", "Q"])], ignore_index=True)):
-        base, got = compute_features(log, sp, plan), compute_features(with_null, sp, plan)
-        share = ["win_returns_share_all"]
-        pd.testing.assert_frame_equal(got.drop(columns=share), base.drop(columns=share))
-        p = row(got[got["cutoff"] == CUT], "P")
-        assert (p["rfm_days_all"], p["rfm_orders_all"], p["rfm_last_amount"]) == (3, 4, 3.0)
-        assert p["win_returns_share_all"] == pytest.approx(2 / 7)
+    with pytest.raises(SchemaError, match=rf"^table 'transactions': column 'amount' has 1 missing value\(s\) "
+                                          rf"\(index \[{len(tx)}\]\); the data contract requires a value in each row; "
+                                          r"a frame given to churnml directly is used as it is\. Fix: read it with "
+                                          r"churnml\.io\.read_table"):
+        compute_features(with_null, spine(["P", "Q"]), plan)
 
 
 def test_many_cutoffs_give_what_each_cutoff_gives_alone():

@@ -209,3 +209,40 @@ def test_a_zoned_nanosecond_time_gets_the_zone_fix_too(tmp_path):
     with pytest.raises(SchemaError, match=r"has type TIMESTAMP.*the data contract wants a TIMESTAMP without time zone, "
                                           r"in UTC \(convert the times to UTC and drop the zone"):
         population(Tables(transactions=tx), [CUT], TimeConfig())
+
+
+def test_a_frame_given_directly_is_checked_against_the_contract_naming_column_rows_and_fix():
+    import numpy as np
+
+    from churnml import labels, metrics
+    from churnml.io import read_table
+    from churnml.sources import check_sources
+
+    ok = pd.DataFrame({"customer_id": ["A", "B", "C", "D"], "amount": [10.0, 20.0, 30.0, 40.0],
+                       "timestamp": pd.to_datetime(["2024-01-05", "2024-01-10", "2024-02-01", "2024-03-20"])})
+    fix = ("a frame given to churnml directly is used as it is. Fix: read it with churnml.io.read_table(table, "
+           "frame), which maps, converts and validates the columns and names the rows to mend")
+    with pytest.raises(SchemaError) as err:  # null ids would merge two customers into one 'NaN'
+        metrics.retention_kpis(ok.assign(customer_id=["A", None, "C", np.nan]), None, freq="M")
+    assert str(err.value) == ("table 'transactions': column 'customer_id' has 2 missing value(s) (index [1, 3]); "
+                              f"the data contract requires a value in each row; {fix}")
+    with pytest.raises(SchemaError) as err:
+        check_sources({"transactions": ok.assign(timestamp=ok["timestamp"].dt.tz_localize("UTC"),
+                                                 amount=ok["amount"].astype("str"))})
+    assert str(err.value) == (
+        "table 'transactions': 2 problems found:\n"
+        "  - column 'timestamp' has dtype datetime64[us, UTC]; the data contract wants a TIMESTAMP without time "
+        "zone, in UTC (convert the times to UTC and drop the zone, as pandas' tz_convert('UTC').tz_localize(None) "
+        f"does); {fix}\n"
+        f"  - column 'amount' has dtype str; the data contract wants a number; {fix}")
+    with pytest.raises(SchemaError, match=r"^table 'transactions': no column 'amount' \(columns found: "
+                                          r"\['customer_id', 'timestamp'\]\); a frame given"):
+        labels.noncontractual_labels(ok.drop(columns=["amount"]), ["2024-02-01"], 14)
+    with pytest.raises(SchemaError, match=r"column 'amount' has 1 missing value\(s\) \(index \[1\]\)"):
+        metrics.rfm_table(ok.assign(amount=[10.0, np.nan, 30.0, 40.0]), "2024-03-01")
+    # an order_id of numbers is not read, so it stops nothing; a frame from read_table is not checked again
+    check_sources({"transactions": ok.assign(order_id=[1, 2, 3, 4])})
+    assert len(labels.noncontractual_labels(ok, ["2024-02-01"], 14)) == 2  # A and B bought before 02-01
+    read = read_table("transactions", ok)
+    assert read.attrs["churnml_validated"] == "transactions"
+    assert read[["customer_id", "timestamp"]].attrs["churnml_validated"] == "transactions"

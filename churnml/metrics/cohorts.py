@@ -24,6 +24,7 @@ import pandas as pd
 from churnml.engine import in_memory
 from churnml.errors import EmptyDataError
 from churnml.metrics.inputs import purchases
+from churnml.sources import check_sources
 from churnml.windows import DataSpan, history_mask, to_timestamp
 
 __all__ = ["CohortTables", "cohort_tables"]
@@ -69,6 +70,7 @@ def cohort_tables(transactions: pd.DataFrame, end: object | None = None) -> Coho
         No purchase before ``end``.
     """
     transactions = in_memory(transactions, "transactions", "the metrics need")
+    check_sources({"transactions": transactions})
     stop = (
         to_timestamp(end, "end")  # type: ignore[arg-type]
         if end is not None

@@ -19,6 +19,7 @@ import pandas as pd
 from churnml.config import Config, MetricsConfig, TimeConfig
 from churnml.engine import in_memory
 from churnml.errors import EmptyDataError, SchemaError
+from churnml.sources import check_sources
 
 __all__ = ["TablesLike", "purchases", "require_table", "settings_of", "table_of"]
 
@@ -54,6 +55,7 @@ def require_table(tables: TablesLike, name: str, why: str) -> pd.DataFrame:
         )
     if frame.empty:
         raise EmptyDataError(f"table '{name}' has no rows; {why} needs at least one")
+    check_sources({name: frame})
     return frame
 
 

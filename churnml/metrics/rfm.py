@@ -32,6 +32,7 @@ import pandas as pd
 from churnml.engine import in_memory
 from churnml.errors import ConfigError, EmptyDataError
 from churnml.metrics.inputs import purchases
+from churnml.sources import check_sources
 from churnml.windows import history_mask, to_timestamp
 
 __all__ = ["SEGMENTS", "SEGMENT_MAP", "rfm_scores", "rfm_table", "segment_counts", "segment_of"]
@@ -118,6 +119,7 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
     if not 2 <= bins <= 10:
         raise ConfigError(f"rfm bins must be between 2 and 10 (metrics.rfm_bins), got {bins}")
     transactions = in_memory(transactions, "transactions", "the metrics need")
+    check_sources({"transactions": transactions})
     c = to_timestamp(cutoff)  # type: ignore[arg-type]
     hist = transactions.loc[history_mask(transactions["timestamp"], c)]
     buys = purchases(hist)
