@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from churnml.errors import SchemaError
+
 __all__ = ["SCORE_SCALES", "TABLE_SPECS", "VALIDATED", "ColumnSpec", "TableSpec", "spec_for"]
 
 Kind = Literal["id", "time", "float", "int", "str", "bool", "date"]
@@ -193,4 +195,5 @@ def spec_for(table: str) -> TableSpec:
     try:
         return TABLE_SPECS[table]
     except KeyError:
-        raise KeyError(f"unknown table {table!r}; known tables: {list(TABLE_SPECS)}") from None
+        raise SchemaError(f"unknown table {table!r}; the data contract's tables are {list(TABLE_SPECS)}: "
+                          "give one of them") from None

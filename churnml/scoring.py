@@ -40,6 +40,7 @@ from churnml.outreach import (
     NobodyToScoreError,
     account_for,
     below_the_cut,
+    cut_problems,
     outreach_list,
     spreadsheet_safe,
 )
@@ -166,7 +167,7 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
         clv = gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
     except ModelError as exc:  # too few repeat buyers, or a spend model without a finite mean
         log.warning("predicted CLV left empty (NaN): %s. Value at risk is NaN too, so the list is ranked by "
-                    "churn probability and a --budget selects nobody", exc)
+                    "churn probability and a --budget selects nobody", str(exc).rstrip("."))
         return pd.Series(np.nan, index=summary.index, dtype="float64")
     if len(clv) and clv.isna().all():
         log.warning("predicted CLV is NaN for every customer (the BG/NBD or Gamma-Gamma fit gave no finite "
@@ -408,6 +409,11 @@ def score_customers(
         every asked id with its reason.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    problems = cut_problems(top, budget)
+    if problems:
+        raise ConfigError("; ".join(problems).replace("--top", "top").replace("--budget", "budget"))
+    if customers is not None and len(customers) == 0:
+        raise ConfigError("customers is an empty list: give the ids to score, or None to score everyone at risk")
     tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
     warned = warn_if_stale(tx["timestamp"].max(), c, cfg.data.end)
     extra = getattr(model, "extra_", {})

@@ -167,3 +167,22 @@ def test_a_workbook_or_utf16_file_named_csv_is_told_what_it_is_and_how_to_save_i
     (tmp_path / "u16le.csv").write_bytes("customer_id\n".encode("utf-16-le"))  # no byte-order mark
     assert not_csv_hint(tmp_path / "u16le.csv") == "it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"
     assert not_csv_hint(tmp_path / "ok.csv") == "" and not_csv_hint(tmp_path / "missing.csv") == ""
+
+
+def test_an_unknown_table_name_is_a_schema_error_listing_the_tables():
+    from churnml.errors import SchemaError
+    from churnml.io import read_table
+
+    with pytest.raises(SchemaError, match=r"^unknown table 'orders'; the data contract's tables are \['transactions', "):
+        read_table("orders", pd.DataFrame({"customer_id": ["a"]}))
+
+
+def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
+    from churnml.errors import SchemaError
+    from churnml.io import read_table
+
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id;timestamp;amount\na;2024-01-05;10,5\n")
+    with pytest.raises(SchemaError, match=r"set read_options: \{decimal: ','\}"):
+        read_table("transactions", path, read_options={"sep": ";"})
+    assert read_table("transactions", path, read_options={"sep": ";", "decimal": ","})["amount"].tolist() == [10.5]

@@ -675,3 +675,21 @@ def test_a_contractual_model_values_subscribers_by_their_mrr_even_if_they_never_
     pd.testing.assert_series_equal(auto["predicted_clv"], old["predicted_clv"].reindex(auto.index))
     asked = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"clv_method": "mrr"})})
     assert score_customers(blank, model, CUTOFF, asked).outreach["predicted_clv"].isna().all()
+
+
+def test_a_bad_cut_or_an_empty_list_is_refused_before_any_feature_in_the_apis_words(setup, monkeypatch):
+    import churnml.scoring
+    from churnml.errors import ConfigError
+
+    cfg, tables, model, _ = setup
+
+    def no_features(*args, **kwargs):
+        raise AssertionError("features computed before the arguments were checked")
+
+    monkeypatch.setattr(churnml.scoring, "compute_features", no_features)
+    with pytest.raises(ConfigError, match=r"^top must be a whole number >= 1 \(customers on the list\), got 0$"):
+        score_customers(tables, model, CUTOFF, cfg, top=0)
+    with pytest.raises(ConfigError, match=r"^budget must be a finite amount of money >= 0 .*got -5$"):
+        score_customers(tables, model, CUTOFF, cfg, budget=-5)
+    with pytest.raises(ConfigError, match="^customers is an empty list: give the ids to score, or None"):
+        score_customers(tables, model, CUTOFF, cfg, customers=[])
