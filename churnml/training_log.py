@@ -151,7 +151,7 @@ def champion_scorer(data: TrainingData, metric: str, top: float, tables: object 
     The model predicts from its own features: this run's, or, when it was
     trained with other features (another plan), its plan computed from
     ``tables`` at the test rows (a :class:`~churnml.errors.ModelError` when
-    they are not pandas or Parquet tables, e.g. Spark's).
+    the transactions are not a pandas frame, e.g. Spark's, or not given).
     """
     test = data.part("test")
     keys = test[["customer_id", "cutoff"]]
