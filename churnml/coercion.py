@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -181,6 +181,9 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
     return out
 
 
+_DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set read_options: {decimal: ','}"
+
+
 # -------------------------------------------------------------------- other kinds
 def _convert_number(rep: Report, name: str, col: pd.Series, kind: str) -> pd.Series:
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
@@ -190,7 +193,8 @@ def _convert_number(rep: Report, name: str, col: pd.Series, kind: str) -> pd.Ser
     values = out.to_numpy()
     bad = ~np.isfinite(values) & ~missing_mask(col)
     if bad.any():
-        rep.add(name, NON_NUMERIC, bad, col)
+        comma = col[bad].astype("str").str.fullmatch(r"\s*[-+]?\d+,\d+\s*").any()  # '10,5': a decimal comma
+        rep.add(name, replace(NON_NUMERIC, fix=NON_NUMERIC.fix + _DECIMAL_COMMA) if comma else NON_NUMERIC, bad, col)
     if kind != "int":
         return out
     fraction = np.isfinite(values) & (values != np.floor(values))

@@ -96,8 +96,7 @@ def ambiguous_date_rule(fmt: str, other: str) -> Rule:
 TIME_OF_DAY = Rule("time_of_day", "value with a time of day", "values with a time of day",
                    "give dates only (the first day of the period, e.g. '2024-03-01')")
 NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
-                   "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator), or, "
-                   "for a CSV file with a decimal comma ('12,50'), set read_options: {decimal: ','}")
+                   "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
 NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "write whole numbers")
 NOT_BOOL = Rule("not_bool", "value that is not true/false", "values that are not true/false",
                 "write true/false, yes/no or 1/0")

@@ -186,3 +186,7 @@ def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
     with pytest.raises(SchemaError, match=r"set read_options: \{decimal: ','\}"):
         read_table("transactions", path, read_options={"sep": ";"})
     assert read_table("transactions", path, read_options={"sep": ";", "decimal": ","})["amount"].tolist() == [10.5]
+    path.write_text("customer_id;timestamp;amount\na;2024-01-05;ten\n")
+    with pytest.raises(SchemaError) as err:  # not a decimal comma: no such hint
+        read_table("transactions", path, read_options={"sep": ";"})
+    assert "no currency sign or thousands separator)" in str(err.value) and "decimal: ','" not in str(err.value)
