@@ -42,7 +42,7 @@ from churnml.engine import run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
 from churnml.sources import check_sources, select
-from churnml.windows import DAY, DataSpan, label_window_bounds, to_cutoff
+from churnml.windows import DAY, DataSpan, label_window_bounds, latest_matured_cutoff, to_cutoff
 
 __all__ = [
     "check_label_windows",
@@ -124,11 +124,14 @@ def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0,
     last : str
         What the data's end was read from, for the fix (``"transaction"``).
 
-    A cutoff is matured when it is on or before ``(end - (window end - cutoff)
-    - grace).normalize()``, as :func:`churnml.dataset.check_matured` has it.
+    A cutoff is matured when it is on or before
+    :func:`churnml.windows.latest_matured_cutoff` for its window plus the
+    grace, as :func:`churnml.dataset.check_matured` has it.
     """
-    reach = cuts["win_end"] - cuts["cutoff"] + pd.Timedelta(days=grace_days)
-    latest = pd.Series(pd.DatetimeIndex(span.end - reach).normalize(), index=cuts.index)
+    leads = (cuts["win_start"] - cuts["cutoff"]).dt.days
+    horizons = (cuts["win_end"] - cuts["win_start"]).dt.days + grace_days
+    latest = pd.Series([latest_matured_cutoff(span, int(h), int(lead)) for h, lead in zip(horizons, leads, strict=True)],
+                       index=cuts.index, dtype="datetime64[us]")
     late = (cuts["cutoff"] > latest).to_numpy()
     if not late.any():
         return
@@ -141,8 +144,7 @@ def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0,
     if lat >= first:
         fix = f"use cutoffs on or before {lat.date()} (the latest matured one), or a shorter horizon"
     else:
-        lead = (row.win_start - row.cutoff).days
-        longest = (span.end - first).days - lead - grace_days  # the first cutoff that has a day of history
+        longest = (span.end - first).days - int(leads[late].iloc[0]) - grace_days  # the first cutoff that has a day of history
         fix = (f"no cutoff fits: the data runs from {span.first.date()}, and even a cutoff on {first.date()} "
                + (f"needs a horizon of at most {longest} days" if longest > 0 else "leaves no room for a window"))
     raise DataWindowError(
@@ -285,9 +287,9 @@ def make_labels(
     """
     horizon = time.horizon_days if horizon_days is None else horizon_days
     tx = getattr(tables, "transactions", None)
-    if immature == "error" and data_end is None and tx is not None:
-        data_end = _span(tx, "timestamp", "transactions", None).end
     if time.regime == "contractual":
+        if immature == "error" and data_end is None and tx is not None:  # not the subscriptions' own end
+            data_end = _span(tx, "timestamp", "transactions", None).end
         subs = getattr(tables, "subscriptions", None)
         if subs is None:
             raise SchemaError(

@@ -76,6 +76,16 @@ def assert_same(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- SQL
+def assert_same_list(e: pd.DataFrame, g: pd.DataFrame) -> None:
+    """The same outreach list: customers in the same order, floats to 1e-7 relative, the rest as text."""
+    assert g["customer_id"].tolist() == e["customer_id"].tolist()
+    for col in e.columns:
+        if pd.api.types.is_float_dtype(e[col]):
+            np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
+        else:
+            assert _text(g[col]) == _text(e[col]), col
+
+
 def test_spark_sql_divides_in_double_and_keeps_fractions_of_seconds():
     from churnml.spark import spark_sql
 
@@ -404,13 +414,7 @@ def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark,
     got = score(spark, stables, model_uri, SCORE_CUTOFF, cfg, top=40, predict=udf)
     assert list(got.outreach.columns) == list(expected.outreach.columns)
     assert got.counts == expected.counts
-    e, g = expected.outreach, got.outreach
-    assert g["customer_id"].tolist() == e["customer_id"].tolist()
-    for col in e.columns:
-        if pd.api.types.is_float_dtype(e[col]):
-            np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
-        else:
-            assert _text(g[col]) == _text(e[col]), col
+    assert_same_list(expected.outreach, got.outreach)
 
 
 def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(spark, tables, stables, tmp_path):
@@ -443,16 +447,10 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
     got = score(spark, stables, model, SCORE_CUTOFF, cfg, top=40)
     assert got.counts == expected.counts and expected.outreach["predicted_clv"].notna().all()
     assert got.warnings == expected.warnings == []
-    e, g = expected.outreach, got.outreach
-    assert g["customer_id"].tolist() == e["customer_id"].tolist()
-    for col in e.columns:
-        if pd.api.types.is_float_dtype(e[col]):
-            np.testing.assert_allclose(g[col], e[col], rtol=1e-7, equal_nan=True, err_msg=col)
-        else:
-            assert _text(g[col]) == _text(e[col]), col
+    assert_same_list(expected.outreach, got.outreach)
     # a cutoff long after the data: the same warning as in process, kept for the summary
     late = (tables.transactions["timestamp"].max().normalize() + pd.Timedelta(days=40)).date()
-    asked = e["customer_id"].tolist()[:2]
+    asked = expected.outreach["customer_id"].tolist()[:2]
     stale = score(spark, stables, model, str(late), cfg, customers=asked).warnings
     assert len(stale) == 1 and stale[0].startswith(f"the cutoff {late} is 39 days after the end of the data")
     assert stale == score_customers(tables, model, str(late), cfg, customers=asked).warnings

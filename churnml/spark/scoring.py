@@ -46,7 +46,7 @@ from churnml.scoring import (
     warn_if_stale,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
-from churnml.spark.tables import SparkTables, from_pandas, to_pandas
+from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import history_sql, to_cutoff
 
 __all__ = ["customer_summary", "probability_udf", "score"]
@@ -233,8 +233,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
-    warned = warn_if_stale(tables.transactions.agg(F.max("timestamp").alias("last")).collect()[0]["last"], c,
-                           cfg.data.end)
+    warned = warn_if_stale(time_range(tables).iloc[1], c, cfg.data.end)
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)

@@ -38,7 +38,7 @@ from churnml.labels import (
 )
 from churnml.schema import VALIDATED
 from churnml.spark.session import check_session
-from churnml.spark.tables import SparkTables, from_pandas, to_pandas
+from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import DataSpan
 
 __all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
@@ -198,8 +198,7 @@ def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], 
     horizon = time.horizon_days if horizon_days is None else horizon_days
     cuts = list(cutoffs)
     if immature == "error":
-        got = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
-        times = pd.Series([got["lo"], got["hi"]]).astype("datetime64[us]")
+        times = time_range(tables)
         if times.isna().all():
             raise DataWindowError("table 'transactions' has no timestamp values, so no label window can be checked")
         grace = time.grace_days if time.regime == "contractual" else 0

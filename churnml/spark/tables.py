@@ -28,7 +28,7 @@ from churnml.io import Tables, load_tables
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
-__all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "to_pandas"]
+__all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "time_range", "to_pandas"]
 
 log = logging.getLogger(__name__)
 
@@ -202,3 +202,9 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     local: Tables = load_tables(cfg)
     log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
     return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})
+
+
+def time_range(tables: SparkTables) -> pd.Series:
+    """The transactions' first and last ``timestamp`` (one Spark job), both NaT when there is none."""
+    row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
+    return pd.Series([row["lo"], row["hi"]], dtype="datetime64[us]")

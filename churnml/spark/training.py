@@ -32,7 +32,7 @@ from churnml.dataset import (
 )
 from churnml.errors import ConfigError, EmptyDataError, ModelError
 from churnml.spark.sql import KEYS, features, labels, plan_features_spark
-from churnml.spark.tables import SparkTables, to_pandas
+from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
@@ -149,10 +149,10 @@ def _log_class_sample(full: dict[tuple[str, int], int], keep_label: int, fractio
 
 def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
     """First moment and exclusive end of the Spark transactions (``cfg.data.end`` when declared)."""
-    row = tables.transactions.agg(F.min("timestamp").alias("lo"), F.max("timestamp").alias("hi")).collect()[0]
-    if row["lo"] is None:
+    times = time_range(tables)
+    if times.isna().all():
         raise EmptyDataError("training needs a non-empty transactions table")
-    return DataSpan.from_times(pd.Series([row["lo"], row["hi"]], dtype="datetime64[us]"), cfg.data.end)
+    return DataSpan.from_times(times, cfg.data.end)
 
 
 def _day(ts: pd.Timestamp) -> Column:
