@@ -18,7 +18,7 @@ from typing import Literal
 
 from churnml.errors import SchemaError
 
-__all__ = ["SCORE_SCALES", "TABLE_SPECS", "VALIDATED", "ColumnSpec", "TableSpec", "spec_for"]
+__all__ = ["SCORE_SCALES", "TABLE_SPECS", "STAND_IN", "ColumnSpec", "TableSpec", "spec_for"]
 
 Kind = Literal["id", "time", "float", "int", "str", "bool", "date"]
 
@@ -69,10 +69,11 @@ class TableSpec:
         return name in self._by_name
 
 
-#: ``frame.attrs`` key that :func:`churnml.validation.validate_table` sets to the table's name: such
-#: a frame (and a column selection of it, which keeps its attrs) is not checked again by
-#: :func:`churnml.sources.check_sources`.
-VALIDATED = "churnml_validated"
+#: ``frame.attrs`` key set (to the table's name) on a frame that is not data: the Spark planner's
+#: stand-ins, which only carry column names and a few values. :func:`churnml.sources.check_sources`
+#: skips them. Every other frame is checked, one from :func:`churnml.io.read_table` too (it may have
+#: been changed since), at about 13 ms per 10M rows.
+STAND_IN = "churnml_stand_in"
 
 
 def _c(name: str, kind: Kind, required: bool = True, nullable: bool = False, d: str = "") -> ColumnSpec:

@@ -310,7 +310,8 @@ def historical_value_per_year(transactions: pd.DataFrame, cutoff: pd.Timestamp) 
     The KPI table's ``value_per_year`` (:func:`churnml.metrics.periods.value_per_year`):
     revenue net of returns per customer with a purchase, over the calendar
     year ``[cutoff - 1 year, cutoff)``; the historical CLV is this times an
-    average lifespan in years.
+    average lifespan in years. NaN when the data starts inside that year
+    (the KPI table's and the score log's n/a) or nobody bought in it.
     """
     return value_per_year(transactions, cutoff)
 
@@ -341,18 +342,21 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
     return spine, unscored, len(keep) + len(unscored)
 
 
-def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig) -> str:
-    """Why nobody can be scored: the reasons of the asked customers, counted."""
+def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig,
+                warned: Sequence[str] = ()) -> str:
+    """Why nobody can be scored: the reasons of the asked customers, counted, then the warnings of the run
+    (``warned``, e.g. :func:`warn_if_stale`'s), which no summary will repeat."""
+    also = "".join(f". Also: {w.rstrip('.')}" for w in warned)
     if not listed:
         window = f" within {time.active_within_days} days" if time.active_within_days else ""
         who = ("nobody has an active subscription" if time.regime == "contractual"
                else f"nobody has a purchase before the cutoff{window}")
-        return f"nobody to score at {c.date()}: {who}; pick a later --cutoff"
+        return f"nobody to score at {c.date()}: {who}; pick a later --cutoff{also}"
     kind = unscored["reason"].str.split(";").str[0].str.split(":").str[0]
     counts = kind.value_counts(sort=False).reindex(kind.unique()).sort_values(ascending=False, kind="stable")
     why = ", ".join(f"{reason}: {n}" for reason, n in counts.items())
     who = "the one asked customer cannot" if asked == 1 else f"none of the {asked} asked customers can"
-    return f"nobody to score at {c.date()}: {who} be scored ({why})"
+    return f"nobody to score at {c.date()}: {who} be scored ({why}){also}"
 
 
 def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp, data_end: object | None = None) -> list[str]:
@@ -426,7 +430,7 @@ def score_customers(
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
     if spine.empty:
-        raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
+        raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
     log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
              len(spine), c.date(), time.regime, time.horizon_days, time.lead_time_days)
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at

@@ -38,9 +38,9 @@ import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
-from churnml.schema import TABLE_SPECS, VALIDATED, ColumnSpec
+from churnml.schema import STAND_IN, TABLE_SPECS, ColumnSpec
 
-__all__ = ["READ_COLUMNS", "VALIDATED", "check_frame", "check_sources", "frame_problems", "select"]
+__all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
 
 #: DuckDB types a column of each kind may have (DuckDB's type name before any '(', as DECIMAL(18,2)).
 _KIND_TYPES: dict[str, tuple[str, ...]] = {
@@ -301,10 +301,11 @@ def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | Non
     table's required ones must be there; every contract column present is
     checked). A column of the wrong dtype, a time zone, and missing values in
     a required column (with up to five index labels) are named. A frame from
-    :func:`churnml.io.read_table` (``attrs[VALIDATED]``) has none.
+    :func:`churnml.io.read_table` passes, unless it was changed since; a stand-in
+    (``attrs[STAND_IN]``, not data) is not checked.
     """
     spec = TABLE_SPECS.get(table)
-    if spec is None or frame.attrs.get(VALIDATED) == table:
+    if spec is None or frame.attrs.get(STAND_IN) == table:
         return []
     wanted = list(columns) if columns is not None else list(spec.required)
     missing = [c for c in wanted if c not in frame.columns]
@@ -349,8 +350,8 @@ def check_sources(tables: Mapping[str, TableSource | None]) -> None:
     """Check every table among ``tables`` (canonical name -> table) against the data contract.
 
     A frame is checked by :func:`check_frame` (its columns' dtypes, time
-    zone and missing values) unless it came from
-    :func:`churnml.io.read_table`. Names outside the data contract are
+    zone and missing values), one from :func:`churnml.io.read_table` too
+    (it may have been changed since). Names outside the data contract are
     skipped. Of a :class:`~churnml.engine.ParquetSource`, only the columns it
     selects are checked, and of the transactions only those churnml reads
     (:data:`READ_COLUMNS`): an ``order_id`` stored as a number stops nothing.

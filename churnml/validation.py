@@ -41,7 +41,7 @@ from churnml.coercion import (
 from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import missing_columns_text, no_rows_text
-from churnml.schema import SCORE_SCALES, VALIDATED, TableSpec, spec_for
+from churnml.schema import SCORE_SCALES, TableSpec, spec_for
 from churnml.timeparse import as_utc
 
 __all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churnml.coercion's, kept here
@@ -267,5 +267,4 @@ def _drop(frame: pd.DataFrame, table: str, of: str, negative: np.ndarray | None,
         raise EmptyDataError(emptied_text(table, of))
     out = frame.loc[~drop].reset_index(drop=True) if drop.any() else frame
     log.info("validated %s%s: %d rows, %d columns", table, of, len(out), out.shape[1])
-    out.attrs[VALIDATED] = table
     return out

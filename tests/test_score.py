@@ -51,6 +51,13 @@ def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog, ca
     with caplog.at_level("WARNING", logger="churnml.scoring"):
         result = score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
     assert "after the end of the data" not in caplog.text and result.warnings == []  # 31 days: no warning
+    # with nobody to score there is no summary to repeat it after: the error carries it
+    from churnml.scoring import NobodyToScoreError
+
+    with pytest.raises(NobodyToScoreError) as nobody:
+        score_customers(tables, model, str(late), cfg, customers=["no-such-id"])
+    assert str(nobody.value) == (f"nobody to score at {late}: the one asked customer cannot be scored (unknown "
+                                 f"customer id: 1). Also: {text}")
     # a declared data.end is the data's end; an aware time is read in UTC
     declared = cfg.model_copy(update={"data": cfg.data.model_copy(update={"end": str(late)})})
     assert score_customers(tables, model, str(late), declared, top=1).warnings == []
@@ -247,11 +254,15 @@ def test_historical_value_per_year_is_apv_times_apf_over_the_last_year():
     from churnml.scoring import historical_value_per_year
     from tests.conftest import metrics_log
 
-    tx = metrics_log()
-    # Before 2024-04-20, as the KPI table counts: revenue 10+20+30+50+25+5+40+60+15+12 = 267 less the return
-    # of 04-10 (not a purchase, so not an order, but it reduces revenue) = 257, over 10 orders and 4 customers.
-    value = historical_value_per_year(tx, pd.Timestamp("2024-04-20"))
-    assert value == pytest.approx((257 / 10) * (10 / 4))
+    tx = metrics_log()  # from 2024-01-05 to 2024-04-25
+    # The year [2024-01-05, 2025-01-05), as the KPI table counts: revenue 10+20+30+50+25+5+40+60+15+12+100 = 367
+    # less the return of 04-10 (not a purchase, so not an order, but it reduces revenue) = 357, over 11 orders and
+    # 5 customers.
+    value = historical_value_per_year(tx, pd.Timestamp("2025-01-05"))
+    assert value == pytest.approx((357 / 11) * (11 / 5))
+    # A day earlier the year starts on 2024-01-04, before the data: n/a, as the KPI table and the score log say.
+    assert np.isnan(historical_value_per_year(tx, pd.Timestamp("2025-01-04")))
+    assert np.isnan(historical_value_per_year(tx.iloc[:0], pd.Timestamp("2025-01-05")))
 
 
 # ------------------------------------------------------------------------------------ outreach_list

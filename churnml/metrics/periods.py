@@ -258,9 +258,13 @@ def value_per_year(transactions: pd.DataFrame, end: object) -> float:
 
     Counted as the KPI table counts a period, over ``[end - 1 year, end)``:
     revenue net of returns (also of returns of purchases made before the
-    window) over the customers with a purchase there. NaN without a purchase.
+    window) over the customers with a purchase there. NaN without a purchase,
+    and NaN when the data starts after that year does (:func:`has_a_year`),
+    as the KPI table says n/a for such a period.
     """
     e = to_timestamp(end, "end")  # type: ignore[arg-type]
+    if transactions.empty or not has_a_year(e, transactions["timestamp"].min()):
+        return float("nan")
     year = transactions.loc[in_window_mask(transactions["timestamp"], year_before(e), e)]
     buyers = int(purchases(year)["customer_id"].nunique())
     return _per_buyer(float(year["amount"].sum()), buyers)

@@ -242,7 +242,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     if customers is not None:
         pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
         if len(unscored) == asked:  # raised before any feature is computed
-            raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time), unscored)
+            raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time, warned), unscored)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
     fitted: dict[pd.Timestamp, BGNBD] = {}
     feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted).persist()  # read twice
@@ -253,7 +253,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
                                          _or_nan(feats, "rfm_tenure_days").alias("tenure_days")))
         if scored.empty:
-            raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time), unscored)
+            raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
         summary = customer_summary(spark, tables, c)
         revenue = recurring_revenue(spark, tables, c) if method == "mrr" else None
         if revenue is not None and mrr_usable(revenue, cfg.scoring.clv_method):

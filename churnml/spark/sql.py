@@ -36,7 +36,7 @@ from churnml.labels import (
     noncontractual_labels_sql,
     population_sql,
 )
-from churnml.schema import VALIDATED
+from churnml.schema import STAND_IN
 from churnml.spark.session import check_session
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import DataSpan
@@ -123,7 +123,7 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
                            if r[kind] is not None)
             values = {c: [None] * len(found) for c in cols} | {kind: found}
         stand_in[name] = pd.DataFrame(values)
-        stand_in[name].attrs[VALIDATED] = name  # not data: the Spark tables are validated where they are read
+        stand_in[name].attrs[STAND_IN] = name  # not data: the Spark tables are validated where they are read
     return plan_features(stand_in, list(cutoffs), cfg, horizon_days=horizon_days)
 
 
