@@ -116,7 +116,7 @@ class MetricsConfig(StrictSection):
     """Descriptive metrics: the period grid and the output folder.
 
     ``csat_satisfied_min``: the lowest CSAT answer counted as satisfied, a
-    point of the 1-5 scale (4: the top two points). ``lifespan_years``: the
+    point of the 1-5 scale above 1 (4: the top two points). ``lifespan_years``: the
     average customer lifespan the historical and margin CLV multiply by, and
     ``serving_cost_per_year``: what serving one customer costs a year (margin
     CLV); the data does not say them, so without them those columns are n/a.
@@ -125,8 +125,9 @@ class MetricsConfig(StrictSection):
     freq: Literal["M", "Q", "Y"] = "M"
     start: dt.date | None = None
     end: dt.date | None = None
-    # The CSAT scale is 1-5 (churnml.schema.SCORE_SCALES["csat"]): the threshold is a point of it.
-    csat_satisfied_min: int = Field(4, ge=1, le=5)
+    # The CSAT scale is 1-5 (churnml.schema.SCORE_SCALES["csat"]): the threshold is a point of it
+    # above the lowest (1 would count every answer as satisfied: a CSAT of 100 whatever the answers).
+    csat_satisfied_min: int = Field(4, gt=1, le=5)
     rfm_bins: int = Field(5, ge=2, le=10)
     lifespan_years: float | None = Field(None, gt=0, allow_inf_nan=False)
     serving_cost_per_year: float | None = Field(None, ge=0, allow_inf_nan=False)

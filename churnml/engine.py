@@ -180,22 +180,43 @@ def connect(
 
 
 def _forward(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame``, with a copy of each numeric column whose memory runs backwards.
+    """``frame``, with a copy of each numeric column whose memory runs backwards, and times in microseconds.
 
     ``df.iloc[::-1]`` keeps columns as views with negative strides, and DuckDB
     2.0 fails on them with a bare ``std::bad_cast``; other columns stay zero-copy.
+    Times in another unit (pandas' nanoseconds, seconds) are converted to the
+    contract's microseconds (a copy of those columns): DuckDB would compare a
+    nanosecond column with the queries' microsecond bounds (``9999-12-31`` for
+    "no end") in nanoseconds, which cannot hold them.
     """
-    backwards = [
-        c for c, dtype in frame.dtypes.items()
+    changed = {
+        str(c): frame[c].astype("datetime64[us]") if dtype.kind == "M" and dtype != US else frame[c].copy()
+        for c, dtype in frame.dtypes.items()
         if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM"
-        and (values := frame[c].to_numpy(copy=False)).ndim == 1 and values.strides[0] < 0
-    ]
-    return frame.assign(**{str(c): frame[c].copy() for c in backwards}) if backwards else frame
+        and ((dtype.kind == "M" and dtype != US)
+             or ((values := frame[c].to_numpy(copy=False)).ndim == 1 and values.strides[0] < 0))
+    }
+    return frame.assign(**changed) if changed else frame
+
+
+#: The contract's time dtype.
+US = np.dtype("datetime64[us]")
+
+#: DuckDB's time types that :func:`_register_parquet` reads as a microsecond ``TIMESTAMP``.
+_OTHER_TIME_TYPES = ("TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
 
 
 def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: ParquetSource) -> None:
+    """A view of ``source``; times stored in another unit (Parquet written from pandas' nanoseconds) or as
+    dates are read as microsecond ``TIMESTAMP``s, as :func:`_forward` does for frames."""
     try:
         con.execute(f"CREATE VIEW {quote_name(name)} AS {source.scan_sql()}")
+        other = [str(row[0]) for row in con.execute(f"DESCRIBE {quote_name(name)}").fetchall()
+                 if str(row[1]).upper() in _OTHER_TIME_TYPES]
+        if other:
+            casts = ", ".join(f"CAST({quote_name(c)} AS TIMESTAMP) AS {quote_name(c)}" for c in other)
+            con.execute(f"CREATE OR REPLACE VIEW {quote_name(name)} AS SELECT * REPLACE ({casts}) "
+                        f"FROM ({source.scan_sql()})")
     except duckdb.Error as exc:
         con.close()
         wanted = "all columns" if source.select is None else f"columns {list(source.select)}"

@@ -62,6 +62,12 @@ def _whole_days(name: str, days: float, low: int) -> None:
         raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
 
 
+#: ``active_from`` without an ``active_within_days`` look-back: a time before any data, and after
+#: the earliest that nanosecond timestamps can hold (1677-09-21), so that DuckDB can compare it
+#: with a ``datetime64[ns]`` frame or Parquet column (it casts this microsecond column to theirs).
+NO_LOOK_BACK = pd.Timestamp("1678-01-01")
+
+
 def cutoff_table(
     cutoffs: Sequence[object] | pd.DatetimeIndex,
     horizon_days: int | Sequence[int],
@@ -72,7 +78,7 @@ def cutoff_table(
 
     Columns: ``cutoff``, ``win_start`` (= cutoff + lead), ``win_end``
     (= win_start + horizon) and ``active_from`` (cutoff - active_within, or
-    the earliest representable time when not given).
+    :data:`NO_LOOK_BACK` when not given).
     """
     cut = pd.DatetimeIndex([to_cutoff(c) for c in cutoffs]).as_unit("us")  # type: ignore[arg-type]
     if len(cut) == 0:
@@ -94,7 +100,7 @@ def cutoff_table(
     active_from = (
         cut - active_within_days * DAY
         if active_within_days is not None
-        else pd.DatetimeIndex([pd.Timestamp("1000-01-01")] * len(cut)).as_unit("us")
+        else pd.DatetimeIndex([NO_LOOK_BACK] * len(cut)).as_unit("us")
     )
     return pd.DataFrame(
         {

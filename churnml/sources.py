@@ -34,11 +34,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
-from churnml.schema import STAND_IN, TABLE_SPECS, ColumnSpec
+from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
 __all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
 
@@ -312,6 +313,7 @@ def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | Non
     if missing:
         return [f"no column {', '.join(repr(c) for c in missing)} (columns found: {list(frame.columns)[:20]})"]
     problems = []
+    typed = set()
     for col in spec.columns:
         if col.name not in frame.columns or (columns is not None and col.name not in columns):
             continue
@@ -320,12 +322,56 @@ def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | Non
             zone = _ZONE_FIX if isinstance(values.dtype, pd.DatetimeTZDtype) else ""
             problems.append(f"column '{col.name}' has dtype {values.dtype}; the data contract wants "
                             f"{_KIND_WORDS[col.kind]}{zone}")
-        elif col.required and not col.nullable:
+            continue
+        typed.add(col.name)
+        if col.required and not col.nullable:
             empty = values.isna().to_numpy()
             if empty.any():
-                labels = list(frame.index[empty][:5])
-                problems.append(f"column '{col.name}' has {int(empty.sum())} missing value(s) (index {labels}"
-                                f"{', ...' if empty.sum() > 5 else ''}); the data contract requires a value in each row")
+                problems.append(f"column '{col.name}' has {int(empty.sum())} missing value(s) ({_index(frame, empty)}); "
+                                "the data contract requires a value in each row")
+        if col.kind == "float" and len(values):
+            infinite = np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                problems.append(f"column '{col.name}' has {int(infinite.sum())} infinite value(s) "
+                                f"({_index(frame, infinite)}); the data contract wants finite numbers")
+    return problems + _row_problems(spec.name, frame, typed)
+
+
+def _index(frame: pd.DataFrame, mask: np.ndarray, example: pd.Series | None = None) -> str:
+    """``index [3, 7]`` of the rows in ``mask`` (up to five), with the first one's value when ``example`` is given."""
+    labels = list(frame.index[mask][:_SHOWN])
+    more = ", ..." if mask.sum() > _SHOWN else ""
+    shown = f", e.g. {example[mask].iloc[0]!r}" if example is not None else ""
+    return f"index {labels}{more}{shown}"
+
+
+def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]:
+    """The contract's rules on values that :func:`churnml.io.read_table` enforces: survey types and their
+    score scales, and one row per key (``customers``, ``loyalty``). ``typed``: the columns of the right dtype."""
+    problems = []
+    spec = TABLE_SPECS[table]
+    if table == "surveys" and {"survey", "score"} <= typed:
+        survey = frame["survey"]
+        unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
+        if unknown.any():
+            problems.append(f"column 'survey' has {int(unknown.sum())} value(s) that are not one of "
+                            f"{', '.join(SCORE_SCALES)} in lower case ({_index(frame, unknown, survey)})")
+        low = survey.map({k: v[0] for k, v in SCORE_SCALES.items()}).astype("float64").to_numpy()
+        high = survey.map({k: v[1] for k, v in SCORE_SCALES.items()}).astype("float64").to_numpy()
+        score = frame["score"].to_numpy(dtype="float64", na_value=np.nan)
+        outside = (score < low) | (score > high)
+        if outside.any():
+            scales = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
+            shown = survey.astype("object") + " " + frame["score"].astype("str")
+            problems.append(f"column 'score' has {int(outside.sum())} value(s) outside their survey's scale "
+                            f"({scales}) ({_index(frame, outside, shown)})")
+    key = list(spec.key or ())
+    if key and set(key) <= typed:
+        repeated = frame.duplicated(key, keep="first").to_numpy()
+        if repeated.any():
+            problems.append(f"column {', '.join(repr(k) for k in key)} repeats {int(repeated.sum())} value(s) of "
+                            f"earlier rows ({_index(frame, repeated, frame[key[0]])}); the table holds one row per "
+                            f"{', '.join(key)}")
     return problems
 
 

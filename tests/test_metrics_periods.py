@@ -222,6 +222,12 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     k = retention_kpis(tables)
     assert col(k, "cac") == [50.0, 50.0, 0.0, None]  # no spend rows in April: unknown, not 0
     assert col(k, "fcr") == [50.0, None, None, None]  # the ticket with an unknown outcome is left out
+    # With resolved_at, a ticket still open was not resolved in the first contact: it counts, as not resolved
+    # (3 tickets in January, 1 resolved in the first contact); a resolved one with no flag stays unknown.
+    tables["tickets"] = tables["tickets"].assign(resolved_at=ts([None, "2024-01-14", None]))
+    assert col(retention_kpis(tables), "fcr") == [pytest.approx(100 / 3), None, None, None]
+    tables["tickets"] = tables["tickets"].assign(resolved_at=ts(["2024-01-02", "2024-01-14", "2024-01-20"]))
+    assert col(retention_kpis(tables), "fcr") == [50.0, None, None, None]
     assert col(k, "referral_rate") == [0.0, 100.0, 0.0, 0.0]
     assert k["loyalty_participation_rate"].tolist() == pytest.approx([50.0, 100 / 3, 50.0, 40.0])
     assert k["loyalty_active_participation"].tolist() == pytest.approx([50.0, 0.0, 200 / 3, 100 / 3])

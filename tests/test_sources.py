@@ -248,3 +248,53 @@ def test_a_frame_given_directly_is_checked_against_the_contract_naming_column_ro
     check_sources({"transactions": read})
     with pytest.raises(SchemaError, match=r"column 'amount' has dtype str; the data contract wants a number"):
         labels.noncontractual_labels(read.assign(amount=read["amount"].astype("str")), ["2024-02-01"], 14)
+
+
+def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_rules():
+    """Text flags, money as text, unknown survey types, scores off their scale, a customer on two rows and an
+    infinite amount gave wrong KPIs (an FCR of 100, a CAC of 5025) or raw pandas errors; now each is named."""
+    import numpy as np
+
+    from churnml.metrics import retention_kpis
+    from churnml.sources import check_sources
+
+    def t(*values):
+        return pd.Series(pd.to_datetime(list(values))).astype("datetime64[us]")
+
+    ids = pd.Series(["a", "b"], dtype="str")
+    tx = pd.DataFrame({"customer_id": ids, "timestamp": t("2024-01-05", "2024-01-10"), "amount": [10.0, 20.0]})
+    fix = ("a frame given to churnml directly is used as it is. Fix: read it with churnml.io.read_table(table, "
+           "frame), which maps, converts and validates the columns and names the rows to mend")
+
+    def error(**tables) -> str:
+        with pytest.raises(SchemaError) as err:
+            retention_kpis({"transactions": tx, **tables}, freq="M")
+        return str(err.value)
+
+    tickets = pd.DataFrame({"customer_id": ids, "opened_at": t("2024-01-06", "2024-01-07"),
+                            "first_contact_resolved": pd.Series(["False", "False"], dtype="str")})
+    assert error(tickets=tickets) == (f"table 'tickets': column 'first_contact_resolved' has dtype str; the data "
+                                      f"contract wants a BOOLEAN; {fix}")
+    spend = pd.DataFrame({"period": t("2024-01-01", "2024-01-01"), "spend": pd.Series(["100", "50"], dtype="str")})
+    assert error(marketing_spend=spend).startswith("table 'marketing_spend': column 'spend' has dtype str")
+    surveys = pd.DataFrame({"customer_id": ids, "timestamp": t("2024-01-06", "2024-01-07"),
+                            "survey": pd.Series(["NPS", "nps"], dtype="str"), "score": [10.0, 11.0]})
+    assert error(surveys=surveys) == (
+        "table 'surveys': 2 problems found:\n"
+        "  - column 'survey' has 1 value(s) that are not one of nps, csat, ces, cli in lower case (index [0], "
+        f"e.g. 'NPS'); {fix}\n"
+        "  - column 'score' has 1 value(s) outside their survey's scale (nps 0-10, csat 1-5, ces 1-7, cli 1-6) "
+        f"(index [1], e.g. 'nps 11.0'); {fix}")
+    customers = pd.DataFrame({"customer_id": pd.Series(["a", "b", "a"], dtype="str"),
+                              "referred_by": pd.Series(["x", None, None], dtype="str")})
+    assert error(customers=customers) == (
+        "table 'customers': column 'customer_id' repeats 1 value(s) of earlier rows (index [2], e.g. 'a'); "
+        f"the table holds one row per customer_id; {fix}")
+    with pytest.raises(SchemaError, match=r"column 'amount' has 1 infinite value\(s\) \(index \[1\]\); the data "
+                                          r"contract wants finite numbers"):
+        check_sources({"transactions": tx.assign(amount=[10.0, np.inf])})
+    # the same tables, well typed, give the hand-computed KPIs
+    good = retention_kpis({"transactions": tx, "surveys": surveys.assign(survey="nps", score=[10.0, 6.0]),
+                           "customers": customers.iloc[:2],
+                           "tickets": tickets.assign(first_contact_resolved=[False, True])}, freq="M")
+    assert good[["nps", "fcr", "referral_rate"]].iloc[0].tolist() == [0.0, 50.0, 50.0]  # 1 promoter, 1 detractor

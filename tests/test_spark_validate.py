@@ -402,3 +402,23 @@ def test_cached_frames_unions_and_frames_built_in_memory_have_no_row_places_and_
     finally:
         logger.removeHandler(handler)
     assert records == []
+
+
+def test_parquet_with_nanosecond_times_is_refused_with_the_fix(spark, tmp_path):
+    """Spark cannot read INT64 TIMESTAMP(NANOS) (pandas' datetime64[ns] written as it is); DuckDB can."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from churnml.spark import spark_tables
+
+    tx = pd.DataFrame({"customer_id": ["A"], "timestamp": pd.to_datetime(["2024-01-05"]).astype("datetime64[ns]"),
+                       "amount": [1.0]})
+    path = tmp_path / "tx.parquet"
+    pq.write_table(pa.Table.from_pandas(tx, preserve_index=False), path, coerce_timestamps=None)
+    with pytest.raises(SchemaError) as err:
+        spark_tables(spark, {"transactions": str(path)})
+    assert str(err.value).startswith(f"table 'transactions': Spark cannot read the Parquet file(s) '{path}': a time "
+                                     "column is stored in nanoseconds")
+    assert "coerce_timestamps='us'" in str(err.value)
+    write_frame(tx, tmp_path / "us.parquet")  # churnml's writer stores microseconds, which Spark reads
+    assert spark_tables(spark, {"transactions": str(tmp_path / "us.parquet")}).transactions.count() == 1

@@ -320,11 +320,12 @@ def test_the_printed_mlflow_ui_command_turns_telemetry_off(monkeypatch):
 # ------------------------------------------------------------------ metrics.csat_satisfied_min
 
 
-def test_the_csat_threshold_is_a_point_of_the_csat_scale():
+def test_the_csat_threshold_is_a_point_of_the_csat_scale_above_its_lowest():
     lo, hi = SCORE_SCALES["csat"]
     assert (lo, hi) == (1, 5)
-    for ok in range(int(lo), int(hi) + 1):
+    for ok in range(int(lo) + 1, int(hi) + 1):
         assert load_config(None, [f"metrics.csat_satisfied_min={ok}"]).metrics.csat_satisfied_min == ok
-    for bad in (int(lo) - 1, int(hi) + 1, 9):
+    # 1 would count every answer as satisfied; the KPI table's CSAT refuses it, so the config does too
+    for bad in (int(lo) - 1, int(lo), int(hi) + 1, 9):
         with pytest.raises(ConfigError, match="metrics.csat_satisfied_min"):
             load_config(None, [f"metrics.csat_satisfied_min={bad}"])

@@ -28,14 +28,24 @@ TablesLike = Any
 
 
 def table_of(tables: TablesLike, name: str) -> pd.DataFrame | None:
-    """The canonical table ``name`` from ``tables``, or None when it is absent."""
+    """The canonical table ``name`` from ``tables``, or None when it is absent.
+
+    A table that is given is checked against the data contract first
+    (:func:`churnml.sources.check_sources`: columns, dtypes, missing values,
+    survey scales, one row per key), so that a text flag or a repeated
+    customer is an error that names the rows, not a wrong number.
+    """
     if isinstance(tables, pd.DataFrame):
-        return tables if name == "transactions" else None
-    if isinstance(tables, Mapping):
+        found = tables if name == "transactions" else None
+    elif isinstance(tables, Mapping):
         found = tables.get(name)
     else:
         found = getattr(tables, name, None)
-    return None if found is None else in_memory(found, name, "the metrics need")
+    if found is None:
+        return None
+    frame = in_memory(found, name, "the metrics need")
+    check_sources({name: frame})
+    return frame
 
 
 def require_table(tables: TablesLike, name: str, why: str) -> pd.DataFrame:
@@ -55,7 +65,6 @@ def require_table(tables: TablesLike, name: str, why: str) -> pd.DataFrame:
         )
     if frame.empty:
         raise EmptyDataError(f"table '{name}' has no rows; {why} needs at least one")
-    check_sources({name: frame})
     return frame
 
 

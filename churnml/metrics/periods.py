@@ -115,9 +115,13 @@ def retention_kpis(
     freq : {"M", "Q", "Y"}, optional
         Calendar months, quarters or years; default ``metrics.freq``.
     start, end : date-like, optional
-        First period (the one containing ``start``) and exclusive end; default
+        Which periods: those that overlap ``[start, end)`` (the first one
+        contains ``start``, the last one the moment before ``end``); default
         ``metrics.start``/``metrics.end``, else the first transaction and the
-        end of the data. Periods are cut at the end of the data.
+        end of the data. Each period is reported whole: ``end`` picks the
+        last period and does not cut it (``end="2024-01-15"`` with monthly
+        periods reports all of January). Only the end of the data cuts a
+        period (the one still running).
 
     Returns
     -------

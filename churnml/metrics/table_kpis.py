@@ -128,12 +128,21 @@ def cac_kpi(spend: pd.DataFrame, ctx: PeriodContext) -> Result:
 
 
 def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
-    """FCR of the tickets opened in each period; tickets with an unknown outcome are left out."""
+    """FCR of the tickets opened in each period: resolved in the first contact / all tickets.
+
+    A ticket still open (no ``resolved_at``, when the table has the column) was
+    not resolved in the first contact, whatever its flag says when the flag is
+    missing. A resolved ticket with a missing flag has an unknown outcome and
+    is left out of both counts.
+    """
     out = _blank(ctx, SOURCES["tickets"])
     if "first_contact_resolved" not in tickets.columns:
         return out, {"fcr": "no first_contact_resolved column in the tickets table"}
-    rows = bucket(tickets.dropna(subset=["first_contact_resolved"]), "opened_at", ctx.grid)
-    counts = rows.assign(ok=rows["first_contact_resolved"].astype(bool)).groupby("period").agg(
+    flag = tickets["first_contact_resolved"]
+    still_open = tickets["resolved_at"].isna() if "resolved_at" in tickets.columns else False
+    known = tickets.loc[flag.notna() | still_open]
+    rows = bucket(known, "opened_at", ctx.grid)
+    counts = rows.assign(ok=rows["first_contact_resolved"].fillna(False).astype(bool)).groupby("period").agg(
         resolved=("ok", "sum"), tickets=("ok", "size")
     )
     counts = counts.reindex(out.index, fill_value=0)

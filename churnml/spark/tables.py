@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -90,7 +91,7 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     unknown = sorted(set(sources) - set(known))
     if unknown or "transactions" not in sources:
         raise ConfigError(f"Spark tables: got {sorted(sources)}; expected 'transactions' and any of {known}")
-    renamed = {name: _as_spark(spark, src).withColumnsRenamed(
+    renamed = {name: _as_spark(spark, src, name).withColumnsRenamed(
         {user: canon for canon, user in (columns or {}).get(name, {}).items()}) for name, src in sources.items()}
     problems = [p for name, frame in renamed.items() for p in schema_problems(name, frame)]
     if problems:
@@ -119,7 +120,7 @@ def _source_name(source: DataFrame | str | Path) -> str | None:
     return None if isinstance(source, DataFrame) else str(source)
 
 
-def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame) -> DataFrame:
+def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame, table: str) -> DataFrame:
     if isinstance(source, DataFrame):
         return source
     if isinstance(source, pd.DataFrame):
@@ -127,7 +128,17 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
-    return spark.read.parquet(str(path))
+    try:
+        return spark.read.parquet(str(path))
+    except AnalysisException as exc:
+        if "PARQUET_TYPE_ILLEGAL" not in str(exc) or "NANOS" not in str(exc):
+            raise
+        raise SchemaError(
+            f"Spark cannot read the Parquet file(s) {str(path)!r}: a time column is stored in nanoseconds "
+            "(INT64 TIMESTAMP(NANOS), as pandas writes datetime64[ns] frames), which Spark does not support. "
+            "Fix: write the file with microsecond times (pandas: frame.to_parquet(path, coerce_timestamps='us', "
+            "allow_truncated_timestamps=True); churnml.io.write_frame does so), or use the DuckDB engine, which "
+            "reads them", table=table) from None
 
 
 #: Frames of at least this many rows go to Spark as an RDD of Arrow batches, not a ``LocalRelation``.
