@@ -20,7 +20,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from churnml.config_data import TABLES as TABLES
 from churnml.config_data import DataConfig, StrictSection, SyntheticConfig, TableSource
@@ -137,7 +137,8 @@ class MetricsConfig(StrictSection):
 class ModelConfig(StrictSection):
     """LightGBM and calibration.
 
-    ``params`` are passed to LightGBM as they are (on top of churnml's
+    ``params`` are passed to LightGBM as they are (checked by
+    :func:`churnml.model.lightgbm_param_problems` before training; on top of churnml's
     defaults: binary objective, 7 leaves, max depth 6, learning rate 0.02,
     extremely randomised splits, feature/bagging fraction 0.8, min 400 rows
     per leaf, deterministic). Small, heavily regularised trees generalise
@@ -252,6 +253,12 @@ class ScoringConfig(StrictSection):
     active at the cutoff, paid monthly; contractual regime only) or ``auto``
     (``mrr`` for a contractual model when the subscriptions have an ``mrr``
     column with a value for some active subscription, else ``bgnbd``).
+    ``top_k`` reasons are shown per customer; the playbook's
+    ``reason_prefixes`` look at the first ``playbook_reasons`` of them
+    whatever ``top_k`` shows, so that the suggested action does not depend
+    on how many reasons are printed (0: rules with ``reason_prefixes`` never
+    match, and with ``top_k`` 0 no reason is computed at all). Every tier a playbook rule names must be
+    one of ``tiers``.
     """
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})
@@ -259,6 +266,7 @@ class ScoringConfig(StrictSection):
     clv_horizon_days: int = Field(365, ge=7)
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
     top_k: int = Field(3, ge=0, le=10)
+    playbook_reasons: int = Field(3, ge=0, le=10)
     cost_per_contact: float = Field(2.0, ge=0)
     save_rate: float = Field(0.2, ge=0, le=1)
     playbook: list[PlayRule] = Field(default_factory=_default_playbook)
@@ -283,6 +291,16 @@ class ScoringConfig(StrictSection):
                 + "; ".join(problems) + ". For example: {high: 0.7, medium: 0.4, low: 0.0}"
             )
         return tiers
+
+    @model_validator(mode="after")
+    def _check_playbook_tiers(self) -> ScoringConfig:
+        unknown = sorted({t for rule in self.playbook for t in rule.tiers or () if t not in self.tiers})
+        if unknown:
+            raise ValueError(
+                f"scoring.playbook names the tier(s) {unknown}, which scoring.tiers {list(self.tiers)} does not "
+                "have, so those rules could never match; rename them in the playbook or in scoring.tiers"
+            )
+        return self
 
 
 class Config(StrictSection):

@@ -33,6 +33,22 @@ class StrictSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yes_no_for_numbers(cls, data: Any) -> Any:
+        """``true``/``false`` where a number is wanted is an error (pydantic would read them as 1 and 0)."""
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                if isinstance(data.get(name), bool) and _numeric(field.annotation):
+                    raise ValueError(f"{name}: {data[name]} is a yes/no value where a number is wanted; give a number")
+        return data
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field's type is a number (int or float, optional or not) and not also a bool."""
+    kinds = set(getattr(annotation, "__args__", ())) or {annotation}
+    return bool(kinds & {int, float}) and bool not in kinds
+
 
 class TableSource(StrictSection):
     """Where one table comes from and how its columns map to canonical names.

@@ -48,7 +48,7 @@ def read_tree(path: str | Path | None) -> tuple[dict[str, Any], str]:
     if not p.is_file():
         raise ConfigError(f"config file {p} not found (working folder {Path.cwd()})")
     try:
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
     except ValueError as exc:  # YAML reads 1998-02-30 as a date, and the date does not exist
@@ -56,6 +56,25 @@ def read_tree(path: str | Path | None) -> tuple[dict[str, Any], str]:
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"{p}: expected a mapping of sections at the top level")
     return loaded or {}, str(p)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last, in silence)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:  # an unhashable key: the base loader says what is wrong with it
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice in one mapping (first at line {seen[key]}); "
+                    "merge the two into one, since YAML would keep only the last", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 def _no_such_date(exc: ValueError) -> str:
@@ -92,7 +111,7 @@ def apply_overrides(tree: dict[str, Any], overrides: list[str]) -> dict[str, Any
     for item in overrides:
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else ""
         except yaml.YAMLError as exc:
             raise ConfigError(f"--set {item}: the value is not valid YAML ({exc})") from exc
         except ValueError as exc:  # a date that does not exist, e.g. 1998-02-30

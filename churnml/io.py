@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,8 +28,11 @@ import pyarrow.parquet as pq
 from churnml.config import Config, DataConfig
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io_write import file_format, write_frame, write_json, write_text
-from churnml.schema import TABLE_SPECS, TableSpec, spec_for
+from churnml.rules import separator_hint
+from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FOLDER_SUFFIXES",
@@ -38,6 +42,7 @@ __all__ = [
     "load_tables",
     "read_policy",
     "read_table",
+    "warn_unmatched_ids",
     "write_frame",
     "write_json",
     "write_text",
@@ -219,10 +224,13 @@ def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
 def _check_mapped_present(table: str, mapping: dict[str, str], found: list[Any], where: str) -> None:
     absent = {c: u for c, u in mapping.items() if u not in found}
     if absent:
+        names = [str(c) for c in found]
+        sep = separator_hint(table, names)
+        fix = f": {sep}" if sep else (f"; fix data.tables.{table}.columns "
+                                     f"({', '.join(f'{c}: {u}' for c, u in absent.items())})")
         raise SchemaError(
             f"the column mapping names column(s) {sorted(absent.values())} that {where} does "
-            f"not have; found columns {[str(c) for c in found]}; fix data.tables.{table}.columns "
-            f"({', '.join(f'{c}: {u}' for c, u in absent.items())})",
+            f"not have; found columns {names}{fix}",
             table,
         )
 
@@ -273,11 +281,29 @@ def not_csv_hint(path: Path) -> str:
     return f"it is {found[0]}: save it as 'CSV UTF-8'" if found else ""
 
 
+def _options_error(table: str, path: Path, exc: Exception) -> ConfigError:
+    """A read option pandas refuses (an unknown name, a value of the wrong type, an unknown encoding)."""
+    return ConfigError(f"data.tables.{table}.read_options: reading {path} failed with {type(exc).__name__}: {exc}; "
+                       "fix: give options of pandas.read_csv (or read_parquet for Parquet files) with valid "
+                       "values, e.g. {sep: ';', encoding: latin-1, decimal: ',', skiprows: 2}")
+
+
+def _encoding_hint(table: str, exc: Exception) -> str:
+    """When a file is not UTF-8 (pandas' or Arrow's decoding error): the fix, else ``''``."""
+    text = str(exc).lower()
+    if isinstance(exc, UnicodeDecodeError) or "utf8" in text or "utf-8" in text:
+        return (f"the file is not UTF-8; give its encoding: data.tables.{table}.read_options: "
+                "{encoding: latin-1} (or cp1252, the usual one of Windows spreadsheets)")
+    return ""
+
+
 def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any]:
     try:
         return file_columns(path, kind, opts)
+    except (TypeError, LookupError) as exc:
+        raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
-        fix = (not_csv_hint(path) if kind == "csv" else "") or (
+        fix = (not_csv_hint(path) if kind == "csv" else "") or _encoding_hint(table, exc) or (
             f"check the file, or data.tables.{table}.format and read_options")
         raise SchemaError(f"cannot read the header of {path} as {kind}: {exc}; fix: {fix}", table) from exc
 
@@ -296,21 +322,23 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
         fast = set(opts) <= _PYARROW_OPTIONS and isinstance(sep, str) and len(sep) == 1
         engine = opts.pop("engine", "pyarrow" if fast else "c")
         return pd.read_csv(path, dtype=dtype, engine=engine, **opts)
+    except (TypeError, LookupError) as exc:
+        raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{table}: cannot read {path} as {kind}: {exc}; fix: check the file "
-                          f"(separator: read_options.sep) or data.tables.{table}.format", table) from exc
+        fix = _encoding_hint(table, exc) or (f"check the file (separator: read_options.sep) or "
+                                             f"data.tables.{table}.format")
+        raise SchemaError(f"{table}: cannot read {path} as {kind}: {exc}; fix: {fix}", table) from exc
 
 
 # ---------------------------------------------------------------------- loading
-#: The file names a data folder (``--data DIR``) may hold per table, in order of preference.
-FOLDER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 
 def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str, Path]:
     """The table files of a data folder: ``folder/<table>.parquet``, ``.csv`` or ``.csv.gz``.
 
-    One file per canonical table (``schema.TABLE_SPECS``), the first suffix of
-    :data:`FOLDER_SUFFIXES` found; other files are ignored. The folder
+    One file per canonical table (``schema.TABLE_SPECS``), with a suffix of
+    :data:`FOLDER_SUFFIXES`; two files of one table (``transactions.parquet``
+    and ``transactions.csv``) are an error; other files are ignored. The folder
     ``python -m churnml.datasets synthetic`` writes (either format) is one.
 
     Returns
@@ -321,14 +349,20 @@ def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str
     Raises
     ------
     ConfigError
-        A table of ``required`` has no file in the folder (every such table is named).
+        A table of ``required`` has no file in the folder (every such table is named), or a
+        table has two.
     """
     found: dict[str, Path] = {}
+    doubled = []
     for name in TABLE_SPECS:
-        paths = [Path(folder) / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES]
-        first = next((p for p in paths if p.is_file()), None)
-        if first is not None:
-            found[name] = first
+        paths = [p for p in (Path(folder) / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES) if p.is_file()]
+        if paths:
+            found[name] = paths[0]
+        if len(paths) > 1:
+            doubled.append(" and ".join(p.name for p in paths))
+    if doubled:
+        raise ConfigError(f"--data {folder}: {'; '.join(doubled)} are there, so which one holds the data is not "
+                          "clear; keep one file per table in the folder")
     missing = [t for t in required if t not in found]
     if missing:
         looked = "; ".join(", ".join(f"{t}{s}" for s in FOLDER_SUFFIXES) for t in missing)
@@ -390,7 +424,52 @@ def _file_tables(data: DataConfig) -> Tables:
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
     raise_collected(errors)
+    warn_unmatched_ids(frames)
     return Tables(**frames)
+
+
+def _id_key(ids: pd.Series) -> pd.Series:
+    """Ids without leading zeros, in lower case: how two spellings of one id are told apart in a hint."""
+    return ids.str.lstrip("0").str.lower()
+
+
+def warn_unmatched_ids(frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Warn about a table whose customer ids do not occur in the transactions (returns the warnings).
+
+    A table none of whose ids is in the transactions, or one where fewer than
+    half are but more would be with leading zeros and case ignored (``1``
+    against ``0000001``, ``c01`` against ``C01``), is almost surely mis-keyed:
+    its features and KPIs would describe no customer of the transactions (a
+    referral rate of 0, every segment ``unknown``). Other tables may hold
+    customers who never bought (free users' events): they are not warned about.
+    """
+    tx = frames.get("transactions")
+    if tx is None:
+        return []
+    known = pd.Index(tx["customer_id"].dropna().unique())
+    keys = pd.Index(_id_key(pd.Series(known, dtype="str")).unique())
+    warned = []
+    for name, frame in frames.items():
+        if name == "transactions" or "customer_id" not in frame.columns:
+            continue
+        ids = pd.Series(frame["customer_id"].dropna().unique(), dtype="str")
+        if ids.empty:
+            continue
+        share = float(ids.isin(known).mean())
+        fixed = float(_id_key(ids).isin(keys).mean())
+        if share > 0 and (share >= 0.5 or fixed <= share):
+            continue
+        hint = ("; they match once leading zeros and case are ignored: write every table's ids the same way "
+                "(as text, with the same zeros and case)" if fixed > share else
+                "; check that the right column is mapped to customer_id "
+                f"(data.tables.{name}.columns)")
+        text = (f"table '{name}': {'none' if share == 0 else f'only {share:.0%}'} of its {len(ids):,} customer ids "
+                f"occur in the transactions (e.g. {ids.head(3).tolist()}; the transactions have e.g. "
+                f"{pd.Series(known[:3]).tolist()}){hint}. Its features and KPIs describe "
+                f"{'no' if share == 0 else 'few'} customers of the transactions")
+        log.warning("%s", text)
+        warned.append(text)
+    return warned
 
 
 def _synthetic_tables(data: DataConfig) -> Tables:

@@ -8,6 +8,7 @@ model can be read back by any churnml version that knows the format.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from churnml.errors import ModelError
 from churnml.horizon import horizon_power, to_horizon
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "model_input"]
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "lightgbm_param_problems", "model_input"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,42 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 ROWS_PER_THREAD = 250_000
+
+
+def _lightgbm_names() -> set[str]:
+    """Every LightGBM parameter name and alias (empty when this LightGBM does not list them)."""
+    listed = getattr(getattr(lgb.basic, "_ConfigAliases", None), "_get_all_param_aliases", None)
+    if listed is None:
+        return set()
+    try:
+        aliases = listed()
+        return set(aliases) | {name for names in aliases.values() for name in names}
+    except Exception:  # a private helper of LightGBM: without it, only the values are checked
+        return set()
+
+
+def lightgbm_param_problems(params: dict[str, Any]) -> list[str]:
+    """What LightGBM would refuse in ``model.params``: names it does not know (with the nearest one) and values.
+
+    Checked before any data is read or any MLflow run is started; LightGBM
+    checks the values when a booster is made, here on two rows (well under a
+    millisecond). Empty when LightGBM takes them.
+    """
+    if not params:
+        return []
+    names = _lightgbm_names()
+    unknown = [k for k in params if names and k not in names]
+    if unknown:
+        near = {k: difflib.get_close_matches(k, sorted(names), n=1) for k in unknown}
+        return ["LightGBM has no parameter " + ", ".join(
+            f"{k!r}" + (f" (did you mean {m[0]!r}?)" if m else "") for k, m in near.items())]
+    quiet = {"verbosity": -1}
+    try:
+        lgb.Booster(params={**DEFAULT_PARAMS, **params, **quiet},
+                    train_set=lgb.Dataset(np.array([[0.0], [1.0]]), label=[0, 1], params=quiet))
+    except lgb.basic.LightGBMError as exc:
+        return [f"LightGBM refuses them: {str(exc).split(' at /')[0].strip()}"]
+    return []
 
 
 def model_input(X: pd.DataFrame) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     * the cut: the ``top`` first, or as many as ``budget // scoring.cost_per_contact``
       among those with ``save_rate x value_at_risk > cost_per_contact``, or everyone;
     * ``scoring.top_k`` reason codes (TreeSHAP) and a playbook action, for the
-      listed customers only.
+      listed customers only; the playbook reads the first
+      ``scoring.playbook_reasons`` reasons, whatever ``top_k`` shows.
 
     Parameters
     ----------
@@ -138,11 +139,15 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     """
     ranked = _ranked(scored, cfg)
     chosen = _select(ranked, top, budget, cfg).reset_index(drop=True)
-    reasons = _reasons(model, feature_rows, chosen, cfg.scoring.top_k)
-    chosen = pd.concat([chosen, reasons], axis=1)
-    feature_cols = reasons[[col for col in reasons.columns if col.endswith("_feature")]]
-    chosen["suggested_action"] = suggest_actions(chosen, cfg.scoring.playbook, feature_cols, scored=len(ranked))
-    return chosen.drop(columns=["tenure_days"])
+    sc = cfg.scoring
+    # The playbook reads the first playbook_reasons reasons whatever top_k shows (0 included).
+    played = sc.playbook_reasons if any(rule.reason_prefixes is not None for rule in sc.playbook) else 0
+    reasons = _reasons(model, feature_rows, chosen, max(sc.top_k, played))
+    features = [f"reason_{i}_feature" for i in range(1, played + 1)]
+    chosen["suggested_action"] = suggest_actions(chosen, sc.playbook, reasons[features], scored=len(ranked))
+    shown = [c for c in reasons.columns if int(c.split("_")[1]) <= sc.top_k]
+    out = pd.concat([chosen.drop(columns=["suggested_action"]), reasons[shown], chosen["suggested_action"]], axis=1)
+    return out.drop(columns=["tenure_days"])
 
 
 def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -173,8 +173,22 @@ def guess_column(canonical: str, found: list[str]) -> str:
     return "<your column>"
 
 
+def separator_hint(table: str, found: list[str]) -> str:
+    """When the header was read as one column holding a separator (``'a;b;c'``): the fix, else ``''``."""
+    if len(found) != 1:
+        return ""
+    seps = [s for s in (";", "\t", "|", ",") if s in str(found[0])]
+    if not seps:
+        return ""
+    return (f"the header was read as one column, so the file is separated by {seps[0]!r}, not by the separator "
+            f"read; fix: set data.tables.{table}.read_options: {{sep: {seps[0]!r}}}")
+
+
 def missing_columns_text(table: str, absent: list[str], found: list[str]) -> str:
     """The problem of required columns absent from a table, with a mapping example (both engines)."""
+    sep = separator_hint(table, found)
+    if sep:
+        return f"{table}: missing required column(s) {absent}; found columns {found}: {sep}"
     mapping = ", ".join(f"{c}: {guess_column(c, found)}" for c in absent)
     return (f"{table}: missing required column(s) {absent}; found columns {found}; fix: rename "
             f"them in the file or map them in data.tables.{table}.columns, e.g. {{{mapping}}}")

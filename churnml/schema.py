@@ -18,7 +18,7 @@ from typing import Literal
 
 from churnml.errors import SchemaError
 
-__all__ = ["SCORE_SCALES", "TABLE_SPECS", "STAND_IN", "ColumnSpec", "TableSpec", "spec_for"]
+__all__ = ["FOLDER_SUFFIXES", "SCORE_SCALES", "TABLE_SPECS", "STAND_IN", "ColumnSpec", "TableSpec", "spec_for"]
 
 Kind = Literal["id", "time", "float", "int", "str", "bool", "date"]
 
@@ -79,6 +79,9 @@ STAND_IN = "churnml_stand_in"
 def _c(name: str, kind: Kind, required: bool = True, nullable: bool = False, d: str = "") -> ColumnSpec:
     return ColumnSpec(name, kind, required, nullable, d)
 
+
+#: The file names a data folder (``--data DIR``) may hold per table: ``<table><suffix>``, one per table.
+FOLDER_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
 #: Allowed score range per survey type (inclusive).
 SCORE_SCALES: dict[str, tuple[float, float]] = {

@@ -280,6 +280,8 @@ def _read_list(path: str) -> list[str]:
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
                if kind == "csv" else "check the file")
+        if kind == "csv" and ("utf8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
+            fix = "the file is not UTF-8: save it as 'CSV UTF-8' (a spreadsheet's 'CSV' may be latin-1 or cp1252)"
         line = _line_of(src) if kind == "csv" and "Expected" in str(exc) else ""
         raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}){line}; "
                           f"fix: {fix}") from None
@@ -492,7 +494,10 @@ def _main(args: argparse.Namespace) -> int:
             raise
         unscored = _noting_dropped_returns(exc.unscored, returns)
         _write(unscored, side, args.overwrite)
-        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}", unscored) from None
+        # An older list under --out would read as this run's, beside this run's unscored file.
+        removed = f"; the older {out} was removed" if out.exists() else ""
+        out.unlink(missing_ok=True)
+        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)
     _write(result.outreach, out, args.overwrite)
     _write(result.not_listed(), side, args.overwrite)

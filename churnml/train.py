@@ -30,8 +30,10 @@ from churnml.cli import (
 )
 from churnml.config import Config
 from churnml.dataset import build_training_data
+from churnml.errors import ConfigError
 from churnml.evaluate import share_lifts
 from churnml.io import load_tables
+from churnml.model import lightgbm_param_problems
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
@@ -130,6 +132,9 @@ def _check_args(args: argparse.Namespace) -> None:
 def _main(args: argparse.Namespace) -> int:
     _check_args(args)
     cfg = config_from_args(args)
+    refused = lightgbm_param_problems(cfg.model.params)
+    if refused:  # before the data is read and before an MLflow run exists
+        raise ConfigError(f"model.params: {refused[0]}")
     if args.engine == "spark":
         require_spark()
     if args.tracking_uri:

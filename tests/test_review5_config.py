@@ -209,12 +209,32 @@ def test_the_features_cli_reads_a_csv_data_folder(tmp_path: Path, capsys):
     assert len(features) > 0 and "cst_referred" in features.columns
 
 
-def test_a_data_folder_prefers_parquet_and_ignores_other_files(tmp_path: Path):
-    for name in ("transactions.csv", "transactions.parquet", "customers.csv.gz", "notes.csv", "events.txt"):
+def test_a_data_folder_holds_one_file_per_table_and_other_files_are_ignored(tmp_path: Path):
+    from churnml.errors import ConfigError
+
+    for name in ("transactions.parquet", "customers.csv.gz", "notes.csv", "events.txt"):
         (tmp_path / name).write_text("")
     assert folder_files(tmp_path) == {"transactions": tmp_path / "transactions.parquet",
                                       "customers": tmp_path / "customers.csv.gz"}
     assert folder_files(tmp_path / "missing") == {}
+    (tmp_path / "transactions.csv").write_text("")  # which one is current? (it used to be the Parquet, silently)
+    with pytest.raises(ConfigError) as err:
+        folder_files(tmp_path)
+    assert str(err.value) == (f"--data {tmp_path}: transactions.parquet and transactions.csv are there, so which one "
+                              "holds the data is not clear; keep one file per table in the folder")
+
+
+def test_the_generator_will_not_write_one_format_beside_the_other(tmp_path: Path, capsys):
+    from churnml.datasets.__main__ import main as datasets_main
+
+    data = tmp_path / "data"
+    assert datasets_main(["synthetic", "--customers", "20", "--months", "3", "--out", str(data), "--format", "csv",
+                          "--quiet"]) == 0
+    capsys.readouterr()
+    assert datasets_main(["synthetic", "--customers", "20", "--months", "3", "--out", str(data), "--quiet",
+                          "--overwrite"]) == 2
+    assert f"error: {data} holds transactions.csv, events.csv" in capsys.readouterr().err
+    assert sorted(p.suffix for p in data.iterdir()) == [".csv"] * 9
 
 
 def test_a_data_folder_without_a_required_table_names_the_files_looked_for(tmp_path: Path):

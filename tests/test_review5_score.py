@@ -99,7 +99,7 @@ def _both(spark: Any, tables: Tables, customers: list[str] | None,
     """Score ``tables`` with DuckDB and with Spark: (DuckDB's outcome, Spark's), result or error."""
     from churnml.spark import score, spark_tables
 
-    cfg = load_config(None, ["scoring.top_k=0"])
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"])
     given = {name: getattr(tables, name) for name in ("transactions", "customers")
              if getattr(tables, name) is not None}
     outcomes: list[ScoreResult | NobodyToScoreError] = []

@@ -117,6 +117,27 @@ def test_the_list_is_ranked_by_value_at_risk_with_reasons_and_actions(setup):
     assert result.counts["below_cut"] == result.counts["scored"] - 25
 
 
+def test_the_number_of_reasons_shown_never_changes_an_action(setup):
+    """The playbook reads the first scoring.playbook_reasons reasons; --top-k only decides how many are shown."""
+    cfg, tables, model, _ = setup
+    lists = {}
+    for k in (0, 1, 3, 10):
+        shown = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"top_k": k})})
+        lists[k] = score_customers(tables, model, CUTOFF, shown, top=60).outreach
+        assert [c for c in lists[k].columns if c.endswith("_feature")] == [f"reason_{i}_feature"
+                                                                          for i in range(1, k + 1)]
+    assert lists[3]["suggested_action"].nunique() > 1
+    for k in (0, 1, 10):
+        pd.testing.assert_series_equal(lists[k]["suggested_action"], lists[3]["suggested_action"])
+    for k in (3, 10):  # the shown reasons are the same ones
+        pd.testing.assert_frame_equal(lists[k][lists[1].columns], lists[1])
+    # the rules read the first three reasons: a customer re-engaged for an activity reason has one among them
+    engaged = lists[3][lists[3]["suggested_action"] == "re-engagement campaign"]
+    prefixes = ("evt_", "win_", "rfm_recency", "rfm_gap", "btyd_")
+    firsts = engaged[[f"reason_{i}_feature" for i in (1, 2, 3)]].fillna("").astype("str")
+    assert firsts.apply(lambda r: any(v.startswith(prefixes) for v in r), axis=1).all()
+
+
 def test_reason_codes_add_up_to_the_model_log_odds(setup):
     from churnml.config import TimeConfig
     from churnml.explain import contributions
@@ -283,7 +304,7 @@ def _scored() -> pd.DataFrame:
 def test_the_outreach_list_ranks_by_value_at_risk_then_probability_and_cuts_by_top_or_budget():
     from churnml.scoring import outreach_list
 
-    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
     asked: list[object] = []
 
     def rows(ids):
@@ -312,7 +333,7 @@ def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend
         raise AssertionError("no reasons asked")
 
     # 3.3 // 1.1 is 2.0 in floats; the budget pays three contacts at 1.1
-    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=1.1", "scoring.save_rate=0.2"])
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=1.1", "scoring.save_rate=0.2"])
     assert outreach_list(_scored(), None, rows, cfg, budget=3.3)["customer_id"].tolist() == ["A", "B", "C"]  # type: ignore[arg-type]
     # Ten scored (the four and six of value at risk 1): A, first of ten, is in the top 20 % of value at
     # risk and high risk: a personal call. Cut to two, A is still first of the ten scored, not 1 of 2.
@@ -331,7 +352,7 @@ def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend
 def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
     from churnml.scoring import below_the_cut, outreach_list
 
-    cfg = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
 
     def rows(ids):
         raise AssertionError("no reasons asked")
@@ -355,7 +376,7 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
     everyone = outreach_list(_scored(), None, rows, cfg)  # type: ignore[arg-type]
     assert below_the_cut(_scored(), everyone, cfg).empty
     # money as typed; a customer without a predicted CLV has no value at risk, is ranked last and says so
-    odd = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=12.345678", "scoring.save_rate=0.2"])
+    odd = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=12.345678", "scoring.save_rate=0.2"])
     no_clv = _scored().assign(predicted_clv=[250.0, 100.0, np.nan, 100.0],  # D: a subscriber who never bought
                               rfm_segment=["Champions", "At Risk", None, "Need Attention"])
     listed = outreach_list(no_clv, None, rows, odd)  # type: ignore[arg-type]
@@ -370,7 +391,7 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
         "below the cut: rank 4 of 4 by value at risk (unknown: no predicted CLV); not contacted: its value at risk "
         "is unknown",
     ]
-    nine = load_config(None, ["scoring.top_k=0", "scoring.cost_per_contact=9.5", "scoring.save_rate=0.2"])
+    nine = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=9.5", "scoring.save_rate=0.2"])
     paid = outreach_list(_scored(), None, rows, nine, budget=20.5)  # type: ignore[arg-type]
     assert paid["customer_id"].tolist() == ["A", "B"]  # 20.5 // 9.5 = 2 of the worth A (16), B (10), C (10)
     assert below_the_cut(_scored(), paid, nine, budget=20.5)["reason"].iloc[0] == (

@@ -233,7 +233,13 @@ def test_risk_tiers_need_a_zero_bound_and_distinct_bounds_in_0_1(tiers, problem)
     msg = str(err.value)
     assert "scoring.tiers: scoring.tiers maps each tier to the lowest churn probability in it" in msg
     assert problem in msg and "For example: {high: 0.7, medium: 0.4, low: 0.0}" in msg
-    assert load_config(None, ["scoring.tiers={risky: 0.5, calm: 0}"]).scoring.tiers == {"risky": 0.5, "calm": 0.0}
+    # other names are fine, when the playbook's rules name them too
+    renamed = ["scoring.tiers={risky: 0.5, calm: 0}", "scoring.playbook=[{action: call, tiers: [risky]}]"]
+    assert load_config(None, renamed).scoring.tiers == {"risky": 0.5, "calm": 0.0}
+    with pytest.raises(ConfigError) as err:  # the default playbook's high and medium would never match
+        load_config(None, ["scoring.tiers={hi: 0.7, low: 0}"])
+    assert ("scoring.playbook names the tier(s) ['high', 'medium'], which scoring.tiers ['hi', 'low'] does not "
+            "have, so those rules could never match; rename them in the playbook or in scoring.tiers") in str(err.value)
 
 
 # ------------------------------------------------------------------ the regime's table comes before dates
@@ -329,3 +335,40 @@ def test_the_csat_threshold_is_a_point_of_the_csat_scale_above_its_lowest():
     for bad in (int(lo) - 1, int(lo), int(hi) + 1, 9):
         with pytest.raises(ConfigError, match="metrics.csat_satisfied_min"):
             load_config(None, [f"metrics.csat_satisfied_min={bad}"])
+
+
+# ------------------------------------------------------------------ model.params: LightGBM's names and values
+def test_lightgbm_parameters_are_checked_before_the_data_is_read_or_a_run_started(tmp_path, capsys, monkeypatch):
+    from churnml import train
+    from churnml.model import lightgbm_param_problems
+
+    def no_data(cfg):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr(train, "load_tables", no_data)
+    for bad, problem in (("{num_leavs: 31}", "LightGBM has no parameter 'num_leavs' (did you mean 'num_leaves'?)"),
+                         ("{learning_rate: -1}", "LightGBM refuses them: Check failed: (learning_rate) > (0.0)"),
+                         ("{max_depth: abc}", 'LightGBM refuses them: Parameter max_depth should be of type int, '
+                                              'got "abc"')):
+        code = train.main(["--set", f"model.params={bad}", "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"])
+        assert code == 2 and f"error: model.params: {problem}\n" in capsys.readouterr().err
+    assert not (tmp_path / "m.db").exists()  # no MLflow run was started, so no FAILED run is left
+    # names, aliases (lambda_l2 is reg_lambda's) and values LightGBM accepts pass as they are
+    assert lightgbm_param_problems({"num_leaves": 15, "lambda_l2": 1.0, "min_child_samples": 50}) == []
+
+
+# ------------------------------------------------------------------ YAML that plain loading would take in silence
+def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("time:\n  horizon_days: 90\nmodel:\n  calibration: none\ntime:\n  regime: contractual\n")
+    with pytest.raises(ConfigError) as err:  # plain YAML kept the second 'time' only: contractual, horizon 273
+        load_config(path)
+    assert str(err.value).startswith(f"{path}: not valid YAML: the key 'time' is given twice in one mapping (first "
+                                     "at line 1); merge the two into one, since YAML would keep only the last")
+    with pytest.raises(ConfigError, match="the key 'high' is given twice"):
+        load_config(None, ["scoring.tiers={high: 0.7, high: 0.5, low: 0}"])
+    for setting in ("time.horizon_days=true", "scoring.save_rate=false", "time.active_within_days=true"):
+        key = setting.split("=")[0].split(".")[1]
+        with pytest.raises(ConfigError, match=rf"{key}: (True|False) is a yes/no value where a number is wanted"):
+            load_config(None, [setting])
+    assert load_config(None, ["time.horizon_days=90"]).time.horizon_days == 90

@@ -215,3 +215,69 @@ def test_canonical_ids_give_a_customer_list_the_ids_of_the_tables(tmp_path):
     assert asked.tolist() == ["007", "007", np.nan, np.nan, "9"]
     assert asked.dropna().isin(table_ids).all()
     assert canonical_ids(pd.Series([], dtype="str")).tolist() == []
+
+
+# ------------------------------------------------------------------ ids of one table that match no transaction
+def test_a_table_whose_ids_do_not_match_the_transactions_is_warned_about_with_the_likely_cause(tmp_path, caplog):
+    from churnml.config import load_config
+    from churnml.io import load_tables, warn_unmatched_ids
+
+    tx = pd.DataFrame({"customer_id": pd.Series(["0000001", "0000002", "C03", "C04"], dtype="str")})
+
+    def ids(*values):
+        return pd.DataFrame({"customer_id": pd.Series(list(values), dtype="str")})
+
+    zeros = warn_unmatched_ids({"transactions": tx, "customers": ids("1", "2")})
+    assert zeros == ["table 'customers': none of its 2 customer ids occur in the transactions (e.g. ['1', '2']; the "
+                     "transactions have e.g. ['0000001', '0000002', 'C03']); they match once leading zeros and case "
+                     "are ignored: write every table's ids the same way (as text, with the same zeros and case). Its "
+                     "features and KPIs describe no customers of the transactions"]
+    case = warn_unmatched_ids({"transactions": tx, "tickets": ids("c03", "c04", "0000001")})
+    assert case[0].startswith("table 'tickets': only 33% of its 3 customer ids occur in the transactions")
+    other = warn_unmatched_ids({"transactions": tx, "events": ids("X1")})
+    assert other[0].endswith("check that the right column is mapped to customer_id (data.tables.events.columns). "
+                             "Its features and KPIs describe no customers of the transactions")
+    # free users' events (a few buyers among many who never bought, nothing a spelling would fix): no warning
+    assert warn_unmatched_ids({"transactions": tx, "events": ids("C03", "F1", "F2", "F3")}) == []
+    # load_tables says it for files
+    pd.DataFrame({"customer_id": ["0000001", "0000002"], "timestamp": ["2024-01-02", "2024-01-05"],
+                  "amount": [1.0, 2.0]}).to_csv(tmp_path / "tx.csv", index=False)
+    pd.DataFrame({"customer_id": [1, 2], "region": ["eu", "us"]}).to_csv(tmp_path / "cu.csv", index=False)
+    cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={tmp_path / 'tx.csv'}",
+                             f"data.tables.customers.path={tmp_path / 'cu.csv'}"])
+    with caplog.at_level(logging.WARNING, logger="churnml.io"):
+        load_tables(cfg)
+    assert "table 'customers': none of its 2 customer ids occur in the transactions" in caplog.text
+
+
+# ------------------------------------------------------------------ read errors that point at the right fix
+def test_read_errors_name_the_separator_the_encoding_or_the_read_option_at_fault(tmp_path):
+    from churnml.score import _read_list
+
+    semi = csv(tmp_path, "cust_no;order_date;value\nA;2024-01-01;1\n", "semi.csv")
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", semi)
+    assert str(err.value).endswith("found columns ['cust_no;order_date;value']: the header was read as one column, "
+                                   "so the file is separated by ';', not by the separator read; fix: set "
+                                   "data.tables.transactions.read_options: {sep: ';'}")
+    with pytest.raises(SchemaError) as err:  # a right mapping is not blamed
+        read_table("transactions", semi, columns={"customer_id": "cust_no", "timestamp": "order_date",
+                                                  "amount": "value"})
+    assert "fix data.tables.transactions.columns" not in str(err.value) and "{sep: ';'}" in str(err.value)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("customer_id,timestamp,amount\nAé,2024-01-01,1\n".encode("latin-1"))
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", latin)
+    assert str(err.value).endswith("fix: the file is not UTF-8; give its encoding: data.tables.transactions."
+                                   "read_options: {encoding: latin-1} (or cp1252, the usual one of Windows "
+                                   "spreadsheets)")
+    assert read_table("transactions", latin, read_options={"encoding": "latin-1"})["customer_id"].tolist() == ["Aé"]
+    for options, what in (({"bogus_opt": 1}, "TypeError: read_csv() got an unexpected keyword argument 'bogus_opt'"),
+                          ({"encoding": "nosuch"}, "LookupError: unknown encoding: nosuch")):
+        with pytest.raises(ConfigError) as err:
+            read_table("transactions", latin, read_options=options)
+        assert str(err.value).startswith(f"data.tables.transactions.read_options: reading {latin} failed with {what}")
+    listed = tmp_path / "ids.csv"
+    listed.write_bytes("customer_id\nAé\n".encode("latin-1"))
+    with pytest.raises(SchemaError, match=r"fix: the file is not UTF-8: save it as 'CSV UTF-8'"):
+        _read_list(str(listed))

@@ -81,7 +81,7 @@ def test_the_outreach_list_refuses_a_negative_budget_instead_of_listing_almost_e
         "churn_probability": [0.8, 0.5, 0.2], "predicted_clv": [100.0, 100.0, 100.0],
         "historical_spend": [1.0, 1.0, 1.0], "rfm_segment": ["x", "x", "x"], "tenure_days": [400.0] * 3,
     })
-    cfg = load_config(None, ["scoring.top_k=0"])
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"])
     with pytest.raises(ConfigError, match=r"--budget must be a finite amount of money >= 0 .*got -5\.0"):
         outreach_list(scored, None, lambda ids: None, cfg, budget=-5.0)  # type: ignore[arg-type]
 
@@ -330,6 +330,12 @@ def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
                    "duplicate: asked id number 3 repeats number 1"],
     }
     assert not (tmp_path / "list.csv").exists()
+    # an older list under --out is removed, so that it cannot pass for this run's beside this run's unscored file
+    (tmp_path / "list.csv").write_text("rank,customer_id\n1,OLD\n")
+    assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"), "--overwrite")) == 2
+    assert (f"every asked id and its reason: {side}; the older {tmp_path / 'list.csv'} was removed\n"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "list.csv").exists() and side.exists()
 
 
 def test_the_nobody_message_counts_each_reason_and_reads_right_for_one_asked_customer():

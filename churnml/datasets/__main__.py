@@ -38,6 +38,7 @@ from tqdm import tqdm
 from churnml.config import SyntheticConfig, load_config
 from churnml.datasets.synthetic import TABLES, count_chunks, generate_chunks
 from churnml.errors import ChurnMLError, ConfigError
+from churnml.schema import FOLDER_SUFFIXES
 
 __all__ = ["build_parser", "main"]
 
@@ -146,6 +147,13 @@ def _run_synthetic(args: argparse.Namespace) -> int:
         raise ChurnMLError(
             f"{len(existing)} output file(s) exist already in {out}, e.g. {existing[0]}; "
             "pass --overwrite to replace them or choose another --out"
+        )
+    other = [f"{t}{s}" for t in TABLES for s in FOLDER_SUFFIXES
+             if out / f"{t}{s}" not in sink.targets() and (out / f"{t}{s}").exists()]
+    if other:
+        raise ChurnMLError(
+            f"{out} holds {', '.join(other)} already, in another format: a --data folder keeps one file per "
+            "table, so the two would clash; choose another --out (or remove those files)"
         )
     out.mkdir(parents=True, exist_ok=True)
     rows = dict.fromkeys(TABLES, 0)
