@@ -14,8 +14,10 @@ unless ``overwrite=True``.
 from __future__ import annotations
 
 import difflib
+import gzip
 import importlib
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -28,7 +30,7 @@ import pyarrow.parquet as pq
 from churnml.config import Config, DataConfig
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io_write import file_format, write_frame, write_json, write_text
-from churnml.rules import separator_hint
+from churnml.rules import FOLDER_COLUMNS_FIX, separator_hint
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
@@ -39,6 +41,7 @@ __all__ = [
     "Tables",
     "file_columns",
     "folder_files",
+    "folder_schema_error",
     "load_tables",
     "read_policy",
     "read_table",
@@ -269,11 +272,14 @@ _NOT_CSV = ((b"PK\x03\x04", "an Excel workbook (.xlsx), not a CSV file"),
 
 
 def not_csv_hint(path: Path) -> str:
-    """What a ``.csv`` file really is and the fix (an Excel workbook, UTF-16 text), from its first bytes; else ``''``."""
+    """What a ``.csv`` file really is and the fix (an Excel workbook, UTF-16 text), from its first bytes; else ``''``.
+
+    A ``.gz`` file's first bytes are read decompressed.
+    """
     try:
-        with open(path, "rb") as fh:
+        with (gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")) as fh:
             head = fh.read(4)
-    except OSError:
+    except (OSError, EOFError):
         return ""
     found = [what for magic, what in _NOT_CSV if head.startswith(magic)]
     if not found and b"\x00" in head:  # UTF-16 or UTF-32 without a byte-order mark
@@ -298,6 +304,9 @@ def _encoding_hint(table: str, exc: Exception) -> str:
 
 
 def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any]:
+    hint = not_csv_hint(path) if kind == "csv" else ""
+    if hint:  # by its first bytes: a workbook's zip header can decode as a one-column "header" (1 in 70)
+        raise SchemaError(f"cannot read the header of {path} as csv; fix: {hint}", table)
     try:
         return file_columns(path, kind, opts)
     except (TypeError, LookupError) as exc:
@@ -426,6 +435,19 @@ def _file_tables(data: DataConfig) -> Tables:
     raise_collected(errors)
     warn_unmatched_ids(frames)
     return Tables(**frames)
+
+
+def folder_schema_error(exc: SchemaError) -> SchemaError:
+    """``exc`` as a ``--data`` folder's tables raise it: a missing column's fix is not a ``data.tables`` mapping.
+
+    A ``--data DIR`` folder's files are read with their own column names; the
+    mapping the message suggests would not apply. Other errors are returned as they are.
+    """
+    if not any("missing required column" in p for p in exc.problems):
+        return exc
+    cut = [re.sub(r" or map them in data\.tables\.\w+\.columns, e\.g\. \{.*\}$", " (see below)", p)
+           for p in exc.problems]
+    return SchemaError([*cut, FOLDER_COLUMNS_FIX], exc.table)
 
 
 def _id_key(ids: pd.Series) -> pd.Series:

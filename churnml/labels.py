@@ -84,7 +84,8 @@ def cutoff_table(
     if len(cut) == 0:
         raise ConfigError("no cutoffs given; pass at least one cutoff date")
     if cut.has_duplicates:
-        raise ConfigError(f"cutoffs must be distinct; repeated: {sorted(set(cut[cut.duplicated()].date))}")
+        repeated = sorted({str(d) for d in cut[cut.duplicated()].date})
+        raise ConfigError(f"cutoffs must be distinct; repeated: {', '.join(repeated)}")
     given = np.asarray(horizon_days, dtype="float64")
     if given.ndim > 1 or (given.ndim == 1 and len(given) != len(cut)):
         raise ConfigError(

@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ChurnMLError(f"--out {out}: the report is an HTML page; name it .html (e.g. report.html), then print "
+                           "it to PDF from a browser if a PDF is wanted")
     if out.exists() and not args.overwrite:
         raise ChurnMLError(f"{out} exists; pass --overwrite to replace it or choose another --out")
     if args.cutoff and not args.model:

@@ -43,7 +43,7 @@ KPI_KINDS: dict[str, str] = {
 
 #: The KPI tiles: (column, label, direction), direction +1 when higher is better, -1 when lower is.
 TILES: tuple[tuple[str, str, int], ...] = (
-    ("customers_end", "Customers at period end", 1),
+    ("customers_end", "Customers kept or won (E = S - L + N)", 1),  # not a head count: see _tiles
     ("new_customers", "New customers", 1),
     ("churn_rate", "Churn rate", -1),
     ("retention_rate", "Retention rate (CRR)", 1),

@@ -184,6 +184,12 @@ def separator_hint(table: str, found: list[str]) -> str:
             f"read; fix: set data.tables.{table}.read_options: {{sep: {seps[0]!r}}}")
 
 
+#: The mapping fix of :func:`missing_columns_text` as a ``--data`` folder reads it: its files' own column names.
+FOLDER_COLUMNS_FIX = ("with --data the files are read with their own column names (data.tables.* does not apply), "
+                      "so rename the columns in the file, or leave --data out and give the files under data.tables "
+                      "in a --config, with their columns mapped")
+
+
 def missing_columns_text(table: str, absent: list[str], found: list[str]) -> str:
     """The problem of required columns absent from a table, with a mapping example (both engines)."""
     sep = separator_hint(table, found)

@@ -47,12 +47,14 @@ from churnml.cli import (
     run,
 )
 from churnml.config import Config, ScoringConfig
+from churnml.config_load import read_tree
 from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.ids import canonical_ids
 from churnml.io import (
     Tables,
     file_columns,
     folder_files,
+    folder_schema_error,
     load_tables,
     not_csv_hint,
     read_policy,
@@ -179,6 +181,26 @@ def _check_overrides(overrides: list[str], with_data: bool) -> None:
         log.warning("--set %s is not used by score (%s)", key, why)
 
 
+def _warn_time_unlike_the_model(config: str | None, model: ChurnModel) -> list[str]:
+    """Warn about ``time.*`` keys of ``--config`` that differ from the model's own (score uses the model's).
+
+    ``--set time.*`` is refused, but a config file is shared with ``train``, so its keys are only compared:
+    the ones written in the file (not the defaults) whose value is not the model's. Returns the warnings.
+    """
+    if config is None:
+        return []
+    tree, _ = read_tree(config)
+    section = tree.get("time")
+    given: dict[str, Any] = section if isinstance(section, dict) else {}
+    own = getattr(model, "extra_", {}).get("time", {})
+    differ = {k: v for k, v in given.items() if k in own and own[k] != v}
+    texts = [f"--config {config} sets time.{k}={v!r}, but the model was trained with {own[k]!r}; score uses the "
+             f"model's ({MODEL_DECIDES['time']})" for k, v in differ.items()]
+    for text in texts:
+        log.warning("%s", text)
+    return texts
+
+
 def _check_targets(out: Path, side: Path, overwrite: bool) -> None:
     for target in (out, side):
         if target.exists() and not overwrite:
@@ -255,6 +277,9 @@ def _read_list(path: str) -> list[str]:
     where = f"--customers {src}"
     try:
         kind = file_format(src)
+        hint = not_csv_hint(src) if kind == "csv" else ""
+        if hint:  # by its first bytes: a workbook's zip header can decode as a one-column "header"
+            raise ChurnMLError("not a CSV file")
         found = file_columns(src, kind)
     except (ChurnMLError, ValueError, OSError, pa.ArrowException) as exc:
         fix = not_csv_hint(src) or f"give a CSV file whose first line is {LIST_COLUMN}, then one id per line"
@@ -373,7 +398,13 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
 
 def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
     files = folder_files(folder, required=("transactions",))
-    return Tables(**{name: read_table(name, path, **policy) for name, path in files.items()})
+    frames = {}
+    for name, path in files.items():
+        try:
+            frames[name] = read_table(name, path, **policy)
+        except SchemaError as exc:
+            raise folder_schema_error(exc) from None
+    return Tables(**frames)
 
 
 #: The rules whose refusal a read policy decides, by the policy's key.
@@ -486,6 +517,7 @@ def _main(args: argparse.Namespace) -> int:
     os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)
+    _warn_time_unlike_the_model(args.config, model)
     returns = _returns_read(args, cfg, model)
     try:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)

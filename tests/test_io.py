@@ -167,6 +167,17 @@ def test_a_workbook_or_utf16_file_named_csv_is_told_what_it_is_and_how_to_save_i
     (tmp_path / "u16le.csv").write_bytes("customer_id\n".encode("utf-16-le"))  # no byte-order mark
     assert not_csv_hint(tmp_path / "u16le.csv") == "it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"
     assert not_csv_hint(tmp_path / "ok.csv") == "" and not_csv_hint(tmp_path / "missing.csv") == ""
+    import gzip  # a .gz file is judged by its decompressed bytes (its own header holds NUL bytes)
+    (tmp_path / "ok.csv.gz").write_bytes(gzip.compress(b"customer_id,timestamp,amount\n"))
+    (tmp_path / "u16.csv.gz").write_bytes(gzip.compress("customer_id\n".encode("utf-16")))
+    assert not_csv_hint(tmp_path / "ok.csv.gz") == ""
+    assert not_csv_hint(tmp_path / "u16.csv.gz") == "it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"
+    # judged before pandas reads a header: a workbook's zip header decoded as one column 1 time in 70
+    for second in range(0, 60, 2):
+        with zipfile.ZipFile(tmp_path / "book.csv", "w") as z:
+            z.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=(2026, 1, 1, 0, 0, second)), "<workbook/>")
+        with pytest.raises(SchemaError, match="fix: it is an Excel workbook"):
+            read_table("transactions", tmp_path / "book.csv")
 
 
 def test_an_unknown_table_name_is_a_schema_error_listing_the_tables():

@@ -173,3 +173,12 @@ def test_contractual_windows_need_the_grace_after_them_too(tiny_tx, tiny_subscri
         make_labels(_Tables(tiny_tx, tiny_subscriptions), [CUT], t)
     got = make_labels(_Tables(tiny_tx, tiny_subscriptions), ["2024-01-31"], t)
     assert got.equals(contractual_labels(tiny_subscriptions, ["2024-01-31"], 30, grace_days=5, data_end="2024-03-06"))
+
+
+def test_repeated_cutoffs_are_named_as_dates():
+    from churnml.errors import ConfigError
+    from churnml.labels import cutoff_table
+
+    with pytest.raises(ConfigError) as err:
+        cutoff_table(["2024-06-15", "2024-06-01", "2024-06-15"], 30)
+    assert str(err.value) == "cutoffs must be distinct; repeated: 2024-06-15"

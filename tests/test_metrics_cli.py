@@ -84,3 +84,11 @@ def test_the_cli_on_cdnow_writes_the_files(tmp_path: Path, capsys: pytest.Captur
     segments = pd.read_csv(tmp_path / "rfm_segments.csv")
     assert segments["customers"].sum() == 23_570
     assert "RFM segments at 1998-07-01 (history before it)" in capsys.readouterr().out  # a date, not a midnight
+
+
+def test_last_must_be_a_whole_number_of_periods(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("-3", "0", "two"):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(["--last", bad, "--out", str(tmp_path)])
+        assert stop.value.code == 2
+        assert f"argument --last: a whole number of periods >= 1, got '{bad}'" in capsys.readouterr().err

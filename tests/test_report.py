@@ -109,7 +109,7 @@ def test_kpi_tiles_show_march_against_february_as_computed_by_hand(hand: tuple[T
     tiles = _tiles(render_report(build_report(*hand)))
     assert tiles["Churn rate"] == ("60.0%", "+10.0 pp vs 2024-02", "bad")
     assert tiles["Retention rate (CRR)"] == ("40.0%", "-10.0 pp vs 2024-02", "bad")
-    assert tiles["Customers at period end"] == ("3", "+0.0% vs 2024-02", "flat")
+    assert tiles["Customers kept or won (E = S - L + N)"] == ("3", "+0.0% vs 2024-02", "flat")
     assert tiles["Revenue"] == ("90.00", "+50.0% vs 2024-02", "good")
     assert tiles["Average order value"] == ("30.00", "+50.0% vs 2024-02", "good")
     assert "NPS" not in tiles, "no answers in March: no tile rather than a made-up value"
@@ -131,7 +131,7 @@ def test_the_contractual_customers_tile_counts_the_subscribers_at_the_period_end
                           TimeConfig(regime="contractual", grace_days=0))
     tiles = _tiles(kpi_section(kpis))
     assert tiles["Subscribers at period end"] == ("1", "+0.0% vs 2024-02", "flat")  # A (S - L + N says 2)
-    assert "Customers at period end" not in tiles
+    assert "Customers kept or won (E = S - L + N)" not in tiles
     assert "Periods after 2024-03 are not complete: their churn is not observed yet.</" in kpi_section(kpis)
     # the data ends 04-25: with a 30-day grace, March (ends 04-01) is complete only on 05-01
     graced = retention_kpis({"transactions": metrics_log(), "subscriptions": subs},
@@ -311,3 +311,9 @@ def test_the_model_section_of_a_training_renders_and_logs_as_an_mlflow_artifact(
     for name in ("model", "recency", "rfm_logistic", "bgnbd", "historical_rate"):
         assert f"<td>{name}</td>" in body
     assert np.isfinite(result.test_probabilities["model"]).all()
+
+
+def test_the_report_is_written_only_under_an_html_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report_cli.main(["--out", str(tmp_path / "r.pdf")]) == 2  # it used to write HTML into r.pdf
+    assert f"error: --out {tmp_path / 'r.pdf'}: the report is an HTML page; name it .html" in capsys.readouterr().err
+    assert not (tmp_path / "r.pdf").exists()

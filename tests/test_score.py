@@ -117,6 +117,23 @@ def test_the_list_is_ranked_by_value_at_risk_with_reasons_and_actions(setup):
     assert result.counts["below_cut"] == result.counts["scored"] - 25
 
 
+def test_time_keys_of_a_config_file_unlike_the_model_s_are_warned_about(setup, tmp_path, caplog):
+    from churnml.score import _warn_time_unlike_the_model
+
+    _, _, model, _ = setup
+    own = model.extra_["time"]
+    shared = tmp_path / "shared.yaml"  # a config written for train: the same horizon, another lead time
+    shared.write_text(f"time:\n  horizon_days: {own['horizon_days']}\n  lead_time_days: {own['lead_time_days'] + 7}\n"
+                      "scoring:\n  top_k: 2\n")
+    with caplog.at_level("WARNING", logger="churnml.score"):
+        said = _warn_time_unlike_the_model(str(shared), model)
+    assert said == [f"--config {shared} sets time.lead_time_days={own['lead_time_days'] + 7}, but the model was "
+                    f"trained with {own['lead_time_days']}; score uses the model's (a model keeps the time model it "
+                    "was trained for: regime, horizon, lead time, active window)"]
+    assert said[0] in caplog.text
+    assert _warn_time_unlike_the_model(None, model) == []
+
+
 def test_the_number_of_reasons_shown_never_changes_an_action(setup):
     """The playbook reads the first scoring.playbook_reasons reasons; --top-k only decides how many are shown."""
     cfg, tables, model, _ = setup

@@ -349,3 +349,16 @@ def test_the_nobody_message_counts_each_reason_and_reads_right_for_one_asked_cus
         "no purchase before the cutoff: 1)")
     assert nobody_text(cut, True, 1, four.head(1), TimeConfig()) == (
         f"nobody to score at {CUTOFF}: the one asked customer cannot be scored (unknown customer id: 1)")
+
+
+def test_a_data_folder_column_named_otherwise_gets_the_fix_that_applies_to_data(tmp_path, monkeypatch, capsys):
+    model = SimpleNamespace(extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
+                                    "time": TimeConfig().model_dump(mode="json")})
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: model)
+    (tmp_path / "transactions.csv").write_text("cust,timestamp,amount\nA,2024-01-01,1\n")
+    assert score_cli.main(_argv(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "map them in data.tables.transactions.columns" not in err  # --data ignores data.tables
+    assert ("missing required column(s) ['customer_id']; found columns ['cust', 'timestamp', 'amount']; fix: rename "
+            "them in the file (see below)\n  - with --data the files are read with their "
+            "own column names (data.tables.* does not apply), so rename the columns in the file") in err

@@ -47,8 +47,10 @@ def _fit_log_params(
     if not converged:
         log.warning("%s: the optimiser stopped without converging (%s); the estimates may be off", what, res.message)
     if np.any(np.abs(res.x) > _LOG_BOUND - 5):
-        log.warning("%s: a parameter went to an extreme (%s): the data barely identify it; "
-                    "a small penalizer (e.g. 0.001) keeps it finite", what, np.round(np.exp(res.x), 4).tolist())
+        log.warning("%s: a parameter went to an extreme (%s): the data barely identify it (little repeat buying "
+                    "in the history, e.g. at an early cutoff); a longer history identifies it, and in the Python "
+                    "API a small penalizer keeps it finite (e.g. BGNBD(penalizer=0.001)); the btyd features and "
+                    "the predicted CLV fit without one", what, np.round(np.exp(res.x), 4).tolist())
     theta = np.exp(res.x)
     return theta, float(weights @ ll_grad(theta)[0]), converged, int(res.nit)
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from churnml.cli import add_engine_options, base_parser, config_from_args, run
 from churnml.config import Config, apply_overrides
-from churnml.errors import ChurnMLError, ConfigError
+from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.windows import DAY, DataSpan, stale_cutoff_text, to_cutoff
 
 __all__ = ["main"]
@@ -164,7 +164,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
 
 
 def _main(args: argparse.Namespace) -> int:
-    from churnml.io import write_json
+    from churnml.io import folder_schema_error, write_json
 
     cfg = _with_data_folder(config_from_args(args), args.data)
     cutoffs = _cutoffs(args)
@@ -173,10 +173,15 @@ def _main(args: argparse.Namespace) -> int:
         if target.exists() and not args.overwrite:
             raise ChurnMLError(f"{target} exists; pass --overwrite to replace it")
     start = time.perf_counter()
-    if args.engine == "spark":
-        rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.spark_master, args.spark_memory)
-    else:
-        rows, plan = _duckdb(cfg, cutoffs, args.labels, out, args.overwrite)
+    try:
+        if args.engine == "spark":
+            rows, plan = _spark(cfg, cutoffs, args.labels, out, args.overwrite, args.spark_master, args.spark_memory)
+        else:
+            rows, plan = _duckdb(cfg, cutoffs, args.labels, out, args.overwrite)
+    except SchemaError as exc:
+        if args.data is None:
+            raise
+        raise folder_schema_error(exc) from None
     write_json(plan, out / "plan.json", overwrite=args.overwrite)
     seconds = time.perf_counter() - start
     what = "labelled rows" if args.labels else "rows"

@@ -12,6 +12,7 @@ import re
 import sys
 
 from churnml.features.core import FAMILIES, FeaturePlan, feature_docs
+from churnml.features.windowed import TRENDS
 
 __all__ = ["feature_table_markdown"]
 
@@ -31,7 +32,8 @@ _EXAMPLE_PLAN = FeaturePlan(
 
 
 def _pattern(text: str) -> str:
-    text = re.sub(r"_(7|30|90|180|365)d\b", "_{W}d", text)
+    if not (text.startswith("evt_") and "_trend_" in text):  # the events' trend is always 30 days against 30
+        text = re.sub(r"_(7|30|90|180|365)d\b", "_{W}d", text)
     text = re.sub(r"_273d\b", "_{H}d", text)
     text = text.replace("type", "{type}").replace("TYPE", "{type}").replace("'{type}'", "{type}")
     return text.replace("survey", "{survey}").replace("SURVEY", "{survey}").replace("{{survey}}", "{survey}")
@@ -42,6 +44,10 @@ def feature_table_markdown() -> str:
     docs = feature_docs(_EXAMPLE_PLAN)
     docs["name"] = docs["name"].map(_pattern)
     docs["meaning"] = docs["meaning"].map(lambda s: re.sub(r"\b(7|30|90|180|365) days\b", "{W} days", s))
+    trend = docs["name"].str.startswith("win_orders_trend_")
+    docs.loc[trend, "meaning"] = docs.loc[trend, "meaning"].map(
+        lambda s: re.sub(r"\b(30|90) d\b", "{W} d", s) + f"; W = {' and '.join(map(str, TRENDS))}, each when a "
+        "window covers twice W")
     docs["meaning"] = docs["meaning"].str.replace("273 days", "{H} days").str.replace("'TYPE'", "{type}")
     docs["meaning"] = docs["meaning"].str.replace("SURVEY", "{survey}")
     docs = docs.drop_duplicates("name")

@@ -38,6 +38,17 @@ OUTPUTS: tuple[str, ...] = (
 )
 
 
+def _periods(text: str) -> int:
+    """``--last``: a whole number of periods, at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of periods >= 1, got {text!r}")
+    return n
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line of ``python -m churnml.metrics``."""
     p = argparse.ArgumentParser(
@@ -49,7 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="override a config value, e.g. --set time.active_within_days=365 (repeatable)")
     p.add_argument("--out", help="output folder (default: metrics.out_dir)")
     p.add_argument("--freq", choices=["M", "Q", "Y"], help="period: month, quarter or year (default: metrics.freq)")
-    p.add_argument("--last", type=int, default=6, help="periods shown in the printed summary (default 6)")
+    p.add_argument("--last", type=_periods, default=6, help="periods shown in the printed summary (default 6)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
     return p.parse_args(argv)
