@@ -42,12 +42,20 @@ from churnml.engine import run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
 from churnml.sources import check_sources, select
-from churnml.windows import DAY, DataSpan, label_window_bounds, latest_matured_cutoff, to_cutoff
+from churnml.windows import (
+    DAY,
+    DataSpan,
+    label_window_bounds,
+    latest_matured_cutoff,
+    to_cutoff,
+    to_timestamp,
+)
 
 __all__ = [
     "check_label_windows",
     "contractual_labels",
     "contractual_labels_sql",
+    "contractual_span",
     "cutoff_table",
     "make_labels",
     "noncontractual_labels",
@@ -62,10 +70,10 @@ def _whole_days(name: str, days: float, low: int) -> None:
         raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
 
 
-#: ``active_from`` without an ``active_within_days`` look-back: a time before any data, and after
-#: the earliest that nanosecond timestamps can hold (1677-09-21), so that DuckDB can compare it
-#: with a ``datetime64[ns]`` frame or Parquet column (it casts this microsecond column to theirs).
-NO_LOOK_BACK = pd.Timestamp("1678-01-01")
+#: ``active_from`` without an ``active_within_days`` look-back: a time before any data. Tables reach
+#: the queries in microseconds (:func:`churnml.engine.connect` converts nanosecond frames and
+#: Parquet columns), which hold it; nanoseconds could not (they start in 1677).
+NO_LOOK_BACK = pd.Timestamp("1000-01-01")
 
 
 def cutoff_table(
@@ -160,6 +168,14 @@ def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0,
         f"(exclusive end {span.end.date()}), so churn there is not yet observed (a customer whose window is not over "
         f"would count as churned). Fix: {fix}; pass data_end when the data runs later than its last {last}"
     )
+
+
+def contractual_span(first_start: object, last_time: object, data_end: object | None = None) -> DataSpan:
+    """The span contractual label windows must fit in: from the first subscription start (the first cutoff
+    with anyone active follows it) to the day after ``last_time`` (the last transaction, as training reads the
+    data's end), or ``data_end``. Shared by :func:`make_labels` and ``churnml.spark.labels``."""
+    return DataSpan(to_timestamp(first_start, "the first subscription start").as_unit("us"),  # type: ignore[arg-type]
+                    DataSpan.from_times(pd.Series([last_time]), data_end).end)
 
 
 def _span(source: object, column: str, table: str, data_end: object | None) -> DataSpan:
@@ -295,8 +311,6 @@ def make_labels(
     horizon = time.horizon_days if horizon_days is None else horizon_days
     tx = getattr(tables, "transactions", None)
     if time.regime == "contractual":
-        if immature == "error" and data_end is None and tx is not None:  # not the subscriptions' own end
-            data_end = _span(tx, "timestamp", "transactions", None).end
         subs = getattr(tables, "subscriptions", None)
         if subs is None:
             raise SchemaError(
@@ -304,8 +318,16 @@ def make_labels(
                 "or set time.regime=noncontractual",
                 table="subscriptions",
             )
+        if immature == "error":
+            starts = _span(select("subscriptions", subs, ["start"]), "start", "subscriptions", None)
+            if tx is not None:  # the data's end is the transactions' (or data_end), not the last start's
+                last, what = _span(tx, "timestamp", "transactions", None).end - DAY, "transaction"
+            else:
+                last, what = starts.end - DAY, "subscription start"
+            check_label_windows(cutoff_table(cutoffs, horizon, time.lead_time_days),
+                                contractual_span(starts.first, last, data_end), time.grace_days, what)
         return contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days,
-                                  data_end=data_end, immature=immature)
+                                  data_end=data_end, immature="keep")
     if tx is None:
         raise SchemaError("no transactions table given", table="transactions")
     return noncontractual_labels(tx, cutoffs, horizon, time.lead_time_days, time.active_within_days,

@@ -135,6 +135,67 @@ def test_the_customer_summary_of_spark_scoring_equals_summary_at_with_returns(sp
     assert got["rfm_frequency"].tolist() == [3, 1, 2]
 
 
+def test_the_engines_agree_where_a_differential_fuzz_found_them_apart(spark):
+    """Found by a seeded fuzz of random worlds against DuckDB (session 16), each now pinned."""
+    from churnml.btyd import summary_at
+    from churnml.config import FeaturesConfig, TimeConfig
+    from churnml.errors import DataWindowError
+    from churnml.io import Tables
+    from churnml.metrics.rfm import rfm_table
+    from churnml.spark import customer_summary, features, from_pandas, labels, spark_tables
+    from churnml.spark import population as spark_population
+
+    # 1. a purchase centuries ago still makes a customer (Spark's population filtered on the no-look-back stand-in)
+    old = pd.DataFrame({"customer_id": pd.Series(["old", "new"], dtype="str"), "amount": [10.0, 10.0],
+                        "timestamp": pd.Series(np.array(["1650-05-05T10:00", "2024-01-10"], dtype="datetime64[us]"))})
+    for pop in (population(Tables(transactions=old), ["2024-02-01"], TimeConfig()),
+                _local(spark_population(spark, spark_tables(spark, {"transactions": old}), ["2024-02-01"], TimeConfig()))):
+        assert sorted(pop["customer_id"]) == ["new", "old"]
+    # 2. repeat days' mean spend next to a huge first day: summed as they are, not total - first day
+    big = frame(customer_id=["c36"] * 4, amount=[3.07, 42.1, 1e15, 88.18],
+                timestamp=["2024-02-03", "2024-03-04 23:59:59.999999", "2023-06-20 22:20:52.651607",
+                           "2024-03-27 20:33:07.349272"])
+    want = summary_at(big, "2024-04-03")["monetary_value"].iloc[0]
+    assert want == pytest.approx((3.07 + 42.1 + 88.18) / 3, rel=1e-15)
+    got = customer_summary(spark, spark_tables(spark, {"transactions": big}), "2024-04-03")
+    assert got["monetary_value"].iloc[0] == pytest.approx(want, rel=1e-15)
+    # 3. a recency under a second, in microseconds (epoch seconds as doubles lost a twentieth of it)
+    late = frame(customer_id=["A", "A"], amount=[1.0, 2.0], timestamp=["2024-01-10", "2024-01-31 23:59:59.999999"])
+    got = customer_summary(spark, spark_tables(spark, {"transactions": late}), "2024-02-01")
+    assert got["rfm_recency_days"].iloc[0] == pytest.approx(rfm_table(late, "2024-02-01")["recency_days"].iloc[0],
+                                                            rel=1e-12)
+    # 4. features sorted by cutoff, then customer, as documented and as DuckDB
+    two = frame(customer_id=["A", "B"], timestamp=["2024-01-10", "2024-01-11"], amount=[1.0, 2.0])
+    cuts = ["2024-02-01", "2024-03-01"]
+    plan = plan_features({"transactions": two}, cuts, FeaturesConfig(windows=[7], families=["rfm"]))
+    spine = pd.DataFrame({"customer_id": pd.Series(["B", "A", "B", "A"], dtype="str"),
+                          "cutoff": pd.to_datetime(cuts[1:] * 2 + cuts[:1] * 2).astype("datetime64[us]")})
+    stwo = spark_tables(spark, {"transactions": two})
+    got = _local(features(spark, stwo, from_pandas(spark, spine), plan))
+    duck = compute_features({"transactions": two}, spine, plan)
+    assert got[KEYS].values.tolist() == duck[KEYS].values.tolist()
+    assert got["customer_id"].tolist() == ["A", "B", "A", "B"]
+    # 6. a spine with a cutoff at noon or a repeated pair is refused, as DuckDB refuses it
+    for bad, what in ((spine.assign(cutoff=spine["cutoff"] + pd.Timedelta(hours=12)), "not at midnight UTC"),
+                      (pd.concat([spine, spine.head(1)], ignore_index=True), r"repeated \(customer_id, cutoff\) pairs")):
+        with pytest.raises(SchemaError, match=what):
+            compute_features({"transactions": two}, bad, plan)
+        with pytest.raises(SchemaError, match=what):
+            features(spark, stwo, from_pandas(spark, bad), plan)
+    # 5. contractual maturity: the data runs from the first subscription start to the last transaction
+    tx = frame(customer_id=["A", "A"], timestamp=["2024-01-10", "2024-03-01"], amount=[1.0, 1.0])
+    subs = frame(customer_id=["A"], start=["2023-06-01"], end=["2024-02-10"])
+    time = TimeConfig(regime="contractual", horizon_days=30, grace_days=30)
+    with pytest.raises(DataWindowError) as duck_err:
+        make_labels(Tables(transactions=tx, subscriptions=subs), ["2024-02-01"], time)
+    with pytest.raises(DataWindowError) as spark_err:
+        labels(spark, spark_tables(spark, {"transactions": tx, "subscriptions": subs}), ["2024-02-01"], time)
+    assert str(spark_err.value) == str(duck_err.value)
+    assert str(duck_err.value).endswith("Fix: use cutoffs on or before 2024-01-02 (the latest matured one), or a "
+                                        "shorter horizon; pass data_end when the data runs later than its last "
+                                        "transaction")
+
+
 def test_event_types_that_look_like_spark_variables_are_counted_as_written(spark):
     # Spark would substitute ${...} in the SQL text, where event types are literals
     from churnml.config import FeaturesConfig

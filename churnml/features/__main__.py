@@ -155,7 +155,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
     planned = _check_population(counted.set_index("cutoff")["count"], cutoffs, cfg, data)
     plan = cs.plan_features_spark(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
-    feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan)
+    feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan, check_spine=False)
     if labelled:
         feats = feats.join(spine, on=["customer_id", "cutoff"], how="left").orderBy("cutoff", "customer_id")
     cs.write_parquet(feats, out / "features.parquet", overwrite=overwrite)

@@ -72,9 +72,8 @@ SELECT customer_id,
        COUNT(*) - 1 AS frequency,
        DATE_DIFF('day', MIN(day), MAX(day)) / 7.0 AS recency,
        (DATE_DIFF('day', MIN(day), CAST(MAX(cutoff) AS DATE)) - 1) / 7.0 AS T,
-       (SUM(amount) - SUM(CASE WHEN day = first_day THEN amount END)) / NULLIF(COUNT(*) - 1, 0)
-           AS monetary_value,
-       (EPOCH(MAX(cutoff)) - EPOCH(MAX(last_buy))) / 86400.0 AS rfm_recency_days,
+       SUM(CASE WHEN day > first_day THEN amount END) / NULLIF(COUNT(*) - 1, 0) AS monetary_value,
+       DATE_DIFF('microsecond', MAX(last_buy), MAX(cutoff)) / 86400000000.0 AS rfm_recency_days,
        COUNT(*) AS rfm_frequency
 FROM marked
 GROUP BY customer_id
@@ -245,7 +244,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
             raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time, warned), unscored)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
     fitted: dict[pd.Timestamp, BGNBD] = {}
-    feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted).persist()  # read twice
+    feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted,
+                     check_spine=False).persist()  # read twice
     try:
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])

@@ -32,6 +32,7 @@ from churnml.features.core import FAMILIES, SQL_NAMES
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
+    contractual_span,
     cutoff_table,
     noncontractual_labels_sql,
     population_sql,
@@ -141,7 +142,7 @@ def _frames(tables: SparkTables, plan: FeaturePlan, spine: DataFrame) -> dict[st
 
 def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan,
              population_spine: DataFrame | None = None,
-             btyd_models: dict[pd.Timestamp, BGNBD] | None = None) -> DataFrame:
+             btyd_models: dict[pd.Timestamp, BGNBD] | None = None, *, check_spine: bool = True) -> DataFrame:
     """The Spark twin of :func:`churnml.features.compute_features`.
 
     Parameters
@@ -154,6 +155,10 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
     population_spine : Spark DataFrame, optional
         The spine the ``btyd`` family is fitted on at each cutoff (default
         ``spine``): pass the full spine when ``spine`` is a sample.
+    check_spine : bool
+        Refuse, as DuckDB does, a spine with missing or non-midnight cutoffs
+        or repeated pairs (one Spark job over the spine); churnml's own
+        callers pass spines from :func:`labels` or :func:`population` and skip it.
 
     Returns
     -------
@@ -162,6 +167,8 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
         by cutoff then customer; numbers as double, categories as strings. The
         ``btyd`` family is fitted per cutoff on the driver from the RFM columns.
     """
+    if check_spine:
+        _check_spine(spine)
     out = run_sql(spark, feature_sql(plan), _frames(tables, plan, spine))
     out = out.select(*KEYS, *[
         F.col(f.name) if isinstance(f.dataType, T.StringType) else F.col(f.name).cast("double")
@@ -171,7 +178,26 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
         fitted = _btyd(spark, tables, spine if population_spine is None else population_spine, plan,
                        plan.btyd_horizon_days, btyd_models)
         out = out.join(fitted, on=KEYS, how="left")
-    return out.orderBy(*KEYS)
+    return out.orderBy("cutoff", "customer_id")
+
+
+def _check_spine(spine: DataFrame) -> None:
+    """The checks of :func:`churnml.features.compute_features` on a Spark spine, in one job when it passes."""
+    cutoff = F.col("cutoff")
+    bad = cutoff.isNull() | F.col("customer_id").isNull() | (
+        cutoff != cutoff.cast("date").cast(spine.schema["cutoff"].dataType))
+    pairs = spine.groupBy(*KEYS).agg(F.count(F.lit(1)).alias("n"), F.max(bad.cast("int")).alias("bad"))
+    got = pairs.agg(F.sum(F.when(F.col("bad") == 1, F.col("n"))).alias("bad"),
+                    F.sum((F.col("n") > 1).cast("int")).alias("repeated")).collect()[0]
+    if got["bad"]:
+        rows = spine.where(bad).limit(5).collect()
+        shown = "; ".join(f"{r['customer_id']}, {r['cutoff']}" for r in rows)
+        raise SchemaError(
+            f"spine.cutoff: {int(got['bad'])} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
+            "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
+            "Pass dates such as '2024-02-01' or normalise the cutoffs", table="spine")
+    if got["repeated"]:
+        raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
 
 
 def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int,
@@ -201,9 +227,13 @@ def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], 
         times = time_range(tables)
         if times.isna().all():
             raise DataWindowError("table 'transactions' has no timestamp values, so no label window can be checked")
-        grace = time.grace_days if time.regime == "contractual" else 0
-        check_label_windows(cutoff_table(cuts, horizon, time.lead_time_days), DataSpan.from_times(times, data_end),
-                            grace)
+        span, grace = DataSpan.from_times(times, data_end), 0
+        if time.regime == "contractual" and tables.subscriptions is not None:  # from the first start, as DuckDB
+            first = tables.subscriptions.agg(F.min("start")).collect()[0][0]
+            if first is None:
+                raise DataWindowError("table 'subscriptions' has no start values, so no label window can be checked")
+            span, grace = contractual_span(pd.Timestamp(first), times.iloc[1], data_end), time.grace_days
+        check_label_windows(cutoff_table(cuts, horizon, time.lead_time_days), span, grace)
     if time.regime == "contractual":
         if tables.subscriptions is None:
             raise SchemaError("the contractual regime needs a subscriptions table; add data.tables.subscriptions "
@@ -225,7 +255,8 @@ def population(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[objec
     source = ("subscriptions", tables.subscriptions) if time.regime == "contractual" else ("tx", tables.transactions)
     if source[1] is None:
         raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
-    return run_sql(spark, population_sql(time.regime), {source[0]: source[1], "cutoffs": from_pandas(spark, table)})
+    sql = population_sql(time.regime, active_within=time.active_within_days is not None)  # as DuckDB's
+    return run_sql(spark, sql, {source[0]: source[1], "cutoffs": from_pandas(spark, table)})
 
 
 def write_parquet(frame: DataFrame, path: str | Path, overwrite: bool = False) -> Path:

@@ -202,7 +202,7 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     keep_all = None if keep_label is None else (F.col("split") == "train") & (F.col(TARGET) == keep_label)
     kept = sample_customers(lab, sample_fraction, cfg.seed, keep_all)
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
-    feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=lab.select(*KEYS))
+    feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=lab.select(*KEYS), check_spine=False)
     local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy(*KEYS))
     cats = [f.name for f in feats.schema.fields if isinstance(f.dataType, T.StringType) and f.name != "customer_id"]
     local = local.astype({**{c: "category" for c in cats}, TARGET: "int8", "split": "str"})
