@@ -84,7 +84,7 @@ def _spark(spark: Any, cfg: Config, cutoffs: list[pd.Timestamp], labelled: bool,
     spine = (cs.labels(spark, tables, cutoffs, cfg.time) if labelled
              else cs.population(spark, tables, cutoffs, cfg.time))
     plan = cs.plan_features_spark(tables, cutoffs, cfg.features, horizon_days=cfg.time.horizon_days)
-    feats = cs.features(spark, tables, spine.select("customer_id", "cutoff"), plan)
+    feats = cs.features(spark, tables, spine.select("customer_id", "cutoff"), plan, check_spine=False)
     cs.write_parquet(feats, out, overwrite=True)
     return int(feats.sparkSession.read.parquet(str(out)).count())
 

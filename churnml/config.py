@@ -256,9 +256,10 @@ class ScoringConfig(StrictSection):
     ``top_k`` reasons are shown per customer; the playbook's
     ``reason_prefixes`` look at the first ``playbook_reasons`` of them
     whatever ``top_k`` shows, so that the suggested action does not depend
-    on how many reasons are printed (0: rules with ``reason_prefixes`` never
-    match, and with ``top_k`` 0 no reason is computed at all). Every tier a playbook rule names must be
-    one of ``tiers``.
+    on how many reasons are printed. ``playbook_reasons: 0`` makes rules
+    with ``reason_prefixes`` never match; with ``top_k: 0`` as well, no reason
+    is computed at all (the fast path for scoring everyone). Every tier a
+    playbook rule names must be one of ``tiers``.
     """
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})

@@ -319,9 +319,13 @@ def make_labels(
                 table="subscriptions",
             )
         if immature == "error":
-            starts = _span(select("subscriptions", subs, ["start"]), "start", "subscriptions", None)
+            spells = select("subscriptions", subs, ["customer_id", "start", "end"])
+            check_sources({"subscriptions": spells})  # before any time is read from them
+            starts = _span(spells, "start", "subscriptions", None)
             if tx is not None:  # the data's end is the transactions' (or data_end), not the last start's
-                last, what = _span(tx, "timestamp", "transactions", None).end - DAY, "transaction"
+                bought = select("transactions", tx, ["customer_id", "timestamp", "amount"])
+                check_sources({"transactions": bought})
+                last, what = _span(bought, "timestamp", "transactions", None).end - DAY, "transaction"
             else:
                 last, what = starts.end - DAY, "subscription start"
             check_label_windows(cutoff_table(cutoffs, horizon, time.lead_time_days),

@@ -63,6 +63,11 @@ def _lightgbm_names() -> set[str]:
         return set()
 
 
+#: Parts of the names of LightGBM settings given per feature or column, or naming files and columns.
+_PER_FEATURE = ("column", "file", "model", "constraint", "contri", "cegb_penalty_feature", "_by_feature",
+                "categorical", "cat_feature")
+
+
 def lightgbm_param_problems(params: dict[str, Any]) -> list[str]:
     """What LightGBM would refuse in ``model.params``: names it does not know (with the nearest one) and values.
 
@@ -78,9 +83,13 @@ def lightgbm_param_problems(params: dict[str, Any]) -> list[str]:
         near = {k: difflib.get_close_matches(k, sorted(names), n=1) for k in unknown}
         return ["LightGBM has no parameter " + ", ".join(
             f"{k!r}" + (f" (did you mean {m[0]!r}?)" if m else "") for k, m in near.items())]
+    # Values are probed on a two-row booster; settings given per feature or column (lists, names) are
+    # left to training, since the probe has one feature and no named columns.
+    scalars = {k: v for k, v in params.items() if isinstance(v, bool | int | float | str)
+               and not any(w in k for w in _PER_FEATURE)}
     quiet = {"verbosity": -1}
     try:
-        lgb.Booster(params={**DEFAULT_PARAMS, **params, **quiet},
+        lgb.Booster(params={**DEFAULT_PARAMS, **scalars, **quiet},
                     train_set=lgb.Dataset(np.array([[0.0], [1.0]]), label=[0, 1], params=quiet))
     except lgb.basic.LightGBMError as exc:
         return [f"LightGBM refuses them: {str(exc).split(' at /')[0].strip()}"]

@@ -71,7 +71,8 @@ def model_section(tables: object, model: ChurnModel, cfg: Config, cutoff: object
         global importance and the drivers in words.
     """
     quick = cfg.model_copy(deep=True)
-    quick.scoring.top_k = 0  # reason codes are for outreach lists, not for a report of everyone
+    quick.scoring.top_k = 0  # reason codes are for outreach lists, not for a report of everyone,
+    quick.scoring.playbook_reasons = 0  # and so are the actions that read them: no TreeSHAP at all
     scored = score_customers(tables, model, cutoff, quick).outreach
     tiers = scored.groupby("risk_tier", sort=False).agg(
         customers=("customer_id", "size"),

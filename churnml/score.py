@@ -46,7 +46,7 @@ from churnml.cli import (
     require_spark,
     run,
 )
-from churnml.config import Config, ScoringConfig
+from churnml.config import Config, ScoringConfig, TimeConfig
 from churnml.config_load import read_tree
 from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.ids import canonical_ids
@@ -59,6 +59,7 @@ from churnml.io import (
     not_csv_hint,
     read_policy,
     read_table,
+    warn_unmatched_ids,
     write_frame,
 )
 from churnml.io_write import file_format
@@ -193,7 +194,11 @@ def _warn_time_unlike_the_model(config: str | None, model: ChurnModel) -> list[s
     section = tree.get("time")
     given: dict[str, Any] = section if isinstance(section, dict) else {}
     own = getattr(model, "extra_", {}).get("time", {})
-    differ = {k: v for k, v in given.items() if k in own and own[k] != v}
+    try:  # compared as the model stores them (JSON: a date as '1998-01-01', not YAML's date)
+        read = TimeConfig.model_validate({**own, **given}).model_dump(mode="json")
+    except ValidationError:  # the config's own check names what is wrong with it
+        return []
+    differ = {k: read[k] for k in given if k in own and k in read and own[k] != read[k]}
     texts = [f"--config {config} sets time.{k}={v!r}, but the model was trained with {own[k]!r}; score uses the "
              f"model's ({MODEL_DECIDES['time']})" for k, v in differ.items()]
     for text in texts:
@@ -404,6 +409,7 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
             frames[name] = read_table(name, path, **policy)
         except SchemaError as exc:
             raise folder_schema_error(exc) from None
+    warn_unmatched_ids(frames)
     return Tables(**frames)
 
 

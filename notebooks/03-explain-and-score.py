@@ -159,11 +159,13 @@ scored.outreach[["customer_id", *reasons]].head(5).T
 #
 # Value at risk = churn probability x predicted CLV (BG/NBD expected purchases x Gamma-Gamma
 # spend over `scoring.clv_horizon_days`, discounted). Scoring everyone without reason codes
-# (`scoring.top_k = 0`) is cheap:
+# (`scoring.top_k = 0`, and `scoring.playbook_reasons = 0` so that the actions read none either)
+# is cheap:
 
 # %%
 quick = cfg.model_copy(deep=True)
 quick.scoring.top_k = 0
+quick.scoring.playbook_reasons = 0
 everyone = score_customers(tables, model, now, quick).outreach
 tiers = everyone.groupby("risk_tier").agg(
     customers=("customer_id", "size"),

@@ -182,3 +182,20 @@ def test_repeated_cutoffs_are_named_as_dates():
     with pytest.raises(ConfigError) as err:
         cutoff_table(["2024-06-15", "2024-06-01", "2024-06-15"], 30)
     assert str(err.value) == "cutoffs must be distinct; repeated: 2024-06-15"
+
+
+def test_contractual_maturity_checks_the_tables_before_reading_their_times():
+    from churnml.config import TimeConfig
+    from churnml.errors import SchemaError
+    from churnml.io import Tables
+    from churnml.labels import make_labels
+
+    def t(*values):
+        return pd.Series(pd.to_datetime(list(values)), dtype="datetime64[us]")
+
+    tx = pd.DataFrame({"customer_id": pd.Series(["A"], dtype="str"), "timestamp": t("2024-01-10"), "amount": [1.0]})
+    subs = pd.DataFrame({"customer_id": pd.Series(["A"], dtype="str"), "start": t("2023-06-01").dt.tz_localize("UTC"),
+                         "end": t("2024-02-10")})
+    with pytest.raises(SchemaError, match=r"^table 'subscriptions': column 'start' has dtype datetime64\[us, UTC\]"):
+        make_labels(Tables(transactions=tx, subscriptions=subs), ["2024-01-01"],
+                    TimeConfig(regime="contractual", horizon_days=5, grace_days=0))

@@ -132,6 +132,15 @@ def test_time_keys_of_a_config_file_unlike_the_model_s_are_warned_about(setup, t
                     "was trained for: regime, horizon, lead time, active window)"]
     assert said[0] in caplog.text
     assert _warn_time_unlike_the_model(None, model) == []
+    # a date is compared as the model stores it (YAML reads 2024-05-01 as a date, the model keeps '2024-05-01')
+    from types import SimpleNamespace
+
+    dated = SimpleNamespace(extra_={"time": {**own, "test_cutoff": "2024-05-01"}})
+    shared.write_text("time:\n  test_cutoff: 2024-05-01\n")
+    assert _warn_time_unlike_the_model(str(shared), dated) == []  # type: ignore[arg-type]
+    shared.write_text("time:\n  test_cutoff: 2024-05-08\n")
+    assert _warn_time_unlike_the_model(str(shared), dated)[0].startswith(  # type: ignore[arg-type]
+        f"--config {shared} sets time.test_cutoff='2024-05-08', but the model was trained with '2024-05-01'")
 
 
 def test_the_number_of_reasons_shown_never_changes_an_action(setup):

@@ -289,7 +289,8 @@ def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_r
                               "referred_by": pd.Series(["x", None, None], dtype="str")})
     assert error(customers=customers) == (
         "table 'customers': column 'customer_id' repeats 1 value(s) of earlier rows (index [2], e.g. 'a'); "
-        f"the table holds one row per customer_id; {fix}")
+        "the table holds one row per customer_id (data.duplicates: keep cannot apply to it; error or drop does); "
+        f"{fix}")
     with pytest.raises(SchemaError, match=r"column 'amount' has 1 infinite value\(s\) \(index \[1\]\); the data "
                                           r"contract wants finite numbers"):
         check_sources({"transactions": tx.assign(amount=[10.0, np.inf])})

@@ -75,3 +75,20 @@ def test_the_kpi_table_does_not_depend_on_the_time_unit(world):
     expected = retention_kpis(world, cfg)
     got = retention_kpis(_in_unit(world, "ns"), cfg)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_parquet_time_stored_as_a_date_reads_as_its_midnight(world, tmp_path):
+    days = {name: world[name] for name in ("transactions", "events")}
+    days["transactions"] = days["transactions"].assign(timestamp=days["transactions"]["timestamp"].dt.normalize())
+    given = {}
+    for name, frame in days.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if name == "transactions":  # the day as a DATE column
+            table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp",
+                                     pa.array(frame["timestamp"].dt.date, pa.date32()))
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        given[name] = ParquetSource(str(tmp_path / f"{name}.parquet"))
+    assert pq.read_schema(tmp_path / "transactions.parquet").field("timestamp").type == pa.date32()
+    got = _results(given, "noncontractual")  # the tables read in place: DuckDB casts the DATE to a TIMESTAMP
+    for what, frame in _results(days, "noncontractual").items():
+        pd.testing.assert_frame_equal(got[what], frame, obj=what)

@@ -355,6 +355,10 @@ def test_lightgbm_parameters_are_checked_before_the_data_is_read_or_a_run_starte
     assert not (tmp_path / "m.db").exists()  # no MLflow run was started, so no FAILED run is left
     # names, aliases (lambda_l2 is reg_lambda's) and values LightGBM accepts pass as they are
     assert lightgbm_param_problems({"num_leaves": 15, "lambda_l2": 1.0, "min_child_samples": 50}) == []
+    # settings given per feature are left to training (the probe has one feature); their scalars are checked
+    assert lightgbm_param_problems({"monotone_constraints": [1, -1, 0], "feature_contri": [1.0, 0.5]}) == []
+    assert lightgbm_param_problems({"feature_fraction": 2}) == [
+        "LightGBM refuses them: Check failed: (feature_fraction) <= (1.0)"]
 
 
 # ------------------------------------------------------------------ YAML that plain loading would take in silence
@@ -367,6 +371,11 @@ def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
                                      "at line 1); merge the two into one, since YAML would keep only the last")
     with pytest.raises(ConfigError, match="the key 'high' is given twice"):
         load_config(None, ["scoring.tiers={high: 0.7, high: 0.5, low: 0}"])
+    merged = tmp_path / "merged.yaml"  # a merge key's keys may be overridden: not a key given twice
+    merged.write_text("data:\n  source: files\n  tables:\n    transactions: &t {path: tx.csv, format: csv}\n"
+                      "    events: {<<: *t, path: ev.csv}\n")
+    events = load_config(merged).data.tables["events"]
+    assert (events.path, events.format) == ("ev.csv", "csv")
     for setting in ("time.horizon_days=true", "scoring.save_rate=false", "time.active_within_days=true"):
         key = setting.split("=")[0].split(".")[1]
         with pytest.raises(ConfigError, match=rf"{key}: (True|False) is a yes/no value where a number is wanted"):

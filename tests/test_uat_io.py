@@ -277,6 +277,11 @@ def test_read_errors_name_the_separator_the_encoding_or_the_read_option_at_fault
         with pytest.raises(ConfigError) as err:
             read_table("transactions", latin, read_options=options)
         assert str(err.value).startswith(f"data.tables.transactions.read_options: reading {latin} failed with {what}")
+    wide = tmp_path / "utf16.csv"  # UTF-16 is refused with the fix, and read once the encoding is given
+    wide.write_text("customer_id,timestamp,amount\nA,2024-01-01,1\n", encoding="utf-16")
+    with pytest.raises(SchemaError, match="it is text in UTF-16 or UTF-32: save it as 'CSV UTF-8'"):
+        read_table("transactions", wide)
+    assert read_table("transactions", wide, read_options={"encoding": "utf-16"})["customer_id"].tolist() == ["A"]
     listed = tmp_path / "ids.csv"
     listed.write_bytes("customer_id\nAé\n".encode("latin-1"))
     with pytest.raises(SchemaError, match=r"fix: the file is not UTF-8: save it as 'CSV UTF-8'"):
