@@ -179,6 +179,10 @@ def connect(
     return con
 
 
+#: The contract's time dtype.
+US = np.dtype("datetime64[us]")
+
+
 def _forward(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame``, with a copy of each numeric column whose memory runs backwards, and times in microseconds.
 
@@ -189,18 +193,15 @@ def _forward(frame: pd.DataFrame) -> pd.DataFrame:
     nanosecond column with the queries' microsecond bounds (``9999-12-31`` for
     "no end") in nanoseconds, which cannot hold them.
     """
-    changed = {
-        str(c): frame[c].astype("datetime64[us]") if dtype.kind == "M" and dtype != US else frame[c].copy()
-        for c, dtype in frame.dtypes.items()
-        if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM"
-        and ((dtype.kind == "M" and dtype != US)
-             or ((values := frame[c].to_numpy(copy=False)).ndim == 1 and values.strides[0] < 0))
-    }
+    changed = {}
+    for c, dtype in frame.dtypes.items():
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "biufcmM":
+            continue
+        if dtype.kind == "M" and dtype != US:
+            changed[str(c)] = frame[c].astype(US)
+        elif (values := frame[c].to_numpy(copy=False)).ndim == 1 and values.strides[0] < 0:
+            changed[str(c)] = frame[c].copy()
     return frame.assign(**changed) if changed else frame
-
-
-#: The contract's time dtype.
-US = np.dtype("datetime64[us]")
 
 #: DuckDB's time types that :func:`_register_parquet` reads as a microsecond ``TIMESTAMP``.
 _OTHER_TIME_TYPES = ("TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")

@@ -42,20 +42,12 @@ from churnml.engine import run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
 from churnml.sources import check_sources, select
-from churnml.windows import (
-    DAY,
-    DataSpan,
-    label_window_bounds,
-    latest_matured_cutoff,
-    to_cutoff,
-    to_timestamp,
-)
+from churnml.windows import DAY, DataSpan, label_window_bounds, latest_matured_cutoff, to_cutoff
 
 __all__ = [
     "check_label_windows",
     "contractual_labels",
     "contractual_labels_sql",
-    "contractual_span",
     "cutoff_table",
     "make_labels",
     "noncontractual_labels",
@@ -170,14 +162,6 @@ def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0,
     )
 
 
-def contractual_span(first_start: object, last_time: object, data_end: object | None = None) -> DataSpan:
-    """The span contractual label windows must fit in: from the first subscription start (the first cutoff
-    with anyone active follows it) to the day after ``last_time`` (the last transaction, as training reads the
-    data's end), or ``data_end``. Shared by :func:`make_labels` and ``churnml.spark.labels``."""
-    return DataSpan(to_timestamp(first_start, "the first subscription start").as_unit("us"),  # type: ignore[arg-type]
-                    DataSpan.from_times(pd.Series([last_time]), data_end).end)
-
-
 def _span(source: object, column: str, table: str, data_end: object | None) -> DataSpan:
     """The span of ``source[column]`` (a frame or a Parquet source), or up to a given ``data_end``."""
     if isinstance(source, pd.DataFrame):
@@ -275,13 +259,22 @@ def contractual_labels(
     DataFrame
         ``customer_id``, ``cutoff``, ``churned`` (int8).
     """
+    return _contractual_labels(subscriptions, cutoffs, horizon_days, lead_time_days, grace_days, data_end, immature)
+
+
+def _contractual_labels(subscriptions: pd.DataFrame, cutoffs: Sequence[object] | pd.DatetimeIndex,
+                        horizon_days: int | Sequence[int], lead_time_days: int, grace_days: int,
+                        data_end: object | None, immature: Immature, tx_end: pd.Timestamp | None = None
+                        ) -> pd.DataFrame:
+    """:func:`contractual_labels`; ``tx_end`` (from :func:`make_labels`): the data's end read from the
+    transactions, so the windows span the first subscription start to it and the fix names the transactions."""
     sql = contractual_labels_sql(grace_days)
     cuts = cutoff_table(cutoffs, horizon_days, lead_time_days)
     subs = select("subscriptions", subscriptions, ["customer_id", "start", "end"])
     check_sources({"subscriptions": subs})
     if immature == "error":
-        check_label_windows(cuts, _span(subs, "start", "subscriptions", data_end), grace_days,
-                            "subscription start")
+        span = _span(subs, "start", "subscriptions", data_end if tx_end is None else tx_end)
+        check_label_windows(cuts, span, grace_days, "subscription start" if tx_end is None else "transaction")
     out = run_sql(sql, {"subscriptions": subs, "cutoffs": cuts})
     return _finish(out)
 
@@ -318,20 +311,13 @@ def make_labels(
                 "or set time.regime=noncontractual",
                 table="subscriptions",
             )
-        if immature == "error":
-            spells = select("subscriptions", subs, ["customer_id", "start", "end"])
-            check_sources({"subscriptions": spells})  # before any time is read from them
-            starts = _span(spells, "start", "subscriptions", None)
-            if tx is not None:  # the data's end is the transactions' (or data_end), not the last start's
-                bought = select("transactions", tx, ["customer_id", "timestamp", "amount"])
-                check_sources({"transactions": bought})
-                last, what = _span(bought, "timestamp", "transactions", None).end - DAY, "transaction"
-            else:
-                last, what = starts.end - DAY, "subscription start"
-            check_label_windows(cutoff_table(cutoffs, horizon, time.lead_time_days),
-                                contractual_span(starts.first, last, data_end), time.grace_days, what)
-        return contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days,
-                                  data_end=data_end, immature="keep")
+        tx_end = None
+        if immature == "error" and data_end is None and tx is not None:  # the transactions' end, not the last start's
+            bought = select("transactions", tx, ["customer_id", "timestamp", "amount"])
+            check_sources({"transactions": bought})  # before any time is read from them
+            tx_end = _span(bought, "timestamp", "transactions", None).end
+        return _contractual_labels(subs, cutoffs, horizon, time.lead_time_days, time.grace_days, data_end, immature,
+                                   tx_end)
     if tx is None:
         raise SchemaError("no transactions table given", table="transactions")
     return noncontractual_labels(tx, cutoffs, horizon, time.lead_time_days, time.active_within_days,

@@ -144,10 +144,9 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     played = sc.playbook_reasons if any(rule.reason_prefixes is not None for rule in sc.playbook) else 0
     reasons = _reasons(model, feature_rows, chosen, max(sc.top_k, played))
     features = [f"reason_{i}_feature" for i in range(1, played + 1)]
-    chosen["suggested_action"] = suggest_actions(chosen, sc.playbook, reasons[features], scored=len(ranked))
+    actions = suggest_actions(chosen, sc.playbook, reasons[features], scored=len(ranked))
     shown = [c for c in reasons.columns if int(c.split("_")[1]) <= sc.top_k]
-    out = pd.concat([chosen.drop(columns=["suggested_action"]), reasons[shown], chosen["suggested_action"]], axis=1)
-    return out.drop(columns=["tenure_days"])
+    return pd.concat([chosen.drop(columns=["tenure_days"]), reasons[shown]], axis=1).assign(suggested_action=actions)
 
 
 def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -65,7 +65,7 @@ from churnml.io import (
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
-from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT
+from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT, header_separator
 from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
 from churnml.windows import to_cutoff
@@ -257,17 +257,14 @@ def _edge_empty_lines(src: Path) -> tuple[int, int]:
     return lead, max(trail - 1, 0)  # the file's final line break ends its last row
 
 
-def _no_column_fix(src: Path, kind: str, found: list[Any]) -> str:
+def _no_column_fix(found: list[Any]) -> str:
     """The fix for a list without a ``customer_id`` column, from what its header looks like."""
     single = str(found[0]) if len(found) == 1 else ""
-    seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in single]
+    sep = {";": "semicolons", "\t": "tabs", "|": "bars"}.get(header_separator(found) or "")
     near = [str(c) for c in found if "".join(ch for ch in str(c).lower() if ch.isalnum()) == "customerid"
             and str(c).isprintable()]
-    other = not_csv_hint(src) if kind == "csv" else ""  # e.g. UTF-16 without a byte-order mark
-    if other:
-        return other
-    if seps:
-        return (f"its columns are separated by {seps[0]}, and the list is read as comma-separated: save it as "
+    if sep:
+        return (f"its columns are separated by {sep}, and the list is read as comma-separated: save it as "
                 f"CSV with commas (or with the one column {LIST_COLUMN})")
     if near:  # CustomerID, Customer_ID, 'customer_id ' (a trailing space)
         return f"rename the column {near[0]!r} to {LIST_COLUMN} (exactly: lower case, no spaces)"
@@ -283,15 +280,16 @@ def _read_list(path: str) -> list[str]:
     try:
         kind = file_format(src)
         hint = not_csv_hint(src) if kind == "csv" else ""
-        if hint:  # by its first bytes: a workbook's zip header can decode as a one-column "header"
-            raise ChurnMLError("not a CSV file")
-        found = file_columns(src, kind)
+        if not hint:  # judged by its first bytes first: a workbook's zip header can decode as a one-column header
+            found = file_columns(src, kind)
     except (ChurnMLError, ValueError, OSError, pa.ArrowException) as exc:
         fix = not_csv_hint(src) or f"give a CSV file whose first line is {LIST_COLUMN}, then one id per line"
         raise SchemaError(f"{where}: cannot read it ({exc}); fix: {fix}") from None
+    if hint:
+        raise SchemaError(f"{where}: cannot read it (not a CSV file); fix: {hint}")
     if LIST_COLUMN not in found:
         raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; "
-                          f"fix: {_no_column_fix(src, kind, found)}")
+                          f"fix: {_no_column_fix(found)}")
     others = [str(c) for c in found if c != LIST_COLUMN]
     if others:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)

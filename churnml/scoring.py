@@ -18,7 +18,7 @@ computes the per-customer columns in Spark and calls both.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from churnml.outreach import (
 )
 from churnml.sources import check_sources, select
 from churnml.tracking import load_pyfunc
-from churnml.windows import DataSpan, stale_cutoff_text, to_cutoff
+from churnml.windows import MONTH_DAYS, DataSpan, stale_cutoff_text, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -55,6 +55,7 @@ __all__ = [
     "account_for",
     "below_the_cut",
     "clv_from_mrr",
+    "choose_clv",
     "clv_from_summary",
     "clv_method_for",
     "historical_value_per_year",
@@ -175,9 +176,6 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
     return clv
 
 
-MONTH_DAYS = 30.4375  # days in a month on average, as the subscriptions family counts months
-
-
 def clv_method_for(method: str, time: TimeConfig, subscription_columns: Sequence[str] | None) -> str:
     """``scoring.clv_method`` resolved for one model and its tables: ``bgnbd`` or ``mrr``.
 
@@ -277,6 +275,23 @@ def mrr_usable(revenue: pd.DataFrame, asked: str) -> bool:
                 "the predicted CLV is BG/NBD's, built from purchases: subscribers who never bought get none. Fill "
                 "subscriptions.mrr, or set scoring.clv_method to bgnbd to say so")
     return False
+
+
+def choose_clv(method: str, cfg: Config, revenue: Callable[[], pd.DataFrame],
+               bgnbd: Callable[[], pd.Series]) -> tuple[pd.Series, str]:
+    """The predicted CLV by ``method`` (:func:`clv_method_for`'s) and the method used, for either engine.
+
+    ``revenue()`` gives the engine's :func:`recurring_revenue` and ``bgnbd()``
+    its BG/NBD CLV; each is called only when needed. ``mrr`` falls back to
+    BG/NBD when ``scoring.clv_method`` is ``auto`` and no active MRR is known
+    (:func:`mrr_usable`).
+    """
+    sc = cfg.scoring
+    if method == "mrr":
+        rows = revenue()
+        if mrr_usable(rows, sc.clv_method):
+            return clv_from_mrr(rows, sc.clv_horizon_days, sc.annual_discount_rate), "mrr"
+    return bgnbd(), "bgnbd"
 
 
 def clv_text(method: str, horizon_days: int, annual_discount_rate: float) -> str:
@@ -440,13 +455,8 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    revenue = recurring_revenue(tables, c) if method == "mrr" else None
-    if revenue is not None and mrr_usable(revenue, cfg.scoring.clv_method):
-        clv = clv_from_mrr(revenue, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
-    else:
-        method = "bgnbd"
-        clv = predicted_clv(tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
-                            shared_bgnbd(fitted, c, time))
+    clv, method = choose_clv(method, cfg, lambda: recurring_revenue(tables, c), lambda: predicted_clv(
+        tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate, shared_bgnbd(fitted, c, time)))
     rfm = rfm_table(tx, c)
     scored = pd.DataFrame({
         "customer_id": feats["customer_id"],

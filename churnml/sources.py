@@ -39,6 +39,7 @@ import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
+from churnml.rules import scale_masks, scale_text
 from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
 __all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
@@ -352,23 +353,14 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
     spec = TABLE_SPECS[table]
     if table == "surveys" and {"survey", "score"} <= typed:
         survey = frame["survey"]
-        # Through the distinct types (a few): a map over millions of Arrow strings took over a second.
-        codes, kinds = pd.factorize(survey)
-        scales = [SCORE_SCALES.get(str(k), (np.nan, np.nan)) for k in kinds] + [(np.nan, np.nan)]  # -1: missing
-        known = np.array([str(k) in SCORE_SCALES for k in kinds] + [True])
-        unknown = ~known[codes]
+        unknown, outside = scale_masks(survey, frame["score"])
         if unknown.any():
             problems.append(f"column 'survey' has {int(unknown.sum())} value(s) that are not one of "
                             f"{', '.join(SCORE_SCALES)} in lower case ({_index(frame, unknown, survey)})")
-        low = np.array([s[0] for s in scales], dtype="float64")[codes]
-        high = np.array([s[1] for s in scales], dtype="float64")[codes]
-        score = frame["score"].to_numpy(dtype="float64", na_value=np.nan)
-        outside = (score < low) | (score > high)
         if outside.any():
-            ranges = ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())
             shown = survey.astype("object") + " " + frame["score"].astype("str")
             problems.append(f"column 'score' has {int(outside.sum())} value(s) outside their survey's scale "
-                            f"({ranges}) ({_index(frame, outside, shown)})")
+                            f"({scale_text()}) ({_index(frame, outside, shown)})")
     key = list(spec.key or ())
     if key and set(key) <= typed:
         repeated = frame.duplicated(key, keep="first").to_numpy()

@@ -40,8 +40,8 @@ from churnml.coercion import (
 )
 from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
-from churnml.rules import missing_columns_text, no_rows_text
-from churnml.schema import SCORE_SCALES, TableSpec, spec_for
+from churnml.rules import missing_columns_text, no_rows_text, scale_masks
+from churnml.schema import TableSpec, spec_for
 from churnml.timeparse import as_utc
 
 __all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churnml.coercion's, kept here
@@ -84,15 +84,11 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
 def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     survey = canon["survey"].str.strip().str.lower()
     canon["survey"] = survey
-    unknown = (survey.notna() & ~survey.isin(list(SCORE_SCALES))).to_numpy()
+    unknown, outside = scale_masks(survey, canon["score"])
     if unknown.any():
         rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
-    low = survey.map({k: v[0] for k, v in SCORE_SCALES.items()}).astype("float64")
-    high = survey.map({k: v[1] for k, v in SCORE_SCALES.items()}).astype("float64")
-    score = canon["score"]
-    outside = ((score < low) | (score > high)).to_numpy()
     if outside.any():
-        shown = survey.astype("object") + " " + score.astype("str")
+        shown = survey.astype("object") + " " + canon["score"].astype("str")
         rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from churnml.errors import DataWindowError
 
 __all__ = [
+    "MONTH_DAYS",
     "DataSpan",
     "LabelWindow",
     "age_days_sql",
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 DAY = pd.Timedelta(days=1)
+#: Days in a month on average (365.25 / 12): the subscriptions' months and the MRR CLV's.
+MONTH_DAYS = 30.4375
 _ISO_DATE = re.compile(r"\s*[+-]?\d{4}-\d{2}-\d{2}(?:$|[ T\s])")
 
 

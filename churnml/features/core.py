@@ -145,13 +145,22 @@ def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         rows = spine.loc[bad, ["customer_id", "cutoff"]].head(5)
         shown = "; ".join(f"row {r.Index}: {r.customer_id}, {r.cutoff}" for r in rows.itertuples())
-        raise SchemaError(
-            f"spine.cutoff: {int(bad.sum())} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
-            "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
-            "Pass dates such as '2024-02-01' or normalise the cutoffs (Series.dt.normalize())",
-            table="spine",
-        )
+        raise spine_cutoffs_error(int(bad.sum()), shown)
     return spine.assign(cutoff=cut)
+
+
+def spine_cutoffs_error(n: int, shown: str) -> SchemaError:
+    """A spine with ``n`` cutoffs missing or not at midnight (``shown``: examples), in either engine's words."""
+    return SchemaError(
+        f"spine.cutoff: {n} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
+        "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
+        "Pass dates such as '2024-02-01' or normalise the cutoffs (Series.dt.normalize())",
+        table="spine",
+    )
+
+
+#: A spine with a (customer_id, cutoff) pair twice, in either engine's words.
+REPEATED_PAIRS = "the spine has repeated (customer_id, cutoff) pairs; pass each pair once"
 
 
 def _repeated_pairs(spine: pd.DataFrame) -> int:
@@ -202,7 +211,7 @@ def compute_features(
         raise ConfigError(f"chunk_rows must be >= 1, got {chunk_rows}")
     spine = _spine_cutoffs(spine)
     if _repeated_pairs(spine):
-        raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
+        raise SchemaError(REPEATED_PAIRS, table="spine")
     frames: dict[str, TableSource] = {}
     given: dict[str, TableSource] = {}
     for fam in plan.families:

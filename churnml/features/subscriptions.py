@@ -9,7 +9,7 @@ the contractual regime they are part of the outcome.
 from __future__ import annotations
 
 from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, as_int, history_join
-from churnml.windows import history_sql
+from churnml.windows import MONTH_DAYS, history_sql
 
 __all__ = ["subscriptions_family"]
 
@@ -38,7 +38,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     docs = [
         FeatureDoc("sub_active", "subscriptions", "1 when a subscription is active at the cutoff", "0"),
         FeatureDoc("sub_count_all", "subscriptions", "subscriptions started before the cutoff", "0"),
-        FeatureDoc("sub_months_since_first", "subscriptions", "months (30.4375 d) since the first start", "NaN"),
+        FeatureDoc("sub_months_since_first", "subscriptions", f"months ({MONTH_DAYS} d) since the first start", "NaN"),
         FeatureDoc(
             "sub_days_to_renewal",
             "subscriptions",
@@ -49,7 +49,7 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
     parts = [
         "MAX(CASE WHEN active THEN 1 ELSE 0 END) AS sub_active",
         f"{as_int('COUNT(*)')} AS sub_count_all",
-        "MAX(age) / 30.4375 AS sub_months_since_first",
+        f"MAX(age) / {MONTH_DAYS} AS sub_months_since_first",
         f"MAX(CASE WHEN active AND rn_active = 1 THEN {_DAYS_TO_ANNIVERSARY} END) AS sub_days_to_renewal",
     ]
     cats: list[str] = []

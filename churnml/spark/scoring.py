@@ -33,13 +33,12 @@ from churnml.scoring import (
     ScoreResult,
     account_for,
     below_the_cut,
-    clv_from_mrr,
+    choose_clv,
     clv_from_summary,
     clv_method_for,
     clv_text,
     load_churn_model,
     log_accounting,
-    mrr_usable,
     nobody_text,
     outreach_list,
     shared_bgnbd,
@@ -255,13 +254,9 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
         summary = customer_summary(spark, tables, c)
-        revenue = recurring_revenue(spark, tables, c) if method == "mrr" else None
-        if revenue is not None and mrr_usable(revenue, cfg.scoring.clv_method):
-            clv = clv_from_mrr(revenue, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate)
-        else:
-            method = "bgnbd"
-            clv = clv_from_summary(summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
-                                   shared_bgnbd(fitted, c, time))
+        clv, method = choose_clv(method, cfg, lambda: recurring_revenue(spark, tables, c), lambda: clv_from_summary(
+            summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
+            shared_bgnbd(fitted, c, time)))
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
         scored["rfm_segment"] = scored["customer_id"].map(_segments(summary)).astype("str")
 

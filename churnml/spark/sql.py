@@ -28,11 +28,10 @@ from churnml.engine import transpile
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
-from churnml.features.core import FAMILIES, SQL_NAMES
+from churnml.features.core import FAMILIES, REPEATED_PAIRS, SQL_NAMES, spine_cutoffs_error
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
-    contractual_span,
     cutoff_table,
     noncontractual_labels_sql,
     population_sql,
@@ -191,13 +190,9 @@ def _check_spine(spine: DataFrame) -> None:
                     F.sum((F.col("n") > 1).cast("int")).alias("repeated")).collect()[0]
     if got["bad"]:
         rows = spine.where(bad).limit(5).collect()
-        shown = "; ".join(f"{r['customer_id']}, {r['cutoff']}" for r in rows)
-        raise SchemaError(
-            f"spine.cutoff: {int(got['bad'])} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
-            "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
-            "Pass dates such as '2024-02-01' or normalise the cutoffs", table="spine")
+        raise spine_cutoffs_error(int(got["bad"]), "; ".join(f"{r['customer_id']}, {r['cutoff']}" for r in rows))
     if got["repeated"]:
-        raise SchemaError("the spine has repeated (customer_id, cutoff) pairs; pass each pair once", table="spine")
+        raise SchemaError(REPEATED_PAIRS, table="spine")
 
 
 def _btyd(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: FeaturePlan, horizon: int,
@@ -232,7 +227,7 @@ def labels(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[object], 
             first = tables.subscriptions.agg(F.min("start")).collect()[0][0]
             if first is None:
                 raise DataWindowError("table 'subscriptions' has no start values, so no label window can be checked")
-            span, grace = contractual_span(pd.Timestamp(first), times.iloc[1], data_end), time.grace_days
+            span, grace = DataSpan(pd.Timestamp(first).as_unit("us"), span.end), time.grace_days
         check_label_windows(cutoff_table(cuts, horizon, time.lead_time_days), span, grace)
     if time.regime == "contractual":
         if tables.subscriptions is None:
