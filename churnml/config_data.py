@@ -39,8 +39,16 @@ class StrictSection(BaseModel):
         """``true``/``false`` where a number is wanted is an error (pydantic would read them as 1 and 0)."""
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
-                if isinstance(data.get(name), bool) and _numeric(field.annotation):
-                    raise ValueError(f"{name}: {data[name]} is a yes/no value where a number is wanted; give a number")
+                value = data.get(name)
+                if isinstance(value, bool) and _numeric(field.annotation):
+                    raise ValueError(f"{name}: {value} is a yes/no value where a number is wanted; give a number")
+                items = list(value.values()) if isinstance(value, dict) else value
+                if isinstance(items, list) and _numeric(_item_type(field.annotation)):
+                    flags = [item for item in items if isinstance(item, bool)]
+                    if flags:
+                        raise ValueError(
+                            f"{name}: {value} holds the yes/no value {flags[0]} where numbers are wanted; give numbers"
+                        )
         return data
 
 
@@ -48,6 +56,13 @@ def _numeric(annotation: Any) -> bool:
     """Whether a field's type is a number (int or float, optional or not) and not also a bool."""
     kinds = set(getattr(annotation, "__args__", ())) or {annotation}
     return bool(kinds & {int, float}) and bool not in kinds
+
+
+def _item_type(annotation: Any) -> Any:
+    """The item type of ``list[X]`` or the value type of ``dict[K, X]``; None for other types."""
+    origin = getattr(annotation, "__origin__", None)
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
+    return args[-1] if origin in (list, dict) and args else None
 
 
 class TableSource(StrictSection):

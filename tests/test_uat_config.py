@@ -381,3 +381,9 @@ def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
         with pytest.raises(ConfigError, match=rf"{key}: (True|False) is a yes/no value where a number is wanted"):
             load_config(None, [setting])
     assert load_config(None, ["time.horizon_days=90"]).time.horizon_days == 90
+    # inside a list or a mapping of numbers too (pydantic read [true, 30] as windows [1, 30])
+    with pytest.raises(ConfigError, match=r"windows: \[True, 30\] holds the yes/no value True where numbers"):
+        load_config(None, ["features.windows=[true, 30]"])
+    with pytest.raises(ConfigError, match=r"tiers: .* holds the yes/no value False where numbers"):
+        load_config(None, ["scoring.tiers={high: 0.7, low: false}"])
+    assert load_config(None, ["features.windows=[7, 30]"]).features.windows == [7, 30]
