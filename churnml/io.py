@@ -46,6 +46,7 @@ __all__ = [
     "load_tables",
     "read_policy",
     "read_table",
+    "unmatched_ids_text",
     "warn_unmatched_ids",
     "write_frame",
     "write_json",
@@ -501,25 +502,35 @@ def warn_unmatched_ids(frames: Mapping[str, pd.DataFrame]) -> list[str]:
         if len(ids) == 0:
             continue
         share = _present(ids, known)
-        if share >= 0.5:
-            continue
-        fixed = _present(pc.unique(_id_key(ids)), _id_key(known))
-        if share > 0 and fixed <= share:
-            continue
-        ids = pd.Series(ids.to_pylist(), dtype="str")
-        hint = ("; they match once leading zeros and case are ignored: write every table's ids the same way "
-                "(as text, with the same zeros and case)" if fixed > share else
-                "; check that the right column is mapped to customer_id "
-                f"(data.tables.{name}.columns)")
-        whose = (f"its {len(ids):,} customer ids" if step == 1 and len(ids) < _ID_SAMPLE
-                 else f"{len(ids):,} customer ids sampled from its rows")
-        text = (f"table '{name}': {'none' if share == 0 else f'only {share:.0%}'} of {whose} "
-                f"occur in the transactions (e.g. {ids.head(3).tolist()}; the transactions have e.g. "
-                f"{tx['customer_id'].head(3).tolist()}){hint}. Its features and KPIs describe "
-                f"{'no' if share == 0 else 'few'} customers of the transactions")
-        log.warning("%s", text)
-        warned.append(text)
+        fixed = _present(pc.unique(_id_key(ids)), _id_key(known)) if share < 0.5 else share
+        text = unmatched_ids_text(name, ids.to_pylist(), share, fixed, tx["customer_id"].head(3).tolist(),
+                                  whole=step == 1 and len(ids) < _ID_SAMPLE)
+        if text:
+            log.warning("%s", text)
+            warned.append(text)
     return warned
+
+
+def unmatched_ids_text(table: str, ids: list[str], share: float, fixed: float, tx_ids: list[str], *,
+                       whole: bool) -> str | None:
+    """The warning of :func:`warn_unmatched_ids` (also Spark's) about one table, or None when it needs none.
+
+    ``ids``: the table's distinct ids looked at (all of them when ``whole``, else a sample); ``share``: the
+    share of them in the transactions; ``fixed``: the same share with leading zeros and case ignored;
+    ``tx_ids``: a few of the transactions' ids to show.
+    """
+    if share >= 0.5 or (share > 0 and fixed <= share):
+        return None
+    hint = ("; they match once leading zeros and case are ignored: write every table's ids the same way "
+            "(as text, with the same zeros and case)" if fixed > share else
+            "; check that the right column is mapped to customer_id "
+            f"(data.tables.{table}.columns)")
+    whose = (f"its {len(ids):,} customer ids" if whole
+             else f"{len(ids):,} customer ids sampled from its rows")
+    return (f"table '{table}': {'none' if share == 0 else f'only {share:.0%}'} of {whose} "
+            f"occur in the transactions (e.g. {[str(i) for i in ids[:3]]}; the transactions have e.g. "
+            f"{[str(i) for i in tx_ids[:3]]}){hint}. Its features and KPIs describe "
+            f"{'no' if share == 0 else 'few'} customers of the transactions")
 
 
 def _synthetic_tables(data: DataConfig) -> Tables:

@@ -422,3 +422,34 @@ def test_parquet_with_nanosecond_times_is_refused_with_the_fix(spark, tmp_path):
     assert "coerce_timestamps='us'" in str(err.value)
     write_frame(tx, tmp_path / "us.parquet")  # churnml's writer stores microseconds, which Spark reads
     assert spark_tables(spark, {"transactions": str(tmp_path / "us.parquet")}).transactions.count() == 1
+
+
+def test_parquet_read_by_spark_warns_about_ids_the_transactions_lack_as_duckdbs_path_does(spark, tmp_path, caplog):
+    """The same tables give the same warnings, word for word, from churnml.io and from Spark reading Parquet."""
+    from churnml.io import warn_unmatched_ids
+    from churnml.spark import spark_tables
+
+    def ids(*values, **extra):
+        return pd.DataFrame({"customer_id": pd.Series(list(values), dtype="str"), **extra})
+
+    n = 4
+    tx = ids("0000001", "0000002", "C03", "C04", timestamp=pd.to_datetime(["2024-01-02"] * n), amount=[1.0] * n)
+    tables = {"transactions": tx,
+              "customers": ids("1", "2", region=["eu", "us"]),  # leading zeros lost: none match
+              "tickets": ids("c03", "c04", "0000001", ticket_id=["t1", "t2", "t3"],  # case: 1 of 3 match
+                             opened_at=pd.to_datetime(["2024-01-01"] * 3)),
+              "events": ids("C03", "F1", "F2", "F3", event_type=["login"] * 4,  # free users: no warning
+                            timestamp=pd.to_datetime(["2024-01-01"] * 4))}
+    paths = {}
+    for name, table in tables.items():
+        paths[name] = str(tmp_path / f"{name}.parquet")
+        write_frame(table, paths[name])
+    duckdb_side = warn_unmatched_ids(tables)
+    assert [w.split(":")[0] for w in duckdb_side] == ["table 'customers'", "table 'tickets'"]
+    with caplog.at_level(logging.WARNING, logger="churnml.spark.tables"):
+        spark_tables(spark, paths)
+    assert [r.getMessage() for r in caplog.records if r.name == "churnml.spark.tables"] == duckdb_side
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.spark.tables"):  # matching ids: nothing to say
+        spark_tables(spark, {"transactions": paths["transactions"], "events": paths["events"]})
+    assert not [r for r in caplog.records if r.name == "churnml.spark.tables"]

@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
-from churnml.io import Tables, load_tables
+from churnml.io import Tables, load_tables, unmatched_ids_text
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
-__all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "time_range", "to_pandas"]
+__all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "time_range", "to_pandas",
+           "warn_unmatched_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,57 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
     raise_collected(errors)
+    if any(not isinstance(src, pd.DataFrame) for src in sources.values()):  # frames come checked by churnml.io
+        warn_unmatched_ids(frames)
     return SparkTables(**frames)
+
+
+def warn_unmatched_ids(frames: Mapping[str, DataFrame]) -> list[str]:
+    """Spark's :func:`churnml.io.warn_unmatched_ids`: warn about a table whose ids are not the transactions'.
+
+    The distinct ids among each table's first rows (up to ``10 * ID_SAMPLE`` rows, at most
+    ``ID_SAMPLE`` ids: a few short jobs that stop early) are looked up in the transactions in one
+    job, and once more with leading zeros and case ignored when fewer than half are found. Same
+    rules and wording as DuckDB's path; returns the warnings.
+    """
+    samples: dict[str, tuple[list[str], bool]] = {}
+    for name, frame in frames.items():
+        if name == "transactions" or "customer_id" not in frame.columns:
+            continue
+        rows = [r[0] for r in frame.select("customer_id").where(F.col("customer_id").isNotNull())
+                .limit(10 * ID_SAMPLE).collect()]
+        ids = list(dict.fromkeys(rows))[:ID_SAMPLE]
+        if ids:
+            samples[name] = (ids, len(rows) < 10 * ID_SAMPLE and len(ids) < ID_SAMPLE)
+    if not samples:
+        return []
+    tx = frames["transactions"].select("customer_id")
+    shares = {name: _found_share(tx, ids, F.col("customer_id"), lambda i: i) for name, (ids, _) in samples.items()}
+    low = [name for name, share in shares.items() if share < 0.5]
+    key = F.lower(F.expr("TRIM(LEADING '0' FROM customer_id)"))
+    fixed = {name: _found_share(tx, samples[name][0], key, lambda i: i.lstrip("0").lower()) for name in low}
+    shown = [r[0] for r in tx.limit(3).collect()] if low else []
+    warned = []
+    for name in low:
+        ids, whole = samples[name]
+        text = unmatched_ids_text(name, ids, shares[name], fixed[name], shown, whole=whole)
+        if text:
+            log.warning("%s", text)
+            warned.append(text)
+    return warned
+
+
+#: Most distinct ids of a table :func:`warn_unmatched_ids` looks up in the transactions.
+ID_SAMPLE = 10_000
+
+
+def _found_share(tx: DataFrame, ids: list[str], key: Column, spell: Callable[[str], str]) -> float:
+    """The share of the distinct ``spell(id)`` of ``ids`` found among ``key`` of the transactions (one job)."""
+    wanted = sorted({spell(i) for i in ids})
+    spark = tx.sparkSession
+    small = spark.createDataFrame([(k,) for k in wanted], "k string")
+    found = tx.select(key.alias("k")).join(F.broadcast(small), "k", "left_semi").distinct().count()
+    return found / len(wanted)
 
 
 def _source_name(source: DataFrame | str | Path) -> str | None:
