@@ -98,6 +98,12 @@ class ParquetSource:
         """Number of rows (from the Parquet footers, without reading the data)."""
         return int(self._query("SELECT COUNT(*) FROM src")[0][0])  # type: ignore[call-overload]
 
+    def distinct(self, column: str) -> set[str]:
+        """The distinct values of one column as text, nulls left out (DuckDB reads only that column)."""
+        name = column.replace('"', '""')
+        rows = self._query(f'SELECT DISTINCT CAST("{name}" AS VARCHAR) FROM src WHERE "{name}" IS NOT NULL')
+        return {str(row[0]) for row in rows}
+
     def __getitem__(self, columns: Sequence[str]) -> ParquetSource:
         if isinstance(columns, str):
             raise TypeError("select columns with a list, source[['customer_id', 'timestamp']]")

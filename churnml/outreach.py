@@ -24,6 +24,7 @@ from churnml.errors import ConfigError, ModelError, SchemaError
 from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
+from churnml.reasons import reason_columns
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -210,8 +211,9 @@ def _as_given(x: float) -> str:
 
 def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame, top_k: int) -> pd.DataFrame:
     """Reason codes of the chosen rows (index ``0..n-1``), from their feature rows."""
-    if top_k == 0 or chosen.empty:
-        return pd.DataFrame(index=chosen.index)
+    if top_k == 0 or chosen.empty:  # nobody chosen: the columns still, so that the list keeps its shape
+        return pd.DataFrame({c: pd.Series(index=chosen.index, dtype="float64" if c.endswith("_contribution") else "str")
+                             for c in reason_columns(top_k)}, index=chosen.index)
     ids = chosen["customer_id"]
     rows = feature_rows(ids).drop_duplicates("customer_id").set_index("customer_id")
     absent = ids[~ids.isin(rows.index)]

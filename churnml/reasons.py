@@ -29,6 +29,7 @@ __all__ = [
     "default_groups",
     "describe_values",
     "reason_codes",
+    "reason_columns",
 ]
 
 #: ``describe(feature, values, rows) -> Series of sentences | None`` (None: use the templates).
@@ -271,8 +272,13 @@ def reason_codes(
         out[f"{slot}_value"], out[f"{slot}_text"] = _render_slot(X, features, member, describe)
         out[f"{slot}_contribution"] = np.where(chosen, value, np.nan)
     frame = pd.DataFrame(out, index=X.index)
-    cols = [f"reason_{j}{s}" for j in range(1, top_k + 1) for s in ("", "_feature", "_value", "_contribution", "_text")]
+    cols = reason_columns(top_k)
     return frame[cols].astype({c: "str" for c in cols if not c.endswith("_contribution")})
+
+
+def reason_columns(top_k: int) -> list[str]:
+    """The columns of :func:`reason_codes` for ``top_k`` reasons, in order (contributions are floats, the rest text)."""
+    return [f"reason_{j}{s}" for j in range(1, top_k + 1) for s in ("", "_feature", "_value", "_contribution", "_text")]
 
 
 def _render_slot(

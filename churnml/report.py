@@ -25,7 +25,7 @@ import pandas as pd
 
 from churnml import explain
 from churnml.cli import base_parser, config_from_args, run
-from churnml.config import Config
+from churnml.config import Config, TimeConfig
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features import FeaturePlan, compute_features
 from churnml.io import load_tables, write_text
@@ -77,7 +77,8 @@ def model_section(tables: object, model: ChurnModel, cfg: Config, cutoff: object
     tiers = scored.groupby("risk_tier", sort=False).agg(
         customers=("customer_id", "size"),
         mean_probability=("churn_probability", "mean"),
-        value_at_risk=("value_at_risk", "sum"),
+        value_at_risk=("value_at_risk", "sum"),  # of the customers with a known CLV
+        unvalued=("value_at_risk", lambda v: int(v.isna().sum())),  # unknown CLV (e.g. an MRR left empty)
     )
     order = [t for t, _ in sorted(cfg.scoring.tiers.items(), key=lambda kv: -kv[1]) if t in tiers.index]
     # Features of everyone scored, then the sample: some families (BG/NBD) are fitted on the whole spine,
@@ -143,6 +144,7 @@ def _main(args: argparse.Namespace) -> int:
         model = load_churn_model(args.model)
         if "feature_plan" not in getattr(model, "extra_", {}):
             raise ModelError(f"{args.model} has no feature plan; train it with python -m churnml.train")
+        cfg = _with_model_time(cfg, model, args.model)
         end = DataSpan.from_times(tables.transactions["timestamp"], cfg.data.end).end.normalize()
         cutoff = asked if asked is not None else end
         section = model_section(tables, model, cfg, cutoff, name=args.model)
@@ -150,6 +152,17 @@ def _main(args: argparse.Namespace) -> int:
     written = write_html(html, out, overwrite=args.overwrite)
     log.info("wrote the retention report (%d kB) to %s", len(html.encode()) // 1024, written.resolve())
     return 0
+
+
+def _with_model_time(cfg: Config, model: ChurnModel, name: str) -> Config:
+    """``cfg`` with the model's time model: the segments' churn and the header then mean the model's churn."""
+    time = TimeConfig(**model.extra_["time"])
+    if time != cfg.time:
+        changed = [k for k in TimeConfig.model_fields if getattr(time, k) != getattr(cfg.time, k)]
+        log.info("the report uses the time model of %s (%s), not the configuration's: its churn is the model's "
+                 "(regime %s, horizon %d days)", name, ", ".join(f"time.{k}" for k in changed), time.regime,
+                 time.horizon_days)
+    return cfg.model_copy(update={"time": time})
 
 
 def main(argv: list[str] | None = None) -> int:

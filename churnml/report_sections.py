@@ -234,7 +234,11 @@ def _tiers_table(tiers: pd.DataFrame) -> str:
     for r in tiers.to_dict("records"):
         row = [str(r["risk_tier"]), format_value(r["customers"], "count"),
                format_value(r["customers"] / total * 100.0, "pct"), f"{_num(r['mean_probability']):.3f}"]
-        rows.append(row + ([format_value(r["value_at_risk"], "money")] if has_value else []))
+        value = format_value(r["value_at_risk"], "money")
+        unvalued = int(r.get("unvalued", 0) or 0)
+        if unvalued:  # the sum leaves them out: say so
+            value += f" ({format_value(unvalued, 'count')} with an unknown CLV not counted)"
+        rows.append(row + ([value] if has_value else []))
     header = ["risk tier", "customers", "share", "mean churn probability"]
     return table_html(header + (["value at risk"] if has_value else []), rows, numeric=range(1, len(header) + 1))
 

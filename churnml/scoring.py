@@ -27,7 +27,7 @@ import pandas as pd
 
 from churnml.btyd import BGNBD, GammaGamma, summary_at
 from churnml.config import Config, TimeConfig
-from churnml.engine import in_memory, run_sql
+from churnml.engine import ParquetSource, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
 from churnml.label_sql import recurring_revenue_sql
@@ -350,7 +350,9 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
     known = set(getattr(tables, "transactions")["customer_id"])  # noqa: B009
     for name in ("customers", "subscriptions"):
         frame = getattr(tables, name, None)
-        if frame is not None:
+        if isinstance(frame, ParquetSource):  # read in place, as the features read it
+            known |= frame.distinct("customer_id")
+        elif frame is not None:
             known |= set(frame["customer_id"])
     keep, unscored = account_for(customers, known, set(pop["customer_id"]), time)
     spine = pop[pop["customer_id"].isin(set(keep))].reset_index(drop=True)

@@ -283,6 +283,19 @@ def test_the_cli_with_a_model_adds_drivers_risk_and_tiers(
 
 
 @pytest.mark.slow
+def test_with_a_model_the_segments_churn_is_the_models_not_the_configurations(
+    trained: tuple[Tables, Config, Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables, _, _, folder = trained  # trained on a 60-day horizon
+    monkeypatch.setattr(report_cli, "load_tables", lambda cfg: tables)
+    out = tmp_path / "report.html"
+    argv = [*(f"--set={s}" for s in SMALL), "--set=time.horizon_days=120", "--out", str(out), "--model", str(folder)]
+    assert report_cli.main(argv) == 0
+    segments = _section(out.read_text(encoding="utf-8"), "segments")
+    assert "the newest 60-day " in segments and "120-day" not in segments
+
+
+@pytest.mark.slow
 def test_the_model_section_of_a_training_renders_and_logs_as_an_mlflow_artifact(
     trained: tuple[Tables, Config, Any, Path], tmp_path: Path
 ) -> None:
@@ -317,3 +330,12 @@ def test_the_report_is_written_only_under_an_html_name(tmp_path: Path, capsys: p
     assert report_cli.main(["--out", str(tmp_path / "r.pdf")]) == 2  # it used to write HTML into r.pdf
     assert f"error: --out {tmp_path / 'r.pdf'}: the report is an HTML page; name it .html" in capsys.readouterr().err
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_a_tiers_value_at_risk_says_how_many_customers_of_unknown_clv_it_leaves_out() -> None:
+    from churnml.report_sections import _tiers_table
+
+    tiers = pd.DataFrame({"risk_tier": ["high", "low"], "customers": [3, 1], "mean_probability": [0.8, 0.1],
+                          "value_at_risk": [120.0, 5.0], "unvalued": [2, 0]})
+    html = _tiers_table(tiers)
+    assert "(2 with an unknown CLV not counted)" in html and html.count("not counted") == 1

@@ -352,6 +352,23 @@ def test_the_outreach_list_ranks_by_value_at_risk_then_probability_and_cuts_by_t
     assert asked == []
 
 
+def test_a_cut_that_lists_nobody_gives_an_empty_list_with_every_column():
+    """Budget 0 (or below one contact) lists nobody; the playbook reads reasons: it used to fail on a KeyError."""
+    from churnml.reasons import reason_columns
+    from churnml.scoring import outreach_list
+
+    def rows(ids):
+        raise AssertionError("nobody listed, so no feature rows are fetched")
+
+    cfg = load_config(None, ["scoring.cost_per_contact=9"])  # top_k 3 and the default playbook, which reads reasons
+    for budget in (0.0, 8.99):
+        empty = outreach_list(_scored(), None, rows, cfg, budget=budget)  # type: ignore[arg-type]
+        assert empty.empty
+        assert list(empty.columns) == ["rank", "customer_id", "cutoff", "churn_probability", "risk_tier",
+                                       "predicted_clv", "value_at_risk", "historical_spend", "rfm_segment",
+                                       *reason_columns(3), "suggested_action"]
+
+
 def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend_on_the_cut():
     from churnml.scoring import outreach_list
 
@@ -553,6 +570,13 @@ def test_tables_other_than_the_transactions_may_stay_on_disk(setup, tmp_path):
     assert on_disk, "the small world has tables besides the transactions"
     got = score_customers(replace(tables, **on_disk), model, CUTOFF, cfg)
     pd.testing.assert_frame_equal(got.outreach, score_customers(tables, model, CUTOFF, cfg).outreach)
+    # a customer list too: the known ids are read from the files (it failed on ParquetSource["customer_id"])
+    asked = [*got.outreach["customer_id"].head(3), "NOPE-1"]
+    listed = score_customers(replace(tables, **on_disk), model, CUTOFF, cfg, customers=asked)
+    in_memory = score_customers(tables, model, CUTOFF, cfg, customers=asked)
+    pd.testing.assert_frame_equal(listed.outreach, in_memory.outreach)
+    pd.testing.assert_frame_equal(listed.unscored, in_memory.unscored)
+    assert listed.unscored["reason"].str.startswith("unknown customer id").tolist() == [True]
 
 
 def test_the_clv_reuses_the_btyd_features_bgnbd_fit_and_gets_the_same_values(setup, monkeypatch):
@@ -682,7 +706,7 @@ def test_the_clv_method_follows_the_regime_and_the_mrr_column():
 def contractual(tmp_path_factory):
     from churnml.model import ChurnModel
 
-    cfg = load_config(None, small_world(800, 18, 30, 50) + ["time.regime=contractual"])
+    cfg = load_config(None, small_world(800, 18, 30, 30) + ["time.regime=contractual"])
     tables = load_tables(cfg)
     result = fit_and_evaluate(tables, cfg)
     folder = tmp_path_factory.mktemp("contractual") / "bundle"
