@@ -43,6 +43,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from churnml.errors import ModelError
+from churnml.features.btyd import p_no_purchase
 from churnml.horizon import horizon_power, to_horizon
 
 __all__ = ["BASELINES", "baseline_probabilities"]
@@ -93,6 +94,7 @@ def baseline_probabilities(
     target: str = "churned",
     random_state: int = 42,
     train_weight: np.ndarray | None = None,
+    lead_days: int = 0,
 ) -> dict[str, np.ndarray]:
     """Churn probabilities of every baseline on the test rows.
 
@@ -109,6 +111,9 @@ def baseline_probabilities(
         Weights of the train rows (a table sampled by class): the RFM logistic
         regression's scaling and fit use them. The calibration rows must be a
         uniform sample.
+    lead_days : int
+        ``time.lead_time_days``: BG/NBD's probability is of no purchase in the
+        label window ``[c + lead, c + lead + horizon)``, as the labels count.
 
     Returns
     -------
@@ -135,8 +140,14 @@ def baseline_probabilities(
         lr.fit(_rfm_matrix(train, never), train[target].to_numpy(), **w)
         _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test, never))[:, 1], base_rate)
     bg = f"btyd_p_no_purchase_{horizon_days}d"
-    if bg in test.columns and test[bg].notna().all():
-        out["bgnbd"] = test[bg].to_numpy(dtype="float64")
+    if bg in test.columns:
+        silent = test[bg] if lead_days == 0 else p_no_purchase(test, horizon_days, lead_days)
+        if silent.notna().all():
+            out["bgnbd"] = silent.to_numpy(dtype="float64")
+        else:
+            log.warning("baseline bgnbd left out: %s of the %s test rows have no purchase before the cutoff "
+                        "(e.g. subscribers who never bought), and BG/NBD models buyers only",
+                        f"{int(silent.isna().sum()):,}", f"{len(test):,}")
     rate = float(np.clip(y_cal.mean(), _EPS, 1 - _EPS)) if base_rate is None else base_rate
     out["historical_rate"] = np.full(len(test), rate)
     return out

@@ -63,8 +63,13 @@ class TimeConfig(StrictSection):
     ``horizon_days``) trains on a shorter window when the asked one cannot
     mature in training, and the probabilities are moved to the asked
     horizon (:mod:`churnml.horizon`); it is an upper bound (an asked horizon shorter than it is used
-    as it is); None means always the asked horizon. With ``embargo`` every
+    as it is); None means always the asked horizon. Non-contractual only: the move takes its base
+    rate from BG/NBD, a model of purchases, so the contractual regime trains on the asked horizon. With ``embargo`` every
     training and calibration label window ends at or before the test cutoff.
+    ``calibration_share`` of the customers (chosen by a hash of their id) form
+    the calibration split and are left out of the training cutoffs: the
+    calibration cutoff is one step after the newest training cutoff, so the
+    same customer's label windows there would overlap.
     Training uses the ``max_train_cutoffs`` newest training cutoffs (None: all),
     which bounds the training table at weekly steps over a long log.
 
@@ -85,6 +90,7 @@ class TimeConfig(StrictSection):
     train_horizon_days: int | None = Field(120, ge=1)
     test_cutoff: dt.date | None = None
     embargo: bool = True
+    calibration_share: float = Field(0.2, gt=0, lt=1)
 
 
 FamilyName = Literal[

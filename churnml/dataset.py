@@ -5,9 +5,18 @@ Splits are by cutoff, never by random rows:
 * **test**: the newest cutoff whose label window (``horizon_days``) has
   matured, or ``time.test_cutoff``;
 * **calibration**: one earlier cutoff, used for early stopping and for
-  calibrating probabilities;
+  calibrating probabilities, for the ``time.calibration_share`` of the
+  customers held out of training (:func:`calibration_customers`);
 * **train**: rolling cutoffs before that, every ``step_days``, the newest
-  at most ``time.last_cutoff`` (the ``max_train_cutoffs`` newest of them).
+  at most ``time.last_cutoff`` (the ``max_train_cutoffs`` newest of them),
+  for the other customers.
+
+The calibration cutoff is one step after the newest training cutoff, so a
+customer's label windows at the two overlap (by ``horizon - step`` days):
+were the same customers in both, early stopping and the calibrator would
+judge the model on outcomes it was trained on, and stop late (on CDNOW
+it never stopped). Holding the calibration customers out of training keeps
+the split honest without moving the cutoffs back by a whole horizon.
 
 With ``embargo`` (the default) every training and calibration label window
 ends at or before the test cutoff: the model learns only from outcomes that
@@ -17,6 +26,7 @@ are strictly earlier than the calibration cutoff (by at least one step).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,14 +52,20 @@ __all__ = [
     "SplitCutoffs",
     "TrainingData",
     "build_training_data",
+    "calibration_customers",
+    "calibration_threshold",
     "check_matured",
     "check_regime_tables",
     "check_trainable",
     "longest_trainable_horizon",
     "split_cutoffs",
+    "training_horizon",
 ]
 
 log = logging.getLogger(__name__)
+
+#: Put before a customer id in the hash that picks the calibration customers (:func:`calibration_customers`).
+CALIBRATION_SALT = "churnml-calibration:"
 
 ID_COLS = ("customer_id", "cutoff")
 TARGET = "churned"
@@ -162,7 +178,7 @@ def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd
     """Settings that each make the last training cutoff reach the earliest usable one (none may fit)."""
     short = int((earliest - last_train) / DAY)  # days the last training cutoff is too early
     fixes = []
-    if t.embargo and h - short >= 1:  # with the embargo the calibration cutoff is test - (lead + h + grace)
+    if t.embargo and h - short >= 1 and t.regime == "noncontractual":  # calibration at test - (lead + h + grace)
         fixes.append(f"set time.train_horizon_days to at most {h - short} days")
     if t.test_cutoff is not None and test + short * DAY <= latest.normalize():
         fixes.append(f"set time.test_cutoff between {(test + short * DAY).date()} and "
@@ -192,11 +208,24 @@ class _Dates:
     h: int  # the training horizon
 
 
+def training_horizon(t: TimeConfig, horizon_days: int) -> int:
+    """The label horizon of the training and calibration cutoffs: ``time.train_horizon_days`` when shorter.
+
+    Only in the non-contractual regime: moving probabilities to the asked
+    horizon (:mod:`churnml.horizon`) takes its base rate from BG/NBD, a model
+    of purchases, which says nothing about when subscriptions end; a
+    contractual model is trained on the asked horizon.
+    """
+    if t.regime == "contractual" or t.train_horizon_days is None:
+        return horizon_days
+    return min(t.train_horizon_days, horizon_days)
+
+
 def _dates(span: DataSpan, t: TimeConfig, horizon_days: int) -> _Dates:
     """The split rule: test at the newest matured cutoff (or ``time.test_cutoff``), calibration one embargo
     (or one step) before it, the newest training cutoff one step before that."""
     H = horizon_days
-    h = min(t.train_horizon_days or H, H)
+    h = training_horizon(t, H)
     grace = t.grace_days if t.regime == "contractual" else 0
     latest = latest_matured_cutoff(span, H + grace, t.lead_time_days)
     test = to_cutoff(t.test_cutoff) if t.test_cutoff else latest.normalize()
@@ -350,6 +379,27 @@ class TrainingData:
         return rows[rows[UNIFORM].to_numpy(dtype=bool)]
 
 
+def calibration_customers(ids: pd.Series, share: float) -> np.ndarray:
+    """Whether each id belongs to the calibration customers: a fixed hash of the id, below ``share``.
+
+    A customer is a calibration customer when the first 4 bytes of
+    ``md5(CALIBRATION_SALT + id)`` (UTF-8), read as a big-endian unsigned
+    integer, are below ``round(share * 2**32)``: the same customers in every
+    run, on every engine (``churnml.spark.training`` computes it in Spark), at
+    every cutoff, whatever their label or features.
+    """
+    codes, uniques = pd.factorize(ids)
+    first = np.fromiter(
+        (int.from_bytes(hashlib.md5(f"{CALIBRATION_SALT}{u}".encode()).digest()[:4], "big") for u in uniques),
+        dtype=np.uint64, count=len(uniques))
+    return (first < calibration_threshold(share))[codes]
+
+
+def calibration_threshold(share: float) -> int:
+    """The hash value below which a customer is a calibration customer (:func:`calibration_customers`)."""
+    return round(share * 2**32)
+
+
 def build_training_data(tables: object, cfg: Config) -> TrainingData:
     """Labels and features at every training, calibration and test cutoff.
 
@@ -380,6 +430,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     plan = plan_features(tables, [*fit_cuts, splits.test], cfg.features, horizon_days=splits.test_horizon_days)
     feats = compute_features(tables, labels[list(ID_COLS)], plan)
     table = feats.merge(labels, on=list(ID_COLS), how="left", validate="one_to_one")
+    # after the features: the btyd family is fitted on each cutoff's whole population
+    table = table[_fit_rows(table, splits, cfg.time.calibration_share)].reset_index(drop=True)
     split = pd.Series("train", index=table.index, dtype="str")
     split[table["cutoff"] == splits.calibration] = "calibration"
     split[table["cutoff"] == splits.test] = "test"
@@ -389,6 +441,22 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     data = TrainingData(table, plan, splits, span, features, cats)
     check_trainable(data, cfg)
     return data
+
+
+def _fit_rows(labels: pd.DataFrame, splits: SplitCutoffs, share: float) -> np.ndarray:
+    """Rows to keep: the test cutoff's, the calibration customers' at the calibration cutoff, the others' before."""
+    held = calibration_customers(labels["customer_id"], share)
+    at_test = (labels["cutoff"] == splits.test).to_numpy()
+    at_cal = (labels["cutoff"] == splits.calibration).to_numpy()
+    log_holdout(int((at_cal & held).sum()), int(at_cal.sum()), int((~at_test & ~at_cal & held).sum()), share)
+    return at_test | (at_cal == held)
+
+
+def log_holdout(cal_kept: int, cal_all: int, train_dropped: int, share: float) -> None:
+    """Say how many rows the calibration customers take from each split (both engines)."""
+    log.info("calibration split: %s of the %s customers at the calibration cutoff (time.calibration_share=%g); "
+             "their %s rows at the training cutoffs are left out of training", f"{cal_kept:,}", f"{cal_all:,}",
+             share, f"{train_dropped:,}")
 
 
 def check_trainable(data: TrainingData, cfg: Config) -> None:

@@ -257,7 +257,7 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     client = MlflowClient()
     client.set_registered_model_alias(name, "challenger", version)
     client.set_model_version_tag(name, version, "test_window", window)
-    client.set_model_version_tag(name, version, f"test_{metric}", f"{value:.6f}")
+    client.set_model_version_tag(name, version, f"test_{metric}", repr(float(value)))  # exact: compared below
     try:
         champ = client.get_model_version_by_alias(name, "champion")
     except MlflowException:
@@ -293,7 +293,9 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     won = value > best if higher else value < best
     sign = {(True, True): ">", (True, False): "<=", (False, True): "<", (False, False): ">="}[(higher, won)]
     direction = "higher" if higher else "lower"
-    reason = f"{metric} {value:.4f} {sign} champion v{champ.version} {best:.4f} ({direction} is better; {how})"
+    digits = 4 if f"{value:.4f}" != f"{best:.4f}" else 10  # values that differ show a difference
+    reason = (f"{metric} {value:.{digits}f} {sign} champion v{champ.version} {best:.{digits}f} ({direction} is "
+              f"better; {how})")
     if won:
         client.set_registered_model_alias(name, "champion", version)
     return Promotion(version, won, reason)
@@ -305,7 +307,9 @@ def _label_window(window: str) -> str | None:
     if len(parts) < 4 or not parts[2].startswith("h") or not parts[3].startswith("lead"):
         return None
     lead = parts[3][4:]
-    return f"within {parts[2][1:]} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
+    grace = parts[4][5:] if len(parts) > 4 and parts[4].startswith("grace") else None
+    return (f"within {parts[2][1:]} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
+            + ("" if grace is None else f" (renewals within {grace} days continue a subscription)"))
 
 
 def _regime(window: str) -> str | None:

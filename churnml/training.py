@@ -68,14 +68,14 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
         calibration=cfg.model.calibration,
         random_state=cfg.seed,
     ).fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=cal[TARGET].to_numpy(), sample_weight=weight)
-    target = _horizon_target(data, test)
+    target = _horizon_target(data, test, cfg.time.lead_time_days)
     power = 1.0 if target is None else model.set_horizon_power(test[F], target)
     bar.update()
     bar.set_postfix_str("baselines")
     probs = {"model": model.predict_proba(test[F])}
     probs.update(
         baseline_probabilities(train, cal, test, data.splits.test_horizon_days, target, random_state=cfg.seed,
-                               train_weight=weight)
+                               train_weight=weight, lead_days=cfg.time.lead_time_days)
     )
     bar.update()
     bar.set_postfix_str("evaluation")
@@ -83,13 +83,7 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     top = cfg.evaluation.top_fraction
     metrics = {name: evaluate.classification_report(y, p, top) for name, p in probs.items()}
     backtest = _backtest(model, data, top)
-    value = None if cfg.evaluation.value_per_save is None else np.full(len(y), cfg.evaluation.value_per_save)
-    profit = evaluate.profit_curve(
-        y, probs["model"], value,
-        contact_cost=cfg.evaluation.contact_cost,
-        offer_cost=cfg.evaluation.offer_cost,
-        save_rate=cfg.evaluation.save_rate,
-    )
+    profit = _profit(y, probs["model"], cfg)
     bar.update()
     bar.set_postfix_str("SHAP")
     sample = test.sample(n=min(SHAP_SAMPLE, len(test)), random_state=cfg.seed).sort_index()
@@ -101,11 +95,28 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     bar.close()
     return TrainResult(
         data, model, probs, metrics, backtest, profit, importance, drivers, contrib, X_sample,
-        extra={"horizon_power": power, "horizon_base_rate": target, "best_k": evaluate.best_k(profit)},
+        extra={"horizon_power": power, "horizon_base_rate": target,
+               "best_k": None if profit is None else evaluate.best_k(profit)},
     )
 
 
-def _horizon_target(data: TrainingData, test: pd.DataFrame) -> float | None:
+def _profit(y: np.ndarray, p: np.ndarray, cfg: Config) -> pd.DataFrame | None:
+    """The test cutoff's profit curve, or None without ``evaluation.value_per_save``.
+
+    Its costs are money; without the money a saved customer keeps, a curve
+    would weigh costs in money against customers (every contact a loss at the
+    default costs), so none is made.
+    """
+    ev = cfg.evaluation
+    if ev.value_per_save is None:
+        log.info("no profit curve: evaluation.value_per_save (what a saved customer is worth, in the currency of "
+                 "contact_cost and offer_cost) is not set")
+        return None
+    return evaluate.profit_curve(y, p, np.full(len(y), ev.value_per_save), contact_cost=ev.contact_cost,
+                                 offer_cost=ev.offer_cost, save_rate=ev.save_rate)
+
+
+def _horizon_target(data: TrainingData, test: pd.DataFrame, lead_days: int = 0) -> float | None:
     """The asked horizon's base rate on the test population, when training used a shorter horizon.
 
     It is BG/NBD's mean P(no purchase in the asked horizon H) over the test
@@ -129,11 +140,12 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame) -> float | None:
             f"(features.families) and the 'rfm' family"
         )
     cal = data.part("calibration")
-    q_h_cal = mean_p_no_purchase(cal, h)
+    q_h_cal = mean_p_no_purchase(cal, h, lead_days)  # the label windows: after the lead time
+    q_H_test = float(test[col].mean()) if lead_days == 0 else mean_p_no_purchase(test, H, lead_days)
     observed = float(cal[TARGET].mean())
-    target = float(expit(logit(float(test[col].mean())) + logit(observed) - logit(q_h_cal)))
+    target = float(expit(logit(q_H_test) + logit(observed) - logit(q_h_cal)))
     log.info("moving probabilities from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "
-             "calibration) -> target base rate %.4f", h, H, float(test[col].mean()), h, q_h_cal, observed, target)
+             "calibration) -> target base rate %.4f", h, H, q_H_test, h, q_h_cal, observed, target)
     return target
 
 

@@ -34,13 +34,15 @@ log = logging.getLogger(__name__)
 
 
 def window_key(cfg: Config, data: TrainingData) -> str:
-    """Identifies the test window: data, regime, horizon, lead, test cutoff, rows.
+    """Identifies the test window: data, regime, horizon, lead (and grace, contractual), test cutoff, rows.
 
-    The regime is the second field: :func:`churnml.tracking.promote` reads it.
+    The regime is the second field, the horizon, lead and grace the next:
+    :func:`churnml.tracking.promote` reads them.
     """
+    grace = [f"grace{cfg.time.grace_days}"] if cfg.time.regime == "contractual" else []
     return "|".join([
         cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
-        f"lead{cfg.time.lead_time_days}", str(data.splits.test.date()), str(len(data.part("test"))),
+        f"lead{cfg.time.lead_time_days}", *grace, str(data.splits.test.date()), str(len(data.part("test"))),
     ])
 
 
@@ -54,6 +56,7 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         "grace_days": cfg.time.grace_days if cfg.time.regime == "contractual" else None,
         "step_days": cfg.time.step_days,
         "embargo": cfg.time.embargo,
+        "calibration_share": cfg.time.calibration_share,
         "data_first": d.span.first.date(),
         "data_end_exclusive": d.span.end.date(),
         **d.splits.as_params(),
@@ -82,11 +85,12 @@ def _figures(result: TrainResult) -> dict[str, Any]:
         "plots/pr.png": plots.pr_figure(y, probs),
         "plots/calibration.png": plots.calibration_figure(y, probs),
         "plots/gains.png": plots.gains_figure(y, probs),
-        "plots/profit.png": plots.profit_figure(result.profit.rename(columns={"expected_profit": "profit"})),
         "plots/shap_bar.png": plots.shap_bar_figure(result.importance),
         "plots/shap_beeswarm.png": plots.shap_beeswarm_figure(result.contributions.values, result.explained),
         "plots/risk_distribution.png": plots.risk_distribution_figure(probs["model"]),
     }
+    if result.profit is not None:
+        figs["plots/profit.png"] = plots.profit_figure(result.profit.rename(columns={"expected_profit": "profit"}))
     if top is not None:
         test = result.data.part("test")
         table = explain.churn_rate_by_decile(test[top], test[TARGET].to_numpy())
@@ -125,13 +129,14 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         run.metrics({f"test_{name}_{k}": v for k, v in values.items()})
     for step, row in result.backtest.iterrows():
         run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=int(str(step)))
-    run.metrics({"best_k_contacts": float(result.extra["best_k"]),
-                 "best_k_expected_profit": float(result.profit["expected_profit"].max())})
+    if result.profit is not None:
+        run.metrics({"best_k_contacts": float(result.extra["best_k"]),
+                     "best_k_expected_profit": float(result.profit["expected_profit"].max())})
+        run.table(result.profit.iloc[:: max(1, len(result.profit) // 200)], "tables/profit_curve.json")
     for path, fig in _figures(result).items():
         run.figure(fig, path)
     run.table(result.importance.reset_index(), "tables/feature_importance.json")
     run.table(result.backtest, "tables/backtest.json")
-    run.table(result.profit.iloc[:: max(1, len(result.profit) // 200)], "tables/profit_curve.json")
     run.table(feature_docs(d.plan), "tables/feature_docs.json")
     comparison = pd.DataFrame(result.metrics).T.reset_index(names="model")
     run.table(comparison, "tables/model_vs_baselines.json")

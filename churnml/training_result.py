@@ -24,7 +24,7 @@ class TrainResult:
     test_probabilities: dict[str, np.ndarray]
     metrics: dict[str, dict[str, float]]
     backtest: pd.DataFrame
-    profit: pd.DataFrame
+    profit: pd.DataFrame | None  # None without evaluation.value_per_save
     importance: pd.DataFrame
     drivers: str
     contributions: explain.Contributions

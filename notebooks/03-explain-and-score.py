@@ -51,8 +51,8 @@ URI = resolve_tracking_uri(os.environ.get("CHURNML_NB_TRACKING_URI"))
 #
 # The synthetic world with every table, a 60-day horizon. The campaign's economics go into
 # `evaluation`: a contact costs 2, an accepted offer 10, one churner in five accepts it
-# (`save_rate`), and a saved customer is worth 80 (`value_per_save`; without it, profit is counted
-# in saved customers).
+# (`save_rate`), and a saved customer is worth 80 (`value_per_save`, in the costs' currency;
+# without it training makes no profit curve).
 
 # %%
 cfg = load_config(None, [

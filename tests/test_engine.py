@@ -64,6 +64,7 @@ def test_training_reads_the_events_in_place_and_refuses_parquet_transactions(syn
 
     tx, events, folder = synthetic_world
     cfg = load_config(None, overrides=["time.horizon_days=60", "time.max_train_cutoffs=2", "time.min_history_days=120",
+                                       "model.min_rows=20",
                                        "features.families=[rfm,windowed,events]"])
     frames = build_training_data(Tables(transactions=tx, events=events), cfg).table
     mixed = build_training_data(Tables(transactions=tx, events=ParquetSource(folder / "events.parquet")), cfg).table

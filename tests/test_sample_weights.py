@@ -109,7 +109,7 @@ def class_sample():
     from churnml.io import load_tables
     from tests.settings import small_world
 
-    cfg = load_config(None, small_world(400, 14, 30, 50))
+    cfg = load_config(None, small_world(400, 14, 30, 30))
     data = build_training_data(load_tables(cfg), cfg)
     t = data.table
     code = pd.Series(pd.factorize(t["customer_id"], sort=True)[0], index=t.index)

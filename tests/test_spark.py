@@ -26,7 +26,7 @@ from tests.settings import small_world
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 KEYS = ["customer_id", "cutoff"]
-SETTINGS = small_world(500, 16, 40, 50)
+SETTINGS = small_world(500, 16, 40, 30)
 CUTOFFS = ["2023-11-01", "2024-01-01", "2024-03-01"]
 SCORE_CUTOFF = "2024-04-01"
 FEATURE_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")
@@ -424,6 +424,16 @@ def test_training_data_sampled_by_class_keeps_every_rarer_train_row_and_uniform_
                 got.drop(columns=["sample_weight", "sample_uniform"]).reset_index())
 
 
+def test_spark_picks_the_calibration_customers_duckdbs_path_picks(spark):
+    from churnml.dataset import calibration_customers
+    from churnml.spark.training import calibration_column
+
+    ids = pd.Series(["Zoë", "007", "7", "a b", "日本", *[f"C{i:06d}" for i in range(400)]], dtype="str")
+    frame = spark.createDataFrame([(i,) for i in ids], "customer_id string")
+    got = frame.select("customer_id", calibration_column(0.2).alias("held")).toPandas()
+    assert dict(zip(got["customer_id"], got["held"], strict=True)) == dict(zip(ids, calibration_customers(ids, 0.2), strict=True))
+
+
 # ----------------------------------------------------------------------------- training and scoring
 @pytest.fixture(scope="module")
 def trained(spark, tmp_path_factory, stables):
@@ -499,7 +509,7 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
     duck = recurring_revenue(SimpleNamespace(subscriptions=edge), c)
     assert duck["customer_id"].tolist() == ["A", "C", "E"] and duck["mrr_missing"].tolist() == [0, 1, 0]
     assert_same(duck, spark_revenue(spark, sedge, c))
-    cfg = load_config(None, [*SETTINGS, "time.regime=contractual"])
+    cfg = load_config(None, [*SETTINGS, "time.regime=contractual", "time.calibration_share=0.5"])
     result = fit_and_evaluate(tables, cfg)
     result.model.save(tmp_path / "m", extra={"feature_plan": result.data.plan.to_dict(),
                                              "time": cfg.time.model_dump(mode="json")})

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.slow
 
 SETTINGS = small_world(1500, 18, 60, 100)
 
+#: The calibration customers among C000000 .. C000039 at time.calibration_share 0.2 (computed once by hand with
+#: hashlib: int(md5("churnml-calibration:" + id).hexdigest()[:8], 16) < 0.2 * 2**32).
+PINNED_CALIBRATION_IDS = ["C000000", "C000004", "C000010", "C000013", "C000018", "C000021", "C000024", "C000026",
+                          "C000036"]
+
 
 @pytest.fixture(scope="module")
 def cfg():
@@ -67,6 +72,20 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
     assert {"tables/feature_importance.json", "tables/backtest.json"} <= tables
     assert run.inputs.dataset_inputs, "the training table is logged as an MLflow dataset"
     assert run.data.tags["model_type"] == "lightgbm"
+    # no evaluation.value_per_save: no profit curve (its money costs would be weighed against customers)
+    assert "plots/profit.png" not in arts and "tables/profit_curve.json" not in tables
+    assert "best_k_contacts" not in m
+
+
+def test_the_profit_curve_needs_the_value_of_a_saved_customer(tables):
+    from churnml.evaluate import profit_curve
+
+    cfg = load_config(None, [*SETTINGS, "evaluation.value_per_save=80"])
+    result = fit_and_evaluate(tables, cfg)
+    y, p = result.y_test, result.test_probabilities["model"]
+    expected = profit_curve(y, p, np.full(len(y), 80.0), contact_cost=2.0, offer_cost=10.0, save_rate=0.2)
+    pd.testing.assert_frame_equal(result.profit, expected)
+    assert result.extra["best_k"] == int(expected["k"][expected["expected_profit"].idxmax()]) > 0
 
 
 def test_the_first_registered_version_is_champion_and_loads_by_alias(trained, cfg, tables):
@@ -116,6 +135,41 @@ def test_splits_are_by_cutoff_and_never_share_a_customer_cutoff(cfg, tables):
     s = result.data.splits
     assert s.calibration + pd.Timedelta(days=s.train_horizon_days) <= s.test  # embargo
     assert set(t[TARGET].unique()) == {0, 1}
+
+
+def test_the_calibration_customers_are_held_out_of_training_and_everyone_else_is_kept(cfg, tables):
+    """The calibration cutoff is one step after the newest training cutoff, so their label windows overlap:
+    the calibration split's customers must not be trained on, and no other row may go missing."""
+    from churnml.dataset import build_training_data, calibration_customers
+    from churnml.labels import make_labels
+
+    data = build_training_data(tables, cfg)
+    t, s = data.table, data.splits
+    cal, train, test = (set(data.part(x)["customer_id"]) for x in ("calibration", "train", "test"))
+    assert cal and train and not cal & train
+    everyone = make_labels(tables, [*s.train, s.calibration], cfg.time, horizon_days=s.train_horizon_days)
+    held = calibration_customers(everyone["customer_id"], cfg.time.calibration_share)
+    at_cal = (everyone["cutoff"] == s.calibration).to_numpy()
+    expected = everyone[(at_cal & held) | (~at_cal & ~held)]
+    got = t[t["split"] != "test"][["customer_id", "cutoff", TARGET]]
+    key = ["cutoff", "customer_id"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  expected[got.columns].sort_values(key).reset_index(drop=True), check_dtype=False)
+    at_test = make_labels(tables, [s.test], cfg.time, horizon_days=s.test_horizon_days)
+    assert test == set(at_test["customer_id"])  # the test split keeps every customer
+    assert 0.1 < len(cal) / at_cal.sum() < 0.3  # about time.calibration_share = 0.2 of 1,500
+
+
+def test_calibration_customers_are_a_fixed_hash_of_the_id():
+    from churnml.dataset import calibration_customers
+
+    ids = pd.Series([f"C{i:06d}" for i in range(100_000)], dtype="str")
+    held = calibration_customers(ids, 0.2)
+    assert abs(held.mean() - 0.2) < 0.005
+    assert held.tolist()[:12] == calibration_customers(ids[:12][::-1], 0.2).tolist()[::-1]  # by id, not position
+    # pinned: the same customers in every run and release (md5("churnml-calibration:" + id)[:4] < 0.2 * 2**32)
+    assert [i for i, h in zip(ids[:40], held[:40], strict=True) if h] == PINNED_CALIBRATION_IDS
+    assert calibration_customers(ids, 0.5)[held].all()  # a larger share keeps the smaller share's customers
 
 
 def test_a_shorter_training_horizon_moves_every_score_to_one_base_rate_keeping_the_ranking(tables):
@@ -331,3 +385,18 @@ def test_the_served_model_needs_every_column_and_takes_missing_values(trained, c
     assert got.notna().all() and len(got) == 20
     with pytest.raises(MlflowException, match=r"Model is missing inputs \['rfm_recency_days'\]"):
         model.predict(X.drop(columns=["rfm_recency_days"]))
+
+
+def test_with_a_lead_time_the_bgnbd_baseline_scores_the_label_window_not_the_next_days(tables):
+    """Labels count purchases in [c + lead, c + lead + H); BG/NBD's baseline must answer that question."""
+    from churnml.features.btyd import p_no_purchase
+
+    cfg = load_config(None, [*SETTINGS, "time.lead_time_days=30"])
+    result = fit_and_evaluate(tables, cfg)
+    test = result.data.part("test")
+    got = result.test_probabilities["bgnbd"]
+    window = p_no_purchase(test, 60, 30).to_numpy()
+    np.testing.assert_allclose(got, window, rtol=1e-12)
+    next_days = test["btyd_p_no_purchase_60d"].to_numpy()  # the feature: the 60 days right after the cutoff
+    assert (window >= next_days - 1e-12).all() and (window > next_days + 1e-3).mean() > 0.5  # drop-outs in the lead
+    np.testing.assert_allclose(p_no_purchase(test, 60, 0).to_numpy(), next_days, rtol=1e-9)

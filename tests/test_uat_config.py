@@ -131,6 +131,40 @@ def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
 
 
+def test_a_contractual_version_with_another_grace_does_not_challenge_the_champion(registry):
+    """The grace decides who churned (a renewal within it continues the subscription): another question."""
+    from churnml.config import load_config
+    from churnml.tracking import promote
+    from churnml.training_log import window_key
+
+    class Data:  # what window_key reads of the training data
+        splits = type("S", (), {"test_horizon_days": 90, "test": pd.Timestamp("2024-07-01")})()
+
+        @staticmethod
+        def part(_):
+            return range(300)
+
+    keys = [window_key(load_config(None, ["time.regime=contractual", f"time.grace_days={g}"]), Data)
+            for g in (30, 7)]
+    assert keys[0] == "cdnow|contractual|h90|lead0|grace30|2024-07-01|300"
+    promote("m", "1", "roc_auc", 0.70, keys[0])
+    other = promote("m", "2", "roc_auc", 0.99, keys[1])
+    assert (other.champion, other.reason) == (False, (
+        "champion v1 kept: it predicts churn within 90 days (renewals within 30 days continue a subscription) and "
+        "this version churn within 90 days (renewals within 7 days continue a subscription), another question, so "
+        "neither is scored on the other's labels; give each horizon its own tracking.registered_model_name"))
+
+
+def test_an_identical_metric_does_not_win_the_champion_alias_through_rounding(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.78394449, "W")  # stored as 0.783944 (six decimals) before
+    same = promote("m", "2", "roc_auc", 0.78394449, "W")
+    assert (same.champion, same.reason) == (
+        False, "roc_auc 0.7839444900 <= champion v1 0.7839444900 (higher is better; same test window)")
+    assert promote("m", "3", "roc_auc", 0.78394450, "W").champion
+
+
 def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
     from churnml.evaluate import champion_metric_key
     from churnml.tracking import promote
@@ -387,3 +421,14 @@ def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"tiers: .* holds the yes/no value False where numbers"):
         load_config(None, ["scoring.tiers={high: 0.7, low: false}"])
     assert load_config(None, ["features.windows=[7, 30]"]).features.windows == [7, 30]
+
+
+def test_a_short_training_horizon_without_the_btyd_family_is_refused_before_any_data_or_run(tmp_path, capsys):
+    from churnml.train import main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main(["--set", "features.families=[rfm, windowed]", "--tracking-uri", uri]) == 2
+    assert ("time.train_horizon_days=120 is shorter than time.horizon_days=273: the probabilities are moved to the "
+            "asked horizon with BG/NBD's base rate, which needs the 'rfm' and 'btyd' feature families") in \
+        capsys.readouterr().err
+    assert not (tmp_path / "mlflow.db").exists()  # no run was started

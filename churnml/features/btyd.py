@@ -36,7 +36,7 @@ from churnml.btyd import BGNBD
 from churnml.errors import ChurnMLError
 from churnml.features.base import FeatureDoc
 
-__all__ = ["add_btyd_features", "btyd_docs", "mean_p_no_purchase", "recency_rank"]
+__all__ = ["add_btyd_features", "btyd_docs", "mean_p_no_purchase", "p_no_purchase", "recency_rank"]
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,28 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int) -> float:
-    """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the horizon.
+def p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0) -> pd.Series:
+    """BG/NBD's P(no purchase in ``[c + lead, c + lead + horizon)``) for ``rows`` (one cutoff's population).
+
+    Fitted on the rows with a purchase (:func:`_buyers`), like the family's
+    column, which it equals when ``lead_days`` is 0; with a lead time it is the
+    probability of the label window itself. Rows without a purchase get NaN.
+    """
+    out = pd.Series(np.nan, index=rows.index, dtype="float64")
+    buyers = _buyers(rows)
+    summary = _summary(rows[buyers])
+    out[buyers] = BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary,
+                                                     lead=lead_days / UNIT_DAYS).to_numpy()
+    return out
+
+
+def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0) -> float:
+    """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the label window.
 
     Over the rows with a purchase (:func:`_buyers`), as the pandas mean of the
-    ``btyd_p_no_purchase`` column skips the others' NaN.
+    ``btyd_p_no_purchase`` column skips the others' NaN (:func:`p_no_purchase`).
     """
-    summary = _summary(rows[_buyers(rows)])
-    return float(BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary).mean())
+    return float(p_no_purchase(rows, horizon_days, lead_days).mean())
 
 
 def recency_rank(features: pd.DataFrame) -> pd.Series:

@@ -21,13 +21,16 @@ from pyspark.sql import types as T
 
 from churnml.config import Config
 from churnml.dataset import (
+    CALIBRATION_SALT,
     TARGET,
     UNIFORM,
     WEIGHT,
     SplitCutoffs,
     TrainingData,
+    calibration_threshold,
     check_regime_tables,
     check_trainable,
+    log_holdout,
     split_cutoffs,
 )
 from churnml.errors import ConfigError, EmptyDataError, ModelError
@@ -165,6 +168,23 @@ def _split_column(splits: SplitCutoffs) -> Column:
             .when(cut == _day(splits.test), "test").otherwise("train"))
 
 
+def calibration_column(share: float) -> Column:
+    """:func:`churnml.dataset.calibration_customers` in Spark: the same customers, by the same md5."""
+    first = F.conv(F.substring(F.md5(F.concat(F.lit(CALIBRATION_SALT), F.col("customer_id"))), 1, 8), 16, 10)
+    return first.cast("long") < F.lit(calibration_threshold(share))
+
+
+def _fit_rows(lab: DataFrame, share: float) -> DataFrame:
+    """:func:`churnml.dataset` keeps these rows: the test's, the calibration customers' at calibration, the rest."""
+    held = calibration_column(share)
+    split = F.col("split")
+    counts = lab.agg(F.count_if((split == "calibration") & held).alias("kept"),
+                     F.count_if(split == "calibration").alias("all"),
+                     F.count_if((split == "train") & held).alias("dropped")).collect()[0]
+    log_holdout(counts["kept"], counts["all"], counts["dropped"], share)
+    return lab.where((split == "test") | ((split == "calibration") == held))
+
+
 def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
                   sample_fraction: float = 1.0, sample_by: str = "customer") -> tuple[TrainingData, SampleInfo]:
     """The Spark twin of :func:`churnml.dataset.build_training_data`, sampled by customer.
@@ -193,7 +213,8 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     fit_cuts = [*splits.train, splits.calibration]
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days, data_end=span.end).unionByName(
         labels(spark, tables, [splits.test], cfg.time, splits.test_horizon_days, data_end=span.end)
-    ).withColumn("split", _split_column(splits)).persist()  # read four times below
+    ).withColumn("split", _split_column(splits)).persist()  # read five times below
+    everyone, lab = lab, _fit_rows(lab, cfg.time.calibration_share)
     by_class = {(r["split"], int(r[TARGET])): int(r["count"]) for r in lab.groupBy("split", TARGET).count().collect()}
     full = {s: sum(n for (split, _), n in by_class.items() if split == s) for s in ("train", "calibration", "test")}
     keep_label = _rarer_label(by_class) if sample_by == "class" else None
@@ -202,12 +223,13 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     keep_all = None if keep_label is None else (F.col("split") == "train") & (F.col(TARGET) == keep_label)
     kept = sample_customers(lab, sample_fraction, cfg.seed, keep_all)
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
-    feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=lab.select(*KEYS), check_spine=False)
+    feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=everyone.select(*KEYS),
+                     check_spine=False)
     local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy(*KEYS))
     cats = [f.name for f in feats.schema.fields if isinstance(f.dataType, T.StringType) and f.name != "customer_id"]
     local = local.astype({**{c: "category" for c in cats}, TARGET: "int8", "split": "str"})
     names = [c for c in feats.columns if c not in KEYS]
-    lab.unpersist()
+    everyone.unpersist()
     data = TrainingData(local, plan, splits, span, names, cats)
     try:
         check_trainable(data, cfg)
