@@ -42,7 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from churnml.errors import ModelError
+from churnml.errors import ChurnMLError, ModelError
 from churnml.features.btyd import p_no_purchase
 from churnml.horizon import horizon_power, to_horizon
 
@@ -139,15 +139,34 @@ def baseline_probabilities(
                                              "logisticregression__sample_weight": train_weight}
         lr.fit(_rfm_matrix(train, never), train[target].to_numpy(), **w)
         _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test, never))[:, 1], base_rate)
-    bg = f"btyd_p_no_purchase_{horizon_days}d"
-    if bg in test.columns:
-        silent = test[bg] if lead_days == 0 else p_no_purchase(test, horizon_days, lead_days)
-        if silent.notna().all():
-            out["bgnbd"] = silent.to_numpy(dtype="float64")
-        else:
-            log.warning("baseline bgnbd left out: %s of the %s test rows have no purchase before the cutoff "
-                        "(e.g. subscribers who never bought), and BG/NBD models buyers only",
-                        f"{int(silent.isna().sum()):,}", f"{len(test):,}")
+    bgnbd = _bgnbd(test, horizon_days, lead_days)
+    if bgnbd is not None:
+        out["bgnbd"] = bgnbd
     rate = float(np.clip(y_cal.mean(), _EPS, 1 - _EPS)) if base_rate is None else base_rate
     out["historical_rate"] = np.full(len(test), rate)
     return out
+
+
+def _bgnbd(test: pd.DataFrame, horizon_days: int, lead_days: int) -> np.ndarray | None:
+    """BG/NBD's P(no purchase in the label window) of every test row; None, with a warning, when some row has
+    none (no purchase before the cutoff, or no BG/NBD fit) or the btyd family is absent (no warning)."""
+    column = f"btyd_p_no_purchase_{horizon_days}d"
+    if column not in test.columns:
+        return None
+    try:
+        silent = test[column] if lead_days == 0 else p_no_purchase(test, horizon_days, lead_days)
+    except ChurnMLError as exc:  # as the btyd family does: the baseline is left out, with a warning
+        log.warning("baseline bgnbd left out: BG/NBD could not be fitted at the test cutoff: %s", exc)
+        return None
+    missing = silent.isna()
+    if not missing.any():
+        return silent.to_numpy(dtype="float64")
+    never = test["rfm_recency_days"].isna() if "rfm_recency_days" in test.columns else missing
+    if (missing & ~never).any():
+        log.warning("baseline bgnbd left out: BG/NBD could not be fitted at the test cutoff (see the btyd "
+                    "family's warning)")
+    else:
+        log.warning("baseline bgnbd left out: %s of the %s test rows have no purchase before the cutoff (e.g. "
+                    "subscribers who never bought), and BG/NBD models buyers only", f"{int(missing.sum()):,}",
+                    f"{len(test):,}")
+    return None

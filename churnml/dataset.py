@@ -57,6 +57,7 @@ __all__ = [
     "check_matured",
     "check_regime_tables",
     "check_trainable",
+    "horizon_move_problem",
     "longest_trainable_horizon",
     "split_cutoffs",
     "training_horizon",
@@ -219,6 +220,22 @@ def training_horizon(t: TimeConfig, horizon_days: int) -> int:
     if t.regime == "contractual" or t.train_horizon_days is None:
         return horizon_days
     return min(t.train_horizon_days, horizon_days)
+
+
+def horizon_move_problem(t: TimeConfig, families: Sequence[str]) -> str | None:
+    """Why training cannot move its probabilities to the asked horizon, or None when it can (or need not).
+
+    A training horizon shorter than the asked one (:func:`training_horizon`)
+    moves the probabilities with BG/NBD's base rate, which needs the ``rfm``
+    and ``btyd`` feature families.
+    """
+    h, H = training_horizon(t, t.horizon_days), t.horizon_days
+    if h == H or {"btyd", "rfm"} <= set(families):
+        return None
+    return (f"time.train_horizon_days={h} is shorter than time.horizon_days={H}: the probabilities are moved to "
+            "the asked horizon with BG/NBD's base rate, which needs the 'rfm' and 'btyd' feature families; add "
+            "them to features.families, or set time.train_horizon_days to null (or at least "
+            f"{H}) to train on the asked horizon")
 
 
 def _dates(span: DataSpan, t: TimeConfig, horizon_days: int) -> _Dates:
@@ -463,15 +480,20 @@ def check_trainable(data: TrainingData, cfg: Config) -> None:
     """Raise :class:`~churnml.errors.ModelError` unless every split has ``model.min_rows`` rows and two classes."""
     for name in ("train", "calibration", "test"):
         part = data.part(name)
+        share = cfg.time.calibration_share
+        held = (f" (the time.calibration_share={share:g} of the customers at the calibration cutoff)"
+                if name == "calibration" else "")
         if len(part) < cfg.model.min_rows:
             raise ModelError(
-                f"the {name} split has {len(part)} customer-cutoff rows, fewer than model.min_rows="
+                f"the {name} split has {len(part)} customer-cutoff rows{held}, fewer than model.min_rows="
                 f"{cfg.model.min_rows}; give more customers or lower model.min_rows"
+                + (", or raise time.calibration_share" if held else "")
             )
         classes = sorted(part[TARGET].unique().tolist())
         if len(classes) < 2:
             raise ModelError(
                 f"the {name} split has only one label class ({classes}): every customer "
                 f"{'churned' if classes == [1] else 'stayed'}; a churn model needs both. Check the horizon "
-                f"({cfg.time.horizon_days} days) and the population rule"
+                f"({cfg.time.horizon_days} days) and the population rule" + (", or raise time.calibration_share"
+                                                                              if held else "")
             )

@@ -270,12 +270,12 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts {regimes[0]} churn and this version {regimes[1]} churn; "
             "give each regime its own tracking.registered_model_name"))
-    windows = _label_window(champ.tags.get("test_window", "")), _label_window(window)
-    if None not in windows and windows[0] != windows[1]:
+    theirs = champ.tags.get("test_window", "")
+    if _other_question(theirs, window):
         return Promotion(version, False, (
-            f"champion v{champ.version} kept: it predicts churn {windows[0]} and this version churn {windows[1]}, "
-            "another question, so neither is scored on the other's labels; give each horizon its own "
-            "tracking.registered_model_name"))
+            f"champion v{champ.version} kept: it predicts churn {_label_window(theirs)} and this version churn "
+            f"{_label_window(window)}, another question, so neither is scored on the other's labels; give each "
+            "horizon, lead time and grace its own tracking.registered_model_name"))
     if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
@@ -290,7 +290,8 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
     else:
         return Promotion(version, False, f"champion v{champ.version} kept: other test window")
-    won = value > best if higher else value < best
+    # Tags written before the exact value was kept hold six decimals: an identical retrain must not win on them.
+    won = value - best > _TIE if higher else best - value > _TIE
     sign = {(True, True): ">", (True, False): "<=", (False, True): "<", (False, False): ">="}[(higher, won)]
     direction = "higher" if higher else "lower"
     digits = 4 if f"{value:.4f}" != f"{best:.4f}" else 10  # values that differ show a difference
@@ -301,19 +302,40 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     return Promotion(version, won, reason)
 
 
-def _label_window(window: str) -> str | None:
-    """The label window of a test window key, in words (``within 90 days``), None when it has none."""
+#: A metric must beat the champion's by more than this: half the last digit of the six-decimal tags of older versions.
+_TIE = 5e-7
+
+
+def _question(window: str) -> tuple[str, str, str | None] | None:
+    """(horizon, lead, grace) of a test window key; grace None when the key has none (non-contractual, or
+    written before the grace was part of it); None for a key without a horizon and a lead."""
     parts = window.split("|")
     if len(parts) < 4 or not parts[2].startswith("h") or not parts[3].startswith("lead"):
         return None
-    lead = parts[3][4:]
     grace = parts[4][5:] if len(parts) > 4 and parts[4].startswith("grace") else None
-    return (f"within {parts[2][1:]} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
+    return parts[2][1:], parts[3][4:], grace
+
+
+def _other_question(a: str, b: str) -> bool:
+    """Whether two test window keys label churn differently (a grace missing from one of them is not known)."""
+    qa, qb = _question(a), _question(b)
+    if qa is None or qb is None:
+        return False
+    return qa[:2] != qb[:2] or (None not in (qa[2], qb[2]) and qa[2] != qb[2])
+
+
+def _label_window(window: str) -> str | None:
+    """The label window of a test window key, in words (``within 90 days``), None when it has none."""
+    q = _question(window)
+    if q is None:
+        return None
+    horizon, lead, grace = q
+    return (f"within {horizon} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
             + ("" if grace is None else f" (renewals within {grace} days continue a subscription)"))
 
 
 def _regime(window: str) -> str | None:
-    """The regime of a test window key (``source|regime|h..|lead..|cutoff|rows``), None when it has none."""
+    """The regime of a test window key (``source|regime|h..|lead..[|grace..]|cutoff|rows``), None when it has none."""
     parts = window.split("|")
     return parts[1] if len(parts) > 1 and parts[1] in ("contractual", "noncontractual") else None
 

@@ -29,7 +29,7 @@ from churnml.cli import (
     run,
 )
 from churnml.config import Config
-from churnml.dataset import build_training_data, training_horizon
+from churnml.dataset import build_training_data, horizon_move_problem
 from churnml.errors import ConfigError
 from churnml.evaluate import share_lifts
 from churnml.io import load_tables
@@ -135,13 +135,9 @@ def _main(args: argparse.Namespace) -> int:
     refused = lightgbm_param_problems(cfg.model.params)
     if refused:  # before the data is read and before an MLflow run exists
         raise ConfigError(f"model.params: {refused[0]}")
-    t = cfg.time
-    if training_horizon(t, t.horizon_days) < t.horizon_days and not {"btyd", "rfm"} <= set(cfg.features.families):
-        raise ConfigError(
-            f"time.train_horizon_days={t.train_horizon_days} is shorter than time.horizon_days={t.horizon_days}: "
-            "the probabilities are moved to the asked horizon with BG/NBD's base rate, which needs the 'rfm' and "
-            "'btyd' feature families; add them to features.families, or set time.train_horizon_days to null (or "
-            f"at least {t.horizon_days}) to train on the asked horizon")
+    problem = horizon_move_problem(cfg.time, cfg.features.families)
+    if problem:
+        raise ConfigError(problem)
     if args.engine == "spark":
         require_spark()
     if args.tracking_uri:

@@ -17,8 +17,8 @@ from tqdm.auto import tqdm
 
 from churnml import evaluate, explain
 from churnml.baselines import baseline_probabilities
-from churnml.config import Config
-from churnml.dataset import TARGET, TrainingData, build_training_data
+from churnml.config import Config, TimeConfig
+from churnml.dataset import TARGET, TrainingData, build_training_data, horizon_move_problem
 from churnml.errors import ModelError
 from churnml.features.btyd import mean_p_no_purchase
 from churnml.model import ChurnModel
@@ -68,7 +68,7 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
         calibration=cfg.model.calibration,
         random_state=cfg.seed,
     ).fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=cal[TARGET].to_numpy(), sample_weight=weight)
-    target = _horizon_target(data, test, cfg.time.lead_time_days)
+    target = _horizon_target(data, test, cfg.time)
     power = 1.0 if target is None else model.set_horizon_power(test[F], target)
     bar.update()
     bar.set_postfix_str("baselines")
@@ -116,7 +116,7 @@ def _profit(y: np.ndarray, p: np.ndarray, cfg: Config) -> pd.DataFrame | None:
                                  offer_cost=ev.offer_cost, save_rate=ev.save_rate)
 
 
-def _horizon_target(data: TrainingData, test: pd.DataFrame, lead_days: int = 0) -> float | None:
+def _horizon_target(data: TrainingData, test: pd.DataFrame, time: TimeConfig) -> float | None:
     """The asked horizon's base rate on the test population, when training used a shorter horizon.
 
     It is BG/NBD's mean P(no purchase in the asked horizon H) over the test
@@ -133,15 +133,16 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame, lead_days: int = 0) 
     if h == H:
         return None
     col = f"btyd_p_no_purchase_{H}d"
-    if col not in test.columns or test[col].isna().all():
-        raise ModelError(
-            f"time.train_horizon_days={h} differs from time.horizon_days={H}: the probabilities are moved to "
-            f"the asked horizon with the BG/NBD base rate, which needs the 'btyd' feature family "
-            f"(features.families) and the 'rfm' family"
-        )
+    if col not in test.columns:  # not planned: python -m churnml.train refuses this before reading the data
+        raise ModelError(horizon_move_problem(time, ()) or f"the feature {col} is missing")
+    if test[col].isna().all():
+        raise ModelError(f"time.train_horizon_days={h} is shorter than time.horizon_days={H}, so the probabilities "
+                         "are moved with BG/NBD's base rate, but BG/NBD could not be fitted at the test cutoff (see "
+                         "the warning above); set time.train_horizon_days to null to train on the asked horizon")
     cal = data.part("calibration")
-    q_h_cal = mean_p_no_purchase(cal, h, lead_days)  # the label windows: after the lead time
-    q_H_test = float(test[col].mean()) if lead_days == 0 else mean_p_no_purchase(test, H, lead_days)
+    lead = time.lead_time_days  # the label windows come after the lead time
+    q_h_cal = mean_p_no_purchase(cal, h, lead)
+    q_H_test = float(test[col].mean()) if lead == 0 else mean_p_no_purchase(test, H, lead)
     observed = float(cal[TARGET].mean())
     target = float(expit(logit(q_H_test) + logit(observed) - logit(q_h_cal)))
     log.info("moving probabilities from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "

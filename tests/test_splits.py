@@ -75,3 +75,32 @@ def test_a_too_long_minimum_history_is_named_and_a_set_test_cutoff_gets_training
         _splits("time.test_cutoff=2024-06-01", "time.horizon_days=70")
     assert "set time.horizon_days to at most 30 days" in str(err.value)
     assert str(err.value).endswith("fits time.horizon_days up to 30 days.")
+
+
+def test_a_contractual_model_trains_on_the_asked_horizon_whatever_train_horizon_days_says():
+    """The horizon move takes BG/NBD's base rate, a model of purchases: it says nothing of subscriptions."""
+    from churnml.config import TimeConfig
+    from churnml.dataset import training_horizon
+
+    shorter = ["time.train_horizon_days=20"]
+    assert _splits(*shorter).train_horizon_days == 20  # non-contractual: the 20-day window, moved to 30
+    s = _splits(*shorter, "time.regime=contractual", "time.grace_days=0")
+    assert (s.train_horizon_days, s.test_horizon_days) == (30, 30)
+    assert s.calibration == pd.Timestamp("2024-05-02")  # test 06-01 - 30 days, as with the asked horizon
+    assert training_horizon(TimeConfig(regime="contractual", horizon_days=273, train_horizon_days=120), 273) == 273
+    assert training_horizon(TimeConfig(horizon_days=273, train_horizon_days=120), 273) == 120
+    assert training_horizon(TimeConfig(horizon_days=90, train_horizon_days=120), 90) == 90
+
+
+def test_the_fixes_for_too_little_history_offer_a_shorter_training_horizon_only_where_it_applies():
+    import pytest
+
+    from churnml.errors import DataWindowError
+
+    late = ["time.horizon_days=60", "time.train_horizon_days=60", "time.min_history_days=100"]
+    with pytest.raises(DataWindowError) as non:
+        _splits(*late)
+    assert "set time.train_horizon_days to at most" in str(non.value)
+    with pytest.raises(DataWindowError) as con:
+        _splits(*late, "time.regime=contractual", "time.grace_days=0")
+    assert "train_horizon_days" not in str(con.value)

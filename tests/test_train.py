@@ -199,6 +199,12 @@ def test_too_few_customers_is_a_clear_error(tables):
     cfg = load_config(None, [*SETTINGS, "model.min_rows=100000"])
     with pytest.raises(ModelError, match="fewer than model.min_rows"):
         fit_and_evaluate(tables, cfg)
+    # a calibration split too small for its share names the share
+    few = load_config(None, [*SETTINGS, "time.calibration_share=0.01"])
+    with pytest.raises(ModelError, match=r"the calibration split has \d+ customer-cutoff rows \(the "
+                                         r"time.calibration_share=0.01 of the customers at the calibration cutoff\), "
+                                         r"fewer than model.min_rows=100; .* or raise time.calibration_share$"):
+        fit_and_evaluate(tables, few)
 
 
 def test_one_class_labels_are_a_clear_error(tables):
@@ -400,3 +406,33 @@ def test_with_a_lead_time_the_bgnbd_baseline_scores_the_label_window_not_the_nex
     next_days = test["btyd_p_no_purchase_60d"].to_numpy()  # the feature: the 60 days right after the cutoff
     assert (window >= next_days - 1e-12).all() and (window > next_days + 1e-3).mean() > 0.5  # drop-outs in the lead
     np.testing.assert_allclose(p_no_purchase(test, 60, 0).to_numpy(), next_days, rtol=1e-9)
+
+
+def test_the_bgnbd_baseline_is_left_out_with_the_reason_when_a_test_row_has_no_probability(caplog):
+    from churnml.baselines import _bgnbd
+
+    def rows(p, recency):
+        return pd.DataFrame({"btyd_p_no_purchase_90d": p, "rfm_recency_days": recency})
+
+    np.testing.assert_array_equal(_bgnbd(rows([0.2, 0.7], [5.0, 40.0]), 90, 0), [0.2, 0.7])
+    caplog.set_level("WARNING", logger="churnml.baselines")
+    assert _bgnbd(rows([0.2, np.nan], [5.0, np.nan]), 90, 0) is None  # a subscriber who never bought
+    assert "baseline bgnbd left out: 1 of the 2 test rows have no purchase before the cutoff" in caplog.text
+    caplog.clear()
+    assert _bgnbd(rows([np.nan, np.nan], [5.0, 40.0]), 90, 0) is None  # buyers without a value: no fit
+    assert "baseline bgnbd left out: BG/NBD could not be fitted at the test cutoff" in caplog.text
+    assert _bgnbd(pd.DataFrame({"rfm_recency_days": [5.0]}), 90, 0) is None  # no btyd family: nothing to say
+
+
+def test_with_a_lead_time_the_horizon_move_takes_bgnbds_rates_of_the_label_windows(tables):
+    from scipy.special import expit, logit
+
+    from churnml.features.btyd import mean_p_no_purchase
+
+    cfg = load_config(None, [*SETTINGS, "time.train_horizon_days=30", "time.lead_time_days=14"])
+    result = fit_and_evaluate(tables, cfg)
+    cal, test = result.data.part("calibration"), result.data.part("test")
+    q_h, q_H = mean_p_no_purchase(cal, 30, 14), mean_p_no_purchase(test, 60, 14)
+    assert q_H > mean_p_no_purchase(test, 60, 0)  # the window after the lead, not the 60 days after the cutoff
+    expected = float(expit(logit(q_H) + logit(cal[TARGET].mean()) - logit(q_h)))
+    assert result.extra["horizon_base_rate"] == pytest.approx(expected, rel=1e-12)

@@ -124,7 +124,7 @@ def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
     other = promote("m", "2", "roc_auc", 0.99, "cdnow|noncontractual|h180|lead0|1997-12-29|23570", called.append)
     assert (other.champion, other.reason, called) == (False, (
         "champion v1 kept: it predicts churn within 273 days and this version churn within 180 days, another "
-        "question, so neither is scored on the other's labels; give each horizon its own "
+        "question, so neither is scored on the other's labels; give each horizon, lead time and grace its own "
         "tracking.registered_model_name"), [])
     lead = promote("m", "3", "roc_auc", 0.99, "cdnow|noncontractual|h273|lead14|1997-09-17|23570")
     assert "this version churn within 273 days after a lead time of 14 days" in lead.reason
@@ -152,7 +152,14 @@ def test_a_contractual_version_with_another_grace_does_not_challenge_the_champio
     assert (other.champion, other.reason) == (False, (
         "champion v1 kept: it predicts churn within 90 days (renewals within 30 days continue a subscription) and "
         "this version churn within 90 days (renewals within 7 days continue a subscription), another question, so "
-        "neither is scored on the other's labels; give each horizon its own tracking.registered_model_name"))
+        "neither is scored on the other's labels; give each horizon, lead time and grace its own "
+        "tracking.registered_model_name"))
+    # a champion registered before the key held the grace: its grace is not known, so it is re-scored on this
+    # version's labels rather than refused
+    registry.set_model_version_tag("m", "1", "test_window", "cdnow|contractual|h90|lead0|2024-07-01|300")
+    scored = promote("m", "3", "roc_auc", 0.80, keys[0], lambda uri: 0.75)
+    assert (scored.champion, scored.reason) == (
+        True, "roc_auc 0.8000 > champion v1 0.7500 (higher is better; champion re-scored on this test window)")
 
 
 def test_an_identical_metric_does_not_win_the_champion_alias_through_rounding(registry):
@@ -162,7 +169,10 @@ def test_an_identical_metric_does_not_win_the_champion_alias_through_rounding(re
     same = promote("m", "2", "roc_auc", 0.78394449, "W")
     assert (same.champion, same.reason) == (
         False, "roc_auc 0.7839444900 <= champion v1 0.7839444900 (higher is better; same test window)")
-    assert promote("m", "3", "roc_auc", 0.78394450, "W").champion
+    assert promote("m", "3", "roc_auc", 0.78394560, "W").champion  # better by more than 5e-7
+    # a champion tagged before the exact value was kept holds six decimals: the same score does not beat it
+    registry.set_model_version_tag("m", "3", "test_roc_auc", "0.783946")
+    assert not promote("m", "2", "roc_auc", 0.78394560, "W").champion
 
 
 def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
