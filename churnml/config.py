@@ -59,13 +59,15 @@ class TimeConfig(StrictSection):
     calibration cutoff.
 
     Training: the test cutoff is ``test_cutoff`` or the newest cutoff whose
-    ``horizon_days`` window has matured. ``train_horizon_days`` (shorter than
-    ``horizon_days``) trains on a shorter window when the asked one cannot
-    mature in training, and the probabilities are moved to the asked
-    horizon (:mod:`churnml.horizon`); it is an upper bound (an asked horizon shorter than it is used
-    as it is); None means always the asked horizon. Non-contractual only: the move takes its base
-    rate from BG/NBD, a model of purchases, so the contractual regime trains on the asked horizon. With ``embargo`` every
-    training and calibration label window ends at or before the test cutoff.
+    ``horizon_days`` window has matured. ``train_horizon_days``, when shorter
+    than ``horizon_days``, is the window of the training and calibration
+    labels (made for an asked horizon that cannot mature in training), and the
+    probabilities are moved to the asked horizon (:mod:`churnml.horizon`); an
+    asked horizon shorter than it is used as it is; None means always the asked
+    horizon. Non-contractual only: the move takes its base rate from BG/NBD, a
+    model of purchases, so the contractual regime trains on the asked horizon.
+    With ``embargo`` every training and calibration label window ends at or
+    before the test cutoff.
     ``calibration_share`` of the customers (chosen by a hash of their id) form
     the calibration split and are left out of the training cutoffs: the
     calibration cutoff is one step after the newest training cutoff, so the

@@ -478,9 +478,9 @@ def log_holdout(cal_kept: int, cal_all: int, train_dropped: int, share: float) -
 
 def check_trainable(data: TrainingData, cfg: Config) -> None:
     """Raise :class:`~churnml.errors.ModelError` unless every split has ``model.min_rows`` rows and two classes."""
+    share = cfg.time.calibration_share
     for name in ("train", "calibration", "test"):
         part = data.part(name)
-        share = cfg.time.calibration_share
         held = (f" (the time.calibration_share={share:g} of the customers at the calibration cutoff)"
                 if name == "calibration" else "")
         if len(part) < cfg.model.min_rows:

@@ -119,10 +119,11 @@ def _profit(y: np.ndarray, p: np.ndarray, cfg: Config) -> pd.DataFrame | None:
 def _horizon_target(data: TrainingData, test: pd.DataFrame, time: TimeConfig) -> float | None:
     """The asked horizon's base rate on the test population, when training used a shorter horizon.
 
-    It is BG/NBD's mean P(no purchase in the asked horizon H) over the test
-    population, corrected for BG/NBD's own level error on the newest window
-    that can be checked, the calibration cutoff's h-day window (observed
-    before the test cutoff):
+    It is BG/NBD's mean P(no purchase in the asked label window: H days after
+    the lead time) over the test population, corrected for BG/NBD's own level
+    error on the newest window that can be checked, the calibration
+    customers' h-day window at the calibration cutoff (observed before the
+    test cutoff):
 
     ``logit(target) = logit(q_H,test) + logit(churn_h,cal) - logit(q_h,cal)``.
 

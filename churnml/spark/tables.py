@@ -123,9 +123,9 @@ def warn_unmatched_ids(frames: Mapping[str, DataFrame]) -> list[str]:
     """Spark's :func:`churnml.io.warn_unmatched_ids`: warn about a table whose ids are not the transactions'.
 
     The distinct ids among each table's first rows (up to ``10 * ID_SAMPLE`` rows, at most
-    ``ID_SAMPLE`` ids: a few short jobs that stop early) are looked up in the transactions in one
-    job, and once more with leading zeros and case ignored when fewer than half are found. Same
-    rules and wording as DuckDB's path; returns the warnings.
+    ``ID_SAMPLE`` ids: a short job per table that stops early) are looked up in the transactions,
+    one job per table, and once more with leading zeros and case ignored when fewer than half are
+    found. Same rules and wording as DuckDB's path; returns the warnings.
     """
     samples: dict[str, tuple[list[str], bool]] = {}
     for name, frame in frames.items():
