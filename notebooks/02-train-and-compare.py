@@ -168,10 +168,12 @@ pd.DataFrame({
 # experiment, tick the two runs and press **Compare**:
 #
 # * **Parameters** and **Tags**: the rows where the runs differ are highlighted; "Show diff only"
-#   hides the rest (here: the feature families and the number of features);
+#   hides the rest (here: the feature families, the number of features and, where early
+#   stopping ended apart, the best iteration);
 # * **Metrics**: `test_model_roc_auc`, `test_rfm_logistic_roc_auc`, ... side by side, and the
 #   parallel-coordinates, scatter and contour plots over any parameter and metric;
-# * each run's **Artifacts**: the ROC, PR, calibration, gains, profit and SHAP plots, the
+# * each run's **Artifacts**: the ROC, PR, calibration, gains and SHAP plots (and the profit
+#   curve, with `evaluation.value_per_save`), the
 #   model-vs-baselines table, the drivers in words and the resolved config.
 #
 # ![MLflow compare view of two churnml runs](../docs/mlflow_compare.png)
