@@ -159,6 +159,8 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate("sub_mrr", "pays {v} a month", "money", missing="no active subscription"),
     ReasonTemplate("sub_plan", "plan is '{v}'", "level", missing="no active subscription"),
     ReasonTemplate("sub_days_to_renewal", "renewal in {v} day{s}", missing="no active subscription"),
+    ReasonTemplate("sub_days_since_start", "current subscription started {v} day{s} ago",
+                   missing="no active subscription"),
     ReasonTemplate("sub_downgrades_all", "{v} downgrade{s}"),
     ReasonTemplate("sub_months_since_first", "subscriber for {v} months"),
     ReasonTemplate("sub_active", "subscription active at the cutoff: {v}", "yesno"),

@@ -169,12 +169,15 @@ def test_subscriptions_family_by_hand(feats):
     assert (a["sub_active"], a["sub_count_all"], a["sub_plan"], a["sub_mrr"]) == (1, 2, "pro", 20.0)
     assert a["sub_months_since_first"] == pytest.approx(48 / 30.4375)
     assert a["sub_days_to_renewal"] == 14  # started 01-15: renews 02-15
+    assert a["sub_days_since_start"] == 17  # the active one started 01-15, 17 days before the cutoff 02-01
     assert a["sub_downgrades_all"] == 0
     b = row(feats, "B")
     # the active one started 01-21: renews 02-21
     assert (b["sub_plan"], b["sub_mrr"], b["sub_downgrades_all"], b["sub_days_to_renewal"]) == ("basic", 10.0, 1, 20)
+    assert b["sub_days_since_start"] == 11  # 01-21 to 02-01; its ended first subscription is not counted
     d = row(feats, "D")
     assert (d["sub_active"], d["sub_count_all"]) == (0, 0) and math.isnan(d["sub_mrr"])
+    assert math.isnan(d["sub_days_since_start"])
 
 
 @pytest.mark.parametrize("one_cutoff", [True, False])

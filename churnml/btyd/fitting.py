@@ -48,9 +48,11 @@ def _fit_log_params(
         log.warning("%s: the optimiser stopped without converging (%s); the estimates may be off", what, res.message)
     if np.any(np.abs(res.x) > _LOG_BOUND - 5):
         log.warning("%s: a parameter went to an extreme (%s): the data barely identify it (little repeat buying "
-                    "in the history, e.g. at an early cutoff); a longer history identifies it, and in the Python "
-                    "API a small penalizer keeps it finite (e.g. BGNBD(penalizer=0.001)); the btyd features and "
-                    "the predicted CLV fit without one", what, np.round(np.exp(res.x), 4).tolist())
+                    "in the history, e.g. at an early cutoff, or purchases as regular as subscription invoices, "
+                    "which BG/NBD's drop-outs do not describe); a longer history identifies the first; for "
+                    "invoices leave 'btyd' out of features.families (and use scoring.clv_method: mrr); in the "
+                    "Python API a small penalizer keeps it finite (e.g. BGNBD(penalizer=0.001)); the btyd "
+                    "features and the predicted CLV fit without one", what, np.round(np.exp(res.x), 4).tolist())
     theta = np.exp(res.x)
     return theta, float(weights @ ll_grad(theta)[0]), converged, int(res.nit)
 

@@ -45,12 +45,19 @@ def subscriptions_family(ctx: FamilyContext) -> FamilySQL:
             "days to the next monthly anniversary of the active subscription's start",
             "NaN (none active)",
         ),
+        FeatureDoc(
+            "sub_days_since_start",
+            "subscriptions",
+            "days since the active subscription started (with the plan: where an annual term stands)",
+            "NaN (none active)",
+        ),
     ]
     parts = [
         "MAX(CASE WHEN active THEN 1 ELSE 0 END) AS sub_active",
         f"{as_int('COUNT(*)')} AS sub_count_all",
         f"MAX(age) / {MONTH_DAYS} AS sub_months_since_first",
         f"MAX(CASE WHEN active AND rn_active = 1 THEN {_DAYS_TO_ANNIVERSARY} END) AS sub_days_to_renewal",
+        f"{as_int('MAX(CASE WHEN active AND rn_active = 1 THEN age END)')} AS sub_days_since_start",
     ]
     cats: list[str] = []
     if has_plan:
