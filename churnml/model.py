@@ -252,7 +252,10 @@ class ChurnModel:
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
         """Raw LightGBM score (log-odds) of the best iteration."""
         self._check_fitted()
-        raw = self.booster_.predict(self._prepare(X), raw_score=True, num_iteration=self.best_iteration_)
+        X = self._prepare(X)  # checks the columns, also of an empty frame
+        if len(X) == 0:  # LightGBM refuses an empty frame
+            return np.empty(0, dtype="float64")
+        raw = self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_)
         return np.asarray(raw, dtype="float64")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

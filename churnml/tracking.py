@@ -45,7 +45,18 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCORER_FILE = Path(__file__).with_name("scorer.py")
-PIP_REQUIREMENTS = ["churnml", "lightgbm", "pandas", "scikit-learn", "scipy", "numpy"]
+def _pip_requirements() -> list[str]:
+    """The logged model's requirements, pinned to the versions that trained it (a rebuilt environment then
+    reads its bundle as it was written)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pinned = []
+    for name in ("churnml", "lightgbm", "pandas", "scikit-learn", "scipy", "numpy"):
+        try:
+            pinned.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:  # churnml run from a source tree without being installed
+            pinned.append(name)
+    return pinned
 
 
 def resolve_tracking_uri(uri: str | None) -> str:
@@ -201,7 +212,7 @@ def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd
         artifacts={"bundle": str(bundle_dir)},
         signature=signature,
         input_example=ex,
-        pip_requirements=PIP_REQUIREMENTS,
+        pip_requirements=_pip_requirements(),
         registered_model_name=registered_name,
     )
     version = str(info.registered_model_version) if info.registered_model_version is not None else None
@@ -227,7 +238,14 @@ def _higher_is_better(metric: str) -> bool:
 
 def promote(name: str, version: str, metric: str, value: float, window: str,
             evaluate_champion: Any = None) -> Promotion:
-    """Alias ``version`` as challenger; make it champion if it beats the champion.
+    """Alias ``version`` as challenger and make it champion if it beats the champion, when the two compare.
+
+    A version of another regime or label window (horizon, lead time, grace)
+    predicts another question: it is neither challenger nor champion. A
+    champion judged on another test window is re-scored on this one only
+    when its test cutoff is not later than this one's (with the embargo its
+    training labels end by its test cutoff, so they end before this test
+    window starts); else it is kept, not comparable.
 
     Parameters
     ----------
@@ -255,7 +273,6 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
 
     higher = _higher_is_better(metric)  # an unknown metric fails here, before any alias changes
     client = MlflowClient()
-    client.set_registered_model_alias(name, "challenger", version)
     client.set_model_version_tag(name, version, "test_window", window)
     client.set_model_version_tag(name, version, f"test_{metric}", repr(float(value)))  # exact: compared below
     try:
@@ -263,6 +280,7 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     except MlflowException:
         champ = None
     if champ is None:
+        client.set_registered_model_alias(name, "challenger", version)
         client.set_registered_model_alias(name, "champion", version)
         return Promotion(version, True, "no champion yet")
     regimes = _regime(champ.tags.get("test_window", "")), _regime(window)
@@ -276,6 +294,13 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
             f"champion v{champ.version} kept: it predicts churn {_label_window(theirs)} and this version churn "
             f"{_label_window(window)}, another question, so neither is scored on the other's labels; give each "
             "horizon, lead time and grace its own tracking.registered_model_name"))
+    client.set_registered_model_alias(name, "challenger", version)
+    later = _test_cutoff(theirs), _test_cutoff(window)
+    if None not in later and later[0] > later[1]:  # type: ignore[operator]
+        return Promotion(version, False, (
+            f"champion v{champ.version} kept: not comparable, its test cutoff {later[0]} is after this version's "
+            f"{later[1]}, so its training labels may reach into this test window; compare on a test cutoff at "
+            f"or after {later[0]}"))
     if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
@@ -304,6 +329,14 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
 
 #: A metric must beat the champion's by more than this: half the last digit of the six-decimal tags of older versions.
 _TIE = 5e-7
+
+
+def _test_cutoff(window: str) -> str | None:
+    """The test cutoff (``YYYY-MM-DD``) of a test window key, the field before the row count; None if none."""
+    parts = window.split("|")
+    if len(parts) < 6 or len(parts[-2]) != 10 or parts[-2][4] != "-":
+        return None
+    return parts[-2]
 
 
 def _question(window: str) -> tuple[str, str, str | None] | None:

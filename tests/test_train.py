@@ -391,6 +391,14 @@ def test_the_served_model_needs_every_column_and_takes_missing_values(trained, c
     assert got.notna().all() and len(got) == 20
     with pytest.raises(MlflowException, match=r"Model is missing inputs \['rfm_recency_days'\]"):
         model.predict(X.drop(columns=["rfm_recency_days"]))
+    for top_k in (0, 3):  # an empty batch gives an empty answer (LightGBM refuses empty input)
+        empty = model.predict(X.iloc[:0], params={"top_k": top_k})
+        assert empty.empty and "churn_probability" in empty.columns
+    # the pins of the logged environment: the versions that trained it
+    from importlib.metadata import version
+
+    from churnml.tracking import _pip_requirements
+    assert f"lightgbm=={version('lightgbm')}" in _pip_requirements()
 
 
 def test_with_a_lead_time_the_bgnbd_baseline_scores_the_label_window_not_the_next_days(tables):

@@ -131,6 +131,31 @@ def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
 
 
+def test_a_champion_whose_test_cutoff_is_later_is_not_re_scored_on_an_earlier_window(registry):
+    """Its training labels end by its own test cutoff, which may lie inside the earlier test window."""
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.70, "cdnow|noncontractual|h273|lead0|1997-10-01|23570")
+    called = []
+    early = promote("m", "2", "roc_auc", 0.99, "cdnow|noncontractual|h273|lead0|1997-08-06|23570", called.append)
+    assert (early.champion, called) == (False, [])
+    assert early.reason == ("champion v1 kept: not comparable, its test cutoff 1997-10-01 is after this version's "
+                            "1997-08-06, so its training labels may reach into this test window; compare on a "
+                            "test cutoff at or after 1997-10-01")
+    later = promote("m", "3", "roc_auc", 0.80, "cdnow|noncontractual|h273|lead0|1997-12-01|23570", lambda uri: 0.75)
+    assert later.champion and later.reason.endswith("(higher is better; champion re-scored on this test window)")
+
+
+def test_the_challenger_alias_goes_only_to_a_version_that_can_challenge(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.70, "cdnow|noncontractual|h273|lead0|1997-10-01|23570")
+    promote("m", "2", "roc_auc", 0.69, "cdnow|noncontractual|h273|lead0|1997-10-01|23570")
+    promote("m", "3", "roc_auc", 0.99, "cdnow|noncontractual|h180|lead0|1997-12-29|23570")  # another question
+    assert str(registry.get_model_version_by_alias("m", "challenger").version) == "2"
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+
+
 def test_a_contractual_version_with_another_grace_does_not_challenge_the_champion(registry):
     """The grace decides who churned (a renewal within it continues the subscription): another question."""
     from churnml.config import load_config
