@@ -41,6 +41,8 @@ def main() -> None:
     cfg = load_config(None, [
         "data.source=synthetic", f"data.synthetic.customers={args.customers}", "time.regime=contractual",
         "time.horizon_days=60", "time.train_horizon_days=null", "time.step_days=30",
+        # a 0.1 sample of the default 0.2 calibration customers leaves about 80 calibration rows at 20k customers
+        "time.calibration_share=0.5", "model.min_rows=100",
     ])
     tables = load_tables(cfg)
     spark = cs.local_session("local[2]", driver_memory=args.spark_memory)
