@@ -460,11 +460,11 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     return data
 
 
-def _fit_rows(labels: pd.DataFrame, splits: SplitCutoffs, share: float) -> np.ndarray:
+def _fit_rows(table: pd.DataFrame, splits: SplitCutoffs, share: float) -> np.ndarray:
     """Rows to keep: the test cutoff's, the calibration customers' at the calibration cutoff, the others' before."""
-    held = calibration_customers(labels["customer_id"], share)
-    at_test = (labels["cutoff"] == splits.test).to_numpy()
-    at_cal = (labels["cutoff"] == splits.calibration).to_numpy()
+    held = calibration_customers(table["customer_id"], share)
+    at_test = (table["cutoff"] == splits.test).to_numpy()
+    at_cal = (table["cutoff"] == splits.calibration).to_numpy()
     log_holdout(int((at_cal & held).sum()), int(at_cal.sum()), int((~at_test & ~at_cal & held).sum()), share)
     return at_test | (at_cal == held)
 

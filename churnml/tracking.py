@@ -45,6 +45,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCORER_FILE = Path(__file__).with_name("scorer.py")
+
+
 def _pip_requirements() -> list[str]:
     """The logged model's requirements, pinned to the versions that trained it (a rebuilt environment then
     reads its bundle as it was written)."""
@@ -279,29 +281,28 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         champ = client.get_model_version_by_alias(name, "champion")
     except MlflowException:
         champ = None
-    if champ is None:
-        client.set_registered_model_alias(name, "challenger", version)
-        client.set_registered_model_alias(name, "champion", version)
-        return Promotion(version, True, "no champion yet")
-    regimes = _regime(champ.tags.get("test_window", "")), _regime(window)
-    if None not in regimes and regimes[0] != regimes[1]:
+    theirs = "" if champ is None else champ.tags.get("test_window", "")
+    regimes = _regime(theirs), _regime(window)
+    if champ is not None and None not in regimes and regimes[0] != regimes[1]:
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts {regimes[0]} churn and this version {regimes[1]} churn; "
             "give each regime its own tracking.registered_model_name"))
-    theirs = champ.tags.get("test_window", "")
-    if _other_question(theirs, window):
+    if champ is not None and _other_question(theirs, window):
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts churn {_label_window(theirs)} and this version churn "
             f"{_label_window(window)}, another question, so neither is scored on the other's labels; give each "
             "horizon, lead time and grace its own tracking.registered_model_name"))
-    client.set_registered_model_alias(name, "challenger", version)
-    later = _test_cutoff(theirs), _test_cutoff(window)
-    if None not in later and later[0] > later[1]:  # type: ignore[operator]
+    client.set_registered_model_alias(name, "challenger", version)  # it answers the champion's question
+    if champ is None:
+        client.set_registered_model_alias(name, "champion", version)
+        return Promotion(version, True, "no champion yet")
+    their_cut, our_cut = _test_cutoff(theirs), _test_cutoff(window)
+    if their_cut and our_cut and their_cut > our_cut:  # ISO dates: text order is time order
         return Promotion(version, False, (
-            f"champion v{champ.version} kept: not comparable, its test cutoff {later[0]} is after this version's "
-            f"{later[1]}, so its training labels may reach into this test window; compare on a test cutoff at "
-            f"or after {later[0]}"))
-    if champ.tags.get("test_window") == window and f"test_{metric}" in champ.tags:
+            f"champion v{champ.version} kept: not comparable, its test cutoff {their_cut} is after this version's "
+            f"{our_cut}, so its training labels may reach into this test window; compare on a test cutoff at "
+            f"or after {their_cut}"))
+    if theirs == window and f"test_{metric}" in champ.tags:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
     elif evaluate_champion is not None:
