@@ -225,7 +225,9 @@ class PlayRule(StrictSection):
     the list), ``reason_prefixes`` (any of the customer's reasons names a
     feature starting with one of them), ``min_value_at_risk_share`` (value at
     risk in the top share of the scored list, e.g. 0.2 = top 20%),
-    ``max_tenure_days`` (a new customer).
+    ``max_tenure_days`` (a new customer), ``cancel_requested`` (true: the
+    customer has an open cancellation request, the list's
+    ``cancel_requested_at``; false: has none).
     """
 
     action: str
@@ -233,15 +235,17 @@ class PlayRule(StrictSection):
     reason_prefixes: list[str] | None = None
     min_value_at_risk_share: float | None = Field(None, gt=0, le=1)
     max_tenure_days: int | None = Field(None, ge=0)
+    cancel_requested: bool | None = None
 
 
 def _default_playbook() -> list[PlayRule]:
     return [
+        PlayRule(action="save call", cancel_requested=True),
         PlayRule(action="onboarding call", max_tenure_days=60),
         PlayRule(action="personal call from support lead", tiers=["high"], min_value_at_risk_share=0.2,
                  reason_prefixes=["tkt_", "srv_"]),
         PlayRule(action="retention offer", tiers=["high", "medium"], reason_prefixes=["sub_mrr", "sub_plan",
-                 "sub_downgrades", "win_returns"]),
+                 "sub_downgrades", "sub_days_to_renewal", "sub_days_since_start", "win_returns"]),
         PlayRule(action="re-engagement campaign", tiers=["high", "medium"],
                  reason_prefixes=["evt_", "win_", "rfm_recency", "rfm_gap", "btyd_"]),
         PlayRule(action="personal call", tiers=["high"], min_value_at_risk_share=0.2),

@@ -11,7 +11,13 @@ from __future__ import annotations
 from churnml.errors import ConfigError
 from churnml.windows import history_sql
 
-__all__ = ["contractual_labels_sql", "noncontractual_labels_sql", "population_sql", "recurring_revenue_sql"]
+__all__ = [
+    "cancel_requests_sql",
+    "contractual_labels_sql",
+    "noncontractual_labels_sql",
+    "population_sql",
+    "recurring_revenue_sql",
+]
 
 _NONCONTRACTUAL_SQL = """
 WITH purchases AS (
@@ -111,6 +117,18 @@ ORDER BY c.cutoff, u.customer_id
 """
 
 
+# The latest cancellation request made before a cutoff on a subscription active at it (the
+# contractual population's rule), per customer. Not a feature (DESIGN.md: a cancellation is the
+# label's event): a flag on the outreach list, for a save call.
+_CANCEL_REQUESTS_SQL = """
+SELECT u.customer_id, c.cutoff, MAX(u.cancel_requested_at) AS cancel_requested_at
+FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR NOT {ended})
+WHERE {requested}
+GROUP BY u.customer_id, c.cutoff
+ORDER BY c.cutoff, u.customer_id
+"""
+
+
 def noncontractual_labels_sql(lead_time_days: int = 0) -> str:
     """The query of :func:`noncontractual_labels` (DuckDB dialect).
 
@@ -174,4 +192,20 @@ def recurring_revenue_sql() -> str:
     """
     return _RECURRING_REVENUE_SQL.format(
         history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
+    )
+
+
+def cancel_requests_sql() -> str:
+    """Open cancellation requests per customer at each cutoff (DuckDB dialect).
+
+    It reads ``subscriptions`` (customer_id, start, end, cancel_requested_at)
+    and ``cutoffs`` (:func:`cutoff_table`) and returns ``customer_id``,
+    ``cutoff`` and ``cancel_requested_at``: the latest request dated before the
+    cutoff on a subscription active at it (the rule of
+    :func:`recurring_revenue_sql`). Customers without one have no row. A
+    request dated at or after the cutoff is not known then and is not seen.
+    """
+    return _CANCEL_REQUESTS_SQL.format(
+        history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff"),
+        requested=history_sql("u.cancel_requested_at", "c.cutoff"),
     )

@@ -27,6 +27,7 @@ from churnml.playbook import suggest_actions
 from churnml.reasons import reason_columns
 
 __all__ = [
+    "OPTIONAL_COLUMNS",
     "SCORED_COLUMNS",
     "FeatureRows",
     "NobodyToScoreError",
@@ -35,6 +36,7 @@ __all__ = [
     "cut_problems",
     "outreach_list",
     "spreadsheet_safe",
+    "with_cancel_requests",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,11 @@ log = logging.getLogger(__name__)
 #: The per-customer columns :func:`outreach_list` ranks, in the order the list shows them.
 SCORED_COLUMNS = ("customer_id", "cutoff", "churn_probability", "predicted_clv", "historical_spend",
                   "rfm_segment", "tenure_days")
+
+#: Per-customer columns the list carries when the scored frame has them: ``cancel_requested_at``, the
+#: latest open cancellation request (:func:`churnml.label_sql.cancel_requests_sql`), given when the
+#: subscriptions have that column; NaT for a customer without one.
+OPTIONAL_COLUMNS = ("cancel_requested_at",)
 
 #: ``feature_rows(ids)``: the feature rows (``customer_id`` plus the model's features) of those ids.
 FeatureRows = Callable[[pd.Series], pd.DataFrame]
@@ -117,7 +124,8 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     ----------
     scored : DataFrame
         One row per scored customer with the :data:`SCORED_COLUMNS`
-        (probability in [0, 1], CLV and spend in money, tenure in days).
+        (probability in [0, 1], CLV and spend in money, tenure in days), and
+        any of the :data:`OPTIONAL_COLUMNS`.
     model : ChurnModel
         The model that gave the probabilities (for the reason codes).
     feature_rows : callable
@@ -134,7 +142,7 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     DataFrame
         ``rank``, ``customer_id``, ``cutoff``, ``churn_probability``, ``risk_tier``,
         ``predicted_clv``, ``value_at_risk``, ``historical_spend``, ``rfm_segment``,
-        ``reason_i``, ``reason_i_feature``, ``reason_i_value``,
+        ``cancel_requested_at`` (when ``scored`` has it), ``reason_i``, ``reason_i_feature``, ``reason_i_value``,
         ``reason_i_contribution``, ``reason_i_text`` (i = 1..top_k) and
         ``suggested_action``, in rank order.
     """
@@ -150,13 +158,27 @@ def outreach_list(scored: pd.DataFrame, model: ChurnModel, feature_rows: Feature
     return pd.concat([chosen.drop(columns=["tenure_days"]), reasons[shown]], axis=1).assign(suggested_action=actions)
 
 
+def with_cancel_requests(scored: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` with ``cancel_requested_at``: each customer's row of ``requests``, NaT for the others.
+
+    ``requests`` has the columns of :func:`churnml.label_sql.cancel_requests_sql`
+    for the scored cutoff (either engine computes it); the column keeps the
+    type of ``scored``'s ``cutoff`` (UTC times).
+    """
+    kind = scored["cutoff"].dtype
+    asked = requests.set_index("customer_id")["cancel_requested_at"].astype(kind)
+    out = scored.copy()
+    out["cancel_requested_at"] = pd.Series(asked.reindex(out["customer_id"]).to_numpy(), index=out.index, dtype=kind)
+    return out
+
+
 def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Every scored customer with ``rank``, ``risk_tier`` and ``value_at_risk``, in rank order."""
     missing = [col for col in SCORED_COLUMNS if col not in scored.columns]
     if missing:
         raise SchemaError(f"outreach_list: missing column(s) {missing}; found {list(scored.columns)}; "
                           "build the scored frame with every column of churnml.scoring.SCORED_COLUMNS")
-    out = scored[list(SCORED_COLUMNS)].reset_index(drop=True)
+    out = scored[list(SCORED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in scored.columns]].reset_index(drop=True)
     out["predicted_clv"] = out["predicted_clv"].astype("float64")
     out["rfm_segment"] = out["rfm_segment"].astype("str").fillna(UNKNOWN)  # no purchase yet: as churn_by_segment
     out.insert(3, "risk_tier", _tiers(out["churn_probability"].to_numpy(), cfg.scoring.tiers))

@@ -7,9 +7,11 @@ action. The default playbook:
 ===============================  ============================================================
 action                           when
 ===============================  ============================================================
+save call                        an open cancellation request (``cancel_requested_at`` on the
+                                 list: requested before the cutoff, subscription still active)
 onboarding call                  a new customer (first purchase <= 60 days ago), any tier
 personal call from support lead  high risk, top 20% value at risk, a support or survey reason
-retention offer                  high or medium risk with a price or plan reason
+retention offer                  high or medium risk with a price, plan or renewal reason
 re-engagement campaign           high or medium risk with a declining activity or engagement
                                  reason
 personal call                    high risk, top 20% value at risk
@@ -46,6 +48,8 @@ def suggest_actions(
     outreach : DataFrame
         Needs ``risk_tier``, ``value_at_risk`` and ``tenure_days``; with
         ``scored``, also ``rank`` (1 = highest value at risk among everyone scored).
+        ``cancel_requested_at``, when present, is what ``cancel_requested``
+        reads (absent: nobody has an open request).
     rules : list of PlayRule
         Tried in order; rows no rule matches get "no action".
     reason_features : DataFrame
@@ -63,6 +67,8 @@ def suggest_actions(
         var_rank = outreach["value_at_risk"].rank(ascending=False, method="first").to_numpy() / max(n, 1)
     else:
         var_rank = outreach["rank"].to_numpy(dtype="float64") / max(scored, 1)
+    requested = (outreach["cancel_requested_at"].notna().to_numpy() if "cancel_requested_at" in outreach.columns
+                 else np.zeros(n, dtype=bool))
     for rule in rules:
         ok = todo.copy()
         if rule.tiers is not None:
@@ -73,6 +79,8 @@ def suggest_actions(
             ok &= var_rank <= rule.min_value_at_risk_share
         if rule.max_tenure_days is not None:
             ok &= (outreach["tenure_days"] <= rule.max_tenure_days).fillna(False).to_numpy()
+        if rule.cancel_requested is not None:
+            ok &= requested == rule.cancel_requested
         action[ok] = rule.action
         todo &= ~ok
     action[todo] = "no action"

@@ -30,7 +30,7 @@ from churnml.config import Config, TimeConfig
 from churnml.engine import ParquetSource, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
-from churnml.label_sql import recurring_revenue_sql
+from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import cutoff_table, population
 from churnml.metrics.periods import has_a_year, value_per_year
 from churnml.metrics.rfm import rfm_table
@@ -43,6 +43,7 @@ from churnml.outreach import (
     cut_problems,
     outreach_list,
     spreadsheet_safe,
+    with_cancel_requests,
 )
 from churnml.sources import check_sources, select
 from churnml.tracking import load_pyfunc
@@ -54,6 +55,7 @@ __all__ = [
     "ScoreResult",
     "account_for",
     "below_the_cut",
+    "cancel_requests",
     "clv_from_mrr",
     "choose_clv",
     "clv_from_summary",
@@ -63,6 +65,7 @@ __all__ = [
     "log_accounting",
     "mrr_usable",
     "nobody_text",
+    "open_requests",
     "outreach_list",
     "predicted_clv",
     "recurring_revenue",
@@ -70,6 +73,7 @@ __all__ = [
     "score_customers",
     "spreadsheet_safe",
     "warn_if_stale",
+    "with_cancel_requests",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,7 +90,9 @@ class ScoreResult:
     :func:`churnml.outreach.below_the_cut`); ``None`` when everyone at risk was
     scored (they are counted, not listed). ``warnings``: what the run warned
     about the list as a whole (a cutoff long after the data), also logged,
-    for a summary to repeat.
+    for a summary to repeat. ``open_requests``: how many scored customers have
+    an open cancellation request (``None`` when the subscriptions have no
+    ``cancel_requested_at``), on the list or not.
     """
 
     outreach: pd.DataFrame
@@ -94,6 +100,7 @@ class ScoreResult:
     counts: dict[str, int]
     below_cut: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    open_requests: int | None = None
 
     def not_listed(self) -> pd.DataFrame:
         """Every asked customer not on the list, and why: the unscored, then those below the cut."""
@@ -220,6 +227,17 @@ def monthly_clv_factor(horizon_days: int, annual_discount_rate: float) -> float:
     return float(sum(v**k for k in range(1, whole + 1)) + (months - whole) * v ** (whole + 1))
 
 
+def _at_cutoff(tables: object, cutoff: pd.Timestamp, sql: str, column: str, needs: str) -> pd.DataFrame:
+    """``sql`` over the subscriptions' keys and ``column`` and a table of the one ``cutoff`` (DuckDB)."""
+    subs = getattr(tables, "subscriptions", None)
+    if subs is None:
+        raise SchemaError(f"{needs} needs a subscriptions table", table="subscriptions")
+    frames = {"subscriptions": select("subscriptions", subs, ["customer_id", "start", "end", column]),
+              "cutoffs": cutoff_table([cutoff], 1)}
+    check_sources({"subscriptions": frames["subscriptions"]})
+    return run_sql(sql, frames)
+
+
 def recurring_revenue(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
     """The MRR of each customer's active subscriptions at ``cutoff`` (DuckDB).
 
@@ -227,13 +245,17 @@ def recurring_revenue(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
     (a frame or a :class:`~churnml.engine.ParquetSource`): ``customer_id``,
     ``cutoff``, ``mrr`` and ``mrr_missing``.
     """
-    subs = getattr(tables, "subscriptions", None)
-    if subs is None:
-        raise SchemaError("scoring.clv_method: mrr needs a subscriptions table", table="subscriptions")
-    frames = {"subscriptions": select("subscriptions", subs, ["customer_id", "start", "end", "mrr"]),
-              "cutoffs": cutoff_table([cutoff], 1)}
-    check_sources({"subscriptions": frames["subscriptions"]})
-    return run_sql(recurring_revenue_sql(), frames)
+    return _at_cutoff(tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr")
+
+
+def cancel_requests(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Open cancellation requests at ``cutoff`` (DuckDB): :func:`churnml.label_sql.cancel_requests_sql`.
+
+    Over ``tables.subscriptions`` (a frame or a :class:`~churnml.engine.ParquetSource`
+    with a ``cancel_requested_at`` column): ``customer_id``, ``cutoff``,
+    ``cancel_requested_at``.
+    """
+    return _at_cutoff(tables, cutoff, cancel_requests_sql(), "cancel_requested_at", "a cancellation request")
 
 
 def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate: float) -> pd.Series:
@@ -469,6 +491,8 @@ def score_customers(
         "rfm_segment": feats["customer_id"].map(rfm["segment"]).astype("str"),
         "tenure_days": feats["rfm_tenure_days"] if "rfm_tenure_days" in feats else np.nan,
     })
+    if subs is not None and "cancel_requested_at" in subs.columns:
+        scored = with_cancel_requests(scored, cancel_requests(tables, c))
     log.info("value: mean predicted CLV (%s) of the %d scored customers %.2f; %s",
              clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate), len(scored),
              float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
@@ -480,7 +504,17 @@ def score_customers(
         raise ModelError(f"customer accounting does not add up: {counts}")
     log_accounting(counts)
     left = below_the_cut(scored, chosen, cfg, top, budget) if customers is not None else None
-    return ScoreResult(chosen, unscored, counts, left, warned)
+    return ScoreResult(chosen, unscored, counts, left, warned, open_requests(scored))
+
+
+def open_requests(scored: pd.DataFrame) -> int | None:
+    """How many scored customers have an open cancellation request (None: the column is not there)."""
+    if "cancel_requested_at" not in scored.columns:
+        return None
+    n = int(scored["cancel_requested_at"].notna().sum())
+    log.info("%d of the %d scored customers have an open cancellation request (cancel_requested_at on the list)",
+             n, len(scored))
+    return n
 
 
 def log_accounting(counts: dict[str, int]) -> None:

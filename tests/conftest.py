@@ -22,7 +22,8 @@ def frame(**cols: object) -> pd.DataFrame:
     """Build a canonical frame: customer_id as str, *_at/timestamp/start/end as datetimes."""
     out = {}
     for name, values in cols.items():
-        if name in {"timestamp", "start", "end", "opened_at", "resolved_at", "signup_at", "enrolled_at"}:
+        if name in {"timestamp", "start", "end", "opened_at", "resolved_at", "signup_at", "enrolled_at",
+                    "cancel_requested_at"}:
             out[name] = _ts(values)  # type: ignore[arg-type]
         elif name == "customer_id":
             out[name] = pd.Series(values, dtype="str")

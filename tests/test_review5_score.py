@@ -48,6 +48,30 @@ def _actions(rows: list[tuple[str, str, float, float, str]]) -> dict[str, str]:
     return dict(zip(outreach["customer_id"], actions, strict=True))
 
 
+def test_an_open_cancellation_request_gets_a_save_call_before_any_other_rule():
+    from churnml.config import PlayRule
+
+    outreach = pd.DataFrame({
+        "customer_id": pd.Series(["A", "B", "C", "D", "E"], dtype="str"),
+        "risk_tier": ["low", "high", "high", "low", "medium"],
+        "value_at_risk": [1.0, 90.0, 80.0, 2.0, 0.5],
+        "tenure_days": [20.0, 400.0, 400.0, 400.0, 400.0],
+        # A: new and asked to cancel; B: top 20% value at risk and asked; C, D, E: no request
+        "cancel_requested_at": pd.to_datetime(["2024-01-20", "2024-01-05", None, None, None]).astype("datetime64[us]"),
+    })
+    reasons = pd.DataFrame({"reason_1_feature": pd.Series(["evt_logins_30d", "tkt_open_count", "sub_days_to_renewal",
+                                                          "rfm_recency_days", "sub_days_since_start"], dtype="str")})
+    default = suggest_actions(outreach, Config().scoring.playbook, reasons)
+    assert default.tolist() == ["save call", "save call", "retention offer", "check-in email", "retention offer"]
+    # without the column (no cancel_requested_at in the subscriptions) nobody has a request
+    assert suggest_actions(outreach.drop(columns="cancel_requested_at"), Config().scoring.playbook,
+                           reasons).tolist() == ["onboarding call", "personal call from support lead",
+                                                 "retention offer", "check-in email", "retention offer"]
+    # false: only customers without a request
+    rules = [PlayRule(action="keep", cancel_requested=False), PlayRule(action="other")]
+    assert suggest_actions(outreach, rules, reasons).tolist() == ["other", "other", "keep", "keep", "keep"]
+
+
 def test_a_low_risk_high_value_customer_with_an_activity_reason_gets_a_check_in_email_not_a_campaign():
     # L has the highest value at risk of the three and, like H and M, an engagement (evt_) reason.
     assert _actions([

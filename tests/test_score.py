@@ -205,9 +205,10 @@ def test_spreadsheet_formulas_are_neutralised():
     assert safe["p"].tolist() == [0.1, -0.2, 0.3, 0.4]
 
 
-def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
+def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path, capsys):
     from churnml.io import write_frame
     from churnml.score import main
+    from churnml.scoring import cancel_requests
 
     cfg, tables, _, folder = setup
     data = tmp_path / "data"
@@ -220,6 +221,13 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path):
     assert main(argv) == 0
     listed = pd.read_csv(out, dtype={"customer_id": str})
     assert len(listed) == 10 and (tmp_path / "list.unscored.csv").exists()
+    # the subscribers of the population who asked to cancel, and how many of them the cut kept
+    scored = set(score_customers(tables, setup[2], CUTOFF, cfg).outreach["customer_id"])
+    asked = set(cancel_requests(tables, pd.Timestamp(CUTOFF))["customer_id"]) & scored
+    kept = int(listed["cancel_requested_at"].notna().sum())
+    assert len(asked) > kept
+    assert (f"{len(asked)} scored customers asked to cancel (cancel_requested_at): {kept} on the list, "
+            f"{len(asked) - kept} below the cut") in capsys.readouterr().out
     before = out.read_bytes()
     assert main(argv) == 2  # exists, no --overwrite
     assert out.read_bytes() == before
@@ -682,6 +690,39 @@ def test_the_recurring_revenue_is_the_mrr_of_the_subscriptions_active_at_the_cut
             "e.g. ['C']") in caplog.text
 
 
+def test_open_cancellation_requests_are_those_made_before_the_cutoff_on_an_active_subscription():
+    from types import SimpleNamespace
+
+    from churnml.outreach import with_cancel_requests
+    from churnml.scoring import cancel_requests
+
+    subs = _subs(
+        customer_id=["A", "B", "C", "D", "D", "E", "F", "G"],
+        start=["2024-01-01"] * 7 + ["2024-06-01"],
+        #   A: active, asked before the cutoff; B: asked at the cutoff (not known then); C: ended before it;
+        #   D: two active, the later request counts; E: no request; F: ends at the cutoff (still active);
+        #   G: starts at the cutoff (not yet active)
+        end=[None, None, "2024-05-31", None, "2024-07-01", None, "2024-06-01", None],
+        cancel_requested_at=["2024-05-20 10:00", "2024-06-01 00:00", "2024-05-01 00:00", "2024-04-01 00:00", "2024-05-10 00:00", None,
+                             "2024-05-15 00:00", "2024-05-30 00:00"],
+    )
+    subs["cancel_requested_at"] = pd.to_datetime(subs["cancel_requested_at"]).astype("datetime64[us]")
+    c = pd.Timestamp("2024-06-01")
+    got = cancel_requests(SimpleNamespace(subscriptions=subs), c)
+    assert got["customer_id"].tolist() == ["A", "D", "F"]
+    assert got["cancel_requested_at"].tolist() == [pd.Timestamp("2024-05-20 10:00"), pd.Timestamp("2024-05-10"),
+                                                   pd.Timestamp("2024-05-15")]
+    scored = pd.DataFrame({"customer_id": pd.Series(["F", "E", "A"], dtype="str"),
+                           "cutoff": pd.Series([c] * 3, dtype="datetime64[us]")})
+    out = with_cancel_requests(scored, got)
+    assert out["cancel_requested_at"].dtype == scored["cutoff"].dtype
+    assert out["cancel_requested_at"].tolist()[0] == pd.Timestamp("2024-05-15")
+    assert pd.isna(out["cancel_requested_at"].iloc[1])
+    assert out["cancel_requested_at"].tolist()[2] == pd.Timestamp("2024-05-20 10:00")
+    none = with_cancel_requests(scored, got.iloc[:0])
+    assert none["cancel_requested_at"].isna().all() and none["cancel_requested_at"].dtype == scored["cutoff"].dtype
+
+
 def test_the_clv_method_follows_the_regime_and_the_mrr_column():
     from churnml.config import TimeConfig
     from churnml.errors import ConfigError, SchemaError
@@ -724,6 +765,9 @@ def test_a_contractual_model_values_subscribers_by_their_mrr_even_if_they_never_
     cfg, tables, model = contractual
     c = pd.Timestamp(CUTOFF)
     subs = tables.subscriptions
+    assert score_customers(tables, model, CUTOFF, cfg).open_requests == int(
+        ((subs["start"] < c) & (subs["end"].isna() | (subs["end"] >= c)) & (subs["cancel_requested_at"] < c))
+        .groupby(subs["customer_id"]).any().sum())
     # a subscriber who never bought, dearer than anyone else
     new = _subs(customer_id=["NEW-1"], start=["2024-05-20"], end=[None], plan=["max"], mrr=[500.0],
                 cancel_requested_at=[None])
@@ -744,6 +788,13 @@ def test_a_contractual_model_values_subscribers_by_their_mrr_even_if_they_never_
     assert out["rank"].is_monotonic_increasing and out["value_at_risk"].is_monotonic_decreasing
     top = score_customers(tables, model, CUTOFF, cfg, top=3).outreach
     assert "NEW-1" in set(top["customer_id"])  # ranked by its value, no longer last
+    # open cancellation requests: on the list, and a save call, exactly for the active subscribers who asked
+    # before the cutoff
+    asked = active[active["cancel_requested_at"] < c].groupby("customer_id")["cancel_requested_at"].max()
+    assert len(asked) > 0
+    pd.testing.assert_series_equal(out["cancel_requested_at"].dropna(), asked.reindex(out.index).dropna(),
+                                   check_names=False)
+    assert set(out.index[out["suggested_action"] == "save call"]) == set(asked.index)
     bgnbd = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"clv_method": "bgnbd"})})
     old = score_customers(tables, model, CUTOFF, bgnbd).outreach.set_index("customer_id")
     assert np.isnan(old.loc["NEW-1", "predicted_clv"])  # BG/NBD has no purchases to go by

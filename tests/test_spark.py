@@ -509,6 +509,22 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
     duck = recurring_revenue(SimpleNamespace(subscriptions=edge), c)
     assert duck["customer_id"].tolist() == ["A", "C", "E"] and duck["mrr_missing"].tolist() == [0, 1, 0]
     assert_same(duck, spark_revenue(spark, sedge, c))
+    # open cancellation requests: before the cutoff (to the microsecond) on an active subscription
+    from churnml.scoring import cancel_requests
+    from churnml.spark.scoring import cancel_requests as spark_requests
+
+    #   A: the latest of its three (the one at the cutoff is not known then); D: not active yet; E: active (ends at
+    #   the cutoff); F: ended before it
+    asks = edge.assign(cancel_requested_at=frame(cancel_requested_at=[
+        "2024-03-31 23:59:59.999999", "2024-03-01", "2024-04-01", None, "2024-03-01", "2024-03-15", "2024-03-01",
+    ])["cancel_requested_at"])
+    sasks = spark_tables(spark, {"transactions": tables.transactions, "subscriptions": asks})
+    duck = cancel_requests(SimpleNamespace(subscriptions=asks), c)
+    assert duck["customer_id"].tolist() == ["A", "E"]
+    assert duck["cancel_requested_at"].tolist() == [pd.Timestamp("2024-03-31 23:59:59.999999"),
+                                                   pd.Timestamp("2024-03-15")]
+    assert_same(duck, spark_requests(spark, sasks, c))
+    assert tables.subscriptions["cancel_requested_at"].notna().any()  # the list below carries the column
     cfg = load_config(None, [*SETTINGS, "time.regime=contractual", "time.calibration_share=0.5"])
     result = fit_and_evaluate(tables, cfg)
     result.model.save(tmp_path / "m", extra={"feature_plan": result.data.plan.to_dict(),
@@ -519,6 +535,14 @@ def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(sp
     assert got.counts == expected.counts and expected.outreach["predicted_clv"].notna().all()
     assert got.warnings == expected.warnings == []
     assert_same_list(expected.outreach, got.outreach)
+    # the subscribers with an open request: the same requests and save calls on both engines
+    ids = cancel_requests(tables, c)["customer_id"].tolist()
+    assert len(ids) > 0
+    e_asks = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=ids).outreach
+    got_asks = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=ids).outreach
+    assert_same_list(e_asks, got_asks)
+    assert sorted(got_asks["customer_id"]) == sorted(ids) and got_asks["cancel_requested_at"].notna().all()
+    assert set(got_asks["suggested_action"]) == {"save call"}
     # a cutoff long after the data: the same warning as in process, kept for the summary
     late = (tables.transactions["timestamp"].max().normalize() + pd.Timedelta(days=40)).date()
     asked = expected.outreach["customer_id"].tolist()[:2]

@@ -24,7 +24,7 @@ from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ModelError, SchemaError
 from churnml.features import FeaturePlan
-from churnml.label_sql import recurring_revenue_sql
+from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import cutoff_table
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
@@ -40,9 +40,11 @@ from churnml.scoring import (
     load_churn_model,
     log_accounting,
     nobody_text,
+    open_requests,
     outreach_list,
     shared_bgnbd,
     warn_if_stale,
+    with_cancel_requests,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
@@ -110,13 +112,24 @@ def _segments(summary: pd.DataFrame) -> pd.Series:
     return segment_of(r, f, 5)
 
 
+def _at_cutoff(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp, sql: str, column: str,
+               needs: str) -> pd.DataFrame:
+    """``sql`` over the subscriptions' keys and ``column`` and a table of the one ``cutoff``, collected."""
+    if tables.subscriptions is None:
+        raise SchemaError(f"{needs} needs a subscriptions table", table="subscriptions")
+    subs = tables.subscriptions.select("customer_id", "start", "end", column)
+    cuts = from_pandas(spark, cutoff_table([cutoff], 1))
+    return to_pandas(run_sql(spark, sql, {"subscriptions": subs, "cutoffs": cuts}))
+
+
 def recurring_revenue(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp) -> pd.DataFrame:
     """:func:`churnml.scoring.recurring_revenue` in Spark: the same query, collected (one row per subscriber)."""
-    if tables.subscriptions is None:
-        raise SchemaError("scoring.clv_method: mrr needs a subscriptions table", table="subscriptions")
-    subs = tables.subscriptions.select("customer_id", "start", "end", "mrr")
-    cuts = from_pandas(spark, cutoff_table([cutoff], 1))
-    return to_pandas(run_sql(spark, recurring_revenue_sql(), {"subscriptions": subs, "cutoffs": cuts}))
+    return _at_cutoff(spark, tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr")
+
+
+def cancel_requests(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """:func:`churnml.scoring.cancel_requests` in Spark: the same query, collected (one row per open request)."""
+    return _at_cutoff(spark, tables, cutoff, cancel_requests_sql(), "cancel_requested_at", "a cancellation request")
 
 
 def _or_nan(frame: DataFrame, column: str) -> Column:
@@ -259,6 +272,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
             shared_bgnbd(fitted, c, time)))
         scored["predicted_clv"] = scored["customer_id"].map(clv).astype("float64")
         scored["rfm_segment"] = scored["customer_id"].map(_segments(summary)).astype("str")
+        if subs is not None and "cancel_requested_at" in subs.columns:
+            scored = with_cancel_requests(scored, cancel_requests(spark, tables, c))
 
         def feature_rows(ids: pd.Series) -> pd.DataFrame:
             chosen = from_pandas(spark, pd.DataFrame({"customer_id": ids.astype("str")}))
@@ -277,4 +292,4 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
              float(scored["predicted_clv"].mean()))
     log_accounting(counts)
     left = below_the_cut(scored, outreach, cfg, top, budget) if customers is not None else None
-    return ScoreResult(outreach, unscored, counts, left, warned)
+    return ScoreResult(outreach, unscored, counts, left, warned, open_requests(scored))
