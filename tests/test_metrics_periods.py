@@ -183,6 +183,23 @@ def test_subscriptions_give_mrr_arpa_and_expansion_at_each_period_end(
     assert k["expansion_mrr"].tolist() == [0.0, 10.0, 0.0, 0.0]  # A's upgrade from 10 to 20 in Feb
 
 
+def test_an_empty_mrr_counts_as_zero_with_a_warning_naming_the_rows(
+    tx: pd.DataFrame, subscriptions: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    blank = subscriptions.assign(mrr=subscriptions["mrr"].where(subscriptions["customer_id"] != "A"))
+    with caplog.at_level("WARNING", logger="churnml.metrics.table_kpis"):
+        k = retention_kpis({"transactions": tx, "subscriptions": blank})
+    # A's two subscriptions count 0: January B's 30 over A and B, then A alone at 0
+    assert k["mrr"].tolist() == [30.0, 0.0, 0.0, 0.0]
+    assert k["arpa"].tolist() == [15.0, 0.0, 0.0, 0.0]
+    assert ("table 'subscriptions', column 'mrr': 2 of 3 rows are empty (e.g. customers ['A', 'A']); MRR, ARPA "
+            "and expansion MRR count them as 0. Fix: fill mrr (0 for a free plan)") in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="churnml.metrics.table_kpis"):
+        retention_kpis({"transactions": tx, "subscriptions": subscriptions})
+    assert "column 'mrr'" not in caplog.text
+
+
 def test_subscriptions_without_an_mrr_column_are_reported_as_not_available(
     tx: pd.DataFrame, subscriptions: pd.DataFrame
 ) -> None:

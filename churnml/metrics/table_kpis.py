@@ -96,11 +96,18 @@ def subscription_kpis(subs: pd.DataFrame, ctx: PeriodContext) -> Result:
     """MRR and ARPA at the end of each period, expansion MRR over it.
 
     The end of the running period is the end of the data. Subscriptions with
-    a null ``mrr`` count as 0.
+    a null ``mrr`` count as 0, with a warning (e.g. a free plan recorded
+    without a price; a price that is unknown lowers MRR and ARPA).
     """
     out = _blank(ctx, SOURCES["subscriptions"])
     if "mrr" not in subs.columns:
         return out, dict.fromkeys(SOURCES["subscriptions"], "no mrr column in the subscriptions table")
+    blank = subs["mrr"].isna()
+    if blank.any():
+        log.warning("table 'subscriptions', column 'mrr': %d of %d rows are empty (e.g. customers %s); MRR, ARPA and "
+                    "expansion MRR count them as 0. Fix: fill mrr (0 for a free plan), or leave those rows out if "
+                    "their price is unknown", int(blank.sum()), len(subs),
+                    subs.loc[blank, "customer_id"].astype("str").head(3).tolist())
     subs = subs.assign(mrr=subs["mrr"].fillna(0.0))
     for (period, start, _), stop in zip(periods_of(ctx.grid), ctx.grid["stop"], strict=True):
         at_start = _mrr_by_customer(subs, start)
