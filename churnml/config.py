@@ -20,7 +20,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from churnml.config_data import TABLES as TABLES
 from churnml.config_data import DataConfig, StrictSection, SyntheticConfig, TableSource
@@ -235,7 +235,7 @@ class PlayRule(StrictSection):
     reason_prefixes: list[str] | None = None
     min_value_at_risk_share: float | None = Field(None, gt=0, le=1)
     max_tenure_days: int | None = Field(None, ge=0)
-    cancel_requested: bool | None = None
+    cancel_requested: StrictBool | None = None  # true, false or null only: false is a condition too
 
 
 def _default_playbook() -> list[PlayRule]:

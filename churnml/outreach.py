@@ -33,6 +33,7 @@ __all__ = [
     "NobodyToScoreError",
     "account_for",
     "below_the_cut",
+    "beside_the_list",
     "cut_problems",
     "outreach_list",
     "spreadsheet_safe",
@@ -190,7 +191,7 @@ def _ranked(scored: pd.DataFrame, cfg: Config) -> pd.DataFrame:
 
 
 def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: int | None = None,
-                  budget: float | None = None) -> pd.DataFrame:
+                  budget: float | None = None, requests_only: bool = False) -> pd.DataFrame:
     """The scored customers the cut left off the list, and why (``customer_id``, ``reason``), in rank order.
 
     For a ``--customers`` list, so that every asked customer is on the list or
@@ -200,10 +201,17 @@ def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: 
     the value at risk and what the cut kept, e.g. ``below the cut: rank 3 of 4
     by value at risk (12.50); --top 2 keeps ranks 1 to 2``. Under a budget, a
     customer whose expected saved value does not exceed the contact cost says
-    so instead.
+    so instead. A customer with an open cancellation request (``scored``'s
+    ``cancel_requested_at``) adds ``; asked to cancel on 2024-06-14``.
+    ``requests_only``: only those customers (for a list of everyone at risk,
+    whose other customers below the cut are counted, not listed).
     """
     ranked = _ranked(scored, cfg)
     rest = ranked[~ranked["customer_id"].isin(set(listed["customer_id"]))]
+    asked_to_cancel = (rest["cancel_requested_at"].notna() if "cancel_requested_at" in rest.columns
+                       else pd.Series(False, index=rest.index))
+    if requests_only:
+        rest, asked_to_cancel = rest[asked_to_cancel], asked_to_cancel[asked_to_cancel]
     if rest.empty:
         none = pd.Series([], dtype="str")
         return pd.DataFrame({"customer_id": none, "reason": none})
@@ -221,8 +229,27 @@ def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: 
         why[unknown] = "; not contacted: its value at risk is unknown"
     else:
         why = pd.Series("", index=rest.index)
+    if asked_to_cancel.any():
+        on = rest.loc[asked_to_cancel, "cancel_requested_at"].dt.strftime("%Y-%m-%d")
+        why[asked_to_cancel] = why[asked_to_cancel] + "; asked to cancel on " + on
     return pd.DataFrame({"customer_id": rest["customer_id"].astype("str"),
                          "reason": (where + why).astype("str")}).reset_index(drop=True)
+
+
+def beside_the_list(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: int | None, budget: float | None,
+                    asked: bool) -> pd.DataFrame | None:
+    """The scored customers written beside the list, with why (:func:`below_the_cut`'s reasons).
+
+    For a list of ``asked`` customers, every one the cut left off. For
+    everyone at risk, only those with an open cancellation request (the
+    others below the cut are counted, not listed); ``None`` when ``scored``
+    has no ``cancel_requested_at``.
+    """
+    if asked:
+        return below_the_cut(scored, listed, cfg, top, budget)
+    if "cancel_requested_at" not in scored.columns:
+        return None
+    return below_the_cut(scored, listed, cfg, top, budget, requests_only=True)
 
 
 def _as_given(x: float) -> str:

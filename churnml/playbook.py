@@ -16,6 +16,7 @@ re-engagement campaign           high or medium risk with a declining activity o
                                  reason
 personal call                    high risk, top 20% value at risk
 check-in email                   everyone else, so every low-risk customer past onboarding
+                                 without a request
 ===============================  ============================================================
 """
 

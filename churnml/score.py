@@ -540,12 +540,14 @@ def _main(args: argparse.Namespace) -> int:
     c = result.counts
     print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} not "
           f"scored (see {side})")
-    beside = f", listed in {side} with their rank" if result.below_cut is not None and c["below_cut"] else ""
+    beside = f", listed in {side} with their rank" if asked is not None and c["below_cut"] else ""
     print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut{beside})")
-    if result.open_requests:
+    if result.open_requests is not None:  # the subscriptions have cancel_requested_at
+        n = result.open_requests
         on_list = int(result.outreach["cancel_requested_at"].notna().sum())
-        print(f"{result.open_requests} scored customer{'s' if result.open_requests != 1 else ''} asked to cancel "
-              f"(cancel_requested_at): {on_list} on the list, {result.open_requests - on_list} below the cut")
+        where = f" (listed in {side} with their rank)" if asked is None and n > on_list else ""
+        print(f"{n} scored customer{'s' if n != 1 else ''} asked to cancel (cancel_requested_at): {on_list} on the "
+              f"list, {n - on_list} below the cut{where}")
     if len(result.outreach):
         cols = ["rank", "customer_id", "churn_probability", "risk_tier", "value_at_risk", "suggested_action"]
         with pd.option_context("display.width", 160, "display.max_columns", 10):

@@ -40,6 +40,7 @@ from churnml.outreach import (
     NobodyToScoreError,
     account_for,
     below_the_cut,
+    beside_the_list,
     cut_problems,
     outreach_list,
     spreadsheet_safe,
@@ -55,6 +56,7 @@ __all__ = [
     "ScoreResult",
     "account_for",
     "below_the_cut",
+    "beside_the_list",
     "cancel_requests",
     "clv_from_mrr",
     "choose_clv",
@@ -87,8 +89,10 @@ class ScoreResult:
 
     ``below_cut``: for a list of asked customers, those scored but left off the
     list by ``top`` or ``budget``, with why (``customer_id``, ``reason``; see
-    :func:`churnml.outreach.below_the_cut`); ``None`` when everyone at risk was
-    scored (they are counted, not listed). ``warnings``: what the run warned
+    :func:`churnml.outreach.below_the_cut`); when everyone at risk was scored,
+    only those of them with an open cancellation request (the others are
+    counted, not listed), or ``None`` when the data has no requests
+    (:func:`churnml.outreach.beside_the_list`). ``warnings``: what the run warned
     about the list as a whole (a cutoff long after the data), also logged,
     for a summary to repeat. ``open_requests``: how many scored customers have
     an open cancellation request (``None`` when the subscriptions have no
@@ -231,7 +235,7 @@ def _at_cutoff(tables: object, cutoff: pd.Timestamp, sql: str, column: str, need
     """``sql`` over the subscriptions' keys and ``column`` and a table of the one ``cutoff`` (DuckDB)."""
     subs = getattr(tables, "subscriptions", None)
     if subs is None:
-        raise SchemaError(f"{needs} needs a subscriptions table", table="subscriptions")
+        raise SchemaError(f"{needs} a subscriptions table", table="subscriptions")
     frames = {"subscriptions": select("subscriptions", subs, ["customer_id", "start", "end", column]),
               "cutoffs": cutoff_table([cutoff], 1)}
     check_sources({"subscriptions": frames["subscriptions"]})
@@ -245,7 +249,7 @@ def recurring_revenue(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
     (a frame or a :class:`~churnml.engine.ParquetSource`): ``customer_id``,
     ``cutoff``, ``mrr`` and ``mrr_missing``.
     """
-    return _at_cutoff(tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr")
+    return _at_cutoff(tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr needs")
 
 
 def cancel_requests(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -255,7 +259,8 @@ def cancel_requests(tables: object, cutoff: pd.Timestamp) -> pd.DataFrame:
     with a ``cancel_requested_at`` column): ``customer_id``, ``cutoff``,
     ``cancel_requested_at``.
     """
-    return _at_cutoff(tables, cutoff, cancel_requests_sql(), "cancel_requested_at", "a cancellation request")
+    return _at_cutoff(tables, cutoff, cancel_requests_sql(), "cancel_requested_at",
+                      "the open cancellation requests (cancel_requested_at) need")
 
 
 def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate: float) -> pd.Series:
@@ -503,8 +508,8 @@ def score_customers(
     if counts["scored"] + counts["unscored"] != asked:
         raise ModelError(f"customer accounting does not add up: {counts}")
     log_accounting(counts)
-    left = below_the_cut(scored, chosen, cfg, top, budget) if customers is not None else None
-    return ScoreResult(chosen, unscored, counts, left, warned, open_requests(scored))
+    beside = beside_the_list(scored, chosen, cfg, top, budget, asked=customers is not None)
+    return ScoreResult(chosen, unscored, counts, beside, warned, open_requests(scored))
 
 
 def open_requests(scored: pd.DataFrame) -> int | None:
@@ -512,8 +517,7 @@ def open_requests(scored: pd.DataFrame) -> int | None:
     if "cancel_requested_at" not in scored.columns:
         return None
     n = int(scored["cancel_requested_at"].notna().sum())
-    log.info("%d of the %d scored customers have an open cancellation request (cancel_requested_at on the list)",
-             n, len(scored))
+    log.info("%d of the %d scored customers have an open cancellation request (cancel_requested_at)", n, len(scored))
     return n
 
 

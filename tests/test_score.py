@@ -226,8 +226,23 @@ def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path, capsys)
     asked = set(cancel_requests(tables, pd.Timestamp(CUTOFF))["customer_id"]) & scored
     kept = int(listed["cancel_requested_at"].notna().sum())
     assert len(asked) > kept
+    side = tmp_path / "list.unscored.csv"
     assert (f"{len(asked)} scored customers asked to cancel (cancel_requested_at): {kept} on the list, "
-            f"{len(asked) - kept} below the cut") in capsys.readouterr().out
+            f"{len(asked) - kept} below the cut (listed in {side} with their rank)") in capsys.readouterr().out
+    beside = pd.read_csv(side, dtype={"customer_id": str})
+    assert set(beside["customer_id"]) == asked - set(listed["customer_id"])
+    assert beside["reason"].str.contains("; --top 10 keeps ranks 1 to 10; asked to cancel on 20").all()
+    # Parquet keeps the time type; with the column but no request, the count is 0
+    none = tmp_path / "none"
+    write_frame(tables.subscriptions.assign(cancel_requested_at=pd.NaT).astype(
+        {"cancel_requested_at": tables.subscriptions["cancel_requested_at"].dtype}), none / "subscriptions.parquet")
+    for name in ("transactions", "events", "surveys", "tickets", "customers"):
+        if getattr(tables, name) is not None:
+            write_frame(getattr(tables, name), none / f"{name}.parquet")
+    assert main([*argv[:3], str(none), *argv[4:7], str(tmp_path / "none.parquet"), *argv[8:]]) == 0
+    assert pd.read_parquet(tmp_path / "none.parquet")["cancel_requested_at"].dtype == "datetime64[us]"
+    assert ("0 scored customers asked to cancel (cancel_requested_at): 0 on the list, 0 below the cut\n"
+            in capsys.readouterr().out)
     before = out.read_bytes()
     assert main(argv) == 2  # exists, no --overwrite
     assert out.read_bytes() == before
@@ -449,6 +464,38 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
         "below the cut: rank 3 of 4 by value at risk (50.00); --budget 20.5 pays for 2 contact(s) at 9.5 each")
 
 
+def test_customers_who_asked_to_cancel_below_the_cut_are_written_beside_the_list_with_the_date():
+    from churnml.outreach import beside_the_list
+    from churnml.scoring import outreach_list
+
+    cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"])
+
+    def rows(ids):
+        raise AssertionError("no reasons asked")
+
+    # B (rank 2), C (rank 3) and D (rank 4) asked to cancel, A (rank 1) did not; --top 2 keeps A and B
+    scored = _scored().assign(cancel_requested_at=pd.Series(pd.to_datetime(
+        ["2024-05-30 23:00", None, "2024-01-02", "2024-04-01"], format="ISO8601"), dtype="datetime64[us]"))
+    top2 = outreach_list(scored, None, rows, cfg, top=2)  # type: ignore[arg-type]
+    assert pd.isna(top2["cancel_requested_at"].iloc[0])
+    assert top2["cancel_requested_at"].iloc[1] == pd.Timestamp("2024-04-01")
+    assert top2["suggested_action"].tolist() == ["onboarding call", "save call"]  # A: 30 days of tenure
+    # everyone at risk scored: only the requesters below the cut are written, the others are counted
+    left = beside_the_list(scored, top2, cfg, 2, None, asked=False)
+    assert left is not None
+    assert left.to_dict("list") == {"customer_id": ["C", "D"], "reason": [
+        "below the cut: rank 3 of 4 by value at risk (50.00); --top 2 keeps ranks 1 to 2; asked to cancel on 2024-05-30",
+        "below the cut: rank 4 of 4 by value at risk (9.00); --top 2 keeps ranks 1 to 2; asked to cancel on 2024-01-02",
+    ]}
+    # an asked list: everyone below the cut, the requesters marked
+    assert beside_the_list(scored.iloc[[0, 1, 3]], top2.iloc[:1], cfg, 1, None, asked=True)["reason"].tolist() == [
+        "below the cut: rank 2 of 3 by value at risk (50.00); --top 1 keeps ranks 1 to 1; asked to cancel on 2024-04-01",
+        "below the cut: rank 3 of 3 by value at risk (50.00); --top 1 keeps ranks 1 to 1; asked to cancel on 2024-05-30",
+    ]
+    # no requests column: nothing beside a list of everyone
+    assert beside_the_list(_scored(), top2, cfg, 2, None, asked=False) is None
+
+
 def test_every_asked_customer_is_on_the_list_or_beside_it_with_a_cut(setup):
     cfg, tables, model, _ = setup
     everyone = score_customers(tables, model, CUTOFF, cfg).outreach
@@ -461,7 +508,15 @@ def test_every_asked_customer_is_on_the_list_or_beside_it_with_a_cut(setup):
     assert side["reason"].iloc[1:].str.startswith("below the cut: rank 3 of 5 by value at risk").tolist() == [
         True, False, False]
     assert side["reason"].iloc[1:].str.endswith("--top 2 keeps ranks 1 to 2").all()
-    assert score_customers(tables, model, CUTOFF, cfg, top=2).below_cut is None  # not asked: only counted
+    # not asked: those below the cut are only counted, but for the ones who asked to cancel
+    top2 = score_customers(tables, model, CUTOFF, cfg, top=2)
+    requested = everyone.loc[everyone["cancel_requested_at"].notna(), "customer_id"]
+    assert len(requested) == top2.open_requests > 0
+    below = set(requested) - set(top2.outreach["customer_id"])
+    assert set(top2.below_cut["customer_id"]) == below and top2.below_cut["reason"].str.contains("; asked to cancel on ").all()
+    from dataclasses import replace
+    plain = replace(tables, subscriptions=tables.subscriptions.drop(columns="cancel_requested_at"))
+    assert score_customers(plain, model, CUTOFF, cfg, top=2).below_cut is None
 
 
 def test_the_outreach_list_fetches_feature_rows_of_the_listed_customers_only(setup):

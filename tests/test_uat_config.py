@@ -456,6 +456,13 @@ def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"tiers: .* holds the yes/no value False where numbers"):
         load_config(None, ["scoring.tiers={high: 0.7, low: false}"])
     assert load_config(None, ["features.windows=[7, 30]"]).features.windows == [7, 30]
+    # a playbook's cancel_requested is true, false or null: false is a condition, so 0 or "no" is refused
+    for value in ("0", "1", "'no'", "'true'"):
+        with pytest.raises(ConfigError, match=r"scoring\.playbook\.0\.cancel_requested: Input should be a valid "
+                                              r"boolean"):
+            load_config(None, [f"scoring.playbook=[{{action: x, cancel_requested: {value}}}]"])
+    rules = load_config(None, ["scoring.playbook=[{action: x, cancel_requested: false}, {action: y}]"]).scoring.playbook
+    assert [r.cancel_requested for r in rules] == [False, None]
 
 
 def test_a_short_training_horizon_without_the_btyd_family_is_refused_before_any_data_or_run(tmp_path, capsys):

@@ -32,7 +32,7 @@ from churnml.scoring import (
     NobodyToScoreError,
     ScoreResult,
     account_for,
-    below_the_cut,
+    beside_the_list,
     choose_clv,
     clv_from_summary,
     clv_method_for,
@@ -116,7 +116,7 @@ def _at_cutoff(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp, s
                needs: str) -> pd.DataFrame:
     """``sql`` over the subscriptions' keys and ``column`` and a table of the one ``cutoff``, collected."""
     if tables.subscriptions is None:
-        raise SchemaError(f"{needs} needs a subscriptions table", table="subscriptions")
+        raise SchemaError(f"{needs} a subscriptions table", table="subscriptions")
     subs = tables.subscriptions.select("customer_id", "start", "end", column)
     cuts = from_pandas(spark, cutoff_table([cutoff], 1))
     return to_pandas(run_sql(spark, sql, {"subscriptions": subs, "cutoffs": cuts}))
@@ -124,12 +124,13 @@ def _at_cutoff(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp, s
 
 def recurring_revenue(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp) -> pd.DataFrame:
     """:func:`churnml.scoring.recurring_revenue` in Spark: the same query, collected (one row per subscriber)."""
-    return _at_cutoff(spark, tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr")
+    return _at_cutoff(spark, tables, cutoff, recurring_revenue_sql(), "mrr", "scoring.clv_method: mrr needs")
 
 
 def cancel_requests(spark: SparkSession, tables: SparkTables, cutoff: pd.Timestamp) -> pd.DataFrame:
     """:func:`churnml.scoring.cancel_requests` in Spark: the same query, collected (one row per open request)."""
-    return _at_cutoff(spark, tables, cutoff, cancel_requests_sql(), "cancel_requested_at", "a cancellation request")
+    return _at_cutoff(spark, tables, cutoff, cancel_requests_sql(), "cancel_requested_at",
+                      "the open cancellation requests (cancel_requested_at) need")
 
 
 def _or_nan(frame: DataFrame, column: str) -> Column:
@@ -291,5 +292,5 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
              clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate),
              float(scored["predicted_clv"].mean()))
     log_accounting(counts)
-    left = below_the_cut(scored, outreach, cfg, top, budget) if customers is not None else None
-    return ScoreResult(outreach, unscored, counts, left, warned, open_requests(scored))
+    beside = beside_the_list(scored, outreach, cfg, top, budget, asked=customers is not None)
+    return ScoreResult(outreach, unscored, counts, beside, warned, open_requests(scored))
