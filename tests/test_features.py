@@ -454,3 +454,55 @@ def test_a_customer_without_a_recency_has_no_rank_and_is_not_counted():
     got = recency_rank(frame).tolist()
     assert got[:2] == [0.0, 1.0] and math.isnan(got[2])  # n = 2, not 3
     assert got[3] == 0.5 and math.isnan(got[4])  # alone among those with a recency
+
+
+def _orders_world() -> dict[str, pd.DataFrame]:
+    """A's order lines (cutoff 2024-02-01): O1 on 01-05 has two lines (10 + 20), O2 the same day one (5),
+    O3 on 01-20 one (7), a line without an order id on 01-22 (3), O1's return on 01-25 in two lines
+    (-4, -6), and O4's two lines, one on 01-31 (8) and one at the cutoff (100: after it, never seen)."""
+    from tests.conftest import frame
+
+    tx = frame(
+        customer_id=["A"] * 9 + ["B"],
+        timestamp=["2024-01-05 10:00", "2024-01-05 10:00", "2024-01-05 17:00", "2024-01-20 09:00", "2024-01-22 12:00",
+                   "2024-01-25 08:00", "2024-01-25 08:00", "2024-01-31 23:00", "2024-02-01 00:00", "2024-01-10 10:00"],
+        amount=[10.0, 20.0, 5.0, 7.0, 3.0, -4.0, -6.0, 8.0, 100.0, 9.0],
+        order_id=pd.Series(["O1", "O1", "O2", "O3", None, "O1", "O1", "O4", "O4", "P1"], dtype="str"),
+    )
+    return {"transactions": tx}
+
+
+def test_with_an_order_id_a_purchase_is_an_order_s_rows_of_one_day():
+    world = _orders_world()
+    plan = plan_features(world, [CUT], FeaturesConfig(windows=[7, 14], families=["rfm", "windowed"]))
+    assert plan.orders
+    a = row(compute_features(world, spine(["A", "B"]), plan), "A")
+    # purchases: O1 30 and O2 5 on 01-05, O3 7, the row without an id 3, O4's line of 01-31 8
+    assert a["rfm_orders_all"] == 5 and a["rfm_days_all"] == 4
+    assert a["rfm_monetary_sum_all"] == pytest.approx(53.0)
+    assert a["rfm_monetary_mean_all"] == pytest.approx(53.0 / 5)
+    assert a["rfm_monetary_max_all"] == pytest.approx(30.0)
+    assert (a["rfm_first_amount"], a["rfm_last_amount"]) == (pytest.approx(35.0), pytest.approx(8.0))
+    assert (a["win_orders_7d"], a["win_orders_14d"]) == (1, 3)  # 7 days: 01-25 .. 01-31; 14: from 01-18
+    # one return (O1's two lines of 01-25) among 6 transactions; 10 returned
+    assert a["win_returns_share_all"] == pytest.approx(1 / 6)
+    assert a["win_returns_amount_all"] == pytest.approx(10.0)
+    # the same tables without the order id: every row counts
+    rows = {"transactions": world["transactions"].drop(columns="order_id")}
+    by_row = plan_features(rows, [CUT], FeaturesConfig(windows=[7, 14], families=["rfm", "windowed"]))
+    r = row(compute_features(rows, spine(["A"]), by_row), "A")
+    assert not by_row.orders and r["rfm_orders_all"] == 6 and r["win_returns_share_all"] == pytest.approx(2 / 8)
+    assert r["rfm_monetary_max_all"] == pytest.approx(20.0) and r["rfm_monetary_sum_all"] == pytest.approx(53.0)
+    # many cutoffs (the general path) give the same row at 02-01, and at 01-25 nothing of 01-25 or later
+    two = pd.concat([spine(["A"]), spine(["A"], pd.Timestamp("2024-01-25"))], ignore_index=True)
+    many = compute_features(world, two, plan).set_index("cutoff")
+    assert many.loc[CUT, "rfm_orders_all"] == 5 and many.loc[CUT, "win_returns_share_all"] == pytest.approx(1 / 6)
+    assert many.loc[pd.Timestamp("2024-01-25"), "rfm_orders_all"] == 4
+    assert many.loc[pd.Timestamp("2024-01-25"), "win_returns_share_all"] == 0
+    # a plan that counts orders refuses transactions without the column, with the fix
+    with pytest.raises(SchemaError, match="counts purchases by order .* map the same order_id column as at training"):
+        compute_features(rows, spine(["A"]), plan)
+    # a plan saved before orders were counted reads as rows
+    old = plan.to_dict()
+    del old["orders"]
+    assert not type(plan).from_dict(old).orders

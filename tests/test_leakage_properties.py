@@ -31,6 +31,9 @@ def _log(draw, n_min: int, lo: int, hi: int, kind: str) -> pd.DataFrame:
     if kind == "tx":
         amounts = draw(st.lists(st.integers(-20, 200), min_size=n, max_size=n))
         df["amount"] = np.asarray(amounts, dtype="float64")
+        # a few order ids, so that an order's rows fall on both sides of the cutoff; some rows without one
+        df["order_id"] = pd.Series(draw(st.lists(st.sampled_from(["o1", "o2", "o3", None]), min_size=n, max_size=n)),
+                                   dtype="str")
     elif kind == "events":
         df["event_type"] = draw(st.lists(st.sampled_from(["login", "open"]), min_size=n, max_size=n))
     else:
@@ -56,6 +59,9 @@ def worlds(draw):
         "tickets": _log(draw, 0, days_to_cut, days_to_cut + 120, "tickets"),
     }
     before["transactions"].loc[0, "amount"] = 5.0  # at least one purchase before the cutoff
+    if not draw(st.booleans()):  # half the worlds count rows, half orders (FeaturePlan.orders)
+        before["transactions"] = before["transactions"].drop(columns="order_id")
+        after["transactions"] = after["transactions"].drop(columns="order_id")
     for name, frame in after.items():  # the boundary itself: a row exactly at the cutoff, half the time
         if len(frame) and draw(st.booleans()):
             frame.loc[0, "opened_at" if name == "tickets" else "timestamp"] = CUT

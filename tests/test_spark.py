@@ -117,6 +117,18 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     assert_same(duck, got)
     a = got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01"))]
     assert a["rfm_recency_days"] == 21 and a["rfm_tenure_days"] == 31  # days, as DuckDB counts them
+    # purchases counted by order (an order's rows of one day; rows without an id alone), one and two cutoffs
+    from tests.test_features import _orders_world
+
+    orders = _orders_world()
+    plan = plan_features(orders, ["2024-02-01"], FeaturesConfig(windows=[7, 14], families=["rfm", "windowed"]))
+    assert plan.orders and plan_features_spark(spark_tables(spark, orders), ["2024-02-01"], FeaturesConfig(
+        windows=[7, 14], families=["rfm", "windowed"])) == plan
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B", "A"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-02-01"] * 2 + ["2024-01-25"]).astype("datetime64[us]")})
+    got = _local(features(spark, spark_tables(spark, orders), from_pandas(spark, spine), plan))
+    assert_same(compute_features(orders, spine, plan), got)
+    assert got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01")), "rfm_orders_all"] == 5
 
 
 def test_the_customer_summary_of_spark_scoring_equals_summary_at_with_returns(spark):

@@ -208,8 +208,21 @@ _TX_ROWS = """
     FROM tx
     WHERE {history}"""
 
+# Purchases as orders (FeaturePlan.orders): the rows of one order on one day are one purchase
+# (their sum; returns the same, apart: the sign is in the key), a row without an order id is
+# one on its own. Grouped by day, so an order's rows after the cutoff never join it.
+_TX_ORDERS = """
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day, SUM(amount) AS amount
+    FROM tx
+    WHERE {history} AND order_id IS NOT NULL
+    GROUP BY customer_id, CAST("timestamp" AS DATE), order_id, {buy}
+    UNION ALL
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount
+    FROM tx
+    WHERE {history} AND order_id IS NULL"""
 
-def shared_sql(cutoff: str = "") -> dict[str, str]:
+
+def shared_sql(cutoff: str = "", orders: bool = False) -> dict[str, str]:
     """The derived tables several families read (name -> SQL).
 
     ``tx_hist`` is a history stream: each transaction joined to every spine
@@ -217,9 +230,12 @@ def shared_sql(cutoff: str = "") -> dict[str, str]:
     before the cutoff exactly when its time is), with ``age`` in days to the
     cutoff (>= 1). With a ``cutoff`` literal (one-cutoff fast path) each
     transaction before it appears once, with that cutoff, and no join.
+    With ``orders`` (``FeaturePlan.orders``), a transaction is an order's
+    rows of one day (``tx`` then needs ``order_id``).
     """
     bound = cutoff or "(SELECT MAX(cutoff) FROM spine)"
-    rows = _TX_ROWS.format(history=history_sql('"timestamp"', bound))
+    template = _TX_ORDERS if orders else _TX_ROWS
+    rows = template.format(history=history_sql('"timestamp"', bound), buy=PURCHASE)
     days = _TX_DAYS.format(rows=rows, buy=PURCHASE)
     keys = "t.customer_id, " + (f"{cutoff} AS cutoff" if cutoff else "s.cutoff")
     join = "" if cutoff else history_join("t", "day")

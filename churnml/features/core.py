@@ -34,7 +34,7 @@ from churnml.features.base import (
 )
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.chunks import normalise, run_chunked
-from churnml.features.plan import FAMILIES, FeaturePlan, plan_features, table_of
+from churnml.features.plan import FAMILIES, FeaturePlan, order_problem, plan_features, table_of
 from churnml.sources import check_sources
 from churnml.windows import cutoff_column
 
@@ -114,7 +114,7 @@ def feature_sql(plan: FeaturePlan, cutoff: object = None) -> str:
                 f"THEN 1 ELSE 0 END AS win_censored_{w}d"
             )
     body = ",\n       ".join(selects)
-    tables = shared_sql(cut)
+    tables = shared_sql(cut, plan.orders)
     ctes = [f"{name} AS ({tables[name]})" for name in sorted({name for fam in fams for name in fam.shared})]
     for source, aggregates in streams.items():
         aggs = ",\n           ".join(aggregates)
@@ -225,6 +225,8 @@ def compute_features(
             )
         frames[SQL_NAMES.get(table, table)] = given[table] = frame
     check_sources(given)
+    if "tx" in frames and (problem := order_problem(plan, list(frames["tx"].columns))):
+        raise problem
     cutoff = _single_cutoff(spine)
     sql = feature_sql(plan, cutoff)
     if chunk_rows is None:

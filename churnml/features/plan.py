@@ -10,7 +10,7 @@ computes exactly the training columns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
 from churnml.windows import DAY, to_cutoff
 
-__all__ = ["FAMILIES", "FeaturePlan", "plan_features", "table_of"]
+__all__ = ["FAMILIES", "FeaturePlan", "order_problem", "plan_features", "table_of"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ class FeaturePlan:
         Optional canonical columns present per table.
     censored : str
         ``drop`` or ``flag``.
+    orders : bool
+        Purchases are orders: the transactions had an ``order_id`` column, so
+        the rows of one order on one day count as one purchase (one return
+        for returns); rows without an order id count one each. ``False``
+        (and for plans saved before churnml counted orders): each row is one.
     """
 
     families: tuple[str, ...]
@@ -78,6 +83,7 @@ class FeaturePlan:
     optional_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     censored: str = "drop"
     btyd_horizon_days: int | None = None
+    orders: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,4 +217,17 @@ def plan_features(
         optional_columns=optional,
         censored=cfg.censored_windows,
         btyd_horizon_days=horizon_days if use_btyd else None,
+        orders="order_id" in optional.get("transactions", ()),
+    )
+
+
+def order_problem(plan: FeaturePlan, tx_columns: Sequence[str]) -> SchemaError | None:
+    """The error when ``plan`` counts orders but the transactions (``tx_columns``) have no ``order_id``."""
+    if not plan.orders or "order_id" in tx_columns:
+        return None
+    return SchemaError(
+        "the feature plan counts purchases by order (the transactions had an order_id column when it was made), "
+        f"but these transactions have none (columns: {list(tx_columns)[:20]}); map the same order_id column as at "
+        "training, so that the features mean what they meant",
+        table="transactions",
     )

@@ -14,7 +14,8 @@ __all__ = ["rfm_family"]
 _DOCS = (
     ("rfm_recency_days", "days from the last purchase day to the cutoff", "NaN (no purchase: a subscriber who never bought)"),
     ("rfm_tenure_days", "days from the first purchase day to the cutoff", "NaN (no purchase)"),
-    ("rfm_orders_all", "purchases (rows with amount >= 0) in all history", "0"),
+    ("rfm_orders_all", "purchases in all history (rows with amount >= 0; with an order_id, an order's rows of one day "
+     "are one purchase)", "0"),
     ("rfm_days_all", "distinct purchase days in all history (frequency)", "0"),
     ("rfm_monetary_sum_all", "sum of purchase amounts in all history", "0"),
     ("rfm_monetary_mean_all", "mean purchase amount", "NaN (no purchase)"),

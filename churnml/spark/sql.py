@@ -29,6 +29,7 @@ from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.core import FAMILIES, REPEATED_PAIRS, SQL_NAMES, spine_cutoffs_error
+from churnml.features.plan import order_problem
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
@@ -136,6 +137,8 @@ def _frames(tables: SparkTables, plan: FeaturePlan, spine: DataFrame) -> dict[st
             raise SchemaError(f"the feature plan uses the '{fam}' family but no {table} table was given; "
                               "give the same tables as at training", table=table)
         frames[SQL_NAMES.get(table, table)] = frame
+    if "tx" in frames and (problem := order_problem(plan, frames["tx"].columns)):
+        raise problem
     return frames
 
 
