@@ -96,7 +96,9 @@ class DataConfig(StrictSection):
     ``synthetic``) or ``files`` (the paths in ``tables``). ``tables`` is read
     only with ``files``, so giving it with another source is an error.
     ``returns``: what negative amounts mean. ``error`` rejects them, ``keep``
-    keeps them as returns (they reduce spend and feed the returns share),
+    keeps them as returns (the KPI revenue and the RFM segments' monetary
+    are net of them, the returns features count them, the spend features and
+    the list's historical spend stay gross),
     ``drop`` removes them and logs how many.
     ``timezone``: the zone naive timestamps are in; everything is converted to
     naive UTC. ``end``: the declared last moment of the data (exclusive); rows

@@ -511,6 +511,11 @@ def warn_unmatched_ids(frames: Mapping[str, pd.DataFrame]) -> list[str]:
     return warned
 
 
+def _few(ids: list[str]) -> list[str]:
+    """Up to three distinct ids, in their order (a sample of rows may repeat one)."""
+    return list(dict.fromkeys(str(i) for i in ids))[:3]
+
+
 def unmatched_ids_text(table: str, ids: list[str], share: float, fixed: float, tx_ids: list[str], *,
                        whole: bool) -> str | None:
     """The warning of :func:`warn_unmatched_ids` (also Spark's) about one table, or None when it needs none.
@@ -528,8 +533,7 @@ def unmatched_ids_text(table: str, ids: list[str], share: float, fixed: float, t
     whose = (f"its {len(ids):,} customer ids" if whole
              else f"{len(ids):,} customer ids sampled from its rows")
     return (f"table '{table}': {'none' if share == 0 else f'only {share:.0%}'} of {whose} "
-            f"occur in the transactions (e.g. {[str(i) for i in ids[:3]]}; the transactions have e.g. "
-            f"{[str(i) for i in tx_ids[:3]]}){hint}. Its features and KPIs describe "
+            f"occur in the transactions (e.g. {_few(ids)}; the transactions have e.g. {_few(tx_ids)}){hint}. Its features and KPIs describe "
             f"{'no' if share == 0 else 'few'} customers of the transactions")
 
 

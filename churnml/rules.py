@@ -103,10 +103,12 @@ NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "wr
 NOT_BOOL = Rule("not_bool", "value that is not true/false", "values that are not true/false",
                 "write true/false, yes/no or 1/0")
 NEGATIVE_AMOUNT = Rule("negative_amount", "negative amount", "negative amounts",
-                       "if they are returns, set data.returns to 'keep' (they reduce spend) or 'drop'; "
-                       "otherwise correct them", "data.returns")
+                       "if they are returns, set data.returns (in Python: returns=) to 'keep' (the KPI revenue "
+                       "is net of them, the returns features count them) or 'drop'; otherwise correct them",
+                       "data.returns")
 DUPLICATE_ROW = Rule("duplicate_row", "duplicate row", "duplicate rows",
-                     "if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
+                     "if they are real repeat events, set data.duplicates (in Python: duplicates=) to 'keep'; "
+                     "else 'drop'",
                      "data.duplicates")
 DUPLICATE_KEY = Rule("duplicate_key", "duplicate row", "duplicate rows",
                      "each customer may appear once: merge or remove the repeats", "data.duplicates")

@@ -538,8 +538,11 @@ def _main(args: argparse.Namespace) -> int:
     _write(result.outreach, out, args.overwrite)
     _write(result.not_listed(), side, args.overwrite)
     c = result.counts
-    print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} not "
-          f"scored (see {side})")
+    if asked is None:  # everyone at risk: nobody unscored
+        print(f"{c['scored']} customer{'s' if c['scored'] != 1 else ''} at risk at the cutoff, all scored")
+    else:
+        print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} "
+              f"not scored (see {side})")
     beside = f", listed in {side} with their rank" if asked is not None and c["below_cut"] else ""
     print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut{beside})")
     if result.open_requests is not None:  # the subscriptions have cancel_requested_at

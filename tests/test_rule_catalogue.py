@@ -31,7 +31,7 @@ def test_a_problem_names_the_table_the_column_or_whole_rows_the_count_and_the_fi
         "marketing_spend.new_customers: 2 non-integer counts at index 1, 4; fix: write whole numbers")
     assert DUPLICATE_ROW.problem("events", None, 1) == (
         "events (whole rows): 1 duplicate row; fix: if they are real repeat events, set data.duplicates "
-        "to 'keep'; else 'drop'")
+        "(in Python: duplicates=) to 'keep'; else 'drop'")
 
 
 def test_parameterised_rules_fill_in_the_columns_and_the_data_end():

@@ -279,8 +279,9 @@ def test_an_id_with_only_returns_under_returns_drop_is_unknown_with_the_policy_n
     tx = tables.transactions
     returns_only = pd.DataFrame({"customer_id": pd.Series(["R-ONLY"], dtype="str"),
                                  "timestamp": pd.Series(pd.to_datetime(["2024-03-01"]), dtype=tx["timestamp"].dtype),
-                                 "amount": [-12.5]})
-    write_frame(pd.concat([tx[["customer_id", "timestamp", "amount"]], returns_only], ignore_index=True),
+                                 "amount": [-12.5], "order_id": pd.Series(["R-1"], dtype="str")})
+    cols = ["customer_id", "timestamp", "amount", "order_id"]  # the model counts orders: it needs the order ids
+    write_frame(pd.concat([tx[cols], returns_only], ignore_index=True),
                 data / "transactions.parquet")
     for name in ("events", "subscriptions", "surveys", "tickets", "customers"):
         if getattr(tables, name) is not None:

@@ -90,10 +90,12 @@ def test_every_transactions_rule_raises_with_its_count_example_ids_and_fix(on_sp
         "transactions.amount: 1 non-numeric value (e.g. customer_id='D' amount=inf); fix: write plain numbers "
         "('12.50': a dot for decimals, no currency sign or thousands separator)",
         "transactions.amount: 3 negative amounts (e.g. customer_id='A' amount=-2.0, customer_id='E' "
-        "amount=-7.5, customer_id='E' amount=-1.0); fix: if they are returns, set data.returns to 'keep' "
-        "(they reduce spend) or 'drop'; otherwise correct them",
+        "amount=-7.5, customer_id='E' amount=-1.0); fix: if they are returns, set data.returns (in Python: "
+        "returns=) to 'keep' (the KPI revenue is net of them, the returns features count them) or 'drop'; "
+        "otherwise correct them",
         "transactions (whole rows): 1 duplicate row (e.g. customer_id='C' timestamp='2024-01-04 00:00:00' "
-        "copies=2); fix: if they are real repeat events, set data.duplicates to 'keep'; else 'drop'",
+        "copies=2); fix: if they are real repeat events, set data.duplicates (in Python: duplicates=) to 'keep'; "
+        "else 'drop'",
     ]
 
 
