@@ -316,6 +316,13 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
         log.warning("%d asked id(s) are unknown but match a customer id up to leading zeros, e.g. %s: "
                     "did a spreadsheet drop them? keep the ids as text", len(twin),
                     ", ".join(f"{a!r} -> {b!r}" for a, b in zip(asked[twin.index][:3], twin[:3], strict=True)))
+    cased = _case_twins(asked[unknown & ~asked.index.isin(twin.index)], known)  # k90001 asked, K90001 known
+    if len(cased):
+        reason[cased.index] = ("unknown customer id: not in the transactions, customers or subscriptions tables; "
+                               + cased + " exists (upper and lower case differ; ids are compared as written)")
+        log.warning("%d asked id(s) are unknown but match a customer id up to case, e.g. %s: write them as the "
+                    "tables do", len(cased),
+                    ", ".join(f"{a!r} -> {b!r}" for a, b in zip(asked[cased.index][:3], cased[:3], strict=True)))
     not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
     reason[not_at_risk] = (
         "no active subscription at the cutoff" if time.regime == "contractual"
@@ -347,6 +354,18 @@ def _zero_twins(unknown: pd.Series, known: Collection[str]) -> pd.Series:
     found = tries[(tries["candidate"] != tries["asked"]) & tries["candidate"].isin(known)]
     first = found.drop_duplicates("row").sort_values("row")
     return pd.Series(first["candidate"].to_numpy(), index=first["row"].to_numpy(), dtype="str")
+
+
+def _case_twins(unknown: pd.Series, known: Collection[str]) -> pd.Series:
+    """The known id equal to each unknown id up to upper and lower case (only those found; the first
+    in sorted order when several are)."""
+    if unknown.empty:
+        return pd.Series([], dtype="str")
+    ids = pd.Series(sorted(known), dtype="str")
+    lower = pd.Series(ids.to_numpy(), index=ids.str.lower().to_numpy())
+    lower = lower[~lower.index.duplicated()]
+    found = unknown.str.lower().map(lower).dropna()
+    return found.astype("str")
 
 
 #: A cell that is a plain number ('-2', '+3.5', '-1e-3', '.5'): a spreadsheet reads it as that number.

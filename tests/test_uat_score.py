@@ -312,6 +312,21 @@ def test_ids_that_lost_their_leading_zeros_are_hinted_at(caplog):
            "'1412' -> '01412'" in caplog.text
 
 
+def test_ids_that_differ_from_a_known_id_only_in_case_are_hinted_at(caplog):
+    known = {"K90001", "k00002", "X1"}
+    with caplog.at_level(logging.WARNING, logger="churnml.outreach"):
+        keep, unscored = account_for(["k90001", "K00002", "X1", "x2"], known, known, TimeConfig())
+    assert keep.tolist() == ["X1"]
+    unknown = "unknown customer id: not in the transactions, customers or subscriptions tables"
+    assert dict(zip(unscored["customer_id"], unscored["reason"], strict=True)) == {
+        "k90001": f"{unknown}; K90001 exists (upper and lower case differ; ids are compared as written)",
+        "K00002": f"{unknown}; k00002 exists (upper and lower case differ; ids are compared as written)",
+        "x2": unknown,
+    }
+    assert "2 asked id(s) are unknown but match a customer id up to case, e.g. 'k90001' -> 'K90001', " \
+           "'K00002' -> 'k00002'" in caplog.text
+
+
 def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
         tmp_path, tiny_tx, monkeypatch, capsys):
     model = SimpleNamespace(extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
