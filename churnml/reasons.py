@@ -63,9 +63,15 @@ def _is_categorical(s: pd.Series) -> bool:
 _WINDOW = re.compile(r"_\d+d$")
 
 
+#: Features that describe one thing another feature describes, so that they take one reason between them:
+#: the latest NPS answer's category is its score in words.
+_SAME_AS = {"srv_nps_category": "srv_nps_last"}
+
+
 def default_groups(features: Any) -> dict[str, str]:
-    """Default feature groups: strip a trailing ``_{N}d`` window (``win_orders_30d`` -> ``win_orders``)."""
-    return {f: _WINDOW.sub("", f) for f in features}
+    """Default feature groups: strip a trailing ``_{N}d`` window (``win_orders_30d`` -> ``win_orders``);
+    the latest NPS answer's category joins its score (``srv_nps_category`` -> ``srv_nps_last``)."""
+    return {f: _SAME_AS.get(f, _WINDOW.sub("", f)) for f in features}
 
 
 def describe_values(values: pd.Series, kind: str = "number") -> pd.Series:
@@ -198,6 +204,9 @@ def _sentences(feature: str, values: pd.Series, shown: pd.Series, X: pd.DataFram
     if feature == "srv_nps_last":
         label = np.select([values < 7, values < 9], [" (detractor)", " (passive)"], " (promoter)")
         out = out + pd.Series(label, index=values.index, dtype="str")
+    if re.fullmatch(r"srv_\w+_change", feature):  # "changed by 0" reads as a change
+        out = out.where(values.to_numpy(dtype="float64", na_value=np.nan) != 0,
+                        "latest {NAME} answer the same as the previous one".format(**consts))
     missing = values.isna()
     if missing.any():
         out = out.where(~missing, (tpl.missing or "{feature} is missing").format(**consts))

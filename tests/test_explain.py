@@ -156,6 +156,8 @@ def test_default_groups_strip_the_window_suffix() -> None:
         "rfm_recency_days": "rfm_recency_days",
         "evt_login_days_since": "evt_login_days_since",
     }
+    assert default_groups(["srv_nps_last", "srv_nps_category", "srv_csat_last"]) == {
+        "srv_nps_last": "srv_nps_last", "srv_nps_category": "srv_nps_last", "srv_csat_last": "srv_csat_last"}
 
 
 FEATURES = pd.DataFrame(
@@ -280,6 +282,22 @@ def test_flags_counts_and_event_trends_read_as_sentences() -> None:
     ]
     assert r.loc["B", "reason_1_text"] == "subscription active at the cutoff: yes"
     assert r.loc["B", "reason_2_text"] == "3 subscriptions started so far"
+
+
+def test_the_nps_score_and_its_category_take_one_reason_and_no_change_reads_as_the_same() -> None:
+    x = pd.DataFrame({"srv_nps_last": [5.0, 8.0], "srv_nps_category": pd.Categorical(["detractor", "passive"]),
+                      "srv_nps_change": [0.0, -2.0], "rfm_recency_days": [40.0, 10.0]},
+                     index=pd.Index(["A", "B"], name="customer_id"))
+    # A: score 0.3 + category 0.2 = 0.5, one reason told by its larger member; B: the category is larger
+    phi = np.array([[0.3, 0.2, 0.25, 0.1], [0.05, 0.15, 0.3, 0.01]])
+    r = reason_codes(Contributions(pd.DataFrame(phi, index=x.index, columns=x.columns), 0.0), x, top_k=3)
+    assert r.loc["A", ["reason_1", "reason_2", "reason_3"]].tolist() == ["srv_nps_last", "srv_nps_change",
+                                                                       "rfm_recency_days"]
+    assert r.loc["A", "reason_1_contribution"] == pytest.approx(0.5)
+    assert r.loc["A", ["reason_1_text", "reason_2_text"]].tolist() == [
+        "latest NPS answer 5 (detractor)", "latest NPS answer the same as the previous one"]
+    assert r.loc["B", ["reason_1_feature", "reason_1_text", "reason_2_text"]].tolist() == [
+        "srv_nps_change", "latest NPS answer changed by -2", "latest NPS answer is a passive"]
 
 
 def test_every_documented_feature_has_a_sentence() -> None:
