@@ -533,7 +533,8 @@ def unmatched_ids_text(table: str, ids: list[str], share: float, fixed: float, t
     whose = (f"its {len(ids):,} customer ids" if whole
              else f"{len(ids):,} customer ids sampled from its rows")
     return (f"table '{table}': {'none' if share == 0 else f'only {share:.0%}'} of {whose} "
-            f"occur in the transactions (e.g. {_few(ids)}; the transactions have e.g. {_few(tx_ids)}){hint}. Its features and KPIs describe "
+            f"occur in the transactions (e.g. {_few(ids)}; the transactions have e.g. {_few(tx_ids)}){hint}. "
+            "Its features and KPIs describe "
             f"{'no' if share == 0 else 'few'} customers of the transactions")
 
 

@@ -61,7 +61,9 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
         f"ABS(COALESCE(SUM({when('amount < 0', 'amount')}), 0)) AS win_returns_amount_all",
     ]
     docs += [
-        FeatureDoc("win_returns_share_all", "windowed", "returns / all transactions in history (rows; with an order_id, an order's rows of one day)", "0"),
+        FeatureDoc("win_returns_share_all", "windowed",
+                   "returns / all transactions in history (rows; with an order_id, an order's rows of one day)",
+                   "0"),
         FeatureDoc("win_returns_amount_all", "windowed", "money returned in history (positive)", "0"),
     ]
     cols = tuple(d.name for d in docs)
