@@ -213,8 +213,7 @@ def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: 
     if requests_only:
         rest, asked_to_cancel = rest[asked_to_cancel], asked_to_cancel[asked_to_cancel]
     if rest.empty:
-        none = pd.Series([], dtype="str")
-        return pd.DataFrame({"customer_id": none, "reason": none})
+        return _nobody_beside()
     unknown = rest["value_at_risk"].isna()  # no predicted CLV: ranked last
     shown = rest["value_at_risk"].map("{:.2f}".format).where(~unknown, "unknown: no predicted CLV")
     where = "below the cut: rank " + rest["rank"].astype("str") + f" of {len(ranked)} by value at risk (" + shown + ")"
@@ -249,7 +248,16 @@ def beside_the_list(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top
         return below_the_cut(scored, listed, cfg, top, budget)
     if "cancel_requested_at" not in scored.columns:
         return None
+    waiting = scored["cancel_requested_at"].notna() & ~scored["customer_id"].isin(set(listed["customer_id"]))
+    if not waiting.any():  # nobody to write: spare ranking everyone at risk a second time
+        return _nobody_beside()
     return below_the_cut(scored, listed, cfg, top, budget, requests_only=True)
+
+
+def _nobody_beside() -> pd.DataFrame:
+    """The empty frame of :func:`below_the_cut` (``customer_id``, ``reason``)."""
+    none = pd.Series([], dtype="str")
+    return pd.DataFrame({"customer_id": none, "reason": none})
 
 
 def _as_given(x: float) -> str:

@@ -216,10 +216,7 @@ _TX_ORDERS = """
     FROM tx
     WHERE {history} AND order_id IS NOT NULL
     GROUP BY customer_id, CAST("timestamp" AS DATE), order_id, {buy}
-    UNION ALL
-    SELECT customer_id, CAST("timestamp" AS DATE) AS day, amount
-    FROM tx
-    WHERE {history} AND order_id IS NULL"""
+    UNION ALL""" + _TX_ROWS + " AND order_id IS NULL"
 
 
 def shared_sql(cutoff: str = "", orders: bool = False) -> dict[str, str]:
