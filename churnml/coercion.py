@@ -49,7 +49,7 @@ from churnml.rules import (
     scale_text,
 )
 from churnml.schema import TableSpec
-from churnml.timeparse import _as_text, _localize, _log_offsets, _parse_times
+from churnml.timeparse import _as_text, _localize, _offset_minutes, _parse_times, _zone_minutes
 
 __all__ = [
     "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER",
@@ -144,15 +144,64 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fm
             f"({rep.rows(naive)}, e.g. {examples(col, naive)}); fix: write every timestamp with "
             f"its offset, or none (naive values are read in data.timezone = {tz!r})"
         )
-    elif aware.any():
-        _log_offsets(col, aware, f"{rep.table}.{name}")
+    elif aware.any() and ptypes.is_string_dtype(col.dtype):
+        _note_offsets(rep, name, col, aware, values, tz)
     if kind == "time" and tz != "UTC" and naive.any():
-        values = _localize(values, naive, tz, f"{rep.table}.{name}")
+        values, overlap, gap = _localize(values, naive, tz)
+        if overlap.any() or gap.any():
+            said = [f"{count_text(m)} in {what} ({rep.rows(m)}, e.g. {examples(col, m)}) {done}"
+                    for m, what, done in ((overlap, "an overlap, when clocks go back", "read as standard time"),
+                                          (gap, "a gap, when clocks go forward", "moved to the first time after it"))
+                    if m.any()]
+            log.warning("%s.%s: local times that fall in a daylight-saving change of data.timezone = %r: %s; "
+                        "fix: if these times are not in %s, set data.timezone to their zone, or write them "
+                        "with their UTC offset", rep.table, name, tz, "; ".join(said), tz)
     if kind == "date":
         timed = ~nat & (values != values.astype("datetime64[D]"))
         if timed.any():
             rep.add(name, TIME_OF_DAY, timed, col)
     return pd.Series(values, index=col.index, name=name)
+
+
+def _note_offsets(rep: Report, name: str, col: pd.Series, aware: np.ndarray, values: np.ndarray,
+                  tz: str) -> None:
+    """Say which UTC offsets the text times carry (each is converted to UTC, whichever it is).
+
+    The two offsets of one zone's winter and summer time are expected: with
+    ``data.timezone`` set, offsets that are that zone's at their time get an
+    info line, and those that are not get a warning with their rows; without a
+    zone, two offsets one hour apart get an info line. Anything else is a warning
+    (times written in several zones: their days end at different hours).
+    """
+    written = _offset_minutes(col, aware)
+    kinds, counts = np.unique(written, return_counts=True)
+    if len(kinds) < 2:
+        return
+    listed = ", ".join(f"{_hhmm(int(k))}: {int(c):,}" for k, c in zip(kinds, counts, strict=True))
+    head = f"{rep.table}.{name}: timestamps carry {len(kinds)} UTC offsets ({listed}); each is converted to UTC"
+    if tz != "UTC":
+        other = np.zeros(len(col), dtype=bool)
+        other[np.flatnonzero(aware)] = written != _zone_minutes(values[aware], tz)
+        if not other.any():
+            log.info("%s (each is the offset of data.timezone = %r at its time)", head, tz)
+        else:
+            log.warning("%s; %s (%s, e.g. %s) are not the offset of data.timezone = %r at their time; fix: none "
+                        "needed if those rows come from another zone, else check the offsets written there",
+                        head, count_text(other), rep.rows(other), examples(col, other), tz)
+    elif len(kinds) == 2 and kinds[1] - kinds[0] == 60:
+        log.info("%s (one hour apart, as one zone's winter and summer time; set data.timezone to the zone "
+                 "to have that checked)", head)
+    else:
+        log.warning("%s, and days (the features' windows, same-day purchases) are UTC days for all of "
+                    "them; fix: none needed if the data come from several zones; if they are one zone's, set "
+                    "data.timezone to it to have the offsets checked", head)
+
+
+def _hhmm(minutes: int) -> str:
+    if minutes == 0:
+        return "Z"
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, parsed: ParsedTimes) -> None:

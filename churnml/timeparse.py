@@ -9,7 +9,7 @@ time-zone-aware datetimes. The helpers here turn them into naive UTC
 
 Naive values are wall-clock times in the data's IANA zone: :func:`_localize`
 converts them to UTC (daylight-saving overlaps are read as standard time,
-gaps are shifted forward, both logged). Warnings go to the
+gaps are shifted forward; the caller logs both with their rows). Warnings go to the
 ``churnml.validation`` logger, as they did before this module was split out.
 """
 
@@ -120,31 +120,49 @@ def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None =
     return _parse_given(text, fmt, dayfirst) if fmt is not None else _parse_strings(text, dayfirst)
 
 
-def _localize(values: np.ndarray, mask: np.ndarray, tz: str, where: str) -> np.ndarray:
-    """Read ``values[mask]`` as wall-clock times in ``tz``; return them converted to naive UTC."""
+def _localize(values: np.ndarray, mask: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``values[mask]`` as wall-clock times in ``tz``, converted to naive UTC.
+
+    Returns the values and two masks over all of them: the times in a
+    daylight-saving overlap (read as standard time) and in a gap (shifted
+    forward to the first time that exists); the caller names those rows.
+    """
     local = pd.Series(values[mask])
+    overlap = np.zeros(len(values), dtype=bool)
+    gap = np.zeros(len(values), dtype=bool)
     loc = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
     odd = loc.isna().to_numpy() & local.notna().to_numpy()
     if odd.any():
+        in_gap = local[odd].dt.tz_localize(tz, ambiguous=np.zeros(int(odd.sum()), dtype=bool),
+                                            nonexistent="NaT").isna().to_numpy()
         loc[odd] = local[odd].dt.tz_localize(
             tz, ambiguous=np.zeros(int(odd.sum()), dtype=bool), nonexistent="shift_forward"
         )
-        log.warning("%s: %d local times fall in a daylight-saving overlap or gap of %s; "
-                    "taken as standard time or shifted forward", where, int(odd.sum()), tz)
+        where = np.flatnonzero(mask)[np.flatnonzero(odd)]
+        gap[where[in_gap]] = True
+        overlap[where[~in_gap]] = True
     out = values.copy()
     out[mask] = loc.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[us]")
-    return out
+    return out, overlap, gap
 
 
-def _log_offsets(col: pd.Series, aware: np.ndarray, where: str) -> None:
-    if not ptypes.is_string_dtype(col.dtype):
-        return
+def _offset_minutes(col: pd.Series, aware: np.ndarray) -> np.ndarray:
+    """The UTC offset each text value of ``col[aware]`` was written with, in minutes (``Z`` is 0)."""
     arr = pa.array(col[aware].astype("str"))
-    found = pc.value_counts(pc.struct_field(pc.extract_regex(arr, f"(?P<o>{_OFFSET})"), "o"))
-    if len(found) > 1:
-        counts = ", ".join(f"{d['values']}: {d['counts']:,}" for d in found.to_pylist())
-        log.warning("%s: timestamps carry %d UTC offsets (%s); each is converted to UTC",
-                    where, len(found), counts)
+    parts = pc.extract_regex(arr, r"(?P<z>Z)$|(?P<sign>[+-])(?P<h>\d\d):?(?P<m>\d\d)?$")
+    sign = np.where(pc.struct_field(parts, "sign").to_numpy(zero_copy_only=False) == "-", -1, 1)
+    hours = pd.to_numeric(pd.Series(pc.struct_field(parts, "h").to_numpy(zero_copy_only=False)),
+                          errors="coerce").fillna(0).to_numpy()
+    mins = pd.to_numeric(pd.Series(pc.struct_field(parts, "m").to_numpy(zero_copy_only=False)),
+                         errors="coerce").fillna(0).to_numpy()
+    return (sign * (hours * 60 + mins)).astype("int64")
+
+
+def _zone_minutes(utc: np.ndarray, tz: str) -> np.ndarray:
+    """The UTC offset of zone ``tz`` at each naive-UTC time, in minutes."""
+    at = pd.DatetimeIndex(utc)
+    local = at.tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    return ((local - at) // pd.Timedelta(minutes=1)).to_numpy().astype("int64")
 
 
 def as_utc(value: object, what: str) -> pd.Timestamp | None:

@@ -10,6 +10,7 @@ p = 6.25, q = 3.74, v = 15.44 on the 946 customers with a repeat purchase.
 from __future__ import annotations
 
 import base64
+import logging
 import math
 import zlib
 
@@ -392,3 +393,42 @@ def test_btyd_features_leave_customers_without_a_purchase_out_of_the_fit(cdnow_s
     cols = ["btyd_p_alive", "btyd_expected_purchases_30d", "btyd_p_no_purchase_30d"]
     pd.testing.assert_frame_equal(both.loc[: len(buyers) - 1, cols], alone[cols])
     assert both.loc[len(buyers), cols].isna().all()
+
+
+# --- units: a scale parameter has the same room in any time unit or currency -----------------------
+@pytest.mark.parametrize("factor", [7.0, 1e4])
+def test_bgnbd_fit_is_the_same_in_any_time_unit(cdnow_summary: pd.DataFrame, factor: float, caplog) -> None:
+    """Weeks to days (x7) or to a unit 10,000 times smaller: r, a, b stay, alpha scales, and nothing
+    is called extreme (alpha used to be bounded at e^15 in any unit)."""
+    weeks = BGNBD().fit(cdnow_summary).params_
+    scaled = cdnow_summary.assign(recency=cdnow_summary["recency"] * factor, T=cdnow_summary["T"] * factor)
+    with caplog.at_level(logging.WARNING, logger="churnml.btyd.fitting"):
+        other = BGNBD().fit(scaled).params_
+    assert other == pytest.approx({**weeks, "alpha": weeks["alpha"] * factor}, rel=1e-5)
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("factor", [100.0, 1e6])
+def test_gamma_gamma_fit_is_the_same_in_any_currency(cdnow_summary: pd.DataFrame, factor: float, caplog) -> None:
+    """Dollars to cents or to a currency a million times smaller: p, q stay, v scales (v used to be
+    bounded at e^15 = 3.3 million, which bent p at 1e6: 58 instead of 6.25)."""
+    dollars = GammaGamma().fit(cdnow_summary).params_
+    scaled = cdnow_summary.assign(monetary_value=cdnow_summary["monetary_value"] * factor)
+    with caplog.at_level(logging.WARNING, logger="churnml.btyd.fitting"):
+        other = GammaGamma().fit(scaled).params_
+    assert other == pytest.approx({**dollars, "v": dollars["v"] * factor}, rel=1e-5)
+    assert caplog.text == ""
+
+
+def test_gamma_gamma_on_spend_that_never_varies_says_why_and_what_it_means(caplog) -> None:
+    """Every purchase costs 50: p and q run away; the warning names them, blames the spend (not the
+    repeat buying) and says the expected spend is the customer's mean, which it is."""
+    x = np.array([1, 2, 3, 4, 5, 6] * 20)
+    s = _summary(x, x * 2.0, np.full(len(x), 20.0)).assign(monetary_value=50.0)
+    with caplog.at_level(logging.WARNING, logger="churnml.btyd.fitting"):
+        model = GammaGamma().fit(s)
+    assert "GammaGamma.fit: parameters went to an extreme (p = " in caplog.text and ", q = " in caplog.text
+    assert "spend per purchase barely varies" in caplog.text and "harmless" in caplog.text
+    assert "repeat buying" not in caplog.text and "features.families" not in caplog.text
+    assert caplog.text.count("WARNING") == 1  # not also "stopped without converging"
+    np.testing.assert_allclose(model.conditional_expected_spend(s), 50.0, rtol=1e-4)

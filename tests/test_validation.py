@@ -232,10 +232,52 @@ def test_offsets_are_converted_to_naive_utc_exactly(tmp_path):
 
 def test_several_offsets_are_converted_and_logged_not_rejected(tmp_path, caplog):
     path = csv(tmp_path, HEADER + "a,2024-03-30T23:00:00+01:00,1\nb,2024-03-31T23:00:00+02:00,1\n")
-    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+    with caplog.at_level(logging.INFO, logger="churnml.validation"):
         out = read_table("transactions", path)
     assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-30 22:00"), pd.Timestamp("2024-03-31 21:00")]
-    assert "2 UTC offsets (+01:00: 1, +02:00: 1)" in caplog.text
+    # one hour apart, as a zone's winter and summer time: a note, not a warning
+    (note,) = [r for r in caplog.records if "UTC offsets" in r.getMessage()]
+    assert note.levelno == logging.INFO
+    assert "2 UTC offsets (+01:00: 1, +02:00: 1)" in note.getMessage()
+    assert "as one zone's winter and summer time" in note.getMessage()
+
+
+def test_offsets_are_checked_against_the_configured_zone(caplog):
+    """Berlin's winter time is +01:00 and its summer time (from 2024-03-31 01:00 UTC) +02:00."""
+    raw = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                        "timestamp": ["2024-03-30T23:00:00+01:00", "2024-03-31T23:00:00+02:00",
+                                      "2024-03-30T23:00:00+02:00", "2024-01-03T23:00:00Z"],
+                        "amount": 1.0})
+    with caplog.at_level(logging.INFO, logger="churnml.validation"):
+        validate_table("transactions", raw.iloc[:2], timezone="Europe/Berlin")
+    (note,) = [r for r in caplog.records if "UTC offsets" in r.getMessage()]
+    assert note.levelno == logging.INFO and "each is the offset of data.timezone = 'Europe/Berlin'" in note.getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="churnml.validation"):
+        out = validate_table("transactions", raw, timezone="Europe/Berlin")
+    assert out["timestamp"].tolist()[2:] == [pd.Timestamp("2024-03-30 21:00"), pd.Timestamp("2024-01-03 23:00")]
+    (warn,) = [r for r in caplog.records if "UTC offsets" in r.getMessage()]
+    assert warn.levelno == logging.WARNING
+    assert ("3 UTC offsets (Z: 1, +01:00: 1, +02:00: 2); each is converted to UTC; 2 values (index 2, 3, e.g. "
+            "'2024-03-30T23:00:00+02:00', '2024-01-03T23:00:00Z') are not the offset of data.timezone = "
+            "'Europe/Berlin' at their time") in warn.getMessage()
+
+
+def test_offsets_of_several_zones_are_a_warning_and_one_offset_is_silent(caplog):
+    raw = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+                        "timestamp": ["2024-03-30T23:00:00+0530", "2024-03-31T23:00:00-05:00",
+                                      "2024-03-31T23:00:00+05", "2024-04-01T23:00:00+05:00"], "amount": 1.0})
+    with caplog.at_level(logging.INFO, logger="churnml.validation"):
+        out = validate_table("transactions", raw)
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-30 17:30"), pd.Timestamp("2024-04-01 04:00"),
+                                         pd.Timestamp("2024-03-31 18:00"), pd.Timestamp("2024-04-01 18:00")]
+    (warn,) = [r for r in caplog.records if "UTC offsets" in r.getMessage()]
+    assert warn.levelno == logging.WARNING
+    assert "3 UTC offsets (-05:00: 1, +05:00: 2, +05:30: 1)" in warn.getMessage()  # +05 is +05:00
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="churnml.validation"):
+        validate_table("transactions", raw.iloc[2:])
+    assert "UTC offsets" not in caplog.text
 
 
 def test_naive_timestamps_are_read_in_the_configured_zone_and_converted_to_utc(tmp_path):
@@ -247,14 +289,19 @@ def test_naive_timestamps_are_read_in_the_configured_zone_and_converted_to_utc(t
                                pd.Timestamp("2024-02-29 23:00")]
 
 
-def test_local_times_in_a_daylight_saving_overlap_or_gap_are_resolved_and_logged(caplog):
-    raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2024-10-27 02:30", "2024-03-31 02:30"],
-                        "amount": [1.0, 1.0]})
+def test_local_times_in_a_daylight_saving_overlap_or_gap_are_resolved_and_logged(tmp_path, caplog):
+    path = csv(tmp_path, HEADER + "a,2024-10-27 02:30,1\nb,2024-03-31 02:30,1\nc,2024-05-01 10:00,1\n"
+                                  "d,2024-03-31 02:10,1\n")
     with caplog.at_level(logging.WARNING, logger="churnml.validation"):
-        out = validate_table("transactions", raw, timezone="Europe/Berlin")
+        out = read_table("transactions", path, timezone="Europe/Berlin")
     # overlap: taken as standard time (+01:00); gap: shifted to 03:00 summer time (+02:00)
-    assert out["timestamp"].tolist() == [pd.Timestamp("2024-10-27 01:30"), pd.Timestamp("2024-03-31 01:00")]
-    assert "2 local times fall in a daylight-saving overlap or gap" in caplog.text
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-10-27 01:30"), pd.Timestamp("2024-03-31 01:00"),
+                                         pd.Timestamp("2024-05-01 08:00"), pd.Timestamp("2024-03-31 01:00")]
+    assert ("transactions.timestamp: local times that fall in a daylight-saving change of data.timezone = "
+            "'Europe/Berlin': 1 value in an overlap, when clocks go back (data row 1 of ") in caplog.text
+    assert ("e.g. '2024-10-27 02:30') read as standard time; 2 values in a gap, when clocks go forward "
+            "(data rows 2, 4 of ") in caplog.text
+    assert "e.g. '2024-03-31 02:30', '2024-03-31 02:10') moved to the first time after it; fix: " in caplog.text
 
 
 def test_aware_datetime_columns_are_converted_and_naive_ones_kept():

@@ -81,6 +81,15 @@ def _p_silent(
     return 1.0 - hyp2f1(s, a, a + b, -lead / beta) + quiet * hyp2f1(s, a, a + b, -lead / (beta + h))
 
 
+_EXTREME = (
+    "the data barely identify it (little repeat buying in the history, e.g. at an early cutoff, or purchases as "
+    "regular as subscription invoices, which BG/NBD's drop-outs do not describe); a longer history identifies the "
+    "first; for invoices leave 'btyd' out of features.families (and use scoring.clv_method: mrr); in the Python API "
+    "a small penalizer keeps it finite (e.g. BGNBD(penalizer=0.001)); the btyd features and the predicted CLV fit "
+    "without one"
+)
+
+
 class BGNBD(BaseEstimator):
     """The BG/NBD model of repeat purchases (Fader, Hardie & Lee 2005a).
 
@@ -123,7 +132,7 @@ class BGNBD(BaseEstimator):
         x0 = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
         theta, ll, self.converged_, self.n_iter_ = _fit_log_params(
             lambda th: _bgnbd_ll_grad(th, ux, utx, uT), pooled.to_numpy(dtype="float64"), x0,
-            self.penalizer, "BGNBD.fit",
+            self.penalizer, "BGNBD.fit", ("r", "alpha", "a", "b"), _EXTREME,
         )
         self.params_ = dict(zip(("r", "alpha", "a", "b"), (float(v) for v in theta), strict=True))
         self.log_likelihood_ = ll

@@ -14,7 +14,7 @@ __all__: list[str] = []  # private helpers of churnml.btyd
 
 log = logging.getLogger(__name__)
 
-_LOG_BOUND = 15.0  # log-parameters live in [-15, 15]: 3e-7 .. 3e6
+_LOG_BOUND = 15.0  # a log-parameter lives within 15 of its start's log: a factor 3e-7 .. 3e6
 
 
 def _fit_log_params(
@@ -23,10 +23,17 @@ def _fit_log_params(
     x0: np.ndarray,
     penalizer: float,
     what: str,
+    names: tuple[str, ...],
+    why: str,
 ) -> tuple[np.ndarray, float, bool, int]:
     """Maximise a weighted log-likelihood over log-parameters with L-BFGS-B.
 
     Objective: ``-sum_i w_i ll_i / sum_i w_i + penalizer * sum_k log(theta_k)^2``.
+    Each log-parameter lives within ``_LOG_BOUND`` of the log of its start
+    value, so a parameter in the data's units (a scale such as BG/NBD's alpha
+    or Gamma-Gamma's v, started at the data's mean) has the same room in any
+    unit or currency. A parameter that ends far from its start is logged with
+    ``why`` (what the data lack, and what to do).
     """
     n = weights.sum()
 
@@ -39,20 +46,20 @@ def _fit_log_params(
             return 1e100, np.zeros_like(log_theta)
         return float(value), gradient
 
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(x0)
-    res = minimize(objective, np.log(x0), jac=True, method="L-BFGS-B", bounds=bounds,
+    start = np.log(x0)
+    bounds = [(float(c) - _LOG_BOUND, float(c) + _LOG_BOUND) for c in start]
+    res = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9})
     # A line search that cannot improve on a flat optimum is still converged: judge by the gradient.
     converged = bool(res.success) or float(np.max(np.abs(res.jac))) < 1e-5
-    if not converged:
+    far = np.abs(res.x - start) > _LOG_BOUND - 5
+    if far.any():  # a likelihood still rising towards infinity: not converging is part of the same story
+        went = ", ".join(f"{nm} = {v:.4g}" for nm, v, f in zip(names, np.exp(res.x), far, strict=True) if f)
+        log.warning("%s: %s went to an extreme (%s%s): %s", what,
+                    "a parameter" if far.sum() == 1 else "parameters", went,
+                    "" if converged else "; the optimiser stopped there", why)
+    elif not converged:
         log.warning("%s: the optimiser stopped without converging (%s); the estimates may be off", what, res.message)
-    if np.any(np.abs(res.x) > _LOG_BOUND - 5):
-        log.warning("%s: a parameter went to an extreme (%s): the data barely identify it (little repeat buying "
-                    "in the history, e.g. at an early cutoff, or purchases as regular as subscription invoices, "
-                    "which BG/NBD's drop-outs do not describe); a longer history identifies the first; for "
-                    "invoices leave 'btyd' out of features.families (and use scoring.clv_method: mrr); in the "
-                    "Python API a small penalizer keeps it finite (e.g. BGNBD(penalizer=0.001)); the btyd "
-                    "features and the predicted CLV fit without one", what, np.round(np.exp(res.x), 4).tolist())
     theta = np.exp(res.x)
     return theta, float(weights @ ll_grad(theta)[0]), converged, int(res.nit)
 

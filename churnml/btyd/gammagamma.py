@@ -19,6 +19,15 @@ __all__ = ["GammaGamma"]
 log = logging.getLogger(__name__)
 
 
+_EXTREME = (
+    "spend per purchase barely varies (p: from one purchase of a customer to the next; q and v: between the "
+    "customers' means), so the model's spread is not identified; that is harmless: the expected spend per "
+    "purchase is then about each customer's own mean (the population's for customers without a repeat purchase), "
+    "and the predicted CLV stays usable; in the Python API a small penalizer keeps the parameters finite "
+    "(e.g. GammaGamma(penalizer=0.001))"
+)
+
+
 class GammaGamma(BaseEstimator):
     """Gamma-Gamma model of spend per purchase (Fader, Hardie & Lee 2005b).
 
@@ -70,7 +79,8 @@ class GammaGamma(BaseEstimator):
         xu, mu = x[use], m[use]
         x0 = np.array([1.0, 2.0, float(np.mean(mu))])
         theta, ll, self.converged_, self.n_iter_ = _fit_log_params(
-            lambda th: _gg_ll_grad(th, xu, mu), np.ones_like(xu), x0, self.penalizer, "GammaGamma.fit"
+            lambda th: _gg_ll_grad(th, xu, mu), np.ones_like(xu), x0, self.penalizer, "GammaGamma.fit",
+            ("p", "q", "v"), _EXTREME,
         )
         self.params_ = dict(zip(("p", "q", "v"), (float(v) for v in theta), strict=True))
         self.log_likelihood_ = ll
