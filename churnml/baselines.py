@@ -14,13 +14,23 @@ same test rows as the model:
     BG/NBD probability of no purchase in the asked horizon
     (``btyd_p_no_purchase_{H}d``), fitted at each cutoff on history only.
     Not P(alive), which ranks one-time buyers as safest.
+``subscription_logistic``
+    With the subscriptions family: logistic regression on what a subscription
+    business knows of a subscriber (the telecom-style baseline): log(1 + x)
+    of ``sub_months_since_first``, ``sub_days_since_start``,
+    ``sub_days_to_renewal``, ``sub_mrr``, ``sub_count_all``,
+    ``sub_downgrades_all`` and ``sub_active`` (those with a value in some
+    training row), a missing value as the training median with a 0/1 column
+    saying it was missing, and the plan one-hot over the training's plans;
+    standardised, fitted on the training cutoffs. The purchase baselines
+    above describe purchases and score about 0.5 ROC-AUC on subscribers.
 ``historical_rate``
     Everyone gets the same probability: the churn rate of the calibration
     cutoff (or, when the horizons differ, the asked horizon's base rate the
     model is moved to). Its ROC-AUC is 0.5 by construction.
 
-When the training horizon is shorter than the asked one, the recency and
-RFM baselines are moved to the asked horizon like the model: each with its
+When the training horizon is shorter than the asked one, the recency,
+RFM and subscription baselines are moved to the asked horizon like the model: each with its
 own :func:`churnml.horizon.horizon_power`, to the same base rate.
 
 A row without a recency (no purchase before the cutoff: in the contractual
@@ -50,8 +60,10 @@ __all__ = ["BASELINES", "baseline_probabilities"]
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("recency", "rfm_logistic", "bgnbd", "historical_rate")
+BASELINES = ("recency", "rfm_logistic", "bgnbd", "subscription_logistic", "historical_rate")
 _RFM = ("rfm_recency_days", "rfm_days_all", "rfm_monetary_sum_all")
+_SUB = ("sub_months_since_first", "sub_days_since_start", "sub_days_to_renewal", "sub_mrr", "sub_count_all",
+        "sub_downgrades_all", "sub_active")
 _EPS = 1e-6
 
 
@@ -108,8 +120,8 @@ def baseline_probabilities(
         The asked horizon's base rate when the baselines (learnt on the
         training horizon) must be moved to it; None when the horizons agree.
     train_weight : ndarray, optional
-        Weights of the train rows (a table sampled by class): the RFM logistic
-        regression's scaling and fit use them. The calibration rows must be a
+        Weights of the train rows (a table sampled by class): the logistic
+        regressions' scaling and fit use them. The calibration rows must be a
         uniform sample.
     lead_days : int
         ``time.lead_time_days``: BG/NBD's probability is of no purchase in the
@@ -124,27 +136,79 @@ def baseline_probabilities(
     """
     out: dict[str, np.ndarray] = {}
     y_cal = calibration[target].to_numpy()
-    seen = np.concatenate([f["rfm_recency_days"].to_numpy(dtype="float64") for f in (train, calibration)
-                           if "rfm_recency_days" in f.columns])
-    if "rfm_recency_days" in test.columns and not np.isfinite(seen).any():
-        log.warning("baselines recency and rfm_logistic left out: no training or calibration row has a purchase "
-                    "before its cutoff")
-    elif "rfm_recency_days" in test.columns:
-        never = float(np.nanmax(seen))  # no purchase: the longest recency the fits see (never the test's)
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
-        iso.fit(_recency(calibration, never), y_cal)
-        _put_moved(out, "recency", iso.predict(_recency(test, never)), base_rate)
-        lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
-        w = {} if train_weight is None else {"standardscaler__sample_weight": train_weight,
-                                             "logisticregression__sample_weight": train_weight}
-        lr.fit(_rfm_matrix(train, never), train[target].to_numpy(), **w)
-        _put_moved(out, "rfm_logistic", lr.predict_proba(_rfm_matrix(test, never))[:, 1], base_rate)
+    if "rfm_recency_days" in test.columns:  # the rfm family (the splits share their columns)
+        _put_rfm(out, train, calibration, test, target, base_rate, train_weight, random_state)
     bgnbd = _bgnbd(test, horizon_days, lead_days)
     if bgnbd is not None:
         out["bgnbd"] = bgnbd
+    sub = _SubscriptionDesign.of(train)
+    if sub is not None:
+        p = _logistic(sub.matrix(train), train[target].to_numpy(), sub.matrix(test), train_weight, random_state)
+        _put_moved(out, "subscription_logistic", p, base_rate)
     rate = float(np.clip(y_cal.mean(), _EPS, 1 - _EPS)) if base_rate is None else base_rate
     out["historical_rate"] = np.full(len(test), rate)
     return out
+
+
+def _put_rfm(out: dict[str, np.ndarray], train: pd.DataFrame, calibration: pd.DataFrame, test: pd.DataFrame,
+             target: str, base_rate: float | None, train_weight: np.ndarray | None, random_state: int) -> None:
+    """The recency rule and the RFM logistic regression (left out, with a warning, without any recency to fit)."""
+    seen = np.concatenate([f["rfm_recency_days"].to_numpy(dtype="float64") for f in (train, calibration)])
+    if not np.isfinite(seen).any():
+        log.warning("baselines recency and rfm_logistic left out: no training or calibration row has a purchase "
+                    "before its cutoff")
+        return
+    never = float(np.nanmax(seen))  # no purchase: the longest recency the fits see (never the test's)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
+    iso.fit(_recency(calibration, never), calibration[target].to_numpy())
+    _put_moved(out, "recency", iso.predict(_recency(test, never)), base_rate)
+    p = _logistic(_rfm_matrix(train, never), train[target].to_numpy(), _rfm_matrix(test, never), train_weight,
+                  random_state)
+    _put_moved(out, "rfm_logistic", p, base_rate)
+
+
+def _logistic(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, weight: np.ndarray | None,
+              random_state: int) -> np.ndarray:
+    """Standardised logistic regression fitted on the training rows (weighted: scaling too); P(churn) of the test rows."""
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
+    w = {} if weight is None else {"standardscaler__sample_weight": weight, "logisticregression__sample_weight": weight}
+    lr.fit(x_train, y_train, **w)
+    return np.asarray(lr.predict_proba(x_test)[:, 1], dtype="float64")
+
+
+class _SubscriptionDesign:
+    """The subscription baseline's inputs, fixed on the training rows (medians, which columns, plans)."""
+
+    def __init__(self, numeric: list[str], medians: np.ndarray, flagged: list[str], plans: list[str]) -> None:
+        self.numeric, self.medians, self.flagged, self.plans = numeric, medians, flagged, plans
+
+    @staticmethod
+    def _logged(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+        return np.log1p(frame[columns].to_numpy(dtype="float64").clip(min=0))
+
+    @classmethod
+    def of(cls, train: pd.DataFrame) -> _SubscriptionDesign | None:
+        """None without the subscriptions family (no ``sub_`` column with a value in training)."""
+        numeric = [c for c in _SUB if c in train.columns and train[c].notna().any()]
+        plans = (sorted(train["sub_plan"].dropna().astype(str).unique().tolist())
+                 if "sub_plan" in train.columns else [])
+        if not numeric and not plans:
+            return None
+        x = cls._logged(train, numeric)
+        medians = np.nanmedian(x, axis=0) if numeric else np.zeros(0)
+        flagged = [c for c, miss in zip(numeric, np.isnan(x).any(axis=0), strict=True) if miss]
+        return cls(numeric, medians, flagged, plans)
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """log(1 + x) with missing values at the training median, a missing flag per flagged column, plan one-hot."""
+        x = self._logged(frame, self.numeric)
+        x = np.where(np.isnan(x), self.medians, x)
+        flags = frame[self.flagged].isna().to_numpy(dtype="float64")
+        plan = (frame["sub_plan"].astype("str").where(frame["sub_plan"].notna()) if "sub_plan" in frame.columns
+                else pd.Series(np.nan, index=frame.index))
+        onehot = np.column_stack([(plan == p).to_numpy(dtype="float64") for p in self.plans]) if self.plans \
+            else np.zeros((len(frame), 0))
+        return np.hstack([x, flags, onehot])
 
 
 def _bgnbd(test: pd.DataFrame, horizon_days: int, lead_days: int) -> np.ndarray | None:

@@ -321,7 +321,7 @@ def test_the_model_section_of_a_training_renders_and_logs_as_an_mlflow_artifact(
     assert [a.path for a in client.list_artifacts(run_id, "report")] == ["report/retention_report.html"]
     body = _section(html, "model")
     assert "Model and baselines on the test cutoff" in body
-    for name in ("model", "recency", "rfm_logistic", "bgnbd", "historical_rate"):
+    for name in ("model", "recency", "rfm_logistic", "bgnbd", "subscription_logistic", "historical_rate"):
         assert f"<td>{name}</td>" in body
     assert np.isfinite(result.test_probabilities["model"]).all()
 

@@ -61,7 +61,7 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
                 "rows_train", "rows_test", "feature_families", "lgbm_learning_rate", "best_iteration"):
         assert key in p, key
     assert p["horizon_days"] == "60" and p["regime"] == "noncontractual"
-    for name in ("model", "recency", "rfm_logistic", "bgnbd", "historical_rate"):
+    for name in ("model", "recency", "rfm_logistic", "bgnbd", "subscription_logistic", "historical_rate"):
         assert 0.0 <= m[f"test_{name}_roc_auc"] <= 1.0
         assert f"test_{name}_ece" in m and f"test_{name}_brier" in m
     assert m["test_historical_rate_roc_auc"] == pytest.approx(0.5)
@@ -178,7 +178,7 @@ def test_a_shorter_training_horizon_moves_every_score_to_one_base_rate_keeping_t
     assert result.data.splits.train_horizon_days == 60 and result.data.splits.test_horizon_days == 120
     base_rate, power = result.extra["horizon_base_rate"], result.extra["horizon_power"]
     assert 0.0 < base_rate < 1.0 and power != 1.0
-    for name in ("model", "recency", "rfm_logistic", "historical_rate"):
+    for name in ("model", "recency", "rfm_logistic", "subscription_logistic", "historical_rate"):
         assert result.test_probabilities[name].mean() == pytest.approx(base_rate, abs=1e-9), name
     model, X = result.model, result.data.part("test")[result.data.feature_names]
     moved = model.predict_proba(X)
@@ -333,6 +333,52 @@ def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_r
         np.testing.assert_array_equal(got[name], filled[name], err_msg=name)
     never = [f.assign(rfm_recency_days=nan) for f in (train, cal)]
     assert set(baseline_probabilities(*never, test, 90)) == {"historical_rate"}  # left out, with a warning
+
+
+def test_the_subscription_baseline_is_a_logistic_regression_on_what_a_subscription_business_knows():
+    """log(1 + x) of the sub_ columns, a missing value at the training median with a flag (only for
+    columns missing somewhere in training), the plan one-hot over the training's plans; the same
+    standardised regression as the RFM baseline, on the matrix built here by hand."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from churnml.baselines import baseline_probabilities
+
+    def rows(months, renewal, mrr, plan, churned):
+        return pd.DataFrame({"sub_months_since_first": months, "sub_days_to_renewal": renewal, "sub_mrr": mrr,
+                             "sub_plan": pd.Categorical(plan), "churned": churned})
+
+    nan = np.nan
+    train = rows([1.0, 3.0, 12.0, 0.0, 7.0, 24.0], [20.0, 3.0, nan, 29.0, 10.0, 1.0],
+                 [10.0, 10.0, 30.0, 10.0, 30.0, 30.0], ["basic", "basic", "pro", "basic", None, "pro"],
+                 [1, 1, 0, 1, 0, 0])
+    cal = rows([2.0, 5.0], [4.0, 9.0], [10.0, 30.0], ["basic", "pro"], [1, 0])
+    test = rows([4.0, 0.0, 30.0], [nan, 15.0, 2.0], [nan, 10.0, 30.0], ["team", "basic", "pro"], [0, 1, 0])
+    got = baseline_probabilities(train, cal, test, 90)
+    assert set(got) == {"subscription_logistic", "historical_rate"}  # no rfm, no btyd columns here
+    renewal_median = np.median(np.log1p([20.0, 3.0, 29.0, 10.0, 1.0]))  # log1p(10): the training median
+    x_train = np.array([
+        # months, renewal, mrr, renewal missing, basic, pro
+        [np.log1p(1), np.log1p(20), np.log1p(10), 0, 1, 0],
+        [np.log1p(3), np.log1p(3), np.log1p(10), 0, 1, 0],
+        [np.log1p(12), renewal_median, np.log1p(30), 1, 0, 1],
+        [np.log1p(0), np.log1p(29), np.log1p(10), 0, 1, 0],
+        [np.log1p(7), np.log1p(10), np.log1p(30), 0, 0, 0],  # no plan: no one-hot
+        [np.log1p(24), np.log1p(1), np.log1p(30), 0, 0, 1],
+    ])
+    mrr_median = (np.log1p(10.0) + np.log1p(30.0)) / 2  # median of log1p([10, 10, 30, 10, 30, 30])
+    x_test = np.array([
+        [np.log1p(4), renewal_median, mrr_median, 1, 0, 0],  # plan "team" unseen: no one-hot; mrr never flagged
+        [np.log1p(0), np.log1p(15), np.log1p(10), 0, 1, 0],
+        [np.log1p(30), np.log1p(2), np.log1p(30), 0, 0, 1],
+    ])
+    assert renewal_median == pytest.approx(np.log1p(10.0))
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=42))
+    lr.fit(x_train, train["churned"].to_numpy())
+    np.testing.assert_allclose(got["subscription_logistic"], lr.predict_proba(x_test)[:, 1], rtol=1e-12)
+    # newest subscribers churn most here, and the model says so
+    assert got["subscription_logistic"][1] > got["subscription_logistic"][2]
 
 
 def test_a_category_level_not_seen_in_training_is_scored_as_missing(recwarn):
