@@ -231,6 +231,7 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
 
 
 _DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set read_options: {decimal: ','}"
+_THOUSANDS = "; for a CSV file written with thousands separators ('1,234,000'), set read_options: {thousands: ','}"
 
 
 # -------------------------------------------------------------------- other kinds
@@ -242,8 +243,11 @@ def _convert_number(rep: Report, name: str, col: pd.Series, kind: str) -> pd.Ser
     values = out.to_numpy()
     bad = ~np.isfinite(values) & ~missing_mask(col)
     if bad.any():
-        comma = col[bad].astype("str").str.fullmatch(r"\s*[-+]?\d+,\d+\s*").any()  # '10,5': a decimal comma
-        rep.add(name, replace(NON_NUMERIC, fix=NON_NUMERIC.fix + _DECIMAL_COMMA) if comma else NON_NUMERIC, bad, col)
+        text = col[bad].astype("str")
+        grouped = text.str.fullmatch(r"\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*")  # '1,234,000' ('10,500' too)
+        comma = text.str.fullmatch(r"\s*[-+]?\d+,\d+\s*") & ~grouped  # '10,5': a decimal comma
+        hints = (_THOUSANDS if grouped.any() else "") + (_DECIMAL_COMMA if comma.any() else "")
+        rep.add(name, replace(NON_NUMERIC, fix=NON_NUMERIC.fix + hints) if hints else NON_NUMERIC, bad, col)
     if kind != "int":
         return out
     fraction = np.isfinite(values) & (values != np.floor(values))

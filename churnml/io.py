@@ -438,7 +438,25 @@ def _file_tables(data: DataConfig) -> Tables:
             errors.append(exc)
     raise_collected(errors)
     warn_unmatched_ids(frames)
+    if data.timezone != "UTC":
+        log.info("naive times were read in data.timezone = %r and converted to UTC: days, months and cutoffs are "
+                 "UTC's, so a day runs %s in %s (the README's data section)", data.timezone,
+                 _utc_day(data.timezone), data.timezone)
     return Tables(**frames)
+
+
+def _utc_day(tz: str) -> str:
+    """When a UTC day starts in zone ``tz``'s local time: ``'from 09:00 to 09:00'`` (Asia/Seoul), or with
+    daylight-saving time ``'from 01:00 to 01:00 local time in January, from 02:00 to 02:00 in July'``."""
+    year = pd.Timestamp.now().year
+    hours = []
+    for month in (1, 7):
+        local = pd.Timestamp(year=year, month=month, day=1).tz_localize("UTC").tz_convert(tz)
+        hours.append(f"from {local:%H:%M} to {local:%H:%M}")
+    if hours[0] == hours[1]:
+        return hours[0]
+    return f"{hours[0]} local time in January, {hours[1]} in July"
+
 
 
 def folder_schema_error(exc: SchemaError) -> SchemaError:

@@ -25,6 +25,7 @@ from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
 from churnml.reasons import reason_columns
+from churnml.report_template import format_value
 
 __all__ = [
     "OPTIONAL_COLUMNS",
@@ -101,7 +102,14 @@ def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Co
             raise ConfigError("--budget needs scoring.cost_per_contact > 0")
         worth = ranked[save * ranked["value_at_risk"] > cost]
         # contacts the budget pays for; the epsilon keeps 3.3 / 1.1 (2.9999999999999996 in floats) at 3
-        return worth.head(math.floor(budget / cost * (1 + 1e-12)))
+        paid = math.floor(budget / cost * (1 + 1e-12))
+        if paid > len(worth) and len(worth) > 0:
+            log.warning("--budget %s pays for %s contacts at scoring.cost_per_contact = %s each, but only %s of the "
+                        "%s scored customers are worth a contact (save rate x value at risk > cost): all are listed "
+                        "and %s of the budget is left; the costs are in the currency of the amounts: check "
+                        "scoring.cost_per_contact", _as_given(budget), f"{paid:,}", _as_given(cost),
+                        f"{len(worth):,}", f"{len(ranked):,}", format_value(budget - len(worth) * cost, "money"))
+        return worth.head(paid)
     return ranked
 
 
@@ -215,7 +223,7 @@ def below_the_cut(scored: pd.DataFrame, listed: pd.DataFrame, cfg: Config, top: 
     if rest.empty:
         return _nobody_beside()
     unknown = rest["value_at_risk"].isna()  # no predicted CLV: ranked last
-    shown = rest["value_at_risk"].map("{:.2f}".format).where(~unknown, "unknown: no predicted CLV")
+    shown = rest["value_at_risk"].map(lambda v: format_value(v, "money")).where(~unknown, "unknown: no predicted CLV")
     where = "below the cut: rank " + rest["rank"].astype("str") + f" of {len(ranked)} by value at risk (" + shown + ")"
     if top is not None:
         why = pd.Series(f"; --top {top} keeps ranks 1 to {min(top, len(ranked))}", index=rest.index)

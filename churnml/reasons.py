@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.errors import ConfigError, SchemaError
+from churnml.report_template import format_value
 
 __all__ = [
     "REASON_TEMPLATES",
@@ -78,7 +79,8 @@ def describe_values(values: pd.Series, kind: str = "number") -> pd.Series:
     """Format values for people, vectorised; missing values become ``"missing"``.
 
     ``kind``: ``number`` (integer-valued as integers, else at most 2 decimals:
-    141.99999 -> ``"142"``, 12.50 -> ``"12.5"``), ``money`` (2 decimals), ``share``
+    141.99999 -> ``"142"``, 12.50 -> ``"12.5"``), ``money`` (2 decimals below 1,000:
+    ``"49.00"``; whole and grouped from 1,000 on: ``"2,644,000"``), ``share``
     (a fraction as a percentage: 0.5 -> ``"50%"``), ``yesno`` (a 0/1 flag: 1 ->
     ``"yes"``, 0 -> ``"no"``, other values as numbers), ``level`` (the value as
     text; also used for any non-numeric column).
@@ -96,8 +98,8 @@ def _format_numbers(num: np.ndarray, kind: str) -> np.ndarray:
     if kind == "yesno":
         flag = np.where(num == 1, "yes", np.where(num == 0, "no", ""))
         return np.where(flag == "", _format_numbers(num, "number"), flag).astype("object")
-    if kind == "money":
-        return np.array([f"{v:.2f}" for v in num.tolist()], dtype="object")
+    if kind == "money":  # as the report: 1,234,567 from 1,000 on, else 12.35
+        return np.array([format_value(v, "money") for v in num.tolist()], dtype="object")
     rounded = np.round(num * 100.0 if kind == "share" else num, 2)
     whole = np.isfinite(rounded) & (rounded == np.round(rounded))
     out = np.full(len(num), "", dtype="object")

@@ -65,6 +65,7 @@ from churnml.io import (
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
+from churnml.report_template import format_value
 from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT, header_separator
 from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
 from churnml.tracking import resolve_tracking_uri
@@ -554,7 +555,9 @@ def _main(args: argparse.Namespace) -> int:
     if len(result.outreach):
         cols = ["rank", "customer_id", "churn_probability", "risk_tier", "value_at_risk", "suggested_action"]
         with pd.option_context("display.width", 160, "display.max_columns", 10):
-            print(result.outreach[cols].head(10).to_string(index=False))
+            print(result.outreach[cols].head(10).to_string(
+                index=False, formatters={"churn_probability": "{:.3f}".format,
+                                         "value_at_risk": lambda v: format_value(v, "money")}))
     for text in result.warnings:  # logged at the start, repeated where the reader looks
         print(f"warning: {text}")
     return 0

@@ -145,6 +145,9 @@ def test_describe_values_shows_values_without_float_noise() -> None:
     v = pd.Series([141.99999, 30.25, np.nan, 2.0])
     assert describe_values(v).tolist() == ["142", "30.25", "missing", "2"]
     assert describe_values(pd.Series([49.0, 10.5]), "money").tolist() == ["49.00", "10.50"]
+    # large amounts (won, yen) grouped and whole, as the report shows them; negative ones too
+    assert describe_values(pd.Series([2644000.0, 999.994, 1000.4, -1234.5]), "money").tolist() == [
+        "2,644,000", "999.99", "1,000", "-1,234"]
     assert describe_values(pd.Series([0.5, 1 / 3]), "share").tolist() == ["50%", "33.33%"]
     assert describe_values(pd.Series(pd.Categorical(["gold", None]))).tolist() == ["gold", "missing"]
 

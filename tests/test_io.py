@@ -127,6 +127,22 @@ def test_load_tables_reads_every_configured_file(tmp_path):
     assert tables.events is not None and tables.events["event_type"].tolist() == ["login"]
 
 
+def test_a_local_time_zone_is_said_to_leave_days_and_months_in_utc(tmp_path, caplog):
+    from churnml.io import _utc_day
+
+    cfg = _files_config(tmp_path, "customer_id,timestamp,event_type\n00042,2024-03-01,login\n")
+    with caplog.at_level("INFO", logger="churnml.io"):
+        load_tables(cfg)  # type: ignore[arg-type]
+    assert "data.timezone" not in caplog.text  # UTC: nothing to say
+    cfg.data.timezone = "Asia/Seoul"  # type: ignore[attr-defined]
+    with caplog.at_level("INFO", logger="churnml.io"):
+        load_tables(cfg)  # type: ignore[arg-type]
+    assert ("naive times were read in data.timezone = 'Asia/Seoul' and converted to UTC: days, months and cutoffs "
+            "are UTC's, so a day runs from 09:00 to 09:00 in Asia/Seoul") in caplog.text
+    assert _utc_day("Europe/Berlin") == "from 01:00 to 01:00 local time in January, from 02:00 to 02:00 in July"
+    assert _utc_day("America/Sao_Paulo") == "from 21:00 to 21:00"  # no daylight-saving time since 2019
+
+
 def test_load_tables_reports_the_problems_of_every_table_at_once(tmp_path):
     cfg = _files_config(tmp_path, "customer_id,timestamp,event_type\n,2024-03-01,login\n")
     cfg.data.returns = "error"  # type: ignore[attr-defined]
@@ -186,6 +202,24 @@ def test_an_unknown_table_name_is_a_schema_error_listing_the_tables():
 
     with pytest.raises(SchemaError, match=r"^unknown table 'orders'; the data contract's tables are \['transactions', "):
         read_table("orders", pd.DataFrame({"customer_id": ["a"]}))
+
+
+def test_thousands_separators_are_told_the_read_option_that_reads_them(tmp_path):
+    from churnml.errors import SchemaError
+    from churnml.io import read_table
+
+    path = tmp_path / "tx.csv"
+    path.write_text('customer_id,timestamp,amount\na,2024-01-05,"1,234,000"\nb,2024-01-06,"12,500.50"\n')
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", path)
+    assert str(err.value).endswith("for a CSV file written with thousands separators ('1,234,000'), set "
+                                   "read_options: {thousands: ','}")
+    assert read_table("transactions", path, read_options={"thousands": ","})["amount"].tolist() == [1234000.0, 12500.5]
+    path.write_text('customer_id;timestamp;amount\na;2024-01-05;"10,5"\nb;2024-01-06;"1,000"\n')
+    with pytest.raises(SchemaError) as err:  # one of each: both hints
+        read_table("transactions", path, read_options={"sep": ";"})
+    assert "{thousands: ','}; for a CSV file written with a decimal comma ('12,50'), set read_options: " \
+        "{decimal: ','}" in str(err.value)
 
 
 def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):

@@ -416,7 +416,7 @@ def test_a_budget_pays_every_contact_it_covers_exactly_and_actions_do_not_depend
     assert two["suggested_action"].tolist() == everyone["suggested_action"].head(2).tolist()
 
 
-def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
+def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why(caplog):
     from churnml.scoring import below_the_cut, outreach_list
 
     cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0", "scoring.cost_per_contact=9", "scoring.save_rate=0.2"])
@@ -448,8 +448,15 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
                               rfm_segment=["Champions", "At Risk", None, "Need Attention"])
     listed = outreach_list(no_clv, None, rows, odd)  # type: ignore[arg-type]
     assert listed.set_index("customer_id").loc["D", "rfm_segment"] == "unknown"  # as churn_by_segment says
-    paid = outreach_list(no_clv, None, rows, odd, budget=1234567.0)  # type: ignore[arg-type]
+    with caplog.at_level("WARNING", logger="churnml.outreach"):
+        paid = outreach_list(no_clv, None, rows, odd, budget=1234567.0)  # type: ignore[arg-type]
     assert paid["customer_id"].tolist() == ["A"]  # 0.2 x 80 = 16 > 12.345678; B and C give 10
+    # 1234567 / 12.345678 = 99999.99...: 99,999 contacts paid for, one customer worth one
+    assert ("--budget 1234567 pays for 99,999 contacts at scoring.cost_per_contact = 12.345678 each, but only 1 of "
+            "the 4 scored customers are worth a contact (save rate x value at risk > cost): all are listed and "
+            "1,234,555 of the budget is left; the costs are in the currency of the amounts: check "
+            "scoring.cost_per_contact") in caplog.text
+    caplog.clear()
     assert below_the_cut(no_clv, paid, odd, budget=1234567.0)["reason"].tolist() == [
         "below the cut: rank 2 of 4 by value at risk (50.00); not worth a contact: save rate 0.2 x value at risk "
         "<= cost per contact 12.345678",
@@ -463,6 +470,7 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why():
     assert paid["customer_id"].tolist() == ["A", "B"]  # 20.5 // 9.5 = 2 of the worth A (16), B (10), C (10)
     assert below_the_cut(_scored(), paid, nine, budget=20.5)["reason"].iloc[0] == (
         "below the cut: rank 3 of 4 by value at risk (50.00); --budget 20.5 pays for 2 contact(s) at 9.5 each")
+    assert caplog.text == ""  # budgets that run out say nothing
 
 
 def test_customers_who_asked_to_cancel_below_the_cut_are_written_beside_the_list_with_the_date():
