@@ -23,7 +23,8 @@
 #
 # Each run carries the tags and parameters that make MLflow's compare view meaningful (dataset,
 # churn regime, horizon, cutoffs, feature families, model type) and the same metric names
-# (`test_{model}_{metric}`), so any two runs line up column by column.
+# (`test_{model}_{metric}`), so any two runs line up column by column (a baseline whose inputs a
+# run lacks, such as `subscription_logistic` without subscriptions, has no columns in it).
 #
 # * `CHURNML_NB_SMALL=1`: a small world and few trees (CI sets it);
 # * `CHURNML_NB_TRACKING_URI`: the MLflow store (default `sqlite:///mlflow.db` in the working folder).
@@ -129,7 +130,8 @@ about = [
 runs[about].T
 
 # %% [markdown]
-# The metrics have the same names in every run, so they line up. The model's test metrics next to
+# The metrics have the same names in every run, so they line up (the all-tables run adds the
+# subscription baseline's). The model's test metrics next to
 # the best baseline's, per run:
 
 # %%
