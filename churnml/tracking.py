@@ -228,6 +228,7 @@ class Promotion:
     version: str
     champion: bool
     reason: str
+    challenger: bool = True  # False: it answers another question than the champion's, so it has no alias
 
 
 def _higher_is_better(metric: str) -> bool:
@@ -242,8 +243,9 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
             evaluate_champion: Any = None) -> Promotion:
     """Alias ``version`` as challenger and make it champion if it beats the champion, when the two compare.
 
-    A version of another regime or label window (horizon, lead time, grace)
-    predicts another question: it is neither challenger nor champion. A
+    A version of another data source (``cdnow``, ``synthetic``, ``files``),
+    regime or label window (horizon, lead time, grace) predicts another
+    question: it is neither challenger nor champion. A
     champion judged on another test window is re-scored on this one only
     when its test cutoff is not later than this one's (with the embargo its
     training labels end by its test cutoff, so they end before this test
@@ -282,16 +284,22 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     except MlflowException:
         champ = None
     theirs = "" if champ is None else champ.tags.get("test_window", "")
+    sources = _source(theirs), _source(window)
+    if champ is not None and None not in sources and sources[0] != sources[1]:
+        return Promotion(version, False, (
+            f"champion v{champ.version} kept: it was trained on data.source={sources[0]} and this version on "
+            f"{sources[1]}, another business's customers; give each data set its own "
+            "tracking.registered_model_name"), challenger=False)
     regimes = _regime(theirs), _regime(window)
     if champ is not None and None not in regimes and regimes[0] != regimes[1]:
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts {regimes[0]} churn and this version {regimes[1]} churn; "
-            "give each regime its own tracking.registered_model_name"))
+            "give each regime its own tracking.registered_model_name"), challenger=False)
     if champ is not None and _other_question(theirs, window):
         return Promotion(version, False, (
             f"champion v{champ.version} kept: it predicts churn {_label_window(theirs)} and this version churn "
             f"{_label_window(window)}, another question, so neither is scored on the other's labels; give each "
-            "horizon, lead time and grace its own tracking.registered_model_name"))
+            "horizon, lead time and grace its own tracking.registered_model_name"), challenger=False)
     client.set_registered_model_alias(name, "challenger", version)  # it answers the champion's question
     if champ is None:
         client.set_registered_model_alias(name, "champion", version)
@@ -366,6 +374,12 @@ def _label_window(window: str) -> str | None:
     horizon, lead, grace = q
     return (f"within {horizon} days" + (f" after a lead time of {lead} days" if lead not in ("", "0") else "")
             + ("" if grace is None else f" (renewals within {grace} days continue a subscription)"))
+
+
+def _source(window: str) -> str | None:
+    """The data source of a test window key (its first field: ``cdnow``, ``synthetic``, ``files``), None if none."""
+    parts = window.split("|")
+    return parts[0] if len(parts) > 1 and parts[0] in ("cdnow", "synthetic", "files") else None
 
 
 def _regime(window: str) -> str | None:

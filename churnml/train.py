@@ -73,8 +73,9 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     )
     out = [head, *lines]
     if promotion is not None:
-        alias = "champion" if promotion.champion else "challenger"
-        out.append(f"registered version {promotion.version} as {alias}: {promotion.reason}")
+        alias = ("as champion" if promotion.champion else "as challenger" if promotion.challenger
+                 else "without an alias")
+        out.append(f"registered version {promotion.version} {alias}: {promotion.reason}")
     return "\n".join(out)
 
 

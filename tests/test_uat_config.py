@@ -114,6 +114,15 @@ def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
         "champion v1 kept: it predicts noncontractual churn and this version contractual churn; give each regime "
         "its own tracking.registered_model_name"))
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+    assert not other.challenger
+    # another data set: the CDNOW champion is not re-scored on a synthetic world's test window
+    called = []
+    world = promote("m", "3", "roc_auc", 0.99, "synthetic|noncontractual|h90|lead0|2024-07-01|900", called.append)
+    assert (world.champion, world.challenger, world.reason, called) == (False, False, (
+        "champion v1 kept: it was trained on data.source=files and this version on synthetic, another business's "
+        "customers; give each data set its own tracking.registered_model_name"), [])
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+    assert str(registry.get_model_version_by_alias("m", "challenger").version) == "1"  # v2 and v3 took no alias
 
 
 def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
@@ -122,7 +131,7 @@ def test_a_version_of_another_horizon_does_not_challenge_the_champion(registry):
     promote("m", "1", "roc_auc", 0.70, "cdnow|noncontractual|h273|lead0|1997-10-01|23570")
     called = []
     other = promote("m", "2", "roc_auc", 0.99, "cdnow|noncontractual|h180|lead0|1997-12-29|23570", called.append)
-    assert (other.champion, other.reason, called) == (False, (
+    assert (other.champion, other.challenger, other.reason, called) == (False, False, (
         "champion v1 kept: it predicts churn within 273 days and this version churn within 180 days, another "
         "question, so neither is scored on the other's labels; give each horizon, lead time and grace its own "
         "tracking.registered_model_name"), [])
