@@ -458,7 +458,6 @@ def _utc_day(tz: str) -> str:
     return f"{hours[0]} local time in January, {hours[1]} in July"
 
 
-
 def folder_schema_error(exc: SchemaError) -> SchemaError:
     """``exc`` as a ``--data`` folder's tables raise it: a missing column's fix is not a ``data.tables`` mapping.
 

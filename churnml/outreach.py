@@ -106,8 +106,8 @@ def _select(ranked: pd.DataFrame, top: int | None, budget: float | None, cfg: Co
         if paid > len(worth) and len(worth) > 0:
             log.warning("--budget %s pays for %s contacts at scoring.cost_per_contact = %s each, but only %s of the "
                         "%s scored customers are worth a contact (save rate x value at risk > cost): all are listed "
-                        "and %s of the budget is left; the costs are in the currency of the amounts: check "
-                        "scoring.cost_per_contact", _as_given(budget), f"{paid:,}", _as_given(cost),
+                        "and %s of the budget is left (if that is unexpected: the costs are in the currency of the "
+                        "amounts; check scoring.cost_per_contact)", _as_given(budget), f"{paid:,}", _as_given(cost),
                         f"{len(worth):,}", f"{len(ranked):,}", format_value(budget - len(worth) * cost, "money"))
         return worth.head(paid)
     return ranked

@@ -454,8 +454,8 @@ def test_the_asked_customers_below_the_cut_are_given_with_their_rank_and_why(cap
     # 1234567 / 12.345678 = 99999.99...: 99,999 contacts paid for, one customer worth one
     assert ("--budget 1234567 pays for 99,999 contacts at scoring.cost_per_contact = 12.345678 each, but only 1 of "
             "the 4 scored customers are worth a contact (save rate x value at risk > cost): all are listed and "
-            "1,234,555 of the budget is left; the costs are in the currency of the amounts: check "
-            "scoring.cost_per_contact") in caplog.text
+            "1,234,555 of the budget is left (if that is unexpected: the costs are in the currency of the amounts; "
+            "check scoring.cost_per_contact)") in caplog.text
     caplog.clear()
     assert below_the_cut(no_clv, paid, odd, budget=1234567.0)["reason"].tolist() == [
         "below the cut: rank 2 of 4 by value at risk (50.00); not worth a contact: save rate 0.2 x value at risk "
