@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
+__all__ = ["DATA_SOURCES", "TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
 
 #: The tables of the data contract, the keys ``data.tables`` accepts.
 TABLES = (
@@ -89,6 +89,10 @@ class SyntheticConfig(StrictSection):
     contractual_share: float = Field(0.4, ge=0.0, le=1.0)
 
 
+DataSource = Literal["cdnow", "synthetic", "files"]
+DATA_SOURCES: tuple[str, ...] = get_args(DataSource)  # the test window key's first field (churnml.tracking)
+
+
 class DataConfig(StrictSection):
     """Which data to use.
 
@@ -105,7 +109,7 @@ class DataConfig(StrictSection):
     at or after it are an error.
     """
 
-    source: Literal["cdnow", "synthetic", "files"] = "cdnow"
+    source: DataSource = "cdnow"
     tables: dict[str, TableSource] = Field(default_factory=dict)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
     returns: Literal["error", "keep", "drop"] = "error"

@@ -33,6 +33,7 @@ from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_colle
 from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.rules import FOLDER_COLUMNS_FIX, separator_hint
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
+from churnml.timeparse import utc_day_in
 from churnml.validation import validate_table
 
 log = logging.getLogger(__name__)
@@ -441,21 +442,8 @@ def _file_tables(data: DataConfig) -> Tables:
     if data.timezone != "UTC":
         log.info("naive times were read in data.timezone = %r and converted to UTC: days, months and cutoffs are "
                  "UTC's, so a day runs %s in %s (the README's data section)", data.timezone,
-                 _utc_day(data.timezone), data.timezone)
+                 utc_day_in(data.timezone), data.timezone)
     return Tables(**frames)
-
-
-def _utc_day(tz: str) -> str:
-    """When a UTC day starts in zone ``tz``'s local time: ``'from 09:00 to 09:00'`` (Asia/Seoul), or with
-    daylight-saving time ``'from 01:00 to 01:00 local time in January, from 02:00 to 02:00 in July'``."""
-    year = pd.Timestamp.now().year
-    hours = []
-    for month in (1, 7):
-        local = pd.Timestamp(year=year, month=month, day=1).tz_localize("UTC").tz_convert(tz)
-        hours.append(f"from {local:%H:%M} to {local:%H:%M}")
-    if hours[0] == hours[1]:
-        return hours[0]
-    return f"{hours[0]} local time in January, {hours[1]} in July"
 
 
 def folder_schema_error(exc: SchemaError) -> SchemaError:

@@ -26,12 +26,12 @@ from pandas.api import types as ptypes
 from churnml.dateformat import ParsedTimes, expand, parse_inferred, strict
 from churnml.errors import ConfigError
 
-__all__ = ["as_utc"]  # helpers of churnml.validation (and churnml.spark.validate)
+__all__ = ["as_utc", "utc_day_in"]  # helpers of churnml.validation, churnml.spark.validate and churnml.io
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
 _PROBE = 1_000  # values the ISO fast path is tried on before all of them
-_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
+_OFFSET = r"(?:(?P<z>Z)|(?P<sign>[+-])(?P<h>\d\d)(?::?(?P<m>\d\d))?)$"  # groups read by _offset_minutes
 _AWARE = r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*" + _OFFSET
 
 
@@ -149,7 +149,7 @@ def _localize(values: np.ndarray, mask: np.ndarray, tz: str) -> tuple[np.ndarray
 def _offset_minutes(col: pd.Series, aware: np.ndarray) -> np.ndarray:
     """The UTC offset each text value of ``col[aware]`` was written with, in minutes (``Z`` is 0)."""
     arr = pa.array(col[aware].astype("str"))
-    parts = pc.extract_regex(arr, r"(?P<z>Z)$|(?P<sign>[+-])(?P<h>\d\d):?(?P<m>\d\d)?$")
+    parts = pc.extract_regex(arr, _OFFSET)
     sign = np.where(pc.struct_field(parts, "sign").to_numpy(zero_copy_only=False) == "-", -1, 1)
     hours = pd.to_numeric(pd.Series(pc.struct_field(parts, "h").to_numpy(zero_copy_only=False)),
                           errors="coerce").fillna(0).to_numpy()
@@ -163,6 +163,15 @@ def _zone_minutes(utc: np.ndarray, tz: str) -> np.ndarray:
     at = pd.DatetimeIndex(utc)
     local = at.tz_localize("UTC").tz_convert(tz).tz_localize(None)
     return ((local - at) // pd.Timedelta(minutes=1)).to_numpy().astype("int64")
+
+
+def utc_day_in(tz: str) -> str:
+    """When a UTC day starts in zone ``tz``'s local time: ``'from 09:00 to 09:00'`` (Asia/Seoul), or with
+    daylight-saving time ``'from 01:00 to 01:00 local time in January, from 02:00 to 02:00 in July'``."""
+    year = pd.Timestamp.now().year
+    jan, jul = (f"from {m // 60:02d}:{m % 60:02d} to {m // 60:02d}:{m % 60:02d}" for m in
+                _zone_minutes(np.array([f"{year}-01-01", f"{year}-07-01"], dtype="datetime64[us]"), tz) % 1440)
+    return jan if jan == jul else f"{jan} local time in January, {jul} in July"
 
 
 def as_utc(value: object, what: str) -> pd.Timestamp | None:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.config import CHAMPION_METRICS
+from churnml.config_data import DATA_SOURCES
 from churnml.errors import ConfigError
 from churnml.evaluate import is_share_metric
 from churnml.model import model_input
@@ -377,9 +378,9 @@ def _label_window(window: str) -> str | None:
 
 
 def _source(window: str) -> str | None:
-    """The data source of a test window key (its first field: ``cdnow``, ``synthetic``, ``files``), None if none."""
+    """The data source of a test window key (its first field: ``data.source``), None if none."""
     parts = window.split("|")
-    return parts[0] if len(parts) > 1 and parts[0] in ("cdnow", "synthetic", "files") else None
+    return parts[0] if len(parts) > 1 and parts[0] in DATA_SOURCES else None
 
 
 def _regime(window: str) -> str | None:

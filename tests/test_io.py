@@ -128,7 +128,7 @@ def test_load_tables_reads_every_configured_file(tmp_path):
 
 
 def test_a_local_time_zone_is_said_to_leave_days_and_months_in_utc(tmp_path, caplog):
-    from churnml.io import _utc_day
+    from churnml.timeparse import utc_day_in as _utc_day
 
     cfg = _files_config(tmp_path, "customer_id,timestamp,event_type\n00042,2024-03-01,login\n")
     with caplog.at_level("INFO", logger="churnml.io"):
