@@ -8,6 +8,7 @@ docstring names the tables its query reads. Time filters come from
 
 from __future__ import annotations
 
+from churnml.engine import exact_sum
 from churnml.errors import ConfigError
 from churnml.windows import history_sql
 
@@ -110,7 +111,7 @@ ORDER BY c.cutoff, u.customer_id
 # before the cutoff, not ended before it), summed per customer; ``mrr_missing`` counts the active
 # subscriptions whose MRR is NULL (the customer's recurring revenue is then unknown).
 _RECURRING_REVENUE_SQL = """
-SELECT u.customer_id, c.cutoff, SUM(u.mrr) AS mrr, CAST(COUNT(*) - COUNT(u.mrr) AS BIGINT) AS mrr_missing
+SELECT u.customer_id, c.cutoff, {mrr} AS mrr, CAST(COUNT(*) - COUNT(u.mrr) AS BIGINT) AS mrr_missing
 FROM subscriptions u JOIN cutoffs c ON {history_sub} AND (u."end" IS NULL OR NOT {ended})
 GROUP BY u.customer_id, c.cutoff
 ORDER BY c.cutoff, u.customer_id
@@ -191,7 +192,8 @@ def recurring_revenue_sql() -> str:
     rule, so its customers are the population of :func:`population_sql`.
     """
     return _RECURRING_REVENUE_SQL.format(
-        history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff")
+        history_sub=history_sql('u."start"', "c.cutoff"), ended=history_sql('u."end"', "c.cutoff"),
+        mrr=exact_sum("u.mrr"),
     )
 
 

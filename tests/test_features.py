@@ -341,6 +341,47 @@ def test_same_day_purchases_and_returns_by_hand_on_the_fast_path():
     assert (r["win_active_days_7d"], r["win_orders_7d"], r["evt_email_open_days_since"]) == (1, 2, 1)
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 1, 0]])
+@pytest.mark.parametrize("cutoffs", [[CUT], [CUT - pd.Timedelta(days=1), CUT]])
+def test_money_is_added_exactly_so_row_order_never_moves_a_sum(order, cutoffs, tiny_tickets):
+    # In doubles (0.1 + 0.2) + 0.3 is 0.6000000000000001 and (0.3 + 0.2) + 0.1 is 0.6: DuckDB adds in the order its
+    # threads meet the rows, so sums moved in the last bit from run to run (a same-seed retrain then differed).
+    amounts = [0.1, 0.2, 0.3]
+    tx = pd.DataFrame({"customer_id": pd.Series(["X"] * 6, dtype="str"),
+                       "timestamp": pd.to_datetime(["2024-01-25 08:00"] * 3 + ["2024-01-03 08:00", "2024-01-13 08:00", "2024-01-14 08:00"]),
+                       "amount": [amounts[i] for i in order] + [-amounts[i] for i in order]}).astype(
+        {"timestamp": "datetime64[us]"})
+    tickets = tiny_tickets.assign(customer_id=pd.Series(["X", "X", "X"], dtype="str"),
+                                  opened_at=pd.to_datetime(["2024-01-25 00:00"] * 3).astype("datetime64[us]"))
+    tickets["resolved_at"] = (tickets["opened_at"] + pd.to_timedelta([amounts[i] for i in order], unit="D")).astype(
+        "datetime64[us]")
+    world = {"transactions": tx, "tickets": tickets}
+    cfg = FeaturesConfig(windows=[7], families=["rfm", "windowed", "tickets"])
+    plan = plan_features(world, cutoffs, cfg)
+    ids = ["X"] * len(cutoffs)
+    spine_rows = pd.DataFrame({"customer_id": pd.Series(ids, dtype="str"), "cutoff": cutoffs}).astype(
+        {"cutoff": "datetime64[us]"})
+    x = compute_features(world, spine_rows, plan).iloc[-1]
+    assert (x["rfm_monetary_sum_all"], x["rfm_first_amount"], x["win_spend_7d"]) == (0.6, 0.6, 0.6)
+    assert x["rfm_monetary_mean_all"] == 0.6 / 3
+    assert x["win_returns_amount_all"] == 0.6
+    # resolved after 8,640 s, 17,280 s and 25,920 s: 51,840 s / 3 = 17,280 s = 0.2 days
+    assert x["tkt_resolution_mean_days"] == 0.2
+
+
+def test_the_gap_std_is_the_sample_std_of_whole_days_by_hand():
+    # Purchase days 01-01, 01-02, 01-04, 01-08 and 01-16: gaps 1, 2, 4, 8; mean 15/4; squares 85;
+    # (4 * 85 - 15^2) / (4 * 3) = 115 / 12.
+    days = ["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-08", "2024-01-16"]
+    tx = pd.DataFrame({"customer_id": pd.Series(["G"] * 5, dtype="str"), "timestamp": pd.to_datetime(days),
+                       "amount": [1.0] * 5}).astype({"timestamp": "datetime64[us]"})
+    world = {"transactions": tx}
+    feats = compute_features(world, spine(["G"]), plan_features(world, [CUT], FeaturesConfig(families=["rfm"])))
+    g = row(feats, "G")
+    assert g["rfm_gap_std_days"] == math.sqrt(115 / 12)
+    assert g["rfm_gap_std_days"] == pytest.approx(pd.Series([1, 2, 4, 8]).std(), rel=1e-15)
+
+
 def test_a_frame_row_without_an_amount_is_refused_naming_its_index():
     # A frame given directly (not through read_table) is checked against the contract: a NaN amount
     # would otherwise reach DuckDB as NULL, neither a purchase nor a return.

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from churnml.engine import quote_string
+from churnml.engine import EXACT, exact_sum, quote_string
 from churnml.windows import age_days_sql, history_sql, to_cutoff
 
 __all__ = [
@@ -196,9 +196,9 @@ _TX_DAYS = """
            CASE WHEN {buy} AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
     FROM (
         SELECT customer_id, day, amount,
-               SUM(amount) OVER (
+               CAST(SUM(CAST(amount AS {exact})) OVER (
                    PARTITION BY customer_id, {buy} ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
-               ) AS day_amount,
+               ) AS DOUBLE) AS day_amount,
                LAG(day) OVER (PARTITION BY customer_id, {buy} ORDER BY day) AS prev_day
         FROM ({rows}) d
     ) w"""
@@ -212,7 +212,7 @@ _TX_ROWS = """
 # (their sum; returns the same, apart: the sign is in the key), a row without an order id is
 # one on its own. Grouped by day, so an order's rows after the cutoff never join it.
 _TX_ORDERS = """
-    SELECT customer_id, CAST("timestamp" AS DATE) AS day, SUM(amount) AS amount
+    SELECT customer_id, CAST("timestamp" AS DATE) AS day, {amount} AS amount
     FROM tx
     WHERE {history} AND order_id IS NOT NULL
     GROUP BY customer_id, CAST("timestamp" AS DATE), order_id, {buy}
@@ -232,8 +232,8 @@ def shared_sql(cutoff: str = "", orders: bool = False) -> dict[str, str]:
     """
     bound = cutoff or "(SELECT MAX(cutoff) FROM spine)"
     template = _TX_ORDERS if orders else _TX_ROWS
-    rows = template.format(history=history_sql('"timestamp"', bound), buy=PURCHASE)
-    days = _TX_DAYS.format(rows=rows, buy=PURCHASE)
+    rows = template.format(history=history_sql('"timestamp"', bound), buy=PURCHASE, amount=exact_sum("amount"))
+    days = _TX_DAYS.format(rows=rows, buy=PURCHASE, exact=EXACT)
     keys = "t.customer_id, " + (f"{cutoff} AS cutoff" if cutoff else "s.cutoff")
     join = "" if cutoff else history_join("t", "day")
     hist = f"""

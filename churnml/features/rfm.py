@@ -7,6 +7,7 @@ statistics use history only (rows before the cutoff).
 
 from __future__ import annotations
 
+from churnml.engine import exact_sum
 from churnml.features.base import PURCHASE, FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["rfm_family"]
@@ -38,18 +39,25 @@ _DOCS = (
 # (``churnml.features.base.when``); ``ARG_MIN``/``ARG_MAX`` keep ``FILTER``.
 _BUY = PURCHASE
 _DAY = "new_day = 1"
+# The sample std of the (whole-day) gaps from their exact integer count, sum and sum of squares:
+# sqrt((n * sum g^2 - (sum g)^2) / (n (n - 1))). STDDEV_SAMP updates a running mean and square sum
+# in doubles, thread by thread, so it could differ in the last bit from run to run (engine.exact_sum);
+# the integers are the same in any order and the one division is correctly rounded. Gaps are at most
+# a century of days, so the products stay far inside 64 bits.
+_GAP_STD = ("SQRT(CAST(COUNT(gap) * SUM(gap * gap) - SUM(gap) * SUM(gap) AS DOUBLE)"
+            " / NULLIF(COUNT(gap) * (COUNT(gap) - 1), 0))")
 _AGGREGATES = {
     "rfm_recency_days": as_int(f"MIN({when(_BUY, 'age')})"),
     "rfm_tenure_days": as_int(f"MAX({when(_BUY, 'age')})"),
     "rfm_orders_all": as_int(f"COUNT_IF({_BUY})"),
     "rfm_days_all": as_int(f"COUNT_IF({_DAY})"),
-    "rfm_monetary_sum_all": f"SUM({when(_BUY, 'amount')})",
-    "rfm_monetary_mean_all": f"SUM({when(_BUY, 'amount')}) / NULLIF(COUNT_IF({_BUY}), 0)",
+    "rfm_monetary_sum_all": exact_sum(when(_BUY, "amount")),
+    "rfm_monetary_mean_all": f"{exact_sum(when(_BUY, 'amount'))} / NULLIF(COUNT_IF({_BUY}), 0)",
     "rfm_monetary_max_all": f"MAX({when(_BUY, 'amount')})",
     "rfm_first_amount": f"ARG_MAX(day_amount, age) FILTER (WHERE {_DAY})",
     "rfm_last_amount": f"ARG_MIN(day_amount, age) FILTER (WHERE {_DAY})",
     "rfm_gap_mean_days": "AVG(gap)",
-    "rfm_gap_std_days": "STDDEV_SAMP(gap)",
+    "rfm_gap_std_days": _GAP_STD,
     "rfm_gap_last_days": f"ARG_MIN(gap, age) FILTER (WHERE {_DAY})",
     "rfm_recency_over_gap": f"MIN({when(_BUY, 'age')}) / AVG(gap)",
 }

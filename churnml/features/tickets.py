@@ -6,6 +6,7 @@ first-contact flag) counts only when it was resolved before the cutoff.
 
 from __future__ import annotations
 
+from churnml.engine import exact_sum
 from churnml.features.base import FamilyContext, FamilySQL, FeatureDoc, age, as_int, history_join
 from churnml.windows import history_sql
 
@@ -27,8 +28,8 @@ def tickets_family(ctx: FamilyContext) -> FamilySQL:
         known = f"resolved_at IS NOT NULL AND {history_sql('resolved_at', 'cutoff')}"
         parts += [
             f"{as_int(f'COUNT(*) FILTER (WHERE NOT ({known}))')} AS tkt_open_at_cutoff",
-            "AVG(CASE WHEN " + known + " THEN "
-            "(EPOCH(resolved_at) - EPOCH(opened_at)) / 86400.0 END) AS tkt_resolution_mean_days",
+            exact_sum(f"CASE WHEN {known} THEN EPOCH(resolved_at) - EPOCH(opened_at) END")
+            + f" / NULLIF(COUNT_IF({known}), 0) / 86400.0 AS tkt_resolution_mean_days",
         ]
         docs += [
             FeatureDoc("tkt_open_at_cutoff", "tickets", "tickets not resolved at the cutoff", "0"),

@@ -11,6 +11,7 @@ in the same ``GROUP BY`` as the RFM family.
 
 from __future__ import annotations
 
+from churnml.engine import exact_sum
 from churnml.features.base import PURCHASE, FamilyContext, FamilySQL, FeatureDoc, as_int, when
 
 __all__ = ["windowed_family"]
@@ -32,7 +33,7 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
     for w in ctx.windows:
         parts += [
             f"{as_int(_orders(f'age <= {w}'))} AS win_orders_{w}d",
-            f"COALESCE(SUM({when(f'{_BUY} AND age <= {w}', 'amount')}), 0) AS win_spend_{w}d",
+            f"COALESCE({exact_sum(when(f'{_BUY} AND age <= {w}', 'amount'))}, 0) AS win_spend_{w}d",
             f"{as_int(f'COUNT_IF(new_day = 1 AND age <= {w})')} AS win_active_days_{w}d",
         ]
         docs += [
@@ -58,7 +59,7 @@ def windowed_family(ctx: FamilyContext) -> FamilySQL:
             )
     parts += [
         "CAST(COUNT_IF(amount < 0) AS DOUBLE) / COUNT(*) AS win_returns_share_all",
-        f"ABS(COALESCE(SUM({when('amount < 0', 'amount')}), 0)) AS win_returns_amount_all",
+        f"ABS(COALESCE({exact_sum(when('amount < 0', 'amount'))}, 0)) AS win_returns_amount_all",
     ]
     docs += [
         FeatureDoc("win_returns_share_all", "windowed",
