@@ -102,8 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                                   "(default: the config's data section); returns and duplicates are handled as in the "
                                   "model's training unless --set data.returns=... / data.duplicates=... "
                                   "(also data.timezone, data.end)")
-    p.add_argument("--customers", help="CSV with a customer_id column: the customers to score "
-                                       "(default: everyone at risk at the cutoff); other columns are ignored")
+    p.add_argument("--customers", help="CSV with a customer_id column (or the name data.tables.<table>.columns "
+                                       "maps to it): the customers to score (default: everyone at risk at the "
+                                       "cutoff); other columns are ignored")
     p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
     p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     limit = p.add_mutually_exclusive_group()
@@ -274,8 +275,35 @@ def _no_column_fix(found: list[Any]) -> str:
     return f"name the column of ids {LIST_COLUMN}"
 
 
-def _read_list(path: str) -> list[str]:
-    """The ids of ``--customers``: its ``customer_id`` column only, read as the tables' ids are."""
+def id_columns(cfg: Config) -> list[str]:
+    """The names the config's tables give their ``customer_id`` column (``data.tables.<t>.columns``), once each."""
+    names = [t.columns.get(LIST_COLUMN) for t in cfg.data.tables.values()] if cfg.data.source == "files" else []
+    return list(dict.fromkeys(n for n in names if n and n != LIST_COLUMN))
+
+
+def _list_column(found: list[Any], mapped: list[str], where: str) -> str:
+    """The column of ids: ``customer_id``, else the one name the tables' column mapping gives it."""
+    if LIST_COLUMN in found:
+        return LIST_COLUMN
+    named = [n for n in mapped if n in found]
+    if len(named) == 1:
+        log.info("%s: reading its %r column as the ids, the name data.tables maps to %s", where, named[0],
+                 LIST_COLUMN)
+        return named[0]
+    if named:
+        raise SchemaError(f"{where}: no {LIST_COLUMN} column, and {len(named)} columns the tables map to it "
+                          f"({named}); fix: name the column of ids {LIST_COLUMN}")
+    also = f" (or one of the names data.tables maps to it: {mapped})" if mapped else ""
+    raise SchemaError(f"{where}: no {LIST_COLUMN} column{also}; found columns {[str(c) for c in found]}; "
+                      f"fix: {_no_column_fix(found)}")
+
+
+def _read_list(path: str, mapped: list[str] | None = None) -> list[str]:
+    """The ids of ``--customers``: its ``customer_id`` column only, read as the tables' ids are.
+
+    A list without ``customer_id`` may name the column as the tables do in the
+    user's files (``mapped``, from :func:`id_columns`).
+    """
     src = Path(path)
     where = f"--customers {src}"
     try:
@@ -288,12 +316,10 @@ def _read_list(path: str) -> list[str]:
         raise SchemaError(f"{where}: cannot read it ({exc}); fix: {fix}") from None
     if hint:
         raise SchemaError(f"{where}: cannot read it (not a CSV file); fix: {hint}")
-    if LIST_COLUMN not in found:
-        raise SchemaError(f"{where}: no {LIST_COLUMN} column; found columns {[str(c) for c in found]}; "
-                          f"fix: {_no_column_fix(found)}")
-    others = [str(c) for c in found if c != LIST_COLUMN]
+    column = _list_column(found, mapped or [], where)
+    others = [str(c) for c in found if c != column]
     if others:
-        log.info("%s: reading its %s column only; other columns ignored: %s", where, LIST_COLUMN, others)
+        log.info("%s: reading its %s column only; other columns ignored: %s", where, column, others)
     try:
         # pyarrow, as the tables' CSV files are read: a row with more fields than the header is an error (pandas'
         # C engine would take the first column as an index, or drop the extra field), and NA, null and the like
@@ -301,21 +327,21 @@ def _read_list(path: str) -> list[str]:
         # Empty lines before the header or after the last row are no rows.
         if kind == "csv":
             lead, trail = _edge_empty_lines(src)
-            raw = pd.read_csv(src, usecols=[LIST_COLUMN], dtype="str", engine="pyarrow", skip_blank_lines=False,
-                              skiprows=lead)[LIST_COLUMN]
+            raw = pd.read_csv(src, usecols=[column], dtype="str", engine="pyarrow", skip_blank_lines=False,
+                              skiprows=lead)[column]
             raw = raw.iloc[: max(len(raw) - trail, 0)]
         else:
-            raw = pd.read_parquet(src, columns=[LIST_COLUMN])[LIST_COLUMN]
+            raw = pd.read_parquet(src, columns=[column])[column]
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = ("every row needs as many fields as the header line (quote a value that holds a comma)"
                if kind == "csv" else "check the file")
         if kind == "csv" and ("utf8" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
             fix = "the file is not UTF-8: save it as 'CSV UTF-8' (a spreadsheet's 'CSV' may be latin-1 or cp1252)"
         line = _line_of(src) if kind == "csv" and "Expected" in str(exc) else ""
-        raise SchemaError(f"{where}: cannot read its {LIST_COLUMN} column ({exc}){line}; "
+        raise SchemaError(f"{where}: cannot read its {column} column ({exc}){line}; "
                           f"fix: {fix}") from None
     if raw.empty:
-        raise SchemaError(f"{where} has no ids (only its header line); list one {LIST_COLUMN} per line, "
+        raise SchemaError(f"{where} has no ids (only its header line); list one {column} per line, "
                           "or leave --customers out to score everyone at risk")
     ids = canonical_ids(raw)  # the tables' id rule; a missing id is listed as unscored, with its row
     blank = int(ids.isna().sum())
@@ -518,7 +544,7 @@ def _main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     side = unscored_path(out)
     _check_targets(out, side, args.overwrite)
-    asked = _read_list(args.customers) if args.customers else None
+    asked = _read_list(args.customers, id_columns(cfg)) if args.customers else None
     os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)

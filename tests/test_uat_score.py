@@ -16,7 +16,7 @@ import pytest
 
 import churnml.score as score_cli
 from churnml.config import TimeConfig, load_config
-from churnml.errors import ConfigError
+from churnml.errors import ConfigError, SchemaError
 from churnml.io import write_frame
 from churnml.outreach import account_for, outreach_list, spreadsheet_safe
 from churnml.scoring import ScoreResult
@@ -211,6 +211,33 @@ def test_a_list_without_a_customer_id_column_names_the_list_file_and_its_columns
     assert (f"error: --customers {tmp_path / 'ids.csv'}: no customer_id column; found columns ['id', 'name']; "
             "fix: name the column of ids customer_id\n") in err
     assert "table 'customers'" not in err and "data.tables" not in err
+
+
+def test_a_list_may_name_its_id_column_as_the_tables_column_mapping_does(tmp_path, caplog):
+    cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.csv",
+                             "data.tables.transactions.columns.customer_id=cust_no",
+                             "data.tables.customers.path=c.csv", "data.tables.customers.columns.customer_id=cust_no",
+                             "data.tables.tickets.path=k.csv"])
+    assert score_cli.id_columns(cfg) == ["cust_no"]
+    assert score_cli.id_columns(load_config(None, [])) == []  # the bundled data maps nothing
+    listed = tmp_path / "ids.csv"
+    listed.write_text("cust_no,owner\n07592,Ann\n 00042 ,Bo\n")
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        assert score_cli._read_list(str(listed), ["cust_no"]) == ["07592", "00042"]
+    assert "reading its 'cust_no' column as the ids, the name data.tables maps to customer_id" in caplog.text
+    listed.write_text("customer_id,cust_no\nA,B\n")  # customer_id itself wins
+    assert score_cli._read_list(str(listed), ["cust_no"]) == ["A"]
+    listed.write_text("id,name\n07592,Ann\n")
+    with pytest.raises(SchemaError) as err:
+        score_cli._read_list(str(listed), ["cust_no"])
+    assert str(err.value) == (f"--customers {listed}: no customer_id column (or one of the names data.tables maps "
+                              "to it: ['cust_no']); found columns ['id', 'name']; fix: name the column of ids "
+                              "customer_id")
+    listed.write_text("cust_no,client\n1,2\n")
+    with pytest.raises(SchemaError) as err:
+        score_cli._read_list(str(listed), ["cust_no", "client"])
+    assert str(err.value) == (f"--customers {listed}: no customer_id column, and 2 columns the tables map to it "
+                              "(['cust_no', 'client']); fix: name the column of ids customer_id")
 
 
 @pytest.mark.parametrize("header", ["CustomerID", "Customer_ID", "customer_id "])
