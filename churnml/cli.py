@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable
 
 from churnml.config import Config, load_config
@@ -65,11 +66,23 @@ def refuse_options(problems: list[str]) -> None:
         raise ConfigError(f"{len(problems)} problems with the options:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+#: The start of the FutureWarning pyspark 4 gives at each pandas conversion when pandas is 3.
+PYSPARK_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
+
 def require_spark() -> None:
-    """Raise :class:`ConfigError` naming the install command unless pyspark can be imported."""
+    """Raise :class:`ConfigError` naming the install command unless pyspark can be imported.
+
+    For the command lines' ``--engine spark``, also silences pyspark's warning
+    that it does not fully support pandas 3, which it repeated at every
+    conversion: churnml requires pandas 3, and tests/test_spark.py checks that
+    Spark's features, labels and scores equal DuckDB's with it. Only these
+    commands filter it; the Python API leaves warnings to the caller.
+    """
     if any(importlib.util.find_spec(name) is None for name in ("pyspark", "py4j")):
         raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17), "
                           "or use --engine duckdb")
+    warnings.filterwarnings("ignore", message=PYSPARK_PANDAS_WARNING, category=FutureWarning)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

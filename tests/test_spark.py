@@ -691,3 +691,17 @@ def test_without_a_usable_java_the_spark_engine_is_a_clear_error(tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Spark could not start its JVM" in done.stderr and "install Java 17" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_command_lines_silence_only_pysparks_pandas_3_warning():
+    import warnings
+
+    from churnml.cli import PYSPARK_PANDAS_WARNING, require_spark
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        require_spark()
+        warnings.warn(f"{PYSPARK_PANDAS_WARNING} >= 3.0.0. Some features may not work correctly.", FutureWarning, stacklevel=1)
+        warnings.warn("another future change", FutureWarning, stacklevel=1)
+        warnings.warn(f"{PYSPARK_PANDAS_WARNING}, as a user warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["another future change", f"{PYSPARK_PANDAS_WARNING}, as a user warning"]
