@@ -890,3 +890,13 @@ def test_a_bad_cut_or_an_empty_list_is_refused_before_any_feature_in_the_apis_wo
         score_customers(tables, model, CUTOFF, cfg, budget=-5)
     with pytest.raises(ConfigError, match="^customers is an empty list: give the ids to score, or None"):
         score_customers(tables, model, CUTOFF, cfg, customers=[])
+
+
+def test_scoring_twice_gives_the_same_list_to_the_last_bit(setup):
+    # Money is added exactly (churnml.engine.exact_sum): historical_spend and everything computed from the
+    # features no longer move in their last bit with the order DuckDB's threads add the rows in.
+    cfg, tables, model, _ = setup
+    first, second = (score_customers(tables, model, CUTOFF, cfg) for _ in range(2))
+    pd.testing.assert_frame_equal(first.outreach, second.outreach, check_exact=True)
+    pd.testing.assert_frame_equal(first.unscored, second.unscored, check_exact=True)
+    assert first.outreach["historical_spend"].notna().any()
