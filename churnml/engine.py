@@ -54,7 +54,7 @@ def quote_name(name: str) -> str:
 EXACT = "DECIMAL(38, 6)"
 
 
-def exact_sum(expr: str) -> str:
+def exact_sum(expr: str, over: str = "") -> str:
     """``SUM(expr)`` of fractional values, added exactly, as a ``DOUBLE``.
 
     DuckDB adds doubles in parallel, in whatever order its threads meet the
@@ -65,9 +65,10 @@ def exact_sum(expr: str) -> str:
     cent or a second) and added as a decimal, which is exact and so the same
     in any order, on DuckDB and on Spark. Measured on 30M rows in 1M groups:
     1.28 s against 0.92 s for the ``DOUBLE`` sum. NULLs are skipped as
-    ``SUM`` skips them, and no row gives NULL.
+    ``SUM`` skips them, and no row gives NULL. ``over``: a window clause
+    (``OVER (...)``) that makes it a window sum.
     """
-    return f"CAST(SUM(CAST({expr} AS {EXACT})) AS DOUBLE)"
+    return f"CAST(SUM(CAST({expr} AS {EXACT})){' ' + over if over else ''} AS DOUBLE)"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from churnml.engine import EXACT, exact_sum, quote_string
+from churnml.engine import exact_sum, quote_string
 from churnml.windows import age_days_sql, history_sql, to_cutoff
 
 __all__ = [
@@ -196,9 +196,7 @@ _TX_DAYS = """
            CASE WHEN {buy} AND prev_day < day THEN DATE_DIFF('day', prev_day, day) END AS gap
     FROM (
         SELECT customer_id, day, amount,
-               CAST(SUM(CAST(amount AS {exact})) OVER (
-                   PARTITION BY customer_id, {buy} ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW
-               ) AS DOUBLE) AS day_amount,
+               {day_amount} AS day_amount,
                LAG(day) OVER (PARTITION BY customer_id, {buy} ORDER BY day) AS prev_day
         FROM ({rows}) d
     ) w"""
@@ -233,7 +231,8 @@ def shared_sql(cutoff: str = "", orders: bool = False) -> dict[str, str]:
     bound = cutoff or "(SELECT MAX(cutoff) FROM spine)"
     template = _TX_ORDERS if orders else _TX_ROWS
     rows = template.format(history=history_sql('"timestamp"', bound), buy=PURCHASE, amount=exact_sum("amount"))
-    days = _TX_DAYS.format(rows=rows, buy=PURCHASE, exact=EXACT)
+    same_day = f"OVER (PARTITION BY customer_id, {PURCHASE} ORDER BY day RANGE BETWEEN CURRENT ROW AND CURRENT ROW)"
+    days = _TX_DAYS.format(rows=rows, buy=PURCHASE, day_amount=exact_sum("amount", same_day))
     keys = "t.customer_id, " + (f"{cutoff} AS cutoff" if cutoff else "s.cutoff")
     join = "" if cutoff else history_join("t", "day")
     hist = f"""
