@@ -165,7 +165,7 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fm
 
 def _note_offsets(rep: Report, name: str, col: pd.Series, aware: np.ndarray, values: np.ndarray,
                   tz: str) -> None:
-    """Say which UTC offsets the text times carry (each is converted to UTC, whichever it is).
+    """Say which UTC offsets the text times carry (each is converted to data.timezone, whichever it is).
 
     The two offsets of one zone's winter and summer time are expected: with
     ``data.timezone`` set, offsets that are that zone's at their time get an
@@ -178,7 +178,8 @@ def _note_offsets(rep: Report, name: str, col: pd.Series, aware: np.ndarray, val
     if len(kinds) < 2:
         return
     listed = ", ".join(f"{_hhmm(int(k))}: {int(c):,}" for k, c in zip(kinds, counts, strict=True))
-    head = f"{rep.table}.{name}: timestamps carry {len(kinds)} UTC offsets ({listed}); each is converted to UTC"
+    head = (f"{rep.table}.{name}: timestamps carry {len(kinds)} UTC offsets ({listed}); each is converted to "
+            f"{'UTC' if tz == 'UTC' else repr(tz) + ' time'}")
     if tz != "UTC":
         other = np.zeros(len(col), dtype=bool)
         other[np.flatnonzero(aware)] = written != _zone_minutes(values[aware], tz)

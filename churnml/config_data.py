@@ -104,9 +104,11 @@ class DataConfig(StrictSection):
     are net of them, the returns features count them, the spend features and
     the list's historical spend stay gross),
     ``drop`` removes them and logs how many.
-    ``timezone``: the zone naive timestamps are in; everything is converted to
-    naive UTC. ``end``: the declared last moment of the data (exclusive); rows
-    at or after it are an error.
+    ``timezone``: the business's zone. Naive timestamps are its local times,
+    those with an offset are converted to it, and days, months and cutoffs
+    are its calendar's. ``end``: the declared last moment of the data
+    (exclusive, a local time of ``timezone``); rows at or after it are an
+    error.
     """
 
     source: DataSource = "cdnow"
@@ -146,4 +148,6 @@ class DataConfig(StrictSection):
                 "source is 'files' but data.tables has no 'transactions' entry; "
                 "add data.tables.transactions.path"
             )
+        if self.end is not None and self.end.tzinfo is not None:  # with an offset: as a local time of the zone
+            self.__dict__["end"] = self.end.astimezone(zoneinfo.ZoneInfo(self.timezone)).replace(tzinfo=None)
         return self

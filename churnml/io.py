@@ -33,7 +33,6 @@ from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_colle
 from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.rules import FOLDER_COLUMNS_FIX, separator_hint
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
-from churnml.timeparse import utc_day_in
 from churnml.validation import validate_table
 
 log = logging.getLogger(__name__)
@@ -415,7 +414,7 @@ def read_policy(data: DataConfig) -> dict[str, str]:
     ``files``: the data section's ``returns``, ``duplicates`` and ``timezone``.
     The bundled sources have their own: CDNOW keeps its same-day repeat rows
     (real purchases) and has no returns to refuse; synthetic tables are
-    generated, not read, and keep both. Both are in UTC.
+    generated, not read, and keep both. Both have UTC times.
     """
     if data.source == "cdnow":
         return {"returns": "error", "duplicates": "keep", "timezone": "UTC"}
@@ -440,9 +439,8 @@ def _file_tables(data: DataConfig) -> Tables:
     raise_collected(errors)
     warn_unmatched_ids(frames)
     if data.timezone != "UTC":
-        log.info("naive times were read in data.timezone = %r and converted to UTC: days, months and cutoffs are "
-                 "UTC's, so a day runs %s in %s (the README's data section)", data.timezone,
-                 utc_day_in(data.timezone), data.timezone)
+        log.info("times are %s's (data.timezone): naive ones were read as its local time and those with an offset "
+                 "converted to it, so days, months and cutoffs are its calendar's", data.timezone)
     return Tables(**frames)
 
 

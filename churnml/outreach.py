@@ -172,7 +172,7 @@ def with_cancel_requests(scored: pd.DataFrame, requests: pd.DataFrame) -> pd.Dat
 
     ``requests`` has the columns of :func:`churnml.label_sql.cancel_requests_sql`
     for the scored cutoff (either engine computes it); the column keeps the
-    type of ``scored``'s ``cutoff`` (UTC times).
+    type of ``scored``'s ``cutoff`` (naive times of ``data.timezone``).
     """
     kind = scored["cutoff"].dtype
     asked = requests.set_index("customer_id")["cancel_requested_at"].astype(kind)

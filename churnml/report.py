@@ -56,7 +56,7 @@ def model_section(tables: object, model: ChurnModel, cfg: Config, cutoff: object
     cfg : Config
         ``scoring.tiers`` and the CLV settings of the value at risk; ``seed``.
     cutoff : date-like
-        The moment of scoring (midnight UTC).
+        The moment of scoring (a midnight).
     name : str
         How the report names the model (e.g. its URI).
     sample : int

@@ -156,10 +156,10 @@ def order_rule(first: str, last: str) -> Rule:
                 f"correct the dates: {last} must be at or after {first}")
 
 
-def data_end_rule(end: pd.Timestamp) -> Rule:
-    """Rows at or after ``data.end`` (``end``: naive UTC, exclusive)."""
+def data_end_rule(end: pd.Timestamp, tz: str = "UTC") -> Rule:
+    """Rows at or after ``data.end`` (``end``: a naive wall-clock time of zone ``tz``, exclusive)."""
     return Rule("after_data_end", "row dated at or after data.end", "rows dated at or after data.end",
-                f"data.end ({end}, UTC) is exclusive: remove those rows or set data.end later")
+                f"data.end ({end}, {tz}) is exclusive: remove those rows or set data.end later")
 
 
 def doubled_columns_text(table: str, names: list[str]) -> str:

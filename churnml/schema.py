@@ -3,7 +3,8 @@
 Canonical frames are what every module below ``io`` receives and trusts:
 
 * ``customer_id`` is a pandas string column (``str`` dtype), never null;
-* every time column is ``datetime64[us]``, timezone-naive, in UTC;
+* every time column is ``datetime64[us]``, timezone-naive: wall-clock times of
+  ``data.timezone`` (UTC by default), whose calendar days, months and cutoffs follow;
 * amounts, scores and money are ``float64``; counts are ``int64``;
 * categorical text (event type, plan, channel, ...) is ``str``.
 
@@ -98,7 +99,7 @@ TABLE_SPECS: dict[str, TableSpec] = {
             "transactions",
             (
                 _c("customer_id", "id"),
-                _c("timestamp", "time", d="moment of the purchase (UTC)"),
+                _c("timestamp", "time", d="moment of the purchase"),
                 _c("amount", "float", d="money; negative = return"),
                 _c("order_id", "str", False, True),
                 _c("quantity", "float", False, True),

@@ -85,7 +85,7 @@ MODEL_DECIDES = {
 SCORE_READS = ("data.", "scoring.", "tracking.uri", "tracking.registered_model_name")
 #: With ``--data``, the read policy keys that ``--set`` may give for the folder's tables. Without them,
 #: returns and duplicates are handled as when the model was trained (its ``data_policy``; kept for a model
-#: that recorded none), times are UTC and there is no declared end: a canonical folder needs nothing.
+#: that recorded none), times in the model's data.timezone and no declared end: a canonical folder needs nothing.
 DATA_POLICY = ("data.returns", "data.duplicates", "data.timezone", "data.end")
 #: The column of the --customers list that holds the ids.
 LIST_COLUMN = "customer_id"
@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", help="CSV with a customer_id column (or the name data.tables.<table>.columns "
                                        "maps to it): the customers to score (default: everyone at risk at the "
                                        "cutoff); other columns are ignored")
-    p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (midnight UTC)")
+    p.add_argument("--cutoff", required=True, help="scoring date, e.g. 1998-07-01 (its midnight in data.timezone, UTC by default)")
     p.add_argument("--out", required=True, help="output file: .csv, .csv.gz or .parquet")
     limit = p.add_mutually_exclusive_group()
     limit.add_argument("--top", type=int, help="keep the N customers with the highest value at risk (N >= 1)")
@@ -354,7 +354,7 @@ def _read_list(path: str, mapped: list[str] | None = None) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ scoring
 def _recorded_policy(model: ChurnModel | None) -> dict[str, str]:
-    """How the model's training read returns, duplicates and naive times (``extra_["data_policy"]``; empty for
+    """How the model's training read returns, duplicates and times (``extra_["data_policy"]``; empty for
     older models, and without ``timezone`` for models trained before it was recorded)."""
     return _recorded(model, "data_policy") or {}
 
@@ -401,9 +401,11 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     ``--set data.<key>=...`` first. Otherwise returns and duplicates as the
     model's training read them (``extra_["data_policy"]``, so that the
     features mean what they meant there), or kept for a model that recorded
-    no policy; times UTC and no declared end (properties of the files, not
-    of the model), with a warning when the model's training read naive times
-    in another zone. The log says which policy applies and where it came from.
+    no policy; times in the model's zone (``data.timezone`` is the business's
+    calendar, which the features' days and the cutoff follow; UTC for a model
+    that recorded none), with a warning when ``--set`` gives another; no
+    declared end (a property of the files). The log says which policy applies
+    and where it came from.
     """
     given = _set_keys(list(args.set))
     data = cfg.data
@@ -413,16 +415,18 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     for key in ("returns", "duplicates"):
         policy[key], why = _folder_rule(key, given, cfg, recorded)
         origin.append(f"{key}={policy[key]} ({why})")
-    policy["timezone"] = data.timezone if "data.timezone" in given else "UTC"
-    policy["data_end"] = data.end if "data.end" in given else None
-    log.info("reading the --data tables with %s; naive times as %s", ", ".join(origin), policy["timezone"])
     trained_zone = recorded.get("timezone", "UTC")
-    if "data.timezone" not in given and trained_zone != "UTC":
-        spark = " (on --engine spark it applies to CSV files; Parquet files are read as UTC: write their times " \
-                "in UTC)" if getattr(args, "engine", "duckdb") == "spark" else ""
-        log.warning("the model's training read naive times as %s; --data reads them as UTC (a time zone belongs to "
-                    "the files, not the model). If this folder's naive times are %s local time, add --set "
-                    "data.timezone=%s%s", trained_zone, trained_zone, trained_zone, spark)
+    if "data.timezone" in given:
+        policy["timezone"], why = data.timezone, "--set"
+    else:
+        policy["timezone"] = trained_zone
+        why = "as in the model's training" if "timezone" in recorded else "the model recorded none: UTC"
+    policy["data_end"] = data.end if "data.end" in given else None
+    log.info("reading the --data tables with %s; times in %s (%s)", ", ".join(origin), policy["timezone"], why)
+    if "data.timezone" in given and data.timezone != trained_zone:
+        log.warning("the model's training read its times in %s, and --set data.timezone=%s reads these in %s: "
+                    "the features' days and the cutoff then follow another calendar than the model learned",
+                    trained_zone, data.timezone, data.timezone)
     return policy
 
 
@@ -496,6 +500,11 @@ def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
             cfg.data.source, "the config's files")
         log.warning("the model was trained on data.source=%s, and this run scores data.source=%s (%s): if that is "
                     "not meant, pass the training's --config (or --data DIR)", trained, cfg.data.source, what)
+    zone, trained_zone = read_policy(cfg.data)["timezone"], _recorded_policy(model).get("timezone")
+    if trained_zone is not None and zone != trained_zone:
+        log.warning("the model's training read its times in %s, and this run reads them in %s (data.timezone): the "
+                    "features' days and the cutoff then follow another calendar than the model learned",
+                    trained_zone, zone)
 
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
@@ -512,7 +521,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     from churnml import spark as cs
 
     session = cs.local_session(args.spark_master, driver_memory=args.spark_memory)
-    if args.data:  # Parquet read and validated by Spark (UTC); CSV read and validated here
+    if args.data:  # Parquet read and validated by Spark; CSV read and validated here
         policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}
         with _hinted(_error_policies(args, model)):
@@ -521,7 +530,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
                 for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted
             }
             tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
-                                     data_end=policy["data_end"])  # as --data on DuckDB
+                                     data_end=policy["data_end"], timezone=policy["timezone"])  # as DuckDB's
     else:
         _warn_other_source(model, cfg)
         tables = cs.tables_from_config(session, cfg)

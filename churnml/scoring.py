@@ -439,7 +439,7 @@ def score_customers(
     model : ChurnModel
         With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training.
     cutoff : date-like
-        The moment of scoring (midnight UTC); its labels do not exist yet.
+        The moment of scoring (a midnight); its labels do not exist yet.
     cfg : Config
         Only its ``scoring`` section is used: the time model and the features
         are the model's own (``extra_["time"]``, ``extra_["feature_plan"]``).

@@ -58,7 +58,7 @@ _KIND_TYPES: dict[str, tuple[str, ...]] = {
 _KIND_WORDS = {
     "id": "text (VARCHAR)",
     "str": "text (VARCHAR)",
-    "time": "a TIMESTAMP without time zone, in UTC",
+    "time": "a TIMESTAMP without time zone, in data.timezone's local time",
     "date": "a DATE or a TIMESTAMP without time zone",
     "float": "a number",
     "int": "an integer",
@@ -67,7 +67,7 @@ _KIND_WORDS = {
 _SHOWN = 5
 #: Of these tables churnml reads only these columns (features and labels); the others are not checked.
 READ_COLUMNS: dict[str, tuple[str, ...]] = {"transactions": ("customer_id", "timestamp", "amount")}
-_ZONE_FIX = " (convert the times to UTC and drop the zone, as pandas' tz_convert('UTC').tz_localize(None) does)"
+_ZONE_FIX = " (convert the times to that zone and drop it, as pandas' tz_convert(zone).tz_localize(None) does)"
 _FIX_ROWS = (
     "a ParquetSource is read without validation, so its files must already be canonical. Fix: mend or drop "
     "these rows in the file, or read the table with churnml.io.read_table, which validates and reports them "

@@ -5,7 +5,10 @@ the user's ``read_options.date_format``, or in another format inferred from
 all the values by :mod:`churnml.dateformat`), as naive ``datetime64`` or as
 time-zone-aware datetimes. The helpers here turn them into naive UTC
 ``datetime64[us]`` values and say which values carried an offset;
-:mod:`churnml.validation` decides what is a problem and reports it.
+:mod:`churnml.validation` decides what is a problem and reports it, in UTC,
+and then hands the times on as wall-clock times of ``data.timezone``
+(:func:`to_local`): the calendar of every day, month and cutoff inside
+churnml is the business's.
 
 Naive values are wall-clock times in the data's IANA zone: :func:`_localize`
 converts them to UTC (daylight-saving overlaps are read as standard time,
@@ -26,7 +29,7 @@ from pandas.api import types as ptypes
 from churnml.dateformat import ParsedTimes, expand, parse_inferred, strict
 from churnml.errors import ConfigError
 
-__all__ = ["as_utc", "utc_day_in"]  # helpers of churnml.validation, churnml.spark.validate and churnml.io
+__all__ = ["as_local", "local_to_utc", "to_local"]  # helpers of churnml.validation and churnml.spark.validate
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
@@ -165,17 +168,30 @@ def _zone_minutes(utc: np.ndarray, tz: str) -> np.ndarray:
     return ((local - at) // pd.Timedelta(minutes=1)).to_numpy().astype("int64")
 
 
-def utc_day_in(tz: str) -> str:
-    """When a UTC day starts in zone ``tz``'s local time: ``'from 09:00 to 09:00'`` (Asia/Seoul), or with
-    daylight-saving time ``'from 01:00 to 01:00 local time in January, from 02:00 to 02:00 in July'``."""
-    year = pd.Timestamp.now().year
-    jan, jul = (f"from {m // 60:02d}:{m % 60:02d} to {m // 60:02d}:{m % 60:02d}" for m in
-                _zone_minutes(np.array([f"{year}-01-01", f"{year}-07-01"], dtype="datetime64[us]"), tz) % 1440)
-    return jan if jan == jul else f"{jan} local time in January, {jul} in July"
+def to_local(utc: pd.Series, tz: str) -> pd.Series:
+    """Naive UTC times as naive wall-clock times of zone ``tz`` (``datetime64[us]``; NaT stays NaT).
+
+    Exact for every instant; two instants of a daylight-saving overlap (clocks
+    going back) show the same wall-clock time, as the zone's clocks did.
+    """
+    if tz == "UTC":
+        return utc
+    local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+    return local.astype("datetime64[us]")
 
 
-def as_utc(value: object, what: str) -> pd.Timestamp | None:
-    """``value`` as a naive UTC Timestamp (None stays None); ConfigError naming ``what`` if unparseable."""
+def local_to_utc(value: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """A naive wall-clock time of zone ``tz`` as naive UTC (an overlap's time read as standard
+    time, a gap's moved forward to the first time that exists, as :func:`_localize` reads data)."""
+    if tz == "UTC":
+        return value
+    at = value.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
+    return at.tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
+def as_local(value: object, what: str, tz: str) -> pd.Timestamp | None:
+    """``value`` as a naive wall-clock time of zone ``tz``: naive values are taken as they are,
+    aware ones converted (None stays None); ConfigError naming ``what`` if unparseable."""
     if value is None:
         return None
     try:
@@ -183,5 +199,5 @@ def as_utc(value: object, what: str) -> pd.Timestamp | None:
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{what}={value!r} is not a date or timestamp ({exc})") from None
     if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+        ts = ts.tz_convert(tz).tz_localize(None)
     return ts.as_unit("us")

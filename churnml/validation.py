@@ -42,7 +42,7 @@ from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import missing_columns_text, no_rows_text, scale_masks
 from churnml.schema import TableSpec, spec_for
-from churnml.timeparse import as_utc
+from churnml.timeparse import as_local, local_to_utc, to_local
 
 __all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churnml.coercion's, kept here
 
@@ -56,10 +56,11 @@ def _check_missing_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame) -> N
 
 # ------------------------------------------------------------------ table rules
 def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], returns: Policy,
-                 data_end: pd.Timestamp | None, raw: pd.DataFrame) -> np.ndarray:
+                 data_end: pd.Timestamp | None, raw: pd.DataFrame, tz: str = "UTC") -> np.ndarray:
     """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``.
 
-    Times are compared in UTC and shown as ``raw`` has them (as written in the file), so that an
+    Times are compared in UTC (``data_end``, a wall-clock time of ``tz``, is converted to UTC
+    for the comparison) and shown as ``raw`` has them (as written in the file), so that an
     example can be found in the file whatever ``data.timezone`` converted it to.
     """
     negative = np.zeros(len(rep.labels), dtype=bool)
@@ -75,9 +76,9 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         if before.any():
             rep.add(last, order_rule(first, last), before, raw[last])
     if data_end is not None and spec.time_column in canon:
-        late = (canon[spec.time_column] >= data_end).to_numpy()
+        late = (canon[spec.time_column] >= local_to_utc(data_end, tz)).to_numpy()
         if late.any():
-            rep.add(spec.time_column, data_end_rule(data_end), late, raw[spec.time_column])
+            rep.add(spec.time_column, data_end_rule(data_end, tz), late, raw[spec.time_column])
     return negative
 
 
@@ -184,11 +185,13 @@ def validate_table(
         Rows equal to an earlier row (on ``TableSpec.key`` where the table has
         one, else on every column): an error, kept, or removed (logged).
     timezone : str
-        IANA zone of naive timestamps. Values with an offset are converted to
-        UTC exactly; naive values are read in ``timezone`` and converted to UTC.
+        The business's IANA zone. Naive timestamps are its wall-clock times;
+        values with an offset are converted to it exactly. The returned times
+        are naive wall-clock times of this zone, so that days, months and
+        cutoffs are its calendar's (rules comparing times compare the instants).
     data_end : date-like, optional
-        The declared end of the data (exclusive, naive = UTC). Rows whose time
-        column is ``>= data_end`` are an error.
+        The declared end of the data (exclusive; naive = a wall-clock time of
+        ``timezone``). Rows whose time column is ``>= data_end`` are an error.
     source : str, optional
         The file the table came from; messages then give 1-based data row
         numbers of that file instead of index labels.
@@ -210,7 +213,7 @@ def validate_table(
     -------
     DataFrame
         Canonical columns present in ``raw`` in contract order (``customer_id``
-        ``str``; times ``datetime64[us]`` naive UTC; money and scores
+        ``str``; times ``datetime64[us]``, naive wall-clock times of ``timezone``; money and scores
         ``float64``; counts ``int64``; flags ``boolean``), then the extra
         columns unchanged, on a fresh ``RangeIndex``.
 
@@ -230,7 +233,7 @@ def validate_table(
     spec = spec_for(table)
     check_options(returns, duplicates, timezone)
     formats = time_formats(spec, date_format, dayfirst)
-    end = as_utc(data_end, "data.end")
+    end = as_local(data_end, "data.end", timezone)
     of = f" ({source})" if source else ""
     if len(raw) == 0:
         raise EmptyDataError(no_rows_text(table, of))
@@ -242,12 +245,15 @@ def validate_table(
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
     canon = convert_columns(rep, spec, raw, timezone, formats, dayfirst)
-    negative = _check_rules(rep, spec, canon, returns, end, raw)
+    negative = _check_rules(rep, spec, canon, returns, end, raw, timezone)
     extras = raw[[c for c in raw.columns if c not in spec]]
     frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)
     repeated = _check_duplicates(rep, spec, frame, duplicates)
     if rep.problems:
         raise SchemaError(rep.problems, table)
+    for c in spec.columns:
+        if c.kind == "time" and c.name in frame.columns:
+            frame[c.name] = to_local(frame[c.name], timezone)
     return _drop(frame, table, of, negative if returns == "drop" else None,
                  repeated if duplicates == "drop" else None)
 

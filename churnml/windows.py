@@ -50,10 +50,11 @@ _ISO_DATE = re.compile(r"\s*[+-]?\d{4}-\d{2}-\d{2}(?:$|[ T\s])")
 
 
 def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = "cutoff") -> pd.Timestamp:
-    """Turn a date-like value into a naive UTC :class:`pandas.Timestamp`.
+    """Turn a date-like value into a naive :class:`pandas.Timestamp` (a time of the data's calendar).
 
     A ``datetime.date`` means midnight at the start of that day. Aware values
-    are converted to UTC and made naive, matching the canonical frames.
+    are converted to UTC and made naive, which matches the canonical frames
+    when ``data.timezone`` is UTC; for another zone give dates or naive times.
     """
     if value is None:
         raise DataWindowError(f"{name} is required (a date such as '1997-10-01'); it has no default")
@@ -74,7 +75,7 @@ def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = 
 
 
 def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp:
-    """A cutoff: a date-like value that must fall on midnight (UTC).
+    """A cutoff: a date-like value that must fall on midnight (of ``data.timezone``'s calendar).
 
     Cutoffs are whole days so that "before the cutoff" means the same on a
     timestamp and on its date, and day differences agree across engines.
@@ -82,7 +83,7 @@ def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp
     ts = to_timestamp(value, "cutoff")
     if ts != ts.normalize():
         raise DataWindowError(
-            f"cutoff {ts} is not at midnight UTC; cutoffs are whole days (e.g. '{ts.date()}'), "
+            f"cutoff {ts} is not at midnight; cutoffs are whole days (e.g. '{ts.date()}'), "
             "so that history 'time < cutoff' is the same on timestamps and on dates"
         )
     return ts
@@ -97,7 +98,7 @@ def year_before(end: pd.Timestamp) -> pd.Timestamp:
 
 
 def cutoff_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """A column of cutoffs as naive UTC ``datetime64[us]``, and the mask of rows that are not cutoffs.
+    """A column of cutoffs as naive ``datetime64[us]``, and the mask of rows that are not cutoffs.
 
     The vectorised :func:`to_cutoff`: text must be YYYY-MM-DD (as for one
     cutoff), date objects are parsed, aware values converted to UTC. A row is

@@ -461,13 +461,13 @@ def test_spine_cutoffs_off_midnight_are_an_error_on_every_path_and_aware_ones_ar
     # Two cutoffs (the general path), one at noon: a purchase later that day would count.
     noon = pd.DataFrame({"customer_id": ["A", "A"],
                          "cutoff": pd.to_datetime(["2024-01-11 12:00", "2024-02-01 00:00"]).astype("datetime64[us]")})
-    with pytest.raises(SchemaError, match=r"spine.cutoff: 1 row\(s\) are missing, not dates, or not at midnight UTC \(e.g. row 0: A"):
+    with pytest.raises(SchemaError, match=r"spine.cutoff: 1 row\(s\) are missing, not dates, or not at midnight \(e.g. row 0: A"):
         compute_features(tables, noon, plan)
     aware = spine(["A", "B"]).assign(cutoff=lambda f: f["cutoff"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris"))
     pd.testing.assert_frame_equal(compute_features(tables, aware, plan), compute_features(tables, spine(["A", "B"]), plan))
     text = pd.DataFrame({"customer_id": ["A", "B"], "cutoff": ["2024-02-01", "2024-02-01"]})
     pd.testing.assert_frame_equal(compute_features(tables, text, plan), compute_features(tables, spine(["A", "B"]), plan))
-    with pytest.raises(SchemaError, match="1 row.s. are missing, not dates, or not at midnight UTC .e.g. row 1: B, soon"):
+    with pytest.raises(SchemaError, match="1 row.s. are missing, not dates, or not at midnight .e.g. row 1: B, soon"):
         compute_features(tables, text.assign(cutoff=["2024-02-01", "soon"]), plan)
     with pytest.raises(SchemaError, match="e.g. row 0: A, 02/01/2024"):  # text is YYYY-MM-DD, as for one cutoff
         compute_features(tables, text.assign(cutoff=["02/01/2024", "2024-02-01"]), plan)

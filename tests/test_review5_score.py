@@ -250,7 +250,7 @@ def test_a_data_folder_is_read_with_the_models_training_policy_unless_set_says_o
         trained_as = policy()
     assert trained_as == {"returns": "drop", "duplicates": "error", "timezone": "UTC", "data_end": None}
     assert ("reading the --data tables with returns=drop (as in the model's training), duplicates=error (as in "
-            "the model's training); naive times as UTC") in caplog.text
+            "the model's training); times in UTC (the model recorded none: UTC)") in caplog.text
     assert score_cli._folder_tables(folder, trained_as).transactions["amount"].tolist() == [20.0, 8.0]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="churnml.score"):
@@ -262,26 +262,26 @@ def test_a_data_folder_is_read_with_the_models_training_policy_unless_set_says_o
     assert "returns=keep (the model recorded no policy), duplicates=keep (the model recorded no policy)" in caplog.text
 
 
-def test_a_data_folder_read_as_utc_warns_when_the_model_was_trained_on_local_times(caplog):
+def test_a_data_folder_is_read_in_the_models_time_zone_and_another_one_warns(caplog):
     def policy(zone: str, *sets: str) -> dict[str, Any]:
         model = SimpleNamespace(extra_={"data_policy": {"returns": "keep", "duplicates": "keep", "timezone": zone}})
         args = SimpleNamespace(set=list(sets))
         return score_cli._folder_policy(args, load_config(None, overrides=list(sets)), model)  # type: ignore[arg-type]
 
-    with caplog.at_level(logging.WARNING, logger="churnml.score"):
-        assert policy("Europe/Berlin")["timezone"] == "UTC"  # the files decide, not the model
-    assert ("the model's training read naive times as Europe/Berlin; --data reads them as UTC" in caplog.text
-            and "add --set data.timezone=Europe/Berlin" in caplog.text)
+    with caplog.at_level(logging.INFO, logger="churnml.score"):
+        assert policy("Europe/Berlin")["timezone"] == "Europe/Berlin"  # the model's calendar
+    assert "times in Europe/Berlin (as in the model's training)" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         assert policy("Europe/Berlin", "data.timezone=Europe/Berlin")["timezone"] == "Europe/Berlin"
         policy("UTC")
     assert caplog.text == ""
-    model = SimpleNamespace(extra_={"data_policy": {"returns": "keep", "duplicates": "keep", "timezone": "Asia/Tokyo"}})
-    with caplog.at_level(logging.WARNING, logger="churnml.score"):  # Spark reads Parquet itself, as UTC
-        score_cli._folder_policy(SimpleNamespace(set=[], engine="spark"), load_config(None), model)  # type: ignore[arg-type]
-    assert ("add --set data.timezone=Asia/Tokyo (on --engine spark it applies to CSV files; Parquet files are read "
-            "as UTC: write their times in UTC)") in caplog.text
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        assert policy("Europe/Berlin", "data.timezone=Asia/Tokyo")["timezone"] == "Asia/Tokyo"
+    assert ("the model's training read its times in Europe/Berlin, and --set data.timezone=Asia/Tokyo reads these "
+            "in Asia/Tokyo: the features' days and the cutoff then follow another calendar than the model "
+            "learned") in caplog.text
 
 
 def test_scoring_another_source_than_the_models_training_warns(caplog):
@@ -295,6 +295,19 @@ def test_scoring_another_source_than_the_models_training_warns(caplog):
         score_cli._warn_other_source(SimpleNamespace(extra_={"data_source": "cdnow"}), load_config(None))  # type: ignore[arg-type]
         score_cli._warn_other_source(SimpleNamespace(extra_={}), load_config(None))  # type: ignore[arg-type]
     assert caplog.text == ""  # the same source, or a model that recorded none
+
+
+def test_scoring_the_config_in_another_zone_than_the_models_training_warns(caplog):
+    seoul = SimpleNamespace(extra_={"data_source": "cdnow", "data_policy": {"timezone": "Asia/Seoul"}})
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._warn_other_source(seoul, load_config(None))  # type: ignore[arg-type]
+    assert ("the model's training read its times in Asia/Seoul, and this run reads them in UTC (data.timezone): "
+            "the features' days and the cutoff then follow another calendar than the model learned") in caplog.text
+    caplog.clear()
+    utc = SimpleNamespace(extra_={"data_source": "cdnow", "data_policy": {"timezone": "UTC"}})
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._warn_other_source(utc, load_config(None))  # type: ignore[arg-type]
+    assert caplog.text == ""
 
 
 def test_the_recorded_read_policy_has_the_time_zone_of_the_source():

@@ -86,8 +86,8 @@ def test_wrong_column_types_are_refused_with_the_type_the_contract_wants(tmp_pat
         population(Tables(transactions=tx), [CUT], TimeConfig())
     first, second, third = err.value.problems
     assert "column 'customer_id'" in first and "has type BIGINT; the data contract wants text (VARCHAR)" in first
-    assert "has type TIMESTAMP WITH TIME ZONE; the data contract wants a TIMESTAMP without time zone, in UTC " \
-           "(convert the times to UTC and drop the zone" in second
+    assert "has type TIMESTAMP WITH TIME ZONE; the data contract wants a TIMESTAMP without time zone, in " \
+           "data.timezone's local time (convert the times to that zone and drop it" in second
     assert "column 'amount'" in third and "has type VARCHAR; the data contract wants a number" in third
     assert "Fix: write the column with that type" in third
 
@@ -207,7 +207,7 @@ def test_a_zoned_nanosecond_time_gets_the_zone_fix_too(tmp_path):
     zoned = pa.array([pd.Timestamp("2024-01-02", tz="UTC")], pa.timestamp("ns", tz="UTC"))
     tx = _write(tmp_path / "tx.parquet", customer_id=pa.array(["A"]), timestamp=zoned, amount=pa.array([1.0]))
     with pytest.raises(SchemaError, match=r"has type TIMESTAMP.*the data contract wants a TIMESTAMP without time zone, "
-                                          r"in UTC \(convert the times to UTC and drop the zone"):
+                                          r"in data.timezone's local time \(convert the times to that zone and drop it"):
         population(Tables(transactions=tx), [CUT], TimeConfig())
 
 
@@ -232,8 +232,8 @@ def test_a_frame_given_directly_is_checked_against_the_contract_naming_column_ro
     assert str(err.value) == (
         "table 'transactions': 2 problems found:\n"
         "  - column 'timestamp' has dtype datetime64[us, UTC]; the data contract wants a TIMESTAMP without time "
-        "zone, in UTC (convert the times to UTC and drop the zone, as pandas' tz_convert('UTC').tz_localize(None) "
-        f"does); {fix}\n"
+        "zone, in data.timezone's local time (convert the times to that zone and drop it, as pandas' "
+        f"tz_convert(zone).tz_localize(None) does); {fix}\n"
         f"  - column 'amount' has dtype str; the data contract wants a number; {fix}")
     with pytest.raises(SchemaError, match=r"^table 'transactions': no column 'amount' \(columns found: "
                                           r"\['customer_id', 'timestamp'\]\); a frame given"):

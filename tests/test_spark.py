@@ -188,7 +188,7 @@ def test_the_engines_agree_where_a_differential_fuzz_found_them_apart(spark):
     assert got[KEYS].values.tolist() == duck[KEYS].values.tolist()
     assert got["customer_id"].tolist() == ["A", "B", "A", "B"]
     # 6. a spine with a cutoff at noon or a repeated pair is refused, as DuckDB refuses it
-    for bad, what in ((spine.assign(cutoff=spine["cutoff"] + pd.Timedelta(hours=12)), "not at midnight UTC"),
+    for bad, what in ((spine.assign(cutoff=spine["cutoff"] + pd.Timedelta(hours=12)), "not at midnight"),
                       (pd.concat([spine, spine.head(1)], ignore_index=True), r"repeated \(customer_id, cutoff\) pairs")):
         with pytest.raises(SchemaError, match=what):
             compute_features({"transactions": two}, bad, plan)
@@ -307,7 +307,7 @@ def _tiny(tx):
     return Tables(transactions=tx)
 
 
-def test_parquet_files_read_by_spark_follow_the_returns_policy_and_need_utc(spark, tiny_tx, tmp_path):
+def test_parquet_files_read_by_spark_follow_the_returns_policy(spark, tiny_tx, tmp_path):
     from churnml.spark import tables_from_config
 
     write_frame(tiny_tx, tmp_path / "transactions.parquet")
@@ -317,8 +317,33 @@ def test_parquet_files_read_by_spark_follow_the_returns_policy_and_need_utc(spar
     kept = tables_from_config(spark, load_config(None, [*sets, "data.returns=keep"])).transactions.count()
     dropped = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop"])).transactions.count()
     assert (kept, dropped) == (10, 9)
-    with pytest.raises(ConfigError, match="data.timezone is 'Europe/Paris'"):
-        tables_from_config(spark, load_config(None, [*sets, "data.timezone=Europe/Paris"]))
+
+
+def test_parquet_read_by_spark_gives_the_local_times_of_data_timezone_as_pandas_does(spark, tiny_tx, tmp_path):
+    from churnml.io import read_table
+    from churnml.spark import tables_from_config, to_pandas
+
+    # zoned times (Parquet instants) become Seoul's wall clock; naive ones are Seoul's wall clock already
+    zoned = tiny_tx.assign(timestamp=(tiny_tx["timestamp"] + pd.Timedelta(hours=20)).dt.tz_localize("UTC"))
+    zoned.to_parquet(tmp_path / "zoned.parquet")
+    write_frame(tiny_tx, tmp_path / "naive.parquet")
+    for name, shift in (("zoned", pd.Timedelta(hours=29)), ("naive", pd.Timedelta(0))):
+        path = tmp_path / f"{name}.parquet"
+        sets = ["data.source=files", f"data.tables.transactions.path={path}", "data.returns=keep",
+                "data.timezone=Asia/Seoul"]
+        got = to_pandas(tables_from_config(spark, load_config(None, sets)).transactions)
+        duck = read_table("transactions", path, returns="keep", timezone="Asia/Seoul")
+        key = ["customer_id", "timestamp", "amount"]
+        got, duck = (f[key].sort_values(key, ignore_index=True) for f in (got, duck))
+        pd.testing.assert_frame_equal(got, duck)
+        expected = (tiny_tx["timestamp"] + shift).sort_values(ignore_index=True)
+        assert got["timestamp"].sort_values(ignore_index=True).tolist() == expected.tolist()
+    # data.end is a Seoul time too: the last zoned purchase (2024-03-06 06:00 UTC) is 15:00 there
+    last = zoned["timestamp"].max().tz_convert("Asia/Seoul").tz_localize(None)
+    sets = ["data.source=files", f"data.tables.transactions.path={tmp_path / 'zoned.parquet'}", "data.returns=keep",
+            "data.timezone=Asia/Seoul", f"data.end={last}"]
+    with pytest.raises(SchemaError, match=rf"dated at or after data.end .*fix: data.end \({last}, Asia/Seoul\)"):
+        tables_from_config(spark, load_config(None, sets))
 
 
 def test_a_session_outside_utc_is_refused_with_the_fix(spark, tiny_tx):

@@ -142,17 +142,32 @@ def test_rows_at_or_after_the_declared_end_are_reported(tmp_path):
     assert len(read_table("transactions", path, data_end="2024-08-01 00:00:01")) == 3
 
 
-def test_time_rules_compare_in_utc_and_show_the_values_as_written(tmp_path):
-    # Berlin 2024-07-01 01:30 is 2024-06-30 23:30 UTC: before a data.end of 07-01 UTC, so allowed;
-    # 02:30 is 00:30 UTC, at or after it. The example is the file's text, not the UTC value.
-    path = csv(tmp_path, HEADER + "a,2024-07-01 01:30,1\nb,2024-07-01 02:30,1\n")
+def test_data_end_is_a_local_time_and_rows_are_shown_as_written(tmp_path):
+    # data.end 2024-07-01 is Berlin's midnight (2024-06-30 22:00 UTC): 06-30 23:30 local is before it,
+    # 07-01 00:30 local (22:30 UTC) at or after it. The example is the file's text.
+    path = csv(tmp_path, HEADER + "a,2024-06-30 23:30,1\nb,2024-07-01 00:30,1\n")
     msg = only(problems("transactions", path, data_end="2024-07-01", timezone="Europe/Berlin"))
     assert msg.startswith("transactions.timestamp: 1 row dated at or after data.end at data row 2 of ")
-    assert "(e.g. '2024-07-01 02:30')" in msg
+    assert "(e.g. '2024-07-01 00:30')" in msg
+    assert msg.endswith("fix: data.end (2024-07-01 00:00:00, Europe/Berlin) is exclusive: remove those rows or set "
+                        "data.end later")
+    # with an offset, data.end is the same instant in Berlin's clock: 2024-06-30T22:00Z is Berlin's 07-01 00:00
+    msg = only(problems("transactions", path, data_end="2024-06-30T22:00:00+00:00", timezone="Europe/Berlin"))
+    assert "1 row dated at or after data.end at data row 2 of " in msg
     subs = csv(tmp_path, "customer_id,plan,start,end,mrr\nA,basic,2024-05-01 00:30,2024-05-01 00:10,9\n",
                name="subs.csv")
     msg = only(problems("subscriptions", subs, timezone="Europe/Berlin"))
     assert "end before start at data row 1 of " in msg and "(e.g. '2024-05-01 00:10')" in msg
+
+
+def test_order_rules_compare_instants_across_a_daylight_saving_overlap():
+    # Berlin's clocks go back at 03:00 CEST on 2024-10-27: opened 02:40 CEST, resolved 30 minutes later at
+    # 02:10 CET. The wall clock runs backwards, the instants do not: no problem, and the times are Berlin's.
+    raw = pd.DataFrame({"customer_id": ["a"], "opened_at": ["2024-10-27T02:40:00+02:00"],
+                        "resolved_at": ["2024-10-27T02:10:00+01:00"]})
+    out = validate_table("tickets", raw, timezone="Europe/Berlin")
+    assert out["opened_at"].tolist() == [pd.Timestamp("2024-10-27 02:40")]
+    assert out["resolved_at"].tolist() == [pd.Timestamp("2024-10-27 02:10")]
 
 
 def test_subscriptions_ending_before_they_start_are_reported(tmp_path):
@@ -255,10 +270,12 @@ def test_offsets_are_checked_against_the_configured_zone(caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="churnml.validation"):
         out = validate_table("transactions", raw, timezone="Europe/Berlin")
-    assert out["timestamp"].tolist()[2:] == [pd.Timestamp("2024-03-30 21:00"), pd.Timestamp("2024-01-03 23:00")]
+    # as Berlin's wall clock: 21:00 UTC on 03-30 is 22:00 winter time; 23:00 UTC on 01-03 is midnight on 01-04
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-03-30 23:00"), pd.Timestamp("2024-03-31 23:00"),
+                                         pd.Timestamp("2024-03-30 22:00"), pd.Timestamp("2024-01-04 00:00")]
     (warn,) = [r for r in caplog.records if "UTC offsets" in r.getMessage()]
     assert warn.levelno == logging.WARNING
-    assert ("3 UTC offsets (Z: 1, +01:00: 1, +02:00: 2); each is converted to UTC; 2 values (index 2, 3, e.g. "
+    assert ("3 UTC offsets (Z: 1, +01:00: 1, +02:00: 2); each is converted to 'Europe/Berlin' time; 2 values (index 2, 3, e.g. "
             "'2024-03-30T23:00:00+02:00', '2024-01-03T23:00:00Z') are not the offset of data.timezone = "
             "'Europe/Berlin' at their time") in warn.getMessage()
 
@@ -280,13 +297,17 @@ def test_offsets_of_several_zones_are_a_warning_and_one_offset_is_silent(caplog)
     assert "UTC offsets" not in caplog.text
 
 
-def test_naive_timestamps_are_read_in_the_configured_zone_and_converted_to_utc(tmp_path):
+def test_naive_timestamps_are_local_times_of_the_configured_zone_and_offsets_are_converted_to_it(tmp_path):
     path = csv(tmp_path, HEADER + "a,2024-03-01 10:00,1\nb,2024-07-01 10:00,1\nc,2024-03-01,1\n")
-    assert read_table("transactions", path)["timestamp"].tolist() == [
-        pd.Timestamp("2024-03-01 10:00"), pd.Timestamp("2024-07-01 10:00"), pd.Timestamp("2024-03-01")]
-    berlin = read_table("transactions", path, timezone="Europe/Berlin")["timestamp"]
-    assert berlin.tolist() == [pd.Timestamp("2024-03-01 09:00"), pd.Timestamp("2024-07-01 08:00"),
-                               pd.Timestamp("2024-02-29 23:00")]
+    expected = [pd.Timestamp("2024-03-01 10:00"), pd.Timestamp("2024-07-01 10:00"), pd.Timestamp("2024-03-01")]
+    assert read_table("transactions", path)["timestamp"].tolist() == expected
+    # naive times are the business's wall clock: they stay as written, and their days are Berlin's
+    assert read_table("transactions", path, timezone="Europe/Berlin")["timestamp"].tolist() == expected
+    # with an offset: the same instant on Seoul's clock (+09:00), a day later for the evening in New York
+    aware = csv(tmp_path, HEADER + "a,2024-03-01T10:00:00-05:00,1\nb,2024-03-01T01:00:00Z,1\n", name="aware.csv")
+    seoul = read_table("transactions", aware, timezone="Asia/Seoul")["timestamp"]
+    assert seoul.dtype == "datetime64[us]"
+    assert seoul.tolist() == [pd.Timestamp("2024-03-02 00:00"), pd.Timestamp("2024-03-01 10:00")]
 
 
 def test_local_times_in_a_daylight_saving_overlap_or_gap_are_resolved_and_logged(tmp_path, caplog):
@@ -294,9 +315,9 @@ def test_local_times_in_a_daylight_saving_overlap_or_gap_are_resolved_and_logged
                                   "d,2024-03-31 02:10,1\n")
     with caplog.at_level(logging.WARNING, logger="churnml.validation"):
         out = read_table("transactions", path, timezone="Europe/Berlin")
-    # overlap: taken as standard time (+01:00); gap: shifted to 03:00 summer time (+02:00)
-    assert out["timestamp"].tolist() == [pd.Timestamp("2024-10-27 01:30"), pd.Timestamp("2024-03-31 01:00"),
-                                         pd.Timestamp("2024-05-01 08:00"), pd.Timestamp("2024-03-31 01:00")]
+    # overlap: taken as standard time (+01:00), the same wall clock; gap: shifted to 03:00 summer time
+    assert out["timestamp"].tolist() == [pd.Timestamp("2024-10-27 02:30"), pd.Timestamp("2024-03-31 03:00"),
+                                         pd.Timestamp("2024-05-01 10:00"), pd.Timestamp("2024-03-31 03:00")]
     assert ("transactions.timestamp: local times that fall in a daylight-saving change of data.timezone = "
             "'Europe/Berlin': 1 value in an overlap, when clocks go back (data row 1 of ") in caplog.text
     assert ("e.g. '2024-10-27 02:30') read as standard time; 2 values in a gap, when clocks go forward "

@@ -104,7 +104,7 @@ class FamilySQL:
 
 
 def cutoff_literal(cutoff: pd.Timestamp) -> str:
-    """A cutoff (midnight UTC) as a portable SQL timestamp literal."""
+    """A cutoff (a midnight) as a portable SQL timestamp literal."""
     return f"TIMESTAMP '{to_cutoff(cutoff).strftime('%Y-%m-%d %H:%M:%S')}'"
 
 

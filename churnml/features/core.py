@@ -152,7 +152,7 @@ def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
 def spine_cutoffs_error(n: int, shown: str) -> SchemaError:
     """A spine with ``n`` cutoffs missing or not at midnight (``shown``: examples), in either engine's words."""
     return SchemaError(
-        f"spine.cutoff: {n} row(s) are missing, not dates, or not at midnight UTC (e.g. {shown}); "
+        f"spine.cutoff: {n} row(s) are missing, not dates, or not at midnight (e.g. {shown}); "
         "cutoffs are whole days, so that history 'time < cutoff' is the same on timestamps and on dates. "
         "Pass dates such as '2024-02-01' or normalise the cutoffs (Series.dt.normalize())",
         table="spine",
@@ -181,7 +181,7 @@ def compute_features(
         Canonical tables; Parquet sources are read in place by DuckDB, so
         large tables need not fit in memory as pandas frames.
     spine : DataFrame
-        Columns ``customer_id`` and ``cutoff`` (midnight UTC), one row per
+        Columns ``customer_id`` and ``cutoff`` (a midnight), one row per
         pair; from :func:`churnml.labels.make_labels` or
         :func:`churnml.labels.population`.
     plan : FeaturePlan

@@ -1,8 +1,8 @@
 """The period grid of the descriptive metrics: calendar months, quarters or years.
 
 A period is the half-open interval ``[start, end)`` of a pandas period
-(``freq`` ``"M"``, ``"Q"`` or ``"Y"``, calendar quarters and years) on naive
-UTC timestamps. A period is *complete* when its churn can be observed in full:
+(``freq`` ``"M"``, ``"Q"`` or ``"Y"``, calendar quarters and years) on the
+naive timestamps of the canonical tables (the calendar of ``data.timezone``). A period is *complete* when its churn can be observed in full:
 its end (plus ``grace_days`` in the contractual regime, where a renewal may
 come after the end) is at or before the data's exclusive end.
 """

@@ -4,7 +4,7 @@ For each customer with a purchase (``amount >= 0``) before the cutoff:
 
 * **recency** ``recency_days``: days from the last purchase to the cutoff
   (``(cutoff - last purchase) / 1 day``, float);
-* **frequency**: the number of distinct calendar days (UTC) with a purchase.
+* **frequency**: the number of distinct calendar days (of ``data.timezone``) with a purchase.
   Days rather than rows, because one visit is often logged as several rows
   (CDNOW has many same-day rows);
 * **monetary**: the net sum of ``amount`` before the cutoff (returns reduce it).

@@ -13,7 +13,8 @@ Rules every entry point checks or applies:
 
 * the session time zone is UTC (``spark.sql.session.timeZone``), so that
   casting a timestamp to a date gives the same day as DuckDB;
-* time columns become ``TIMESTAMP_NTZ`` (naive UTC, like DuckDB's TIMESTAMP),
+* time columns become ``TIMESTAMP_NTZ`` (wall-clock times of ``data.timezone``,
+  like DuckDB's TIMESTAMP),
   ids strings, numbers doubles; Parquet timestamps are microseconds;
 * feature columns come out as the served model's input types: numbers as
   double, categories as strings.

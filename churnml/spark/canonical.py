@@ -107,8 +107,13 @@ def _as_text(raw: Column, dtype: T.DataType) -> Column:
     return raw.cast("string")
 
 
-def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
-    """The canonical value of column ``c``: NaN becomes null, bad numbers null, survey types lower case."""
+def _canonical(c: ColumnSpec, dtype: T.DataType, table: str, tz: str = "UTC") -> Column:
+    """The canonical value of column ``c``: NaN becomes null, bad numbers null, survey types lower case.
+
+    A time column of instants (``TIMESTAMP``: Parquet written from zoned times) becomes the
+    wall-clock time of zone ``tz``; one without a zone (``TIMESTAMP_NTZ``) or a date is taken as
+    that zone's local time already, as pandas' path reads naive times.
+    """
     raw = column(c.name)
     if c.kind in ("float", "int"):
         value = F.nanvl(number(c.name, dtype), F.lit(None).cast("double"))
@@ -122,21 +127,25 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str) -> Column:
         return F.when(text != "", text)
     if c.kind == "str":
         return _as_text(raw, dtype)
+    if c.kind == "time" and tz != "UTC" and isinstance(dtype, T.TimestampType):
+        return F.from_utc_timestamp(raw, tz).cast("timestamp_ntz")  # the session is UTC (check_session)
     return raw.cast(_SPARK_TYPES[c.kind])
 
 
-def canonical_columns(spec: TableSpec, df: DataFrame) -> dict[str, Column]:
-    """The canonical value of each contract column present in ``df``, in contract order."""
+def canonical_columns(spec: TableSpec, df: DataFrame, tz: str = "UTC") -> dict[str, Column]:
+    """The canonical value of each contract column present in ``df``, in contract order (times as
+    wall-clock times of zone ``tz``, see :func:`_canonical`)."""
     types = {f.name: f.dataType for f in df.schema.fields}
-    return {c.name: _canonical(c, types[c.name], spec.name) for c in spec.columns if c.name in types}
+    return {c.name: _canonical(c, types[c.name], spec.name, tz) for c in spec.columns if c.name in types}
 
 
-def canonical_frame(table: str, df: DataFrame) -> DataFrame:
+def canonical_frame(table: str, df: DataFrame, tz: str = "UTC") -> DataFrame:
     """Canonical types without row checks, for frames already validated (e.g. by ``churnml.io``).
 
-    Columns in contract order, then the extra columns unchanged.
+    Columns in contract order, then the extra columns unchanged; ``tz`` as in
+    :func:`canonical_columns` (frames from ``churnml.io`` are local times already: keep UTC).
     """
     spec = spec_for(table)
-    canon = canonical_columns(spec, df)
+    canon = canonical_columns(spec, df, tz)
     extras = [column(f.name) for f in df.schema.fields if f.name not in spec]
     return df.select(*[e.alias(n) for n, e in canon.items()], *extras)

@@ -56,12 +56,12 @@ def _context(spec: TableSpec, canon: dict[str, Column], skip: str) -> tuple[tupl
 
 
 def row_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column], returns: Policy,
-               end: pd.Timestamp | None) -> list[Check]:
+               end: pd.Timestamp | None, tz: str = "UTC") -> list[Check]:
     """Every row rule of table ``spec`` on ``df`` (``canon``: its :func:`canonical_columns`), in the
     order pandas reports them: per column (non-numeric, not true/false, null), then the table's
     rules (negative amounts unless ``returns`` is ``keep``, survey types and scales, ends before
     starts, rows at or after ``end``)."""
-    return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end)]
+    return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end, tz)]
 
 
 def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Check]:
@@ -83,7 +83,7 @@ def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> 
 
 
 def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
-                  end: pd.Timestamp | None) -> list[Check]:
+                  end: pd.Timestamp | None, tz: str) -> list[Check]:
     checks = []
     ctx = _context(spec, canon, "")
     if spec.name == "transactions" and "amount" in canon and returns != "keep":
@@ -102,7 +102,7 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
                             (*ctx, (first, canon[first]), (last, canon[last]))))
     if end is not None and spec.time_column in canon:
         name, time = spec.time_column, canon[spec.time_column]
-        checks.append(Check(name, data_end_rule(end), time >= F.lit(str(end)).cast("timestamp_ntz"),
+        checks.append(Check(name, data_end_rule(end, tz), time >= F.lit(str(end)).cast("timestamp_ntz"),
                             (*_context(spec, canon, name), (name, time))))
     return checks
 

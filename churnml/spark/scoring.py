@@ -218,7 +218,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         A loaded model, or a URI for :func:`churnml.scoring.load_churn_model`
         (``models:/NAME@alias``, ``runs:/ID/model``, a model folder).
     cutoff : date-like
-        The moment of scoring (midnight UTC).
+        The moment of scoring (a midnight).
     top, budget : optional
         The cut of :func:`churnml.scoring.outreach_list`.
     predict : callable, optional

@@ -150,7 +150,7 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
     Parameters
     ----------
     spine : Spark DataFrame
-        ``customer_id``, ``cutoff`` (midnight UTC), each pair once (as
+        ``customer_id``, ``cutoff`` (a midnight), each pair once (as
         :func:`labels` and :func:`population` give them).
     plan : FeaturePlan
         From :func:`plan_features_spark` or a trained model's ``feature_plan``.

@@ -1,6 +1,6 @@
 """Canonical Spark tables: read, map, cast; pandas <-> Spark through Arrow.
 
-Time columns become ``TIMESTAMP_NTZ`` (naive UTC, like DuckDB's TIMESTAMP),
+Time columns become ``TIMESTAMP_NTZ`` (wall-clock times of ``data.timezone``, like DuckDB's TIMESTAMP),
 ids strings, numbers doubles. Parquet and Spark DataFrames are validated row
 by row under ``data.returns``, ``data.duplicates`` and ``data.end``, with the
 rules of :func:`churnml.validation.validate_table`
@@ -58,7 +58,8 @@ IN_MEMORY_WARN_ROWS = 10_000_000
 
 def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Path | pd.DataFrame],
                  columns: Mapping[str, Mapping[str, str]] | None = None, *, returns: Policy = "error",
-                 duplicates: Policy = "error", data_end: dt.datetime | str | None = None) -> SparkTables:
+                 duplicates: Policy = "error", data_end: dt.datetime | str | None = None,
+                 timezone: str = "UTC") -> SparkTables:
     """Canonical Spark tables from Spark DataFrames, Parquet paths or pandas frames.
 
     Spark DataFrames and Parquet are validated row by row
@@ -78,6 +79,11 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         ``data.returns`` and ``data.duplicates`` (see :func:`churnml.validation.validate_table`).
     data_end : date-like, optional
         ``data.end``: rows at or after it are an error.
+    timezone : str
+        ``data.timezone``, the business's zone: a Spark DataFrame's or Parquet's
+        zoned times (``TIMESTAMP``) become its wall-clock times, and times without
+        a zone are taken as its local times (pandas frames from ``churnml.io``
+        are local times already).
 
     Raises
     ------
@@ -110,7 +116,7 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
             continue
         try:
             frames[name] = validate_spark_table(name, frame, returns=returns, duplicates=duplicates,
-                                                data_end=data_end, source=_source_name(src))
+                                                data_end=data_end, timezone=timezone, source=_source_name(src))
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
     raise_collected(errors)
@@ -244,8 +250,9 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     With ``data.source: files`` and Parquet files, Spark reads them directly
     (the scalable path) and validates them row by row under ``data.returns``,
     ``data.duplicates`` and ``data.end``, as :func:`churnml.io.load_tables`
-    does; ``data.timezone`` must be UTC. Otherwise the tables are read and
-    validated by :func:`churnml.io.load_tables` and handed to Spark.
+    does. Otherwise the tables are read and
+    validated by :func:`churnml.io.load_tables` and handed to Spark. Times
+    are ``data.timezone``'s wall-clock times either way.
     """
     data = cfg.data
     wanted = [f.name for f in fields(SparkTables)]
@@ -254,13 +261,10 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
         for name, src in data.tables.items() if name in wanted
     )
     if parquet:
-        if data.timezone != "UTC":
-            raise ConfigError(f"data.timezone is {data.timezone!r}: Spark reads Parquet timestamps as UTC; "
-                              "convert them upstream (churnml.io.read_table does) or use --engine duckdb")
         sources = {name: data.tables[name].path for name in wanted if name in data.tables}
         mapping = {name: data.tables[name].columns for name in sources}
         return spark_tables(spark, sources, mapping, returns=data.returns, duplicates=data.duplicates,
-                            data_end=data.end)
+                            data_end=data.end, timezone=data.timezone)
     local: Tables = load_tables(cfg)
     log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
     return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})

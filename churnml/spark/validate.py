@@ -51,7 +51,7 @@ from churnml.spark.canonical import canonical_columns, canonical_frame, column, 
 from churnml.spark.checks import Check, duplicate_key, row_checks
 from churnml.spark.places import FileOrder, file_order, places_text
 from churnml.spark.session import check_session
-from churnml.timeparse import as_utc
+from churnml.timeparse import as_local
 from churnml.validation import check_options
 
 # canonical_frame, schema_problems and Policy: churnml.spark.canonical's and churnml.coercion's, kept here
@@ -224,6 +224,7 @@ def validate_spark_table(
     returns: Policy = "error",
     duplicates: Policy = "error",
     data_end: str | dt.date | dt.datetime | pd.Timestamp | None = None,
+    timezone: str = "UTC",
     source: str | None = None,
 ) -> DataFrame:
     """Check a Spark table against the data contract and return its canonical frame.
@@ -252,8 +253,12 @@ def validate_spark_table(
         Spark reads ``df`` from Parquet itself, else the one with the
         smallest values.
     data_end : date-like, optional
-        The declared end of the data (exclusive, naive = UTC). Rows whose time
-        column is ``>= data_end`` are an error.
+        The declared end of the data (exclusive, naive = a local time of
+        ``timezone``). Rows whose time column is ``>= data_end`` are an error.
+    timezone : str
+        The business's zone (``data.timezone``): ``TIMESTAMP`` columns (instants)
+        become its wall-clock times; ``TIMESTAMP_NTZ`` and ``DATE`` columns are
+        taken as its local times, as the pandas path reads naive times.
     source : str, optional
         Where the table came from (a Parquet path), named in messages.
 
@@ -261,7 +266,7 @@ def validate_spark_table(
     -------
     DataFrame
         Canonical columns in contract order (``customer_id`` string; times
-        ``TIMESTAMP_NTZ`` naive UTC; money and scores double, NaN as null;
+        ``TIMESTAMP_NTZ``, wall-clock times of ``timezone``; money and scores double, NaN as null;
         flags boolean; survey types trimmed and lower case), then the extra
         columns unchanged. Lazy: the drops run with the caller's next action.
 
@@ -284,13 +289,13 @@ def validate_spark_table(
                           "read it with churnml.io.read_table")
     check_session(df.sparkSession)
     spec = spec_for(table)
-    check_options(returns, duplicates, "UTC")
-    end = as_utc(data_end, "data.end")
+    check_options(returns, duplicates, timezone)
+    end = as_local(data_end, "data.end", timezone)
     problems = schema_problems(table, df)
     if problems:
         raise SchemaError(problems, table)
-    canon = canonical_columns(spec, df)
-    checks = row_checks(spec, df, canon, returns, end)
+    canon = canonical_columns(spec, df, timezone)
+    checks = row_checks(spec, df, canon, returns, end, timezone)
     negative = next((i for i, r in enumerate(checks) if r.rule is NEGATIVE_AMOUNT), None)
     flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
     group = duplicate_key(spec, df, canon) if duplicates != "keep" else None
@@ -326,4 +331,4 @@ def validate_spark_table(
     if left == 0:
         raise EmptyDataError(emptied_text(table, of))
     log.info("validated %s%s: %d rows, %d columns", table, of, left, len(df.columns))
-    return _drop(canonical_frame(table, df), spec, of, negatives, repeated if duplicates == "drop" else 0)
+    return _drop(canonical_frame(table, df, timezone), spec, of, negatives, repeated if duplicates == "drop" else 0)

@@ -1,0 +1,87 @@
+"""``data.timezone`` is the business's calendar: days, months and cutoffs are its local ones.
+
+One customer of a shop in Seoul (UTC+09:00, no daylight-saving time) buys at 23:30 and at 00:30
+local time on consecutive days, and once more three days later. In UTC both late purchases fall
+on 1 March; in Seoul they are two purchase days, and the second is not history for the cutoff
+of 2 March. The values below are counted by hand on that calendar.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churnml.config import TimeConfig, load_config
+from churnml.features import compute_features, plan_features
+from churnml.io import Tables, load_tables, read_table
+from churnml.labels import population
+from churnml.metrics.cohorts import cohort_tables
+
+HEADER = "customer_id,timestamp,amount\n"
+ROWS = ("A,2024-02-29T23:30:00+09:00,10\n"  # Seoul 02-29 23:30 = 14:30 UTC on 02-29
+        "A,2024-03-01T23:30:00+09:00,10\n"  # Seoul 03-01 23:30 = 14:30 UTC on 03-01
+        "A,2024-03-02T00:30:00+09:00,20\n"  # Seoul 03-02 00:30 = 15:30 UTC on 03-01
+        "A,2024-03-05T12:00:00+09:00,5\n")
+FEATURES = ["rfm_orders_all", "rfm_days_all", "rfm_monetary_sum_all", "rfm_recency_days", "rfm_last_amount"]
+
+
+def _features(tables: Tables, cutoff: str) -> dict[str, float]:
+    time = TimeConfig(horizon_days=30)
+    spine = population(tables, [cutoff], time)
+    out = compute_features(tables, spine, plan_features(tables, [cutoff]))
+    assert out["customer_id"].tolist() == ["A"]
+    return {c: float(out[c].iloc[0]) for c in FEATURES}
+
+
+@pytest.fixture
+def path(tmp_path):
+    p = tmp_path / "tx.csv"
+    p.write_text(HEADER + ROWS, encoding="utf-8")
+    return p
+
+
+def test_seoul_times_are_read_as_seoul_wall_clock(path):
+    tx = read_table("transactions", path, timezone="Asia/Seoul")
+    assert tx["timestamp"].tolist() == [pd.Timestamp("2024-02-29 23:30"), pd.Timestamp("2024-03-01 23:30"),
+                                        pd.Timestamp("2024-03-02 00:30"), pd.Timestamp("2024-03-05 12:00")]
+
+
+def test_features_count_seoul_days_and_keep_seoul_history(path):
+    seoul = Tables(transactions=read_table("transactions", path, timezone="Asia/Seoul"))
+    utc = Tables(transactions=read_table("transactions", path))
+    # cutoff 2024-03-02 (Seoul's midnight): the 00:30 purchase of 2 March is not history
+    assert _features(seoul, "2024-03-02") == {"rfm_orders_all": 2, "rfm_days_all": 2, "rfm_monetary_sum_all": 20,
+                                              "rfm_recency_days": 1, "rfm_last_amount": 10}
+    # cutoff 2024-03-03: three purchases on three Seoul days, the last day's total 20
+    assert _features(seoul, "2024-03-03") == {"rfm_orders_all": 3, "rfm_days_all": 3, "rfm_monetary_sum_all": 40,
+                                              "rfm_recency_days": 1, "rfm_last_amount": 20}
+    # the same instants on UTC's calendar: 14:30 and 15:30 UTC of 1 March are one day, both history for 03-02
+    assert _features(utc, "2024-03-02") == {"rfm_orders_all": 3, "rfm_days_all": 2, "rfm_monetary_sum_all": 40,
+                                            "rfm_recency_days": 1, "rfm_last_amount": 30}
+
+
+def test_months_and_cohorts_are_seoul_months(tmp_path):
+    p = tmp_path / "tx.csv"
+    # 1 January 2023, 08:00 in Seoul: still 31 December 2022 in UTC
+    p.write_text(HEADER + "A,2023-01-01T08:00+09:00,10\nB,2022-12-31T08:00+09:00,10\nA,2023-02-01T08:00+09:00,10\n",
+                 encoding="utf-8")
+    seoul = cohort_tables(read_table("transactions", p, timezone="Asia/Seoul"))
+    assert seoul.counts.index.tolist() == ["2022-12", "2023-01"]
+    assert seoul.counts.loc["2023-01"].tolist()[:2] == [1, 1]  # A: acquired in January, back in February
+    assert seoul.counts.loc["2022-12"].tolist()[:3] == [1, 0, 0]
+    utc = cohort_tables(read_table("transactions", p))  # 08:00 Seoul is 23:00 UTC the day before
+    assert utc.counts.index.tolist() == ["2022-12"]
+    assert utc.counts.loc["2022-12"].dropna().tolist() == [2, 1]  # the data ends in January there
+
+
+def test_the_configured_zone_reaches_the_tables_of_a_run(path):
+    cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={path}",
+                             "data.timezone=Asia/Seoul", "data.end=2024-03-06"])
+    tx = load_tables(cfg).transactions
+    assert tx["timestamp"].max() == pd.Timestamp("2024-03-05 12:00")
+    # data.end is Seoul's midnight too: 2024-03-05 (local) puts the purchase at 12:00 after it
+    early = load_config(None, ["data.source=files", f"data.tables.transactions.path={path}",
+                               "data.timezone=Asia/Seoul", "data.end=2024-03-05"])
+    with pytest.raises(Exception, match=r"1 row dated at or after data.end .*data.end \(2024-03-05 00:00:00, "
+                                        r"Asia/Seoul\)"):
+        load_tables(early)
