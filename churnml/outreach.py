@@ -37,6 +37,7 @@ __all__ = [
     "beside_the_list",
     "cut_problems",
     "outreach_list",
+    "money_in_cents",
     "spreadsheet_safe",
     "with_cancel_requests",
 ]
@@ -386,6 +387,20 @@ def _case_twins(unknown: pd.Series, known: Collection[str]) -> pd.Series:
 
 #: A cell that is a plain number ('-2', '+3.5', '-1e-3', '.5'): a spreadsheet reads it as that number.
 _PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+#: Money columns of the list, rounded to cents in CSV files (:func:`money_in_cents`).
+MONEY_COLUMNS = ("predicted_clv", "value_at_risk", "historical_spend")
+
+
+def money_in_cents(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its money columns (:data:`MONEY_COLUMNS`) rounded to two decimals, for CSV files.
+
+    A list read by people and CRMs shows 657.74, not 657.7412093380711; the
+    rank was made on the unrounded values, and Parquet files keep them.
+    """
+    present = [c for c in MONEY_COLUMNS if c in frame.columns]
+    return frame.assign(**{c: frame[c].round(2) for c in present}) if present else frame
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -67,7 +67,13 @@ from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
 from churnml.report_template import format_value
 from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT, header_separator
-from churnml.scoring import ScoreResult, load_churn_model, score_customers, spreadsheet_safe
+from churnml.scoring import (
+    ScoreResult,
+    load_churn_model,
+    money_in_cents,
+    score_customers,
+    spreadsheet_safe,
+)
 from churnml.tracking import resolve_tracking_uri
 from churnml.windows import to_cutoff
 
@@ -538,8 +544,9 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
 
 
 def _write(frame: pd.DataFrame, path: Path, overwrite: bool) -> None:
-    """CSV cells a spreadsheet would run as formulas are guarded; Parquet keeps the values."""
-    write_frame(spreadsheet_safe(frame) if file_format(path) == "csv" else frame, path, overwrite=overwrite)
+    """In CSV, cells a spreadsheet would run as formulas are guarded and money is in cents; Parquet keeps the values."""
+    csv = file_format(path) == "csv"
+    write_frame(spreadsheet_safe(money_in_cents(frame)) if csv else frame, path, overwrite=overwrite)
 
 
 def _main(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import pytest
 from churnml.config import load_config
 from churnml.errors import ChurnMLError
 from churnml.io import load_tables
-from churnml.scoring import score_customers, spreadsheet_safe
+from churnml.scoring import money_in_cents, score_customers, spreadsheet_safe
 from churnml.training import fit_and_evaluate
 from tests.settings import small_world
 
@@ -203,6 +203,19 @@ def test_spreadsheet_formulas_are_neutralised():
     safe = spreadsheet_safe(frame)
     assert safe["customer_id"].tolist()[:3] == ["'=cmd|' /C calc'!A0", "'+1+1", "ok"]
     assert safe["p"].tolist() == [0.1, -0.2, 0.3, 0.4]
+
+
+def test_csv_lists_show_money_in_cents_and_keep_the_rest():
+    frame = pd.DataFrame({"customer_id": ["a", "b"], "churn_probability": [0.123456, 0.5],
+                          "predicted_clv": [1496.2712, np.nan], "value_at_risk": [657.7412093380711, np.nan],
+                          "historical_spend": [10.005, 2.0]})
+    out = money_in_cents(frame)
+    assert out["value_at_risk"].tolist()[0] == 657.74 and np.isnan(out["value_at_risk"].tolist()[1])
+    assert out["predicted_clv"].tolist()[0] == 1496.27
+    assert out["historical_spend"].tolist() == [round(10.005, 2), 2.0]
+    assert out["churn_probability"].tolist() == [0.123456, 0.5]  # not money
+    assert frame["value_at_risk"].tolist()[0] == 657.7412093380711  # the caller's frame is untouched
+    pd.testing.assert_frame_equal(money_in_cents(frame[["customer_id"]]), frame[["customer_id"]])
 
 
 def test_the_cli_writes_atomically_and_never_overwrites(setup, tmp_path, capsys):
