@@ -170,6 +170,12 @@ def _set_keys(overrides: list[str]) -> dict[str, str]:
     return {o.split("=", 1)[0].strip(): o for o in overrides if "=" in o}
 
 
+def _set_value(item: str) -> str | None:
+    """The value of a ``--set key=value`` item (``null`` or nothing: None)."""
+    value = item.split("=", 1)[1].strip().strip("'\"")
+    return None if value.lower() in ("", "null", "none", "~") else value
+
+
 def _check_overrides(overrides: list[str], with_data: bool) -> None:
     """Refuse ``--set`` keys the model decides; warn about keys score does not read."""
     given = _set_keys(overrides)
@@ -427,7 +433,8 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
     else:
         policy["timezone"] = trained_zone
         why = "as in the model's training" if "timezone" in recorded else "the model recorded none: UTC"
-    policy["data_end"] = data.end if "data.end" in given else None
+    # the --set text, not the config's value: an offset is converted to the zone read here, not the config's
+    policy["data_end"] = _set_value(given["data.end"]) if "data.end" in given else None
     log.info("reading the --data tables with %s; times in %s (%s)", ", ".join(origin), policy["timezone"], why)
     if "data.timezone" in given and data.timezone != trained_zone:
         log.warning("the model's training read its times in %s, and --set data.timezone=%s reads these in %s: "
@@ -498,6 +505,19 @@ def _hinted(keys: list[str]) -> Iterator[None]:
         raise SchemaError([*exc.problems, *hints], table=exc.table) from None
 
 
+def _warn_utc_days(model: ChurnModel) -> list[str]:
+    """Warn when the model was trained, in a zone other than UTC, before days followed ``data.timezone``."""
+    recorded = _recorded_policy(model)
+    zone = recorded.get("timezone", "UTC")
+    if zone == "UTC" or "days" in recorded:
+        return []
+    text = (f"the model was trained with data.timezone={zone} by an older churnml, which counted its features' days, "
+            f"months and cutoffs in UTC; this one counts them in {zone}, so the features differ a little from what "
+            "the model learned: retrain it")
+    log.warning("%s", text)
+    return [text]
+
+
 def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
     """Warn when the config's data source is not the one the model was trained on (e.g. a forgotten --config)."""
     trained = _recorded(model, "data_source")
@@ -565,6 +585,7 @@ def _main(args: argparse.Namespace) -> int:
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     model = load_churn_model(uri)
     _warn_time_unlike_the_model(args.config, model)
+    _warn_utc_days(model)
     returns = _returns_read(args, cfg, model)
     try:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)

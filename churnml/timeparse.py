@@ -29,7 +29,7 @@ from pandas.api import types as ptypes
 from churnml.dateformat import ParsedTimes, expand, parse_inferred, strict
 from churnml.errors import ConfigError
 
-__all__ = ["as_local", "local_to_utc", "to_local"]  # helpers of churnml.validation and churnml.spark.validate
+__all__ = ["as_local", "to_local"]  # helpers of churnml.validation and churnml.spark.validate
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
 
@@ -178,15 +178,6 @@ def to_local(utc: pd.Series, tz: str) -> pd.Series:
         return utc
     local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
     return local.astype("datetime64[us]")
-
-
-def local_to_utc(value: pd.Timestamp, tz: str) -> pd.Timestamp:
-    """A naive wall-clock time of zone ``tz`` as naive UTC (an overlap's time read as standard
-    time, a gap's moved forward to the first time that exists, as :func:`_localize` reads data)."""
-    if tz == "UTC":
-        return value
-    at = value.tz_localize(tz, ambiguous=False, nonexistent="shift_forward")
-    return at.tz_convert("UTC").tz_localize(None).as_unit("us")
 
 
 def as_local(value: object, what: str, tz: str) -> pd.Timestamp | None:

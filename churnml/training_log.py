@@ -189,8 +189,9 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
         bundle = result.model.save(Path(tmp) / "bundle", extra={
             "feature_plan": d.plan.to_dict(),
             "time": json.loads(cfg.time.model_dump_json()),
-            # how the training tables were read: `score --data` reads its folder the same way unless --set says
-            "data_policy": read_policy(cfg.data),
+            # how the training tables were read: `score --data` reads its folder the same way unless --set says;
+            # "days": days counted in data.timezone (models from before that counted UTC days)
+            "data_policy": {**read_policy(cfg.data), "days": "timezone"},
             "data_source": cfg.data.source,  # score warns when it reads another source (a forgotten --config)
             "test_cutoff": str(d.splits.test.date()),
             "horizon_days": d.splits.test_horizon_days,

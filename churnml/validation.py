@@ -42,7 +42,7 @@ from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import missing_columns_text, no_rows_text, scale_masks
 from churnml.schema import TableSpec, spec_for
-from churnml.timeparse import as_local, local_to_utc, to_local
+from churnml.timeparse import as_local, to_local
 
 __all__ = ["check_options", "scale_text", "validate_table"]  # scale_text: churnml.coercion's, kept here
 
@@ -59,9 +59,10 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
                  data_end: pd.Timestamp | None, raw: pd.DataFrame, tz: str = "UTC") -> np.ndarray:
     """Table-specific rules. Returns the mask of negative amounts (returns) for ``drop``.
 
-    Times are compared in UTC (``data_end``, a wall-clock time of ``tz``, is converted to UTC
-    for the comparison) and shown as ``raw`` has them (as written in the file), so that an
-    example can be found in the file whatever ``data.timezone`` converted it to.
+    Two times are compared as instants (UTC); ``data_end``, a wall-clock time of ``tz``, is
+    compared with the rows' wall-clock times, as Spark compares it. Values are shown as ``raw``
+    has them (as written in the file), so that an example can be found in the file whatever
+    ``data.timezone`` converted it to.
     """
     negative = np.zeros(len(rep.labels), dtype=bool)
     if spec.name == "transactions" and "amount" in canon:
@@ -76,7 +77,7 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         if before.any():
             rep.add(last, order_rule(first, last), before, raw[last])
     if data_end is not None and spec.time_column in canon:
-        late = (canon[spec.time_column] >= local_to_utc(data_end, tz)).to_numpy()
+        late = (to_local(canon[spec.time_column], tz) >= data_end).to_numpy()
         if late.any():
             rep.add(spec.time_column, data_end_rule(data_end, tz), late, raw[spec.time_column])
     return negative

@@ -81,6 +81,13 @@ def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp
     timestamp and on its date, and day differences agree across engines.
     """
     ts = to_timestamp(value, "cutoff")
+    given = pd.Timestamp(value)
+    offset = given.utcoffset() if given.tzinfo is not None else None
+    if offset:  # a day of the data's calendar has no offset (UTC's, +00:00, is that calendar's when it is UTC)
+        raise DataWindowError(
+            f"cutoff {value!s} carries a UTC offset; a cutoff is a day of data.timezone's calendar, so give the "
+            f"date alone (e.g. '{given.date()}')"
+        )
     if ts != ts.normalize():
         raise DataWindowError(
             f"cutoff {ts} is not at midnight; cutoffs are whole days (e.g. '{ts.date()}'), "

@@ -74,6 +74,17 @@ def test_months_and_cohorts_are_seoul_months(tmp_path):
     assert utc.counts.loc["2022-12"].dropna().tolist() == [2, 1]  # the data ends in January there
 
 
+def test_a_cutoff_with_an_offset_is_refused_with_the_day_to_give():
+    from churnml.errors import DataWindowError
+    from churnml.windows import to_cutoff
+
+    with pytest.raises(DataWindowError, match=r"cutoff 2024-07-01T00:00:00\+09:00 carries a UTC offset; a cutoff is "
+                                              r"a day of data.timezone's calendar, so give the date alone "
+                                              r"\(e.g. '2024-07-01'\)"):
+        to_cutoff("2024-07-01T00:00:00+09:00")
+    assert to_cutoff("2024-07-01T00:00:00Z") == to_cutoff("2024-07-01") == pd.Timestamp("2024-07-01")
+
+
 def test_the_configured_zone_reaches_the_tables_of_a_run(path):
     cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={path}",
                              "data.timezone=Asia/Seoul", "data.end=2024-03-06"])

@@ -25,6 +25,7 @@ from churnml.outreach import NobodyToScoreError
 from churnml.playbook import suggest_actions
 from churnml.rules import DUPLICATE_KEY, NON_NUMERIC
 from churnml.scoring import ScoreResult, score_customers
+from churnml.timeparse import as_local
 from tests.conftest import frame
 
 if TYPE_CHECKING:
@@ -277,6 +278,11 @@ def test_a_data_folder_is_read_in_the_models_time_zone_and_another_one_warns(cap
         assert policy("Europe/Berlin", "data.timezone=Europe/Berlin")["timezone"] == "Europe/Berlin"
         policy("UTC")
     assert caplog.text == ""
+    # --set data.end with an offset is read in the zone the folder is read in, not the config's (UTC)
+    seoul = policy("Asia/Seoul", "data.end=2024-07-01T00:00:00+09:00")
+    assert seoul["data_end"] == "2024-07-01T00:00:00+09:00"
+    assert as_local(seoul["data_end"], "data.end", seoul["timezone"]) == pd.Timestamp("2024-07-01")
+    assert policy("UTC", "data.end=null")["data_end"] is None
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         assert policy("Europe/Berlin", "data.timezone=Asia/Tokyo")["timezone"] == "Asia/Tokyo"
     assert ("the model's training read its times in Europe/Berlin, and --set data.timezone=Asia/Tokyo reads these "
@@ -308,6 +314,17 @@ def test_scoring_the_config_in_another_zone_than_the_models_training_warns(caplo
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         score_cli._warn_other_source(utc, load_config(None))  # type: ignore[arg-type]
     assert caplog.text == ""
+
+
+def test_a_model_trained_in_a_zone_when_days_were_utc_gets_a_warning(caplog):
+    old = SimpleNamespace(extra_={"data_policy": {"returns": "keep", "duplicates": "keep", "timezone": "Asia/Seoul"}})
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        (text,) = score_cli._warn_utc_days(old)  # type: ignore[arg-type]
+    assert text.startswith("the model was trained with data.timezone=Asia/Seoul by an older churnml, which counted "
+                           "its features' days, months and cutoffs in UTC") and text in caplog.text
+    new = SimpleNamespace(extra_={"data_policy": {"timezone": "Asia/Seoul", "days": "timezone"}})
+    utc = SimpleNamespace(extra_={"data_policy": {"timezone": "UTC"}})
+    assert score_cli._warn_utc_days(new) == score_cli._warn_utc_days(utc) == []  # type: ignore[arg-type]
 
 
 def test_the_recorded_read_policy_has_the_time_zone_of_the_source():

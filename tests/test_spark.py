@@ -307,6 +307,28 @@ def _tiny(tx):
     return Tables(transactions=tx)
 
 
+def test_spark_compares_instants_across_a_daylight_saving_overlap_as_pandas_does(spark, tmp_path):
+    from churnml.io import read_table
+    from churnml.spark import spark_tables, to_pandas
+
+    # Berlin's clocks go back at 03:00 CEST on 2024-10-27: 02:40 CEST, then 02:10 CET 30 minutes later
+    tickets = pd.DataFrame({"customer_id": ["a"],
+                            "opened_at": pd.to_datetime(["2024-10-27T00:40:00Z"]).as_unit("us"),
+                            "resolved_at": pd.to_datetime(["2024-10-27T01:10:00Z"]).as_unit("us")})
+    # two purchases an hour apart at the same local time, 02:30
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 5.0],
+                       "timestamp": pd.to_datetime(["2024-10-27T00:30:00Z", "2024-10-27T01:30:00Z"]).as_unit("us")})
+    tickets.to_parquet(tmp_path / "tickets.parquet")
+    tx.to_parquet(tmp_path / "tx.parquet")
+    got = spark_tables(spark, {"transactions": str(tmp_path / "tx.parquet"), "tickets": str(tmp_path / "tickets.parquet")},
+                       timezone="Europe/Berlin")
+    assert to_pandas(got.tickets)[["opened_at", "resolved_at"]].iloc[0].tolist() == [
+        pd.Timestamp("2024-10-27 02:40"), pd.Timestamp("2024-10-27 02:10")]
+    assert to_pandas(got.transactions)["timestamp"].tolist() == [pd.Timestamp("2024-10-27 02:30")] * 2
+    duck = read_table("transactions", tmp_path / "tx.parquet", timezone="Europe/Berlin")
+    assert duck["timestamp"].tolist() == [pd.Timestamp("2024-10-27 02:30")] * 2
+
+
 def test_parquet_files_read_by_spark_follow_the_returns_policy(spark, tiny_tx, tmp_path):
     from churnml.spark import tables_from_config
 

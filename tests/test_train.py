@@ -108,7 +108,7 @@ def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg
 
     _client(trained)
     model = load_churn_model("models:/churnml@champion")
-    assert model.extra_["data_policy"] == read_policy(cfg.data)
+    assert model.extra_["data_policy"] == {**read_policy(cfg.data), "days": "timezone"}
     assert model.extra_["data_source"] == cfg.data.source == "synthetic"
     # what the source did, not the data section: CDNOW keeps its repeats, generated tables keep both
     assert read_policy(load_config(None, ["data.source=cdnow"]).data) == {"returns": "error", "duplicates": "keep",

@@ -168,6 +168,16 @@ def test_order_rules_compare_instants_across_a_daylight_saving_overlap():
     out = validate_table("tickets", raw, timezone="Europe/Berlin")
     assert out["opened_at"].tolist() == [pd.Timestamp("2024-10-27 02:40")]
     assert out["resolved_at"].tolist() == [pd.Timestamp("2024-10-27 02:10")]
+    # two purchases an hour apart show the same local time: two rows, not a duplicate
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "timestamp": ["2024-10-27T02:30:00+02:00", "2024-10-27T02:30:00+01:00"],
+                       "amount": [5.0, 5.0]})
+    assert validate_table("transactions", tx, timezone="Europe/Berlin")["timestamp"].tolist() == [
+        pd.Timestamp("2024-10-27 02:30")] * 2
+    # data.end is compared with the local times, as on Spark: 02:40 summer time is at or after 02:30
+    late = tx.assign(timestamp=["2024-10-27T02:20:00+02:00", "2024-10-27T02:40:00+02:00"])
+    with pytest.raises(SchemaError) as err:
+        validate_table("transactions", late, data_end="2024-10-27 02:30", timezone="Europe/Berlin")
+    assert only(err.value.problems).startswith("transactions.timestamp: 1 row dated at or after data.end at index 1 ")
 
 
 def test_subscriptions_ending_before_they_start_are_reported(tmp_path):

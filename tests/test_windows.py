@@ -35,7 +35,10 @@ def test_cutoff_is_required_and_must_be_midnight():
         to_timestamp(None)  # type: ignore[arg-type]
     with pytest.raises(DataWindowError, match="not at midnight"):
         to_cutoff("2024-02-01 12:00")
-    assert to_cutoff("2024-02-01T02:00:00+02:00") == pd.Timestamp("2024-02-01")
+    # a cutoff is a day of data.timezone's calendar: an offset is refused (UTC's +00:00 is that calendar's when UTC)
+    with pytest.raises(DataWindowError, match="carries a UTC offset"):
+        to_cutoff("2024-02-01T02:00:00+02:00")
+    assert to_cutoff("2024-02-01T00:00:00+00:00") == pd.Timestamp("2024-02-01")
 
 
 def test_rolling_cutoffs_are_anchored_on_the_newest_cutoff():

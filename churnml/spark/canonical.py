@@ -18,7 +18,7 @@ from churnml.coercion import BOOL_WORDS, doubled_columns_text
 from churnml.rules import missing_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
-__all__ = ["canonical_columns", "canonical_frame", "column", "missing", "number", "schema_problems"]
+__all__ = ["canonical_columns", "canonical_frame", "column", "instants", "missing", "number", "schema_problems"]
 
 _SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
                 "float": "double", "int": "bigint", "bool": "boolean"}
@@ -137,6 +137,20 @@ def canonical_columns(spec: TableSpec, df: DataFrame, tz: str = "UTC") -> dict[s
     wall-clock times of zone ``tz``, see :func:`_canonical`)."""
     types = {f.name: f.dataType for f in df.schema.fields}
     return {c.name: _canonical(c, types[c.name], spec.name, tz) for c in spec.columns if c.name in types}
+
+
+def instants(spec: TableSpec, df: DataFrame, tz: str) -> dict[str, Column]:
+    """The time columns whose instants differ from their local times' order: zoned ``TIMESTAMP``
+    columns when ``tz`` is not UTC, as UTC wall-clock times (one per instant; the session is UTC).
+
+    Rules comparing two times and the duplicate key use them, so that two instants of a
+    daylight-saving overlap, which show the same local time, stay two, as on the pandas path.
+    """
+    if tz == "UTC":
+        return {}
+    types = {f.name: f.dataType for f in df.schema.fields}
+    return {c.name: column(c.name).cast("timestamp_ntz") for c in spec.columns
+            if c.kind == "time" and isinstance(types.get(c.name), T.TimestampType)}
 
 
 def canonical_frame(table: str, df: DataFrame, tz: str = "UTC") -> DataFrame:

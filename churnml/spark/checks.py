@@ -56,12 +56,13 @@ def _context(spec: TableSpec, canon: dict[str, Column], skip: str) -> tuple[tupl
 
 
 def row_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column], returns: Policy,
-               end: pd.Timestamp | None, tz: str = "UTC") -> list[Check]:
+               end: pd.Timestamp | None, tz: str = "UTC", moments: dict[str, Column] | None = None) -> list[Check]:
     """Every row rule of table ``spec`` on ``df`` (``canon``: its :func:`canonical_columns`), in the
     order pandas reports them: per column (non-numeric, not true/false, null), then the table's
     rules (negative amounts unless ``returns`` is ``keep``, survey types and scales, ends before
-    starts, rows at or after ``end``)."""
-    return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end, tz)]
+    starts, rows at or after ``end``). ``moments``: :func:`~churnml.spark.canonical.instants`, which
+    the order rule compares when both its columns have them (``end`` is a local time of ``tz``)."""
+    return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end, tz, moments or {})]
 
 
 def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Check]:
@@ -83,7 +84,7 @@ def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> 
 
 
 def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
-                  end: pd.Timestamp | None, tz: str) -> list[Check]:
+                  end: pd.Timestamp | None, tz: str, moments: dict[str, Column]) -> list[Check]:
     checks = []
     ctx = _context(spec, canon, "")
     if spec.name == "transactions" and "amount" in canon and returns != "keep":
@@ -98,7 +99,8 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
                             (*ctx, ("survey", survey), ("score", score))))
     first, last = DATE_ORDER.get(spec.name, ("", ""))
     if first in canon and last in canon:
-        checks.append(Check(last, order_rule(first, last), canon[last] < canon[first],
+        at = moments if first in moments and last in moments else canon
+        checks.append(Check(last, order_rule(first, last), at[last] < at[first],
                             (*ctx, (first, canon[first]), (last, canon[last]))))
     if end is not None and spec.time_column in canon:
         name, time = spec.time_column, canon[spec.time_column]
@@ -108,7 +110,8 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
 
 
 def duplicate_key(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Column]:
-    """``TableSpec.key`` where the table has one, else every column (canonical values)."""
+    """``TableSpec.key`` where the table has one, else every column (``canon``: canonical values, or
+    instants where :func:`~churnml.spark.canonical.instants` gives them)."""
     if spec.key:
         return [canon[k].alias(k) for k in spec.key if k in canon]
     return [canon[f.name].alias(f.name) if f.name in canon else column(f.name) for f in df.schema.fields]

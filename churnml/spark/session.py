@@ -81,6 +81,6 @@ def check_session(spark: SparkSession) -> None:
     zone = spark.conf.get("spark.sql.session.timeZone")
     if zone not in _UTC:
         raise ConfigError(
-            f"the Spark session time zone is {zone!r}; churnml's time model is naive UTC, so dates would "
-            "shift. Fix: spark.conf.set('spark.sql.session.timeZone', 'UTC') or use churnml.spark.local_session()"
+            f"the Spark session time zone is {zone!r}; churnml's times are naive local times of data.timezone, "
+            "which another session zone would shift again. Fix: spark.conf.set('spark.sql.session.timeZone', 'UTC') or use churnml.spark.local_session()"
         )

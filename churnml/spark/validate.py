@@ -47,7 +47,13 @@ from churnml.coercion import (
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import no_rows_text
 from churnml.schema import TableSpec, spec_for
-from churnml.spark.canonical import canonical_columns, canonical_frame, column, schema_problems
+from churnml.spark.canonical import (
+    canonical_columns,
+    canonical_frame,
+    column,
+    instants,
+    schema_problems,
+)
 from churnml.spark.checks import Check, duplicate_key, row_checks
 from churnml.spark.places import FileOrder, file_order, places_text
 from churnml.spark.session import check_session
@@ -295,10 +301,11 @@ def validate_spark_table(
     if problems:
         raise SchemaError(problems, table)
     canon = canonical_columns(spec, df, timezone)
-    checks = row_checks(spec, df, canon, returns, end, timezone)
+    moments = instants(spec, df, timezone)
+    checks = row_checks(spec, df, canon, returns, end, timezone, moments)
     negative = next((i for i, r in enumerate(checks) if r.rule is NEGATIVE_AMOUNT), None)
     flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
-    group = duplicate_key(spec, df, canon) if duplicates != "keep" else None
+    group = duplicate_key(spec, df, {**canon, **moments}) if duplicates != "keep" else None
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
