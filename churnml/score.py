@@ -47,7 +47,7 @@ from churnml.cli import (
     run,
 )
 from churnml.config import Config, ScoringConfig, TimeConfig
-from churnml.config_load import read_tree
+from churnml.config_load import apply_overrides, read_tree
 from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.ids import canonical_ids
 from churnml.io import (
@@ -168,12 +168,6 @@ def _option_problems(args: argparse.Namespace) -> list[str]:
 def _set_keys(overrides: list[str]) -> dict[str, str]:
     """The keys of ``--set key=value`` items, each with its item."""
     return {o.split("=", 1)[0].strip(): o for o in overrides if "=" in o}
-
-
-def _set_value(item: str) -> str | None:
-    """The value of a ``--set key=value`` item (``null`` or nothing: None)."""
-    value = item.split("=", 1)[1].strip().strip("'\"")
-    return None if value.lower() in ("", "null", "none", "~") else value
 
 
 def _check_overrides(overrides: list[str], with_data: bool) -> None:
@@ -434,7 +428,7 @@ def _folder_policy(args: argparse.Namespace, cfg: Config, model: ChurnModel | No
         policy["timezone"] = trained_zone
         why = "as in the model's training" if "timezone" in recorded else "the model recorded none: UTC"
     # the --set text, not the config's value: an offset is converted to the zone read here, not the config's
-    policy["data_end"] = _set_value(given["data.end"]) if "data.end" in given else None
+    policy["data_end"] = apply_overrides({}, [given["data.end"]])["data"]["end"] if "data.end" in given else None
     log.info("reading the --data tables with %s; times in %s (%s)", ", ".join(origin), policy["timezone"], why)
     if "data.timezone" in given and data.timezone != trained_zone:
         log.warning("the model's training read its times in %s, and --set data.timezone=%s reads these in %s: "

@@ -280,7 +280,7 @@ def test_a_data_folder_is_read_in_the_models_time_zone_and_another_one_warns(cap
     assert caplog.text == ""
     # --set data.end with an offset is read in the zone the folder is read in, not the config's (UTC)
     seoul = policy("Asia/Seoul", "data.end=2024-07-01T00:00:00+09:00")
-    assert seoul["data_end"] == "2024-07-01T00:00:00+09:00"
+    assert pd.Timestamp(seoul["data_end"]) == pd.Timestamp("2024-07-01T00:00:00+09:00")
     assert as_local(seoul["data_end"], "data.end", seoul["timezone"]) == pd.Timestamp("2024-07-01")
     assert policy("UTC", "data.end=null")["data_end"] is None
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
