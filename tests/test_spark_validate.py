@@ -5,6 +5,7 @@ One local[2] session for the module. Every frame is hand-typed; counts and examp
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
@@ -406,24 +407,52 @@ def test_cached_frames_unions_and_frames_built_in_memory_have_no_row_places_and_
     assert records == []
 
 
-def test_parquet_with_nanosecond_times_is_refused_with_the_fix(spark, tmp_path):
-    """Spark cannot read INT64 TIMESTAMP(NANOS) (pandas' datetime64[ns] written as it is); DuckDB can."""
+def test_parquet_with_nanosecond_times_is_read_as_microseconds_as_the_pandas_reader_does(spark, tmp_path):
+    """Spark has no nanosecond time type (INT64 TIMESTAMP(NANOS), pandas' datetime64[ns] written as it is):
+    churnml reads the column's integer and makes microsecond times of it, zoned or not, as churnml.io does."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from churnml.spark import spark_tables
+    from churnml.io import read_table
+    from churnml.spark import tables_from_config, to_pandas
 
-    tx = pd.DataFrame({"customer_id": ["A"], "timestamp": pd.to_datetime(["2024-01-05"]).astype("datetime64[ns]"),
-                       "amount": [1.0]})
-    path = tmp_path / "tx.parquet"
-    pq.write_table(pa.Table.from_pandas(tx, preserve_index=False), path, coerce_timestamps=None)
-    with pytest.raises(SchemaError) as err:
-        spark_tables(spark, {"transactions": str(path)})
-    assert str(err.value).startswith(f"table 'transactions': Spark cannot read the Parquet file(s) '{path}': a time "
-                                     "column is stored in nanoseconds")
-    assert "coerce_timestamps='us'" in str(err.value)
-    write_frame(tx, tmp_path / "us.parquet")  # churnml's writer stores microseconds, which Spark reads
-    assert spark_tables(spark, {"transactions": str(tmp_path / "us.parquet")}).transactions.count() == 1
+    local = pd.Series(pd.to_datetime(["2024-01-05 10:00:00.123456789", "2024-03-31 02:30:00.000000000",
+                                      "2024-06-30 23:59:59.999999999"]).astype("datetime64[ns]"))
+    tx = pd.DataFrame({"customer_id": ["A", "B", "C"], "timestamp": local, "amount": [1.0, -2.0, 3.0]})
+    zoned = tx.assign(timestamp=local.dt.tz_localize("UTC"))  # instants: 9 hours later in Seoul
+    for name, raw, shift in (("naive", tx, pd.Timedelta(0)), ("zoned", zoned, pd.Timedelta(hours=9))):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(raw, preserve_index=False), path, coerce_timestamps=None)
+        assert pq.read_schema(path).field("timestamp").type.unit == "ns"
+        sets = ["data.source=files", f"data.tables.transactions.path={path}", "data.timezone=Asia/Seoul"]
+        # the rows keep their file places: the return is data row 2 of the file
+        with pytest.raises(SchemaError, match=rf"1 negative amount at data row 2 of .*{name}.parquet"):
+            tables_from_config(spark, load_config(None, sets))
+        got = to_pandas(tables_from_config(spark, load_config(None, [*sets, "data.returns=keep"])).transactions)
+        duck = read_table("transactions", path, returns="keep", timezone="Asia/Seoul")
+        got, duck = (f[["customer_id", "timestamp", "amount"]].sort_values("customer_id", ignore_index=True)
+                     for f in (got, duck))
+        pd.testing.assert_frame_equal(got, duck)
+        expected = ["2024-01-05 10:00:00.123456", "2024-03-31 02:30:00", "2024-06-30 23:59:59.999999"]
+        assert got["timestamp"].tolist() == [pd.Timestamp(t) + shift for t in expected]
+
+
+def test_nanosecond_times_before_1970_are_cut_towards_the_past(spark, tmp_path):
+    """One nanosecond before 1970 is 1969-12-31 23:59:59.999999, not 1970-01-01 (the integer is negative)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from churnml.spark.tables import _as_spark
+
+    stamps = pa.array([-1, -1_000, 1_999], type=pa.timestamp("ns"))
+    pq.write_table(pa.table({"t": stamps, "z": stamps.cast(pa.timestamp("ns", tz="UTC"))}), tmp_path / "t.parquet",
+                   coerce_timestamps=None)
+    got = _as_spark(spark, tmp_path / "t.parquet", "transactions").collect()
+    expected = [dt.datetime(1969, 12, 31, 23, 59, 59, 999_999), dt.datetime(1969, 12, 31, 23, 59, 59, 999_999),
+                dt.datetime(1970, 1, 1, 0, 0, 0, 1)]
+    assert [r["t"] for r in got] == expected
+    assert [r["z"] for r in got] == expected  # the session is UTC: the instants show as UTC's wall clock
+    assert spark.conf.get("spark.sql.legacy.parquet.nanosAsLong", None) in (None, "false")
 
 
 def test_parquet_read_by_spark_warns_about_ids_the_transactions_lack_as_duckdbs_path_does(spark, tmp_path, caplog):

@@ -185,6 +185,9 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
+    nanos = _nanosecond_times(path)
+    if nanos:
+        return _read_nanoseconds(spark, path, nanos, table)
     try:
         return spark.read.parquet(str(path))
     except AnalysisException as exc:
@@ -192,10 +195,60 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
             raise
         raise SchemaError(
             f"Spark cannot read the Parquet file(s) {str(path)!r}: a time column is stored in nanoseconds "
-            "(INT64 TIMESTAMP(NANOS), as pandas writes datetime64[ns] frames), which Spark does not support. "
-            "Fix: write the file with microsecond times (pandas: frame.to_parquet(path, coerce_timestamps='us', "
+            "(INT64 TIMESTAMP(NANOS), as pandas writes datetime64[ns] frames) in a file whose schema churnml did "
+            "not see (files with different schemas?), and Spark has no nanosecond times. Fix: write the files with "
+            "microsecond times (pandas: frame.to_parquet(path, coerce_timestamps='us', "
             "allow_truncated_timestamps=True); churnml.io.write_frame does so), or use the DuckDB engine, which "
             "reads them", table=table) from None
+
+
+_NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
+
+
+def _nanosecond_times(path: Path) -> dict[str, bool]:
+    """The nanosecond time columns of the Parquet file(s) at ``path`` -> whether each has a zone (is an instant).
+
+    Read from the footer by pyarrow (for a folder, its dataset's schema); empty when pyarrow cannot read it.
+    """
+    import pyarrow.dataset as ds
+
+    try:
+        schema = ds.dataset(str(path), format="parquet").schema
+    except (OSError, ValueError, pa.ArrowException):
+        return {}
+    return {f.name: f.type.tz is not None for f in schema
+            if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+
+
+def _read_nanoseconds(spark: SparkSession, path: Path, nanos: dict[str, bool], table: str) -> DataFrame:
+    """Parquet with nanosecond times, read by Spark: the times as microseconds (as DuckDB and pandas read them).
+
+    Spark has no nanosecond time type: with ``spark.sql.legacy.parquet.nanosAsLong`` (set for the read only) it
+    reads such a column as its INT64 count of nanoseconds since 1970-01-01, which is cut down here to whole
+    microseconds (towards the past, as pandas does) and made a time again: a zoned column (``isAdjustedToUTC``)
+    an instant (``TIMESTAMP``), a column without a zone its wall-clock time (``TIMESTAMP_NTZ``), whatever the
+    session's zone. The frame keeps the file and row of each row (``_metadata``), for the validation's messages.
+    """
+    before = spark.conf.get(_NANOS_AS_LONG, None)
+    spark.conf.set(_NANOS_AS_LONG, "true")
+    try:
+        frame = spark.read.parquet(str(path))
+    finally:
+        if before is None:
+            spark.conf.unset(_NANOS_AS_LONG)
+        else:
+            spark.conf.set(_NANOS_AS_LONG, before)
+    times: dict[str, Column] = {}
+    for name, zoned in nanos.items():
+        if name not in frame.columns or not isinstance(frame.schema[name].dataType, T.LongType):
+            continue
+        q = f"`{name.replace('`', '``')}`"
+        micros = f"({q} - pmod({q}, 1000)) div 1000"
+        times[name] = F.timestamp_micros(F.expr(micros)) if zoned else F.expr(
+            f"timestampadd(MICROSECOND, {micros}, TIMESTAMP_NTZ'1970-01-01 00:00:00')")
+    log.info("table '%s': Spark read the nanosecond time column(s) %s of %s as microseconds "
+             "(digits below a microsecond dropped)", table, ", ".join(sorted(times)), str(path))
+    return frame.withColumns(times)
 
 
 #: Frames of at least this many rows go to Spark as an RDD of Arrow batches, not a ``LocalRelation``.
