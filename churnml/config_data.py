@@ -11,7 +11,7 @@ import datetime as dt
 import zoneinfo
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 __all__ = ["DATA_SOURCES", "TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
 
@@ -118,6 +118,8 @@ class DataConfig(StrictSection):
     timezone: str = "UTC"
     end: dt.datetime | None = None
     duplicates: Literal["error", "keep", "drop"] = "error"
+    #: An ``end`` given with an offset and the local time it became, so that a later ``timezone`` converts it again.
+    _end_with_offset: tuple[dt.datetime, dt.datetime] | None = PrivateAttr(None)
 
     @field_validator("timezone")
     @classmethod
@@ -148,6 +150,11 @@ class DataConfig(StrictSection):
                 "source is 'files' but data.tables has no 'transactions' entry; "
                 "add data.tables.transactions.path"
             )
+        given, local = self._end_with_offset or (None, None)
+        if self.end is not None and self.end.tzinfo is None and self.end == local:
+            self.__dict__["end"] = given  # the zone changed since: the instant given, in the new zone
         if self.end is not None and self.end.tzinfo is not None:  # with an offset: as a local time of the zone
-            self.__dict__["end"] = self.end.astimezone(zoneinfo.ZoneInfo(self.timezone)).replace(tzinfo=None)
+            given = self.end
+            self.__dict__["end"] = given.astimezone(zoneinfo.ZoneInfo(self.timezone)).replace(tzinfo=None)
+            self._end_with_offset = (given, self.end)
         return self

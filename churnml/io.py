@@ -321,6 +321,11 @@ def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any
         raise SchemaError(f"cannot read the header of {path} as {kind}: {exc}; fix: {fix}", table) from exc
 
 
+def _copy(dtype: Any) -> Any:
+    """A dtype mapping as a new dict (pandas' pyarrow reader adds entries to the one it is given)."""
+    return dict(dtype) if isinstance(dtype, Mapping) else dtype
+
+
 def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:
     try:
         if kind == "parquet":
@@ -334,7 +339,14 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
         sep = opts.get("sep", opts.get("delimiter", ","))
         fast = set(opts) <= _PYARROW_OPTIONS and isinstance(sep, str) and len(sep) == 1
         engine = opts.pop("engine", "pyarrow" if fast else "c")
-        return pd.read_csv(path, dtype=dtype, engine=engine, **opts)
+        try:
+            return pd.read_csv(path, dtype=_copy(dtype), engine=engine, **opts)
+        except ValueError as exc:
+            if engine != "pyarrow" or "cannot convert NA to integer" not in str(exc):
+                raise
+        # pandas 3.1's pyarrow reader, given the text columns' dtypes, fails on a column of whole numbers with a
+        # blank (an MRR or points column with an empty cell); its C reader reads such a column as float64 with NaN.
+        return pd.read_csv(path, dtype=_copy(dtype), engine="c", **{"float_precision": "round_trip", **opts})
     except (TypeError, LookupError) as exc:
         raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:

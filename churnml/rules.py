@@ -114,6 +114,22 @@ DUPLICATE_KEY = Rule("duplicate_key", "duplicate row", "duplicate rows",
                      "each customer may appear once: merge or remove the repeats", "data.duplicates")
 
 
+#: Per table, the numbers that cannot be negative, with what they count (a return is a negative transaction amount,
+#: under ``data.returns``; these have no such meaning, and a metric that adds them would be wrong).
+NON_NEGATIVE: dict[str, dict[str, str]] = {
+    "subscriptions": {"mrr": "monthly recurring revenue"},
+    "marketing_spend": {"spend": "money spent", "new_customers": "customers acquired"},
+    "loyalty": {"points_issued": "points issued", "points_redeemed": "points redeemed"},
+}
+
+
+def negative_rule(table: str, column: str) -> Rule:
+    """A negative value in one of the :data:`NON_NEGATIVE` columns."""
+    return Rule("negative", f"negative {column} value", f"negative {column} values",
+                f"correct them: {column} is {NON_NEGATIVE[table][column]}, 0 or more (a credit or refund is "
+                "not a negative value here)")
+
+
 def scale_text() -> str:
     """The survey score scales as text for messages, e.g. ``nps 0-10, csat 1-5, ces 1-7``."""
     return ", ".join(f"{k} {lo:g}-{hi:g}" for k, (lo, hi) in SCORE_SCALES.items())

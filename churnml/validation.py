@@ -40,7 +40,13 @@ from churnml.coercion import (
 )
 from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
-from churnml.rules import missing_columns_text, no_rows_text, scale_masks
+from churnml.rules import (
+    NON_NEGATIVE,
+    missing_columns_text,
+    negative_rule,
+    no_rows_text,
+    scale_masks,
+)
 from churnml.schema import TableSpec, spec_for
 from churnml.timeparse import as_local, to_local
 
@@ -69,6 +75,9 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         negative = (canon["amount"] < 0).to_numpy()
         if returns == "error" and negative.any():
             rep.add("amount", NEGATIVE_AMOUNT, negative, canon["amount"])
+    for name in NON_NEGATIVE.get(spec.name, {}):
+        if name in canon and (below := (canon[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
+            rep.add(name, negative_rule(spec.name, name), below, raw[name])
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         _check_scores(rep, canon)
     first, last = DATE_ORDER.get(spec.name, ("", ""))

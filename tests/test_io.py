@@ -57,6 +57,24 @@ def test_parquet_with_typed_columns_gives_the_same_frame(tmp_path):
                                   EXPECTED)
 
 
+def test_a_column_of_whole_numbers_with_a_blank_cell_is_read_as_numbers_with_a_missing_value(tmp_path):
+    """pandas 3.1's pyarrow CSV reader fails on such a column when given other columns' dtypes; churnml reads it."""
+    import numpy as np
+
+    subs = tmp_path / "subs.csv"
+    subs.write_text("customer_id,start,end,mrr\n007,2024-01-01,,5\n008,2024-01-01,,\n009,2024-01-01,,12\n",
+                    encoding="utf-8")
+    out = read_table("subscriptions", subs)
+    assert out["customer_id"].tolist() == ["007", "008", "009"]  # ids still text
+    np.testing.assert_array_equal(out["mrr"].to_numpy(), [5.0, np.nan, 12.0])
+    # a blank required amount is the null rule's problem, not a failure to read the file
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,timestamp,amount\na,2024-01-01,5\nb,2024-01-02,\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"^table 'transactions': transactions.amount: 1 null amount value at "
+                                          r"data row 2 of "):
+        read_table("transactions", tx)
+
+
 def test_read_options_reach_the_csv_reader(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text("customer_id;timestamp;amount\n1;2024-03-01;12,50\n", encoding="utf-8")

@@ -96,3 +96,20 @@ def test_the_configured_zone_reaches_the_tables_of_a_run(path):
     with pytest.raises(Exception, match=r"1 row dated at or after data.end .*data.end \(2024-03-05 00:00:00, "
                                         r"Asia/Seoul\)"):
         load_tables(early)
+
+
+def test_an_end_given_with_an_offset_follows_a_zone_set_after_loading():
+    """data.end 2024-07-01T00:00Z is 09:00 in Seoul and 02:00 in Berlin (summer time), whenever the zone is set;
+    an end set later without an offset is a local time and stays as given."""
+    import datetime as dt
+
+    cfg = load_config(None, ["data.end=2024-07-01T00:00:00+00:00"])
+    assert cfg.data.end == dt.datetime(2024, 7, 1)
+    cfg.data.timezone = "Asia/Seoul"
+    assert cfg.data.end == dt.datetime(2024, 7, 1, 9)
+    copy = cfg.model_copy(deep=True)
+    copy.data.timezone = "Europe/Berlin"
+    assert (copy.data.end, cfg.data.end) == (dt.datetime(2024, 7, 1, 2), dt.datetime(2024, 7, 1, 9))
+    cfg.data.end = dt.datetime(2024, 5, 1)
+    cfg.data.timezone = "UTC"
+    assert cfg.data.end == dt.datetime(2024, 5, 1)

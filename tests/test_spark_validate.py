@@ -64,7 +64,8 @@ BAD = {  # table -> a raw frame breaking each of its rules
     "surveys": frame(customer_id=["A", "B", "C", "D", "E"], timestamp=["2024-01-01"] * 5,
                      survey=[" NPS", "csat", "stars", "ces", "nps"], score=["11", "3", "4", "x", "-1"]),
     "subscriptions": frame(customer_id=["A", "B", "C"], start=["2024-01-10", "2024-01-10", "2024-02-01"],
-                           end=["2024-01-09", None, "2024-01-31"], plan=["basic", "pro", None]),
+                           end=["2024-01-09", None, "2024-01-31"], plan=["basic", "pro", None],
+                           mrr=["10", "-5", None]),
     "tickets": frame(customer_id=["A", "B", "C"], opened_at=["2024-01-10", "2024-01-10", "2024-01-10"],
                      resolved_at=["2024-01-12", "2024-01-09 23:00", None],
                      first_contact_resolved=["yes", "maybe", None]),
@@ -108,6 +109,7 @@ def test_the_other_tables_rules_name_the_column_the_count_and_the_example_rows(o
         "customer_id='E' survey='nps' score=-1.0)",
     ]
     assert [p.split("; fix:")[0] for p in on_spark["subscriptions"]] == [
+        "subscriptions.mrr: 1 negative mrr value (e.g. customer_id='B' mrr=-5.0)",
         "subscriptions.end: 2 ends before start (e.g. customer_id='A' start='2024-01-10 00:00:00' "
         "end='2024-01-09 00:00:00', customer_id='C' start='2024-02-01 00:00:00' end='2024-01-31 00:00:00')"]
     assert [p.split("; fix:")[0] for p in on_spark["tickets"]] == [

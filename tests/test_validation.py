@@ -94,6 +94,27 @@ def test_negative_amounts_are_an_error_unless_returns_is_keep_or_drop(tmp_path, 
     assert "dropped 2 negative amounts" in caplog.text
 
 
+def test_negative_money_counts_and_points_are_errors_naming_the_rows_whatever_data_returns_says(tmp_path):
+    """Only a transaction amount can be a return; a negative MRR, spend, count or points value is an error."""
+    spend = csv(tmp_path, "period,spend,new_customers\n2024-01-01,300,4\n2024-02-01,-20,3\n2024-03-01,10,-1\n",
+                "spend.csv")
+    assert problems("marketing_spend", spend, returns="keep") == [
+        f"marketing_spend.spend: 1 negative spend value at data row 2 of {spend} (e.g. -20); fix: correct them: "
+        "spend is money spent, 0 or more (a credit or refund is not a negative value here)",
+        f"marketing_spend.new_customers: 1 negative new_customers value at data row 3 of {spend} (e.g. -1); fix: "
+        "correct them: new_customers is customers acquired, 0 or more (a credit or refund is not a negative value "
+        "here)"]
+    subs = csv(tmp_path, "customer_id,start,end,mrr\na,2024-01-01,,-5\nb,2024-01-01,,\nc,2024-01-01,,0\n",
+               "subs.csv")
+    msg = only(problems("subscriptions", subs))
+    assert msg.startswith(f"subscriptions.mrr: 1 negative mrr value at data row 1 of {subs} (e.g. -5.0)")
+    loyalty = csv(tmp_path, "customer_id,enrolled_at,points_issued,points_redeemed\na,2024-01-01,-10,0\n"
+                            "b,2024-01-01,5,-2\nc,2024-01-01,-1,\n", "loyalty.csv")
+    assert [p.split(" (e.g.")[0] for p in problems("loyalty", loyalty)] == [
+        f"loyalty.points_issued: 2 negative points_issued values at data rows 1, 3 of {loyalty}",
+        f"loyalty.points_redeemed: 1 negative points_redeemed value at data row 2 of {loyalty}"]
+
+
 def test_scores_outside_their_survey_scale_are_reported_with_rows_and_scales(tmp_path):
     path = csv(tmp_path, "customer_id,timestamp,survey,score\n"
                          "a,2024-03-01,csat,5\nb,2024-03-01,nps,11\nc,2024-03-01,csat,0\n"

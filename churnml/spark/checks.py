@@ -30,6 +30,7 @@ from churnml.coercion import (
     null_rule,
     order_rule,
 )
+from churnml.rules import NON_NEGATIVE, negative_rule
 from churnml.schema import SCORE_SCALES, TableSpec
 from churnml.spark.canonical import column, missing, number
 
@@ -89,6 +90,9 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
     ctx = _context(spec, canon, "")
     if spec.name == "transactions" and "amount" in canon and returns != "keep":
         checks.append(Check("amount", NEGATIVE_AMOUNT, canon["amount"] < 0, (*ctx, ("amount", canon["amount"]))))
+    for name in NON_NEGATIVE.get(spec.name, {}):
+        if name in canon:
+            checks.append(Check(name, negative_rule(spec.name, name), canon[name] < 0, (*ctx, (name, canon[name]))))
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         survey, score = canon["survey"], canon["score"]
         checks.append(Check("survey", UNKNOWN_SURVEY, survey.isNotNull() & ~survey.isin(list(SCORE_SCALES)),
