@@ -21,9 +21,9 @@ from churnml.schema import SCORE_SCALES
 
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
-    "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
+    "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
     "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
-    "guess_column", "header_separator", "missing_columns_text", "no_rows_text", "null_rule", "order_rule", "scale_masks", "scale_text",
+    "guess_column", "header_separator", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks", "scale_text",
 ]
 
 
@@ -150,6 +150,16 @@ def scale_masks(survey: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.nda
 
 UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
                       f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+def fractional(score: pd.Series) -> np.ndarray:
+    """Scores that are numbers but not whole points (NaN and missing are not)."""
+    values = score.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (values != np.floor(values))
+
+
+SCORE_NOT_WHOLE = Rule("score_not_whole", "score that is not a whole point", "scores that are not whole points",
+                       "give each answer as the point the customer chose (an NPS of 6.5 is neither a detractor's "
+                       "nor a passive's); if these are averages of several answers, give the answers instead")
 SCORE_OUTSIDE_SCALE = Rule("score_outside_scale", "score outside its survey's scale",
                            "scores outside their survey's scale",
                            f"keep each score within its scale ({scale_text()}) or fix the survey type")

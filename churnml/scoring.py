@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,10 @@ def load_churn_model(uri: str) -> ChurnModel:
     path = Path(uri)
     if (path / "meta.json").is_file():
         return ChurnModel.load(path)
+    if len(urlparse(uri).scheme) <= 1 and not path.exists():  # a path (a drive letter is no URI scheme)
+        raise ModelError(
+            f"model {uri!r}: no such folder (working folder {Path.cwd()}); give a folder saved by ChurnModel.save "
+            "or logged by train, or a model URI such as models:/churnml@champion or runs:/<run id>/model")
     try:
         wrapped = load_pyfunc(uri).unwrap_python_model()
     except ChurnMLError:

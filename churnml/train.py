@@ -63,9 +63,10 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     names = list(result.metrics)
     # The lift at evaluation.top_fraction (e.g. lift_top_20pct) joins the decile's when the share is not 0.1.
     cols = ["roc_auc", "pr_auc", "lift_top_decile", *share_lifts(result.metrics["model"]), "brier", "ece"]
-    lines = [f"{'':16s}" + "".join(f"{c:>16s}" for c in cols)]
+    width = max(16, *(len(n) + 1 for n in names))  # subscription_logistic is 21 characters
+    lines = [" " * width + "".join(f"{c:>16s}" for c in cols)]
     for n in names:
-        lines.append(f"{n:16s}" + "".join(f"{result.metrics[n][c]:16.4f}" for c in cols))
+        lines.append(f"{n:{width}s}" + "".join(f"{result.metrics[n][c]:16.4f}" for c in cols))
     d = result.data
     head = (
         f"test cutoff {d.splits.test.date()}, horizon {d.splits.test_horizon_days} days, "

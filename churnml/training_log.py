@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -28,7 +29,7 @@ from churnml.report_html import ModelSection, build_report, render_report
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 from churnml.training_result import TrainResult
 
-__all__ = ["champion_scorer", "log_training", "report_section", "run_params", "window_key"]
+__all__ = ["champion_scorer", "log_training", "prediction_table", "report_section", "run_params", "window_key"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,29 @@ def report_section(result: TrainResult) -> ModelSection:
     )
 
 
+#: At most this many test rows are logged in ``tables/test_predictions.json`` (a uniform sample beyond it).
+PREDICTION_ROWS = 100_000
+
+
+def prediction_table(result: TrainResult, cfg: Config) -> pd.DataFrame:
+    """The test rows' labels and every model's probability, the rows the test metrics were computed on.
+
+    Columns ``cutoff``, ``churned`` and ``p_<name>`` per model (``p_model``, ``p_recency``, ...), with
+    ``customer_id`` first when ``tracking.log_customer_ids``; at most :data:`PREDICTION_ROWS` rows (a
+    uniform sample with ``cfg.seed`` beyond it), in the test table's order.
+    """
+    test = result.data.part("test")
+    out = pd.DataFrame({"cutoff": test["cutoff"].dt.strftime("%Y-%m-%d").to_numpy(),
+                        "churned": test[TARGET].to_numpy().astype("int64")})
+    for name, p in result.test_probabilities.items():
+        out[f"p_{name}"] = np.asarray(p, dtype="float64")
+    if cfg.tracking.log_customer_ids:
+        out.insert(0, "customer_id", test["customer_id"].astype("str").to_numpy())
+    if len(out) > PREDICTION_ROWS:
+        out = out.sample(n=PREDICTION_ROWS, random_state=cfg.seed).sort_index()
+    return out.reset_index(drop=True)
+
+
 def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: object | None = None) -> Promotion | None:
     """Log parameters, metrics, artifacts, the dataset and the model into ``run``.
 
@@ -140,6 +164,7 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
     run.table(feature_docs(d.plan), "tables/feature_docs.json")
     comparison = pd.DataFrame(result.metrics).T.reset_index(names="model")
     run.table(comparison, "tables/model_vs_baselines.json")
+    run.table(prediction_table(result, cfg), "tables/test_predictions.json")
     run.text(result.drivers, "explain/drivers.txt")
     run.text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False), "config/resolved.yaml")
     if tables is not None:

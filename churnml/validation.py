@@ -42,6 +42,8 @@ from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import (
     NON_NEGATIVE,
+    SCORE_NOT_WHOLE,
+    fractional,
     missing_columns_text,
     negative_rule,
     no_rows_text,
@@ -98,9 +100,11 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     unknown, outside = scale_masks(survey, canon["score"])
     if unknown.any():
         rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
+    shown = survey.astype("object") + " " + canon["score"].astype("str")
     if outside.any():
-        shown = survey.astype("object") + " " + canon["score"].astype("str")
         rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)
+    if (whole := fractional(canon["score"])).any():
+        rep.add("score", SCORE_NOT_WHOLE, whole, shown)
 
 
 # ------------------------------------------------------------------- duplicates

@@ -432,3 +432,25 @@ def test_gamma_gamma_on_spend_that_never_varies_says_why_and_what_it_means(caplo
     assert "repeat buying" not in caplog.text and "features.families" not in caplog.text
     assert caplog.text.count("WARNING") == 1  # not also "stopped without converging"
     np.testing.assert_allclose(model.conditional_expected_spend(s), 50.0, rtol=1e-4)
+
+
+def test_btyd_features_say_once_that_the_fit_warned_at_many_cutoffs(caplog) -> None:
+    """Purchases as regular as invoices (everyone bought yesterday) send BG/NBD's parameters to an extreme at
+    each of three cutoffs: one warning names the count, the first and last cutoff and the last fit's words."""
+    from churnml.features.btyd import add_btyd_features
+
+    rows = pd.DataFrame([{"customer_id": f"C{i}", "cutoff": pd.Timestamp(c), "rfm_days_all": 5 + i % 7,
+                          "rfm_tenure_days": 100 + i, "rfm_recency_days": 1}
+                         for c in ("2024-01-01", "2024-02-01", "2024-03-01") for i in range(60)])
+    with caplog.at_level(logging.WARNING):
+        out = add_btyd_features(rows, 30)
+    assert len(out) == 180
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("BG/NBD features: the fit warned at 3 of 3 cutoffs (2024-01-01 to 2024-03-01); "
+                                "at the last, BGNBD.fit: parameters went to an extreme (")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        add_btyd_features(rows.loc[rows["cutoff"] == "2024-02-01"], 30)
+    assert [r.getMessage()[:61] for r in caplog.records] == [
+        "BG/NBD features at cutoff 2024-02-01: BGNBD.fit: parameters w"]

@@ -63,6 +63,18 @@ def test_the_revenue_table_sums_net_amounts_including_returns(tx: pd.DataFrame) 
     ]
 
 
+def test_a_return_before_the_first_purchase_is_in_month_zero_and_revenue_is_never_lost(tx: pd.DataFrame) -> None:
+    """E (cohort 2024-04) returns 15 in February, of something bought before the data: April's month 0 is 100 - 15,
+    and the cohorts' revenue adds up to the log's net amount (a customer of returns only, Z, is in no cohort)."""
+    early = pd.DataFrame({"customer_id": ["E", "Z"], "timestamp": pd.to_datetime(["2024-02-20", "2024-03-03"]),
+                          "amount": [-15.0, -4.0]})
+    log = pd.concat([tx, early], ignore_index=True)
+    t = cohort_tables(log)
+    assert cells(t.revenue)[3] == [85.0, NA, NA, NA]
+    assert cells(t.counts) == cells(cohort_tables(tx).counts)  # a return is no activity
+    assert t.revenue.sum().sum() == log.loc[log["customer_id"] != "Z", "amount"].sum()
+
+
 def test_an_end_keeps_only_the_rows_before_it(tx: pd.DataFrame) -> None:
     t = cohort_tables(tx, end="2024-03-01")
     assert cells(t.counts) == [[2, 1], [1, NA]]

@@ -1,6 +1,7 @@
 """Invariants of the time model, as property tests.
 
-* appending any rows dated at or after the cutoff leaves every feature unchanged;
+* appending any rows dated at or after the cutoff leaves every feature unchanged, and the feature plan
+  (the columns: an event type first seen after the cutoff adds none);
 * labels ignore rows outside the label window;
 * shuffling the input rows changes nothing.
 """
@@ -22,7 +23,7 @@ CFG = FeaturesConfig(windows=[7, 30, 90])
 IDS = ["a", "b", "c", "d", "e"]
 
 
-def _log(draw, n_min: int, lo: int, hi: int, kind: str) -> pd.DataFrame:
+def _log(draw, n_min: int, lo: int, hi: int, kind: str, types: tuple[str, ...] = ("login", "open")) -> pd.DataFrame:
     n = draw(st.integers(n_min, 25))
     ids = draw(st.lists(st.sampled_from(IDS), min_size=n, max_size=n))
     minutes = draw(st.lists(st.integers(lo * 1440, hi * 1440 - 1), min_size=n, max_size=n))
@@ -35,7 +36,7 @@ def _log(draw, n_min: int, lo: int, hi: int, kind: str) -> pd.DataFrame:
         df["order_id"] = pd.Series(draw(st.lists(st.sampled_from(["o1", "o2", "o3", None]), min_size=n, max_size=n)),
                                    dtype="str")
     elif kind == "events":
-        df["event_type"] = draw(st.lists(st.sampled_from(["login", "open"]), min_size=n, max_size=n))
+        df["event_type"] = draw(st.lists(st.sampled_from(types), min_size=n, max_size=n))
     else:
         df = df.rename(columns={"timestamp": "opened_at"})
         df["resolved_at"] = df["opened_at"] + pd.Timedelta(days=draw(st.integers(0, 40)))
@@ -55,7 +56,7 @@ def worlds(draw):
     }
     after = {
         "transactions": _log(draw, 0, days_to_cut, days_to_cut + 120, "tx"),
-        "events": _log(draw, 0, days_to_cut, days_to_cut + 120, "events"),
+        "events": _log(draw, 0, days_to_cut, days_to_cut + 120, "events", ("login", "open", "cancel click")),
         "tickets": _log(draw, 0, days_to_cut, days_to_cut + 120, "tickets"),
     }
     before["transactions"].loc[0, "amount"] = 5.0  # at least one purchase before the cutoff
@@ -86,6 +87,7 @@ def test_rows_at_or_after_the_cutoff_never_change_features(world):
     expected = compute_features(before, pop, plan)
     got = compute_features(combined, pop, plan)
     pd.testing.assert_frame_equal(got, expected)
+    assert plan_features(combined, [CUT], CFG) == plan  # the same columns, planned on all the rows
 
 
 @SETTINGS

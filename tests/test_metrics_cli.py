@@ -45,6 +45,9 @@ def test_the_cli_writes_every_file_with_the_hand_computed_kpis(
     assert doc["not_available"]["nps"] == "no surveys table"
     out = capsys.readouterr().out
     assert "n/a (no surveys table)" in out and "churn_rate" in out and "2024-04" in out
+    # E is METRICS.md's identity, printed as such beside the head count (customers_at_end)
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("customers_")][:3] == [
+        ["customers_start", "0"], ["customers_end", "(S-L+N)"], ["customers_at_end", "2"]]
 
 
 def test_the_cli_refuses_to_overwrite_without_the_flag(

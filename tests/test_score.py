@@ -330,8 +330,13 @@ def test_scoring_with_a_missing_model_is_a_clear_error(setup, tmp_path):
     cfg, tables, _, _ = setup
     from churnml.scoring import load_churn_model
 
+    missing = tmp_path / "nothing-here"
+    with pytest.raises(ChurnMLError, match=rf"^model '{missing}': no such folder \(working folder .*\); give a "
+                                           r"folder saved by ChurnModel.save or logged by train, or a model URI"):
+        load_churn_model(str(missing))
+    (tmp_path / "empty").mkdir()  # a folder, but no model in it
     with pytest.raises(ChurnMLError, match="cannot load the model"):
-        load_churn_model(str(tmp_path / "nothing-here"))
+        load_churn_model(str(tmp_path / "empty"))
 
 
 def test_historical_value_per_year_is_apv_times_apf_over_the_last_year():

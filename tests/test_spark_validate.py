@@ -61,8 +61,8 @@ BAD_TX = frame(
 
 BAD = {  # table -> a raw frame breaking each of its rules
     "transactions": BAD_TX,
-    "surveys": frame(customer_id=["A", "B", "C", "D", "E"], timestamp=["2024-01-01"] * 5,
-                     survey=[" NPS", "csat", "stars", "ces", "nps"], score=["11", "3", "4", "x", "-1"]),
+    "surveys": frame(customer_id=["A", "B", "C", "D", "E", "F"], timestamp=["2024-01-01"] * 6,
+                     survey=[" NPS", "csat", "stars", "ces", "nps", "nps"], score=["11", "3", "4", "x", "-1", "6.5"]),
     "subscriptions": frame(customer_id=["A", "B", "C"], start=["2024-01-10", "2024-01-10", "2024-02-01"],
                            end=["2024-01-09", None, "2024-01-31"], plan=["basic", "pro", None],
                            mrr=["10", "-5", None]),
@@ -107,6 +107,7 @@ def test_the_other_tables_rules_name_the_column_the_count_and_the_example_rows(o
         "surveys.survey: 1 unknown survey type (e.g. customer_id='C' survey='stars')",
         "surveys.score: 2 scores outside their survey's scale (e.g. customer_id='A' survey='nps' score=11.0, "
         "customer_id='E' survey='nps' score=-1.0)",
+        "surveys.score: 1 score that is not a whole point (e.g. customer_id='F' survey='nps' score=6.5)",
     ]
     assert [p.split("; fix:")[0] for p in on_spark["subscriptions"]] == [
         "subscriptions.mrr: 1 negative mrr value (e.g. customer_id='B' mrr=-5.0)",

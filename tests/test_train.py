@@ -52,6 +52,29 @@ def _client(uri):
     return mlflow.MlflowClient()
 
 
+def test_the_test_predictions_are_logged_and_give_the_logged_metrics(trained, tmp_path):
+    """tables/test_predictions.json holds the rows the test metrics were computed on: recomputed from it,
+    every model's ROC-AUC and Brier score are the logged ones; no customer ids by default."""
+    import json
+
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    client = _client(trained)
+    (run,) = client.search_runs([client.get_experiment_by_name("test").experiment_id])
+    path = client.download_artifacts(run.info.run_id, "tables/test_predictions.json", str(tmp_path))
+    with open(path, encoding="utf-8") as fh:
+        raw = json.load(fh)
+    table = pd.DataFrame(raw["data"], columns=raw["columns"])
+    m = run.data.metrics
+    assert "customer_id" not in table.columns
+    assert len(table) == int(run.data.params["rows_test"])
+    assert set(table["cutoff"]) == {run.data.params["cutoff_test"][:10]}
+    for name in ("model", "recency", "rfm_logistic", "bgnbd", "subscription_logistic", "historical_rate"):
+        p = table[f"p_{name}"].to_numpy(dtype="float64")
+        assert roc_auc_score(table["churned"], p) == pytest.approx(m[f"test_{name}_roc_auc"], abs=1e-12)
+        assert brier_score_loss(table["churned"], p) == pytest.approx(m[f"test_{name}_brier"], rel=1e-9)
+
+
 def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
     client = _client(trained)
     exp = client.get_experiment_by_name("test")
@@ -490,3 +513,22 @@ def test_with_a_lead_time_the_horizon_move_takes_bgnbds_rates_of_the_label_windo
     assert q_H > mean_p_no_purchase(test, 60, 0)  # the window after the lead, not the 60 days after the cutoff
     expected = float(expit(logit(q_H) + logit(cal[TARGET].mean()) - logit(q_h)))
     assert result.extra["horizon_base_rate"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_console_table_keeps_its_columns_under_the_headers_for_long_baseline_names():
+    from types import SimpleNamespace
+
+    from churnml.train import _summary
+
+    scores = {"roc_auc": 0.75, "pr_auc": 0.5, "lift_top_decile": 2.0, "brier": 0.2, "ece": 0.03, "base_rate": 0.25}
+    data = SimpleNamespace(splits=SimpleNamespace(test=pd.Timestamp("2024-07-01"), test_horizon_days=60),
+                           part=lambda name: [0] * 8)
+    result = SimpleNamespace(metrics={"model": scores, "subscription_logistic": scores}, data=data)
+    head, header, *rows = _summary(result, None).splitlines()  # type: ignore[arg-type]
+    assert head == "test cutoff 2024-07-01, horizon 60 days, 8 customers, churn rate 25.00%"
+    ends = [i + 1 for i, ch in enumerate(header) if ch != " " and (i + 1 == len(header) or header[i + 1] == " ")]
+    for row in rows:
+        assert len(row) == len(header)
+        assert [i + 1 for i, ch in enumerate(row) if ch != " " and (i + 1 == len(row) or row[i + 1] == " ")][1:] \
+            == ends  # each number ends where its header ends
+    assert rows[1].startswith("subscription_logistic ")

@@ -125,6 +125,17 @@ def test_scores_outside_their_survey_scale_are_reported_with_rows_and_scales(tmp
     assert "nps 0-10, csat 1-5, ces 1-7, cli 1-6" in msg
 
 
+def test_scores_between_two_points_of_the_scale_are_reported_with_rows(tmp_path):
+    """An NPS of 6.5 is neither a detractor's nor a passive's answer; 4.0 written with a decimal is a whole point."""
+    path = csv(tmp_path, "customer_id,timestamp,survey,score\n"
+                         "a,2024-03-01,nps,6.5\nb,2024-03-01,csat,4.0\nc,2024-03-01,ces,2.25\nd,2024-03-01,nps,9\n")
+    msg = only(problems("surveys", path))
+    assert msg.startswith(f"surveys.score: 2 scores that are not whole points at data rows 1, 3 of {path} "
+                          "(e.g. 'nps 6.5', 'ces 2.25'); fix: give each answer as the point the customer chose")
+    ok = csv(tmp_path, "customer_id,timestamp,survey,score\nb,2024-03-01,csat,4.0\n", "ok.csv")
+    assert read_table("surveys", ok)["score"].tolist() == [4.0]
+
+
 def test_unknown_survey_types_are_a_problem_and_known_ones_are_lower_cased(tmp_path):
     bad = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-03-01,NPS,9\nb,2024-03-01,nss,3\n")
     msg = only(problems("surveys", bad))

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from scipy.optimize import minimize
 
 from churnml.errors import ConfigError
 
-__all__: list[str] = []  # private helpers of churnml.btyd
+__all__ = ["fit_warnings"]
 
 log = logging.getLogger(__name__)
 
 _LOG_BOUND = 15.0  # a log-parameter lives within 15 of its start's log: a factor 3e-7 .. 3e6
+
+
+@contextlib.contextmanager
+def fit_warnings() -> Iterator[list[str]]:
+    """The fits' warnings, collected instead of logged, for a caller that fits many times (once per cutoff)
+    and says once what they had in common."""
+    caught: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            caught.append(record.getMessage())
+            return False
+        return True
+
+    log.addFilter(keep)
+    try:
+        yield caught
+    finally:
+        log.removeFilter(keep)
 
 
 def _fit_log_params(

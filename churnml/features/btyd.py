@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.btyd import BGNBD
+from churnml.btyd.fitting import fit_warnings
 from churnml.errors import ChurnMLError
 from churnml.features.base import FeatureDoc
 
@@ -142,16 +143,37 @@ def add_btyd_features(features: pd.DataFrame, horizon_days: int,
     out[RANK_DOC.name] = recency_rank(out)
     h = horizon_days / UNIT_DAYS
     buyers = _buyers(out)
-    for cutoff, idx in out[buyers].groupby("cutoff", sort=True).groups.items():
-        summary = _summary(out.loc[idx])
-        try:
-            model = BGNBD().fit(summary)
-        except ChurnMLError as exc:
-            log.warning("BG/NBD features at cutoff %s left empty: %s", cutoff, exc)
-            continue
-        if fitted is not None:
-            fitted[pd.Timestamp(cutoff)] = model  # type: ignore[arg-type]  # the group keys are the cutoffs
-        out.loc[idx, alive] = model.p_alive(summary).to_numpy()
-        out.loc[idx, expected] = model.expected_purchases(h, summary).to_numpy()
-        out.loc[idx, silent] = model.p_no_purchase(h, summary).to_numpy()
+    groups = out[buyers].groupby("cutoff", sort=True).groups
+    warned: dict[str, str] = {}  # cutoff -> the fit's last warning there
+    with fit_warnings() as caught:
+        for cutoff, idx in groups.items():
+            summary = _summary(out.loc[idx])
+            seen = len(caught)
+            try:
+                model = BGNBD().fit(summary)
+            except ChurnMLError as exc:
+                log.warning("BG/NBD features at cutoff %s left empty: %s", str(cutoff)[:10], exc)
+                continue
+            finally:
+                if len(caught) > seen:
+                    warned[str(cutoff)[:10]] = caught[-1]
+            if fitted is not None:
+                fitted[pd.Timestamp(cutoff)] = model  # type: ignore[arg-type]  # the group keys are the cutoffs
+            out.loc[idx, alive] = model.p_alive(summary).to_numpy()
+            out.loc[idx, expected] = model.expected_purchases(h, summary).to_numpy()
+            out.loc[idx, silent] = model.p_no_purchase(h, summary).to_numpy()
+    _say_fit_warnings(warned, len(groups))
     return out
+
+
+def _say_fit_warnings(warned: dict[str, str], cutoffs: int) -> None:
+    """One warning for the BG/NBD fits that warned, however many cutoffs did (was: one per cutoff)."""
+    if not warned:
+        return
+    if len(warned) == 1:
+        ((cutoff, text),) = warned.items()
+        log.warning("BG/NBD features at cutoff %s: %s", cutoff, text)
+        return
+    last = max(warned)
+    log.warning("BG/NBD features: the fit warned at %d of %d cutoffs (%s to %s); at the last, %s", len(warned),
+                cutoffs, min(warned), last, warned[last])

@@ -118,20 +118,26 @@ def _first_time(tx: TableSource) -> pd.Timestamp:
     return pd.Timestamp(tx["timestamp"].min())
 
 
-def _distinct(frame: TableSource | None, column: str) -> tuple[str, ...]:
-    """Sorted distinct non-null values of a text column (event or survey types)."""
+def _distinct(frame: TableSource | None, column: str, before: pd.Timestamp) -> tuple[str, ...]:
+    """Sorted distinct non-null values of a text column (event or survey types) in the rows ``timestamp < before``.
+
+    Only rows some cutoff's history holds: a type first seen at or after the last cutoff would add columns
+    that are 0 or NaN at every cutoff, and rows appended after the cutoffs would change the frame's columns.
+    """
     if frame is None:
         return ()
     if isinstance(frame, ParquetSource):
-        sql = f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL'
-        values = run_sql(sql, {"t": frame[[column]]})["v"].tolist()
+        sql = (f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL '
+               f'AND "timestamp" < TIMESTAMP \'{before}\'')
+        values = run_sql(sql, {"t": frame[[column, "timestamp"]]})["v"].tolist()
     else:
-        values = frame[column].dropna().unique().tolist()
+        values = frame.loc[frame["timestamp"] < before, column].dropna().unique().tolist()
     return tuple(sorted(str(v) for v in values))
 
 
-def _types(frame: TableSource | None, table: str, column: str, reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The distinct values of a type column that name feature columns (:func:`_distinct`).
+def _types(frame: TableSource | None, table: str, column: str, before: pd.Timestamp,
+           reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The distinct values of a type column before the last cutoff that name feature columns (:func:`_distinct`).
 
     Feature names keep a value's letters and digits, lower-cased, with each run
     of other characters as ``_`` (:func:`churnml.features.base.sql_name`). Two values
@@ -139,7 +145,7 @@ def _types(frame: TableSource | None, table: str, column: str, reserved: tuple[s
     value named like a ``reserved`` name (the events' ``all``, whose
     ``evt_all_count_{W}d`` count every type): both are an error that lists them.
     """
-    values = _distinct(frame, column)
+    values = _distinct(frame, column, before)
     by_name: dict[str, list[str]] = {name: [f"the {table} family's own '{name}' columns"] for name in reserved}
     for v in values:
         by_name.setdefault(sql_name(v), []).append(repr(v))
@@ -161,6 +167,9 @@ def plan_features(
     horizon_days: int | None = None,
 ) -> FeaturePlan:
     """Decide what to compute from the tables and the earliest cutoff.
+
+    The event and survey types are those of the rows before the last cutoff
+    (a type first seen later has no value at any of them).
 
     Parameters
     ----------
@@ -212,8 +221,8 @@ def plan_features(
         windows=windows,
         dropped_windows=dropped,
         data_start=str(data_start.date()),
-        event_types=_types(events, "events", "event_type", reserved=("all",)),
-        survey_types=_types(surveys, "surveys", "survey"),
+        event_types=_types(events, "events", "event_type", max(cuts), reserved=("all",)),
+        survey_types=_types(surveys, "surveys", "survey", max(cuts)),
         optional_columns=optional,
         censored=cfg.censored_windows,
         btyd_horizon_days=horizon_days if use_btyd else None,

@@ -7,7 +7,11 @@ purchase, ``amount >= 0``); columns are months since acquisition (0, 1, 2,
 * ``counts``: customers of the cohort with a purchase in that month
   (month 0 is the cohort size);
 * ``rates``: ``counts / cohort size * 100`` (%);
-* ``revenue``: net amount (returns included) the cohort spent in that month.
+* ``revenue``: net amount (returns included) the cohort spent in that month;
+  a return dated before its customer's first purchase (of something bought
+  before the data begins) is counted in month 0, so that a cohort's revenue
+  is all its customers' net amount. Returns of a customer who never bought
+  belong to no cohort (such a customer is not acquired, as in the KPIs' N).
 
 Months the data does not reach (after the month containing the data's last
 moment) are missing (``<NA>``/NaN), not 0. A month the data only partly covers
@@ -92,8 +96,7 @@ def cohort_tables(transactions: pd.DataFrame, end: object | None = None) -> Coho
         }
     ).dropna(subset=["cohort"])
     frame["cohort"] = frame["cohort"].astype("int64")
-    frame["age"] = frame["month"] - frame["cohort"]
-    frame = frame.loc[frame["age"] >= 0]
+    frame["age"] = (frame["month"] - frame["cohort"]).clip(lower=0)  # only returns are dated before the cohort
     last_month = int(_month_number(pd.Series([stop - pd.Timedelta(1, "us")])).iloc[0])
     cohorts = np.sort(cohort.unique()).astype("int64")
     ages = np.arange(0, last_month - cohorts[0] + 1)

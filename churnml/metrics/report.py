@@ -33,6 +33,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+#: Printed names that say what a column is where its name alone misleads (E is METRICS.md's identity, not the
+#: head count at the period's end, which is customers_at_end).
+_LABELS = {"customers_end": "customers_end (S-L+N)"}
+
+
 def summary_text(kpis: pd.DataFrame, last: int = 6) -> str:
     """A plain-text table of the latest ``last`` periods: one line per metric.
 
@@ -47,10 +52,11 @@ def summary_text(kpis: pd.DataFrame, last: int = 6) -> str:
     for column in KPI_COLUMNS:
         if column in _HIDDEN or column not in recent:
             continue
+        label = _LABELS.get(column, column)
         if column in missing:
-            lines.append([column, f"n/a ({missing[column]})"])
+            lines.append([label, f"n/a ({missing[column]})"])
         else:
-            lines.append([column, *(_cell(v) for v in recent[column].tolist())])
+            lines.append([label, *(_cell(v) for v in recent[column].tolist())])
     valued = [r for r in lines if len(r) == len(header)]
     widths = [max(len(header[0]), *(len(r[0]) for r in lines))]
     widths += [max([len(h), *(len(r[i]) for r in valued)]) for i, h in enumerate(header) if i]

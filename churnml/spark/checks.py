@@ -30,7 +30,7 @@ from churnml.coercion import (
     null_rule,
     order_rule,
 )
-from churnml.rules import NON_NEGATIVE, negative_rule
+from churnml.rules import NON_NEGATIVE, SCORE_NOT_WHOLE, negative_rule
 from churnml.schema import SCORE_SCALES, TableSpec
 from churnml.spark.canonical import column, missing, number
 
@@ -100,6 +100,8 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
         low, high = (F.try_element_at(F.create_map(*[F.lit(x) for k, v in SCORE_SCALES.items()
                                                      for x in (k, float(v[i]))]), survey) for i in (0, 1))
         checks.append(Check("score", SCORE_OUTSIDE_SCALE, (score < low) | (score > high),
+                            (*ctx, ("survey", survey), ("score", score))))
+        checks.append(Check("score", SCORE_NOT_WHOLE, ~F.isnan(score) & (score != F.floor(score)),
                             (*ctx, ("survey", survey), ("score", score))))
     first, last = DATE_ORDER.get(spec.name, ("", ""))
     if first in canon and last in canon:

@@ -40,7 +40,7 @@ from churnml.labels import (
 from churnml.schema import STAND_IN
 from churnml.spark.session import check_session
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
-from churnml.windows import DataSpan
+from churnml.windows import DataSpan, to_cutoff
 
 __all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
            "write_parquet"]
@@ -111,6 +111,8 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
     Spark supplies what the plan reads (first transaction, event and survey
     types, column names) as small stand-in frames; the planning is the same code.
     """
+    cutoffs = list(cutoffs)
+    last = max((to_cutoff(c) for c in cutoffs), default=None)  # type: ignore[arg-type]  # as plan_features
     first = tables.transactions.agg(F.min("timestamp").alias("first")).collect()[0]["first"]
     stand_in: dict[str, pd.DataFrame] = {}
     for name in tables.present():
@@ -119,13 +121,15 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
         if name == "transactions" and first is not None:
             values = {c: [None] for c in cols} | {"timestamp": [pd.Timestamp(first)]}
         kind = {"events": "event_type", "surveys": "survey"}.get(name)
-        if kind:
-            found = sorted(r[kind] for r in getattr(tables, name).select(kind).distinct().collect()
-                           if r[kind] is not None)
-            values = {c: [None] * len(found) for c in cols} | {kind: found}
+        if kind and last is not None:  # each type with its first time before the last cutoff, as plan_features reads
+            rows = (getattr(tables, name).where(F.col(kind).isNotNull() & (
+                F.col("timestamp") < F.lit(str(last)).cast("timestamp_ntz")))
+                .groupBy(kind).agg(F.min("timestamp").alias("timestamp")).orderBy(kind).collect())
+            values = {c: [None] * len(rows) for c in cols} | {kind: [r[kind] for r in rows],
+                                                             "timestamp": [pd.Timestamp(r["timestamp"]) for r in rows]}
         stand_in[name] = pd.DataFrame(values)
         stand_in[name].attrs[STAND_IN] = name  # not data: the Spark tables are validated where they are read
-    return plan_features(stand_in, list(cutoffs), cfg, horizon_days=horizon_days)
+    return plan_features(stand_in, cutoffs, cfg, horizon_days=horizon_days)
 
 
 def _frames(tables: SparkTables, plan: FeaturePlan, spine: DataFrame) -> dict[str, DataFrame]:
