@@ -235,20 +235,44 @@ _DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set r
 _THOUSANDS = "; for a CSV file written with thousands separators ('1,234,000'), set read_options: {thousands: ','}"
 
 
+def _stray_dot(decimal: str) -> str:
+    return (f"read_options give {decimal!r} as the decimal mark, so a '.' is neither it nor a thousands separator "
+            "(is '1.250' 1.25 or 1250?): if the dots separate thousands, add read_options: {thousands: '.'}; "
+            f"otherwise write these numbers with {decimal!r} for the decimals")
+
+
 # -------------------------------------------------------------------- other kinds
-def _convert_number(rep: Report, name: str, col: pd.Series, kind: str) -> pd.Series:
+def _as_number_text(col: pd.Series, decimal: str, thousands: str | None) -> tuple[pd.Series, np.ndarray]:
+    """Text numbers written with the file's ``decimal`` mark and ``thousands`` separator, as '1234.5'; and the
+    rows holding a '.' that is neither (e.g. '1.250' with ``decimal=','``: 1.25 or 1250? read as neither)."""
+    text = col.astype("str").str.strip()
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    stray = np.zeros(len(text), dtype=bool)
+    if decimal != ".":
+        stray = text.str.contains(".", regex=False).to_numpy(dtype=bool, na_value=False)
+        text = text.str.replace(decimal, ".", regex=False)
+    return text, stray
+
+
+def _convert_number(rep: Report, name: str, col: pd.Series, kind: str, decimal: str = ".",
+                    thousands: str | None = None) -> pd.Series:
+    stray = np.zeros(len(col), dtype=bool)
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
         out = col.astype("float64")
-    else:
-        out = pd.to_numeric(col.astype("str"), errors="coerce").astype("float64")
+    else:  # text the reader could not read as numbers: with the file's decimal mark and thousands separator
+        text, stray = _as_number_text(col, decimal, thousands)
+        out = pd.to_numeric(text, errors="coerce").astype("float64").mask(stray)
     values = out.to_numpy()
     bad = ~np.isfinite(values) & ~missing_mask(col)
     if bad.any():
         text = col[bad].astype("str")
         grouped = text.str.fullmatch(r"\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*")  # '1,234,000' ('10,500' too)
         comma = text.str.fullmatch(r"\s*[-+]?\d+,\d+\s*") & ~grouped  # '10,5': a decimal comma
-        hints = (_THOUSANDS if grouped.any() else "") + (_DECIMAL_COMMA if comma.any() else "")
-        rep.add(name, replace(NON_NUMERIC, fix=NON_NUMERIC.fix + hints) if hints else NON_NUMERIC, bad, col)
+        hints = ((_THOUSANDS if grouped.any() and not thousands else "")
+                 + (_DECIMAL_COMMA if comma.any() and decimal == "." else ""))
+        rule = replace(NON_NUMERIC, fix=NON_NUMERIC.fix + hints) if hints else NON_NUMERIC
+        rep.add(name, replace(rule, fix=_stray_dot(decimal)) if stray[bad].any() else rule, bad, col)
     if kind != "int":
         return out
     fraction = np.isfinite(values) & (values != np.floor(values))
@@ -270,11 +294,14 @@ def _convert_bool(rep: Report, name: str, col: pd.Series) -> pd.Series:
 
 def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
                     date_format: Mapping[str, str] | None = None,
-                    dayfirst: bool | None = None) -> dict[str, pd.Series]:
+                    dayfirst: bool | None = None, decimal: str = ".",
+                    thousands: str | None = None) -> dict[str, pd.Series]:
     """The canonical value of each contract column of ``raw``; problems go to ``rep``.
 
     ``date_format`` maps time columns (canonical names) to the user's format, read
-    strictly; ``dayfirst`` settles the order of day and month of inferred formats.
+    strictly; ``dayfirst`` settles the order of day and month of inferred formats;
+    ``decimal`` and ``thousands`` are the file's number format (the CSV read options),
+    applied to numbers the reader left as text.
     """
     formats = dict(date_format or {})
     out: dict[str, pd.Series] = {}
@@ -287,7 +314,7 @@ def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
         elif c.kind == "id":
             out[c.name] = _convert_id(rep, c.name, col)
         elif c.kind in ("float", "int"):
-            out[c.name] = _convert_number(rep, c.name, col, c.kind)
+            out[c.name] = _convert_number(rep, c.name, col, c.kind, decimal, thousands)
         elif c.kind == "bool":
             out[c.name] = _convert_bool(rep, c.name, col)
         else:

@@ -118,8 +118,14 @@ class DataConfig(StrictSection):
     timezone: str = "UTC"
     end: dt.datetime | None = None
     duplicates: Literal["error", "keep", "drop"] = "error"
-    #: An ``end`` given with an offset and the local time it became, so that a later ``timezone`` converts it again.
+    #: An ``end`` given with an offset and the local time it became, so that a later ``timezone`` converts it
+    #: again (assigning ``end`` forgets it; a copy made with ``model_copy(update=...)`` or a reload does not keep it).
     _end_with_offset: tuple[dt.datetime, dt.datetime] | None = PrivateAttr(None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "end":  # an end set now is what it says, even the local time an earlier offset gave
+            self._end_with_offset = None
+        super().__setattr__(name, value)
 
     @field_validator("timezone")
     @classmethod

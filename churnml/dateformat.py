@@ -24,6 +24,7 @@ ambiguity is checked on all of them.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 from collections.abc import Mapping
@@ -246,6 +247,7 @@ def time_formats(spec: TableSpec, date_format: str | Mapping[str, str] | None,
     if date_format is None:
         return {}
     if isinstance(date_format, str):
+        _check_format(where, date_format)
         return dict.fromkeys(times, date_format)
     if not isinstance(date_format, Mapping) or not all(isinstance(v, str) for v in date_format.values()):
         raise ConfigError(f"{where}.date_format={date_format!r}; expected a format such as '%d.%m.%Y' "
@@ -254,4 +256,18 @@ def time_formats(spec: TableSpec, date_format: str | Mapping[str, str] | None,
     if unknown:
         raise ConfigError(f"{where}.date_format names {unknown}, which are not time columns of "
                           f"{spec.name}; its time columns are {times}")
+    for fmt in date_format.values():
+        _check_format(where, fmt)
     return dict(date_format)
+
+
+def _check_format(where: str, fmt: str) -> None:
+    """A ConfigError for a format strptime cannot use (``%s``, a stray ``%``); any usable one passes."""
+    try:
+        dt.datetime.strptime("", fmt)
+    except ValueError as exc:
+        if "does not match format" in str(exc):
+            return
+        raise ConfigError(f"{where}.date_format={fmt!r}: {exc}; give a format of strptime codes such as "
+                          "'%d.%m.%Y %H:%M' (times given as seconds since 1970 are not read: write them as "
+                          "dates and times first)") from None

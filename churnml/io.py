@@ -13,6 +13,7 @@ unless ``overwrite=True``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import gzip
 import importlib
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pandas.api.types as ptypes
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -31,7 +33,7 @@ import pyarrow.parquet as pq
 from churnml.config import Config, DataConfig
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io_write import file_format, write_frame, write_json, write_text
-from churnml.rules import FOLDER_COLUMNS_FIX, separator_hint
+from churnml.rules import FOLDER_COLUMNS_FIX, doubled_columns_text, separator_hint
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
@@ -158,8 +160,11 @@ def read_table(
         path, kind = _resolve(table, source, fmt)
         found = _header(table, path, kind, opts)
         _check_mapped_present(table, mapping, found, str(path))
-        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found))
+        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found),
+                    _text_columns(spec, mapping, found, kinds=("id", "str")))
         name = str(path)
+        if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
+            dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
     return validate_table(table, raw, source=name, **dates, **validate_kwargs)
 
@@ -250,9 +255,38 @@ def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
     return path, file_format(path) if fmt == "auto" else fmt
 
 
-def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
-    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in ("id", "str", "time", "date")]
+def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any],
+                  kinds: tuple[str, ...] = ("id", "str", "time", "date")) -> list[str]:
+    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in kinds]
     return [c for c in text if c in found]
+
+
+#: The cells pandas.read_csv reads as missing by default (its documented ``na_values``), the empty cell aside.
+NA_WORDS = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+                      "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def _na_words_missing(frame: pd.DataFrame, words: list[str], as_text: list[str]) -> pd.DataFrame:
+    """Missing-value words ('NULL', 'N/A', ...) as missing in every column but the ids and words (``words``).
+
+    The file was read with only empty cells missing, so that a customer id or a region 'NA' (North America)
+    stays text; elsewhere (times, amounts, flags, the user's own columns) such a word means missing, as pandas
+    reads it, and a column of the user's whose other values are all numbers becomes numbers, as pandas makes it
+    (not the columns read as text on purpose, ``as_text``: times are parsed by the validation).
+    """
+    for name in frame.columns:
+        col = frame[name]
+        if name in words or ptypes.is_numeric_dtype(col.dtype) or ptypes.is_bool_dtype(col.dtype):
+            continue
+        na = col.isin(NA_WORDS).to_numpy(dtype=bool)
+        if not na.any():
+            continue
+        col = col.mask(na)
+        if name not in as_text:
+            with contextlib.suppress(ValueError, TypeError):
+                col = pd.to_numeric(col)
+        frame[name] = col
+    return frame
 
 
 def file_columns(path: Path, kind: str, opts: dict[str, Any] | None = None) -> list[Any]:
@@ -312,13 +346,28 @@ def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any
     if hint:
         raise SchemaError(f"cannot read the header of {path} as csv; fix: {hint}", table)
     try:
-        return file_columns(path, kind, opts)
+        found = file_columns(path, kind, opts)
+        doubled = _doubled_names(path, kind, opts)
     except (TypeError, LookupError) as exc:
         raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
         fix = (not_csv_hint(path) if kind == "csv" else "") or _encoding_hint(table, exc) or (
             f"check the file, or data.tables.{table}.format and read_options")
         raise SchemaError(f"cannot read the header of {path} as {kind}: {exc}; fix: {fix}", table) from exc
+    if doubled:  # pandas would rename the second 'amount' to 'amount.1' and read the first as the amount
+        raise SchemaError(f"{doubled_columns_text(table, doubled)} (in the header line of {path})", table)
+    return found
+
+
+def _doubled_names(path: Path, kind: str, opts: dict[str, Any]) -> list[str]:
+    """Names the header line of a CSV file holds more than once (before pandas makes them unique)."""
+    if kind != "csv" or {"header", "names"} & set(opts):
+        return []
+    head = {k: v for k, v in opts.items() if k not in ("engine", "dtype", "parse_dates", "usecols", "na_values",
+                                                         "keep_default_na", "converters", "index_col")}
+    first = pd.read_csv(path, nrows=1, header=None, dtype="str", keep_default_na=False, **head)
+    names = [str(v) for v in first.iloc[0]] if len(first) else []
+    return sorted({n for n in names if names.count(n) > 1})
 
 
 def _copy(dtype: Any) -> Any:
@@ -326,7 +375,13 @@ def _copy(dtype: Any) -> Any:
     return dict(dtype) if isinstance(dtype, Mapping) else dtype
 
 
-def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:
+def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str],
+          words: list[str] | None = None) -> pd.DataFrame:
+    """The file's rows; a CSV's id and word columns (``words``) keep 'NA' and the like as text
+    (:func:`_na_words_missing`) unless ``na_values`` or ``keep_default_na`` is given."""
+    if kind == "csv" and not {"na_values", "keep_default_na"} & set(opts):
+        frame = _read(table, path, kind, {**opts, "keep_default_na": False, "na_values": [""]}, text)
+        return _na_words_missing(frame, words or [], text)
     try:
         if kind == "parquet":
             return pd.read_parquet(path, **opts)
@@ -346,7 +401,7 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
                 raise
         # pandas 3.1's pyarrow reader, given the text columns' dtypes, fails on a column of whole numbers with a
         # blank (an MRR or points column with an empty cell); its C reader reads such a column as float64 with NaN.
-        return pd.read_csv(path, dtype=_copy(dtype), engine="c", **{"float_precision": "round_trip", **opts})
+        return pd.read_csv(path, dtype=_copy(dtype), engine="c", **opts)
     except (TypeError, LookupError) as exc:
         raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:

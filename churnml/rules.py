@@ -22,7 +22,7 @@ from churnml.schema import SCORE_SCALES
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
     "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
-    "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
+    "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "fractional",
     "guess_column", "header_separator", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks", "scale_text",
 ]
 
@@ -150,6 +150,8 @@ def scale_masks(survey: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.nda
 
 UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
                       f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+
+
 def fractional(score: pd.Series) -> np.ndarray:
     """Scores that are numbers but not whole points (NaN and missing are not)."""
     values = score.to_numpy(dtype="float64", na_value=np.nan)

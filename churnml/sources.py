@@ -39,7 +39,7 @@ import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
-from churnml.rules import scale_masks, scale_text
+from churnml.rules import NON_NEGATIVE, fractional, scale_masks, scale_text
 from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
 __all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
@@ -342,13 +342,15 @@ def _index(frame: pd.DataFrame, mask: np.ndarray, example: pd.Series | None = No
     """``index [3, 7]`` of the rows in ``mask`` (up to five), with the first one's value when ``example`` is given."""
     labels = list(frame.index[mask][:_SHOWN])
     more = ", ..." if mask.sum() > _SHOWN else ""
-    shown = f", e.g. {example[mask].iloc[0]!r}" if example is not None else ""
+    first = example[mask].iloc[0] if example is not None else None
+    first = first.item() if isinstance(first, np.generic) else first  # -5.0, not np.float64(-5.0)
+    shown = f", e.g. {first!r}" if example is not None else ""
     return f"index {labels}{more}{shown}"
 
 
 def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]:
-    """The contract's rules on values that :func:`churnml.io.read_table` enforces: survey types and their
-    score scales, and one row per key (``customers``, ``loyalty``). ``typed``: the columns of the right dtype."""
+    """The contract's rules on values that :func:`churnml.io.read_table` enforces: survey types, their
+    score scales and whole points, the numbers that cannot be negative (``NON_NEGATIVE``), and one row per key (``customers``, ``loyalty``). ``typed``: the columns of the right dtype."""
     problems = []
     spec = TABLE_SPECS[table]
     if table == "surveys" and {"survey", "score"} <= typed:
@@ -357,10 +359,17 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
         if unknown.any():
             problems.append(f"column 'survey' has {int(unknown.sum())} value(s) that are not one of "
                             f"{', '.join(SCORE_SCALES)} in lower case ({_index(frame, unknown, survey)})")
+        shown = survey.astype("object") + " " + frame["score"].astype("str")
         if outside.any():
-            shown = survey.astype("object") + " " + frame["score"].astype("str")
             problems.append(f"column 'score' has {int(outside.sum())} value(s) outside their survey's scale "
                             f"({scale_text()}) ({_index(frame, outside, shown)})")
+        if (between := fractional(frame["score"])).any():
+            problems.append(f"column 'score' has {int(between.sum())} value(s) that are not whole points of the "
+                            f"scale ({_index(frame, between, shown)})")
+    for name in NON_NEGATIVE.get(table, {}):
+        if name in typed and (below := (frame[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
+            problems.append(f"column {name!r} has {int(below.sum())} negative value(s) "
+                            f"({_index(frame, below, frame[name])}); {name} is {NON_NEGATIVE[table][name]}, 0 or more")
     key = list(spec.key or ())
     if key and set(key) <= typed:
         repeated = frame.duplicated(key, keep="first").to_numpy()

@@ -114,7 +114,7 @@ def report_section(result: TrainResult) -> ModelSection:
 
 
 #: At most this many test rows are logged in ``tables/test_predictions.json`` (a uniform sample beyond it).
-PREDICTION_ROWS = 100_000
+PREDICTION_ROWS = 50_000
 
 
 def prediction_table(result: TrainResult, cfg: Config) -> pd.DataFrame:
@@ -122,7 +122,8 @@ def prediction_table(result: TrainResult, cfg: Config) -> pd.DataFrame:
 
     Columns ``cutoff``, ``churned`` and ``p_<name>`` per model (``p_model``, ``p_recency``, ...), with
     ``customer_id`` first when ``tracking.log_customer_ids``; at most :data:`PREDICTION_ROWS` rows (a
-    uniform sample with ``cfg.seed`` beyond it), in the test table's order.
+    uniform sample beyond it). Without the ids the rows are shuffled (with ``cfg.seed``): the test table is
+    sorted by customer id, so its order alone would tie each row to a customer.
     """
     test = result.data.part("test")
     out = pd.DataFrame({"cutoff": test["cutoff"].dt.strftime("%Y-%m-%d").to_numpy(),
@@ -131,8 +132,10 @@ def prediction_table(result: TrainResult, cfg: Config) -> pd.DataFrame:
         out[f"p_{name}"] = np.asarray(p, dtype="float64")
     if cfg.tracking.log_customer_ids:
         out.insert(0, "customer_id", test["customer_id"].astype("str").to_numpy())
-    if len(out) > PREDICTION_ROWS:
-        out = out.sample(n=PREDICTION_ROWS, random_state=cfg.seed).sort_index()
+        if len(out) > PREDICTION_ROWS:
+            out = out.sample(n=PREDICTION_ROWS, random_state=cfg.seed).sort_index()
+    else:
+        out = out.sample(n=min(len(out), PREDICTION_ROWS), random_state=cfg.seed)
     return out.reset_index(drop=True)
 
 

@@ -183,6 +183,8 @@ def validate_table(
     source: str | None = None,
     date_format: str | Mapping[str, str] | None = None,
     dayfirst: bool | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> pd.DataFrame:
     """Check a raw table against the data contract and return its canonical frame.
 
@@ -222,6 +224,10 @@ def validate_table(
     dayfirst : bool, optional
         Settles the order of day and month of an inferred format
         (``read_options.dayfirst``): True day first, False month first.
+    decimal, thousands : str, optional
+        The file's number format (``read_options.decimal`` and ``thousands``),
+        applied to numbers the reader left as text: with ``decimal=','`` a
+        '.' is neither mark and such a number is a problem, not a decimal.
 
     Returns
     -------
@@ -258,7 +264,7 @@ def validate_table(
         rep.problems.append(doubled_columns_text(table, [str(c) for c in doubled]))
         raw = raw.loc[:, ~raw.columns.isin(doubled)]
     _check_missing_columns(rep, spec, raw)
-    canon = convert_columns(rep, spec, raw, timezone, formats, dayfirst)
+    canon = convert_columns(rep, spec, raw, timezone, formats, dayfirst, decimal, thousands)
     negative = _check_rules(rep, spec, canon, returns, end, raw, timezone)
     extras = raw[[c for c in raw.columns if c not in spec]]
     frame = pd.concat([pd.DataFrame(canon, copy=False), extras], axis=1)

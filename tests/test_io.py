@@ -75,6 +75,50 @@ def test_a_column_of_whole_numbers_with_a_blank_cell_is_read_as_numbers_with_a_m
         read_table("transactions", tx)
 
 
+def test_with_a_decimal_comma_a_dot_is_never_read_as_the_decimal_mark(tmp_path):
+    """'1.250' under read_options decimal ',' was read as 1.25 (1000 times too small) when another row made the
+    column text; it is refused with the thousands option as the fix, and read as 1250 with it."""
+    path = tmp_path / "eu.csv"
+    path.write_text("customer_id;timestamp;amount\nA;2024-01-05;1.250\nB;2024-01-06;2.000\nA;2024-02-05;12,50\n",
+                    encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"transactions.amount: 2 non-numeric values at data rows 1, 2 of .* "
+                                          r"\(e.g. '1.250', '2.000'\); fix: read_options give ',' as the decimal "
+                                          r"mark, so a '.' is neither it nor a thousands separator"):
+        read_table("transactions", path, read_options={"sep": ";", "decimal": ","})
+    out = read_table("transactions", path, read_options={"sep": ";", "decimal": ",", "thousands": "."})
+    assert out["amount"].tolist() == [1250.0, 2000.0, 12.5]
+
+
+def test_missing_value_words_stay_text_in_ids_and_words_and_mean_missing_elsewhere(tmp_path):
+    """A customer 'NA' and the region 'NA' (North America) were read as missing; 'NULL' for an open ticket and
+    'NA' in a number column of the user's still are missing."""
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id,region,signup_at,visits\nNA,NA,NULL,3\nB,EU,2024-01-01,NA\nC,,,\n",
+                         encoding="utf-8")
+    out = read_table("customers", customers)
+    assert out["customer_id"].tolist() == ["NA", "B", "C"]
+    assert out["region"].tolist()[:2] == ["NA", "EU"] and pd.isna(out["region"].iloc[2])  # blank: missing
+    assert out["signup_at"].isna().tolist() == [True, False, True]
+    assert out["visits"].dtype == "float64" and out["visits"].isna().tolist() == [False, True, True]
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("customer_id,opened_at,resolved_at,first_contact_resolved\nA,2024-01-01,NULL,N/A\n"
+                       "B,2024-01-02,2024-01-03,yes\n", encoding="utf-8")
+    got = read_table("tickets", tickets)
+    assert got["resolved_at"].isna().tolist() == [True, False]
+    assert got["first_contact_resolved"].isna().tolist() == [True, False]
+    # the user's own na_values still decide: 'NA' is then missing everywhere, the id too
+    with pytest.raises(SchemaError, match=r"customers.customer_id: 1 null customer id at data row 1 of "):
+        read_table("customers", customers, read_options={"na_values": ["NA"]})
+
+
+def test_a_header_naming_a_column_twice_is_refused_before_pandas_renames_it(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,timestamp,amount,amount\nA,2024-01-05,10.00,-99\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"transactions: column\(s\) \['amount'\] appear more than once; fix: keep "
+                                          r"one of each .*\(in the header line of "):
+        read_table("transactions", path)
+
+
 def test_read_options_reach_the_csv_reader(tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text("customer_id;timestamp;amount\n1;2024-03-01;12,50\n", encoding="utf-8")
@@ -249,3 +293,14 @@ def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
     with pytest.raises(SchemaError) as err:  # not a decimal comma: no such hint
         read_table("transactions", path, read_options={"sep": ";"})
     assert "no currency sign or thousands separator)" in str(err.value) and "decimal: ','" not in str(err.value)
+
+
+def test_a_date_format_strptime_cannot_use_is_a_config_error_naming_the_option(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,timestamp,amount\nA,1704067200,5\n", encoding="utf-8")
+    for fmt, what in (("%s", "'s' is a bad directive"), ("%Y-%", "stray %")):
+        with pytest.raises(ConfigError, match=rf"^data.tables.transactions.read_options.date_format='{fmt}': "
+                                              rf"{what} in format '{fmt}'; give a format of strptime codes"):
+            read_table("transactions", path, read_options={"date_format": fmt})
+        with pytest.raises(ConfigError, match="bad directive|stray"):
+            read_table("transactions", path, read_options={"date_format": {"timestamp": fmt}})

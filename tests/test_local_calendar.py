@@ -113,3 +113,13 @@ def test_an_end_given_with_an_offset_follows_a_zone_set_after_loading():
     cfg.data.end = dt.datetime(2024, 5, 1)
     cfg.data.timezone = "UTC"
     assert cfg.data.end == dt.datetime(2024, 5, 1)
+
+
+def test_an_end_set_again_to_the_same_local_time_stays_that_local_time():
+    import datetime as dt
+
+    cfg = load_config(None, ["data.end=2024-07-01T00:00:00+00:00", "data.timezone=Asia/Seoul"])
+    assert cfg.data.end == dt.datetime(2024, 7, 1, 9)
+    cfg.data.end = dt.datetime(2024, 7, 1, 9)  # the same value, now given as Seoul's local time
+    cfg.data.timezone = "UTC"
+    assert cfg.data.end == dt.datetime(2024, 7, 1, 9)

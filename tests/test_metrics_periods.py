@@ -18,6 +18,7 @@ By hand, per month (S at the start, N new, L lost = no purchase in the month):
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -165,6 +166,21 @@ def test_surveys_give_nps_csat_ces_and_cli_per_period(tx: pd.DataFrame) -> None:
     assert strict.loc["2024-01", "csat"] == pytest.approx(100 / 3)
 
 
+def test_cli_weighs_each_question_the_same_and_warns_when_some_answers_have_no_question(tx, caplog) -> None:
+    """January: recommend 6, 6 and buy again 3 -> (6 + 3) / 2 = 4.5 (not 5, the answers' mean). February has an
+    answer without a question: the mean of its answers, (2 + 4) / 2 = 3, with a warning naming the customer."""
+    surveys = pd.DataFrame({
+        "customer_id": ids(["A", "B", "C", "D", "E"]),
+        "timestamp": ts(["2024-01-06", "2024-01-07", "2024-01-08", "2024-02-06", "2024-02-07"]),
+        "survey": ["cli"] * 5, "score": [6.0, 6.0, 3.0, 2.0, 4.0],
+        "question": pd.Series(["recommend", "recommend", "buy_again", "recommend", None], dtype="str"),
+    })
+    with caplog.at_level(logging.WARNING):
+        k = retention_kpis({"transactions": tx, "surveys": surveys}).set_index("period")
+    assert (k.loc["2024-01", "cli"], k.loc["2024-02", "cli"]) == (4.5, 3.0)
+    assert "table 'surveys': 1 of 5 CLI answers have no question (e.g. customers ['E'])" in caplog.text
+
+
 def test_a_survey_type_with_no_answers_is_reported_as_not_available(tx: pd.DataFrame) -> None:
     surveys = pd.DataFrame(
         {"customer_id": ids(["A"]), "timestamp": ts(["2024-01-03"]), "survey": ["nps"], "score": [9.0]}
@@ -249,6 +265,9 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     assert k["loyalty_participation_rate"].tolist() == pytest.approx([50.0, 100 / 3, 50.0, 40.0])
     assert k["loyalty_active_participation"].tolist() == pytest.approx([50.0, 0.0, 200 / 3, 100 / 3])
     assert k["loyalty_redemption_rate"].tolist() == pytest.approx([50 / 110 * 100] * 2 + [31.25] * 2)
+    # D (from March) redeemed 30 of an unknown number: left out, not 30 more redeemed of 0 more issued (80 / 110)
+    tables["loyalty"] = tables["loyalty"].assign(points_issued=[100.0, np.nan, 10.0], points_redeemed=[40.0, 30.0, 10.0])
+    assert col(retention_kpis(tables), "loyalty_redemption_rate") == pytest.approx([50 / 110 * 100] * 4)
     assert k.attrs["not_available"] == {m: "no surveys table" for m in SOURCES["surveys"]} | {
         m: "no subscriptions table" for m in SOURCES["subscriptions"]
     } | {"historical_clv": "set metrics.lifespan_years", "margin_clv": "set metrics.lifespan_years",

@@ -285,6 +285,14 @@ def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_r
         f"e.g. 'NPS'); {fix}\n"
         "  - column 'score' has 1 value(s) outside their survey's scale (nps 0-10, csat 1-5, ces 1-7, cli 1-6) "
         f"(index [1], e.g. 'nps 11.0'); {fix}")
+    assert error(surveys=surveys.assign(survey="nps", score=[6.5, 9.0])) == (
+        "table 'surveys': column 'score' has 1 value(s) that are not whole points of the scale (index [0], e.g. "
+        f"'nps 6.5'); {fix}")
+    subs = pd.DataFrame({"customer_id": ids, "start": t("2024-01-01", "2024-01-02"),
+                         "end": t(None, None), "mrr": [-5.0, 10.0]})
+    assert error(subscriptions=subs) == (
+        "table 'subscriptions': column 'mrr' has 1 negative value(s) (index [0], e.g. -5.0); mrr is monthly "
+        f"recurring revenue, 0 or more; {fix}")
     customers = pd.DataFrame({"customer_id": pd.Series(["a", "b", "a"], dtype="str"),
                               "referred_by": pd.Series(["x", None, None], dtype="str")})
     assert error(customers=customers) == (

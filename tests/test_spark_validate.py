@@ -440,6 +440,26 @@ def test_parquet_with_nanosecond_times_is_read_as_microseconds_as_the_pandas_rea
         assert got["timestamp"].tolist() == [pd.Timestamp(t) + shift for t in expected]
 
 
+def test_a_folder_mixing_nanosecond_and_microsecond_files_is_refused_naming_both(spark, tmp_path):
+    """Spark reads a folder with one schema: the microsecond file's times would be read as nanoseconds (1970)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from churnml.spark import spark_tables
+
+    times = pd.Series(pd.to_datetime(["2024-01-05 10:00:00"]).astype("datetime64[ns]"))
+    table = pa.Table.from_pandas(pd.DataFrame({"customer_id": ["A"], "timestamp": times, "amount": [1.0]}),
+                                 preserve_index=False)
+    for first, second in (("a", "b"), ("b", "a")):  # the nanosecond file first, then second
+        folder = tmp_path / f"tx_{first}"
+        folder.mkdir()
+        pq.write_table(table, folder / f"{first}.parquet", coerce_timestamps=None)
+        pq.write_table(table, folder / f"{second}.parquet", coerce_timestamps="us")
+        with pytest.raises(SchemaError, match=r"store the time column 'timestamp' in different units \(ns: "
+                                              rf".*{first}.parquet; us: .*{second}.parquet\)"):
+            spark_tables(spark, {"transactions": str(folder)})
+
+
 def test_nanosecond_times_before_1970_are_cut_towards_the_past(spark, tmp_path):
     """One nanosecond before 1970 is 1969-12-31 23:59:59.999999, not 1970-01-01 (the integer is negative)."""
     import pyarrow as pa

@@ -70,6 +70,13 @@ def survey_kpis(surveys: pd.DataFrame, ctx: PeriodContext) -> Result:
         "ces": lambda g: f.ces(g["score"].to_numpy()),
         "cli": _cli_of,
     }
+    cli = surveys.loc[surveys["survey"] == "cli"]
+    if "question" in cli and cli["question"].isna().any() and cli["question"].notna().any():
+        log.warning("table 'surveys': %d of %d CLI answers have no question (e.g. customers %s); a period with "
+                    "such an answer gets the mean of all its CLI answers, the others the mean of each question's "
+                    "mean. Fix: fill in question on every CLI answer (would recommend, buy again, try other "
+                    "products)", int(cli["question"].isna().sum()), len(cli),
+                    cli.loc[cli["question"].isna(), "customer_id"].astype("str").head(3).tolist())
     for kind, scorer in scorers.items():
         if not (surveys["survey"] == kind).any():
             reasons[kind] = f"no {kind} answers in the surveys table"
@@ -181,12 +188,20 @@ def loyalty_kpis(loyalty: pd.DataFrame, ctx: PeriodContext) -> Result:
 
     Members of a period are those enrolled before its end. The loyalty table
     holds cumulative point totals per member (no dates), so the redemption
-    rate of a period is that of its members' totals as of the extract.
+    rate of a period is that of its members' totals as of the extract; a
+    member with an empty total is left out of it (with a warning).
     """
     out, reasons = _blank(ctx, SOURCES["loyalty"]), {}
     has_points = {"points_issued", "points_redeemed"} <= set(loyalty.columns)
     if not has_points:
         reasons["loyalty_redemption_rate"] = "no points_issued/points_redeemed columns in the loyalty table"
+    else:  # a member with an unknown total is left out of the rate (counted as 0 issued, it could pass 100 %)
+        unknown = loyalty["points_issued"].isna() | loyalty["points_redeemed"].isna()
+        if unknown.any():
+            log.warning("table 'loyalty': %d of %d members have an empty points_issued or points_redeemed (e.g. "
+                        "customers %s); the redemption rate leaves them out. Fix: fill both (0 when none)",
+                        int(unknown.sum()), len(loyalty),
+                        loyalty.loc[unknown, "customer_id"].astype("str").head(3).tolist())
     for period, _, end in periods_of(ctx.grid):
         members = loyalty.loc[history_mask(loyalty["enrolled_at"], end)]
         ids = pd.Index(members["customer_id"].unique())
@@ -199,11 +214,9 @@ def loyalty_kpis(loyalty: pd.DataFrame, ctx: PeriodContext) -> Result:
             f.loyalty_active_participation, ids.intersection(pd.Index(active)).size, ids.size
         )
         if has_points:
+            known = members.dropna(subset=["points_issued", "points_redeemed"])
             out.loc[period, "loyalty_redemption_rate"] = nan_if_undefined(
-                f.loyalty_redemption_rate,
-                float(members["points_redeemed"].fillna(0).sum()),
-                float(members["points_issued"].fillna(0).sum()),
-            )
+                f.loyalty_redemption_rate, float(known["points_redeemed"].sum()), float(known["points_issued"].sum()))
     return out, reasons
 
 

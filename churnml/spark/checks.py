@@ -101,7 +101,8 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
                                                      for x in (k, float(v[i]))]), survey) for i in (0, 1))
         checks.append(Check("score", SCORE_OUTSIDE_SCALE, (score < low) | (score > high),
                             (*ctx, ("survey", survey), ("score", score))))
-        checks.append(Check("score", SCORE_NOT_WHOLE, ~F.isnan(score) & (score != F.floor(score)),
+        finite = ~F.isnan(score) & (F.abs(score) != F.lit(float("inf")))  # pmod, not floor: no 64-bit overflow
+        checks.append(Check("score", SCORE_NOT_WHOLE, finite & (F.pmod(score, F.lit(1.0)) != 0),
                             (*ctx, ("survey", survey), ("score", score))))
     first, last = DATE_ORDER.get(spec.name, ("", ""))
     if first in canon and last in canon:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -185,7 +186,7 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
-    nanos = _nanosecond_times(path)
+    nanos = _nanosecond_times(path, table)
     if nanos:
         return _read_nanoseconds(spark, path, nanos, table)
     try:
@@ -205,39 +206,63 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
 _NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
 
-def _nanosecond_times(path: Path) -> dict[str, bool]:
+def _nanosecond_times(path: Path, table: str) -> dict[str, bool]:
     """The nanosecond time columns of the Parquet file(s) at ``path`` -> whether each has a zone (is an instant).
 
-    Read from the footer by pyarrow (for a folder, its dataset's schema); empty when pyarrow cannot read it.
+    Read from the footers by pyarrow, of every file of a folder; empty when pyarrow cannot read them. A column
+    stored in nanoseconds in one file and in another unit in another is refused: Spark reads a folder with one
+    schema, and the other files' times would be read as the wrong unit.
     """
     import pyarrow.dataset as ds
 
     try:
-        schema = ds.dataset(str(path), format="parquet").schema
+        schemas = [(f.path, f.physical_schema) for f in ds.dataset(str(path), format="parquet").get_fragments()]
     except (OSError, ValueError, pa.ArrowException):
         return {}
-    return {f.name: f.type.tz is not None for f in schema
-            if pa.types.is_timestamp(f.type) and f.type.unit == "ns"}
+    units: dict[str, dict[str, list[str]]] = {}  # column -> unit -> files
+    zoned: dict[str, bool] = {}
+    for file, schema in schemas:
+        for f in schema:
+            if pa.types.is_timestamp(f.type):
+                units.setdefault(f.name, {}).setdefault(f.type.unit, []).append(file)
+                zoned[f.name] = f.type.tz is not None
+    mixed = {name: by for name, by in units.items() if "ns" in by and len(by) > 1}
+    if mixed:
+        name, by = sorted(mixed.items())[0]
+        where = "; ".join(f"{unit}: {files[0]}" + (f" and {len(files) - 1} more" if len(files) > 1 else "")
+                          for unit, files in sorted(by.items()))
+        raise SchemaError(
+            f"the Parquet files of {str(path)!r} store the time column {name!r} in different units ({where}), "
+            "which Spark cannot read as one table. Fix: write every file with microsecond times (pandas: "
+            "frame.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True); churnml.io.write_frame "
+            "does so)", table=table)
+    return {name: zoned[name] for name, by in units.items() if set(by) == {"ns"}}
+
+
+#: One read with spark.sql.legacy.parquet.nanosAsLong at a time (it is a setting of the whole session).
+_NANOS_LOCK = threading.Lock()
 
 
 def _read_nanoseconds(spark: SparkSession, path: Path, nanos: dict[str, bool], table: str) -> DataFrame:
-    """Parquet with nanosecond times, read by Spark: the times as microseconds (as DuckDB and pandas read them).
+    """Parquet with nanosecond times, read by Spark: the times as microseconds (as churnml's pandas reader has them).
 
     Spark has no nanosecond time type: with ``spark.sql.legacy.parquet.nanosAsLong`` (set for the read only) it
     reads such a column as its INT64 count of nanoseconds since 1970-01-01, which is cut down here to whole
-    microseconds (towards the past, as pandas does) and made a time again: a zoned column (``isAdjustedToUTC``)
+    microseconds (towards the past, as pandas does; DuckDB cuts towards 1970, which differs only before 1970)
+    and made a time again: a zoned column (``isAdjustedToUTC``)
     an instant (``TIMESTAMP``), a column without a zone its wall-clock time (``TIMESTAMP_NTZ``), whatever the
     session's zone. The frame keeps the file and row of each row (``_metadata``), for the validation's messages.
     """
-    before = spark.conf.get(_NANOS_AS_LONG, None)
-    spark.conf.set(_NANOS_AS_LONG, "true")
-    try:
-        frame = spark.read.parquet(str(path))
-    finally:
-        if before is None:
-            spark.conf.unset(_NANOS_AS_LONG)
-        else:
-            spark.conf.set(_NANOS_AS_LONG, before)
+    with _NANOS_LOCK:
+        before = spark.conf.get(_NANOS_AS_LONG, None)
+        spark.conf.set(_NANOS_AS_LONG, "true")
+        try:
+            frame = spark.read.parquet(str(path))
+        finally:
+            if before is None:
+                spark.conf.unset(_NANOS_AS_LONG)
+            else:
+                spark.conf.set(_NANOS_AS_LONG, before)
     times: dict[str, Column] = {}
     for name, zoned in nanos.items():
         if name not in frame.columns or not isinstance(frame.schema[name].dataType, T.LongType):
