@@ -160,8 +160,7 @@ def read_table(
         path, kind = _resolve(table, source, fmt)
         found = _header(table, path, kind, opts)
         _check_mapped_present(table, mapping, found, str(path))
-        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found),
-                    _text_columns(spec, mapping, found, kinds=("id", "str")))
+        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found), _label_columns(spec, mapping, found))
         name = str(path)
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
@@ -261,22 +260,31 @@ def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any],
     return [c for c in text if c in found]
 
 
+def _label_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
+    """The optional text columns that label a row (region, segment, plan, channel, product, ...): values such as
+    'NA' (North America) are labels there. Not the ids, the required types nor ``referred_by``, where such a
+    word in an export means missing (a 'None' referrer is no referral)."""
+    labels = [mapping.get(c.name, c.name) for c in spec.columns
+              if c.kind == "str" and not c.required and c.name != "referred_by"]
+    return [c for c in labels if c in found]
+
+
 #: The cells pandas.read_csv reads as missing by default (its documented ``na_values``), the empty cell aside.
 NA_WORDS = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
                       "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 
 
-def _na_words_missing(frame: pd.DataFrame, words: list[str], as_text: list[str]) -> pd.DataFrame:
-    """Missing-value words ('NULL', 'N/A', ...) as missing in every column but the ids and words (``words``).
+def _na_words_missing(frame: pd.DataFrame, labels: list[str], as_text: list[str]) -> pd.DataFrame:
+    """Missing-value words ('NULL', 'N/A', ...) as missing in every column but the labels (``labels``).
 
-    The file was read with only empty cells missing, so that a customer id or a region 'NA' (North America)
-    stays text; elsewhere (times, amounts, flags, the user's own columns) such a word means missing, as pandas
+    The file was read with only empty cells missing, so that a region 'NA' (North America) stays text;
+    elsewhere (ids, times, amounts, flags, the user's own columns) such a word means missing, as pandas
     reads it, and a column of the user's whose other values are all numbers becomes numbers, as pandas makes it
     (not the columns read as text on purpose, ``as_text``: times are parsed by the validation).
     """
     for name in frame.columns:
         col = frame[name]
-        if name in words or ptypes.is_numeric_dtype(col.dtype) or ptypes.is_bool_dtype(col.dtype):
+        if name in labels or ptypes.is_numeric_dtype(col.dtype) or ptypes.is_bool_dtype(col.dtype):
             continue
         na = col.isin(NA_WORDS).to_numpy(dtype=bool)
         if not na.any():
@@ -359,12 +367,17 @@ def _header(table: str, path: Path, kind: str, opts: dict[str, Any]) -> list[Any
     return found
 
 
+#: read_csv options that do not shape the header line, or clash with reading it alone.
+_NOT_FOR_THE_HEADER = frozenset({"engine", "dtype", "parse_dates", "usecols", "na_values", "keep_default_na",
+                                 "na_filter", "converters", "index_col", "nrows", "skipfooter", "chunksize",
+                                 "iterator"})
+
+
 def _doubled_names(path: Path, kind: str, opts: dict[str, Any]) -> list[str]:
     """Names the header line of a CSV file holds more than once (before pandas makes them unique)."""
     if kind != "csv" or {"header", "names"} & set(opts):
         return []
-    head = {k: v for k, v in opts.items() if k not in ("engine", "dtype", "parse_dates", "usecols", "na_values",
-                                                         "keep_default_na", "converters", "index_col")}
+    head = {k: v for k, v in opts.items() if k not in _NOT_FOR_THE_HEADER}
     first = pd.read_csv(path, nrows=1, header=None, dtype="str", keep_default_na=False, **head)
     names = [str(v) for v in first.iloc[0]] if len(first) else []
     return sorted({n for n in names if names.count(n) > 1})
@@ -376,12 +389,12 @@ def _copy(dtype: Any) -> Any:
 
 
 def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str],
-          words: list[str] | None = None) -> pd.DataFrame:
-    """The file's rows; a CSV's id and word columns (``words``) keep 'NA' and the like as text
-    (:func:`_na_words_missing`) unless ``na_values`` or ``keep_default_na`` is given."""
-    if kind == "csv" and not {"na_values", "keep_default_na"} & set(opts):
+          labels: list[str] | None = None) -> pd.DataFrame:
+    """The file's rows; a CSV's label columns (``labels``) keep 'NA' and the like as text
+    (:func:`_na_words_missing`) unless ``na_values``, ``keep_default_na`` or ``na_filter`` is given."""
+    if kind == "csv" and not {"na_values", "keep_default_na", "na_filter"} & set(opts):
         frame = _read(table, path, kind, {**opts, "keep_default_na": False, "na_values": [""]}, text)
-        return _na_words_missing(frame, words or [], text)
+        return _na_words_missing(frame, labels or [], text)
     try:
         if kind == "parquet":
             return pd.read_parquet(path, **opts)

@@ -319,7 +319,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     reason = pd.Series("", index=asked.index, dtype="object")
     number = pd.Series(np.arange(1, len(asked) + 1), index=asked.index)  # from 1, in asking order
     blank = asked == ""
-    reason[blank] = "missing id: asked id number " + number[blank].astype("str") + " is empty"
+    reason[blank] = "missing id: asked id number " + number[blank].astype("str") + " is empty or NA"
     again = asked.duplicated() & ~blank
     first = number.groupby(asked.to_numpy()).transform("min")
     reason[again] = ("duplicate: asked id number " + number[again].astype("str") + " repeats number "

@@ -170,8 +170,10 @@ SCORE_OUTSIDE_SCALE = Rule("score_outside_scale", "score outside its survey's sc
 def null_rule(column: str, kind: str) -> Rule:
     """Nulls (or ``''``) in a required column; ``kind`` is the column's ``ColumnSpec.kind``."""
     noun = "customer id" if kind == "id" else f"{column} value"
+    words = ("; in a CSV file 'NA', 'NULL', 'None' and the like are missing too: if such a value is real, set "
+             "read_options: {keep_default_na: false, na_values: ['']}") if kind in ("id", "str") else ""
     return Rule("null", f"null {noun}", f"null {noun}s",
-                f"fill in {column} or remove those rows (it is required in every row)")
+                f"fill in {column} or remove those rows (it is required in every row){words}")
 
 
 DATE_ORDER = {"subscriptions": ("start", "end"), "tickets": ("opened_at", "resolved_at")}

@@ -328,13 +328,13 @@ def _read_list(path: str, mapped: list[str] | None = None) -> list[str]:
         log.info("%s: reading its %s column only; other columns ignored: %s", where, column, others)
     try:
         # pyarrow, as the tables' CSV files are read: a row with more fields than the header is an error (pandas'
-        # C engine would take the first column as an index, or drop the extra field), and only an empty cell is
-        # missing: 'NA' is a customer id, as in the tables. An empty line is a row (a missing id), so that rows
-        # keep their numbers. Empty lines before the header or after the last row are no rows.
+        # C engine would take the first column as an index, or drop the extra field), and NA, null and the like
+        # are missing, as in the tables. An empty line is a row (a missing id), so that rows keep their numbers.
+        # Empty lines before the header or after the last row are no rows.
         if kind == "csv":
             lead, trail = _edge_empty_lines(src)
             raw = pd.read_csv(src, usecols=[column], dtype="str", engine="pyarrow", skip_blank_lines=False,
-                              skiprows=lead, keep_default_na=False, na_values=[""])[column]
+                              skiprows=lead)[column]
             raw = raw.iloc[: max(len(raw) - trail, 0)]
         else:
             raw = pd.read_parquet(src, columns=[column])[column]
@@ -353,7 +353,7 @@ def _read_list(path: str, mapped: list[str] | None = None) -> list[str]:
     blank = int(ids.isna().sum())
     if blank:
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(ids.isna().to_numpy())[:5])
-        log.warning("%s: %d missing id(s) (empty or blank), e.g. at data row(s) %s; they are listed as unscored",
+        log.warning("%s: %d missing id(s) (empty, blank or NA), e.g. at data row(s) %s; they are listed as unscored",
                     where, blank, rows)
     return ids.fillna("").tolist()
 

@@ -89,26 +89,36 @@ def test_with_a_decimal_comma_a_dot_is_never_read_as_the_decimal_mark(tmp_path):
     assert out["amount"].tolist() == [1250.0, 2000.0, 12.5]
 
 
-def test_missing_value_words_stay_text_in_ids_and_words_and_mean_missing_elsewhere(tmp_path):
-    """A customer 'NA' and the region 'NA' (North America) were read as missing; 'NULL' for an open ticket and
-    'NA' in a number column of the user's still are missing."""
+def test_missing_value_words_stay_labels_in_label_columns_and_mean_missing_elsewhere(tmp_path):
+    """The region 'NA' (North America) was read as missing; 'NULL' for an open ticket, 'None' as a referrer and
+    'NA' in a number column of the user's still are missing, and a customer id 'NA' is a null id whose fix
+    says how to keep it."""
     customers = tmp_path / "customers.csv"
-    customers.write_text("customer_id,region,signup_at,visits\nNA,NA,NULL,3\nB,EU,2024-01-01,NA\nC,,,\n",
-                         encoding="utf-8")
+    customers.write_text("customer_id,region,signup_at,visits,referred_by\nA,NA,NULL,3,None\nB,EU,2024-01-01,NA,A\n"
+                         "C,,,,\n", encoding="utf-8")
     out = read_table("customers", customers)
-    assert out["customer_id"].tolist() == ["NA", "B", "C"]
     assert out["region"].tolist()[:2] == ["NA", "EU"] and pd.isna(out["region"].iloc[2])  # blank: missing
     assert out["signup_at"].isna().tolist() == [True, False, True]
+    assert out["referred_by"].isna().tolist() == [True, False, True]
     assert out["visits"].dtype == "float64" and out["visits"].isna().tolist() == [False, True, True]
     tickets = tmp_path / "tickets.csv"
-    tickets.write_text("customer_id,opened_at,resolved_at,first_contact_resolved\nA,2024-01-01,NULL,N/A\n"
-                       "B,2024-01-02,2024-01-03,yes\n", encoding="utf-8")
+    tickets.write_text("customer_id,opened_at,resolved_at,first_contact_resolved,channel\n"
+                       "A,2024-01-01,NULL,N/A,NA\nB,2024-01-02,2024-01-03,yes,email\n", encoding="utf-8")
     got = read_table("tickets", tickets)
     assert got["resolved_at"].isna().tolist() == [True, False]
     assert got["first_contact_resolved"].isna().tolist() == [True, False]
-    # the user's own na_values still decide: 'NA' is then missing everywhere, the id too
-    with pytest.raises(SchemaError, match=r"customers.customer_id: 1 null customer id at data row 1 of "):
-        read_table("customers", customers, read_options={"na_values": ["NA"]})
+    assert got["channel"].tolist() == ["NA", "email"]
+    na_id = tmp_path / "tx.csv"
+    na_id.write_text("customer_id,timestamp,amount\nNA,2024-01-05,10\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"1 null customer id at data row 1 of .*; fix: fill in customer_id or remove "
+                                          r"those rows \(it is required in every row\); in a CSV file 'NA', 'NULL', "
+                                          r"'None' and the like are missing too: if such a value is real, set "
+                                          r"read_options: \{keep_default_na: false, na_values: \[''\]\}"):
+        read_table("transactions", na_id)
+    kept = read_table("transactions", na_id, read_options={"keep_default_na": False, "na_values": [""]})
+    assert kept["customer_id"].tolist() == ["NA"]
+    # the user's own na_values decide: 'NA' is then missing in the region too
+    assert read_table("customers", customers, read_options={"na_values": ["NA"]})["region"].isna().sum() == 2
 
 
 def test_a_header_naming_a_column_twice_is_refused_before_pandas_renames_it(tmp_path):

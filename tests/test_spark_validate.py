@@ -86,7 +86,8 @@ def on_spark(spark) -> dict[str, list[str]]:
 def test_every_transactions_rule_raises_with_its_count_example_ids_and_fix(on_spark):
     assert on_spark["transactions"] == [
         "transactions.customer_id: 1 null customer id (e.g. timestamp='2024-01-03 00:00:00'); fix: fill in "
-        "customer_id or remove those rows (it is required in every row)",
+        "customer_id or remove those rows (it is required in every row); in a CSV file 'NA', 'NULL', 'None' and the "
+        "like are missing too: if such a value is real, set read_options: {keep_default_na: false, na_values: ['']}",
         "transactions.timestamp: 1 null timestamp value (e.g. customer_id='B'); fix: fill in timestamp or "
         "remove those rows (it is required in every row)",
         "transactions.amount: 1 non-numeric value (e.g. customer_id='D' amount=inf); fix: write plain numbers "

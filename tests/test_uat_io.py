@@ -188,7 +188,9 @@ def test_a_blank_id_is_a_null_id_reported_with_its_row(tmp_path):
         read_table("transactions", path)
     assert exc.value.problems == [
         "transactions.customer_id: 1 null customer id at data row 2 of " + str(path)
-        + "; fix: fill in customer_id or remove those rows (it is required in every row)"]
+        + "; fix: fill in customer_id or remove those rows (it is required in every row); in a CSV file 'NA', "
+        "'NULL', 'None' and the like are missing too: if such a value is real, set read_options: "
+        "{keep_default_na: false, na_values: ['']}"]
 
 
 def test_ids_that_differ_only_by_spaces_are_duplicates_in_a_one_row_per_customer_table():

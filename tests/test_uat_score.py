@@ -268,7 +268,7 @@ def test_only_the_id_column_of_the_list_is_read_and_the_others_are_said_to_be_ig
 
 
 def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(tmp_path, fake_run, caplog):
-    (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\nNA,Ed\n")  # 'NA': an id
+    (tmp_path / "ids.csv").write_text("customer_id,owner\n07592,Ann\n,Bob\n   ,Cy\n07592,Di\nNA,Ed\n")
     # a line of spaces and an empty line are rows with a missing id, so the rows keep their numbers; empty
     # lines after the last row are no rows
     (tmp_path / "one.csv").write_text("customer_id\nA\n   \nB\n\nC\n\n\n")
@@ -277,28 +277,26 @@ def test_a_missing_id_in_the_list_is_asked_and_listed_as_unscored_with_its_row(t
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 0
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "one.csv"), "--overwrite")) == 0
         assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "two.csv"), "--overwrite")) == 0
-    assert fake_run[0][1] == ["07592", "", "", "07592", "NA"]
+    assert fake_run[0][1] == ["07592", "", "", "07592", ""]
     assert fake_run[1][1] == ["A", "", "B", "", "C"]
     assert fake_run[2][1] == ["A", "", "B", ""]
-    assert f"--customers {tmp_path / 'one.csv'}: 2 missing id(s) (empty or blank), e.g. at data row(s) 2, 4;" \
+    assert f"--customers {tmp_path / 'one.csv'}: 2 missing id(s) (empty, blank or NA), e.g. at data row(s) 2, 4;" \
            in caplog.text
-    assert f"--customers {tmp_path / 'ids.csv'}: 2 missing id(s) (empty or blank), e.g. at data row(s) 2, 3; " \
-           "they are listed as unscored" in caplog.text
+    assert f"--customers {tmp_path / 'ids.csv'}: 3 missing id(s) (empty, blank or NA), e.g. at data row(s) 2, 3, " \
+           "5; they are listed as unscored" in caplog.text
     keep, unscored = account_for(fake_run[0][1], {"07592"}, {"07592"}, TimeConfig())  # type: ignore[arg-type]
     assert keep.tolist() == ["07592"]
     assert unscored.to_dict("list") == {
-        "customer_id": ["", "", "07592", "NA"],
-        "reason": ["missing id: asked id number 2 is empty", "missing id: asked id number 3 is empty",
-                   "duplicate: asked id number 4 repeats number 1",
-                   "unknown customer id: not in the transactions, customers or subscriptions tables"],
+        "customer_id": ["", "", "07592", ""],
+        "reason": ["missing id: asked id number 2 is empty or NA", "missing id: asked id number 3 is empty or NA",
+                   "duplicate: asked id number 4 repeats number 1", "missing id: asked id number 5 is empty or NA"],
     }
 
 
 @pytest.mark.parametrize(("text", "ids"), [
     ("\n\ncustomer_id\na\n\nb\n", ["a", "", "b"]),  # empty lines before the header are no rows
     ("\r\ncustomer_id,n\r\na,1\r\n", ["a"]),
-    ("customer_id\na\nb\n\"\"\n", ["a", "b", ""]),  # a missing id in the last row is a row
-    ("customer_id\na\nNA\n", ["a", "NA"]),  # NA is an id, as in the tables
+    ("customer_id\na\nb\nNA\n", ["a", "b", ""]),  # a missing id in the last row is a row
     ("customer_id\na\n\"\"\n\n\n", ["a", ""]),
     ("customer_id,name\na,x\n,\n", ["a", ""]),
 ])
