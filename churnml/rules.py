@@ -21,9 +21,11 @@ from churnml.schema import SCORE_SCALES
 
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
-    "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
-    "ambiguous_date_rule", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "fractional",
-    "guess_column", "header_separator", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks", "scale_text",
+    "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY",
+    "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
+    "doubled_columns_text", "emptied_text", "fractional", "guess_column", "header_separator",
+    "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
+    "scale_text",
 ]
 
 

@@ -350,7 +350,8 @@ def _index(frame: pd.DataFrame, mask: np.ndarray, example: pd.Series | None = No
 
 def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]:
     """The contract's rules on values that :func:`churnml.io.read_table` enforces: survey types, their
-    score scales and whole points, the numbers that cannot be negative (``NON_NEGATIVE``), and one row per key (``customers``, ``loyalty``). ``typed``: the columns of the right dtype."""
+    score scales and whole points, the numbers that cannot be negative (``NON_NEGATIVE``), and one row
+    per key (``customers``, ``loyalty``). ``typed``: the columns of the right dtype."""
     problems = []
     spec = TABLE_SPECS[table]
     if table == "surveys" and {"survey", "score"} <= typed:
