@@ -454,3 +454,25 @@ def test_btyd_features_say_once_that_the_fit_warned_at_many_cutoffs(caplog) -> N
         add_btyd_features(rows.loc[rows["cutoff"] == "2024-02-01"], 30)
     assert [r.getMessage()[:61] for r in caplog.records] == [
         "BG/NBD features at cutoff 2024-02-01: BGNBD.fit: parameters w"]
+
+
+def test_the_series_gives_scipys_2f1_on_ordinary_parameters() -> None:
+    from scipy.special import hyp2f1
+
+    from churnml.btyd.bgnbd import _hyp2f1_series
+
+    rows = np.array([(0.243, 2.426, 3.2, 0.1), (5.0, 3.0, 7.5, 0.5), (2.0, 1.5, 2.8, 0.9), (12.0, 40.0, 51.0, 0.02)])
+    a, b, c, z = rows.T
+    np.testing.assert_allclose(_hyp2f1_series(a, b, c, z), hyp2f1(a, b, c, z), rtol=1e-12)
+
+
+def test_expected_purchases_stay_finite_when_the_fit_runs_to_an_extreme() -> None:
+    """r and alpha in the millions, a near 0 (buyers as regular as invoices): scipy's 2F1 was NaN, so were the
+    expected purchases and every CLV built on them. With no drop-out to speak of they are the Poisson-Gamma
+    mean, (r + x) / (alpha + T) * t."""
+    model = BGNBD()
+    model.params_ = {"r": 3269017.37, "alpha": 8697094.68, "a": 3.059e-07, "b": 85582.96}
+    s = _summary([5.0, 8.0, 11.0], [13.0, 14.0, 14.0], [14.0, 14.0, 14.0])
+    got = model.expected_purchases(30 / 7, s).to_numpy()
+    limit = (3269017.37 + s["frequency"].to_numpy()) / (8697094.68 + 14.0) * 30 / 7
+    np.testing.assert_allclose(got, limit, rtol=1e-4)

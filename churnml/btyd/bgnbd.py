@@ -65,6 +65,39 @@ def _bgnbd_ll_grad(
     return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
+#: Most terms :func:`_hyp2f1_series` adds before it gives up (NaN).
+_SERIES_TERMS = 20_000
+
+
+def _hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Gauss' 2F1 for 0 <= z < 1: scipy's, and where that is not finite, the series summed term by term.
+
+    scipy's ``hyp2f1`` returns NaN for parameters in the millions (BG/NBD's r and alpha when a fit runs to an
+    extreme), although the series converges quickly there (z is tiny); its terms are summed then.
+    """
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (a, b, c, z)))
+    out = np.asarray(hyp2f1(a, b, c, z), dtype="float64").copy()
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = _hyp2f1_series(a[bad], b[bad], c[bad], z[bad])
+    return out
+
+
+def _hyp2f1_series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``sum_n (a)_n (b)_n / ((c)_n n!) z^n``, until every term is below 1e-17 of its sum (NaN if it is not
+    within :data:`_SERIES_TERMS` terms)."""
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    done = np.zeros(z.shape, dtype=bool)
+    for n in range(_SERIES_TERMS):
+        term = term * (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z
+        total = np.where(done, total, total + term)
+        done |= np.abs(term) <= 1e-17 * np.abs(total)
+        if done.all():
+            return total
+    return np.where(done, total, np.nan)
+
+
 def _p_silent(
     s: np.ndarray, beta: np.ndarray, a: float | np.ndarray, b: float | np.ndarray,
     lead: float | np.ndarray, h: float,
@@ -179,7 +212,7 @@ class BGNBD(BaseEstimator):
         x, _, T = _rfm(summary, "BGNBD.expected_purchases")
         s, beta = r + x, alpha + T
         ratio = np.exp(s * (np.log(beta) - np.log(beta + t)))
-        tail = 1.0 - ratio * hyp2f1(s, b + x, a + b + x - 1.0, t / (beta + t))
+        tail = 1.0 - ratio * _hyp2f1(s, b + x, a + b + x - 1.0, t / (beta + t))
         e = (a + b + x - 1.0) / (a - 1.0) * tail * self.p_alive(summary).to_numpy()
         return pd.Series(e, index=summary.index, name="expected_purchases")
 
