@@ -389,12 +389,17 @@ def _copy(dtype: Any) -> Any:
 
 
 def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str],
-          labels: list[str] | None = None) -> pd.DataFrame:
+          labels: list[str]) -> pd.DataFrame:
     """The file's rows; a CSV's label columns (``labels``) keep 'NA' and the like as text
     (:func:`_na_words_missing`) unless ``na_values``, ``keep_default_na`` or ``na_filter`` is given."""
-    if kind == "csv" and not {"na_values", "keep_default_na", "na_filter"} & set(opts):
-        frame = _read(table, path, kind, {**opts, "keep_default_na": False, "na_values": [""]}, text)
-        return _na_words_missing(frame, labels or [], text)
+    if kind != "csv" or {"na_values", "keep_default_na", "na_filter"} & set(opts):
+        return _read_file(table, path, kind, opts, text)
+    frame = _read_file(table, path, kind, {**opts, "keep_default_na": False, "na_values": [""]}, text)
+    return _na_words_missing(frame, labels, text)
+
+
+def _read_file(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:
+    """The file's rows as pandas reads them with ``opts``, the ``text`` columns as text."""
     try:
         if kind == "parquet":
             return pd.read_parquet(path, **opts)

@@ -476,3 +476,5 @@ def test_expected_purchases_stay_finite_when_the_fit_runs_to_an_extreme() -> Non
     got = model.expected_purchases(30 / 7, s).to_numpy()
     limit = (3269017.37 + s["frequency"].to_numpy()) / (8697094.68 + 14.0) * 30 / 7
     np.testing.assert_allclose(got, limit, rtol=1e-4)
+    # with a lead time too (2F1 of P(no purchase)): without drop-outs a lead changes nothing, Poisson forgets
+    np.testing.assert_allclose(model.p_no_purchase(30 / 7, s, lead=2.0), model.p_no_purchase(30 / 7, s), rtol=1e-9)

@@ -69,11 +69,12 @@ def _bgnbd_ll_grad(
 _SERIES_TERMS = 20_000
 
 
-def _hyp2f1(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Gauss' 2F1 for 0 <= z < 1: scipy's, and where that is not finite, the series summed term by term.
+def _hyp2f1(a: float | np.ndarray, b: float | np.ndarray, c: float | np.ndarray, z: float | np.ndarray) -> np.ndarray:
+    """Gauss' 2F1 for |z| < 1: scipy's, and where that is not finite, the series summed term by term.
 
     scipy's ``hyp2f1`` returns NaN for parameters in the millions (BG/NBD's r and alpha when a fit runs to an
-    extreme), although the series converges quickly there (z is tiny); its terms are summed then.
+    extreme), although the series converges quickly there (|z| is tiny); its terms are summed then. Every
+    2F1 of the model goes through here (the expected purchases and, with a lead time, P(no purchase)).
     """
     a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (a, b, c, z)))
     out = np.asarray(hyp2f1(a, b, c, z), dtype="float64").copy()
@@ -111,7 +112,7 @@ def _p_silent(
     quiet = np.exp(s * (np.log(beta) - np.log(beta + h)))
     if np.all(np.asarray(lead) == 0):
         return quiet
-    return 1.0 - hyp2f1(s, a, a + b, -lead / beta) + quiet * hyp2f1(s, a, a + b, -lead / (beta + h))
+    return 1.0 - _hyp2f1(s, a, a + b, -lead / beta) + quiet * _hyp2f1(s, a, a + b, -lead / (beta + h))
 
 
 _EXTREME = (

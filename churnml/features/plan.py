@@ -29,7 +29,7 @@ from churnml.features.tickets import tickets_family
 from churnml.features.windowed import windowed_family
 from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
-from churnml.windows import DAY, to_cutoff
+from churnml.windows import DAY, history_mask, history_sql, to_cutoff
 
 __all__ = ["FAMILIES", "FeaturePlan", "order_problem", "plan_features", "table_of"]
 
@@ -127,11 +127,11 @@ def _distinct(frame: TableSource | None, column: str, before: pd.Timestamp) -> t
     if frame is None:
         return ()
     if isinstance(frame, ParquetSource):
-        sql = (f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL '
-               f'AND "timestamp" < TIMESTAMP \'{before}\'')
+        seen = history_sql('"timestamp"', f"TIMESTAMP '{before}'")
+        sql = f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL AND {seen}'
         values = run_sql(sql, {"t": frame[[column, "timestamp"]]})["v"].tolist()
     else:
-        values = frame.loc[frame["timestamp"] < before, column].dropna().unique().tolist()
+        values = frame.loc[history_mask(frame["timestamp"], before), column].dropna().unique().tolist()
     return tuple(sorted(str(v) for v in values))
 
 

@@ -40,7 +40,7 @@ from churnml.labels import (
 from churnml.schema import STAND_IN
 from churnml.spark.session import check_session
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
-from churnml.windows import DataSpan, to_cutoff
+from churnml.windows import DataSpan, history_sql, to_cutoff
 
 __all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
            "write_parquet"]
@@ -122,9 +122,9 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
             values = {c: [None] for c in cols} | {"timestamp": [pd.Timestamp(first)]}
         kind = {"events": "event_type", "surveys": "survey"}.get(name)
         if kind and last is not None:  # each type with its first time before the last cutoff, as plan_features reads
-            rows = (getattr(tables, name).where(F.col(kind).isNotNull() & (
-                F.col("timestamp") < F.lit(str(last)).cast("timestamp_ntz")))
-                .groupBy(kind).agg(F.min("timestamp").alias("timestamp")).orderBy(kind).collect())
+            seen = F.expr(history_sql("`timestamp`", f"TIMESTAMP_NTZ '{last}'"))
+            rows = (getattr(tables, name).where(F.col(kind).isNotNull() & seen).groupBy(kind)
+                    .agg(F.min("timestamp").alias("timestamp")).orderBy(kind).collect())
             values = {c: [None] * len(rows) for c in cols} | {kind: [r[kind] for r in rows],
                                                              "timestamp": [pd.Timestamp(r["timestamp"]) for r in rows]}
         stand_in[name] = pd.DataFrame(values)
