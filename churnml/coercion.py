@@ -231,6 +231,23 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
     return out
 
 
+def _convert_text(rep: Report, name: str, col: pd.Series) -> pd.Series:
+    """Text stripped of surrounding white space, blank = missing, as ids are (one log line if it changed any):
+    an export's ``'login '`` and ``'login'`` are one event type, ``' Pro'`` and ``'Pro'`` one plan."""
+    text = _as_text(col)
+    out = text.str.strip()
+    changed = (out.ne(text) & text.notna()).to_numpy(dtype=bool, na_value=False)
+    if not changed.any():
+        return text.where(text != "") if (text == "").any() else text
+    shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
+    pairs = ", ".join(f"{a!r} -> {b!r}" if b else f"{a!r} -> missing" for a, b in zip(shown["a"], shown["b"],
+                                                                                     strict=True))
+    n = int(changed.sum())
+    log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); values that differ only by it "
+                "are one, blank ones are missing", rep.table, name, n, "value" if n == 1 else "values", pairs)
+    return out.where(out != "")
+
+
 _DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set read_options: {decimal: ','}"
 _THOUSANDS = "; for a CSV file written with thousands separators ('1,234,000'), set read_options: {thousands: ','}"
 
@@ -318,8 +335,8 @@ def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
         elif c.kind == "bool":
             out[c.name] = _convert_bool(rep, c.name, col)
         else:
-            out[c.name] = _as_text(col)
-        missing = missing_mask(out[c.name] if c.kind == "id" else col)
+            out[c.name] = _convert_text(rep, c.name, col)
+        missing = missing_mask(out[c.name] if c.kind in ("id", "str") else col)
         if not c.nullable and missing.any():
             rep.add(c.name, null_rule(c.name, c.kind), missing, None)
     return out

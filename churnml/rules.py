@@ -24,7 +24,7 @@ __all__ = [
     "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY",
     "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
     "doubled_columns_text", "emptied_text", "fractional", "guess_column", "header_separator",
-    "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
+    "empty_table_text", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
     "scale_text",
 ]
 
@@ -255,6 +255,13 @@ def missing_columns_text(table: str, absent: list[str], found: list[str]) -> str
 
 
 def no_rows_text(table: str, of: str) -> str:
-    """The message of a table given without rows; ``of`` is ``' (source)'`` or ``''`` (both engines)."""
-    return (f"table '{table}'{of} has no rows; it needs at least one "
-            "(check the file and its read_options, or leave the table out)")
+    """The message of a transactions table given without rows; ``of`` is ``' (source)'`` or ``''`` (both
+    engines). Other tables may have none (:func:`empty_table_text`)."""
+    return f"table '{table}'{of} has no rows; it needs at least one (check the file and its read_options)"
+
+
+def empty_table_text(table: str, of: str) -> str:
+    """The warning about an optional table given with columns and no rows (both engines): it is kept, empty."""
+    return (f"table '{table}'{of} has no rows: it is taken as given and empty (no customer has any, so its "
+            "features are their no-row values and its KPIs 0 or n/a); if this data is not recorded, leave the "
+            "table out instead")

@@ -43,6 +43,7 @@ from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import (
     NON_NEGATIVE,
     SCORE_NOT_WHOLE,
+    empty_table_text,
     fractional,
     missing_columns_text,
     negative_rule,
@@ -256,7 +257,9 @@ def validate_table(
     end = as_local(data_end, "data.end", timezone)
     of = f" ({source})" if source else ""
     if len(raw) == 0:
-        raise EmptyDataError(no_rows_text(table, of))
+        if table == "transactions":
+            raise EmptyDataError(no_rows_text(table, of))
+        log.warning("%s", empty_table_text(table, of))
     rep = Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
     raw = raw.reset_index(drop=True)
     doubled = raw.columns[raw.columns.duplicated()].unique()
@@ -285,7 +288,7 @@ def _drop(frame: pd.DataFrame, table: str, of: str, negative: np.ndarray | None,
         if mask is not None and mask.any():
             log.warning("%s%s: dropped %d %s", table, of, int(mask.sum()), rule.dropped)
             drop |= mask
-    if drop.all():
+    if drop.any() and drop.all():
         raise EmptyDataError(emptied_text(table, of))
     out = frame.loc[~drop].reset_index(drop=True) if drop.any() else frame
     log.info("validated %s%s: %d rows, %d columns", table, of, len(out), out.shape[1])

@@ -547,3 +547,22 @@ def test_with_an_order_id_a_purchase_is_an_order_s_rows_of_one_day():
     old = plan.to_dict()
     del old["orders"]
     assert not type(plan).from_dict(old).orders
+
+
+def test_an_optional_table_given_empty_is_present_and_every_customer_gets_its_no_row_values(
+        tiny_tx, tiny_events, tiny_surveys, tiny_tickets, tiny_subscriptions, tiny_customers):
+    # a header-only export (read_table keeps it, typed and empty): the family is there, nobody has a row
+    given = {"transactions": tiny_tx, "events": tiny_events.iloc[:0], "surveys": tiny_surveys.iloc[:0],
+             "tickets": tiny_tickets.iloc[:0], "subscriptions": tiny_subscriptions.iloc[:0],
+             "customers": tiny_customers.iloc[:0]}
+    plan = plan_features(given, ["2024-03-01"], FeaturesConfig(windows=[30]))
+    assert set(plan.families) >= {"events", "surveys", "tickets", "subscriptions", "customers"}
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-03-01"] * 2).astype("datetime64[us]")})
+    out = compute_features(given, spine, plan).set_index("customer_id")
+    for col, value in {"evt_all_count_30d": 0, "tkt_count_all": 0, "sub_active": 0, "sub_count_all": 0}.items():
+        assert out[col].tolist() == [value, value], col
+    for col in ("sub_plan", "sub_mrr", "tkt_resolution_mean_days"):
+        assert out[col].isna().all(), col
+    assert [c for c in out.columns if c.startswith("srv_")] == ["srv_answers_all"]  # no survey type: no rows
+    assert out["srv_answers_all"].tolist() == [0, 0]

@@ -131,6 +131,24 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     assert got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01")), "rfm_orders_all"] == 5
 
 
+def test_features_with_empty_optional_tables_equal_duckdb_and_are_the_no_row_values(spark, tiny_tx, tiny_events,
+                                                                                    tiny_tickets, tiny_customers):
+    from churnml.config import FeaturesConfig
+    from churnml.spark import features, from_pandas, plan_features_spark, spark_tables
+
+    given = {"transactions": tiny_tx, "events": tiny_events.iloc[:0], "tickets": tiny_tickets.iloc[:0],
+             "customers": tiny_customers.iloc[:0]}
+    cfg = FeaturesConfig(windows=[7, 30], censored_windows="flag")
+    plan = plan_features(given, ["2024-03-01"], cfg)
+    assert {"events", "tickets", "customers"} <= set(plan.families) and plan.event_types == ()
+    assert plan_features_spark(spark_tables(spark, given), ["2024-03-01"], cfg) == plan
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-03-01"] * 2).astype("datetime64[us]")})
+    duck = compute_features(given, spine, plan)
+    assert_same(duck, _local(features(spark, spark_tables(spark, given), from_pandas(spark, spine), plan)))
+    assert duck["evt_all_count_30d"].tolist() == [0, 0] and duck["tkt_count_30d"].tolist() == [0, 0]
+
+
 def test_the_customer_summary_of_spark_scoring_equals_summary_at_with_returns(spark):
     from churnml.btyd import summary_at
     from churnml.spark import customer_summary, spark_tables

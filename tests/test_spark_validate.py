@@ -270,6 +270,18 @@ def test_ids_are_stripped_of_the_white_space_python_strips_also_the_separators_u
     assert sorted(got) == ["A", "A", "A", "A", "B"]
 
 
+def test_text_columns_are_stripped_and_blank_is_null_as_on_the_pandas_path(spark):
+    raw = frame(customer_id=["A", "A", "B", "B"], timestamp=["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+                event_type=["login ", "login", "\x1cemail_open\u3000", "email_open"], value=[1.0, 2.0, 3.0, 4.0])
+    got = _local(_spark_check(spark, "events", raw))
+    assert got["event_type"].tolist() == validate_table("events", raw)["event_type"].tolist()
+    assert got["event_type"].tolist() == ["login", "login", "email_open", "email_open"]
+    subs = frame(customer_id=["A", "B", "C"], start=["2024-01-01"] * 3, end=[None] * 3, plan=[" Pro", "  ", "Pro"])
+    plans = _local(_spark_check(spark, "subscriptions", subs))["plan"]
+    assert plans.isna().tolist() == validate_table("subscriptions", subs)["plan"].isna().tolist() == [False, True, False]
+    assert plans.dropna().tolist() == ["Pro", "Pro"]
+
+
 def test_tables_outside_the_spark_path_and_non_utc_sessions_are_config_errors(spark):
     raw = frame(customer_id=["A"], timestamp=["2024-01-01"], amount=[1.0])
     with pytest.raises(ConfigError, match="not 'marketing_spend'"):

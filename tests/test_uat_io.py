@@ -182,6 +182,25 @@ def test_ids_are_stripped_so_spaced_variants_are_one_customer_and_one_line_is_lo
                                "(e.g. '007 ' -> '007', ' 007' -> '007', '\\t008\\t' -> '008')")
 
 
+def test_text_columns_are_stripped_so_an_exports_padded_event_types_and_plans_are_one_value(tmp_path, caplog):
+    path = csv(tmp_path, "customer_id,timestamp,event_type\n1,2024-01-01,login \n1,2024-01-02,login\n"
+                         "2,2024-01-03, email_open\n2,2024-01-04,email_open\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = read_table("events", path)
+    assert out["event_type"].tolist() == ["login", "login", "email_open", "email_open"]
+    lines = [r.getMessage() for r in caplog.records if "white space" in r.getMessage()]
+    assert lines == ["events.event_type: stripped surrounding white space from 2 values (e.g. 'login ' -> 'login', "
+                     "' email_open' -> 'email_open'); values that differ only by it are one, blank ones are missing"]
+    # an optional label: a blank one is missing, like an empty cell; a required one blank is the null rule's
+    raw = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "region": [" north", "north", "  ", ""]})
+    region = validate_table("customers", raw)["region"]
+    assert region.isna().tolist() == [False, False, True, True]
+    assert region.dropna().tolist() == ["north", "north"]
+    blank = pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01"], "event_type": ["  "]})
+    with pytest.raises(SchemaError, match=r"events.event_type: 1 null event_type value at index 0; fix: fill in"):
+        validate_table("events", blank)
+
+
 def test_a_blank_id_is_a_null_id_reported_with_its_row(tmp_path):
     path = csv(tmp_path, 'customer_id,timestamp,amount\n007,2024-01-01,1\n"  ",2024-01-02,2\n')
     with pytest.raises(SchemaError) as exc:

@@ -229,9 +229,18 @@ def test_tickets_resolved_before_they_were_opened_are_reported(tmp_path):
     assert msg.startswith("tickets.resolved_at: 1 resolved_at before opened_at at data row 1 of ")
 
 
-def test_an_empty_table_is_an_empty_data_error_naming_the_table(tmp_path):
-    with pytest.raises(EmptyDataError, match="table 'events' .* has no rows"):
-        read_table("events", csv(tmp_path, "customer_id,timestamp,event_type\n"))
+def test_empty_transactions_are_an_empty_data_error_and_an_empty_optional_table_is_kept_typed(tmp_path, caplog):
+    with pytest.raises(EmptyDataError, match=r"table 'transactions' \(.*\) has no rows; it needs at least one"):
+        read_table("transactions", csv(tmp_path, "customer_id,timestamp,amount\n"))
+    path = tmp_path / "events.csv"  # a nightly export of a quiet day: the header only
+    path.write_text("customer_id,timestamp,event_type,value\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = read_table("events", path)
+    assert len(out) == 0 and out.dtypes.astype(str).to_dict() == {
+        "customer_id": "str", "timestamp": "datetime64[us]", "event_type": "str", "value": "float64"}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"table 'events' ({path}) has no rows: it is taken as given and empty (no customer has any, so its features "
+        "are their no-row values and its KPIs 0 or n/a); if this data is not recorded, leave the table out instead"]
 
 
 def test_every_broken_rule_is_reported_at_once_in_one_error(tmp_path):

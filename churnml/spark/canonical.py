@@ -125,8 +125,9 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str, tz: str = "UTC") ->
     if c.kind == "id":  # the id rule of churnml.ids: stripped, blank = null
         text = _strip(_as_text(raw, dtype))
         return F.when(text != "", text)
-    if c.kind == "str":
-        return _as_text(raw, dtype)
+    if c.kind == "str":  # stripped, blank = null, as pandas' path (churnml.coercion)
+        text = _strip(_as_text(raw, dtype))
+        return F.when(text != "", text)
     if c.kind == "time" and tz != "UTC" and isinstance(dtype, T.TimestampType):
         return F.from_utc_timestamp(raw, tz).cast("timestamp_ntz")  # the session is UTC (check_session)
     return raw.cast(_SPARK_TYPES[c.kind])

@@ -125,8 +125,8 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
             seen = F.expr(history_sql("`timestamp`", f"TIMESTAMP_NTZ '{last}'"))
             rows = (getattr(tables, name).where(F.col(kind).isNotNull() & seen).groupBy(kind)
                     .agg(F.min("timestamp").alias("timestamp")).orderBy(kind).collect())
-            values = {c: [None] * len(rows) for c in cols} | {kind: [r[kind] for r in rows],
-                                                             "timestamp": [pd.Timestamp(r["timestamp"]) for r in rows]}
+            times = pd.Series([pd.Timestamp(r["timestamp"]) for r in rows], dtype="datetime64[us]")  # typed if none
+            values = {c: [None] * len(rows) for c in cols} | {kind: [r[kind] for r in rows], "timestamp": times}
         stand_in[name] = pd.DataFrame(values)
         stand_in[name].attrs[STAND_IN] = name  # not data: the Spark tables are validated where they are read
     return plan_features(stand_in, cutoffs, cfg, horizon_days=horizon_days)

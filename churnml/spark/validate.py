@@ -45,7 +45,7 @@ from churnml.coercion import (
     emptied_text,
 )
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
-from churnml.rules import no_rows_text
+from churnml.rules import empty_table_text, no_rows_text
 from churnml.schema import TableSpec, spec_for
 from churnml.spark.canonical import (
     canonical_columns,
@@ -309,7 +309,9 @@ def validate_spark_table(
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
-        raise EmptyDataError(no_rows_text(table, of))
+        if table == "transactions":
+            raise EmptyDataError(no_rows_text(table, of))
+        log.warning("%s", empty_table_text(table, of))
     dropping = flags[negative] if negative is not None and returns == "drop" else None
     failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
     repeating = group is not None and counts["suspects"] > 0
@@ -335,7 +337,7 @@ def validate_spark_table(
         raise SchemaError(problems, table)
     negatives = counts[f"r{negative}"] if dropping is not None else 0
     left = counts["rows"] - negatives - (repeated_left if duplicates == "drop" else 0)
-    if left == 0:
+    if left == 0 and counts["rows"]:
         raise EmptyDataError(emptied_text(table, of))
     log.info("validated %s%s: %d rows, %d columns", table, of, left, len(df.columns))
     return _drop(canonical_frame(table, df, timezone), spec, of, negatives, repeated if duplicates == "drop" else 0)
