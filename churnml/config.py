@@ -259,9 +259,10 @@ class ScoringConfig(StrictSection):
     ``tiers``: lower probability bounds of each tier (a customer gets the
     tier with the highest bound they reach). Bounds are distinct, in [0, 1],
     and the lowest is 0 so that every customer has a tier. The predicted
-    CLV is the revenue expected over ``clv_horizon_days``, discounted at
-    ``annual_discount_rate``, by ``clv_method``: ``bgnbd`` (BG/NBD expected
-    purchases x Gamma-Gamma spend), ``mrr`` (the MRR of the subscriptions
+    CLV is the revenue expected over ``clv_horizon_days`` from a customer still
+    active at the cutoff, discounted at ``annual_discount_rate``, by
+    ``clv_method``: ``bgnbd`` (BG/NBD expected purchases given alive x
+    Gamma-Gamma spend), ``mrr`` (the MRR of the subscriptions
     active at the cutoff, paid monthly; contractual regime only) or ``auto``
     (``mrr`` for a contractual model when the subscriptions have an ``mrr``
     column with a value for some active subscription, else ``bgnbd``).

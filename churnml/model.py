@@ -249,6 +249,22 @@ class ChurnModel:
             out[col] = pd.Categorical(values.where(known, None), categories=levels)
         return out
 
+    def unseen_levels(self, X: pd.DataFrame) -> dict[str, pd.Series]:
+        """Per categorical feature of ``X``, the values that are levels the model never saw in training.
+
+        Returns ``{column: values}`` for the columns with such a value: an object Series indexed like
+        ``X``, the unseen value where there is one and missing elsewhere. LightGBM scores those values
+        as missing (a plan added since training reads as no plan).
+        """
+        out = {}
+        for col, levels in self.categories_.items():
+            if col in X.columns:
+                values = X[col].astype("object")
+                unseen = values.notna() & ~values.isin(levels)
+                if unseen.any():
+                    out[col] = values.where(unseen)
+        return out
+
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
         """Raw LightGBM score (log-odds) of the best iteration."""
         self._check_fitted()

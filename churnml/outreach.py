@@ -39,6 +39,7 @@ __all__ = [
     "outreach_list",
     "money_in_cents",
     "spreadsheet_safe",
+    "warn_unseen_levels",
     "with_cancel_requests",
 ]
 
@@ -285,11 +286,30 @@ def _reasons(model: ChurnModel, feature_rows: FeatureRows, chosen: pd.DataFrame,
     absent = ids[~ids.isin(rows.index)]
     if len(absent):
         raise ModelError(f"no feature row for {len(absent)} listed customer(s), e.g. {absent.head(5).tolist()}")
-    Xc = model.prepared(rows.loc[ids, model.feature_names_])
+    raw = rows.loc[ids, model.feature_names_]
+    Xc = model.prepared(raw)
     contrib = explain.contributions(model.booster_, Xc)
-    codes = explain.reason_codes(contrib, Xc, top_k=top_k)
+    codes = explain.reason_codes(contrib, Xc, top_k=top_k, unseen=model.unseen_levels(raw))
     codes.index = chosen.index
     return codes
+
+
+def warn_unseen_levels(model: ChurnModel, features: pd.DataFrame) -> list[str]:
+    """Warn, once per column, about categorical values the model never saw in training (returns the warnings).
+
+    The model scores such a value as missing (a plan added since training reads as no plan): the
+    probabilities of those customers are the model's guess for "unknown", and their reasons say so.
+    """
+    warned = []
+    for col, values in model.unseen_levels(features).items():
+        counts = values.value_counts()
+        shown = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
+        text = (f"{col}: {int(counts.sum()):,} scored customers have a value the model never saw in training "
+                f"({shown}{', ...' if len(counts) > 5 else ''}); it scores them as if the value were missing, "
+                "and their reasons say so. Retrain the model to learn the new values")
+        log.warning("%s", text)
+        warned.append(text)
+    return warned
 
 
 def account_for(customers: Sequence[str], known: Collection[str], at_risk: Collection[str],

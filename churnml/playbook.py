@@ -11,7 +11,7 @@ save call                        an open cancellation request (``cancel_requeste
                                  list: requested before the cutoff, subscription still active)
 onboarding call                  a new customer (first purchase <= 60 days ago), any tier
 personal call from support lead  high risk, top 20% value at risk, a support or survey reason
-retention offer                  high or medium risk with a price, plan or renewal reason
+retention offer                  high or medium risk with a price, plan, returns or renewal reason
 re-engagement campaign           high or medium risk with a declining activity or engagement
                                  reason
 personal call                    high risk, top 20% value at risk

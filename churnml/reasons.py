@@ -26,6 +26,7 @@ from churnml.report_template import format_value
 
 __all__ = [
     "REASON_TEMPLATES",
+    "UNSEEN_NOTE",
     "ReasonTemplate",
     "default_groups",
     "describe_values",
@@ -233,6 +234,7 @@ def reason_codes(
     top_k: int = 3,
     groups: Mapping[str, str] | None = None,
     describe: Describe | None = None,
+    unseen: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """Per-customer reason codes: the ``top_k`` features or groups that raise the churn risk most.
 
@@ -255,6 +257,11 @@ def reason_codes(
     describe : callable, optional
         ``describe(feature, values, rows)`` returning a Series of sentences for
         the chosen rows of one feature, or None to use :data:`REASON_TEMPLATES`.
+    unseen : mapping feature -> Series, optional
+        Categorical values the model did not see in training (indexed like ``X``,
+        missing elsewhere; :meth:`churnml.model.ChurnModel.unseen_levels`): ``X``
+        has them as missing, as the model scores them; a reason names the value
+        and says it is new (:data:`UNSEEN_NOTE`).
 
     Returns
     -------
@@ -267,6 +274,9 @@ def reason_codes(
     if not isinstance(top_k, int | np.integer) or top_k < 1:
         raise ConfigError(f"reason_codes: top_k must be a positive integer, got {top_k!r}")
     _check_same_rows(contrib, X, "reason_codes")
+    new = {f: v for f, v in (unseen or {}).items() if f in X.columns and v.notna().any()}
+    if new:  # the value as written, for the sentence
+        X = X.assign(**{f: X[f].astype("object").where(v.isna(), v.astype("object")) for f, v in new.items()})
     features = list(contrib.values.columns)
     mapping = default_groups(features) if groups is None else {f: groups.get(f, f) for f in features}
     labels, names = pd.factorize(pd.Series([mapping[f] for f in features], dtype="object"))
@@ -282,7 +292,7 @@ def reason_codes(
         slot = f"reason_{j + 1}"
         out[slot] = pd.Series(np.asarray(names, dtype="object")[g]).where(chosen).to_numpy()
         out[f"{slot}_feature"] = pd.Series(np.asarray(features, dtype="object")[member]).where(chosen).to_numpy()
-        out[f"{slot}_value"], out[f"{slot}_text"] = _render_slot(X, features, member, describe)
+        out[f"{slot}_value"], out[f"{slot}_text"] = _render_slot(X, features, member, describe, new)
         out[f"{slot}_contribution"] = np.where(chosen, value, np.nan)
     frame = pd.DataFrame(out, index=X.index)
     cols = reason_columns(top_k)
@@ -294,8 +304,13 @@ def reason_columns(top_k: int) -> list[str]:
     return [f"reason_{j}{s}" for j in range(1, top_k + 1) for s in ("", "_feature", "_value", "_contribution", "_text")]
 
 
+#: Said after the reason of a categorical value the model did not see in training (it scores it as missing).
+UNSEEN_NOTE = " (new since the model was trained: scored as if missing)"
+
+
 def _render_slot(
-    X: pd.DataFrame, features: list[str], member: np.ndarray, describe: Describe | None
+    X: pd.DataFrame, features: list[str], member: np.ndarray, describe: Describe | None,
+    unseen: Mapping[str, pd.Series],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Value text and sentence of one reason slot, rendered once per chosen feature."""
     values = np.full(len(X), None, dtype="object")
@@ -310,4 +325,7 @@ def _render_slot(
         if custom is None:
             custom = _sentences(feature, column, shown, X, where)
         texts[where] = np.asarray(custom, dtype="object")
+        if feature in unseen:
+            marked = where[unseen[feature].iloc[where].notna().to_numpy()]
+            texts[marked] = texts[marked] + UNSEEN_NOTE
     return values, texts

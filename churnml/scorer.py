@@ -39,7 +39,8 @@ class ChurnPyfunc(PythonModel):
         top_k = int((params or {}).get("top_k", DEFAULT_TOP_K))
         if top_k > 0 and len(frame):
             X = self.model.prepared(frame)
-            codes = reason_codes(contributions(self.model.booster_, X), X, top_k=top_k)
+            codes = reason_codes(contributions(self.model.booster_, X), X, top_k=top_k,
+                                 unseen=self.model.unseen_levels(frame))
             keep = [c for c in codes.columns if not c.endswith(("_feature", "_value"))]
             out = pd.concat([out, codes[keep]], axis=1)
         return out

@@ -46,6 +46,7 @@ from churnml.outreach import (
     money_in_cents,
     outreach_list,
     spreadsheet_safe,
+    warn_unseen_levels,
     with_cancel_requests,
 )
 from churnml.sources import check_sources, select
@@ -78,6 +79,7 @@ __all__ = [
     "money_in_cents",
     "spreadsheet_safe",
     "warn_if_stale",
+    "warn_unseen_levels",
     "with_cancel_requests",
 ]
 
@@ -140,7 +142,7 @@ def load_churn_model(uri: str) -> ChurnModel:
 
 def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int,
                   annual_discount_rate: float, bgnbd: BGNBD | None = None) -> pd.Series:
-    """BG/NBD expected purchases x Gamma-Gamma spend over the horizon, discounted.
+    """BG/NBD expected purchases x Gamma-Gamma spend over the horizon, discounted, if still a customer.
 
     Fitted on the history before ``cutoff`` (:func:`churnml.btyd.summary_at`
     in weeks), then :func:`clv_from_summary`. Indexed by customer_id.
@@ -151,11 +153,20 @@ def predicted_clv(transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days
 
 def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_rate: float,
                      bgnbd: BGNBD | None = None) -> pd.Series:
-    """Predicted CLV (money) of each customer of a BG/NBD summary in weeks.
+    """Predicted CLV (money) of each customer of a BG/NBD summary in weeks, if the customer is still one.
 
     BG/NBD and Gamma-Gamma are fitted on ``summary``; the CLV is the expected
     spend over ``horizon_days / 7`` weekly steps, step ``k`` discounted by
-    ``(1 + d)^-k`` with the weekly rate ``d = (1 + annual_discount_rate)^(1/52) - 1``.
+    ``(1 + d)^-k`` with the weekly rate ``d = (1 + annual_discount_rate)^(7/365.25) - 1``
+    (a year of 12 months of 30.4375 days, as :func:`monthly_clv_factor`'s).
+
+    The expected purchases are those of a customer still active at the cutoff
+    (BG/NBD's without its P(alive) factor; the customer may still drop out
+    later): the value a retention contact protects. The churn model's
+    probability says how likely the customer is to be lost, so the value at
+    risk, probability x CLV, counts the attrition once; with BG/NBD's
+    unconditional CLV a long-silent big spender, whom the model rightly calls
+    likely lost, would be valued near 0 for the same silence and ranked last.
 
     Parameters
     ----------
@@ -182,8 +193,9 @@ def clv_from_summary(summary: pd.DataFrame, horizon_days: int, annual_discount_r
     try:
         bg = bgnbd if bgnbd is not None else BGNBD().fit(summary)
         gg = GammaGamma().fit(summary)
-        weekly = (1.0 + annual_discount_rate) ** (1.0 / 52.0) - 1.0
-        clv = gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly)
+        weekly = (1.0 + annual_discount_rate) ** (UNIT_DAYS / (12 * MONTH_DAYS)) - 1.0
+        clv = gg.clv(bg, summary, horizon_units=horizon_days / UNIT_DAYS, discount_rate_per_unit=weekly,
+                     given_alive=True)
     except ModelError as exc:  # too few repeat buyers, or a spend model without a finite mean
         log.warning("predicted CLV left empty (NaN): %s. Value at risk is NaN too, so the list is ranked by "
                     "churn probability and a --budget selects nobody", str(exc).rstrip("."))
@@ -291,8 +303,8 @@ def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate:
     clv = (rows["mrr"].astype("float64") * factor).where(~unknown)
     if unknown.any():
         log.warning("predicted CLV left empty (NaN) for %d subscriber(s) with an active subscription without mrr, "
-                    "e.g. %s: their value at risk is unknown, so they rank last and a --top or --budget cut leaves "
-                    "them off. Fix: fill subscriptions.mrr", int(unknown.sum()), list(rows.index[unknown][:3]))
+                    "e.g. %s: their value at risk is unknown, so they rank last (a --top cut reaches them only after "
+                    "every valued customer; a --budget cut leaves them off). Fix: fill subscriptions.mrr", int(unknown.sum()), list(rows.index[unknown][:3]))
     return clv
 
 
@@ -491,6 +503,7 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
+    warned = [*warned, *warn_unseen_levels(model, feats)]
     clv, method = choose_clv(method, cfg, lambda: recurring_revenue(tables, c), lambda: predicted_clv(
         tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate, shared_bgnbd(fitted, c, time)))
     rfm = rfm_table(tx, c)

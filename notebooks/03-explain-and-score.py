@@ -158,7 +158,8 @@ scored.outreach[["customer_id", *reasons]].head(5).T
 # ## 4. Value at risk
 #
 # Value at risk = churn probability x predicted CLV (BG/NBD expected purchases x Gamma-Gamma
-# spend over `scoring.clv_horizon_days`, discounted). Scoring everyone without reason codes
+# spend over `scoring.clv_horizon_days`, discounted, for a customer still active at the cutoff:
+# the churn probability is the risk of losing it, counted once). Scoring everyone without reason codes
 # (`scoring.top_k = 0`, and `scoring.playbook_reasons = 0` so that the actions read none either)
 # is cheap:
 

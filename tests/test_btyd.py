@@ -364,6 +364,22 @@ def test_clv_discounts_the_purchases_expected_in_each_step() -> None:
     np.testing.assert_allclose(gg.clv(bg, s, 52.0, 0.01, step=26.0), expected, rtol=1e-12)
 
 
+def test_given_alive_leaves_out_p_alive_so_the_last_purchases_date_no_longer_matters() -> None:
+    bg = _fitted(**PUBLISHED)
+    gg = GammaGamma()
+    gg.params_ = {"p": 6.25, "q": 3.74, "v": 15.44}
+    # two customers alike but for the last purchase: week 38 (P(alive) near 1) and week 2 (near 0); a one-time buyer
+    s = _summary([6, 6, 0], [38.0, 2.0, 0.0], [38.86] * 3).assign(monetary_value=[50.0, 50.0, np.nan])
+    alive = bg.p_alive(s).to_numpy()
+    assert alive[0] > 0.85 and alive[1] < 1e-3 and alive[2] == 1.0
+    given = bg.expected_purchases(52.0, s, given_alive=True).to_numpy()
+    np.testing.assert_allclose(given * alive, bg.expected_purchases(52.0, s).to_numpy(), rtol=1e-12)
+    assert given[0] == given[1]  # given alive, lambda ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x): no t_x
+    clv = gg.clv(bg, s, 52.0, 0.01, given_alive=True).to_numpy()
+    np.testing.assert_allclose(clv * alive, gg.clv(bg, s, 52.0, 0.01).to_numpy(), rtol=1e-12)
+    assert clv[0] == clv[1] > 0
+
+
 def test_gamma_gamma_needs_repeat_buyers() -> None:
     s = _summary([0, 0, 1], [0.0, 0.0, 2.0], [5.0, 9.0, 9.0]).assign(monetary_value=[np.nan, np.nan, 10.0])
     with pytest.raises(ModelError, match="repeat purchase"):

@@ -325,3 +325,21 @@ def test_a_subscriber_who_never_bought_reads_no_purchase_yet() -> None:
                       where).tolist() == ["no purchase yet", "no purchase for 12 days"]
     assert _sentences("rfm_tenure_days", x["rfm_tenure_days"], describe_values(x["rfm_tenure_days"]), x,
                       where).tolist() == ["no purchase yet", "first purchase 40 days ago"]
+
+
+def test_a_level_unseen_in_training_is_named_in_its_reason_which_says_it_was_scored_as_missing() -> None:
+    # the model scores 'enterprise' (a plan added since training) and 'mars' as missing: X has them missing
+    x = pd.DataFrame({"sub_plan": pd.Categorical([None, None, "basic"], categories=["basic", "pro"]),
+                      "cst_region": pd.Categorical([None, None, None], categories=["north"])},
+                     index=pd.Index(["A", "B", "C"], name="customer_id"))
+    unseen = {"sub_plan": pd.Series(["enterprise", None, None], index=x.index, dtype="object"),
+              "cst_region": pd.Series([None, "mars", None], index=x.index, dtype="object")}
+    phi = np.array([[0.4, 0.1], [0.1, 0.4], [0.4, 0.1]])
+    r = reason_codes(Contributions(pd.DataFrame(phi, index=x.index, columns=x.columns), 0.0), x, top_k=2,
+                     unseen=unseen)
+    note = " (new since the model was trained: scored as if missing)"
+    assert r["reason_1_text"].tolist() == ["plan is 'enterprise'" + note, "region is 'mars'" + note, "plan is 'basic'"]
+    assert r["reason_1_value"].tolist() == ["enterprise", "mars", "basic"]
+    assert r["reason_2_text"].tolist() == ["region unknown", "no active subscription", "region unknown"]
+    plain = reason_codes(Contributions(pd.DataFrame(phi, index=x.index, columns=x.columns), 0.0), x, top_k=2)
+    assert plain["reason_1_text"].tolist()[:2] == ["no active subscription", "region unknown"]  # without: untrue

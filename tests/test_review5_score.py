@@ -109,7 +109,9 @@ def _stand_in() -> Any:
         extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
                 "time": TimeConfig().model_dump(mode="json")},
         feature_names_=["rfm_tenure_days"],
+        categories_={},
         predict_proba=lambda X: np.full(len(X), 0.5),
+        unseen_levels=lambda X: {},
     )
 
 

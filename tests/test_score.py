@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -583,6 +585,24 @@ def test_clv_from_summary_is_what_predicted_clv_gives_on_the_same_history(setup)
     assert (direct.dropna() >= 0).all()
 
 
+def test_the_clv_is_a_still_active_customers_so_value_at_risk_counts_the_attrition_once():
+    from churnml.btyd import BGNBD, GammaGamma
+    from churnml.scoring import clv_from_summary
+
+    # a and b spend alike over 40 weeks; a bought last in week 39, b in week 3 and has been silent since
+    rows = {"a": (8, 39.0), "b": (8, 3.0), "c": (2, 20.0), "d": (0, 0.0), "e": (3, 35.0), "f": (1, 10.0)}
+    summary = pd.DataFrame({"frequency": [x for x, _ in rows.values()], "recency": [t for _, t in rows.values()],
+                            "T": 40.0, "monetary_value": [60.0, 60.0, 20.0, np.nan, 30.0, 25.0]},
+                           index=pd.Index(list(rows), name="customer_id"))
+    clv = clv_from_summary(summary, 364, 0.1)
+    bg, gg = BGNBD().fit(summary), GammaGamma().fit(summary)
+    assert bg.p_alive(summary)["b"] < 0.5 * bg.p_alive(summary)["a"]  # BG/NBD thinks b is likelier gone
+    assert clv["a"] == clv["b"] > 0  # but b, if kept, is worth what a is: the churn model weighs the silence
+    weekly = 1.1 ** (7 / 365.25) - 1  # a year of 365.25 days is discounted by 10 %, as the MRR's months are
+    assert (1 + weekly) ** (365.25 / 7) == pytest.approx(1.1, rel=1e-14)
+    np.testing.assert_allclose(clv, gg.clv(bg, summary, 52.0, weekly, given_alive=True), rtol=1e-12)
+
+
 # ------------------------------------------------------------------------------- --engine options
 def test_sample_fraction_without_the_spark_engine_is_an_error_naming_the_fix(capsys):
     from churnml.train import main
@@ -918,3 +938,33 @@ def test_scoring_twice_gives_the_same_list_to_the_last_bit(setup):
     pd.testing.assert_frame_equal(first.outreach, second.outreach, check_exact=True)
     pd.testing.assert_frame_equal(first.unscored, second.unscored, check_exact=True)
     assert first.outreach["historical_spend"].notna().any()
+
+
+def test_a_level_unseen_in_training_is_warned_about_and_scored_as_missing(setup, caplog, monkeypatch):
+    cfg, tables, model, _ = setup
+    assert "cst_region" in model.categories_
+    customers = tables.customers.copy()
+    first = customers["region"].dropna().iloc[0]
+    moved = customers["region"] == first
+    customers["region"] = customers["region"].where(~moved, "mars")  # a region opened since training
+    renamed = dataclasses.replace(tables, customers=customers)
+    with caplog.at_level("WARNING", logger="churnml.outreach"):
+        got = score_customers(renamed, model, CUTOFF, cfg)
+    n = int(got.outreach["customer_id"].isin(customers.loc[moved, "customer_id"]).sum())
+    text = (f"cst_region: {n:,} scored customers have a value the model never saw in training ('mars' ({n:,})); "
+            "it scores them as if the value were missing, and their reasons say so. Retrain the model to learn "
+            "the new values")
+    assert n > 0 and text in caplog.text and text in got.warnings
+    blank = dataclasses.replace(tables, customers=customers.assign(region=customers["region"].where(~moved)))
+    as_missing = score_customers(blank, model, CUTOFF, cfg).outreach.set_index("customer_id")
+    probs = got.outreach.set_index("customer_id")["churn_probability"]
+    np.testing.assert_array_equal(probs.to_numpy(), as_missing.loc[probs.index, "churn_probability"].to_numpy())
+    # the listed customers' reasons are told the unseen values (tests/test_explain.py: what they then say)
+    from churnml import explain
+    from churnml.reasons import reason_codes as real
+
+    told = []
+    monkeypatch.setattr(explain, "reason_codes", lambda *a, **k: told.append(k["unseen"]) or real(*a, **k))
+    score_customers(renamed, model, CUTOFF, cfg, top=50)
+    listed = told[0]["cst_region"].dropna()
+    assert len(listed) > 0 and set(listed) == {"mars"}

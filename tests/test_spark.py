@@ -565,6 +565,30 @@ def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark,
     assert_same_list(expected.outreach, got.outreach)
 
 
+def test_a_level_unseen_in_training_is_warned_about_in_spark_as_in_process(spark, trained, tables):
+    import dataclasses
+
+    import mlflow
+
+    from churnml.scoring import load_churn_model, score_customers
+    from churnml.spark import score, spark_tables
+
+    cfg, uri, *_ = trained
+    mlflow.set_tracking_uri(uri)
+    model = load_churn_model("models:/churnml@champion")
+    assert "cst_region" in model.categories_
+    first = tables.customers["region"].dropna().iloc[0]
+    renamed = dataclasses.replace(tables, customers=tables.customers.assign(
+        region=tables.customers["region"].where(tables.customers["region"] != first, "mars")))
+    expected = score_customers(renamed, model, SCORE_CUTOFF, cfg, top=40)
+    got = score(spark, spark_tables(spark, {n: getattr(renamed, n) for n in FEATURE_TABLES}), model, SCORE_CUTOFF,
+                cfg, top=40)
+    unseen = [w for w in expected.warnings if "never saw in training" in w]
+    assert len(unseen) == 1 and unseen[0].startswith("cst_region: ") and "'mars'" in unseen[0]
+    assert [w for w in got.warnings if "never saw in training" in w] == unseen
+    assert_same_list(expected.outreach, got.outreach)
+
+
 def test_a_contractual_model_scores_in_spark_as_in_process_with_the_mrr_value(spark, tables, stables, tmp_path):
     from churnml.model import ChurnModel
     from churnml.scoring import recurring_revenue, score_customers

@@ -200,11 +200,14 @@ class BGNBD(BaseEstimator):
         p = np.where(rep, expit(-log_odds_dead), 1.0)
         return pd.Series(p, index=summary.index, name="p_alive")
 
-    def expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
+    def expected_purchases(self, t: float, summary: pd.DataFrame, given_alive: bool = False) -> pd.Series:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] (Fader, Hardie & Lee 2005a).
 
         ``(a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x)
         * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] * P(alive)``, t in units.
+        With ``given_alive`` the factor ``P(alive)`` is left out: the expected
+        purchases of a customer still active at T (lambda ~ Gamma(r+x, alpha+T),
+        p ~ Beta(a, b+x)), who may still drop out after T.
         """
         if not t >= 0:
             raise ConfigError(f"t must be >= 0 units, got {t}")
@@ -214,7 +217,9 @@ class BGNBD(BaseEstimator):
         s, beta = r + x, alpha + T
         ratio = np.exp(s * (np.log(beta) - np.log(beta + t)))
         tail = 1.0 - ratio * _hyp2f1(s, b + x, a + b + x - 1.0, t / (beta + t))
-        e = (a + b + x - 1.0) / (a - 1.0) * tail * self.p_alive(summary).to_numpy()
+        e = (a + b + x - 1.0) / (a - 1.0) * tail
+        if not given_alive:
+            e = e * self.p_alive(summary).to_numpy()
         return pd.Series(e, index=summary.index, name="expected_purchases")
 
     def p_no_purchase(self, horizon: float, summary: pd.DataFrame, lead: float = 0.0) -> pd.Series:

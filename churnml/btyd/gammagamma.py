@@ -106,7 +106,7 @@ class GammaGamma(BaseEstimator):
 
     def clv(
         self, bgnbd: BGNBD, summary: pd.DataFrame, horizon_units: float,
-        discount_rate_per_unit: float, step: float = 1.0,
+        discount_rate_per_unit: float, step: float = 1.0, given_alive: bool = False,
     ) -> pd.Series:
         """Discounted expected revenue over the next ``horizon_units`` units.
 
@@ -114,7 +114,9 @@ class GammaGamma(BaseEstimator):
         with ``t_k = min(k * step, H)`` for k = 1 .. ceil(H / step), t_0 = 0,
         E[Y(t)] from :meth:`BGNBD.expected_purchases` and d the discount rate
         per unit (0.01 per week is about 68% a year). Purchases within a step
-        are discounted as if made at its end.
+        are discounted as if made at its end. With ``given_alive``, the CLV of a
+        customer still active at T (:meth:`BGNBD.expected_purchases`): the CLV
+        divided by P(alive), computed without the division.
         """
         if not (horizon_units > 0 and step > 0 and discount_rate_per_unit > -1):
             raise ConfigError(
@@ -126,7 +128,7 @@ class GammaGamma(BaseEstimator):
         total = np.zeros(len(summary))
         previous = np.zeros(len(summary))
         for t in ends:
-            current = bgnbd.expected_purchases(float(t), summary).to_numpy()
+            current = bgnbd.expected_purchases(float(t), summary, given_alive).to_numpy()
             total += (current - previous) / (1.0 + discount_rate_per_unit) ** t
             previous = current
         value = self.conditional_expected_spend(summary).to_numpy() * total

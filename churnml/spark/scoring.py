@@ -44,6 +44,7 @@ from churnml.scoring import (
     outreach_list,
     shared_bgnbd,
     warn_if_stale,
+    warn_unseen_levels,
     with_cancel_requests,
 )
 from churnml.spark.sql import KEYS, features, population, run_sql
@@ -262,9 +263,12 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     try:
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])
+        levels = [n for n in model.categories_ if n in feats.columns]  # for the unseen-levels warning
         scored = to_pandas(feats.select(*KEYS, udf(inputs).alias("churn_probability"),
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
-                                         _or_nan(feats, "rfm_tenure_days").alias("tenure_days")))
+                                         _or_nan(feats, "rfm_tenure_days").alias("tenure_days"), *levels))
+        warned = [*warned, *warn_unseen_levels(model, scored)]
+        scored = scored.drop(columns=levels)
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
         summary = customer_summary(spark, tables, c)
