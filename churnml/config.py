@@ -46,6 +46,10 @@ __all__ = [
 ]
 
 
+#: The longest span, in days, a time setting may have: 100 years (a horizon of a million days
+#: would run past the last date a timestamp holds).
+MAX_DAYS = 36_525
+
 class TimeConfig(StrictSection):
     """The time model (see DESIGN.md section 2). All durations are in days.
 
@@ -80,16 +84,16 @@ class TimeConfig(StrictSection):
     """
 
     regime: Literal["noncontractual", "contractual"] = "noncontractual"
-    horizon_days: int = Field(273, ge=1)
-    lead_time_days: int = Field(0, ge=0)
-    active_within_days: int | None = Field(None, ge=1)
-    grace_days: int = Field(30, ge=0)
-    step_days: int = Field(7, ge=1)
+    horizon_days: int = Field(273, ge=1, le=MAX_DAYS)
+    lead_time_days: int = Field(0, ge=0, le=MAX_DAYS)
+    active_within_days: int | None = Field(None, ge=1, le=MAX_DAYS)
+    grace_days: int = Field(30, ge=0, le=MAX_DAYS)
+    step_days: int = Field(7, ge=1, le=MAX_DAYS)
     first_cutoff: dt.date | None = None
     last_cutoff: dt.date | None = None
-    min_history_days: int = Field(84, ge=0)
+    min_history_days: int = Field(84, ge=0, le=MAX_DAYS)
     max_train_cutoffs: int | None = Field(26, ge=1)
-    train_horizon_days: int | None = Field(120, ge=1)
+    train_horizon_days: int | None = Field(120, ge=1, le=MAX_DAYS)
     test_cutoff: dt.date | None = None
     embargo: bool = True
     calibration_share: float = Field(0.2, gt=0, lt=1)
@@ -114,9 +118,9 @@ class FeaturesConfig(StrictSection):
     @field_validator("windows")
     @classmethod
     def _check_windows(cls, windows: list[int]) -> list[int]:
-        bad = [w for w in windows if w < 1]
+        bad = [w for w in windows if not 1 <= w <= MAX_DAYS]
         if bad:
-            raise ValueError(f"look-back windows are whole days >= 1; {bad} are not")
+            raise ValueError(f"look-back windows are whole days from 1 to {MAX_DAYS:,}; {bad} are not")
         return windows
 
 
@@ -277,7 +281,7 @@ class ScoringConfig(StrictSection):
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})
     clv_method: Literal["auto", "bgnbd", "mrr"] = "auto"
-    clv_horizon_days: int = Field(365, ge=7)
+    clv_horizon_days: int = Field(365, ge=7, le=MAX_DAYS)
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
     top_k: int = Field(3, ge=0, le=10)
     playbook_reasons: int = Field(3, ge=0, le=10)

@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from churnml.config import TimeConfig
+from churnml.config import MAX_DAYS, TimeConfig
 from churnml.engine import run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
@@ -58,8 +58,8 @@ __all__ = [
 
 
 def _whole_days(name: str, days: float, low: int) -> None:
-    if not (float(days) == int(days) and int(days) >= low):
-        raise ConfigError(f"{name} must be whole days >= {low}, got {days}")
+    if not (float(days) == int(days) and low <= int(days) <= MAX_DAYS):
+        raise ConfigError(f"{name} must be whole days from {low} to {MAX_DAYS:,}, got {days}")
 
 
 #: ``active_from`` without an ``active_within_days`` look-back: a time before any data. Tables reach
@@ -91,8 +91,8 @@ def cutoff_table(
         raise ConfigError(
             f"horizon_days: give one value for all cutoffs or one per cutoff ({len(cut)}), got {horizon_days}"
         )
-    if not (np.isfinite(given) & (given >= 1) & (given == np.floor(given))).all():
-        raise ConfigError(f"horizon_days must be whole days >= 1, got {horizon_days}")
+    if not (np.isfinite(given) & (given >= 1) & (given <= MAX_DAYS) & (given == np.floor(given))).all():
+        raise ConfigError(f"horizon_days must be whole days from 1 to {MAX_DAYS:,}, got {horizon_days}")
     horizon = np.broadcast_to(given.astype("int64"), (len(cut),))
     _whole_days("lead_time_days", lead_time_days, 0)
     if active_within_days is not None:

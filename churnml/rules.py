@@ -22,9 +22,9 @@ from churnml.schema import SCORE_SCALES
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
     "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY",
-    "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
+    "FAR_TIME", "HUGE", "HUGE_NUMBER", "OPEN_END", "TIME_RANGE", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
     "doubled_columns_text", "emptied_text", "fractional", "guess_column", "header_separator",
-    "empty_table_text", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
+    "empty_table_text", "far_times", "huge_numbers", "size_checked", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
     "scale_text",
 ]
 
@@ -70,6 +70,43 @@ class Rule:
     def dropped(self) -> str:
         """What a drop under the rule's policy logs, e.g. ``negative amounts (data.returns = drop)``."""
         return f"{self.many} ({self.policy} = drop)"
+
+
+#: The times churnml takes as data: from 1900 to 2199. Outside them a time is an export's placeholder
+#: (``9999-12-31``, ``0001-01-01``), which would pass as a purchase 8,000 years ahead (metrics then build
+#: periods up to it). ``subscriptions.end`` may hold one: an open end, as an empty end is.
+TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+OPEN_END = {"subscriptions": "end"}
+FAR_TIME = Rule("far_time", "time outside the years 1900-2199", "times outside the years 1900-2199",
+                "a placeholder date such as 9999-12-31 or 0001-01-01 is not a time: correct those rows, "
+                "leave the cell empty where the column may be empty, or remove them")
+
+
+#: The size from which a number is refused: sums are exact to 6 decimals up to 1e32
+#: (:data:`churnml.engine.EXACT`), and no amount, MRR or value of a real business is this large.
+HUGE = 1e15
+HUGE_NUMBER = Rule("huge_number", "number of 1e15 or more in size", "numbers of 1e15 or more in size",
+                   "no amount is this large (churnml adds them exactly, to 6 decimals): correct those rows "
+                   "(a misplaced decimal mark? an id or a date in this column?)")
+
+
+def size_checked(table: str, column: str) -> bool:
+    """Whether :data:`HUGE_NUMBER` applies to a float column: all but survey scores (their scale bounds them)."""
+    return (table, column) != ("surveys", "score")
+
+
+def huge_numbers(values: pd.Series) -> np.ndarray:
+    """The rows of a numeric column whose value is finite and at least :data:`HUGE` in size."""
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    return np.isfinite(v) & (np.abs(v) >= HUGE)
+
+
+def far_times(table: str, column: str, local: pd.Series) -> np.ndarray:
+    """The rows of a time column (local times) outside :data:`TIME_RANGE` (none for an open end)."""
+    if OPEN_END.get(table) == column:
+        return np.zeros(len(local), dtype=bool)
+    low, high = TIME_RANGE
+    return ((local < low) | (local >= high)).to_numpy(dtype=bool, na_value=False)
 
 
 UNPARSEABLE_TIME = Rule(

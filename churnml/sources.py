@@ -39,7 +39,17 @@ import pandas as pd
 
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
-from churnml.rules import NON_NEGATIVE, fractional, scale_masks, scale_text
+from churnml.rules import (
+    FAR_TIME,
+    HUGE_NUMBER,
+    NON_NEGATIVE,
+    far_times,
+    fractional,
+    huge_numbers,
+    scale_masks,
+    scale_text,
+    size_checked,
+)
 from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
 __all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
@@ -371,6 +381,15 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
         if name in typed and (below := (frame[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             problems.append(f"column {name!r} has {int(below.sum())} negative value(s) "
                             f"({_index(frame, below, frame[name])}); {name} is {NON_NEGATIVE[table][name]}, 0 or more")
+    for c in spec.columns:
+        if c.kind == "float" and c.name in typed and size_checked(table, c.name) and \
+                (huge := huge_numbers(frame[c.name])).any():
+            problems.append(f"column {c.name!r} has {HUGE_NUMBER.count(int(huge.sum()))} "
+                            f"({_index(frame, huge, frame[c.name])}); {HUGE_NUMBER.fix}")
+    for c in spec.columns:
+        if c.kind in ("time", "date") and c.name in typed and (far := far_times(table, c.name, frame[c.name])).any():
+            problems.append(f"column {c.name!r} has {FAR_TIME.count(int(far.sum()))} "
+                            f"({_index(frame, far, frame[c.name])}); {FAR_TIME.fix}")
     key = list(spec.key or ())
     if key and set(key) <= typed:
         repeated = frame.duplicated(key, keep="first").to_numpy()

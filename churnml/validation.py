@@ -41,14 +41,19 @@ from churnml.coercion import (
 from churnml.dateformat import time_formats
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import (
+    FAR_TIME,
+    HUGE_NUMBER,
     NON_NEGATIVE,
     SCORE_NOT_WHOLE,
     empty_table_text,
+    far_times,
     fractional,
+    huge_numbers,
     missing_columns_text,
     negative_rule,
     no_rows_text,
     scale_masks,
+    size_checked,
 )
 from churnml.schema import TableSpec, spec_for
 from churnml.timeparse import as_local, to_local
@@ -81,6 +86,10 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon and (below := (canon[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             rep.add(name, negative_rule(spec.name, name), below, raw[name])
+    for c in spec.columns:
+        if c.kind == "float" and c.name in canon and size_checked(spec.name, c.name) and \
+                (huge := huge_numbers(canon[c.name])).any():
+            rep.add(c.name, HUGE_NUMBER, huge, raw[c.name])
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         _check_scores(rep, canon)
     first, last = DATE_ORDER.get(spec.name, ("", ""))
@@ -88,6 +97,10 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         before = (canon[last] < canon[first]).to_numpy()
         if before.any():
             rep.add(last, order_rule(first, last), before, raw[last])
+    for c in spec.columns:
+        if c.kind in ("time", "date") and c.name in canon:
+            if (far := far_times(spec.name, c.name, to_local(canon[c.name], tz))).any():
+                rep.add(c.name, FAR_TIME, far, raw[c.name])
     if data_end is not None and spec.time_column in canon:
         late = (to_local(canon[spec.time_column], tz) >= data_end).to_numpy()
         if late.any():

@@ -93,7 +93,7 @@ def test_set_overrides_parse_yaml_values_and_reject_malformed_ones():
         load_config(None, ["time.horizon_days"])
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(None, ["time.nope=1"])
-    with pytest.raises(ConfigError, match=r"features.windows.*whole days >= 1; \[0, -5\] are not"):
+    with pytest.raises(ConfigError, match=r"features.windows.*whole days from 1 to 36,525; \[0, -5\] are not"):
         load_config(None, ["features.windows=[7, 0, -5]"])
 
 

@@ -81,10 +81,11 @@ def test_contractual_labels_with_a_lead_time_churn_a_spell_ending_in_the_gap():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"horizon_days": 30, "lead_time_days": -5}, "lead_time_days must be whole days >= 0, got -5"),
-        ({"horizon_days": 30.9}, "horizon_days must be whole days >= 1, got 30.9"),
+        ({"horizon_days": 30, "lead_time_days": -5}, "lead_time_days must be whole days from 0 to 36,525, got -5"),
+        ({"horizon_days": 30.9}, "horizon_days must be whole days from 1 to 36,525, got 30.9"),
         ({"horizon_days": [30, 40]}, r"one value for all cutoffs or one per cutoff \(1\), got \[30, 40\]"),
-        ({"horizon_days": 30, "active_within_days": 0}, "active_within_days must be whole days >= 1, got 0"),
+        ({"horizon_days": 30, "active_within_days": 0}, "active_within_days must be whole days from 1 to 36,525, got 0"),
+        ({"horizon_days": 1_000_000}, "horizon_days must be whole days from 1 to 36,525, got 1000000"),
     ],
 )
 def test_label_windows_that_the_config_would_reject_are_config_errors(tiny_tx, kwargs, message):

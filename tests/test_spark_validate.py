@@ -282,6 +282,32 @@ def test_text_columns_are_stripped_and_blank_is_null_as_on_the_pandas_path(spark
     assert plans.dropna().tolist() == ["Pro", "Pro"]
 
 
+def test_placeholder_times_are_refused_as_on_the_pandas_path_and_an_open_subscription_end_kept(spark):
+    raw = frame(customer_id=["A", "B", "C"], timestamp=["2024-01-01", "9999-12-31", "1899-12-31 23:59"],
+                amount=[1.0, 2.0, 3.0])
+    spark_problems = _problems(lambda: _spark_check(spark, "transactions", raw))
+    assert spark_problems == [
+        "transactions.timestamp: 2 times outside the years 1900-2199 (e.g. customer_id='B' timestamp='9999-12-31 "
+        "00:00:00', customer_id='C' timestamp='1899-12-31 23:59:00'); fix: a placeholder date such as 9999-12-31 "
+        "or 0001-01-01 is not a time: correct those rows, leave the cell empty where the column may be empty, or "
+        "remove them"]
+    with pytest.raises(SchemaError) as pandas_error:
+        validate_table("transactions", raw)
+    assert [p.split(" at ")[0] for p in pandas_error.value.problems] == [p.split(" (")[0] for p in spark_problems]
+    subs = frame(customer_id=["A"], start=["2024-01-01"], end=["9999-12-31"])
+    assert _local(_spark_check(spark, "subscriptions", subs))["end"].tolist() == [pd.Timestamp("9999-12-31")]
+
+
+def test_numbers_of_1e15_or_more_are_refused_as_on_the_pandas_path(spark):
+    raw = frame(customer_id=["A", "B", "C"], timestamp=["2024-01-01"] * 3, amount=[1e32, 1.0, -3e15])
+    spark_problems = _problems(lambda: _spark_check(spark, "transactions", raw, returns="keep"))
+    assert [p.split(" (e.g.")[0] for p in spark_problems] == ["transactions.amount: 2 numbers of 1e15 or more in size"]
+    with pytest.raises(SchemaError) as pandas_error:
+        validate_table("transactions", raw, returns="keep")
+    assert [p.split(" at ")[0] for p in pandas_error.value.problems] == [p.split(" (e.g.")[0] for p in spark_problems]
+    assert spark_problems[0].endswith(pandas_error.value.problems[0].split("; fix:")[1])
+
+
 def test_tables_outside_the_spark_path_and_non_utc_sessions_are_config_errors(spark):
     raw = frame(customer_id=["A"], timestamp=["2024-01-01"], amount=[1.0])
     with pytest.raises(ConfigError, match="not 'marketing_spend'"):

@@ -483,3 +483,14 @@ def test_a_short_training_horizon_without_the_btyd_family_is_refused_before_any_
             "asked horizon with BG/NBD's base rate, which needs the 'rfm' and 'btyd' feature families") in \
         capsys.readouterr().err
     assert not (tmp_path / "mlflow.db").exists()  # no run was started
+
+
+@pytest.mark.parametrize("key", ["time.horizon_days", "time.lead_time_days", "time.grace_days", "time.step_days",
+                                 "time.active_within_days", "time.min_history_days", "time.train_horizon_days",
+                                 "scoring.clv_horizon_days"])
+def test_a_span_of_more_than_100_years_is_a_config_error_not_a_crash_past_the_last_timestamp(key):
+    assert load_config(None, [f"{key}=36525"]) is not None
+    with pytest.raises(ConfigError, match=re.escape(f"{key}: Input should be less than or equal to 36525")):
+        load_config(None, [f"{key}=1000000"])
+    with pytest.raises(ConfigError, match=r"look-back windows are whole days from 1 to 36,525; \[40000\] are not"):
+        load_config(None, ["features.windows=[7,40000]"])

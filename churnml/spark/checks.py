@@ -30,7 +30,17 @@ from churnml.coercion import (
     null_rule,
     order_rule,
 )
-from churnml.rules import NON_NEGATIVE, SCORE_NOT_WHOLE, negative_rule
+from churnml.rules import (
+    FAR_TIME,
+    HUGE,
+    HUGE_NUMBER,
+    NON_NEGATIVE,
+    OPEN_END,
+    SCORE_NOT_WHOLE,
+    TIME_RANGE,
+    negative_rule,
+    size_checked,
+)
 from churnml.schema import SCORE_SCALES, TableSpec
 from churnml.spark.canonical import column, missing, number
 
@@ -93,6 +103,12 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon:
             checks.append(Check(name, negative_rule(spec.name, name), canon[name] < 0, (*ctx, (name, canon[name]))))
+    for c in spec.columns:
+        if c.kind == "float" and c.name in canon and size_checked(spec.name, c.name):
+            value = canon[c.name]
+            finite = ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
+            checks.append(Check(c.name, HUGE_NUMBER, finite & (F.abs(value) >= F.lit(HUGE)),
+                                (*ctx, (c.name, value))))
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         survey, score = canon["survey"], canon["score"]
         checks.append(Check("survey", UNKNOWN_SURVEY, survey.isNotNull() & ~survey.isin(list(SCORE_SCALES)),
@@ -109,6 +125,12 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
         at = moments if first in moments and last in moments else canon
         checks.append(Check(last, order_rule(first, last), at[last] < at[first],
                             (*ctx, (first, canon[first]), (last, canon[last]))))
+    low, high = (F.lit(str(t)).cast("timestamp_ntz") for t in TIME_RANGE)
+    for c in spec.columns:
+        if c.kind in ("time", "date") and c.name in canon and OPEN_END.get(spec.name) != c.name:
+            time = canon[c.name].cast("timestamp_ntz")
+            checks.append(Check(c.name, FAR_TIME, (time < low) | (time >= high),
+                                (*_context(spec, canon, c.name), (c.name, canon[c.name]))))
     if end is not None and spec.time_column in canon:
         name, time = spec.time_column, canon[spec.time_column]
         checks.append(Check(name, data_end_rule(end, tz), time >= F.lit(str(end)).cast("timestamp_ntz"),
