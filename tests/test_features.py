@@ -566,3 +566,22 @@ def test_an_optional_table_given_empty_is_present_and_every_customer_gets_its_no
         assert out[col].isna().all(), col
     assert [c for c in out.columns if c.startswith("srv_")] == ["srv_answers_all"]  # no survey type: no rows
     assert out["srv_answers_all"].tolist() == [0, 0]
+
+
+def test_event_types_in_any_script_get_distinct_ascii_names(tiny_tx, tiny_events):
+    from churnml.features.base import sql_name
+
+    assert [sql_name(v) for v in ["登录", "购买", "Café", "MOSKVA Москва", "😀", "Page View", "—"]] == [
+        "u767b_u5f55", "u8d2d_u4e70", "cafe", "moskva_u043c_u043e_u0441_u043a_u0432_u0430", "u1f600", "page_view",
+        "blank"]
+    names = dict(zip(sorted(tiny_events["event_type"].unique()), ["登录", "购买", "Café", "😀"], strict=False))
+    events = tiny_events.assign(event_type=tiny_events["event_type"].map(names))
+    plan = plan_features({"transactions": tiny_tx, "events": events}, ["2024-03-01"], FeaturesConfig(windows=[30]))
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-03-01"] * 2).astype("datetime64[us]")})
+    out = compute_features({"transactions": tiny_tx, "events": events}, spine, plan)
+    same = compute_features({"transactions": tiny_tx, "events": tiny_events}, spine,
+                            plan_features({"transactions": tiny_tx, "events": tiny_events}, ["2024-03-01"],
+                                          FeaturesConfig(windows=[30])))
+    for old, new in names.items():  # the same values under the new names
+        assert out[f"evt_{sql_name(new)}_count_30d"].tolist() == same[f"evt_{old}_count_30d"].tolist()

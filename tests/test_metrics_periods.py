@@ -462,3 +462,25 @@ def test_the_running_periods_head_count_is_taken_at_the_datas_end() -> None:
     # before 04-01: C (03-28); before the data's end 04-21: D and E.
     assert col(k, "customers_at_end") == [0, 0, 1, 2]
     assert col(k, "customers_at_end")[:-1] == col(k, "customers_start")[1:]
+
+
+def test_every_kpi_cohort_and_rfm_value_is_the_same_bits_whatever_the_rows_order() -> None:
+    import dataclasses
+
+    from churnml.config import load_config
+    from churnml.io import load_tables
+    from churnml.metrics import cohort_tables
+    from tests.settings import small_world
+
+    cfg = load_config(None, small_world(600, 14, 10, 10))
+    tables = load_tables(cfg)
+    cut = "2024-06-01"
+    base = (retention_kpis(tables, cfg), cohort_tables(tables.transactions).revenue, rfm_table(tables.transactions, cut))
+    for seed in (1, 2):
+        shuffled = dataclasses.replace(tables, **{
+            f.name: frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+            for f in dataclasses.fields(tables) if (frame := getattr(tables, f.name)) is not None})
+        again = (retention_kpis(shuffled, cfg), cohort_tables(shuffled.transactions).revenue,
+                 rfm_table(shuffled.transactions, cut))
+        for a, b in zip(base, again, strict=True):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)

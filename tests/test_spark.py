@@ -149,6 +149,22 @@ def test_features_with_empty_optional_tables_equal_duckdb_and_are_the_no_row_val
     assert duck["evt_all_count_30d"].tolist() == [0, 0] and duck["tkt_count_30d"].tolist() == [0, 0]
 
 
+def test_event_types_in_other_scripts_give_the_same_features_as_duckdb(spark, tiny_tx, tiny_events):
+    from churnml.config import FeaturesConfig
+    from churnml.spark import features, from_pandas, plan_features_spark, spark_tables
+
+    given = {"transactions": tiny_tx,
+             "events": tiny_events.assign(event_type=tiny_events["event_type"].map({"login": "登录", "email_open": "😀"}))}
+    cfg = FeaturesConfig(windows=[7, 30, 60])
+    plan = plan_features(given, ["2024-03-01"], cfg)
+    assert plan_features_spark(spark_tables(spark, given), ["2024-03-01"], cfg) == plan
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-03-01"] * 2).astype("datetime64[us]")})
+    duck = compute_features(given, spine, plan)
+    assert {"evt_u767b_u5f55_count_30d", "evt_u1f600_days_since"} <= set(duck.columns)
+    assert_same(duck, _local(features(spark, spark_tables(spark, given), from_pandas(spark, spine), plan)))
+
+
 def test_the_customer_summary_of_spark_scoring_equals_summary_at_with_returns(spark):
     from churnml.btyd import summary_at
     from churnml.spark import customer_summary, spark_tables

@@ -25,6 +25,7 @@ as on the general path (a test checks it).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -167,8 +168,24 @@ def when(cond: str, expr: str) -> str:
 
 
 def sql_name(value: str) -> str:
-    """A safe lower-case column-name fragment for a data value (event type)."""
-    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", value).strip("_").lower()
+    """A safe lower-case column-name fragment for a data value (event type): ASCII letters and digits.
+
+    Accented letters lose their accents (``'Café'`` -> ``cafe``); other letters, digits and symbols
+    that have no ASCII form become their code point (``'登录'`` -> ``u767b_u5f55``), so that types
+    written in any script get distinct names that every engine and LightGBM take as they are;
+    each run of other characters becomes ``_``.
+    """
+    parts = []
+    for ch in unicodedata.normalize("NFKD", value.lower()):
+        if ch.isascii():
+            parts.append(ch if ch.isalnum() else "_")
+        elif unicodedata.combining(ch):
+            continue  # an accent, decomposed off its letter
+        elif unicodedata.category(ch)[0] in "LNS":  # a letter, digit or symbol (an emoji)
+            parts.append(f"_u{ord(ch):04x}_")
+        else:
+            parts.append("_")
+    cleaned = re.sub(r"_+", "_", "".join(parts)).strip("_")
     return cleaned or "blank"
 
 

@@ -139,8 +139,9 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
            reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The distinct values of a type column before the last cutoff that name feature columns (:func:`_distinct`).
 
-    Feature names keep a value's letters and digits, lower-cased, with each run
-    of other characters as ``_`` (:func:`churnml.features.base.sql_name`). Two values
+    Feature names keep a value's letters and digits, lower-cased, in ASCII (code points for
+    other scripts), with each run of other characters as ``_``
+    (:func:`churnml.features.base.sql_name`). Two values
     giving the same name would give two columns of one name, and so would a
     value named like a ``reserved`` name (the events' ``all``, whose
     ``evt_all_count_{W}d`` count every type): both are an error that lists them.
@@ -153,7 +154,8 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
     if clashes:
         raise SchemaError(
             f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
-            "Feature names keep letters and digits, lower-cased, and turn each run of other characters into '_'. "
+            "Feature names keep letters and digits, lower-cased (accents dropped, other scripts as code points), "
+            "and turn each run of other characters into '_'. "
             f"Map each group to one value (or rename one of them) in {table}.{column} before computing features",
             table=table,
         )

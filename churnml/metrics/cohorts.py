@@ -28,6 +28,7 @@ import pandas as pd
 from churnml.engine import in_memory
 from churnml.errors import EmptyDataError
 from churnml.metrics.inputs import purchases
+from churnml.metrics.sums import group_sum
 from churnml.sources import check_sources
 from churnml.windows import DataSpan, history_mask, to_timestamp
 
@@ -111,7 +112,7 @@ def cohort_tables(transactions: pd.DataFrame, end: object | None = None) -> Coho
 
     active = frame.loc[frame["purchase"]].groupby(["cohort", "age"])["customer_id"].nunique()
     counts = shape(active, 0).astype("Int64")
-    revenue = shape(frame.groupby(["cohort", "age"])["amount"].sum(), 0.0).astype("float64")
+    revenue = shape(group_sum(frame, ["cohort", "age"], "amount"), 0.0).astype("float64")
     size = counts[0].astype("float64")
     rates = counts.astype("float64").div(size.where(size > 0), axis=0) * 100.0
     return CohortTables(counts=counts, rates=rates, revenue=revenue)

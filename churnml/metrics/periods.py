@@ -43,6 +43,7 @@ from churnml.metrics import formulas as f
 from churnml.metrics.churn import first_seen, population_counts
 from churnml.metrics.grid import bucket, nan_if_undefined, per_period, period_grid
 from churnml.metrics.inputs import TablesLike, purchases, require_table, settings_of, table_of
+from churnml.metrics.sums import group_sum, total
 from churnml.metrics.table_kpis import PeriodContext, table_kpis
 from churnml.windows import DataSpan, in_window_mask, to_timestamp, year_before
 
@@ -218,7 +219,7 @@ def _sales(tx: pd.DataFrame, grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     """Revenue, orders and the purchase KPIs per period, and the (period, customer) buyers."""
     index = pd.Index(grid["period"], name="period")
     rows = bucket(tx, "timestamp", grid)
-    revenue = rows.groupby("period")["amount"].sum().reindex(index, fill_value=0.0)
+    revenue = group_sum(rows, "period", "amount").reindex(index, fill_value=0.0)
     buys = purchases(rows)
     buys = buys.assign(order_key=_order_keys(buys))
     per_customer = buys.groupby(["period", "customer_id"]).agg(orders=("order_key", "nunique")).reset_index()
@@ -271,7 +272,7 @@ def value_per_year(transactions: pd.DataFrame, end: object) -> float:
         return float("nan")
     year = transactions.loc[in_window_mask(transactions["timestamp"], year_before(e), e)]
     buyers = int(purchases(year)["customer_id"].nunique())
-    return _per_buyer(float(year["amount"].sum()), buyers)
+    return _per_buyer(total(year["amount"]), buyers)
 
 
 def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd.DataFrame, span: DataSpan,
@@ -285,7 +286,8 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     """
     index = pd.Index(grid["period"], name="period")
     n = len(grid)
-    ordered = tx.sort_values("timestamp", kind="stable")  # each period's year is then a slice
+    # each period's year is then a slice, its amounts in one order whatever the rows' (ties by amount)
+    ordered = tx.sort_values(["timestamp", "amount"], kind="stable")
     times = ordered["timestamp"].to_numpy()
     amount = ordered["amount"].to_numpy(dtype="float64")
     bought = amount >= 0
@@ -335,4 +337,4 @@ def _year_cac(spend: pd.DataFrame | None, seen: pd.Series, start: pd.Timestamp, 
     if not dated.any():
         return float("nan")  # no spend rows: unknown, not 0 (as the period's CAC)
     new = int(in_window_mask(seen, start, stop).sum())
-    return nan_if_undefined(f.cac, float(spend.loc[dated, "spend"].sum()), new)
+    return nan_if_undefined(f.cac, total(spend.loc[dated, "spend"]), new)

@@ -32,6 +32,7 @@ import pandas as pd
 from churnml.engine import in_memory
 from churnml.errors import ConfigError, EmptyDataError
 from churnml.metrics.inputs import purchases
+from churnml.metrics.sums import group_sum
 from churnml.sources import check_sources
 from churnml.windows import history_mask, to_timestamp
 
@@ -131,7 +132,7 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
     measures = buys.assign(day=buys["timestamp"].dt.normalize()).groupby("customer_id").agg(
         last=("timestamp", "max"), frequency=("day", "nunique")
     )
-    spend = hist.groupby("customer_id")["amount"].sum()
+    spend = group_sum(hist, "customer_id", "amount")
     out = pd.DataFrame(
         {
             "recency_days": (c - measures["last"]).dt.total_seconds() / _SECONDS_PER_DAY,

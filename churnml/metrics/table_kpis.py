@@ -20,6 +20,7 @@ import pandas as pd
 from churnml.metrics import formulas as f
 from churnml.metrics.grid import bucket, nan_if_undefined, per_period, periods_of
 from churnml.metrics.inputs import TablesLike, table_of
+from churnml.metrics.sums import group_sum, total
 from churnml.windows import history_mask
 
 __all__ = ["SOURCES", "PeriodContext", "table_kpis"]
@@ -96,7 +97,7 @@ def _cli_of(group: pd.DataFrame) -> float:
 def _mrr_by_customer(subs: pd.DataFrame, moment: pd.Timestamp) -> pd.Series:
     """MRR per customer of the subscriptions active at ``moment`` (start < moment <= end)."""
     active = history_mask(subs["start"], moment) & ~history_mask(subs["end"], moment)
-    return subs.loc[active].groupby("customer_id")["mrr"].sum()
+    return group_sum(subs.loc[active], "customer_id", "mrr")
 
 
 def subscription_kpis(subs: pd.DataFrame, ctx: PeriodContext) -> Result:
@@ -135,7 +136,7 @@ def cac_kpi(spend: pd.DataFrame, ctx: PeriodContext) -> Result:
     out = _blank(ctx, SOURCES["marketing_spend"])
     dated = spend.rename(columns={"period": "spent_at"})
     dated = dated.assign(spent_at=dated["spent_at"].astype("datetime64[us]"))
-    per = bucket(dated, "spent_at", ctx.grid).groupby("period")["spend"].sum().reindex(out.index)
+    per = group_sum(bucket(dated, "spent_at", ctx.grid), "period", "spend").reindex(out.index)
     new = ctx.new_customers.reindex(out.index, fill_value=0)
     out["cac"] = per_period(f.cac, per, new)
     return out, {}
@@ -216,7 +217,7 @@ def loyalty_kpis(loyalty: pd.DataFrame, ctx: PeriodContext) -> Result:
         if has_points:
             known = members.dropna(subset=["points_issued", "points_redeemed"])
             out.loc[period, "loyalty_redemption_rate"] = nan_if_undefined(
-                f.loyalty_redemption_rate, float(known["points_redeemed"].sum()), float(known["points_issued"].sum()))
+                f.loyalty_redemption_rate, total(known["points_redeemed"]), total(known["points_issued"]))
     return out, reasons
 
 
