@@ -217,7 +217,15 @@ def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, pa
 
 # ----------------------------------------------------------------------------- ids
 def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
-    """Canonical ids (:func:`canonical_ids`); one log line says how many changed by stripping."""
+    """Canonical ids (:func:`canonical_ids`); one log line says how many changed by stripping, and one
+    warns about ids stored as floats too large to hold every digit."""
+    if ptypes.is_float_dtype(col.dtype):
+        big = np.abs(col.to_numpy(dtype="float64", na_value=np.nan)) >= 2.0**53
+        if big.any():
+            log.warning("%s.%s: %d ids are stored as floating-point numbers of 2^53 (9,007,199,254,740,992) or "
+                        "more, which cannot hold every digit: two ids may have become one and an id may read as "
+                        "one that does not exist (e.g. %s). Fix: store the ids as text in the file",
+                        rep.table, name, int(big.sum()), id_text(col[big].head(1)).iloc[0])
     text = id_text(col)
     out = canonical_ids(text)
     changed = (text.notna() & (text != "") & out.ne(text)).to_numpy(dtype=bool, na_value=False)

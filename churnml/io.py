@@ -33,7 +33,12 @@ import pyarrow.parquet as pq
 from churnml.config import Config, DataConfig
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io_write import file_format, write_frame, write_json, write_text
-from churnml.rules import FOLDER_COLUMNS_FIX, doubled_columns_text, separator_hint
+from churnml.rules import (
+    FOLDER_COLUMNS_FIX,
+    READ_OPTIONS_HINT,
+    doubled_columns_text,
+    separator_hint,
+)
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
 from churnml.validation import validate_table
 
@@ -530,16 +535,20 @@ def _file_tables(data: DataConfig) -> Tables:
 
 
 def folder_schema_error(exc: SchemaError) -> SchemaError:
-    """``exc`` as a ``--data`` folder's tables raise it: a missing column's fix is not a ``data.tables`` mapping.
+    """``exc`` as a ``--data`` folder's tables raise it: a missing column's fix is not a ``data.tables`` mapping,
+    and a fix asking for a read option says how to get one applied.
 
-    A ``--data DIR`` folder's files are read with their own column names; the
-    mapping the message suggests would not apply. Other errors are returned as they are.
+    A ``--data DIR`` folder's files are read with their own column names and the default read
+    options; the mapping or option the message suggests would not apply there. Other errors are
+    returned as they are.
     """
-    if not any("missing required column" in p for p in exc.problems):
-        return exc
-    cut = [re.sub(r" or map them in data\.tables\.\w+\.columns, e\.g\. \{.*\}$", " (see below)", p)
-           for p in exc.problems]
-    return SchemaError([*cut, FOLDER_COLUMNS_FIX], exc.table)
+    problems = list(exc.problems)
+    if any("missing required column" in p for p in problems):
+        problems = [re.sub(r" or map them in data\.tables\.\w+\.columns, e\.g\. \{.*\}$", " (see below)", p)
+                    for p in problems] + [FOLDER_COLUMNS_FIX]
+    if any("read_options" in p for p in problems) and READ_OPTIONS_HINT not in problems:
+        problems.append(READ_OPTIONS_HINT)
+    return exc if problems == list(exc.problems) else SchemaError(problems, exc.table)
 
 
 def _id_key(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

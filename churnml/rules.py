@@ -20,12 +20,13 @@ from churnml.dateformat import day_first
 from churnml.schema import SCORE_SCALES
 
 __all__ = [
-    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
-    "NON_NEGATIVE", "NOT_BOOL", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "UNKNOWN_SURVEY",
-    "FAR_TIME", "HUGE", "HUGE_NUMBER", "OPEN_END", "TIME_RANGE", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
-    "doubled_columns_text", "emptied_text", "fractional", "guess_column", "header_separator",
-    "empty_table_text", "far_times", "huge_numbers", "size_checked", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "scale_masks",
-    "scale_text",
+    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "FAR_TIME", "HUGE", "HUGE_NUMBER", "NEGATIVE_AMOUNT",
+    "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
+    "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY",
+    "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
+    "doubled_columns_text", "emptied_text", "empty_table_text", "far_times", "fractional", "guess_column",
+    "header_separator", "huge_numbers", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule",
+    "order_rule", "scale_masks", "scale_text", "size_checked",
 ]
 
 
@@ -276,6 +277,10 @@ def separator_hint(table: str, found: list[Any]) -> str:
 
 
 #: The mapping fix of :func:`missing_columns_text` as a ``--data`` folder reads it: its files' own column names.
+READ_OPTIONS_HINT = ("--data reads its files with the default read options, so read_options cannot be set for "
+                     "them: convert the file as the fix says (UTF-8 text, ISO 8601 dates such as 2024-01-31, "
+                     "commas between fields), or leave --data out and give the file under data.tables in a "
+                     "--config, with data.tables.<table>.read_options set")
 FOLDER_COLUMNS_FIX = ("with --data the files are read with their own column names (data.tables.* does not apply), "
                       "so rename the columns in the file, or leave --data out and give the files under data.tables "
                       "in a --config, with their columns mapped")

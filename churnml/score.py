@@ -66,7 +66,13 @@ from churnml.io_write import file_format
 from churnml.model import ChurnModel
 from churnml.outreach import NobodyToScoreError, cut_problems
 from churnml.report_template import format_value
-from churnml.rules import DUPLICATE_KEY, DUPLICATE_ROW, NEGATIVE_AMOUNT, header_separator
+from churnml.rules import (
+    DUPLICATE_KEY,
+    DUPLICATE_ROW,
+    NEGATIVE_AMOUNT,
+    READ_OPTIONS_HINT,
+    header_separator,
+)
 from churnml.scoring import (
     ScoreResult,
     load_churn_model,
@@ -478,11 +484,6 @@ def _policy_hint(keys: list[str], problems: list[str]) -> str:
 
 
 #: What to do under --data when a problem's fix is a read option, which --data does not take.
-READ_OPTIONS_HINT = ("--data reads its files with the default read options, so read_options cannot be set for "
-                     "them: write those dates as ISO 8601 (2024-01-31), or score with a config whose data.source "
-                     "is files and whose data.tables.<table>.read_options sets them")
-
-
 @contextlib.contextmanager
 def _hinted(keys: list[str]) -> Iterator[None]:
     """Add hints to a SchemaError raised while the ``--data`` tables are read: the policy hint when one
@@ -492,7 +493,8 @@ def _hinted(keys: list[str]) -> Iterator[None]:
         yield
     except SchemaError as exc:
         policy = _policy_hint(keys, exc.problems)
-        options = any("read_options" in fix for fix in _fixes(exc.problems))
+        options = (any("read_options" in fix for fix in _fixes(exc.problems))
+                   and READ_OPTIONS_HINT not in exc.problems)
         hints = [h for h in (policy, READ_OPTIONS_HINT if options else "") if h]
         if not hints:
             raise

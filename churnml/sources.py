@@ -306,6 +306,14 @@ def _dtype_fits(kind: str, column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
+def _not_text(values: pd.Series) -> np.ndarray:
+    """The rows of an object id column holding something other than text (none for text dtypes)."""
+    if not pd.api.types.is_object_dtype(values.dtype) or pd.api.types.infer_dtype(values, skipna=True) in (
+            "string", "empty"):
+        return np.zeros(len(values), dtype=bool)
+    return (values.notna() & ~values.map(lambda v: isinstance(v, str))).to_numpy(dtype=bool)
+
+
 def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[str]:
     """What a frame given as ``table`` breaks of the data contract: missing, mistyped or empty columns.
 
@@ -333,6 +341,11 @@ def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | Non
             zone = _ZONE_FIX if isinstance(values.dtype, pd.DatetimeTZDtype) else ""
             problems.append(f"column '{col.name}' has dtype {values.dtype}; the data contract wants "
                             f"{_KIND_WORDS[col.kind]}{zone}")
+            continue
+        if col.kind == "id" and (odd := _not_text(values)).any():  # an object column mixing 1 and '1'
+            problems.append(f"column '{col.name}' has {int(odd.sum())} value(s) that are not text "
+                            f"({_index(frame, odd, values.map(lambda v: f'{v!r} ({type(v).__name__})'))}); "
+                            "ids are text, or '1' and 1 would be two customers")
             continue
         typed.add(col.name)
         if col.required and not col.nullable:

@@ -83,6 +83,11 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         negative = (canon["amount"] < 0).to_numpy()
         if returns == "error" and negative.any():
             rep.add("amount", NEGATIVE_AMOUNT, negative, canon["amount"])
+        elif returns == "keep" and len(negative) and negative.all():
+            log.warning("transactions%s: every one of its %d rows is a return (negative amount), so nobody has "
+                        "bought: no customer is at risk and the KPIs have no purchase to count. Check the amounts' "
+                        "sign (are purchases written negative?)", f" ({rep.source})" if rep.source else "",
+                        len(negative))
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon and (below := (canon[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             rep.add(name, negative_rule(spec.name, name), below, raw[name])

@@ -240,6 +240,14 @@ def test_a_frame_given_directly_is_checked_against_the_contract_naming_column_ro
         labels.noncontractual_labels(ok.drop(columns=["amount"]), ["2024-02-01"], 14)
     with pytest.raises(SchemaError, match=r"column 'amount' has 1 missing value\(s\) \(index \[1\]\)"):
         metrics.rfm_table(ok.assign(amount=[10.0, np.nan, 30.0, 40.0]), "2024-03-01")
+    # an object column of ids mixing text and numbers would split customer 1 into '1' and '1.0'
+    mixed = ok.assign(customer_id=pd.Series(["1", 1, "b", 1.0], dtype="object"))
+    with pytest.raises(SchemaError) as err:
+        labels.noncontractual_labels(mixed, ["2024-02-01"], 14)
+    assert str(err.value) == (
+        "table 'transactions': column 'customer_id' has 2 value(s) that are not text (index [1, 3], e.g. "
+        f"'1 (int)'); ids are text, or '1' and 1 would be two customers; {fix}")
+    assert read_table("transactions", mixed)["customer_id"].tolist() == ["1", "1", "b", "1"]  # the fix works
     # an order_id of numbers is not read, so it stops nothing
     check_sources({"transactions": ok.assign(order_id=[1, 2, 3, 4])})
     assert len(labels.noncontractual_labels(ok, ["2024-02-01"], 14)) == 2  # A and B bought before 02-01

@@ -725,7 +725,7 @@ def test_the_default_udf_gives_the_registered_models_probabilities(spark, traine
 
 
 # ---------------------------------------------------------------------------------------------- CLI
-def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, tables, tmp_path):
+def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, tables, tmp_path, capsys):
     import json
 
     from churnml.features.__main__ import main
@@ -736,7 +736,10 @@ def test_the_cli_writes_the_same_features_and_labels_with_both_engines(spark, ta
     common = ["--data", str(data), *[f"--set={s}" for s in SETTINGS[3:]], "--set=data.returns=keep",
               "--cutoffs", ",".join(CUTOFFS[1:]), "--labels"]
     assert main([*common, "--engine", "duckdb", "--out", str(tmp_path / "duck")]) == 0
+    counted = [line for line in capsys.readouterr().out.splitlines() if "customers in the tables" in line]
     assert main([*common, "--engine", "spark", "--master", "local[2]", "--out", str(tmp_path / "spark")]) == 0
+    assert len(counted) == 1 and counted == [
+        line for line in capsys.readouterr().out.splitlines() if "customers in the tables" in line]
     duck = pd.read_parquet(tmp_path / "duck" / "features.parquet")
     got = pd.read_parquet(tmp_path / "spark" / "features.parquet")
     assert "churned" in got and got["churned"].isin([0, 1]).all()

@@ -295,6 +295,9 @@ def test_features_refuse_cutoffs_where_nobody_is_at_risk_and_warn_about_some_or_
     # window, the empty 2023-12-01 (before the data) would have dropped both
     assert "dropping look-back windows [30] days: the earliest cutoff 2024-02-01 has only 29 days" in caplog.text
     assert "the earliest cutoff 2023-12-01" not in caplog.text
+    # every customer of the tables is accounted for, cutoff by cutoff (D bought first after 2024-02-01)
+    assert ("4 customers in the tables; at risk (with a purchase before the cutoff), one row each: 0 at 2023-12-01, "
+            "3 at 2024-02-01, 4 at 2024-06-01; the others have no row at that cutoff") in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ scoring.tiers
@@ -494,3 +497,15 @@ def test_a_span_of_more_than_100_years_is_a_config_error_not_a_crash_past_the_la
         load_config(None, [f"{key}=1000000"])
     with pytest.raises(ConfigError, match=r"look-back windows are whole days from 1 to 36,525; \[40000\] are not"):
         load_config(None, ["features.windows=[7,40000]"])
+
+
+def test_a_data_folder_file_whose_fix_is_a_read_option_says_how_to_get_one_applied(tmp_path, capsys):
+    from churnml.features.__main__ import main
+    from churnml.rules import READ_OPTIONS_HINT
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "transactions.csv").write_bytes("customer_id,timestamp,amount\nJosé,2024-01-03,5\n"
+                                                          .encode("latin-1"))
+    assert main(["--data", str(tmp_path / "data"), "--cutoff", "2024-02-01", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "read_options: {encoding: latin-1}" in err and READ_OPTIONS_HINT in err

@@ -307,3 +307,14 @@ def test_read_errors_name_the_separator_the_encoding_or_the_read_option_at_fault
     listed.write_bytes("customer_id\nAé\n".encode("latin-1"))
     with pytest.raises(SchemaError, match=r"fix: the file is not UTF-8: save it as 'CSV UTF-8'"):
         _read_list(str(listed))
+
+
+def test_ids_stored_as_floats_too_large_for_every_digit_are_warned_about(caplog):
+    raw = pd.DataFrame({"customer_id": [9007199254740993.0, 9007199254740992.0, 7.0],
+                        "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"], "amount": [1.0, 2.0, 3.0]})
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        out = validate_table("transactions", raw)
+    assert out["customer_id"].tolist() == ["9007199254740992", "9007199254740992", "7"]  # lost in the float already
+    assert ("transactions.customer_id: 2 ids are stored as floating-point numbers of 2^53 (9,007,199,254,740,992) "
+            "or more, which cannot hold every digit: two ids may have become one and an id may read as one that "
+            "does not exist (e.g. 9007199254740992). Fix: store the ids as text in the file") in caplog.text

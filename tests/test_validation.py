@@ -459,3 +459,13 @@ def test_numbers_of_1e15_or_more_are_refused_before_the_exact_sums_would_overflo
     surveys = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-01-01,nps,1e16\n", "s.csv")
     assert [p.split(" at ")[0] for p in problems("surveys", surveys)] == [  # the scale says it: one problem
         "surveys.score: 1 score outside its survey's scale"]
+
+
+def test_a_transactions_table_of_returns_only_is_read_with_a_warning_naming_the_likely_cause(tmp_path, caplog):
+    path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,-10\nb,2024-01-02,-5\n")
+    with caplog.at_level(logging.WARNING, logger="churnml.validation"):
+        assert len(read_table("transactions", path, returns="keep")) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"transactions ({path}): every one of its 2 rows is a return (negative amount), so nobody has bought: no "
+        "customer is at risk and the KPIs have no purchase to count. Check the amounts' sign (are purchases "
+        "written negative?)"]

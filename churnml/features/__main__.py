@@ -115,6 +115,17 @@ def _check_population(sizes: pd.Series, cutoffs: list[str], cfg: Config, data: D
     return [c for c in cutoffs if c not in empty]
 
 
+def _accounting(known: int, sizes: pd.Series, cutoffs: list[str], cfg: Config) -> str:
+    """Who is in the output: the customers of the tables, and how many of them are at risk at each cutoff."""
+    window = f" within {cfg.time.active_within_days} days" if cfg.time.active_within_days else ""
+    who = ("an active subscription at the cutoff" if cfg.time.regime == "contractual"
+           else f"a purchase before the cutoff{window}")
+    counts = {str(d): int(n) for d, n in zip(pd.DatetimeIndex(sizes.index).date, sizes.to_numpy(), strict=True)}
+    per = ", ".join(f"{counts.get(c, 0):,} at {c}" for c in cutoffs)
+    return (f"{known:,} customers in the tables; at risk (with {who}), one row each: {per}; the others have "
+            "no row at that cutoff")
+
+
 def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
     return DataSpan.from_times(tables.transactions["timestamp"], cfg.data.end)
 
@@ -129,6 +140,9 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
     spine = (make_labels(tables, cutoffs, cfg.time, data_end=data.end) if labelled
              else population(tables, cutoffs, cfg.time))
     planned = _check_population(spine["cutoff"].value_counts(), cutoffs, cfg, data)
+    known = pd.concat([getattr(tables, n)["customer_id"] for n in tables.present()
+                       if "customer_id" in getattr(tables, n).columns]).nunique()
+    print(_accounting(known, spine["cutoff"].value_counts(), cutoffs, cfg))
     plan = plan_features(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
     if labelled:
@@ -154,6 +168,11 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
              else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
     planned = _check_population(counted.set_index("cutoff")["count"], cutoffs, cfg, data)
+    ids = [t.select("customer_id") for t in (getattr(tables, n) for n in tables.present()) if "customer_id" in t.columns]
+    known = ids[0]
+    for more in ids[1:]:
+        known = known.union(more)
+    print(_accounting(known.distinct().count(), counted.set_index("cutoff")["count"], cutoffs, cfg))
     plan = cs.plan_features_spark(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan, check_spine=False)
     if labelled:
