@@ -529,10 +529,22 @@ def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
                     trained_zone, zone)
 
 
+def _folder_config(args: argparse.Namespace, cfg: Config) -> Config:
+    """The config a ``--data`` run scores with: no declared end unless ``--set data.end`` gives one (a
+    ``--config``'s ``data.end`` is its own files' end, not the folder's: the stale-cutoff warning would
+    measure from it)."""
+    if "data.end" in _set_keys(list(args.set)) or cfg.data.end is None:
+        return cfg
+    out = cfg.model_copy(deep=True)
+    out.data.end = None
+    return out
+
+
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     if args.data:
         with _hinted(_error_policies(args, model)):
             tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model))
+        cfg = _folder_config(args, cfg)
     else:
         _warn_other_source(model, cfg)
         tables = load_tables(cfg)
@@ -553,6 +565,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
             }
             tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],
                                      data_end=policy["data_end"], timezone=policy["timezone"])  # as DuckDB's
+        cfg = _folder_config(args, cfg)
     else:
         _warn_other_source(model, cfg)
         tables = cs.tables_from_config(session, cfg)

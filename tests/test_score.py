@@ -76,6 +76,11 @@ def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog, ca
     assert main(["--model", str(folder), "--data", str(tmp_path / "data"), "--cutoff", str(late),
                  "--out", str(tmp_path / "l.csv"), "--top", "2"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"warning: {text}")
+    # a --config's data.end is its own files' end, not the --data folder's: the warning still measures from the folder
+    (tmp_path / "other.yaml").write_text(f"data:\n  end: '{late + pd.Timedelta(days=1)}'\n")
+    assert main(["--config", str(tmp_path / "other.yaml"), "--model", str(folder), "--data", str(tmp_path / "data"),
+                 "--cutoff", str(late), "--out", str(tmp_path / "l2.csv"), "--top", "2"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"warning: {text}")
 
 
 def test_every_asked_customer_is_accounted_for(setup):
