@@ -276,11 +276,12 @@ def separator_hint(table: str, found: list[Any]) -> str:
             f"read; fix: set data.tables.{table}.read_options: {{sep: {sep!r}}}")
 
 
-#: The mapping fix of :func:`missing_columns_text` as a ``--data`` folder reads it: its files' own column names.
+#: Said when a ``--data`` folder's file needs a read option (``churnml.io.folder_schema_error``): none can be set.
 READ_OPTIONS_HINT = ("--data reads its files with the default read options, so read_options cannot be set for "
                      "them: convert the file as the fix says (UTF-8 text, ISO 8601 dates such as 2024-01-31, "
                      "commas between fields), or leave --data out and give the file under data.tables in a "
                      "--config, with data.tables.<table>.read_options set")
+#: The mapping fix of :func:`missing_columns_text` as a ``--data`` folder reads it: its files' own column names.
 FOLDER_COLUMNS_FIX = ("with --data the files are read with their own column names (data.tables.* does not apply), "
                       "so rename the columns in the file, or leave --data out and give the files under data.tables "
                       "in a --config, with their columns mapped")

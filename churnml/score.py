@@ -483,7 +483,6 @@ def _policy_hint(keys: list[str], problems: list[str]) -> str:
             "model learned")
 
 
-#: What to do under --data when a problem's fix is a read option, which --data does not take.
 @contextlib.contextmanager
 def _hinted(keys: list[str]) -> Iterator[None]:
     """Add hints to a SchemaError raised while the ``--data`` tables are read: the policy hint when one

@@ -17,7 +17,8 @@ __all__ = ["group_sum", "total"]
 
 def group_sum(frame: pd.DataFrame, by: str | list[str], column: str) -> pd.Series:
     """``frame.groupby(by)[column].sum()``, each group's values added in ascending order (NaN skipped)."""
-    return frame.sort_values(column, kind="stable").groupby(by)[column].sum()
+    keys = [by] if isinstance(by, str) else list(by)
+    return frame[[*keys, column]].sort_values(column, kind="stable").groupby(by)[column].sum()
 
 
 def total(values: pd.Series | np.ndarray) -> float:
