@@ -245,14 +245,13 @@ def _convert_text(rep: Report, name: str, col: pd.Series) -> pd.Series:
     text = _as_text(col)
     out = text.str.strip()
     changed = (out.ne(text) & text.notna()).to_numpy(dtype=bool, na_value=False)
-    if not changed.any():
-        return text.where(text != "") if (text == "").any() else text
-    shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
-    pairs = ", ".join(f"{a!r} -> {b!r}" if b else f"{a!r} -> missing" for a, b in zip(shown["a"], shown["b"],
-                                                                                     strict=True))
-    n = int(changed.sum())
-    log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); values that differ only by it "
-                "are one, blank ones are missing", rep.table, name, n, "value" if n == 1 else "values", pairs)
+    if changed.any():
+        shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
+        pairs = ", ".join(f"{a!r} -> {b!r}" if b else f"{a!r} -> missing"
+                          for a, b in zip(shown["a"], shown["b"], strict=True))
+        n = int(changed.sum())
+        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); values that differ only by it "
+                    "are one, blank ones are missing", rep.table, name, n, "value" if n == 1 else "values", pairs)
     return out.where(out != "")
 
 

@@ -131,6 +131,13 @@ def check_weights(weight: np.ndarray | pd.Series, n: int, what: str) -> np.ndarr
     return w
 
 
+
+def _stripped(levels: list[Any]) -> list[Any]:
+    """A saved model's category levels as text is read now, stripped (a model trained before churnml
+    stripped text kept ``' Pro'``); kept as they are if stripping would make two levels one."""
+    out = [v.strip() if isinstance(v, str) else v for v in levels]
+    return out if len(set(out)) == len(out) else levels
+
 class ChurnModel:
     """LightGBM churn classifier with probability calibration.
 
@@ -258,11 +265,17 @@ class ChurnModel:
         """
         out = {}
         for col, levels in self.categories_.items():
-            if col in X.columns:
-                values = X[col].astype("object")
-                unseen = values.notna() & ~values.isin(levels)
-                if unseen.any():
-                    out[col] = values.where(unseen)
+            if col not in X.columns:
+                continue
+            known = set(levels)
+            values = X[col]
+            found = values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype) else values.dropna().unique()
+            if all(v in known for v in found):  # the usual case, decided on the distinct values only
+                continue
+            values = values.astype("object")
+            unseen = values.notna() & ~values.isin(levels)
+            if unseen.any():
+                out[col] = values.where(unseen)
         return out
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
@@ -338,7 +351,7 @@ class ChurnModel:
         model = cls(**meta["init"])
         model.booster_ = lgb.Booster(model_file=str(path / "model.txt"))
         model.feature_names_ = meta["feature_names"]
-        model.categories_ = meta["categories"]
+        model.categories_ = {col: _stripped(levels) for col, levels in meta["categories"].items()}
         model.calibrator_ = meta["calibrator"]
         model.horizon_power_ = float(meta["horizon_power"])
         model.best_iteration_ = int(meta["best_iteration"])

@@ -22,7 +22,7 @@ from churnml.schema import SCORE_SCALES
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "FAR_TIME", "HUGE", "HUGE_NUMBER", "NEGATIVE_AMOUNT",
     "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
-    "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY",
+    "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SUMMED_EXACTLY", "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY",
     "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
     "doubled_columns_text", "emptied_text", "empty_table_text", "far_times", "fractional", "guess_column",
     "header_separator", "huge_numbers", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule",
@@ -75,25 +75,30 @@ class Rule:
 
 #: The times churnml takes as data: from 1900 to 2199. Outside them a time is an export's placeholder
 #: (``9999-12-31``, ``0001-01-01``), which would pass as a purchase 8,000 years ahead (metrics then build
-#: periods up to it). ``subscriptions.end`` may hold one: an open end, as an empty end is.
+#: periods up to it). The :data:`OPEN_END` columns may be far ahead: "not yet", as an empty cell is.
 TIME_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
-OPEN_END = {"subscriptions": "end"}
+#: Times whose far-future placeholder means "not yet" (an open subscription, an unresolved ticket, no
+#: cancellation request): only the lower bound of :data:`TIME_RANGE` applies to them.
+OPEN_END = {("subscriptions", "end"), ("subscriptions", "cancel_requested_at"), ("tickets", "resolved_at")}
 FAR_TIME = Rule("far_time", "time outside the years 1900-2199", "times outside the years 1900-2199",
-                "a placeholder date such as 9999-12-31 or 0001-01-01 is not a time: correct those rows, "
-                "leave the cell empty where the column may be empty, or remove them")
+                "a placeholder date such as 9999-12-31 or 0001-01-01 (or a spreadsheet's 1899-12-30) is not a "
+                "time: correct those rows, leave the cell empty where the column may be empty, or remove them")
 
 
-#: The size from which a number is refused: sums are exact to 6 decimals up to 1e32
-#: (:data:`churnml.engine.EXACT`), and no amount, MRR or value of a real business is this large.
-HUGE = 1e15
-HUGE_NUMBER = Rule("huge_number", "number of 1e15 or more in size", "numbers of 1e15 or more in size",
-                   "no amount is this large (churnml adds them exactly, to 6 decimals): correct those rows "
-                   "(a misplaced decimal mark? an id or a date in this column?)")
+#: The size from which an amount or MRR is refused: churnml adds them exactly, to 6 decimals, in a
+#: decimal of 38 digits (:data:`churnml.engine.EXACT`), so a value of 1e32 could not even be read
+#: into it, and sums of values below 1e20 cannot overflow it. Other numbers are not summed so.
+HUGE = 1e20
+HUGE_NUMBER = Rule("huge_number", "amount of 1e20 or more in size", "amounts of 1e20 or more in size",
+                   "churnml adds amounts exactly (to 6 decimals, 38 digits in all), and no amount is this large: "
+                   "correct those rows (a misplaced decimal mark? an id or a date in this column?)")
+#: The columns churnml adds exactly (the features' money, the labels' MRR), which :data:`HUGE` bounds.
+SUMMED_EXACTLY = {("transactions", "amount"), ("subscriptions", "mrr")}
 
 
 def size_checked(table: str, column: str) -> bool:
-    """Whether :data:`HUGE_NUMBER` applies to a float column: all but survey scores (their scale bounds them)."""
-    return (table, column) != ("surveys", "score")
+    """Whether :data:`HUGE_NUMBER` applies to a column: the ones :data:`SUMMED_EXACTLY`."""
+    return (table, column) in SUMMED_EXACTLY
 
 
 def huge_numbers(values: pd.Series) -> np.ndarray:
@@ -103,11 +108,10 @@ def huge_numbers(values: pd.Series) -> np.ndarray:
 
 
 def far_times(table: str, column: str, local: pd.Series) -> np.ndarray:
-    """The rows of a time column (local times) outside :data:`TIME_RANGE` (none for an open end)."""
-    if OPEN_END.get(table) == column:
-        return np.zeros(len(local), dtype=bool)
+    """The rows of a time column (local times) outside :data:`TIME_RANGE` (an :data:`OPEN_END`: before it)."""
     low, high = TIME_RANGE
-    return ((local < low) | (local >= high)).to_numpy(dtype=bool, na_value=False)
+    far = (local < low) if (table, column) in OPEN_END else (local < low) | (local >= high)
+    return far.to_numpy(dtype=bool, na_value=False)
 
 
 UNPARSEABLE_TIME = Rule(

@@ -119,7 +119,7 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     unknown, outside = scale_masks(survey, canon["score"])
     if unknown.any():
         rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
-    shown = survey.astype("object") + " " + canon["score"].astype("str")
+    shown = survey.astype("object").fillna("").astype("str") + " " + canon["score"].astype("str")
     if outside.any():
         rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)
     if (whole := fractional(canon["score"])).any():

@@ -571,9 +571,10 @@ def test_an_optional_table_given_empty_is_present_and_every_customer_gets_its_no
 def test_event_types_in_any_script_get_distinct_ascii_names(tiny_tx, tiny_events):
     from churnml.features.base import sql_name
 
-    assert [sql_name(v) for v in ["登录", "购买", "Café", "MOSKVA Москва", "😀", "Page View", "—"]] == [
+    assert [sql_name(v) for v in ["登录", "购买", "Café", "MOSKVA Москва", "😀", "Page View", "—", "バス", "パス",
+                                  "कम", "काम", "™"]] == [
         "u767b_u5f55", "u8d2d_u4e70", "cafe", "moskva_u043c_u043e_u0441_u043a_u0432_u0430", "u1f600", "page_view",
-        "blank"]
+        "blank", "u30d0_u30b9", "u30d1_u30b9", "u0915_u092e", "u0915_u093e_u092e", "tm"]  # marks of other scripts stay
     names = dict(zip(sorted(tiny_events["event_type"].unique()), ["登录", "购买", "Café", "😀"], strict=False))
     events = tiny_events.assign(event_type=tiny_events["event_type"].map(names))
     plan = plan_features({"transactions": tiny_tx, "events": events}, ["2024-03-01"], FeaturesConfig(windows=[30]))
@@ -585,3 +586,15 @@ def test_event_types_in_any_script_get_distinct_ascii_names(tiny_tx, tiny_events
                                           FeaturesConfig(windows=[30])))
     for old, new in names.items():  # the same values under the new names
         assert out[f"evt_{sql_name(new)}_count_30d"].tolist() == same[f"evt_{old}_count_30d"].tolist()
+
+
+def test_a_plan_saved_with_padded_types_reads_them_as_the_data_is_read_now():
+    from churnml.features import FeaturePlan
+    from churnml.model import _stripped
+
+    # a model trained before text was stripped stored 'login     ' (a fixed-width export); its data now reads 'login'
+    plan = FeaturePlan.from_dict({"families": ["events"], "windows": [7], "event_types": ["login     ", " ", "buy"],
+                                  "survey_types": [" nps"]})
+    assert plan.event_types == ("login", "buy") and plan.survey_types == ("nps",)
+    assert _stripped([" Pro", "basic "]) == ["Pro", "basic"]
+    assert _stripped(["Pro", " Pro"]) == ["Pro", " Pro"]  # two levels would become one: as saved

@@ -303,12 +303,13 @@ def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_r
         f"recurring revenue, 0 or more; {fix}")
     assert error(subscriptions=subs.assign(mrr=1.0, start=t("2024-01-01", "9999-12-31"))) == (
         "table 'subscriptions': column 'start' has 1 time outside the years 1900-2199 (index [1], e.g. "
-        "Timestamp('9999-12-31 00:00:00')); a placeholder date such as 9999-12-31 or 0001-01-01 is not a time: "
+        "Timestamp('9999-12-31 00:00:00')); a placeholder date such as 9999-12-31 or 0001-01-01 (or a spreadsheet's "
+        "1899-12-30) is not a time: "
         f"correct those rows, leave the cell empty where the column may be empty, or remove them; {fix}")
-    assert error(subscriptions=subs.assign(mrr=[1e15, 10.0])) == (
-        "table 'subscriptions': column 'mrr' has 1 number of 1e15 or more in size (index [0], e.g. 1000000000000000.0)"
-        "; no amount is this large (churnml adds them exactly, to 6 decimals): correct those rows (a misplaced "
-        f"decimal mark? an id or a date in this column?); {fix}")
+    assert error(subscriptions=subs.assign(mrr=[1e20, 10.0])) == (
+        "table 'subscriptions': column 'mrr' has 1 amount of 1e20 or more in size (index [0], e.g. 1e+20); churnml "
+        "adds amounts exactly (to 6 decimals, 38 digits in all), and no amount is this large: correct those rows (a "
+        f"misplaced decimal mark? an id or a date in this column?); {fix}")
     customers = pd.DataFrame({"customer_id": pd.Series(["a", "b", "a"], dtype="str"),
                               "referred_by": pd.Series(["x", None, None], dtype="str")})
     assert error(customers=customers) == (

@@ -425,23 +425,27 @@ def test_validation_does_not_change_the_raw_frame():
     pd.testing.assert_frame_equal(raw, before)
 
 
-FAR = ("fix: a placeholder date such as 9999-12-31 or 0001-01-01 is not a time: correct those rows, leave the cell "
-       "empty where the column may be empty, or remove them")
+FAR = ("fix: a placeholder date such as 9999-12-31 or 0001-01-01 (or a spreadsheet's 1899-12-30) is not a time: "
+       "correct those rows, leave the cell empty where the column may be empty, or remove them")
 
 
-def test_placeholder_times_outside_1900_to_2199_are_refused_but_an_open_subscription_end_is_kept(tmp_path):
+def test_placeholder_times_outside_1900_to_2199_are_refused_but_open_ends_may_be_far_ahead(tmp_path):
     path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,10\nb,9999-12-31,5\nc,0001-01-01,5\n"
                          "d,1899-12-31 23:59,5\ne,1900-01-01,1\nf,2199-12-31 23:59,1\n")
     assert problems("transactions", path) == [
         f"transactions.timestamp: 3 times outside the years 1900-2199 at data rows 2, 3, 4 of {path} (e.g. "
         f"'9999-12-31', '0001-01-01', '1899-12-31 23:59'); {FAR}"]
+    # "not yet" written far ahead: an unresolved ticket, an open subscription, no cancellation request
     tickets = csv(tmp_path, "customer_id,opened_at,resolved_at\na,2024-01-01,9999-12-31\nb,2024-01-01,\n",
-                  "tickets.csv")  # 'unresolved' written as a far date: empty says it
-    assert problems("tickets", tickets) == [
-        f"tickets.resolved_at: 1 time outside the years 1900-2199 at data row 1 of {tickets} (e.g. '9999-12-31'); "
-        f"{FAR}"]
-    subs = csv(tmp_path, "customer_id,start,end\na,2024-01-01,9999-12-31\nb,2024-01-01,\n", "subs.csv")
+                  "tickets.csv")
+    assert read_table("tickets", tickets)["resolved_at"].tolist()[0] == pd.Timestamp("9999-12-31")
+    subs = csv(tmp_path, "customer_id,start,end,cancel_requested_at\na,2024-01-01,9999-12-31,9999-12-31\n"
+                         "b,2024-01-01,,\n", "subs.csv")
     assert read_table("subscriptions", subs)["end"].tolist()[0] == pd.Timestamp("9999-12-31")  # open, as empty
+    customers = csv(tmp_path, "customer_id,signup_at\na,1899-12-30\nb,2024-01-01\n", "c.csv")  # Excel's day 0
+    assert problems("customers", customers) == [
+        f"customers.signup_at: 1 time outside the years 1900-2199 at data row 1 of {customers} (e.g. '1899-12-30'); "
+        f"{FAR}"]
     # the years are the business zone's: 1900-01-01 05:00 in Tokyo is data, 20:00 UTC the day before is not
     late = csv(tmp_path, "customer_id,timestamp,amount\na,1900-01-01T05:00:00+09:00,1\n", "late.csv")
     assert len(read_table("transactions", late, timezone="Asia/Tokyo")) == 1
@@ -449,15 +453,17 @@ def test_placeholder_times_outside_1900_to_2199_are_refused_but_an_open_subscrip
         read_table("transactions", late)
 
 
-def test_numbers_of_1e15_or_more_are_refused_before_the_exact_sums_would_overflow(tmp_path):
-    path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,1e32\nb,2024-01-02,999999999999999\n"
-                         "c,2024-01-03,-2e15\n")
+def test_amounts_of_1e20_or_more_are_refused_before_the_exact_sums_would_overflow(tmp_path):
+    path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,1e32\nb,2024-01-02,9e19\nc,2024-01-03,-2e20\n")
     assert problems("transactions", path, returns="keep") == [
-        f"transactions.amount: 2 numbers of 1e15 or more in size at data rows 1, 3 of {path} (e.g. 1e+32, "
-        "-2000000000000000.0); fix: no amount is this large (churnml adds them exactly, to 6 decimals): correct those rows "
-        "(a misplaced decimal mark? an id or a date in this column?)"]
-    surveys = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-01-01,nps,1e16\n", "s.csv")
-    assert [p.split(" at ")[0] for p in problems("surveys", surveys)] == [  # the scale says it: one problem
+        f"transactions.amount: 2 amounts of 1e20 or more in size at data rows 1, 3 of {path} (e.g. 1e+32, -2e+20); "
+        "fix: churnml adds amounts exactly (to 6 decimals, 38 digits in all), and no amount is this large: correct "
+        "those rows (a misplaced decimal mark? an id or a date in this column?)"]
+    # numbers churnml does not add exactly are not bounded: an event's value in nanoseconds, a score (its scale)
+    events = csv(tmp_path, "customer_id,timestamp,event_type,value\na,2024-01-01,download,1.7e18\n", "e.csv")
+    assert read_table("events", events)["value"].tolist() == [1.7e18]
+    surveys = csv(tmp_path, "customer_id,timestamp,survey,score\na,2024-01-01,nps,1e32\n", "s.csv")
+    assert [p.split(" at ")[0] for p in problems("surveys", surveys)] == [
         "surveys.score: 1 score outside its survey's scale"]
 
 

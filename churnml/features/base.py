@@ -170,18 +170,21 @@ def when(cond: str, expr: str) -> str:
 def sql_name(value: str) -> str:
     """A safe lower-case column-name fragment for a data value (event type): ASCII letters and digits.
 
-    Accented letters lose their accents (``'Café'`` -> ``cafe``); other letters, digits and symbols
-    that have no ASCII form become their code point (``'登录'`` -> ``u767b_u5f55``), so that types
-    written in any script get distinct names that every engine and LightGBM take as they are;
-    each run of other characters becomes ``_``.
+    A character whose compatibility form is ASCII apart from accents becomes that ASCII, lower-cased
+    (``'Café'`` -> ``cafe``, ``'™'`` -> ``tm``); any other letter, digit, mark or symbol becomes its
+    code point (``'登录'`` -> ``u767b_u5f55``; ``'バ'`` and ``'パ'`` stay two), so that types written in
+    any script get distinct names that every engine and LightGBM take as they are; each run of other
+    characters becomes ``_``.
     """
     parts = []
-    for ch in unicodedata.normalize("NFKD", value.lower()):
+    for ch in unicodedata.normalize("NFC", value).lower():
         if ch.isascii():
             parts.append(ch if ch.isalnum() else "_")
-        elif unicodedata.combining(ch):
-            continue  # an accent, decomposed off its letter
-        elif unicodedata.category(ch)[0] in "LNS":  # a letter, digit or symbol (an emoji)
+            continue
+        base = [c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)]
+        if base and all(c.isascii() for c in base):  # é -> e, ™ -> tm, ﬁ -> fi, a full-width l -> l
+            parts.append("".join(c.lower() if c.isalnum() else "_" for c in base))
+        elif unicodedata.category(ch)[0] in "LNMS":  # a letter, digit, mark or symbol (an emoji)
             parts.append(f"_u{ord(ch):04x}_")
         else:
             parts.append("_")

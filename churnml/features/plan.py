@@ -93,6 +93,8 @@ class FeaturePlan:
         d = dict(d)
         for key in ("families", "windows", "dropped_windows", "event_types", "survey_types"):
             d[key] = tuple(d.get(key, ()))
+        for key in ("event_types", "survey_types"):  # a plan saved before types were read stripped: as now
+            d[key] = tuple(dict.fromkeys(t.strip() for t in d[key] if t.strip()))
         d["optional_columns"] = {k: tuple(v) for k, v in d.get("optional_columns", {}).items()}
         return cls(**d)
 

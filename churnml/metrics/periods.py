@@ -286,12 +286,14 @@ def _clv(tx: pd.DataFrame, spend: pd.DataFrame | None, seen: pd.Series, grid: pd
     """
     index = pd.Index(grid["period"], name="period")
     n = len(grid)
-    # each period's year is then a slice, its amounts in one order whatever the rows' (ties by amount)
-    ordered = tx.sort_values(["timestamp", "amount"], kind="stable")
-    times = ordered["timestamp"].to_numpy()
-    amount = ordered["amount"].to_numpy(dtype="float64")
+    # each period's year is then a slice, its amounts in one order whatever the rows' (by time, ties by amount:
+    # two stable argsorts, a third of the time of a two-key sort_values)
+    times, amount = tx["timestamp"].to_numpy(), tx["amount"].to_numpy(dtype="float64")
+    by_amount = np.argsort(amount, kind="stable")
+    order = by_amount[np.argsort(times[by_amount], kind="stable")]
+    times, amount = times[order], amount[order]
     bought = amount >= 0
-    codes, bought_at = pd.factorize(ordered["customer_id"])[0][bought], times[bought]  # the buyers, in time order
+    codes, bought_at = pd.factorize(tx["customer_id"].to_numpy()[order])[0][bought], times[bought]  # the buyers
     is_buyer = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
     stops = pd.DatetimeIndex(grid["stop"])  # the running period: the data's end
     value, cac = np.full(n, np.nan), np.full(n, np.nan)

@@ -120,13 +120,9 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str, tz: str = "UTC") ->
         return value if c.kind == "float" else value.try_cast("bigint")
     if c.kind == "bool":
         return _as_bool(c.name, dtype)
-    if table == "surveys" and c.name == "survey":
-        return F.lower(_strip(raw))
-    if c.kind == "id":  # the id rule of churnml.ids: stripped, blank = null
+    if c.kind in ("id", "str"):  # the id rule of churnml.ids, for all text: stripped, blank = null
         text = _strip(_as_text(raw, dtype))
-        return F.when(text != "", text)
-    if c.kind == "str":  # stripped, blank = null, as pandas' path (churnml.coercion)
-        text = _strip(_as_text(raw, dtype))
+        text = F.lower(text) if table == "surveys" and c.name == "survey" else text
         return F.when(text != "", text)
     if c.kind == "time" and tz != "UTC" and isinstance(dtype, T.TimestampType):
         return F.from_utc_timestamp(raw, tz).cast("timestamp_ntz")  # the session is UTC (check_session)

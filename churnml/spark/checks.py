@@ -80,7 +80,8 @@ def _column_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> 
     types = {f.name: f.dataType for f in df.schema.fields}
     checks = []
     for c in (c for c in spec.columns if c.name in canon):
-        absent = canon[c.name].isNull() if c.kind == "id" else missing(c.name, types[c.name])
+        # text is stripped, blank = null (churnml.spark.canonical): a value of spaces is missing, as in pandas
+        absent = canon[c.name].isNull() if c.kind in ("id", "str") else missing(c.name, types[c.name])
         context = _context(spec, canon, c.name)
         shown = (*context, (c.name, column(c.name)))
         if c.kind in ("float", "int"):
@@ -127,10 +128,10 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
                             (*ctx, (first, canon[first]), (last, canon[last]))))
     low, high = (F.lit(str(t)).cast("timestamp_ntz") for t in TIME_RANGE)
     for c in spec.columns:
-        if c.kind in ("time", "date") and c.name in canon and OPEN_END.get(spec.name) != c.name:
+        if c.kind in ("time", "date") and c.name in canon:
             time = canon[c.name].cast("timestamp_ntz")
-            checks.append(Check(c.name, FAR_TIME, (time < low) | (time >= high),
-                                (*_context(spec, canon, c.name), (c.name, canon[c.name]))))
+            far = (time < low) if (spec.name, c.name) in OPEN_END else (time < low) | (time >= high)
+            checks.append(Check(c.name, FAR_TIME, far, (*_context(spec, canon, c.name), (c.name, canon[c.name]))))
     if end is not None and spec.time_column in canon:
         name, time = spec.time_column, canon[spec.time_column]
         checks.append(Check(name, data_end_rule(end, tz), time >= F.lit(str(end)).cast("timestamp_ntz"),
