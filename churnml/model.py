@@ -131,12 +131,12 @@ def check_weights(weight: np.ndarray | pd.Series, n: int, what: str) -> np.ndarr
     return w
 
 
-
 def _stripped(levels: list[Any]) -> list[Any]:
     """A saved model's category levels as text is read now, stripped (a model trained before churnml
     stripped text kept ``' Pro'``); kept as they are if stripping would make two levels one."""
     out = [v.strip() if isinstance(v, str) else v for v in levels]
     return out if len(set(out)) == len(out) else levels
+
 
 class ChurnModel:
     """LightGBM churn classifier with probability calibration.
