@@ -41,8 +41,11 @@ from churnml.engine import ParquetSource, TableSource, connect, quote_name, quot
 from churnml.errors import SchemaError
 from churnml.rules import (
     FAR_TIME,
+    HUGE,
     HUGE_NUMBER,
     NON_NEGATIVE,
+    OPEN_END,
+    TIME_RANGE,
     far_times,
     fractional,
     huge_numbers,
@@ -176,6 +179,49 @@ def _value_problems(
     return problems
 
 
+def _bound_sql(table: str, col: ColumnSpec) -> str:
+    """The SQL condition of a value outside the contract's bounds (a far time, a huge amount), or ''."""
+    name = quote_name(col.name)
+    if col.kind in ("time", "date"):
+        low, high = (f"TIMESTAMP '{t}'" for t in TIME_RANGE)
+        return f"({name} < {low})" if (table, col.name) in OPEN_END else f"({name} < {low} OR {name} >= {high})"
+    if size_checked(table, col.name):
+        return f"(ABS(CAST({name} AS DOUBLE)) >= {HUGE!r} AND isfinite(CAST({name} AS DOUBLE)))"
+    return ""
+
+
+def _bound_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSource, table: str,
+                    cols: list[ColumnSpec], where: str) -> list[str]:
+    """Far times and huge amounts (:data:`~churnml.rules.FAR_TIME`, :data:`~churnml.rules.HUGE_NUMBER`): the
+    footers' min and max first (DuckDB answers MIN/MAX from them), the rows only when a bound is crossed."""
+    conds = {c.name: cond for c in cols if (cond := _bound_sql(table, c))}
+    if not conds:
+        return []
+    edges = con.execute("SELECT " + ", ".join(f"MIN({quote_name(n)}), MAX({quote_name(n)})" for n in conds)
+                        + f" FROM {view}").fetchone() or ()
+    kinds = {c.name: c.kind for c in cols}
+    problems = []
+    for i, (name, cond) in enumerate(conds.items()):
+        low, high = edges[2 * i], edges[2 * i + 1]
+        if low is None:
+            continue
+        timed = kinds[name] in ("time", "date")
+        if timed:
+            first, stop = TIME_RANGE
+            inside = pd.Timestamp(low) >= first and ((table, name) in OPEN_END or pd.Timestamp(high) < stop)
+        else:
+            inside = max(abs(float(low)), abs(float(high))) < HUGE or not np.isfinite([low, high]).all()
+        if inside:
+            continue  # both edges inside the bounds: every value is (a NaN edge: counted below)
+        n = int((con.execute(f"SELECT COUNT_IF({cond}) FROM {view}").fetchone() or (0,))[0])
+        if not n:
+            continue
+        rule = FAR_TIME if timed else HUGE_NUMBER
+        problems.append(f"column '{name}' {where}: {rule.count(n)}, e.g. {_examples(con, source, cond, name)}; "
+                        f"fix: {rule.fix}")
+    return problems
+
+
 def _key_problems(
     con: duckdb.DuckDBPyConnection,
     view: str,
@@ -262,6 +308,7 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
         where = f"in the Parquet file(s) {source._paths()}"
         problems: list[str] = []
         todo: list[ColumnSpec] = []
+        fitting: list[ColumnSpec] = []  # of the right type, not passed yet: their bounds are checked
         for spec_col in spec.columns:
             if spec_col.name.lower() not in stored:
                 continue
@@ -274,12 +321,18 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
                     f"column '{col.name}' {where} has type {duck_type}; the data contract wants "
                     f"{_KIND_WORDS[col.kind]}{_ZONE_FIX if _zoned(duck_type) else ''}; {_FIX_TYPE}"
                 )
-            elif col.required and not col.nullable:
+                continue
+            fitting.append(col)
+            if col.required and not col.nullable:
                 todo.append(col)
             elif state is not None:
                 _passed.add((table, col.name, state))
         if todo:
             problems += _value_problems(con, view, source, todo, state, table, where)
+        bounded = _bound_problems(con, view, source, table, fitting, where)
+        if bounded and state is not None:  # checked again until the files change
+            _passed.difference_update({(table, c.name, state) for c in fitting})
+        problems += bounded
         if spec.key and all(k.lower() in stored for k in spec.key) and not problems:
             key = tuple(stored[k.lower()][0] for k in spec.key)
             problems += _key_problems(con, view, key, state, table, where)

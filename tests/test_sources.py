@@ -56,6 +56,30 @@ def test_a_nan_or_infinite_amount_in_parquet_is_refused_by_every_reader_with_its
         assert "Fix: mend or drop these rows" in text and "churnml.io.read_table" in text
 
 
+def test_placeholder_times_and_huge_amounts_in_parquet_are_refused_by_every_reader_an_open_end_is_not(tmp_path):
+    ts = pa.array(pd.to_datetime(["2024-01-02", "9999-12-31", "2024-01-20"]), pa.timestamp("us"))
+    tx = _tx(tmp_path / "tx.parquet", amount=(10.0, 5.0, 1e21), ts=ts)
+    for call in _every_reader(tx):
+        with pytest.raises(SchemaError) as err:
+            call()
+        assert err.value.problems == [
+            f"column 'timestamp' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 time outside the years "
+            "1900-2199, e.g. data row 2 of tx.parquet (timestamp = datetime.datetime(9999, 12, 31, 0, 0)); fix: a "
+            "placeholder date such as 9999-12-31 or 0001-01-01 (or a spreadsheet's 1899-12-30) is not a time: correct "
+            "those rows, leave the cell empty where the column may be empty, or remove them",
+            f"column 'amount' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 amount of 1e20 or more in size, "
+            "e.g. data row 3 of tx.parquet (amount = 1e+21); fix: churnml adds amounts exactly (to 6 decimals, 38 "
+            "digits in all), and no amount is this large: correct those rows (a misplaced decimal mark? an id or a "
+            "date in this column?)"]
+    from churnml.sources import check_sources
+
+    subs = tmp_path / "subs.parquet"  # an open end written far ahead passes, as read_table takes it
+    pd.DataFrame({"customer_id": pd.Series(["A"], dtype="str"), "start": pd.to_datetime(["2024-01-01"]),
+                  "end": pd.to_datetime(["9999-12-31"])}).astype({"start": "datetime64[us]", "end": "datetime64[us]"}
+                                                                ).to_parquet(subs)
+    check_sources({"transactions": _tx(tmp_path / "ok.parquet"), "subscriptions": ParquetSource(subs)})
+
+
 @pytest.mark.parametrize("stats", [True, False], ids=["footers-count-nulls", "no-statistics"])
 def test_null_keys_and_times_are_refused_and_every_problem_of_the_table_is_listed(tmp_path, stats):
     # NULL counts come from the footers' statistics when the writer kept them, else from a scan
