@@ -78,6 +78,12 @@ def test_placeholder_times_and_huge_amounts_in_parquet_are_refused_by_every_read
                   "end": pd.to_datetime(["9999-12-31"])}).astype({"start": "datetime64[us]", "end": "datetime64[us]"}
                                                                 ).to_parquet(subs)
     check_sources({"transactions": _tx(tmp_path / "ok.parquet"), "subscriptions": ParquetSource(subs)})
+    huge = tmp_path / "huge.parquet"  # a NaN (not a null) sorts last in DuckDB's MAX: the rows are counted then
+    day = pa.array(pd.to_datetime(["2024-01-01"] * 2), pa.timestamp("us"))
+    pq.write_table(pa.table({"customer_id": ["A", "B"], "start": day, "end": pa.nulls(2, pa.timestamp("us")),
+                             "mrr": pa.array([1e21, float("nan")], pa.float64())}), huge)
+    with pytest.raises(SchemaError, match=r"column 'mrr' .*: 1 amount of 1e20 or more in size, e.g. data row 1 of"):
+        check_sources({"transactions": _tx(tmp_path / "ok.parquet"), "subscriptions": ParquetSource(huge)})
 
 
 @pytest.mark.parametrize("stats", [True, False], ids=["footers-count-nulls", "no-statistics"])
