@@ -226,33 +226,28 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
                         "more, which cannot hold every digit: two ids may have become one and an id may read as "
                         "one that does not exist (e.g. %s). Fix: store the ids as text in the file",
                         rep.table, name, int(big.sum()), id_text(col[big].head(1)).iloc[0])
-    text = id_text(col)
+    return _stripped(rep, name, id_text(col), ("id", "ids"), "one customer")
+
+
+def _convert_text(rep: Report, name: str, col: pd.Series) -> pd.Series:
+    """Text stripped of surrounding white space, blank = missing, as ids are (one log line if it changed any):
+    an export's ``'login '`` and ``'login'`` are one event type, ``' Pro'`` and ``'Pro'`` one plan."""
+    return _stripped(rep, name, _as_text(col), ("value", "values"), "one")
+
+
+def _stripped(rep: Report, name: str, text: pd.Series, noun: tuple[str, str], same: str) -> pd.Series:
+    """``text`` by the id rule (:func:`canonical_ids`: stripped, blank = missing), with one log line saying
+    how many values stripping changed (``noun``: one and many; ``same``: what values differing only by it are)."""
     out = canonical_ids(text)
     changed = (text.notna() & (text != "") & out.ne(text)).to_numpy(dtype=bool, na_value=False)
     if changed.any():
         shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
         pairs = ", ".join(f"{a!r} -> {b!r}" if isinstance(b, str) else f"{a!r} -> missing"
                           for a, b in zip(shown["a"], shown["b"], strict=True))
-        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); ids that differ only "
-                    "by it are one customer, blank ones are missing", rep.table, name, int(changed.sum()),
-                    "id" if int(changed.sum()) == 1 else "ids", pairs)
-    return out
-
-
-def _convert_text(rep: Report, name: str, col: pd.Series) -> pd.Series:
-    """Text stripped of surrounding white space, blank = missing, as ids are (one log line if it changed any):
-    an export's ``'login '`` and ``'login'`` are one event type, ``' Pro'`` and ``'Pro'`` one plan."""
-    text = _as_text(col)
-    out = text.str.strip()
-    changed = (out.ne(text) & text.notna()).to_numpy(dtype=bool, na_value=False)
-    if changed.any():
-        shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
-        pairs = ", ".join(f"{a!r} -> {b!r}" if b else f"{a!r} -> missing"
-                          for a, b in zip(shown["a"], shown["b"], strict=True))
         n = int(changed.sum())
-        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); values that differ only by it "
-                    "are one, blank ones are missing", rep.table, name, n, "value" if n == 1 else "values", pairs)
-    return out.where(out != "")
+        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); %s that differ only by it are "
+                    "%s, blank ones are missing", rep.table, name, n, noun[n != 1], pairs, noun[1], same)
+    return out
 
 
 _DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set read_options: {decimal: ','}"

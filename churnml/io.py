@@ -259,9 +259,8 @@ def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
     return path, file_format(path) if fmt == "auto" else fmt
 
 
-def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any],
-                  kinds: tuple[str, ...] = ("id", "str", "time", "date")) -> list[str]:
-    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in kinds]
+def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
+    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in ("id", "str", "time", "date")]
     return [c for c in text if c in found]
 
 

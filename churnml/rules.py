@@ -26,7 +26,7 @@ __all__ = [
     "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
     "doubled_columns_text", "emptied_text", "empty_table_text", "far_times", "fractional", "guess_column",
     "header_separator", "huge_numbers", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule",
-    "order_rule", "scale_masks", "scale_text", "size_checked",
+    "order_rule", "scale_masks", "scale_text", "scores_shown",
 ]
 
 
@@ -92,13 +92,8 @@ HUGE = 1e20
 HUGE_NUMBER = Rule("huge_number", "amount of 1e20 or more in size", "amounts of 1e20 or more in size",
                    "churnml adds amounts exactly (to 6 decimals, 38 digits in all), and no amount is this large: "
                    "correct those rows (a misplaced decimal mark? an id or a date in this column?)")
-#: The columns churnml adds exactly (the features' money, the labels' MRR), which :data:`HUGE` bounds.
-SUMMED_EXACTLY = {("transactions", "amount"), ("subscriptions", "mrr")}
-
-
-def size_checked(table: str, column: str) -> bool:
-    """Whether :data:`HUGE_NUMBER` applies to a column: the ones :data:`SUMMED_EXACTLY`."""
-    return (table, column) in SUMMED_EXACTLY
+#: Per table, the columns churnml adds exactly (the features' money, the labels' MRR), which :data:`HUGE` bounds.
+SUMMED_EXACTLY: dict[str, tuple[str, ...]] = {"transactions": ("amount",), "subscriptions": ("mrr",)}
 
 
 def huge_numbers(values: pd.Series) -> np.ndarray:
@@ -194,6 +189,11 @@ def scale_masks(survey: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.nda
 
 UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
                       f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+
+
+def scores_shown(survey: pd.Series, score: pd.Series) -> pd.Series:
+    """``'nps 6.5'``: how a problem with a survey score shows the answer (a missing survey type as '')."""
+    return survey.astype("object").fillna("").astype("str") + " " + score.astype("str")
 
 
 def fractional(score: pd.Series) -> np.ndarray:

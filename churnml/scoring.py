@@ -304,7 +304,8 @@ def clv_from_mrr(revenue: pd.DataFrame, horizon_days: int, annual_discount_rate:
     if unknown.any():
         log.warning("predicted CLV left empty (NaN) for %d subscriber(s) with an active subscription without mrr, "
                     "e.g. %s: their value at risk is unknown, so they rank last (a --top cut reaches them only after "
-                    "every valued customer; a --budget cut leaves them off). Fix: fill subscriptions.mrr", int(unknown.sum()), list(rows.index[unknown][:3]))
+                    "every valued customer; a --budget cut leaves them off). Fix: fill subscriptions.mrr",
+                    int(unknown.sum()), list(rows.index[unknown][:3]))
     return clv
 
 

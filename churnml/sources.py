@@ -45,13 +45,14 @@ from churnml.rules import (
     HUGE_NUMBER,
     NON_NEGATIVE,
     OPEN_END,
+    SUMMED_EXACTLY,
     TIME_RANGE,
     far_times,
     fractional,
     huge_numbers,
     scale_masks,
     scale_text,
-    size_checked,
+    scores_shown,
 )
 from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
@@ -185,7 +186,7 @@ def _bound_sql(table: str, col: ColumnSpec) -> str:
     if col.kind in ("time", "date"):
         low, high = (f"TIMESTAMP '{t}'" for t in TIME_RANGE)
         return f"({name} < {low})" if (table, col.name) in OPEN_END else f"({name} < {low} OR {name} >= {high})"
-    if size_checked(table, col.name):
+    if col.name in SUMMED_EXACTLY.get(table, ()):
         return f"(ABS(CAST({name} AS DOUBLE)) >= {HUGE!r} AND isfinite(CAST({name} AS DOUBLE)))"
     return ""
 
@@ -437,7 +438,7 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
         if unknown.any():
             problems.append(f"column 'survey' has {int(unknown.sum())} value(s) that are not one of "
                             f"{', '.join(SCORE_SCALES)} in lower case ({_index(frame, unknown, survey)})")
-        shown = survey.astype("object") + " " + frame["score"].astype("str")
+        shown = scores_shown(survey, frame["score"])
         if outside.any():
             problems.append(f"column 'score' has {int(outside.sum())} value(s) outside their survey's scale "
                             f"({scale_text()}) ({_index(frame, outside, shown)})")
@@ -448,11 +449,10 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
         if name in typed and (below := (frame[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             problems.append(f"column {name!r} has {int(below.sum())} negative value(s) "
                             f"({_index(frame, below, frame[name])}); {name} is {NON_NEGATIVE[table][name]}, 0 or more")
-    for c in spec.columns:
-        if c.kind == "float" and c.name in typed and size_checked(table, c.name) and \
-                (huge := huge_numbers(frame[c.name])).any():
-            problems.append(f"column {c.name!r} has {HUGE_NUMBER.count(int(huge.sum()))} "
-                            f"({_index(frame, huge, frame[c.name])}); {HUGE_NUMBER.fix}")
+    for name in SUMMED_EXACTLY.get(table, ()):
+        if name in typed and (huge := huge_numbers(frame[name])).any():
+            problems.append(f"column {name!r} has {HUGE_NUMBER.count(int(huge.sum()))} "
+                            f"({_index(frame, huge, frame[name])}); {HUGE_NUMBER.fix}")
     for c in spec.columns:
         if c.kind in ("time", "date") and c.name in typed and (far := far_times(table, c.name, frame[c.name])).any():
             problems.append(f"column {c.name!r} has {FAR_TIME.count(int(far.sum()))} "

@@ -45,6 +45,7 @@ from churnml.rules import (
     HUGE_NUMBER,
     NON_NEGATIVE,
     SCORE_NOT_WHOLE,
+    SUMMED_EXACTLY,
     empty_table_text,
     far_times,
     fractional,
@@ -53,7 +54,7 @@ from churnml.rules import (
     negative_rule,
     no_rows_text,
     scale_masks,
-    size_checked,
+    scores_shown,
 )
 from churnml.schema import TableSpec, spec_for
 from churnml.timeparse import as_local, to_local
@@ -91,10 +92,9 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon and (below := (canon[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             rep.add(name, negative_rule(spec.name, name), below, raw[name])
-    for c in spec.columns:
-        if c.kind == "float" and c.name in canon and size_checked(spec.name, c.name) and \
-                (huge := huge_numbers(canon[c.name])).any():
-            rep.add(c.name, HUGE_NUMBER, huge, raw[c.name])
+    for name in SUMMED_EXACTLY.get(spec.name, ()):
+        if name in canon and (huge := huge_numbers(canon[name])).any():
+            rep.add(name, HUGE_NUMBER, huge, raw[name])
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         _check_scores(rep, canon)
     first, last = DATE_ORDER.get(spec.name, ("", ""))
@@ -102,12 +102,12 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         before = (canon[last] < canon[first]).to_numpy()
         if before.any():
             rep.add(last, order_rule(first, last), before, raw[last])
-    for c in spec.columns:
-        if c.kind in ("time", "date") and c.name in canon:
-            if (far := far_times(spec.name, c.name, to_local(canon[c.name], tz))).any():
-                rep.add(c.name, FAR_TIME, far, raw[c.name])
-    if data_end is not None and spec.time_column in canon:
-        late = (to_local(canon[spec.time_column], tz) >= data_end).to_numpy()
+    local = {c.name: to_local(canon[c.name], tz) for c in spec.columns if c.kind in ("time", "date") and c.name in canon}
+    for name, times in local.items():
+        if (far := far_times(spec.name, name, times)).any():
+            rep.add(name, FAR_TIME, far, raw[name])
+    if data_end is not None and spec.time_column in local:
+        late = (local[spec.time_column] >= data_end).to_numpy()
         if late.any():
             rep.add(spec.time_column, data_end_rule(data_end, tz), late, raw[spec.time_column])
     return negative
@@ -119,7 +119,7 @@ def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
     unknown, outside = scale_masks(survey, canon["score"])
     if unknown.any():
         rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
-    shown = survey.astype("object").fillna("").astype("str") + " " + canon["score"].astype("str")
+    shown = scores_shown(survey, canon["score"])
     if outside.any():
         rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)
     if (whole := fractional(canon["score"])).any():

@@ -354,3 +354,13 @@ def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_r
                            "customers": customers.iloc[:2],
                            "tickets": tickets.assign(first_contact_resolved=[False, True])}, freq="M")
     assert good[["nps", "fcr", "referral_rate"]].iloc[0].tolist() == [0.0, 50.0, 50.0]  # 1 promoter, 1 detractor
+
+
+def test_a_survey_frame_given_directly_without_any_survey_type_names_the_missing_values():
+    from churnml.sources import check_frame
+
+    frame = pd.DataFrame({"customer_id": pd.Series(["a", "b"], dtype="str"),
+                          "timestamp": pd.to_datetime(["2024-01-01"] * 2).astype("datetime64[us]"),
+                          "survey": pd.Series([None, None], dtype="str"), "score": [6.5, 9.0]})
+    with pytest.raises(SchemaError, match=r"column 'survey' has 2 missing value\(s\) \(index \[0, 1\]\)"):
+        check_frame("surveys", frame)  # was a TypeError from the text of the scores' examples

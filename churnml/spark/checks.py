@@ -37,9 +37,9 @@ from churnml.rules import (
     NON_NEGATIVE,
     OPEN_END,
     SCORE_NOT_WHOLE,
+    SUMMED_EXACTLY,
     TIME_RANGE,
     negative_rule,
-    size_checked,
 )
 from churnml.schema import SCORE_SCALES, TableSpec
 from churnml.spark.canonical import column, missing, number
@@ -104,12 +104,10 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon:
             checks.append(Check(name, negative_rule(spec.name, name), canon[name] < 0, (*ctx, (name, canon[name]))))
-    for c in spec.columns:
-        if c.kind == "float" and c.name in canon and size_checked(spec.name, c.name):
-            value = canon[c.name]
-            finite = ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
-            checks.append(Check(c.name, HUGE_NUMBER, finite & (F.abs(value) >= F.lit(HUGE)),
-                                (*ctx, (c.name, value))))
+    for name in (n for n in SUMMED_EXACTLY.get(spec.name, ()) if n in canon):
+        value = canon[name]
+        finite = ~F.isnan(value) & (F.abs(value) != F.lit(float("inf")))
+        checks.append(Check(name, HUGE_NUMBER, finite & (F.abs(value) >= F.lit(HUGE)), (*ctx, (name, value))))
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         survey, score = canon["survey"], canon["score"]
         checks.append(Check("survey", UNKNOWN_SURVEY, survey.isNotNull() & ~survey.isin(list(SCORE_SCALES)),
