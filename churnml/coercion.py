@@ -44,6 +44,7 @@ from churnml.rules import (
     date_format_rule,
     doubled_columns_text,
     emptied_text,
+    float_ids_text,
     null_rule,
     order_rule,
     scale_text,
@@ -222,10 +223,7 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
     if ptypes.is_float_dtype(col.dtype):
         big = np.abs(col.to_numpy(dtype="float64", na_value=np.nan)) >= 2.0**53
         if big.any():
-            log.warning("%s.%s: %d ids are stored as floating-point numbers of 2^53 (9,007,199,254,740,992) or "
-                        "more, which cannot hold every digit: two ids may have become one and an id may read as "
-                        "one that does not exist (e.g. %s). Fix: store the ids as text in the file",
-                        rep.table, name, int(big.sum()), id_text(col[big].head(1)).iloc[0])
+            log.warning("%s", float_ids_text(rep.table, name, int(big.sum()), id_text(col[big].head(1)).iloc[0]))
     return _stripped(rep, name, id_text(col), ("id", "ids"), "one customer")
 
 

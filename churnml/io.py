@@ -35,8 +35,12 @@ from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_colle
 from churnml.io_write import file_format, write_frame, write_json, write_text
 from churnml.rules import (
     FOLDER_COLUMNS_FIX,
+    INVISIBLE,
     READ_OPTIONS_HINT,
+    SPELLED_IDS,
+    case_twins_text,
     doubled_columns_text,
+    invisible_ids_text,
     separator_hint,
 )
 from churnml.schema import FOLDER_SUFFIXES, TABLE_SPECS, TableSpec, spec_for
@@ -54,6 +58,7 @@ __all__ = [
     "read_policy",
     "read_table",
     "unmatched_ids_text",
+    "warn_id_spellings",
     "warn_unmatched_ids",
     "write_frame",
     "write_json",
@@ -526,6 +531,7 @@ def _file_tables(data: DataConfig) -> Tables:
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
     raise_collected(errors)
+    warn_id_spellings(frames)
     warn_unmatched_ids(frames)
     if data.timezone != "UTC":
         log.info("times are %s's (data.timezone): naive ones were read as its local time and those with an offset "
@@ -605,6 +611,41 @@ def warn_unmatched_ids(frames: Mapping[str, pd.DataFrame]) -> list[str]:
             log.warning("%s", text)
             warned.append(text)
     return warned
+
+
+def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Warn about ids that are likely one customer's spelt two ways (returns the warnings).
+
+    Among the distinct ids of each table of :data:`~churnml.rules.SPELLED_IDS`: ids equal but for upper
+    and lower case (``c0000001`` and ``C0000001``), and ids holding characters that do not show when
+    printed (:data:`~churnml.rules.INVISIBLE`: a NUL, a zero-width space). Ids are compared as written,
+    so each is a customer of its own; only a warning, since some systems' ids are case-sensitive.
+    One pass over the ids for their distinct values (about 0.2 s per 10M rows), the rest on those.
+    """
+    warned = []
+    for name in SPELLED_IDS:
+        frame = frames.get(name)
+        if frame is None or "customer_id" not in frame.columns or frame.empty:
+            continue
+        ids = pc.unique(_arrow_ids(frame["customer_id"]).drop_null())
+        lower = pc.utf8_lower(ids)
+        texts = []
+        if len(pc.unique(lower)) < len(ids):
+            keyed = pd.DataFrame({"id": ids.to_pandas(), "key": lower.to_pandas()})
+            keyed = keyed[keyed["key"].duplicated(keep=False)].sort_values(["key", "id"])
+            groups = [g.tolist() for _, g in keyed.groupby("key", sort=False)["id"]]
+            texts.append(case_twins_text(name, len(keyed), groups[:SHOWN_TWINS]))
+        hidden = pc.filter(ids, pc.match_substring_regex(ids, INVISIBLE))
+        if len(hidden):
+            texts.append(invisible_ids_text(name, len(hidden), sorted(hidden.to_pylist())[:SHOWN_TWINS]))
+        for text in texts:
+            log.warning("%s", text)
+        warned += texts
+    return warned
+
+
+#: Examples shown by :func:`warn_id_spellings` (groups of twins, or ids).
+SHOWN_TWINS = 3
 
 
 def _few(ids: list[str]) -> list[str]:

@@ -335,7 +335,8 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
         The ids to score, in asking order; the unscored ``customer_id`` and
         ``reason``.
     """
-    asked = canonical_ids(pd.Series(list(customers), dtype=object)).fillna("")  # the tables' id rule
+    known = known if isinstance(known, set | frozenset) else set(known)
+    asked = _unguarded(canonical_ids(pd.Series(list(customers), dtype=object)).fillna(""), known)  # the id rule
     reason = pd.Series("", index=asked.index, dtype="object")
     number = pd.Series(np.arange(1, len(asked) + 1), index=asked.index)  # from 1, in asking order
     blank = asked == ""
@@ -344,7 +345,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     first = number.groupby(asked.to_numpy()).transform("min")
     reason[again] = ("duplicate: asked id number " + number[again].astype("str") + " repeats number "
                      + first[again].astype("str"))
-    unknown = ~asked.isin(set(known)) & (reason == "")
+    unknown = ~asked.isin(known) & (reason == "")
     reason[unknown] = "unknown customer id: not in the transactions, customers or subscriptions tables"
     twin = _zero_twins(asked[unknown], known)  # 7592 asked, 07592 known
     if len(twin):
@@ -369,6 +370,22 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     keep = asked[reason == ""].reset_index(drop=True)
     unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
     return keep, unscored.reset_index(drop=True)
+
+
+def _unguarded(asked: pd.Series, known: set[str] | frozenset[str]) -> pd.Series:
+    """``asked`` with the spreadsheet guard of :func:`spreadsheet_safe` undone where that names a known id.
+
+    A CSV list writes the id ``=1+1`` as ``'=1+1``; fed back as ``--customers``, ``'=1+1`` is read as
+    ``=1+1`` when that id is known and ``'=1+1`` is not (logged)."""
+    guarded = asked.str.match(r"'[=+\-@\t\r]").fillna(False).astype(bool)
+    if not guarded.any():
+        return asked
+    bare = asked.str[1:]
+    undo = guarded & ~asked.isin(known) & bare.isin(known)
+    if undo.any():
+        log.info("%d asked id(s) are read without the leading quote a CSV list puts before a cell a spreadsheet "
+                 "would run as a formula (e.g. %r -> %r)", int(undo.sum()), asked[undo].iloc[0], bare[undo].iloc[0])
+    return asked.where(~undo, bare)
 
 
 #: Leading zeros tried when looking for the id an unknown digit-only id lost them from.

@@ -22,11 +22,12 @@ from churnml.schema import SCORE_SCALES
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "FAR_TIME", "HUGE", "HUGE_NUMBER", "NEGATIVE_AMOUNT",
     "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
-    "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SUMMED_EXACTLY", "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY",
-    "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "data_end_rule", "date_format_rule",
-    "doubled_columns_text", "emptied_text", "empty_table_text", "far_times", "fractional", "guess_column",
-    "header_separator", "huge_numbers", "missing_columns_text", "negative_rule", "no_rows_text", "null_rule",
-    "order_rule", "scale_masks", "scale_text", "scores_shown",
+    "INVISIBLE", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SPELLED_IDS", "SUMMED_EXACTLY", "TIME_OF_DAY",
+    "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "case_twins_text",
+    "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "far_times",
+    "float_ids_text", "fractional", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
+    "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
+    "scale_masks", "scale_text", "scores_shown",
 ]
 
 
@@ -150,7 +151,9 @@ DUPLICATE_ROW = Rule("duplicate_row", "duplicate row", "duplicate rows",
                      "else 'drop'",
                      "data.duplicates")
 DUPLICATE_KEY = Rule("duplicate_key", "duplicate row", "duplicate rows",
-                     "each customer may appear once: merge or remove the repeats", "data.duplicates")
+                     "each customer may appear once: merge or remove the repeats, or set data.duplicates to "
+                     "'drop' to keep the first of each customer's rows ('keep' cannot apply to a table of one row "
+                     "per customer)", "data.duplicates")
 
 
 #: Per table, the numbers that cannot be negative, with what they count (a return is a negative transaction amount,
@@ -312,3 +315,45 @@ def empty_table_text(table: str, of: str) -> str:
     return (f"table '{table}'{of} has no rows: it is taken as given and empty (no customer has any, so its "
             "features are their no-row values and its KPIs 0 or n/a); if this data is not recorded, leave the "
             "table out instead")
+
+
+def returns_only_text(of: str, rows: int) -> str:
+    """The warning about a transactions table whose every row is a return (both engines)."""
+    return (f"transactions{of}: every one of its {rows} rows is a return (negative amount), so nobody has "
+            "bought: no customer is at risk and the KPIs have no purchase to count. Check the amounts' "
+            "sign (are purchases written negative?)")
+
+
+def float_ids_text(table: str, column: str, rows: int, example: str) -> str:
+    """The warning about ids stored as floats too large to hold every digit (both engines)."""
+    stored = "ids are stored as floating-point numbers" if rows != 1 else "id is stored as a floating-point number"
+    return (f"{table}.{column}: {rows} {stored} of 2^53 (9,007,199,254,740,992) or "
+            "more, which cannot hold every digit: two ids may have become one and an id may read as one that does "
+            f"not exist (e.g. {example}). Fix: store the ids as text in the file")
+
+
+#: The tables whose distinct ids :func:`churnml.io.warn_id_spellings` looks at: those that say who the
+#: customers are (the others' ids are looked up in the transactions by ``warn_unmatched_ids``).
+SPELLED_IDS = ("transactions", "customers")
+
+#: Characters that do not show when an id is printed: control characters (NUL, tab, ...), the soft hyphen,
+#: zero-width and direction marks, the byte-order mark. A regular expression in the syntax both RE2
+#: (pyarrow) and Java (Spark) read.
+INVISIBLE = r"[\x{0}-\x{1F}\x{7F}-\x{9F}\x{AD}\x{200B}-\x{200F}\x{2028}-\x{202E}\x{2060}-\x{2064}\x{FEFF}]"
+
+
+def case_twins_text(table: str, ids: int, shown: list[list[str]]) -> str:
+    """The warning about distinct ids of one table equal but for upper and lower case (both engines);
+    ``ids``: how many ids have such a twin, ``shown``: a few groups of them."""
+    groups = "; ".join(" and ".join(repr(i) for i in group) for group in shown)
+    return (f"{table}.customer_id: {ids} ids differ from another only by upper and lower case (e.g. {groups}); "
+            "ids are compared as written, so each spelling is a customer of its own. If they are one customer, "
+            "write their ids the same way in the file")
+
+
+def invisible_ids_text(table: str, ids: int, shown: list[str]) -> str:
+    """The warning about ids holding characters that do not show when printed (both engines)."""
+    return (f"{table}.customer_id: {ids} {'ids hold' if ids != 1 else 'id holds'} characters that do not show "
+            "when printed (control or "
+            f"zero-width characters, e.g. {', '.join(repr(i) for i in shown)}); ids are compared as written, so "
+            "such an id is not the same customer as the id without them. Fix: remove them in the file")

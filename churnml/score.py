@@ -59,6 +59,7 @@ from churnml.io import (
     not_csv_hint,
     read_policy,
     read_table,
+    warn_id_spellings,
     warn_unmatched_ids,
     write_frame,
 )
@@ -451,6 +452,7 @@ def _folder_tables(folder: Path, policy: dict[str, Any]) -> Tables:
             frames[name] = read_table(name, path, **policy)
         except SchemaError as exc:
             raise folder_schema_error(exc) from None
+    warn_id_spellings(frames)
     warn_unmatched_ids(frames)
     return Tables(**frames)
 

@@ -53,6 +53,7 @@ from churnml.rules import (
     missing_columns_text,
     negative_rule,
     no_rows_text,
+    returns_only_text,
     scale_masks,
     scores_shown,
 )
@@ -85,10 +86,7 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
         if returns == "error" and negative.any():
             rep.add("amount", NEGATIVE_AMOUNT, negative, canon["amount"])
         elif returns == "keep" and len(negative) and negative.all():
-            log.warning("transactions%s: every one of its %d rows is a return (negative amount), so nobody has "
-                        "bought: no customer is at risk and the KPIs have no purchase to count. Check the amounts' "
-                        "sign (are purchases written negative?)", f" ({rep.source})" if rep.source else "",
-                        len(negative))
+            log.warning("%s", returns_only_text(f" ({rep.source})" if rep.source else "", len(negative)))
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon and (below := (canon[name] < 0).to_numpy(dtype=bool, na_value=False)).any():
             rep.add(name, negative_rule(spec.name, name), below, raw[name])
@@ -161,15 +159,18 @@ def _exact_duplicates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_duplicates(rep: Report, spec: TableSpec, frame: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Rows repeating an earlier row (or its key): refused under ``error``, the mask to drop under ``drop``.
+    ``keep`` keeps repeated rows of a table without a key; a keyed table's repeated keys are refused under
+    it too, since the table is one row per customer (its features and KPIs could not choose a row)."""
     mask = np.zeros(len(frame), dtype=bool)
-    if policy == "keep":
+    if policy == "keep" and not spec.key:
         return mask
     key = [k for k in spec.key or () if k in frame.columns] or None
     if spec.key and not key:
         return mask
     pos, first = _duplicates(frame[key] if key else frame)
     mask[pos] = True
-    if policy == "error" and len(pos):
+    if policy != "drop" and len(pos):
         column = ", ".join(key) if key else None
         what = f"repeats the {column} of" if key else "repeats"
         example = f"{rep.name(pos[0])} {what} {rep.name(first[0])}"
@@ -218,7 +219,9 @@ def validate_table(
         (the count is logged at WARNING).
     duplicates : {'error', 'keep', 'drop'}
         Rows equal to an earlier row (on ``TableSpec.key`` where the table has
-        one, else on every column): an error, kept, or removed (logged).
+        one, else on every column): an error, kept, or removed (logged). A
+        keyed table (one row per customer) refuses repeated keys under
+        ``keep`` too: it cannot keep two rows of one customer.
     timezone : str
         The business's IANA zone. Naive timestamps are its wall-clock times;
         values with an offset are converted to it exactly. The returned times

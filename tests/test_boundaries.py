@@ -83,12 +83,18 @@ def test_event_trend_puts_age_30_in_the_last_30_days_and_age_60_in_the_30_before
     assert (f.loc["B", "evt_login_days_since"], f.loc["D", "evt_login_days_since"]) == (30, 60)
 
 
-def test_survey_answers_at_the_same_moment_take_the_lower_score_as_the_latest():
-    tx = frame(customer_id=["Y"], timestamp=["2024-01-01"], amount=[1.0])
-    sv = frame(customer_id=["Y", "Y"], timestamp=["2024-01-20 10:00", "2024-01-20 10:00"], survey=["nps", "nps"],
-               score=[9.0, 4.0])
-    y = features({"transactions": tx, "surveys": sv}, ["Y"], FeaturesConfig(windows=[30], families=["surveys"])).loc["Y"]
-    assert (y["srv_nps_last"], y["srv_nps_change"], y["srv_nps_category"]) == (4.0, -5.0, "detractor")
+def test_survey_answers_at_the_same_moment_are_one_answer_with_the_lower_score():
+    tx = frame(customer_id=["Y", "Z"], timestamp=["2024-01-01", "2024-01-01"], amount=[1.0, 1.0])
+    # Y: 7 on 01-10, then 9 and 4 together on 01-20; Z: only 9 and 4 together.
+    sv = frame(customer_id=["Y", "Y", "Y", "Z", "Z"], survey=["nps"] * 5, score=[9.0, 7.0, 4.0, 4.0, 9.0],
+               timestamp=["2024-01-20 10:00", "2024-01-10", "2024-01-20 10:00", "2024-01-20", "2024-01-20"])
+    f = features({"transactions": tx, "surveys": sv}, ["Y", "Z"], FeaturesConfig(windows=[30], families=["surveys"]))
+    y, z = f.loc["Y"], f.loc["Z"]
+    # the change is the moment's 4 against the 7 before it, not 4 against the 9 given with it
+    assert (y["srv_nps_last"], y["srv_nps_change"], y["srv_nps_category"]) == (4.0, -3.0, "detractor")
+    assert y["srv_nps_age_days"] == 12  # 01-20 10:00 to the cutoff 02-01
+    assert (z["srv_nps_last"], z["srv_nps_category"]) == (4.0, "detractor")
+    assert math.isnan(z["srv_nps_change"])  # one moment: no change
 
 
 @pytest.mark.parametrize(("score", "category"), [(9.0, "promoter"), (8.0, "passive"), (7.0, "passive"),

@@ -388,7 +388,11 @@ def test_a_folder_of_parquet_files_names_each_file_and_drop_keeps_the_first_row_
     assert _problems(lambda: validate_spark_table("customers", df, source=str(folder))) == [
         f"customers.customer_id: 2 duplicate rows at data rows 1, 3 of {folder / 'part-2.parquet'} (e.g. data row 1 "
         f"of {folder / 'part-2.parquet'} repeats the customer_id of data row 1 of {folder / 'part-1.parquet'}); fix: "
-        "each customer may appear once: merge or remove the repeats"]
+        "each customer may appear once: merge or remove the repeats, or set data.duplicates to 'drop' to keep the "
+        "first of each customer's rows ('keep' cannot apply to a table of one row per customer)"]
+    # a table of one row per customer refuses repeated ids under keep too, with the same words
+    assert _problems(lambda: validate_spark_table("customers", df, duplicates="keep", source=str(folder))) == \
+        _problems(lambda: validate_spark_table("customers", df, source=str(folder)))
     # the smallest values would keep A='a' and B='c'; the first in file order keeps the rows of part-1
     kept = _local(validate_spark_table("customers", df.repartition(3), duplicates="drop")).sort_values("customer_id")
     assert kept.to_dict("list") == {"customer_id": ["A", "B", "C"], "region": ["z", "y", "b"]}
@@ -556,3 +560,32 @@ def test_parquet_read_by_spark_warns_about_ids_the_transactions_lack_as_duckdbs_
     with caplog.at_level(logging.WARNING, logger="churnml.spark.tables"):  # matching ids: nothing to say
         spark_tables(spark, {"transactions": paths["transactions"], "events": paths["events"]})
     assert not [r for r in caplog.records if r.name == "churnml.spark.tables"]
+
+
+def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas_path_does(spark, tmp_path, caplog):
+    """Ids equal but for case or holding invisible characters, a transactions table of returns only and ids
+    stored as floats of 2^53 or more: the same warnings, word for word, from Parquet read by Spark."""
+    from churnml.io import read_table, warn_id_spellings, warn_unmatched_ids
+    from churnml.spark import spark_tables
+
+    n = 5
+    tx = pd.DataFrame({"customer_id": pd.Series(["c01", "C01", "x\u200b", "x", "d"], dtype="str"),
+                       "timestamp": pd.to_datetime(["2024-01-02"] * n), "amount": [-1.0] * n})
+    customers = pd.DataFrame({"customer_id": [9007199254740993.0, 7.0], "region": ["eu", "us"]})
+    paths = {"transactions": str(tmp_path / "tx.parquet"), "customers": str(tmp_path / "c.parquet")}
+    write_frame(tx, paths["transactions"])
+    write_frame(customers, paths["customers"])
+    with caplog.at_level(logging.WARNING):
+        frames = {name: read_table(name, path, returns="keep") for name, path in paths.items()}
+        warn_id_spellings(frames)
+        warn_unmatched_ids(frames)  # the customers' ids are not the transactions'
+    pandas_side = [r.getMessage() for r in caplog.records]
+    assert [m.split(":")[0] for m in pandas_side] == [
+        f"transactions ({paths['transactions']})", "customers.customer_id", "transactions.customer_id",
+        "transactions.customer_id", "table 'customers'"]
+    assert "(e.g. 'C01' and 'c01')" in pandas_side[2] and "1 id holds characters" in pandas_side[3]
+    assert "1 id is stored as a floating-point number of 2^53" in pandas_side[1]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        spark_tables(spark, paths, returns="keep")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("churnml.spark")] == pandas_side

@@ -318,3 +318,30 @@ def test_ids_stored_as_floats_too_large_for_every_digit_are_warned_about(caplog)
     assert ("transactions.customer_id: 2 ids are stored as floating-point numbers of 2^53 (9,007,199,254,740,992) "
             "or more, which cannot hold every digit: two ids may have become one and an id may read as one that "
             "does not exist (e.g. 9007199254740992). Fix: store the ids as text in the file") in caplog.text
+
+
+def test_ids_spelt_two_ways_in_one_table_are_warned_about_with_examples(tmp_path, caplog):
+    from churnml.config import load_config
+    from churnml.io import load_tables, warn_id_spellings
+
+    def ids(*values):
+        return pd.DataFrame({"customer_id": pd.Series(list(values), dtype="str")})
+
+    tx = ids("c0000001", "C0000001", "C0000001", "C2", "x\u200b", "x", "n\x00", "Bb", "bB", "BB", None)
+    # the events' ids are not looked at (they are matched against the transactions' by warn_unmatched_ids)
+    said = warn_id_spellings({"transactions": tx, "customers": ids("A", "a2"), "events": ids("e", "E")})
+    assert said == [
+        "transactions.customer_id: 5 ids differ from another only by upper and lower case (e.g. 'BB' and 'Bb' and "
+        "'bB'; 'C0000001' and 'c0000001'); ids are compared as written, so each spelling is a customer of its own. "
+        "If they are one customer, write their ids the same way in the file",
+        "transactions.customer_id: 2 ids hold characters that do not show when printed (control or zero-width "
+        "characters, e.g. 'n\\x00', 'x\\u200b'); ids are compared as written, so such an id is not the same "
+        "customer as the id without them. Fix: remove them in the file"]
+    assert warn_id_spellings({"transactions": ids("A", "a2", "0001", "1")}) == []  # zeros: another check's
+    # load_tables says it for files
+    (tmp_path / "tx.csv").write_text("customer_id,timestamp,amount\nk1,2024-01-02,1\nK1,2024-01-05,2\n")
+    cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={tmp_path / 'tx.csv'}"])
+    with caplog.at_level(logging.WARNING, logger="churnml.io"):
+        load_tables(cfg)
+    assert "transactions.customer_id: 2 ids differ from another only by upper and lower case (e.g. 'K1' and " \
+           "'k1')" in caplog.text

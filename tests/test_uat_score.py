@@ -354,6 +354,21 @@ def test_ids_that_differ_from_a_known_id_only_in_case_are_hinted_at(caplog):
            "'K00002' -> 'k00002'" in caplog.text
 
 
+def test_ids_a_csv_list_guarded_against_formulas_are_read_back_as_the_ids(caplog, tmp_path):
+    """A list written to CSV and fed back as --customers: '=1+1 is the id =1+1 (churnml's own guard)."""
+    known = {"=1+1", "-7", "'=2", "@x", "A"}
+    written = spreadsheet_safe(pd.DataFrame({"customer_id": pd.Series(sorted(known), dtype="str")}))
+    assert sorted(written["customer_id"]) == ["'=1+1", "'=2", "'@x", "-7", "A"]  # '=2 is itself an id: unguarded
+    with caplog.at_level(logging.INFO, logger="churnml.outreach"):
+        keep, unscored = account_for([*written["customer_id"], "'+9", "'=1+1"], known, known, TimeConfig())
+    assert sorted(keep) == sorted(known)  # every listed id is scored as itself
+    assert dict(zip(unscored["customer_id"], unscored["reason"], strict=True)) == {
+        "'+9": "unknown customer id: not in the transactions, customers or subscriptions tables",
+        "=1+1": "duplicate: asked id number 7 repeats number 3"}
+    assert "3 asked id(s) are read without the leading quote a CSV list puts before a cell a spreadsheet would " \
+           "run as a formula (e.g. \"'=1+1\" -> '=1+1')" in caplog.text
+
+
 def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
         tmp_path, tiny_tx, monkeypatch, capsys):
     model = SimpleNamespace(extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},

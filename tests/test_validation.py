@@ -475,3 +475,16 @@ def test_a_transactions_table_of_returns_only_is_read_with_a_warning_naming_the_
         f"transactions ({path}): every one of its 2 rows is a return (negative amount), so nobody has bought: no "
         "customer is at risk and the KPIs have no purchase to count. Check the amounts' sign (are purchases "
         "written negative?)"]
+
+
+def test_a_customer_on_two_rows_is_refused_under_duplicates_keep_naming_the_file_rows(tmp_path):
+    path = csv(tmp_path, "customer_id,region\nA,eu\nB,us\nA,eu\nC,us\n", "customers.csv")
+    expected = [f"customers.customer_id: 1 duplicate row at data row 3 of {path} (e.g. data row 3 repeats the "
+                "customer_id of data row 1); fix: each customer may appear once: merge or remove the repeats, or set "
+                "data.duplicates to 'drop' to keep the first of each customer's rows ('keep' cannot apply to a table "
+                "of one row per customer)"]
+    assert problems("customers", path, duplicates="keep") == problems("customers", path) == expected
+    assert read_table("customers", path, duplicates="drop")["customer_id"].tolist() == ["A", "B", "C"]
+    # a table without a key keeps its repeated rows under keep
+    tx = csv(tmp_path, "customer_id,timestamp,amount\nA,2024-01-01,1\nA,2024-01-01,1\n", "tx.csv")
+    assert len(read_table("transactions", tx, duplicates="keep")) == 2

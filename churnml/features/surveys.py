@@ -4,9 +4,10 @@ For each survey type ``k`` (nps, csat, ces, cli; those present at training):
 ``srv_{k}_last`` the latest score before the cutoff, ``srv_{k}_age_days`` its
 age, ``srv_{k}_change`` latest minus the previous answer (NaN with fewer than
 two). ``srv_nps_category``: promoter (9-10), passive (7-8), detractor (0-6)
-of the latest NPS answer. Answers are ordered by their timestamp; two at the
-same moment are ordered by score, the lower one counting as the later (a
-deterministic, cautious tie-break).
+of the latest NPS answer. Answers are ordered by their timestamp. Answers of
+one type at the same moment are one answer whose score is the lowest of them
+(a deterministic, cautious tie-break), so the change compares the latest
+moment with the one before it, never two answers given together.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from churnml.features.base import (
 __all__ = ["surveys_family"]
 
 
+def _latest(lit: str) -> str:
+    """The latest moment's score of one survey type (the lowest of answers given together)."""
+    return f"MIN(CASE WHEN survey = {lit} AND rn = 1 THEN score END)"
+
+
 def surveys_family(ctx: FamilyContext) -> FamilySQL:
     """SQL for the surveys family over ``surveys`` joined to ``spine``."""
     parts: list[str] = []
@@ -33,10 +39,9 @@ def surveys_family(ctx: FamilyContext) -> FamilySQL:
     for kind in ctx.survey_types:
         n, lit = sql_name(kind), quote_literal(kind)
         parts += [
-            f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN score END) AS srv_{n}_last",
+            f"{_latest(lit)} AS srv_{n}_last",
             f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN age END) AS srv_{n}_age_days",
-            f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN score END) - "
-            f"MAX(CASE WHEN survey = {lit} AND rn = 2 THEN score END) AS srv_{n}_change",
+            f"{_latest(lit)} - MIN(CASE WHEN survey = {lit} AND rn = 2 THEN score END) AS srv_{n}_change",
         ]
         docs += [
             FeatureDoc(f"srv_{n}_last", "surveys", f"latest {kind} score", "NaN (never answered)"),
@@ -45,8 +50,8 @@ def surveys_family(ctx: FamilyContext) -> FamilySQL:
         ]
         if kind == "nps":
             parts.append(
-                "MAX(CASE WHEN survey = 'nps' AND rn = 1 THEN CASE WHEN score >= 9 THEN 'promoter' "
-                "WHEN score >= 7 THEN 'passive' ELSE 'detractor' END END) AS srv_nps_category"
+                f"CASE WHEN {_latest(lit)} >= 9 THEN 'promoter' WHEN {_latest(lit)} >= 7 THEN 'passive' "
+                f"WHEN {_latest(lit)} IS NOT NULL THEN 'detractor' END AS srv_nps_category"
             )
             docs.append(FeatureDoc("srv_nps_category", "surveys", "promoter / passive / detractor", "NaN"))
             cats.append("srv_nps_category")
@@ -58,8 +63,8 @@ SELECT customer_id, cutoff,
            {select}
 FROM (
     SELECT s.customer_id, s.cutoff, v.survey, v.score, {age('v', '"timestamp"')} AS age,
-           ROW_NUMBER() OVER (PARTITION BY s.customer_id, s.cutoff, v.survey
-                              ORDER BY v."timestamp" DESC, v.score ASC) AS rn
+           DENSE_RANK() OVER (PARTITION BY s.customer_id, s.cutoff, v.survey
+                              ORDER BY v."timestamp" DESC) AS rn
     FROM surveys v {history_join('v', '"timestamp"')}
 ) h
 GROUP BY customer_id, cutoff

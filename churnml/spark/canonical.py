@@ -18,7 +18,7 @@ from churnml.coercion import BOOL_WORDS, doubled_columns_text
 from churnml.rules import missing_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
-__all__ = ["canonical_columns", "canonical_frame", "column", "instants", "missing", "number", "schema_problems"]
+__all__ = ["as_text", "canonical_columns", "canonical_frame", "column", "instants", "missing", "number", "schema_problems"]
 
 _SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
                 "float": "double", "int": "bigint", "bool": "boolean"}
@@ -94,7 +94,7 @@ def number(name: str, dtype: T.DataType) -> Column:
     return raw.try_cast("double")
 
 
-def _as_text(raw: Column, dtype: T.DataType) -> Column:
+def as_text(raw: Column, dtype: T.DataType) -> Column:
     """Ids and text as strings; a whole float (an id stored as a number) without ``.0``, as pandas writes
     a column of whole floats (a column mixing whole and fractional floats keeps ``.0`` in pandas, not here)."""
     if isinstance(dtype, T.FloatType | T.DoubleType):
@@ -121,7 +121,7 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str, tz: str = "UTC") ->
     if c.kind == "bool":
         return _as_bool(c.name, dtype)
     if c.kind in ("id", "str"):  # the id rule of churnml.ids, for all text: stripped, blank = null
-        text = _strip(_as_text(raw, dtype))
+        text = _strip(as_text(raw, dtype))
         text = F.lower(text) if table == "surveys" and c.name == "survey" else text
         return F.when(text != "", text)
     if c.kind == "time" and tz != "UTC" and isinstance(dtype, T.TimestampType):

@@ -70,7 +70,7 @@ def row_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column], returns
                end: pd.Timestamp | None, tz: str = "UTC", moments: dict[str, Column] | None = None) -> list[Check]:
     """Every row rule of table ``spec`` on ``df`` (``canon``: its :func:`canonical_columns`), in the
     order pandas reports them: per column (non-numeric, not true/false, null), then the table's
-    rules (negative amounts unless ``returns`` is ``keep``, survey types and scales, ends before
+    rules (negative amounts, counted under every ``returns`` policy, survey types and scales, ends before
     starts, rows at or after ``end``). ``moments``: :func:`~churnml.spark.canonical.instants`, which
     the order rule compares when both its columns have them (``end`` is a local time of ``tz``)."""
     return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end, tz, moments or {})]
@@ -99,7 +99,7 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
                   end: pd.Timestamp | None, tz: str, moments: dict[str, Column]) -> list[Check]:
     checks = []
     ctx = _context(spec, canon, "")
-    if spec.name == "transactions" and "amount" in canon and returns != "keep":
+    if spec.name == "transactions" and "amount" in canon:  # counted under keep too (a table of returns only)
         checks.append(Check("amount", NEGATIVE_AMOUNT, canon["amount"] < 0, (*ctx, ("amount", canon["amount"]))))
     for name in NON_NEGATIVE.get(spec.name, {}):
         if name in canon:

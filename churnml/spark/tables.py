@@ -26,12 +26,13 @@ from pyspark.sql import types as T
 
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
-from churnml.io import Tables, load_tables, unmatched_ids_text
+from churnml.io import SHOWN_TWINS, Tables, load_tables, unmatched_ids_text
+from churnml.rules import INVISIBLE, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
 __all__ = ["SparkTables", "from_pandas", "spark_tables", "tables_from_config", "time_range", "to_pandas",
-           "warn_unmatched_ids"]
+           "warn_id_spellings", "warn_unmatched_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,40 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
             errors.append(exc)
     raise_collected(errors)
     if any(not isinstance(src, pd.DataFrame) for src in sources.values()):  # frames come checked by churnml.io
+        warn_id_spellings({n: f for n, f in frames.items() if not isinstance(sources[n], pd.DataFrame)})
         warn_unmatched_ids(frames)
     return SparkTables(**frames)
+
+
+def warn_id_spellings(frames: Mapping[str, DataFrame]) -> list[str]:
+    """Spark's :func:`churnml.io.warn_id_spellings`: ids equal but for case, ids with invisible characters.
+
+    One job per table of :data:`~churnml.rules.SPELLED_IDS` (the distinct ids grouped by their lower
+    case) counts both; examples cost a short job more only when there are any. Same wording as
+    DuckDB's path; returns the warnings.
+    """
+    warned = []
+    for name in SPELLED_IDS:
+        frame = frames.get(name)
+        if frame is None or "customer_id" not in frame.columns:
+            continue
+        ids = frame.select("customer_id").where(F.col("customer_id").isNotNull()).distinct()
+        keyed = ids.groupBy(F.lower("customer_id").alias("k")).agg(
+            F.count(F.lit(1)).alias("n"), F.count_if(F.col("customer_id").rlike(INVISIBLE)).alias("h"))
+        row = keyed.agg(F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("twins"), F.sum("h").alias("hidden")).first()
+        twins, hidden = (int(row["twins"] or 0), int(row["hidden"] or 0)) if row is not None else (0, 0)
+        texts = []
+        if twins:
+            shown = (ids.groupBy(F.lower("customer_id").alias("k")).agg(F.sort_array(F.collect_list("customer_id"))
+                     .alias("ids")).where(F.size("ids") > 1).orderBy("k").limit(SHOWN_TWINS).collect())
+            texts.append(case_twins_text(name, twins, [list(r["ids"]) for r in shown]))
+        if hidden:
+            some = ids.where(F.col("customer_id").rlike(INVISIBLE)).orderBy("customer_id").limit(SHOWN_TWINS).collect()
+            texts.append(invisible_ids_text(name, hidden, [r[0] for r in some]))
+        for text in texts:
+            log.warning("%s", text)
+        warned += texts
+    return warned
 
 
 def warn_unmatched_ids(frames: Mapping[str, DataFrame]) -> list[str]:

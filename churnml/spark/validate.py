@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from churnml.coercion import (
     DUPLICATE_KEY,
@@ -45,9 +46,10 @@ from churnml.coercion import (
     emptied_text,
 )
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
-from churnml.rules import empty_table_text, no_rows_text
+from churnml.rules import empty_table_text, float_ids_text, no_rows_text, returns_only_text
 from churnml.schema import TableSpec, spec_for
 from churnml.spark.canonical import (
+    as_text,
     canonical_columns,
     canonical_frame,
     column,
@@ -223,6 +225,20 @@ def _drop(out: DataFrame, spec: TableSpec, of: str, negatives: int, duplicates: 
 
 
 # --------------------------------------------------------------------------- API
+def _warn_float_ids(spec: TableSpec, df: DataFrame) -> None:
+    """Warn about ids stored as floats of 2^53 or more, as the pandas path does (a job only for a float id column)."""
+    for c in spec.columns:
+        if c.kind != "id" or c.name not in df.columns:
+            continue
+        dtype = df.schema[c.name].dataType
+        if not isinstance(dtype, T.FloatType | T.DoubleType):
+            continue
+        big = df.where(F.abs(F.col(c.name)) >= F.lit(2.0**53))
+        row = big.agg(F.count(F.lit(1)).alias("n"), F.first(as_text(F.col(c.name), dtype)).alias("e")).first()
+        if row is not None and row["n"]:
+            log.warning("%s", float_ids_text(spec.name, c.name, int(row["n"]), str(row["e"])))
+
+
 def validate_spark_table(
     table: str,
     df: DataFrame,
@@ -254,7 +270,8 @@ def validate_spark_table(
         (the count is logged at WARNING).
     duplicates : {'error', 'keep', 'drop'}
         Rows equal to another row (on ``TableSpec.key`` where the table has
-        one, else on every column): an error, kept, or removed (logged). Of
+        one, else on every column): an error, kept, or removed (logged); a
+        keyed table refuses repeated keys under ``keep`` too. Of
         rows sharing a key, ``drop`` keeps the first in file order where
         Spark reads ``df`` from Parquet itself, else the one with the
         smallest values.
@@ -305,22 +322,26 @@ def validate_spark_table(
     checks = row_checks(spec, df, canon, returns, end, timezone, moments)
     negative = next((i for i, r in enumerate(checks) if r.rule is NEGATIVE_AMOUNT), None)
     flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
-    group = duplicate_key(spec, df, {**canon, **moments}) if duplicates != "keep" else None
+    refused = duplicates == "error" or (duplicates == "keep" and bool(spec.key))  # keep: not a keyed table's repeats
+    group = duplicate_key(spec, df, {**canon, **moments}) if duplicates != "keep" or spec.key else None
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
         if table == "transactions":
             raise EmptyDataError(no_rows_text(table, of))
         log.warning("%s", empty_table_text(table, of))
+    if returns == "keep" and negative is not None and counts["rows"] and counts[f"r{negative}"] == counts["rows"]:
+        log.warning("%s", returns_only_text(of, counts["rows"]))
+    _warn_float_ids(spec, df)
     dropping = flags[negative] if negative is not None and returns == "drop" else None
     failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
     repeating = group is not None and counts["suspects"] > 0
     # places are looked up only for a message (a drop looks them up on the frame it returns)
-    order = file_order(df) if failing or (repeating and duplicates == "error") else None
+    order = file_order(df) if failing or (repeating and refused) else None
     suspects: DataFrame | None = None
     names: list[str] = []
     if group is not None and repeating:
-        suspects, names = _suspects(df, group, dropping, order if duplicates == "error" else None)
+        suspects, names = _suspects(df, group, dropping, order if refused else None)
         suspects.persist()
     try:
         groups = _groups(suspects, names) if suspects is not None else None
@@ -328,7 +349,7 @@ def validate_spark_table(
         shown = _examples(df, failing, order) if failing else {}
         problems = [_problem(table, r.column, r.rule, counts[f"r{i}"], shown[i], source)
                     for i, r in failing.items()]
-        if suspects is not None and groups is not None and repeated and duplicates == "error":
+        if suspects is not None and groups is not None and repeated and refused:
             problems.append(_duplicate_problem(spec, suspects, groups, names, repeated, order is not None, source))
     finally:
         if suspects is not None:
