@@ -25,7 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from churnml.errors import ModelError
 from churnml.horizon import horizon_power, to_horizon
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "lightgbm_param_problems", "model_input"]
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "decided_params", "lightgbm_param_problems",
+           "model_input"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,26 @@ def _lightgbm_names() -> set[str]:
         return set()
 
 
+#: LightGBM parameters (with their aliases) that churnml sets from its own config keys: given in model.params
+#: they were overridden (the seed) or clashed with them (LightGBM's num_iterations wins over num_boost_round).
+_DECIDED = (
+    (("seed", "random_seed", "random_state"), "the top-level seed: --set seed=1", "random_state"),
+    (("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds", "nrounds",
+      "num_boost_round", "n_estimators", "max_iter"), "model.num_boost_round", "num_boost_round"),
+    (("early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change"),
+     "model.early_stopping_rounds", "early_stopping_rounds"),
+)
+
+
+def decided_params(params: dict[str, Any] | None, *, api: bool = False) -> str | None:
+    """The problem with LightGBM parameters in ``params`` that churnml sets from its own keys (the config's,
+    or :class:`ChurnModel`'s arguments when ``api``), or None."""
+    decided = [f"{k!r} (use {arg if api else key})" for k in params or {} for names, key, arg in _DECIDED if k in names]
+    one = len(decided) == 1
+    return (f"{', '.join(decided)}: churnml sets {'it' if one else 'these'} itself, so given here "
+            f"{'it' if one else 'they'} would be overridden or clash") if decided else None
+
+
 #: Parts of the names of LightGBM settings given per feature or column, or naming files and columns.
 _PER_FEATURE = ("column", "file", "model", "constraint", "contri", "cegb_penalty_feature", "_by_feature",
                 "categorical", "cat_feature")
@@ -77,6 +98,9 @@ def lightgbm_param_problems(params: dict[str, Any]) -> list[str]:
     """
     if not params:
         return []
+    decided = decided_params(params)
+    if decided:
+        return [decided]
     names = _lightgbm_names()
     unknown = [k for k in params if names and k not in names]
     if unknown:
@@ -197,6 +221,8 @@ class ChurnModel:
         """
         if self.calibration not in ("isotonic", "sigmoid", "none"):
             raise ModelError(f"calibration must be isotonic, sigmoid or none, got {self.calibration!r}")
+        if (decided := decided_params(self.params, api=True)) is not None:
+            raise ModelError(f"params: {decided}")
         weight = None if sample_weight is None else check_weights(sample_weight, len(X), "sample_weight")
         self.feature_names_ = list(X.columns)
         self.categories_ = {

@@ -21,6 +21,9 @@ import os
 # sleep instead of spinning. Same speed on an idle machine; on a busy 2-core
 # one a 1M-row fit took 52 s instead of 69 s (benchmarks/README.md). The user's value wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# MLflow draws a "Downloading artifacts" bar for every model it loads (the champion is loaded to compare it, and
+# by score): noise in a command's output and its logs. The user's value wins.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import argparse
 import contextlib
@@ -48,7 +51,7 @@ from churnml.cli import (
 )
 from churnml.config import Config, ScoringConfig, TimeConfig
 from churnml.config_load import apply_overrides, read_tree
-from churnml.errors import ChurnMLError, ConfigError, SchemaError
+from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.ids import canonical_ids
 from churnml.io import (
     Tables,
@@ -81,7 +84,7 @@ from churnml.scoring import (
     score_customers,
     spreadsheet_safe,
 )
-from churnml.tracking import resolve_tracking_uri
+from churnml.tracking import missing_store, model_version_text, resolve_tracking_uri
 from churnml.windows import to_cutoff
 
 __all__ = ["main"]
@@ -591,9 +594,15 @@ def _main(args: argparse.Namespace) -> int:
     side = unscored_path(out)
     _check_targets(out, side, args.overwrite)
     asked = _read_list(args.customers, id_columns(cfg)) if args.customers else None
-    os.environ["MLFLOW_TRACKING_URI"] = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
+    store = resolve_tracking_uri(args.tracking_uri or cfg.tracking.uri)
+    os.environ["MLFLOW_TRACKING_URI"] = store
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
+    if uri.startswith(("models:/", "runs:/")) and (problem := missing_store(store)):
+        raise ModelError(f"cannot load the model {uri!r}: {problem}")
     model = load_churn_model(uri)
+    which = model_version_text(uri)
+    if which:
+        log.info("model: %s", which)
     _warn_time_unlike_the_model(args.config, model)
     _warn_utc_days(model)
     returns = _returns_read(args, cfg, model)
@@ -631,6 +640,7 @@ def _main(args: argparse.Namespace) -> int:
             print(result.outreach[cols].head(10).to_string(
                 index=False, formatters={"churn_probability": "{:.3f}".format,
                                          "value_at_risk": lambda v: format_value(v, "money")}))
+    print(f"model: {which or uri}")
     for text in result.warnings:  # logged at the start, repeated where the reader looks
         print(f"warning: {text}")
     return 0

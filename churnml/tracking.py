@@ -35,6 +35,9 @@ from churnml.model import model_input
 __all__ = [
     "Promotion",
     "RunLogger",
+    "check_store",
+    "missing_store",
+    "model_version_text",
     "log_churn_model",
     "promote",
     "resolve_tracking_uri",
@@ -71,6 +74,82 @@ def resolve_tracking_uri(uri: str | None) -> str:
     if chosen.startswith("sqlite:///") and not chosen.startswith("sqlite:////"):
         return f"sqlite:///{Path(chosen[len('sqlite:///'):]).resolve()}"
     return chosen
+
+
+def check_store(uri: str, experiment: str) -> str:
+    """Open the MLflow store at ``uri`` and the experiment, and check its artifact folder can be written.
+
+    Called before any data is read, so that a store that cannot be opened or an artifact folder that
+    cannot be written is one message, not a traceback after the training. Returns the experiment's
+    artifact location (where plots, tables and models go: ``./mlruns`` of the folder the experiment was
+    created from, for a SQLite store).
+
+    Raises
+    ------
+    ConfigError
+        Naming the store or the folder and the fix.
+    """
+    import tempfile
+    from urllib.parse import unquote, urlparse
+
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        mlflow.set_tracking_uri(uri)
+        location = str(mlflow.set_experiment(experiment).artifact_location)
+    except Exception as exc:  # any backend: SQLAlchemy, a server's HTTP error, the OS
+        first = (str(exc).splitlines() or [""])[0][:300]
+        raise ConfigError(f"tracking: cannot open the MLflow store {uri} or its experiment '{experiment}' "
+                          f"({type(exc).__name__}: {first}); fix: give --tracking-uri (tracking.uri) a store you "
+                          "can write, e.g. sqlite:///mlflow.db in a folder of yours") from None
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):
+        return location  # a server's or a cloud store's: checked when the run logs to it
+    folder = Path(unquote(parsed.path) if parsed.scheme else location)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"tracking: experiment '{experiment}' keeps its artifacts (plots, tables, the model) in "
+                          f"{folder}, which cannot be written ({exc.strerror or exc}); fix: make that folder "
+                          "writable, or use another experiment (--experiment; a new one keeps them in ./mlruns of "
+                          "the folder it is created from)") from None
+    return location
+
+
+def missing_store(uri: str) -> str | None:
+    """The problem with a SQLite tracking URI whose database file does not exist (MLflow would create an empty
+    store and then find no model in it), or None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = Path(uri[len("sqlite:///"):])
+    if path.exists():
+        return None
+    return (f"no MLflow store at {path} (nothing was trained into it: churnml.train writes mlflow.db in the "
+            "folder it runs from); fix: run from the folder you trained in, or give --tracking-uri "
+            "sqlite:////absolute/path/to/mlflow.db")
+
+
+def model_version_text(uri: str) -> str | None:
+    """``models:/NAME@alias`` or ``models:/NAME/N`` as the version and run it names, e.g.
+    ``models:/churnml@champion is version 3 (run 5f2c...)``; None for other URIs or when it cannot be told."""
+    if not uri.startswith("models:/"):
+        return None
+    from mlflow import MlflowClient
+
+    name, _, rest = uri[len("models:/"):].partition("@")
+    try:
+        client = MlflowClient()
+        if rest:
+            mv = client.get_model_version_by_alias(name, rest)
+        else:
+            name, _, number = name.rpartition("/")
+            mv = client.get_model_version(name, number)
+    except Exception:  # a description only: loading the model reports real problems
+        return None
+    return f"{uri} is version {mv.version} (run {mv.run_id})"
 
 
 def _mlflow_executable() -> str:
@@ -246,7 +325,10 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
 
     A version of another data source (``cdnow``, ``synthetic``, ``files``),
     regime or label window (horizon, lead time, grace) predicts another
-    question: it is neither challenger nor champion. A
+    question: it is neither challenger nor champion. A champion chosen on
+    another metric (its ``champion_metric`` tag) is kept. A replaced champion
+    keeps the ``previous_champion`` alias, and every version gets the
+    ``champion_metric`` it was judged on and the ``promotion`` reason as tags. A
     champion judged on another test window is re-scored on this one only
     when its test cutoff is not later than this one's (with the embargo its
     training labels end by its test cutoff, so they end before this test
@@ -274,12 +356,23 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         When ``metric`` is not a known champion metric (checked before any alias is set).
     """
     from mlflow import MlflowClient
+
+    promotion = _promote(name, version, metric, value, window, evaluate_champion)
+    MlflowClient().set_model_version_tag(name, version, "promotion", promotion.reason)  # shown by the registry UI
+    return promotion
+
+
+def _promote(name: str, version: str, metric: str, value: float, window: str,
+             evaluate_champion: Any = None) -> Promotion:
+    """:func:`promote` without recording its reason."""
+    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     higher = _higher_is_better(metric)  # an unknown metric fails here, before any alias changes
     client = MlflowClient()
     client.set_model_version_tag(name, version, "test_window", window)
     client.set_model_version_tag(name, version, f"test_{metric}", repr(float(value)))  # exact: compared below
+    client.set_model_version_tag(name, version, "champion_metric", metric)
     try:
         champ = client.get_model_version_by_alias(name, "champion")
     except MlflowException:
@@ -305,6 +398,12 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     if champ is None:
         client.set_registered_model_alias(name, "champion", version)
         return Promotion(version, True, "no champion yet")
+    chosen_on = _chosen_on(champ.tags)
+    if chosen_on is not None and chosen_on != metric:
+        return Promotion(version, False, (
+            f"champion v{champ.version} kept: it was chosen on {chosen_on} and this version is judged on {metric} "
+            f"(tracking.champion_metric); a champion is replaced only on the metric that chose it: run with "
+            f"--set tracking.champion_metric={chosen_on}, or move the alias yourself to change the metric"))
     their_cut, our_cut = _test_cutoff(theirs), _test_cutoff(window)
     if their_cut and our_cut and their_cut > our_cut:  # ISO dates: text order is time order
         return Promotion(version, False, (
@@ -333,8 +432,20 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     reason = (f"{metric} {value:.{digits}f} {sign} champion v{champ.version} {best:.{digits}f} ({direction} is "
               f"better; {how})")
     if won:
+        client.set_registered_model_alias(name, "previous_champion", champ.version)  # for a rollback
         client.set_registered_model_alias(name, "champion", version)
     return Promotion(version, won, reason)
+
+
+def _chosen_on(tags: dict[str, str]) -> str | None:
+    """The metric a version was judged on: its ``champion_metric`` tag, or for versions registered before
+    that tag, the metric of its ``test_<metric>`` tag (each version got one); None when neither is there."""
+    if "champion_metric" in tags:
+        return tags["champion_metric"]
+    judged = [k[len("test_"):] for k in tags if k.startswith("test_") and k != "test_window"]
+    return judged[0] if len(judged) == 1 else None
+
+
 
 
 #: A metric must beat the champion's by more than this: half the last digit of the six-decimal tags of older versions.

@@ -15,6 +15,9 @@ import os
 # sleep instead of spinning. Same speed on an idle machine; on a busy 2-core
 # one a 1M-row fit took 52 s instead of 69 s (benchmarks/README.md). The user's value wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# MLflow draws a "Downloading artifacts" bar for every model it loads (the champion is loaded to compare it, and
+# by score): noise in a command's output and its logs. The user's value wins.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import argparse
 import importlib.util
@@ -34,7 +37,7 @@ from churnml.errors import ConfigError
 from churnml.evaluate import share_lifts
 from churnml.io import load_tables
 from churnml.model import lightgbm_param_problems
-from churnml.tracking import Promotion, resolve_tracking_uri, start_run, ui_command
+from churnml.tracking import Promotion, check_store, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
 
@@ -147,6 +150,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.experiment:
         cfg.tracking.experiment = args.experiment
     uri = resolve_tracking_uri(cfg.tracking.uri)
+    check_store(uri, cfg.tracking.experiment)  # before the data is read: one message, not a late traceback
     if args.engine == "spark":
         result, promotion, run_id = _train_spark(args, cfg)
     else:

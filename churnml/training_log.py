@@ -72,6 +72,14 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         "horizon_base_rate": None if result.extra["horizon_base_rate"] is None
         else round(result.extra["horizon_base_rate"], 6),
         "seed": cfg.seed,
+        "min_history_days": cfg.time.min_history_days,
+        "max_train_cutoffs": cfg.time.max_train_cutoffs,
+        "censored_windows": cfg.features.censored_windows,
+        "num_boost_round": cfg.model.num_boost_round,
+        "early_stopping_rounds": cfg.model.early_stopping_rounds,
+        "min_rows": cfg.model.min_rows,
+        "champion_metric": cfg.tracking.champion_metric,
+        **{f"evaluation_{k}": v for k, v in cfg.evaluation.model_dump().items()},
     }
     params.update({f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **cfg.model.params}.items()})
     return params
@@ -149,7 +157,7 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
     run.tags({
         "dataset": cfg.data.source, "regime": cfg.time.regime, "horizon_days": str(d.splits.test_horizon_days),
         "model_type": "lightgbm", "test_cutoff": str(d.splits.test.date()),
-        "feature_families": run_params(cfg, result)["feature_families"],
+        "feature_families": run_params(cfg, result)["feature_families"], "config_name": cfg.name,
     })
     run.params(run_params(cfg, result))
     for name, values in result.metrics.items():
@@ -175,7 +183,11 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{cfg.data.source}-training", context="training", targets=TARGET)
-    return _log_model(result, cfg, tables)
+    promotion = _log_model(result, cfg, tables)
+    if promotion is not None:  # the run says what became of its model, as the version's tags do
+        alias = "champion" if promotion.champion else "challenger" if promotion.challenger else "none"
+        run.tags({"registered_version": promotion.version, "alias": alias, "promotion": promotion.reason})
+    return promotion
 
 
 def champion_scorer(data: TrainingData, metric: str, top: float, tables: object | None) -> Callable[[str], float]:

@@ -62,7 +62,9 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
         model.fit(train[F], train[TARGET].to_numpy(), X_cal=cal[F], y_cal=y_cal, sample_weight=weight)
         p = model.predict_proba(cal[F])
         report = evaluate.classification_report(y_cal, p, cfg.evaluation.top_fraction)
-        with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True) as run:
+        tags = {"dataset": cfg.data.source, "regime": cfg.time.regime, "config_name": cfg.name, "model_type": "lightgbm",
+                "calibration_horizon_days": str(data.splits.train_horizon_days), "tuning_trial": str(trial.number)}
+        with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True, tags=tags) as run:
             run.params({**params, "best_iteration": model.best_iteration_})
             run.metrics({f"calibration_{k}": v for k, v in report.items()})
         return float(report["log_loss"])

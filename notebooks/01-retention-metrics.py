@@ -113,16 +113,16 @@ segment_counts(cdnow_rfm).round(1)
 
 # %% [markdown]
 # Do the segments predict churn? The churn by RFM segment at the cutoff 1997-10-01 with the 39-week
-# (273-day) horizon, the newest window that has fully happened in the data. This is also the
-# model's test window in notebook 02.
+# (273-day) horizon, the newest window that has fully happened in the data. This is also the test
+# window of `make train` (the README's results table).
 
 # %%
 churn_by_segment(cdnow, "1997-10-01", 273, by="rfm", cfg=cdnow_cfg).round(1)
 
 # %% [markdown]
 # Champions churn far less than the "lost" and "hibernating" customers: the segments rank
-# customers already. Notebook 02 compares the churn model with an RFM logistic regression and
-# other baselines on exactly this window.
+# customers already. `make train` compares the churn model with an RFM logistic regression and
+# other baselines on exactly this window (notebook 02 does the same on the synthetic world).
 
 # %% [markdown]
 # ## The synthetic world: every table

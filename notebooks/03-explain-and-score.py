@@ -128,7 +128,8 @@ plots.profit_figure(result.profit.rename(columns={"expected_profit": "profit"}))
 # %% [markdown]
 # ## 3. The outreach list
 #
-# Log the run (this registers the model), load it back from the registry as `score` would, and
+# Log the run (this registers the model), load this version back from the registry (`score` loads
+# the `@champion` alias, which this version holds only if it won), and
 # score everyone at risk at the end of the data: their labels do not exist yet. Reason codes are
 # computed for the listed customers only (TreeSHAP costs far more than a probability).
 

@@ -95,6 +95,12 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
     assert {"tables/feature_importance.json", "tables/backtest.json"} <= tables
     assert run.inputs.dataset_inputs, "the training table is logged as an MLflow dataset"
     assert run.data.tags["model_type"] == "lightgbm"
+    # what a compare view needs: the settings that change the model or its judging, and what became of it
+    assert (p["champion_metric"], p["num_boost_round"], p["min_history_days"], p["evaluation_top_fraction"]) == (
+        "roc_auc", "60", "84", "0.1")
+    assert run.data.tags["config_name"] == "default"
+    assert (run.data.tags["registered_version"], run.data.tags["alias"], run.data.tags["promotion"]) == (
+        "1", "champion", "no champion yet")
     # no evaluation.value_per_save: no profit curve (its money costs would be weighed against customers)
     assert "plots/profit.png" not in arts and "tables/profit_curve.json" not in tables
     assert "best_k_contacts" not in m
@@ -124,6 +130,45 @@ def test_the_first_registered_version_is_champion_and_loads_by_alias(trained, cf
     served = model.predict(X)["churn_probability"].to_numpy()
     assert ((served >= 0) & (served <= 1)).all()
     np.testing.assert_allclose(served, result.model.predict_proba(test[result.data.feature_names]), atol=1e-12)
+
+
+def test_score_names_the_model_version_it_used_and_a_missing_store_is_an_error(trained, tables, tmp_path, capsys):
+    from churnml.score import main as score_main
+
+    client = _client(trained)
+    version = client.get_model_version_by_alias("churnml", "champion")
+    argv = [f"--set={s}" for s in SETTINGS if s.startswith("data.")] + [
+        "--cutoff", str(tables.transactions["timestamp"].max().date()), "--out", str(tmp_path / "l.csv"), "--top", "5"]
+    assert score_main([*argv, "--tracking-uri", trained]) == 0
+    assert f"model: models:/churnml@champion is version {version.version} (run {version.run_id})\n" in \
+        capsys.readouterr().out
+    typo = tmp_path / "typo" / "mlflow.db"
+    assert score_main([*argv, "--tracking-uri", f"sqlite:///{typo}", "--overwrite"]) == 2
+    assert f"no MLflow store at {typo} (nothing was trained into it" in capsys.readouterr().err
+    assert not typo.parent.exists()  # MLflow made an empty store there before
+
+
+def test_a_store_or_artifact_folder_that_cannot_be_written_is_refused_before_the_data_is_read(
+        tmp_path, monkeypatch, capsys):
+    from churnml import train
+
+    def no_data(cfg):
+        raise AssertionError("the data was read")
+
+    monkeypatch.setattr(train, "load_tables", no_data)
+    (tmp_path / "afile").touch()
+    assert train.main(["--tracking-uri", f"sqlite:///{tmp_path / 'afile' / 'x.db'}"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: tracking: cannot open the MLflow store sqlite:///{tmp_path / 'afile' / 'x.db'} or its experiment "
+        "'churnml' (FileExistsError: ")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "mlruns").touch()  # a new experiment keeps its artifacts in ./mlruns: here a file, not a folder
+    monkeypatch.chdir(work)
+    assert train.main(["--tracking-uri", f"sqlite:///{work / 'm.db'}"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: tracking: experiment 'churnml' keeps its artifacts (plots, tables, the model) in {work / 'mlruns'}/1, "
+        "which cannot be written (Not a directory); fix: make that folder writable")
 
 
 def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg):
@@ -318,6 +363,9 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
     assert all("calibration_log_loss" in t.data.metrics for t in trials)
     assert all("calibration_lift_top_20pct" in t.data.metrics for t in trials)  # evaluation.top_fraction
     assert parents[0].data.params["tuning_trials"] == "2"
+    assert sorted(t.data.tags["tuning_trial"] for t in trials) == ["0", "1"]
+    assert {(t.data.tags["dataset"], t.data.tags["regime"], t.data.tags["calibration_horizon_days"]) for t in trials} \
+        == {("synthetic", "noncontractual", "60")}
 
 
 def test_logging_a_table_with_integer_counts_gives_no_schema_hint(tmp_path, recwarn):

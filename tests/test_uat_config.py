@@ -105,6 +105,31 @@ def test_a_higher_roc_auc_wins_and_an_unknown_metric_changes_no_alias(registry):
     assert str(registry.get_model_version_by_alias("m", "challenger").version) == "3"
 
 
+def test_a_champion_chosen_on_one_metric_is_not_replaced_on_another_and_each_version_says_why(registry):
+    from churnml.tracking import promote
+
+    registry.create_model_version("m", source="x")  # version 4
+    promote("m", "1", "roc_auc", 0.7720, "W")
+    ece = promote("m", "2", "ece", 0.0374, "W")  # better calibrated, worse ranked: judged on another metric
+    assert (ece.champion, ece.challenger) == (False, True)
+    assert ece.reason == (
+        "champion v1 kept: it was chosen on roc_auc and this version is judged on ece (tracking.champion_metric); a "
+        "champion is replaced only on the metric that chose it: run with --set tracking.champion_metric=roc_auc, or "
+        "move the alias yourself to change the metric")
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
+    won = promote("m", "3", "roc_auc", 0.7721, "W")
+    assert won.champion
+    aliases = {a: str(registry.get_model_version_by_alias("m", a).version)
+               for a in ("champion", "challenger", "previous_champion")}
+    assert aliases == {"champion": "3", "challenger": "3", "previous_champion": "1"}  # a rollback is one alias away
+    tags = {v: registry.get_model_version("m", v).tags for v in ("1", "2", "3")}
+    assert [tags[v]["champion_metric"] for v in ("1", "2", "3")] == ["roc_auc", "ece", "roc_auc"]
+    assert [tags[v]["promotion"] for v in ("1", "2", "3")] == ["no champion yet", ece.reason, won.reason]
+    # a champion registered before the champion_metric tag: its test_<metric> tag says what chose it
+    registry.delete_model_version_tag("m", "3", "champion_metric")
+    assert promote("m", "4", "brier", 0.1, "W").reason.startswith("champion v3 kept: it was chosen on roc_auc")
+
+
 def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
     from churnml.tracking import promote
 
@@ -220,9 +245,11 @@ def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
     lower = promote("m", "2", "lift_top_20pct", 1.90, "W")
     assert lower.reason == "lift_top_20pct 1.9000 <= champion v1 2.1000 (higher is better; same test window)"
     assert promote("m", "3", "lift_top_20pct", 2.25, "W").champion
-    # A champion judged at another share has no value under this name: it is re-scored or kept.
+    # A champion judged at another share was chosen on another metric: kept.
     other = promote("m", "2", "lift_top_30pct", 1.70, "W")
-    assert (other.champion, other.reason) == (False, "champion v3 kept: other test window")
+    assert not other.champion
+    assert other.reason.startswith("champion v3 kept: it was chosen on lift_top_20pct and this version is judged on "
+                                   "lift_top_30pct")
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "3"
 
 
@@ -440,6 +467,28 @@ def test_lightgbm_parameters_are_checked_before_the_data_is_read_or_a_run_starte
     assert lightgbm_param_problems({"monotone_constraints": [1, -1, 0], "feature_contri": [1.0, 0.5]}) == []
     assert lightgbm_param_problems({"feature_fraction": 2}) == [
         "LightGBM refuses them: Check failed: (feature_fraction) <= (1.0)"]
+
+
+def test_lightgbm_parameters_churnml_sets_itself_are_refused_naming_its_own_key(tmp_path, capsys):
+    """model.params.seed was overridden by the top-level seed (and logged as if used); n_estimators beat
+    model.num_boost_round. Both are refused, with the key that sets them, before anything runs."""
+    from churnml import train
+    from churnml.errors import ModelError
+    from churnml.model import ChurnModel, lightgbm_param_problems
+
+    code = train.main(["--set", "model.params={seed: 1, n_estimators: 5}", "--tracking-uri",
+                       f"sqlite:///{tmp_path / 'm.db'}"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        "error: model.params: 'seed' (use the top-level seed: --set seed=1), 'n_estimators' (use "
+        "model.num_boost_round): churnml sets these itself, so given here they would be overridden or clash\n")
+    assert not (tmp_path / "m.db").exists()
+    assert lightgbm_param_problems({"early_stopping_round": 9}) == [
+        "'early_stopping_round' (use model.early_stopping_rounds): churnml sets it itself, so given here it would "
+        "be overridden or clash"]
+    X = pd.DataFrame({"x": [0.0, 1.0] * 20})
+    with pytest.raises(ModelError, match=r"params: 'random_state' \(use random_state\)"):
+        ChurnModel(params={"random_state": 1}).fit(X, [0, 1] * 20, X_cal=X, y_cal=[0, 1] * 20)
 
 
 # ------------------------------------------------------------------ YAML that plain loading would take in silence
