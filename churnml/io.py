@@ -432,9 +432,23 @@ def _read_file(table: str, path: Path, kind: str, opts: dict[str, Any], text: li
     except (TypeError, LookupError) as exc:
         raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
-        fix = _encoding_hint(table, exc) or (f"check the file (separator: read_options.sep) or "
-                                             f"data.tables.{table}.format")
+        fix = _encoding_hint(table, exc) or _trailing_separator_hint(table, exc, kind) or (
+            f"check the file (separator: read_options.sep) or data.tables.{table}.format")
         raise SchemaError(f"{table}: cannot read {path} as {kind}: {exc}; fix: {fix}", table) from exc
+
+
+def _trailing_separator_hint(table: str, exc: Exception, kind: str) -> str | None:
+    """The fix for a CSV whose data lines end with a separator its header line lacks ('A,1,' under
+    'customer_id,amount'): both pandas readers then see one column more than the header names."""
+    text = str(exc)
+    found = re.search(r"Expected (\d+) columns, got (\d+)", text)  # the pyarrow reader's words, with the line
+    if kind != "csv" or found is None or int(found[2]) != int(found[1]) + 1:
+        return None
+    line = text.rsplit(": ", 1)[-1].strip()
+    if not line or not line.endswith((",", ";", "\t", "|")):
+        return None
+    return (f"its data lines end with a separator ({line!r}) that its header line lacks; remove it, or set "
+            f"data.tables.{table}.read_options: {{index_col: false}}, which reads such lines as the header says")
 
 
 # ---------------------------------------------------------------------- loading

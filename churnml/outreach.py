@@ -21,6 +21,8 @@ from churnml import explain
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
+from churnml.features.base import sql_name
+from churnml.features.plan import FeaturePlan
 from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
@@ -39,6 +41,8 @@ __all__ = [
     "outreach_list",
     "money_in_cents",
     "spreadsheet_safe",
+    "type_columns",
+    "warn_absent_types",
     "warn_unseen_levels",
     "with_cancel_requests",
 ]
@@ -309,6 +313,37 @@ def warn_unseen_levels(model: ChurnModel, features: pd.DataFrame) -> list[str]:
                 "and their reasons say so. Retrain the model to learn the new values")
         log.warning("%s", text)
         warned.append(text)
+    return warned
+
+
+def type_columns(plan: FeaturePlan) -> dict[str, tuple[str, str]]:
+    """Per event and survey type of ``plan``, the feature column that is missing for a customer without
+    such a row before the cutoff (``evt_{e}_days_since``, ``srv_{k}_last``): column -> (table, type)."""
+    return {**{f"evt_{sql_name(t)}_days_since": ("events", t) for t in plan.event_types},
+            **{f"srv_{sql_name(k)}_last": ("surveys", k) for k in plan.survey_types}}
+
+
+#: Scored customers from which :func:`warn_absent_types` speaks.
+ABSENT_TYPE_MIN = 100
+
+
+def warn_absent_types(plan: FeaturePlan, features: pd.DataFrame) -> list[str]:
+    """Warn about an event or survey type the model was trained with that no scored customer has a row of
+    before the cutoff (returns the warnings): renamed in the export, or no longer recorded, it reads as
+    "never" for everyone, which the model took as a customer's behaviour. Said from
+    :data:`ABSENT_TYPE_MIN` scored customers on: a few asked customers may all lack a rare type."""
+    warned: list[str] = []
+    if len(features) < ABSENT_TYPE_MIN:
+        return warned
+    for col, (table, kind) in type_columns(plan).items():
+        if col in features.columns and features[col].isna().all():
+            noun = "event" if table == "events" else "answer"
+            text = (f"{table}: no {noun} of the type {kind!r} before the cutoff for any of the {len(features):,} "
+                    f"customers scored, though the model was trained with it: its features say 'never' for "
+                    "everyone, which the model reads as each customer's behaviour. Was the type renamed, or is it "
+                    "no longer recorded? Check the table, or retrain without it")
+            log.warning("%s", text)
+            warned.append(text)
     return warned
 
 

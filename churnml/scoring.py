@@ -46,6 +46,8 @@ from churnml.outreach import (
     money_in_cents,
     outreach_list,
     spreadsheet_safe,
+    type_columns,
+    warn_absent_types,
     warn_unseen_levels,
     with_cancel_requests,
 )
@@ -78,6 +80,8 @@ __all__ = [
     "score_customers",
     "money_in_cents",
     "spreadsheet_safe",
+    "type_columns",
+    "warn_absent_types",
     "warn_if_stale",
     "warn_unseen_levels",
     "with_cancel_requests",
@@ -504,7 +508,7 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    warned = [*warned, *warn_unseen_levels(model, feats)]
+    warned = [*warned, *warn_unseen_levels(model, feats), *warn_absent_types(plan, feats)]
     clv, method = choose_clv(method, cfg, lambda: recurring_revenue(tables, c), lambda: predicted_clv(
         tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate, shared_bgnbd(fitted, c, time)))
     rfm = rfm_table(tx, c)

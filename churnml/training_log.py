@@ -80,6 +80,9 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         "min_rows": cfg.model.min_rows,
         "champion_metric": cfg.tracking.champion_metric,
         **{f"evaluation_{k}": v for k, v in cfg.evaluation.model_dump().items()},
+        # which files (data.source files): a compare view shows two runs read different exports
+        **({f"data_path_{name}": src.path for name, src in cfg.data.tables.items()} if cfg.data.source == "files"
+           else {}),
     }
     params.update({f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **cfg.model.params}.items()})
     return params

@@ -973,3 +973,33 @@ def test_a_level_unseen_in_training_is_warned_about_and_scored_as_missing(setup,
     score_customers(renamed, model, CUTOFF, cfg, top=50)
     listed = told[0]["cst_region"].dropna()
     assert len(listed) > 0 and set(listed) == {"mars"}
+
+
+def test_an_event_or_survey_type_the_model_knows_but_nobody_scored_has_is_warned_about(setup, caplog):
+    """A type renamed in the export ('login' -> 'sign_in') reads as 'never' for everyone: warned, both tables."""
+    from churnml.features.plan import FeaturePlan
+
+    cfg, tables, model, _ = setup
+    plan = FeaturePlan.from_dict(model.extra_["feature_plan"])
+    etype, stype = plan.event_types[0], plan.survey_types[0]
+    events = tables.events.assign(event_type=tables.events["event_type"].replace(etype, "renamed_type"))
+    surveys = tables.surveys[tables.surveys["survey"] != stype]
+    with caplog.at_level("WARNING", logger="churnml.outreach"):
+        got = score_customers(dataclasses.replace(tables, events=events, surveys=surveys), model, CUTOFF, cfg)
+    n = got.counts["scored"]
+    said = [w for w in got.warnings if "though the model was trained with it" in w]
+    assert said == [
+        f"events: no event of the type {etype!r} before the cutoff for any of the {n:,} customers scored, though "
+        "the model was trained with it: its features say 'never' for everyone, which the model reads as each "
+        "customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, or retrain "
+        "without it",
+        f"surveys: no answer of the type {stype!r} before the cutoff for any of the {n:,} customers scored, though "
+        "the model was trained with it: its features say 'never' for everyone, which the model reads as each "
+        "customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, or retrain "
+        "without it"]
+    assert said[0] in caplog.text
+    assert not [w for w in score_customers(tables, model, CUTOFF, cfg).warnings if "trained with it" in w]
+    # a few asked customers may all lack a type: no warning under 100 scored
+    few = score_customers(dataclasses.replace(tables, events=events), model, CUTOFF, cfg,
+                          customers=list(got.outreach["customer_id"].head(5)))
+    assert not [w for w in few.warnings if "trained with it" in w]

@@ -587,6 +587,7 @@ def test_a_level_unseen_in_training_is_warned_about_in_spark_as_in_process(spark
 
     import mlflow
 
+    from churnml.features import FeaturePlan
     from churnml.scoring import load_churn_model, score_customers
     from churnml.spark import score, spark_tables
 
@@ -595,14 +596,19 @@ def test_a_level_unseen_in_training_is_warned_about_in_spark_as_in_process(spark
     model = load_churn_model("models:/churnml@champion")
     assert "cst_region" in model.categories_
     first = tables.customers["region"].dropna().iloc[0]
+    etype = FeaturePlan.from_dict(model.extra_["feature_plan"]).event_types[0]
     renamed = dataclasses.replace(tables, customers=tables.customers.assign(
-        region=tables.customers["region"].where(tables.customers["region"] != first, "mars")))
+        region=tables.customers["region"].where(tables.customers["region"] != first, "mars")),
+        events=tables.events.assign(event_type=tables.events["event_type"].replace(etype, "renamed_type")))
     expected = score_customers(renamed, model, SCORE_CUTOFF, cfg, top=40)
     got = score(spark, spark_tables(spark, {n: getattr(renamed, n) for n in FEATURE_TABLES}), model, SCORE_CUTOFF,
                 cfg, top=40)
     unseen = [w for w in expected.warnings if "never saw in training" in w]
     assert len(unseen) == 1 and unseen[0].startswith("cst_region: ") and "'mars'" in unseen[0]
     assert [w for w in got.warnings if "never saw in training" in w] == unseen
+    absent = [w for w in expected.warnings if "though the model was trained with it" in w]  # the renamed type
+    assert len(absent) == 1 and absent[0].startswith(f"events: no event of the type {etype!r}")
+    assert [w for w in got.warnings if "though the model was trained with it" in w] == absent
     assert_same_list(expected.outreach, got.outreach)
 
 

@@ -171,6 +171,18 @@ def test_a_store_or_artifact_folder_that_cannot_be_written_is_refused_before_the
         "which cannot be written (Not a directory); fix: make that folder writable")
 
 
+def test_a_run_on_files_logs_each_tables_path(cfg, tables):
+    from churnml.training_log import run_params
+
+    result = fit_and_evaluate(tables, cfg)
+    files = load_config(None, ["data.source=files", "data.tables.transactions.path=/x/orders.csv",
+                               "data.tables.events.path=/x/events.parquet"])
+    params = run_params(cfg.model_copy(update={"data": files.data}), result)
+    assert {k: v for k, v in params.items() if k.startswith("data_path_")} == {
+        "data_path_transactions": "/x/orders.csv", "data_path_events": "/x/events.parquet"}
+    assert not [k for k in run_params(cfg, result) if k.startswith("data_path_")]  # synthetic: no files
+
+
 def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg):
     from churnml.scoring import load_churn_model
 

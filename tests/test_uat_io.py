@@ -345,3 +345,19 @@ def test_ids_spelt_two_ways_in_one_table_are_warned_about_with_examples(tmp_path
         load_tables(cfg)
     assert "transactions.customer_id: 2 ids differ from another only by upper and lower case (e.g. 'K1' and " \
            "'k1')" in caplog.text
+
+
+def test_a_csv_whose_data_lines_end_with_a_separator_the_header_lacks_gets_the_fix(tmp_path):
+    path = tmp_path / "trail.csv"
+    path.write_text("customer_id,timestamp,amount\nA,2024-01-02,1,\nB,2024-03-05,2,\n")
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", path)
+    assert err.value.problems[0].endswith(
+        "fix: its data lines end with a separator ('A,2024-01-02,1,') that its header line lacks; remove it, or set "
+        "data.tables.transactions.read_options: {index_col: false}, which reads such lines as the header says")
+    fixed = read_table("transactions", path, read_options={"index_col": False})
+    assert fixed["amount"].tolist() == [1.0, 2.0] and list(fixed.columns) == ["customer_id", "timestamp", "amount"]
+    other = tmp_path / "other.csv"  # one column more, but not a trailing separator: the general fix
+    other.write_text("customer_id,timestamp,amount\nA,2024-01-02,1,9\n")
+    with pytest.raises(SchemaError, match="fix: check the file"):
+        read_table("transactions", other)

@@ -43,6 +43,8 @@ from churnml.scoring import (
     open_requests,
     outreach_list,
     shared_bgnbd,
+    type_columns,
+    warn_absent_types,
     warn_if_stale,
     warn_unseen_levels,
     with_cancel_requests,
@@ -264,11 +266,12 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])
         levels = [n for n in model.categories_ if n in feats.columns]  # for the unseen-levels warning
+        typed = [n for n in type_columns(plan) if n in feats.columns and n not in levels]  # absent types
         scored = to_pandas(feats.select(*KEYS, udf(inputs).alias("churn_probability"),
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
-                                         _or_nan(feats, "rfm_tenure_days").alias("tenure_days"), *levels))
-        warned = [*warned, *warn_unseen_levels(model, scored)]
-        scored = scored.drop(columns=levels)
+                                         _or_nan(feats, "rfm_tenure_days").alias("tenure_days"), *levels, *typed))
+        warned = [*warned, *warn_unseen_levels(model, scored), *warn_absent_types(plan, scored)]
+        scored = scored.drop(columns=[*levels, *typed])
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
         summary = customer_summary(spark, tables, c)
