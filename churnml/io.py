@@ -634,7 +634,8 @@ def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
     and lower case (``c0000001`` and ``C0000001``), and ids holding characters that do not show when
     printed (:data:`~churnml.rules.INVISIBLE`: a NUL, a zero-width space). Ids are compared as written,
     so each is a customer of its own; only a warning, since some systems' ids are case-sensitive.
-    One pass over the ids for their distinct values (about 0.2 s per 10M rows), the rest on those.
+    One pass over the ids for their distinct values, the rest on those: 0.7-0.9 s per 10M transactions
+    (600k customers) with the customers table, 2.4-2.5 s per 53M (measured).
     """
     warned = []
     for name in SPELLED_IDS:

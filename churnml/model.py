@@ -67,11 +67,11 @@ def _lightgbm_names() -> set[str]:
 #: LightGBM parameters (with their aliases) that churnml sets from its own config keys: given in model.params
 #: they were overridden (the seed) or clashed with them (LightGBM's num_iterations wins over num_boost_round).
 _DECIDED = (
-    (("seed", "random_seed", "random_state"), "the top-level seed: --set seed=1", "random_state"),
+    (("seed", "random_seed", "random_state"), "the top-level seed: --set seed=1", "ChurnModel's random_state"),
     (("num_iterations", "num_iteration", "n_iter", "num_tree", "num_trees", "num_round", "num_rounds", "nrounds",
-      "num_boost_round", "n_estimators", "max_iter"), "model.num_boost_round", "num_boost_round"),
+      "num_boost_round", "n_estimators", "max_iter"), "model.num_boost_round", "ChurnModel's num_boost_round"),
     (("early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change"),
-     "model.early_stopping_rounds", "early_stopping_rounds"),
+     "model.early_stopping_rounds", "ChurnModel's early_stopping_rounds"),
 )
 
 

@@ -446,8 +446,6 @@ def _chosen_on(tags: dict[str, str]) -> str | None:
     return judged[0] if len(judged) == 1 else None
 
 
-
-
 #: A metric must beat the champion's by more than this: half the last digit of the six-decimal tags of older versions.
 _TIE = 5e-7
 

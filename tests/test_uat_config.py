@@ -487,7 +487,7 @@ def test_lightgbm_parameters_churnml_sets_itself_are_refused_naming_its_own_key(
         "'early_stopping_round' (use model.early_stopping_rounds): churnml sets it itself, so given here it would "
         "be overridden or clash"]
     X = pd.DataFrame({"x": [0.0, 1.0] * 20})
-    with pytest.raises(ModelError, match=r"params: 'random_state' \(use random_state\)"):
+    with pytest.raises(ModelError, match=r"params: 'random_state' \(use ChurnModel's random_state\)"):
         ChurnModel(params={"random_state": 1}).fit(X, [0, 1] * 20, X_cal=X, y_cal=[0, 1] * 20)
 
 

@@ -18,7 +18,8 @@ from churnml.coercion import BOOL_WORDS, doubled_columns_text
 from churnml.rules import missing_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
-__all__ = ["as_text", "canonical_columns", "canonical_frame", "column", "instants", "missing", "number", "schema_problems"]
+__all__ = ["as_text", "canonical_columns", "canonical_frame", "column", "instants", "missing", "number",
+           "schema_problems"]
 
 _SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
                 "float": "double", "int": "bigint", "bool": "boolean"}
