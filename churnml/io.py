@@ -409,6 +409,7 @@ def _read(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[st
 
 def _read_file(table: str, path: Path, kind: str, opts: dict[str, Any], text: list[str]) -> pd.DataFrame:
     """The file's rows as pandas reads them with ``opts``, the ``text`` columns as text."""
+    sep = opts.get("sep", opts.get("delimiter", ","))
     try:
         if kind == "parquet":
             return pd.read_parquet(path, **opts)
@@ -418,37 +419,49 @@ def _read_file(table: str, path: Path, kind: str, opts: dict[str, Any], text: li
         forced = dict.fromkeys(text, "str")
         if isinstance(dtype, Mapping) or dtype is None:
             dtype = forced | dict(dtype or {})
-        sep = opts.get("sep", opts.get("delimiter", ","))
         fast = set(opts) <= _PYARROW_OPTIONS and isinstance(sep, str) and len(sep) == 1
         engine = opts.pop("engine", "pyarrow" if fast else "c")
         try:
-            return pd.read_csv(path, dtype=_copy(dtype), engine=engine, **opts)
+            frame = pd.read_csv(path, dtype=_copy(dtype), engine=engine, **opts)
         except ValueError as exc:
             if engine != "pyarrow" or "cannot convert NA to integer" not in str(exc):
                 raise
-        # pandas 3.1's pyarrow reader, given the text columns' dtypes, fails on a column of whole numbers with a
-        # blank (an MRR or points column with an empty cell); its C reader reads such a column as float64 with NaN.
-        return pd.read_csv(path, dtype=_copy(dtype), engine="c", **opts)
+            # pandas 3.1's pyarrow reader, given the text columns' dtypes, fails on a column of whole numbers with a
+            # blank (an MRR or points column with an empty cell); its C reader reads it as float64 with NaN.
+            frame = pd.read_csv(path, dtype=_copy(dtype), engine="c", **opts)
+        if "index_col" not in opts and not isinstance(frame.index, pd.RangeIndex):
+            # pandas' C reader, given lines with one field more than the header, makes the first column the
+            # index and shifts every other column one place left, silently
+            raise SchemaError(f"{table}: cannot read {path} as {kind}: its data lines have one field more than its "
+                              f"header line (a separator at the end of each?); fix: {_trailing_separator_fix(table)}",
+                              table)
+        return frame
+    except SchemaError:
+        raise
     except (TypeError, LookupError) as exc:
         raise _options_error(table, path, exc) from exc
     except (ValueError, OSError, pa.ArrowException) as exc:
-        fix = _encoding_hint(table, exc) or _trailing_separator_hint(table, exc, kind) or (
+        fix = _encoding_hint(table, exc) or _trailing_separator_hint(table, exc, kind, sep) or (
             f"check the file (separator: read_options.sep) or data.tables.{table}.format")
         raise SchemaError(f"{table}: cannot read {path} as {kind}: {exc}; fix: {fix}", table) from exc
 
 
-def _trailing_separator_hint(table: str, exc: Exception, kind: str) -> str | None:
+def _trailing_separator_hint(table: str, exc: Exception, kind: str, sep: object) -> str | None:
     """The fix for a CSV whose data lines end with a separator its header line lacks ('A,1,' under
-    'customer_id,amount'): both pandas readers then see one column more than the header names."""
+    'customer_id,amount'), from pyarrow's reader's message (which quotes the line)."""
     text = str(exc)
-    found = re.search(r"Expected (\d+) columns, got (\d+)", text)  # the pyarrow reader's words, with the line
-    if kind != "csv" or found is None or int(found[2]) != int(found[1]) + 1:
+    found = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if kind != "csv" or found is None or int(found[2]) != int(found[1]) + 1 or not isinstance(sep, str):
         return None
-    line = text.rsplit(": ", 1)[-1].strip()
-    if not line or not line.endswith((",", ";", "\t", "|")):
+    line = text.rsplit(": ", 1)[-1].rstrip("\r\n")
+    if not sep or not line.endswith(sep):
         return None
-    return (f"its data lines end with a separator ({line!r}) that its header line lacks; remove it, or set "
-            f"data.tables.{table}.read_options: {{index_col: false}}, which reads such lines as the header says")
+    return f"its data lines end with a separator ({line!r}) that its header line lacks; {_trailing_separator_fix(table)}"
+
+
+def _trailing_separator_fix(table: str) -> str:
+    return (f"remove it, or set data.tables.{table}.read_options: {{index_col: false}}, which reads such lines as "
+            "the header says")
 
 
 # ---------------------------------------------------------------------- loading
@@ -643,7 +656,7 @@ def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
         if frame is None or "customer_id" not in frame.columns or frame.empty:
             continue
         ids = pc.unique(_arrow_ids(frame["customer_id"]).drop_null())
-        lower = pc.utf8_lower(ids)
+        lower = pc.ascii_lower(ids)  # ASCII letters only: Spark's and Arrow's Unicode lower cases differ
         texts = []
         if len(pc.unique(lower)) < len(ids):
             keyed = pd.DataFrame({"id": ids.to_pandas(), "key": lower.to_pandas()})

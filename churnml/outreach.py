@@ -41,6 +41,7 @@ __all__ = [
     "outreach_list",
     "money_in_cents",
     "spreadsheet_safe",
+    "TypesPresent",
     "type_columns",
     "warn_absent_types",
     "warn_unseen_levels",
@@ -323,27 +324,30 @@ def type_columns(plan: FeaturePlan) -> dict[str, tuple[str, str]]:
             **{f"srv_{sql_name(k)}_last": ("surveys", k) for k in plan.survey_types}}
 
 
-#: Scored customers from which :func:`warn_absent_types` speaks.
-ABSENT_TYPE_MIN = 100
+#: Which of some (table, type) pairs have a row before the cutoff in their table (an engine's look-up).
+TypesPresent = Callable[[list[tuple[str, str]]], set[tuple[str, str]]]
 
 
-def warn_absent_types(plan: FeaturePlan, features: pd.DataFrame) -> list[str]:
-    """Warn about an event or survey type the model was trained with that no scored customer has a row of
-    before the cutoff (returns the warnings): renamed in the export, or no longer recorded, it reads as
-    "never" for everyone, which the model took as a customer's behaviour. Said from
-    :data:`ABSENT_TYPE_MIN` scored customers on: a few asked customers may all lack a rare type."""
-    warned: list[str] = []
-    if len(features) < ABSENT_TYPE_MIN:
-        return warned
-    for col, (table, kind) in type_columns(plan).items():
-        if col in features.columns and features[col].isna().all():
-            noun = "event" if table == "events" else "answer"
-            text = (f"{table}: no {noun} of the type {kind!r} before the cutoff for any of the {len(features):,} "
-                    f"customers scored, though the model was trained with it: its features say 'never' for "
-                    "everyone, which the model reads as each customer's behaviour. Was the type renamed, or is it "
-                    "no longer recorded? Check the table, or retrain without it")
-            log.warning("%s", text)
-            warned.append(text)
+def warn_absent_types(plan: FeaturePlan, features: pd.DataFrame, present: TypesPresent) -> list[str]:
+    """Warn about an event or survey type the model was trained with that has no row before the cutoff in its
+    table (returns the warnings): renamed in the export, or no longer recorded, it reads as "never" for
+    everyone, which the model took as a customer's behaviour. The types whose features are missing for
+    every scored customer are looked up in their tables (``present``), so a rare type that the scored
+    customers lack is not warned about."""
+    if features.empty:
+        return []
+    columns = type_columns(plan)
+    unseen = [columns[c] for c in columns if c in features.columns and features[c].isna().all()]
+    found = present(unseen) if unseen else set()
+    warned = []
+    for table, kind in (pair for pair in unseen if pair not in found):
+        noun = "event" if table == "events" else "answer"
+        text = (f"{table}: no {noun} of the type {kind!r} before the cutoff, though the model was trained with it: "
+                f"its features say 'never' for all {len(features):,} customers scored, which the model reads as "
+                "each customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, "
+                "or retrain without it")
+        log.warning("%s", text)
+        warned.append(text)
     return warned
 
 

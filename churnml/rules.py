@@ -336,10 +336,10 @@ def float_ids_text(table: str, column: str, rows: int, example: str) -> str:
 #: customers are (the others' ids are looked up in the transactions by ``warn_unmatched_ids``).
 SPELLED_IDS = ("transactions", "customers")
 
-#: Characters that do not show when an id is printed: control characters (NUL, tab, ...), the soft hyphen,
-#: zero-width and direction marks, the byte-order mark. A regular expression in the syntax both RE2
-#: (pyarrow) and Java (Spark) read.
-INVISIBLE = r"[\x{0}-\x{1F}\x{7F}-\x{9F}\x{AD}\x{200B}-\x{200F}\x{2028}-\x{202E}\x{2060}-\x{2064}\x{FEFF}]"
+#: Characters that do not show when an id is printed: control characters (Unicode's Cc: NUL, tab, ...), format
+#: characters (Cf: the soft hyphen, zero-width spaces and joiners, direction marks and isolates, the byte-order
+#: mark) and the line and paragraph separators. A regular expression both RE2 (pyarrow) and Java (Spark) read.
+INVISIBLE = r"[\p{Cc}\p{Cf}\x{2028}\x{2029}]"
 
 
 def case_twins_text(table: str, ids: int, shown: list[list[str]]) -> str:

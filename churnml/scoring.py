@@ -31,6 +31,7 @@ from churnml.config import Config, TimeConfig
 from churnml.engine import ParquetSource, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
+from churnml.features.plan import distinct_before
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import cutoff_table, population
 from churnml.metrics.periods import has_a_year, value_per_year
@@ -39,6 +40,7 @@ from churnml.model import ChurnModel
 from churnml.outreach import (
     SCORED_COLUMNS,
     NobodyToScoreError,
+    TypesPresent,
     account_for,
     below_the_cut,
     beside_the_list,
@@ -80,6 +82,8 @@ __all__ = [
     "score_customers",
     "money_in_cents",
     "spreadsheet_safe",
+    "TYPE_COLUMN",
+    "TypesPresent",
     "type_columns",
     "warn_absent_types",
     "warn_if_stale",
@@ -443,6 +447,18 @@ def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp, data_end: object
     return [text] if text else []
 
 
+def _types_present(tables: object, cutoff: pd.Timestamp) -> TypesPresent:
+    """Which (table, type) pairs have a row before ``cutoff`` (for :func:`warn_absent_types`)."""
+    def present(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        seen = {t: set(distinct_before(getattr(tables, t, None), TYPE_COLUMN[t], cutoff)) for t in {t for t, _ in pairs}}
+        return {(t, k) for t, k in pairs if k in seen[t]}
+    return present
+
+
+#: The type column of the tables whose types name features.
+TYPE_COLUMN = {"events": "event_type", "surveys": "survey"}
+
+
 def score_customers(
     tables: object,
     model: ChurnModel,
@@ -508,7 +524,7 @@ def score_customers(
     feats = compute_features(tables, pop if subset else spine, plan, btyd_models=fitted)
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
-    warned = [*warned, *warn_unseen_levels(model, feats), *warn_absent_types(plan, feats)]
+    warned = [*warned, *warn_unseen_levels(model, feats), *warn_absent_types(plan, feats, _types_present(tables, c))]
     clv, method = choose_clv(method, cfg, lambda: recurring_revenue(tables, c), lambda: predicted_clv(
         tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate, shared_bgnbd(fitted, c, time)))
     rfm = rfm_table(tx, c)

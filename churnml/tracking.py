@@ -100,6 +100,9 @@ def check_store(uri: str, experiment: str) -> str:
         location = str(mlflow.set_experiment(experiment).artifact_location)
     except Exception as exc:  # any backend: SQLAlchemy, a server's HTTP error, the OS
         first = (str(exc).splitlines() or [""])[0][:300]
+        if "deleted experiment" in first:
+            raise ConfigError(f"tracking: experiment '{experiment}' in {uri} was deleted; fix: restore it (mlflow "
+                              "experiments restore --experiment-id ID) or give --experiment another name") from None
         raise ConfigError(f"tracking: cannot open the MLflow store {uri} or its experiment '{experiment}' "
                           f"({type(exc).__name__}: {first}); fix: give --tracking-uri (tracking.uri) a store you "
                           "can write, e.g. sqlite:///mlflow.db in a folder of yours") from None
@@ -124,7 +127,7 @@ def missing_store(uri: str) -> str | None:
     store and then find no model in it), or None."""
     if not uri.startswith("sqlite:///"):
         return None
-    path = Path(uri[len("sqlite:///"):])
+    path = Path(uri[len("sqlite:///"):].split("?", 1)[0])  # without SQLAlchemy's query options (?timeout=30)
     if path.exists():
         return None
     return (f"no MLflow store at {path} (nothing was trained into it: churnml.train writes mlflow.db in the "
@@ -326,7 +329,8 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     A version of another data source (``cdnow``, ``synthetic``, ``files``),
     regime or label window (horizon, lead time, grace) predicts another
     question: it is neither challenger nor champion. A champion chosen on
-    another metric (its ``champion_metric`` tag) is kept. A replaced champion
+    another metric (its ``champion_metric`` tag) is re-scored on this one, and
+    the reason says which metric chose it. A replaced champion
     keeps the ``previous_champion`` alias, and every version gets the
     ``champion_metric`` it was judged on and the ``promotion`` reason as tags. A
     champion judged on another test window is re-scored on this one only
@@ -399,11 +403,7 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
         client.set_registered_model_alias(name, "champion", version)
         return Promotion(version, True, "no champion yet")
     chosen_on = _chosen_on(champ.tags)
-    if chosen_on is not None and chosen_on != metric:
-        return Promotion(version, False, (
-            f"champion v{champ.version} kept: it was chosen on {chosen_on} and this version is judged on {metric} "
-            f"(tracking.champion_metric); a champion is replaced only on the metric that chose it: run with "
-            f"--set tracking.champion_metric={chosen_on}, or move the alias yourself to change the metric"))
+    switched = f"; v{champ.version} was chosen on {chosen_on}" if chosen_on not in (None, metric) else ""
     their_cut, our_cut = _test_cutoff(theirs), _test_cutoff(window)
     if their_cut and our_cut and their_cut > our_cut:  # ISO dates: text order is time order
         return Promotion(version, False, (
@@ -422,15 +422,18 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
             why = f"{type(exc).__name__}: {first if len(first) <= 400 else first[:400].rsplit(' ', 1)[0] + ' ...'}"
             log.warning("could not score champion v%s on this test window: %s", champ.version, why)
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
+    elif theirs == window:
+        return Promotion(version, False, f"champion v{champ.version} kept: it has no {metric} on this test window "
+                                         f"and cannot be re-scored here{switched}")
     else:
-        return Promotion(version, False, f"champion v{champ.version} kept: other test window")
+        return Promotion(version, False, f"champion v{champ.version} kept: other test window{switched}")
     # Tags written before the exact value was kept hold six decimals: an identical retrain must not win on them.
     won = value - best > _TIE if higher else best - value > _TIE
     sign = {(True, True): ">", (True, False): "<=", (False, True): "<", (False, False): ">="}[(higher, won)]
     direction = "higher" if higher else "lower"
     digits = 4 if f"{value:.4f}" != f"{best:.4f}" else 10  # values that differ show a difference
     reason = (f"{metric} {value:.{digits}f} {sign} champion v{champ.version} {best:.{digits}f} ({direction} is "
-              f"better; {how})")
+              f"better; {how}{switched})")
     if won:
         client.set_registered_model_alias(name, "previous_champion", champ.version)  # for a rollback
         client.set_registered_model_alias(name, "champion", version)

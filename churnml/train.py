@@ -86,6 +86,7 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
 def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[TrainResult, Promotion | None, str]:
     tables = load_tables(cfg)
     data = build_training_data(tables, cfg)  # data and window errors end here, before a run exists
+    check_store(uri, cfg.tracking.experiment)  # before the fit: one message, not a traceback after it
     with start_run(uri, cfg.tracking.experiment, run_name=args.run_name) as run:
         if args.tune:
             cfg.model.params = tune(data, cfg, args.tune, uri)
@@ -150,8 +151,8 @@ def _main(args: argparse.Namespace) -> int:
     if args.experiment:
         cfg.tracking.experiment = args.experiment
     uri = resolve_tracking_uri(cfg.tracking.uri)
-    check_store(uri, cfg.tracking.experiment)  # before the data is read: one message, not a late traceback
     if args.engine == "spark":
+        check_store(uri, cfg.tracking.experiment)  # before Spark starts: one message, not a late traceback
         result, promotion, run_id = _train_spark(args, cfg)
     else:
         result, promotion, run_id = _train_duckdb(args, cfg, uri)

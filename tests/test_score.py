@@ -976,7 +976,8 @@ def test_a_level_unseen_in_training_is_warned_about_and_scored_as_missing(setup,
 
 
 def test_an_event_or_survey_type_the_model_knows_but_nobody_scored_has_is_warned_about(setup, caplog):
-    """A type renamed in the export ('login' -> 'sign_in') reads as 'never' for everyone: warned, both tables."""
+    """A type renamed in the export ('login' -> 'sign_in') reads as 'never' for everyone: warned, both tables;
+    a type the scored customers lack but the table still has is not."""
     from churnml.features.plan import FeaturePlan
 
     cfg, tables, model, _ = setup
@@ -989,17 +990,19 @@ def test_an_event_or_survey_type_the_model_knows_but_nobody_scored_has_is_warned
     n = got.counts["scored"]
     said = [w for w in got.warnings if "though the model was trained with it" in w]
     assert said == [
-        f"events: no event of the type {etype!r} before the cutoff for any of the {n:,} customers scored, though "
-        "the model was trained with it: its features say 'never' for everyone, which the model reads as each "
-        "customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, or retrain "
-        "without it",
-        f"surveys: no answer of the type {stype!r} before the cutoff for any of the {n:,} customers scored, though "
-        "the model was trained with it: its features say 'never' for everyone, which the model reads as each "
-        "customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, or retrain "
-        "without it"]
+        f"events: no event of the type {etype!r} before the cutoff, though the model was trained with it: its "
+        f"features say 'never' for all {n:,} customers scored, which the model reads as each customer's behaviour. "
+        "Was the type renamed, or is it no longer recorded? Check the table, or retrain without it",
+        f"surveys: no answer of the type {stype!r} before the cutoff, though the model was trained with it: its "
+        f"features say 'never' for all {n:,} customers scored, which the model reads as each customer's behaviour. "
+        "Was the type renamed, or is it no longer recorded? Check the table, or retrain without it"]
     assert said[0] in caplog.text
     assert not [w for w in score_customers(tables, model, CUTOFF, cfg).warnings if "trained with it" in w]
-    # a few asked customers may all lack a type: no warning under 100 scored
-    few = score_customers(dataclasses.replace(tables, events=events), model, CUTOFF, cfg,
-                          customers=list(got.outreach["customer_id"].head(5)))
+    # asked customers who all lack a type the table still has (one other customer's row): no warning
+    rare = tables.events["customer_id"].iloc[0]
+    kept = events.assign(event_type=events["event_type"].where(
+        ~((events["customer_id"] == rare) & (events["event_type"] == "renamed_type")), etype))
+    asked = [c for c in got.outreach["customer_id"] if c != rare][:150]
+    few = score_customers(dataclasses.replace(tables, events=kept), model, CUTOFF, cfg, customers=asked)
+    assert kept.loc[kept["event_type"] == etype, "customer_id"].unique().tolist() == [rare]
     assert not [w for w in few.warnings if "trained with it" in w]

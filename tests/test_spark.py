@@ -129,6 +129,17 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     got = _local(features(spark, spark_tables(spark, orders), from_pandas(spark, spine), plan))
     assert_same(compute_features(orders, spine, plan), got)
     assert got.set_index(KEYS).loc[("A", pd.Timestamp("2024-02-01")), "rfm_orders_all"] == 5
+    # survey answers of one type at the same moment are one answer (the lowest score), on both engines
+    tx = frame(customer_id=["Y", "Z"], timestamp=["2024-01-01", "2024-01-01"], amount=[1.0, 1.0])
+    sv = frame(customer_id=["Y", "Y", "Y", "Z", "Z"], survey=["nps"] * 5, score=[9.0, 7.0, 4.0, 4.0, 9.0],
+               timestamp=["2024-01-20 10:00", "2024-01-10", "2024-01-20 10:00", "2024-01-20", "2024-01-20"])
+    together = {"transactions": tx, "surveys": sv}
+    plan = plan_features(together, ["2024-02-01"], FeaturesConfig(windows=[30], families=["surveys"]))
+    spine = pd.DataFrame({"customer_id": pd.Series(["Y", "Z"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-02-01"] * 2).astype("datetime64[us]")})
+    got = _local(features(spark, spark_tables(spark, together), from_pandas(spark, spine), plan))
+    assert_same(compute_features(together, spine, plan), got)
+    assert got.set_index("customer_id")["srv_nps_change"].tolist()[0] == -3.0
 
 
 def test_features_with_empty_optional_tables_equal_duckdb_and_are_the_no_row_values(spark, tiny_tx, tiny_events,

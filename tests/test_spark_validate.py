@@ -589,3 +589,12 @@ def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas
     with caplog.at_level(logging.WARNING):
         spark_tables(spark, paths, returns="keep")
     assert [r.getMessage() for r in caplog.records if r.name.startswith("churnml.spark")] == pandas_side
+    # a NaN id stored as a float is a missing id on both engines (Spark read it as the text 'NaN', and warned
+    # about it as a float of 2^53 or more, since NaN sorts above every number there)
+    nan = tmp_path / "nan.parquet"
+    write_frame(pd.DataFrame({"customer_id": [1.0, float("nan")], "region": ["eu", "us"]}), nan)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        on_spark, on_pandas = _parquet_problems(spark, "customers", nan)
+    assert on_spark == on_pandas and on_spark[0].startswith("customers.customer_id: 1 null customer id")
+    assert "2^53" not in caplog.text

@@ -148,14 +148,13 @@ def test_score_names_the_model_version_it_used_and_a_missing_store_is_an_error(t
     assert not typo.parent.exists()  # MLflow made an empty store there before
 
 
-def test_a_store_or_artifact_folder_that_cannot_be_written_is_refused_before_the_data_is_read(
-        tmp_path, monkeypatch, capsys):
+def test_a_store_or_artifact_folder_that_cannot_be_written_is_refused_before_the_fit(tmp_path, monkeypatch, capsys):
     from churnml import train
 
-    def no_data(cfg):
-        raise AssertionError("the data was read")
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the model was fitted")
 
-    monkeypatch.setattr(train, "load_tables", no_data)
+    monkeypatch.setattr(train, "fit_and_evaluate", no_fit)
     (tmp_path / "afile").touch()
     assert train.main(["--tracking-uri", f"sqlite:///{tmp_path / 'afile' / 'x.db'}"]) == 2
     assert capsys.readouterr().err.startswith(
@@ -169,6 +168,12 @@ def test_a_store_or_artifact_folder_that_cannot_be_written_is_refused_before_the
     assert capsys.readouterr().err.startswith(
         f"error: tracking: experiment 'churnml' keeps its artifacts (plots, tables, the model) in {work / 'mlruns'}/1, "
         "which cannot be written (Not a directory); fix: make that folder writable")
+    # a data error ends before the store is opened: nothing is left in the working folder
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    assert train.main(["--set", "data.source=files", "--set", "data.tables.transactions.path=nope.csv"]) == 2
+    assert "nope.csv" in capsys.readouterr().err and list(empty.iterdir()) == []
 
 
 def test_a_run_on_files_logs_each_tables_path(cfg, tables):

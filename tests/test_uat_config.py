@@ -105,29 +105,30 @@ def test_a_higher_roc_auc_wins_and_an_unknown_metric_changes_no_alias(registry):
     assert str(registry.get_model_version_by_alias("m", "challenger").version) == "3"
 
 
-def test_a_champion_chosen_on_one_metric_is_not_replaced_on_another_and_each_version_says_why(registry):
+def test_a_champion_chosen_on_another_metric_is_re_scored_on_this_one_and_each_version_says_why(registry):
     from churnml.tracking import promote
 
     registry.create_model_version("m", source="x")  # version 4
     promote("m", "1", "roc_auc", 0.7720, "W")
-    ece = promote("m", "2", "ece", 0.0374, "W")  # better calibrated, worse ranked: judged on another metric
-    assert (ece.champion, ece.challenger) == (False, True)
-    assert ece.reason == (
-        "champion v1 kept: it was chosen on roc_auc and this version is judged on ece (tracking.champion_metric); a "
-        "champion is replaced only on the metric that chose it: run with --set tracking.champion_metric=roc_auc, or "
-        "move the alias yourself to change the metric")
-    assert str(registry.get_model_version_by_alias("m", "champion").version) == "1"
-    won = promote("m", "3", "roc_auc", 0.7721, "W")
-    assert won.champion
+    # judged on ece: the champion (chosen on roc_auc) is re-scored on ece on this window, and the line says so
+    ece = promote("m", "2", "ece", 0.0374, "W", lambda uri: {"models:/m/1": 0.0411}[uri])
+    assert (ece.champion, ece.reason) == (
+        True, "ece 0.0374 < champion v1 0.0411 (lower is better; champion re-scored on this test window; v1 was "
+              "chosen on roc_auc)")
+    # without a way to re-score it (no tables), a champion of the same window with no value of the metric is kept
+    kept = promote("m", "3", "roc_auc", 0.7721, "W")
+    assert (kept.champion, kept.reason) == (
+        False, "champion v2 kept: it has no roc_auc on this test window and cannot be re-scored here; v2 was chosen "
+               "on ece")
     aliases = {a: str(registry.get_model_version_by_alias("m", a).version)
                for a in ("champion", "challenger", "previous_champion")}
-    assert aliases == {"champion": "3", "challenger": "3", "previous_champion": "1"}  # a rollback is one alias away
+    assert aliases == {"champion": "2", "challenger": "3", "previous_champion": "1"}  # a rollback is one alias away
     tags = {v: registry.get_model_version("m", v).tags for v in ("1", "2", "3")}
     assert [tags[v]["champion_metric"] for v in ("1", "2", "3")] == ["roc_auc", "ece", "roc_auc"]
-    assert [tags[v]["promotion"] for v in ("1", "2", "3")] == ["no champion yet", ece.reason, won.reason]
+    assert [tags[v]["promotion"] for v in ("1", "2", "3")] == ["no champion yet", ece.reason, kept.reason]
     # a champion registered before the champion_metric tag: its test_<metric> tag says what chose it
-    registry.delete_model_version_tag("m", "3", "champion_metric")
-    assert promote("m", "4", "brier", 0.1, "W").reason.startswith("champion v3 kept: it was chosen on roc_auc")
+    registry.delete_model_version_tag("m", "2", "champion_metric")
+    assert promote("m", "4", "brier", 0.1, "W").reason.endswith("; v2 was chosen on ece")
 
 
 def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
@@ -245,11 +246,11 @@ def test_the_lift_at_the_top_fraction_is_compared_under_its_own_name(registry):
     lower = promote("m", "2", "lift_top_20pct", 1.90, "W")
     assert lower.reason == "lift_top_20pct 1.9000 <= champion v1 2.1000 (higher is better; same test window)"
     assert promote("m", "3", "lift_top_20pct", 2.25, "W").champion
-    # A champion judged at another share was chosen on another metric: kept.
+    # A champion judged at another share has no value under this name: it is re-scored or kept.
     other = promote("m", "2", "lift_top_30pct", 1.70, "W")
-    assert not other.champion
-    assert other.reason.startswith("champion v3 kept: it was chosen on lift_top_20pct and this version is judged on "
-                                   "lift_top_30pct")
+    assert (other.champion, other.reason) == (
+        False, "champion v3 kept: it has no lift_top_30pct on this test window and cannot be re-scored here; v3 was "
+               "chosen on lift_top_20pct")
     assert str(registry.get_model_version_by_alias("m", "champion").version) == "3"
 
 

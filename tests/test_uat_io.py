@@ -355,6 +355,22 @@ def test_a_csv_whose_data_lines_end_with_a_separator_the_header_lacks_gets_the_f
     assert err.value.problems[0].endswith(
         "fix: its data lines end with a separator ('A,2024-01-02,1,') that its header line lacks; remove it, or set "
         "data.tables.transactions.read_options: {index_col: false}, which reads such lines as the header says")
+    # with options only pandas' C reader takes, it made the first column the index and shifted the others
+    semi = tmp_path / "semi.csv"
+    semi.write_text("customer_id;timestamp;amount\nA;02.01.2024;1,5;\nB;03.01.2024;2,0;\n")
+    options = {"sep": ";", "decimal": ",", "date_format": "%d.%m.%Y"}
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", semi, read_options=options)
+    assert err.value.problems == [
+        f"transactions: cannot read {semi} as csv: its data lines have one field more than its header line (a "
+        "separator at the end of each?); fix: remove it, or set data.tables.transactions.read_options: {index_col: "
+        "false}, which reads such lines as the header says"]
+    assert read_table("transactions", semi, read_options={**options, "index_col": False})["amount"].tolist() == [
+        1.5, 2.0]
+    tab = tmp_path / "tab.csv"  # a trailing tab is a separator too
+    tab.write_text("customer_id\ttimestamp\tamount\nA\t2024-01-02\t1\t\n")
+    with pytest.raises(SchemaError, match=r"fix: its data lines end with a separator \('A\\t2024-01-02\\t1\\t'\)"):
+        read_table("transactions", tab, read_options={"sep": "\t"})
     fixed = read_table("transactions", path, read_options={"index_col": False})
     assert fixed["amount"].tolist() == [1.0, 2.0] and list(fixed.columns) == ["customer_id", "timestamp", "amount"]
     other = tmp_path / "other.csv"  # one column more, but not a trailing separator: the general fix

@@ -31,7 +31,7 @@ from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
 from churnml.windows import DAY, history_mask, history_sql, to_cutoff
 
-__all__ = ["FAMILIES", "FeaturePlan", "order_problem", "plan_features", "table_of"]
+__all__ = ["FAMILIES", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of"]
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _first_time(tx: TableSource) -> pd.Timestamp:
     return pd.Timestamp(tx["timestamp"].min())
 
 
-def _distinct(frame: TableSource | None, column: str, before: pd.Timestamp) -> tuple[str, ...]:
+def distinct_before(frame: TableSource | None, column: str, before: pd.Timestamp) -> tuple[str, ...]:
     """Sorted distinct non-null values of a text column (event or survey types) in the rows ``timestamp < before``.
 
     Only rows some cutoff's history holds: a type first seen at or after the last cutoff would add columns
@@ -139,7 +139,7 @@ def _distinct(frame: TableSource | None, column: str, before: pd.Timestamp) -> t
 
 def _types(frame: TableSource | None, table: str, column: str, before: pd.Timestamp,
            reserved: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The distinct values of a type column before the last cutoff that name feature columns (:func:`_distinct`).
+    """The distinct values of a type column before the last cutoff that name feature columns (:func:`distinct_before`).
 
     Feature names keep a value's letters and digits, lower-cased, in ASCII (code points for
     other scripts), with each run of other characters as ``_``
@@ -148,7 +148,7 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
     value named like a ``reserved`` name (the events' ``all``, whose
     ``evt_all_count_{W}d`` count every type): both are an error that lists them.
     """
-    values = _distinct(frame, column, before)
+    values = distinct_before(frame, column, before)
     by_name: dict[str, list[str]] = {name: [f"the {table} family's own '{name}' columns"] for name in reserved}
     for v in values:
         by_name.setdefault(sql_name(v), []).append(repr(v))

@@ -102,7 +102,8 @@ def as_text(raw: Column, dtype: T.DataType) -> Column:
         whole = (raw % F.lit(1.0)) == 0  # false for NaN and infinities; FLOOR would overflow a bigint
         # beyond 64-bit integers pandas writes the float in exponent form, '1e+20' where Java writes '1.0E20'
         big = F.regexp_replace(F.regexp_replace(raw.cast("string"), r"\.0E", "E"), "E", "e+")
-        return (F.when(whole & (F.abs(raw) < F.lit(2.0**63)), raw.cast("bigint").cast("string"))
+        return (F.when(F.isnan(raw), F.lit(None).cast("string"))  # missing, as pandas reads NaN (not 'NaN')
+                .when(whole & (F.abs(raw) < F.lit(2.0**63)), raw.cast("bigint").cast("string"))
                 .when(whole, big)
                 .otherwise(raw.cast("string")))
     return raw.cast("string")

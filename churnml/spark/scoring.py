@@ -29,8 +29,10 @@ from churnml.labels import cutoff_table
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
 from churnml.scoring import (
+    TYPE_COLUMN,
     NobodyToScoreError,
     ScoreResult,
+    TypesPresent,
     account_for,
     beside_the_list,
     choose_clv,
@@ -200,6 +202,22 @@ def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: 
     return spine, unscored, len(keep) + len(unscored)
 
 
+def _present(tables: SparkTables, cutoff: pd.Timestamp) -> TypesPresent:
+    """Which (table, type) pairs have a row before ``cutoff``: one short job per table (for warn_absent_types)."""
+    def present(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        found = set()
+        for table in {t for t, _ in pairs}:
+            frame, column = getattr(tables, table, None), TYPE_COLUMN[table]
+            if frame is None:
+                continue
+            kinds = [k for t, k in pairs if t == table]
+            seen = F.expr(history_sql("`timestamp`", f"TIMESTAMP_NTZ '{cutoff}'"))
+            rows = frame.where(F.col(column).isin(kinds) & seen).select(column).distinct().collect()
+            found |= {(table, r[0]) for r in rows}
+        return found
+    return present
+
+
 def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cutoff: object, cfg: Config,
           top: int | None = None, budget: float | None = None,
           predict: Callable[[Column], Column] | None = None,
@@ -270,7 +288,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         scored = to_pandas(feats.select(*KEYS, udf(inputs).alias("churn_probability"),
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
                                          _or_nan(feats, "rfm_tenure_days").alias("tenure_days"), *levels, *typed))
-        warned = [*warned, *warn_unseen_levels(model, scored), *warn_absent_types(plan, scored)]
+        warned = [*warned, *warn_unseen_levels(model, scored), *warn_absent_types(plan, scored, _present(tables, c))]
         scored = scored.drop(columns=[*levels, *typed])
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)

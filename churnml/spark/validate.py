@@ -233,7 +233,7 @@ def _warn_float_ids(spec: TableSpec, df: DataFrame) -> None:
         dtype = df.schema[c.name].dataType
         if not isinstance(dtype, T.FloatType | T.DoubleType):
             continue
-        big = df.where(F.abs(F.col(c.name)) >= F.lit(2.0**53))
+        big = df.where(~F.isnan(F.col(c.name)) & (F.abs(F.col(c.name)) >= F.lit(2.0**53)))  # NaN sorts above all
         row = big.agg(F.count(F.lit(1)).alias("n"), F.first(as_text(F.col(c.name), dtype)).alias("e")).first()
         if row is not None and row["n"]:
             log.warning("%s", float_ids_text(spec.name, c.name, int(row["n"]), str(row["e"])))
