@@ -37,6 +37,7 @@ from churnml.rules import (
     FOLDER_COLUMNS_FIX,
     INVISIBLE,
     READ_OPTIONS_HINT,
+    SHOWN_TWINS,
     SPELLED_IDS,
     case_twins_text,
     doubled_columns_text,
@@ -670,10 +671,6 @@ def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
             log.warning("%s", text)
         warned += texts
     return warned
-
-
-#: Examples shown by :func:`warn_id_spellings` (groups of twins, or ids).
-SHOWN_TWINS = 3
 
 
 def _few(ids: list[str]) -> list[str]:

@@ -21,8 +21,9 @@ from churnml import explain
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
-from churnml.features.base import sql_name
+from churnml.features.events import days_since_column
 from churnml.features.plan import FeaturePlan
+from churnml.features.surveys import latest_column
 from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
@@ -320,8 +321,8 @@ def warn_unseen_levels(model: ChurnModel, features: pd.DataFrame) -> list[str]:
 def type_columns(plan: FeaturePlan) -> dict[str, tuple[str, str]]:
     """Per event and survey type of ``plan``, the feature column that is missing for a customer without
     such a row before the cutoff (``evt_{e}_days_since``, ``srv_{k}_last``): column -> (table, type)."""
-    return {**{f"evt_{sql_name(t)}_days_since": ("events", t) for t in plan.event_types},
-            **{f"srv_{sql_name(k)}_last": ("surveys", k) for k in plan.survey_types}}
+    return {**{days_since_column(t): ("events", t) for t in plan.event_types},
+            **{latest_column(k): ("surveys", k) for k in plan.survey_types}}
 
 
 #: Which of some (table, type) pairs have a row before the cutoff in their table (an engine's look-up).

@@ -22,7 +22,7 @@ from churnml.schema import SCORE_SCALES
 __all__ = [
     "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "FAR_TIME", "HUGE", "HUGE_NUMBER", "NEGATIVE_AMOUNT",
     "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
-    "INVISIBLE", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SPELLED_IDS", "SUMMED_EXACTLY", "TIME_OF_DAY",
+    "INVISIBLE", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS", "SUMMED_EXACTLY", "TIME_OF_DAY",
     "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "case_twins_text",
     "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "far_times",
     "float_ids_text", "fractional", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
@@ -331,6 +331,9 @@ def float_ids_text(table: str, column: str, rows: int, example: str) -> str:
             "more, which cannot hold every digit: two ids may have become one and an id may read as one that does "
             f"not exist (e.g. {example}). Fix: store the ids as text in the file")
 
+
+#: Examples shown by the id-spelling warnings (groups of twins, or ids).
+SHOWN_TWINS = 3
 
 #: The tables whose distinct ids :func:`churnml.io.warn_id_spellings` looks at: those that say who the
 #: customers are (the others' ids are looked up in the transactions by ``warn_unmatched_ids``).

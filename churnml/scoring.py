@@ -31,7 +31,7 @@ from churnml.config import Config, TimeConfig
 from churnml.engine import ParquetSource, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
-from churnml.features.plan import distinct_before
+from churnml.features.plan import TYPE_COLUMN, distinct_before
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import cutoff_table, population
 from churnml.metrics.periods import has_a_year, value_per_year
@@ -82,7 +82,6 @@ __all__ = [
     "score_customers",
     "money_in_cents",
     "spreadsheet_safe",
-    "TYPE_COLUMN",
     "TypesPresent",
     "type_columns",
     "warn_absent_types",
@@ -453,10 +452,6 @@ def _types_present(tables: object, cutoff: pd.Timestamp) -> TypesPresent:
         seen = {t: set(distinct_before(getattr(tables, t, None), TYPE_COLUMN[t], cutoff)) for t in {t for t, _ in pairs}}
         return {(t, k) for t, k in pairs if k in seen[t]}
     return present
-
-
-#: The type column of the tables whose types name features.
-TYPE_COLUMN = {"events": "event_type", "surveys": "survey"}
 
 
 def score_customers(

@@ -20,7 +20,12 @@ from churnml.features.base import (
     sql_name,
 )
 
-__all__ = ["events_family"]
+__all__ = ["days_since_column", "events_family"]
+
+
+def days_since_column(etype: str) -> str:
+    """The days-since-last column of event type ``etype`` (missing: no such event before the cutoff)."""
+    return f"evt_{sql_name(etype)}_days_since"
 
 
 def _per_type_sql(ctx: FamilyContext, trend: bool) -> tuple[str, list[str]]:
@@ -75,8 +80,9 @@ def events_family(ctx: FamilyContext) -> FamilySQL:
         for w in ctx.windows:
             parts.append(f"MAX(t{i}_n_{w}) AS evt_{n}_count_{w}d")
             docs.append(FeatureDoc(f"evt_{n}_count_{w}d", "events", f"'{etype}' events in the last {w} days", "0"))
-        parts.append(f"MIN(t{i}_since) AS evt_{n}_days_since")
-        docs.append(FeatureDoc(f"evt_{n}_days_since", "events", f"days since the last '{etype}' event", "NaN (never)"))
+        parts.append(f"MIN(t{i}_since) AS {days_since_column(etype)}")
+        docs.append(FeatureDoc(days_since_column(etype), "events", f"days since the last '{etype}' event",
+                               "NaN (never)"))
         if trend:
             parts.append(f"(MAX(t{i}_n_30) + 1.0) / (MAX(t{i}_n_prev_30) + 1.0) AS evt_{n}_trend_30d")
             docs.append(

@@ -31,7 +31,10 @@ from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
 from churnml.windows import DAY, history_mask, history_sql, to_cutoff
 
-__all__ = ["FAMILIES", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of"]
+__all__ = ["FAMILIES", "TYPE_COLUMN", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of"]
+
+#: The column of each table whose values (event and survey types) name feature columns.
+TYPE_COLUMN = {"events": "event_type", "surveys": "survey"}
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +228,8 @@ def plan_features(
         windows=windows,
         dropped_windows=dropped,
         data_start=str(data_start.date()),
-        event_types=_types(events, "events", "event_type", max(cuts), reserved=("all",)),
-        survey_types=_types(surveys, "surveys", "survey", max(cuts)),
+        event_types=_types(events, "events", TYPE_COLUMN["events"], max(cuts), reserved=("all",)),
+        survey_types=_types(surveys, "surveys", TYPE_COLUMN["surveys"], max(cuts)),
         optional_columns=optional,
         censored=cfg.censored_windows,
         btyd_horizon_days=horizon_days if use_btyd else None,

@@ -23,7 +23,12 @@ from churnml.features.base import (
     sql_name,
 )
 
-__all__ = ["surveys_family"]
+__all__ = ["latest_column", "surveys_family"]
+
+
+def latest_column(kind: str) -> str:
+    """The latest score's column of survey type ``kind`` (missing: never answered before the cutoff)."""
+    return f"srv_{sql_name(kind)}_last"
 
 
 def _latest(lit: str) -> str:
@@ -39,12 +44,12 @@ def surveys_family(ctx: FamilyContext) -> FamilySQL:
     for kind in ctx.survey_types:
         n, lit = sql_name(kind), quote_literal(kind)
         parts += [
-            f"{_latest(lit)} AS srv_{n}_last",
+            f"{_latest(lit)} AS {latest_column(kind)}",
             f"MAX(CASE WHEN survey = {lit} AND rn = 1 THEN age END) AS srv_{n}_age_days",
             f"{_latest(lit)} - MIN(CASE WHEN survey = {lit} AND rn = 2 THEN score END) AS srv_{n}_change",
         ]
         docs += [
-            FeatureDoc(f"srv_{n}_last", "surveys", f"latest {kind} score", "NaN (never answered)"),
+            FeatureDoc(latest_column(kind), "surveys", f"latest {kind} score", "NaN (never answered)"),
             FeatureDoc(f"srv_{n}_age_days", "surveys", f"days since the latest {kind} answer", "NaN"),
             FeatureDoc(f"srv_{n}_change", "surveys", f"latest minus previous {kind} score", "NaN"),
         ]

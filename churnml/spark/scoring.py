@@ -24,12 +24,12 @@ from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ModelError, SchemaError
 from churnml.features import FeaturePlan
+from churnml.features.plan import TYPE_COLUMN
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import cutoff_table
 from churnml.metrics.rfm import rfm_scores, segment_of
 from churnml.model import ChurnModel, model_input
 from churnml.scoring import (
-    TYPE_COLUMN,
     NobodyToScoreError,
     ScoreResult,
     TypesPresent,

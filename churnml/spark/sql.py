@@ -29,7 +29,7 @@ from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.core import FAMILIES, REPEATED_PAIRS, SQL_NAMES, spine_cutoffs_error
-from churnml.features.plan import order_problem
+from churnml.features.plan import TYPE_COLUMN, order_problem
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
@@ -120,7 +120,7 @@ def plan_features_spark(tables: SparkTables, cutoffs: Iterable[object], cfg: Fea
         values: dict[str, Any] = {c: [] for c in cols}
         if name == "transactions" and first is not None:
             values = {c: [None] for c in cols} | {"timestamp": [pd.Timestamp(first)]}
-        kind = {"events": "event_type", "surveys": "survey"}.get(name)
+        kind = TYPE_COLUMN.get(name)
         if kind and last is not None:  # each type with its first time before the last cutoff, as plan_features reads
             seen = F.expr(history_sql("`timestamp`", f"TIMESTAMP_NTZ '{last}'"))
             rows = (getattr(tables, name).where(F.col(kind).isNotNull() & seen).groupBy(kind)

@@ -26,8 +26,8 @@ from pyspark.sql import types as T
 
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
-from churnml.io import SHOWN_TWINS, Tables, load_tables, unmatched_ids_text
-from churnml.rules import INVISIBLE, SPELLED_IDS, case_twins_text, invisible_ids_text
+from churnml.io import Tables, load_tables, unmatched_ids_text
+from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 

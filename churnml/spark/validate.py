@@ -323,7 +323,7 @@ def validate_spark_table(
     negative = next((i for i, r in enumerate(checks) if r.rule is NEGATIVE_AMOUNT), None)
     flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
     refused = duplicates == "error" or (duplicates == "keep" and bool(spec.key))  # keep: not a keyed table's repeats
-    group = duplicate_key(spec, df, {**canon, **moments}) if duplicates != "keep" or spec.key else None
+    group = duplicate_key(spec, df, {**canon, **moments}) if refused or duplicates == "drop" else None
     counts = _count(df, flags, group)
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
