@@ -50,6 +50,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python train_fit.py
 	cd benchmarks && ../$(BIN)/python scoring.py
 	cd benchmarks && ../$(BIN)/python read_validate.py
+	cd benchmarks && ../$(BIN)/python log_dataset.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -98,7 +98,7 @@ _FIX_TYPE = (
 _passed: set[tuple[str, str, tuple[tuple[str, int, int], ...]]] = set()
 
 
-def _files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource) -> tuple[tuple[str, int, int], ...] | None:
+def files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource) -> tuple[tuple[str, int, int], ...] | None:
     """Each file of ``source`` with its size and modification time; None when one cannot be seen.
 
     Patterns are expanded by DuckDB's own ``glob``, so the files are the ones
@@ -302,7 +302,7 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
     con = connect({table: source})
     view = quote_name(table)
     try:
-        state = _files_state(con, source)
+        state = files_state(con, source)
         # DuckDB matches column names ignoring case (so do the feature queries): so does the check,
         # and it names a column as the file spells it.
         stored = {str(r[0]).lower(): (str(r[0]), str(r[1]))

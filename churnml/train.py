@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
     p.add_argument("--experiment", help="MLflow experiment name (default: tracking.experiment)")
     p.add_argument("--run-name", help="MLflow run name")
+    p.add_argument("--description", metavar="TEXT",
+                   help="MLflow run description: why this run was made (shown on the run's page; Markdown)")
     p.add_argument("--tune", type=int, default=0, metavar="N",
                    help="first run N Optuna trials (nested runs, judged on the calibration cutoff)")
     add_engine_options(p)
@@ -87,7 +89,7 @@ def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[Trai
     tables = load_tables(cfg)
     data = build_training_data(tables, cfg)  # data and window errors end here, before a run exists
     check_store(uri, cfg.tracking.experiment)  # before the fit: one message, not a traceback after it
-    with start_run(uri, cfg.tracking.experiment, run_name=args.run_name) as run:
+    with start_run(uri, cfg.tracking.experiment, run_name=args.run_name, description=args.description) as run:
         if args.tune:
             cfg.model.params = tune(data, cfg, args.tune, uri)
             run.params({"tuning_trials": args.tune})
@@ -104,7 +106,7 @@ def _train_spark(args: argparse.Namespace, cfg: Config) -> tuple[TrainResult, Pr
     tables = cs.tables_from_config(session, cfg)
     fraction = 1.0 if args.sample_fraction is None else args.sample_fraction
     return cs.train(session, tables, cfg, sample_fraction=fraction, run_name=args.run_name,
-                    tune_trials=args.tune, sample_by=args.sample_by or "customer")
+                    tune_trials=args.tune, sample_by=args.sample_by or "customer", description=args.description)
 
 
 def _check_args(args: argparse.Namespace) -> None:

@@ -23,7 +23,7 @@ from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData
 from churnml.errors import ModelError
 from churnml.features import FeaturePlan, compute_features, feature_docs
-from churnml.io import read_policy
+from churnml.io import Tables, read_policy
 from churnml.model import DEFAULT_PARAMS
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
@@ -185,7 +185,11 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         report = build_report(tables, cfg, model=report_section(result))
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
-    run.dataset(table, name=f"{cfg.data.source}-training", context="training", targets=TARGET)
+    run.dataset(table, name=f"{cfg.data.source}-training", context="training")
+    if isinstance(tables, Tables):  # what was read, by content: two runs on the same rows show one digest
+        for name in tables.present():
+            src = cfg.data.tables.get(name) if cfg.data.source == "files" else None
+            run.dataset(getattr(tables, name), name=name, context="input", path=src.path if src else None)
     promotion = _log_model(result, cfg, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         alias = "champion" if promotion.champion else "challenger" if promotion.challenger else "none"

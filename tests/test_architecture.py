@@ -66,3 +66,19 @@ def test_importing_churnml_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_examples_in_docstrings_run_and_give_what_they_show():
+    import doctest
+    import importlib
+
+    failed, tried = [], 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if ">>> " not in path.read_text(encoding="utf-8") or "spark" in path.relative_to(PACKAGE).parts:
+            continue
+        name = ".".join(("churnml", *path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS, verbose=False)
+        tried += result.attempted
+        if result.failed:
+            failed.append(name)
+    assert failed == [] and tried >= 10

@@ -166,6 +166,29 @@ def test_surveys_give_nps_csat_ces_and_cli_per_period(tx: pd.DataFrame) -> None:
     assert strict.loc["2024-01", "csat"] == pytest.approx(100 / 3)
 
 
+def test_survey_and_ticket_rows_outside_the_reported_periods_are_named_not_dropped_silently(tx, caplog) -> None:
+    # The periods run 2024-01 .. 2024-04 (2024-01-01 to 2024-05-01): X answered on 2023-12-20, Y on 2024-05-02.
+    surveys = pd.DataFrame({"customer_id": ids(["X", "A", "Y"]), "timestamp": ts(["2023-12-20", "2024-01-10",
+                                                                                   "2024-05-02"]),
+                            "survey": ["nps"] * 3, "score": [10.0, 0.0, 10.0]})
+    tickets = pd.DataFrame({"customer_id": ids(["A", "B"]), "opened_at": ts(["2024-02-01", "2023-11-30"]),
+                            "first_contact_resolved": [True, True]})
+    with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
+        k = retention_kpis({"transactions": tx, "surveys": surveys, "tickets": tickets}).set_index("period")
+    assert k["nps"].tolist()[:1] == [-100.0] and k["nps"].iloc[1:].isna().all()  # A's 0 alone in January
+    assert k.loc["2024-02", "fcr"] == 100.0
+    warned = [r.getMessage() for r in caplog.records]
+    assert ("table 'surveys': 2 of 3 rows (timestamp) fall outside the reported periods 2024-01 .. 2024-04 "
+            "(2024-01-01 to 2024-05-01, exclusive) and count in no period's NPS, CSAT, CES or CLI (1 before, 1 at "
+            "or after; e.g. customers X, Y). The periods run from metrics.start") in warned[0]
+    assert warned[1].startswith("table 'tickets': 1 of 2 rows (opened_at) fall outside the reported periods")
+    assert "count in no period's FCR (1 before, 0 at or after; e.g. customers B)" in warned[1] and len(warned) == 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
+        retention_kpis({"transactions": tx, "surveys": surveys.iloc[[1]]})
+    assert caplog.records == []
+
+
 def test_cli_weighs_each_question_the_same_and_warns_when_some_answers_have_no_question(tx, caplog) -> None:
     """January: recommend 6, 6 and buy again 3 -> (6 + 3) / 2 = 4.5 (not 5, the answers' mean). February has an
     answer without a question: the mean of its answers, (2 + 4) / 2 = 3, with a warning naming the customer."""
@@ -367,8 +390,12 @@ def test_empty_or_missing_transactions_raise_a_clear_error(tx: pd.DataFrame) -> 
 def test_an_unknown_frequency_or_an_empty_range_is_rejected(tx: pd.DataFrame) -> None:
     with pytest.raises(ConfigError, match="freq"):
         retention_kpis(tx, freq="W")
-    with pytest.raises(DataWindowError, match="no period"):
+    with pytest.raises(DataWindowError, match=r"no period to report: the data ends at 2024-04-26 00:00:00 \(exclusive\), "
+                       r"not after the start 2024-06-01 00:00:00: set metrics.start before the data's end"):
         retention_kpis(tx, start="2024-06-01")
+    with pytest.raises(DataWindowError, match=r"no period to report: the asked end 2023-12-01 00:00:00 is not after the "
+                       r"start 2024-01-05 00:00:00: set metrics.end after the start"):
+        retention_kpis(tx, Config.model_validate({"metrics": {"end": "2023-12-01"}}))
 
 
 def test_churn_by_segment_splits_the_labels_by_the_customers_segment(tx: pd.DataFrame) -> None:
@@ -462,6 +489,24 @@ def test_the_running_periods_head_count_is_taken_at_the_datas_end() -> None:
     # before 04-01: C (03-28); before the data's end 04-21: D and E.
     assert col(k, "customers_at_end") == [0, 0, 1, 2]
     assert col(k, "customers_at_end")[:-1] == col(k, "customers_start")[1:]
+
+
+def test_a_data_end_with_a_time_of_day_counts_the_running_periods_head_at_that_days_end() -> None:
+    # Same log as above, the data declared to end on 04-20 at 12:00 (E bought at 09:00 that day): the head count
+    # is taken at the end of 04-20 (= 04-21 00:00, no row in between), so D and E; it used to be refused as a
+    # cutoff "not at midnight" that the user never gave.
+    rows = [("A", "2024-01-05"), ("B", "2024-01-20"), ("A", "2024-02-10"), ("C", "2024-03-28"),
+            ("D", "2024-04-18"), ("E", "2024-04-20T09:00:00")]
+    times = pd.Series(pd.to_datetime([r[1] for r in rows], format="ISO8601"), dtype="datetime64[us]")
+    log = pd.DataFrame({"customer_id": ids([r[0] for r in rows]), "timestamp": times,
+                        "amount": [10.0] * len(rows)})
+    cfg = Config.model_validate({"data": {"end": "2024-04-20T12:00"}, "time": {"active_within_days": 10}})
+    k = retention_kpis(log, cfg)
+    assert col(k, "customers_at_end") == [0, 0, 1, 2]
+    assert col(k, "complete") == [True, True, True, False]
+    cfg = Config.model_validate({"data": {"end": "2024-03-31T23:30"}})  # March still running at 23:30
+    k = retention_kpis(log.iloc[:4], cfg)
+    assert col(k, "customers_at_end") == [2, 2, 3] and col(k, "complete") == [True, True, False]
 
 
 def test_every_kpi_cohort_and_rfm_value_is_the_same_bits_whatever_the_rows_order() -> None:

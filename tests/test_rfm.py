@@ -73,7 +73,30 @@ def test_equal_values_get_equal_scores_and_the_best_gets_the_top_score() -> None
     values = pd.Series([1, 1, 1, 2, 5, 9, 9, 3, 4, 7], index=list("abcdefghij"))
     scores = rfm_scores(values, bins=5)
     assert scores.tolist() == [1, 1, 1, 2, 4, 5, 5, 3, 3, 4]
-    assert rfm_scores(values, bins=5, higher_is_better=False).loc[["a", "f"]].tolist() == [4, 1]
+    # lower is better: a, b and c share the best value 1, so the top score (they had 4: 7 of 10 strictly worse)
+    assert rfm_scores(values, bins=5, higher_is_better=False).loc[["a", "f"]].tolist() == [5, 1]
+
+
+def test_a_large_group_tied_at_the_best_value_scores_best_and_the_worst_value_scores_one() -> None:
+    # 9 customers bought 1 day ago, J 456 days ago: 1 customer of 10 is worse than the 9, which alone would
+    # give them 1 + floor(5 * 1/10) = 1 (the 9 were 'lost' with J); the best value's group takes its last rank,
+    # 10, so 1 + floor(5 * 9/10) = 5.
+    recency = pd.Series([1.0] * 9 + [456.0], index=[*"ABCDEFGHI", "J"])
+    assert rfm_scores(recency, bins=5, higher_is_better=False).tolist() == [5] * 9 + [1]
+    # Two of five tie at the top money: both 5 (they scored 4 and nobody had 5); one-time buyers tied at the
+    # bottom keep 1.
+    assert rfm_scores(pd.Series([100.0, 100.0, 80.0, 40.0, 10.0]), bins=5).tolist() == [5, 5, 3, 2, 1]
+    assert rfm_scores(pd.Series([1, 1, 1, 1, 1, 1, 2, 2, 3, 7]), bins=5).tolist() == [1] * 6 + [4, 4, 5, 5]
+    # Everyone equal: nothing told apart, everyone 1.
+    assert rfm_scores(pd.Series([2.0] * 10), bins=5).tolist() == [1] * 10
+    # the whole table: the 9 are champions-side (R=5), J lost
+    log = pd.DataFrame({"customer_id": pd.Series([*"ABCDEFGHI", "J"], dtype="str"),
+                        "timestamp": pd.Series(pd.to_datetime(["2024-03-31"] * 9 + ["2023-01-01"]),
+                                               dtype="datetime64[us]"),
+                        "amount": [10.0] * 10})
+    table = rfm_table(log, "2024-04-01")
+    assert table["r_score"].tolist() == [5] * 9 + [1] and table.loc["J", "segment"] == "lost"
+    assert table.loc["A", "segment"] == "new"  # R=5, F=1: all ten bought on one day only
 
 
 def test_the_segment_map_covers_every_cell_with_a_known_segment() -> None:

@@ -778,7 +778,8 @@ def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engi
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # the score command sets it; restored after the test
     sets = [f"--set={s}" for s in SETTINGS]
     assert train_main([*sets, "--engine", "spark", "--spark-master", "local[2]", "--sample-fraction", "0.8",
-                       "--sample-by", "class", "--tune", "1", "--tracking-uri", uri, "--experiment", "cli", "--run-name", "spark-cli"]) == 0
+                       "--sample-by", "class", "--tune", "1", "--tracking-uri", uri, "--experiment", "cli", "--run-name", "spark-cli",
+                       "--description", "on Spark"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("test cutoff ") and printed[2].startswith("model ")
     assert printed[-3].startswith("registered version 1 as champion")
@@ -787,6 +788,7 @@ def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engi
     assert run.data.tags["engine"] == "spark" and float(run.data.params["sample_fraction"]) == 0.8
     assert run.data.params["sample_method"] == "customer_hash_plus_rarer_class"
     assert run.data.params["tuning_trials"] == "1"
+    assert run.data.tags["mlflow.note.content"] == "on Spark"
 
     data_sets = [f"--set={s}" for s in SETTINGS if s.startswith("data.")]  # score refuses time/features/model
     common = [*data_sets, "--tracking-uri", uri, "--cutoff", SCORE_CUTOFF, "--top", "15"]

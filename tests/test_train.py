@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,7 +42,8 @@ def trained(tmp_path_factory, cfg):
 
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--experiment", "test"]
+    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--experiment", "test",
+                                                "--description", "why: *baseline* run"]
     assert main(argv) == 0
     return uri
 
@@ -75,7 +78,9 @@ def test_the_test_predictions_are_logged_and_give_the_logged_metrics(trained, tm
         assert brier_score_loss(table["churned"], p) == pytest.approx(m[f"test_{name}_brier"], rel=1e-9)
 
 
-def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
+def test_a_run_logs_the_data_window_metrics_and_artifacts(trained, tables):
+    from churnml.fingerprint import fingerprint
+
     client = _client(trained)
     exp = client.get_experiment_by_name("test")
     (run,) = client.search_runs([exp.experiment_id])
@@ -91,18 +96,24 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained):
     arts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {"plots/roc.png", "plots/pr.png", "plots/calibration.png", "plots/gains.png",
             "plots/shap_beeswarm.png", "plots/shap_bar.png"} <= arts
-    tables = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
-    assert {"tables/feature_importance.json", "tables/backtest.json"} <= tables
-    assert run.inputs.dataset_inputs, "the training table is logged as an MLflow dataset"
+    logged_tables = {a.path for a in client.list_artifacts(run.info.run_id, "tables")}
+    assert {"tables/feature_importance.json", "tables/backtest.json"} <= logged_tables
+    logged = {(d.dataset.name, [t.value for t in d.tags if t.key == "mlflow.data.context"][0]): d.dataset
+              for d in run.inputs.dataset_inputs}
+    assert set(logged) == {("synthetic-training", "training"), *((t, "input") for t in tables.present())}
+    for name in tables.present():  # each input table by its content: the tables these tests load are the same
+        assert logged[name, "input"].digest == fingerprint(getattr(tables, name)).digest, name
+        assert json.loads(logged[name, "input"].profile)["num_rows"] == len(getattr(tables, name))
     assert run.data.tags["model_type"] == "lightgbm"
     # what a compare view needs: the settings that change the model or its judging, and what became of it
     assert (p["champion_metric"], p["num_boost_round"], p["min_history_days"], p["evaluation_top_fraction"]) == (
         "roc_auc", "60", "84", "0.1")
     assert run.data.tags["config_name"] == "default"
+    assert run.data.tags["mlflow.note.content"] == "why: *baseline* run"  # --description: the UI's run description
     assert (run.data.tags["registered_version"], run.data.tags["alias"], run.data.tags["promotion"]) == (
         "1", "champion", "no champion yet")
     # no evaluation.value_per_save: no profit curve (its money costs would be weighed against customers)
-    assert "plots/profit.png" not in arts and "tables/profit_curve.json" not in tables
+    assert "plots/profit.png" not in arts and "tables/profit_curve.json" not in logged_tables
     assert "best_k_contacts" not in m
 
 
@@ -385,20 +396,28 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
         == {("synthetic", "noncontractual", "60")}
 
 
-def test_logging_a_table_with_integer_counts_gives_no_schema_hint(tmp_path, recwarn):
+def test_a_logged_table_has_its_rows_types_and_content_digest_without_mlflows_schema_hint(tmp_path, recwarn):
     import mlflow
 
+    from churnml.fingerprint import fingerprint
     from churnml.tracking import RunLogger
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
     exp = mlflow.MlflowClient().create_experiment("hint")  # not the active experiment of an earlier test's store
-    frame = pd.DataFrame({"win_orders_30d": np.array([0, 2], dtype="int32"), "churned": np.array([1, 0], dtype="int8")})
+    frame = pd.DataFrame({"win_orders_30d": np.array([0, 2], dtype="int32"), "churned": np.array([1, 0], dtype="int8"),
+                          "rfm_recency_days": [3.5, np.nan]})
     with mlflow.start_run(experiment_id=exp) as run:
-        RunLogger(run.info.run_id).dataset(frame, name="train", context="training", targets="churned")
+        digest = RunLogger(run.info.run_id).dataset(frame, name="train", context="training")
     hints = [w for w in recwarn if "Inferred schema contains integer" in str(w.message)]
     assert hints == []
-    logged = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
-    assert [d.dataset.name for d in logged] == ["train"]
+    (logged,) = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert (logged.dataset.name, logged.dataset.digest, digest) == ("train", fingerprint(frame).digest, digest)
+    assert [t.value for t in logged.tags if t.key == "mlflow.data.context"] == ["training"]
+    assert json.loads(logged.dataset.profile) == {"digest_of": "rows", "num_rows": 2, "num_elements": 6}
+    assert json.loads(logged.dataset.schema)["mlflow_colspec"] == [
+        {"type": "integer", "name": "win_orders_30d", "required": True},
+        {"type": "integer", "name": "churned", "required": True},
+        {"type": "double", "name": "rfm_recency_days", "required": False}]
 
 
 def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_recency():

@@ -59,17 +59,18 @@ def period_grid(
     if freq not in FREQS:
         raise ConfigError(f"freq must be one of {list(FREQS)} (month, quarter, year), got {freq!r}")
     lo = to_timestamp(start, "start")  # type: ignore[arg-type]
-    stop = min(to_timestamp(end, "end"), to_timestamp(data_end, "data_end"))  # type: ignore[arg-type]
+    asked, data_stop = to_timestamp(end, "end"), to_timestamp(data_end, "data_end")  # type: ignore[arg-type]
+    stop = min(asked, data_stop)
     if stop <= lo:
-        raise DataWindowError(
-            f"no period to report: start {lo} is not before the end {stop} "
-            f"(the earlier of the asked end and the data's end); move metrics.start earlier"
-        )
+        fix = (f"the asked end {asked} is not after the start {lo}: set metrics.end after the start, or "
+               f"metrics.start before the end" if asked < data_stop
+               else f"the data ends at {data_stop} (exclusive), not after the start {lo}: set metrics.start "
+                    f"before the data's end")
+        raise DataWindowError(f"no period to report: {fix}")
     periods = pd.period_range(pd.Period(lo, freq=freq), pd.Period(stop - pd.Timedelta(1, "us"), freq=freq))
     starts = pd.DatetimeIndex(periods.start_time).as_unit("us")
     ends = pd.DatetimeIndex((periods + 1).start_time).as_unit("us")
     lengths = np.asarray((ends - starts) // DAY, dtype="int64")
-    data_stop = to_timestamp(data_end, "data_end")  # type: ignore[arg-type]
     complete = ends + grace_days * DAY <= data_stop
     return pd.DataFrame(
         {

@@ -177,11 +177,14 @@ def _customer_flow(
     """S, N, L, E, the head count at the end, churn and retention rate per period label.
 
     The head count of the running period is taken at the data's end, not at
-    the period's calendar end, which the data has not reached.
+    the period's calendar end, which the data has not reached; populations are
+    counted at midnights, so a ``data.end`` with a time of day counts at the end
+    of that day (no row lies between the two: rows at or after ``data.end`` are
+    not read).
     """
     index = pd.Index(grid["period"], name="period")
     starts = pd.DatetimeIndex(grid["start"])
-    ends = pd.DatetimeIndex(grid["stop"])
+    ends = pd.DatetimeIndex(grid["stop"]).ceil("D")
     last_ends = ends.difference(starts)  # the last period's end or the data's end (the grid is contiguous)
     cuts = pd.DatetimeIndex(starts.append(last_ends))
     counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)

@@ -70,10 +70,28 @@ SEGMENT_MAP: dict[int, dict[int, str]] = {r: dict(enumerate(row, start=1)) for r
 def rfm_scores(values: pd.Series, bins: int = 5, higher_is_better: bool = True) -> pd.Series:
     """Scores ``1..bins``: ``1 + floor(bins * share of customers strictly worse)``.
 
-    Ties share a score; the result depends only on the values.
+    Ties share a score; the result depends only on the values. The best value
+    always scores ``bins``: its tied group counts as worse everyone but the
+    group's last member (9 customers of 10 who bought yesterday all score 5, not
+    1 as the share strictly worse would give), and the worst value scores 1.
+    When every value is the same, everyone scores 1 (e.g. everyone bought once:
+    recent one-time buyers are then ``new``, not ``potential loyalist``).
+
+    Examples
+    --------
+    >>> rfm_scores(pd.Series([1, 9, 9, 9, 9]), bins=5).tolist()
+    [1, 5, 5, 5, 5]
+    >>> rfm_scores(pd.Series([1, 1, 1, 2, 3]), bins=5).tolist()
+    [1, 1, 1, 4, 5]
+    >>> rfm_scores(pd.Series([4, 4, 4, 4]), bins=5).tolist()
+    [1, 1, 1, 1]
     """
     goodness = values if higher_is_better else -values
-    worse = goodness.rank(method="min").to_numpy() - 1.0
+    rank = goodness.rank(method="min")
+    best = goodness == goodness.max()
+    if not best.all():
+        rank = rank.where(~best, goodness.rank(method="max"))
+    worse = rank.to_numpy() - 1.0
     score = 1 + np.floor(bins * worse / len(values)).astype("int64")
     return pd.Series(np.clip(score, 1, bins), index=values.index, dtype="int64")
 

@@ -61,10 +61,30 @@ def _blank(ctx: PeriodContext, columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(np.nan, index=pd.Index(ctx.grid["period"], name="period"), columns=list(columns))
 
 
+def _bucket(frame: pd.DataFrame, column: str, ctx: PeriodContext, table: str, metrics: str) -> pd.DataFrame:
+    """:func:`~churnml.metrics.grid.bucket`, with a warning naming the rows left out of every period."""
+    rows = bucket(frame, column, ctx.grid)
+    times = frame[column]
+    outside = int(times.notna().sum()) - len(rows)
+    if outside:
+        lo, hi = ctx.grid["start"].iloc[0], ctx.grid["end"].iloc[-1]
+        before = int((times < lo).sum())
+        shown = ("; e.g. customers " + ", ".join(frame.loc[(times < lo) | (times >= hi), "customer_id"]
+                                                  .astype("str").head(3)) if "customer_id" in frame else "")
+        log.warning(
+            "table '%s': %d of %d rows (%s) fall outside the reported periods %s .. %s (%s to %s, exclusive) and "
+            "count in no period's %s (%d before, %d at or after%s). The periods run from metrics.start (default: "
+            "the first transaction) to metrics.end (default: the data's end: the day after the last transaction, "
+            "or data.end). Fix: set metrics.start / metrics.end (or data.end) to cover them, or leave them out on "
+            "purpose", table, outside, len(frame), column, ctx.grid["period"].iloc[0], ctx.grid["period"].iloc[-1],
+            lo.date(), hi.date(), metrics, before, outside - before, shown)
+    return rows
+
+
 def survey_kpis(surveys: pd.DataFrame, ctx: PeriodContext) -> Result:
     """NPS, CSAT, CES and CLI of the answers given in each period."""
     out, reasons = _blank(ctx, SOURCES["surveys"]), {}
-    rows = bucket(surveys, "timestamp", ctx.grid)
+    rows = _bucket(surveys, "timestamp", ctx, "surveys", "NPS, CSAT, CES or CLI")
     scorers: dict[str, Callable[[pd.DataFrame], float]] = {
         "nps": lambda g: f.nps_from_scores(g["score"].to_numpy()),
         "csat": lambda g: f.csat_from_scores(g["score"].to_numpy(), ctx.csat_satisfied_min),
@@ -136,7 +156,7 @@ def cac_kpi(spend: pd.DataFrame, ctx: PeriodContext) -> Result:
     out = _blank(ctx, SOURCES["marketing_spend"])
     dated = spend.rename(columns={"period": "spent_at"})
     dated = dated.assign(spent_at=dated["spent_at"].astype("datetime64[us]"))
-    per = group_sum(bucket(dated, "spent_at", ctx.grid), "period", "spend").reindex(out.index)
+    per = group_sum(_bucket(dated, "spent_at", ctx, "marketing_spend", "CAC"), "period", "spend").reindex(out.index)
     new = ctx.new_customers.reindex(out.index, fill_value=0)
     out["cac"] = per_period(f.cac, per, new)
     return out, {}
@@ -156,7 +176,7 @@ def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
     flag = tickets["first_contact_resolved"]
     still_open = tickets["resolved_at"].isna() if "resolved_at" in tickets.columns else False
     known = tickets.loc[flag.notna() | still_open]
-    rows = bucket(known, "opened_at", ctx.grid)
+    rows = _bucket(known, "opened_at", ctx, "tickets", "FCR")
     counts = rows.assign(ok=rows["first_contact_resolved"].fillna(False).astype(bool)).groupby("period").agg(
         resolved=("ok", "sum"), tickets=("ok", "size")
     )

@@ -246,7 +246,7 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
 
 def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction: float = 1.0,
           run_name: str | None = None, tune_trials: int = 0,
-          sample_by: str = "customer") -> tuple[TrainResult, Promotion | None, str]:
+          sample_by: str = "customer", description: str | None = None) -> tuple[TrainResult, Promotion | None, str]:
     """Features and labels on Spark, a customer sample trained on this machine, one MLflow run.
 
     The run is the one ``python -m churnml.train`` logs, plus the tag
@@ -262,6 +262,8 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
         (:class:`SampleInfo`).
     run_name : str, optional
         The MLflow run name.
+    description : str, optional
+        The MLflow run's description (the note on its page).
     tune_trials : int
         When > 0, first that many Optuna trials on the sample
         (:func:`churnml.tuning.tune`, nested runs), then the final fit with the
@@ -273,7 +275,8 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
     """
     data, sample = training_data(spark, tables, cfg, sample_fraction, sample_by)
     uri = resolve_tracking_uri(cfg.tracking.uri)
-    with start_run(uri, cfg.tracking.experiment, run_name=run_name, tags={"engine": "spark"}) as run:
+    with start_run(uri, cfg.tracking.experiment, run_name=run_name, tags={"engine": "spark"},
+                   description=description) as run:
         run.params(sample.as_params())
         if tune_trials:
             cfg = cfg.model_copy(deep=True)
