@@ -522,8 +522,7 @@ def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
     """Warn when the config's data source is not the one the model was trained on (e.g. a forgotten --config)."""
     trained = _recorded(model, "data_source")
     if trained is not None and trained != cfg.data.source:
-        what = {"cdnow": "the bundled CDNOW data", "synthetic": "a generated synthetic world"}.get(
-            cfg.data.source, "the config's files")
+        what = BUNDLED.get(cfg.data.source, "the config's files")
         log.warning("the model was trained on data.source=%s, and this run scores data.source=%s (%s): if that is "
                     "not meant, pass the training's --config (or --data DIR)", trained, cfg.data.source, what)
     zone, trained_zone = read_policy(cfg.data)["timezone"], _recorded_policy(model).get("timezone")
@@ -531,6 +530,21 @@ def _warn_other_source(model: ChurnModel, cfg: Config) -> None:
         log.warning("the model's training read its times in %s, and this run reads them in %s (data.timezone): the "
                     "features' days and the cutoff then follow another calendar than the model learned",
                     trained_zone, zone)
+
+
+#: What the bundled sources are, in the warnings about scoring another source than the model's.
+BUNDLED = {"cdnow": "the bundled CDNOW data", "synthetic": "a generated synthetic world"}
+
+
+def _warn_folder_source(model: ChurnModel, folder: str) -> None:
+    """Warn when ``--data`` gives files to a model trained on a bundled source: another business's customers."""
+    trained = _recorded(model, "data_source")
+    if trained in BUNDLED:
+        log.warning("the model was trained on data.source=%s (%s), and --data %s gives it other customers: its "
+                    "probabilities and reasons are what it learned there, not from these tables. Fix: train a "
+                    "model on these tables first (python -m churnml.train --set data.source=files --set "
+                    "data.tables.transactions.path=...), or score with --model pointing to one", trained,
+                    BUNDLED[trained], folder)
 
 
 def _folder_config(args: argparse.Namespace, cfg: Config) -> Config:
@@ -546,6 +560,7 @@ def _folder_config(args: argparse.Namespace, cfg: Config) -> Config:
 
 def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
     if args.data:
+        _warn_folder_source(model, args.data)
         with _hinted(_error_policies(args, model)):
             tables = _folder_tables(Path(args.data), _folder_policy(args, cfg, model))
         cfg = _folder_config(args, cfg)
@@ -560,6 +575,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
 
     session = cs.local_session(args.spark_master, driver_memory=args.spark_memory)
     if args.data:  # Parquet read and validated by Spark; CSV read and validated here
+        _warn_folder_source(model, args.data)
         policy = _folder_policy(args, cfg, model)
         wanted = {f.name for f in fields(cs.SparkTables)}
         with _hinted(_error_policies(args, model)):

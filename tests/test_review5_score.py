@@ -305,6 +305,20 @@ def test_scoring_another_source_than_the_models_training_warns(caplog):
     assert caplog.text == ""  # the same source, or a model that recorded none
 
 
+def test_scoring_a_folder_with_a_model_of_a_bundled_source_warns(caplog):
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):
+        score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "cdnow"}), "exports/2024-06")  # type: ignore[arg-type]
+    assert ("the model was trained on data.source=cdnow (the bundled CDNOW data), and --data exports/2024-06 gives "
+            "it other customers: its probabilities and reasons are what it learned there, not from these tables. "
+            "Fix: train a model on these tables first (python -m churnml.train --set data.source=files --set "
+            "data.tables.transactions.path=...), or score with --model pointing to one") in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.score"):  # files: a newer export of the same business
+        score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "files"}), "x")  # type: ignore[arg-type]
+        score_cli._warn_folder_source(SimpleNamespace(extra_={}), "x")  # type: ignore[arg-type]
+    assert caplog.text == ""
+
+
 def test_scoring_the_config_in_another_zone_than_the_models_training_warns(caplog):
     seoul = SimpleNamespace(extra_={"data_source": "cdnow", "data_policy": {"timezone": "Asia/Seoul"}})
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
