@@ -247,7 +247,7 @@ def test_subscriptions_without_an_mrr_column_are_reported_as_not_available(
     assert k.attrs["not_available"]["mrr"] == "no mrr column in the subscriptions table"
 
 
-def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.DataFrame) -> None:
+def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.DataFrame, caplog) -> None:
     tables = {
         "transactions": tx,
         "marketing_spend": pd.DataFrame(
@@ -279,9 +279,17 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     assert col(k, "cac") == [50.0, 50.0, 0.0, None]  # no spend rows in April: unknown, not 0
     assert col(k, "fcr") == [50.0, None, None, None]  # the ticket with an unknown outcome is left out
     # With resolved_at, a ticket still open was not resolved in the first contact: it counts, as not resolved
-    # (3 tickets in January, 1 resolved in the first contact); a resolved one with no flag stays unknown.
-    tables["tickets"] = tables["tickets"].assign(resolved_at=ts([None, "2024-01-14", None]))
+    # (3 tickets in January: A resolved in the first contact, B not, B's third still open); a resolved one with
+    # no flag stays unknown.
+    tables["tickets"] = tables["tickets"].assign(resolved_at=ts(["2024-01-02", "2024-01-14", None]))
     assert col(retention_kpis(tables), "fcr") == [pytest.approx(100 / 3), None, None, None]
+    # A still open but flagged resolved in the first contact: not resolved, whatever the flag (0 of 3), named.
+    tables["tickets"] = tables["tickets"].assign(resolved_at=ts([None, "2024-01-14", None]))
+    with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
+        assert col(retention_kpis(tables), "fcr") == [0.0, None, None, None]
+    assert ("table 'tickets': 1 ticket(s) have first_contact_resolved=true and no resolved_at (still open), e.g. "
+            "customers A opened at 2024-01-02 00:00:00; FCR counts them as not resolved in the first contact. Fix: "
+            "fill in resolved_at (the moment of that first contact), or the flag false") in caplog.text
     tables["tickets"] = tables["tickets"].assign(resolved_at=ts(["2024-01-02", "2024-01-14", "2024-01-20"]))
     assert col(retention_kpis(tables), "fcr") == [50.0, None, None, None]
     assert col(k, "referral_rate") == [0.0, 100.0, 0.0, 0.0]

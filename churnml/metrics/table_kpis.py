@@ -166,18 +166,27 @@ def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
     """FCR of the tickets opened in each period: resolved in the first contact / all tickets.
 
     A ticket still open (no ``resolved_at``, when the table has the column) was
-    not resolved in the first contact, whatever its flag says when the flag is
-    missing. A resolved ticket with a missing flag has an unknown outcome and
-    is left out of both counts.
+    not resolved in the first contact, whatever its flag says (a flag saying
+    it was is named in a warning). A resolved ticket with a missing flag has an
+    unknown outcome and is left out of both counts.
     """
     out = _blank(ctx, SOURCES["tickets"])
     if "first_contact_resolved" not in tickets.columns:
         return out, {"fcr": "no first_contact_resolved column in the tickets table"}
     flag = tickets["first_contact_resolved"]
-    still_open = tickets["resolved_at"].isna() if "resolved_at" in tickets.columns else False
+    still_open = (tickets["resolved_at"].isna() if "resolved_at" in tickets.columns
+                  else pd.Series(False, index=tickets.index))
+    claimed = still_open & flag.fillna(False).astype(bool)
+    if claimed.any():
+        log.warning("table 'tickets': %d ticket(s) have first_contact_resolved=true and no resolved_at (still "
+                    "open), e.g. customers %s opened at %s; FCR counts them as not resolved in the first "
+                    "contact. Fix: fill in resolved_at (the moment of that first contact), or the flag false",
+                    int(claimed.sum()), ", ".join(tickets.loc[claimed, "customer_id"].astype("str").head(3)),
+                    ", ".join(str(t) for t in tickets.loc[claimed, "opened_at"].head(3)))
     known = tickets.loc[flag.notna() | still_open]
     rows = _bucket(known, "opened_at", ctx, "tickets", "FCR")
-    counts = rows.assign(ok=rows["first_contact_resolved"].fillna(False).astype(bool)).groupby("period").agg(
+    ok = rows["first_contact_resolved"].fillna(False).astype(bool) & ~still_open.loc[rows.index]
+    counts = rows.assign(ok=ok).groupby("period").agg(
         resolved=("ok", "sum"), tickets=("ok", "size")
     )
     counts = counts.reindex(out.index, fill_value=0)
