@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from churnml.dateformat import ParsedTimes
+from churnml.dateformat import NUMBER_FORMATS, ParsedTimes
 from churnml.ids import canonical_ids, id_text
 from churnml.rules import (
     DATE_ORDER,
@@ -145,7 +145,7 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fm
             f"({rep.rows(naive)}, e.g. {examples(col, naive)}); fix: write every timestamp with "
             f"its offset, or none (naive values are read in data.timezone = {tz!r})"
         )
-    elif aware.any() and ptypes.is_string_dtype(col.dtype):
+    elif aware.any() and ptypes.is_string_dtype(col.dtype) and parsed.fmt not in NUMBER_FORMATS:
         _note_offsets(rep, name, col, aware, values, tz)
     if kind == "time" and tz != "UTC" and naive.any():
         values, overlap, gap = _localize(values, naive, tz)
@@ -213,7 +213,21 @@ def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, pa
         rep.add(name, UNPARSEABLE_TIME, bad, col,
                 note=f", neither ISO 8601 nor the format {parsed.fmt!r} inferred from the other values")
     else:
-        rep.add(name, UNPARSEABLE_TIME, bad, col)
+        rep.add(name, UNPARSEABLE_TIME, bad, col, note=_number_hint(col, bad))
+
+
+def _number_hint(col: pd.Series, bad: np.ndarray) -> str:
+    """For unparseable times that are all numbers: which of :data:`NUMBER_FORMATS` their size suggests."""
+    numbers = pd.to_numeric(_as_text(col[bad]), errors="coerce")
+    if numbers.isna().any():
+        return ""
+    lo, hi = float(numbers.min()), float(numbers.max())
+    for fmt, (low, high) in (("epoch_seconds", (1e8, 1e10)), ("epoch_milliseconds", (1e11, 1e13)),
+                             ("excel_serial", (61, 1e5))):
+        if low <= lo and hi < high:
+            return (f"; they are numbers: if they are {NUMBER_FORMATS[fmt]}, set "
+                    f"read_options.date_format: {fmt}")
+    return f"; they are numbers: for times written as numbers, read_options.date_format takes {list(NUMBER_FORMATS)}"
 
 
 # ----------------------------------------------------------------------------- ids

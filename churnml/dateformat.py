@@ -38,9 +38,18 @@ from churnml.errors import ConfigError
 from churnml.schema import TableSpec
 
 __all__ = [
-    "DECIDING_SAMPLE", "ParsedTimes", "day_first", "expand", "parse_inferred", "strict", "swapped",
-    "time_formats",
+    "DECIDING_SAMPLE", "NUMBER_FORMATS", "ParsedTimes", "day_first", "expand", "parse_inferred", "strict",
+    "swapped", "time_formats",
 ]
+
+#: ``read_options.date_format`` values for times written as numbers, with what each number is: seconds or
+#: milliseconds since 1970-01-01 UTC (instants, converted to ``data.timezone``), or a spreadsheet's serial day
+#: number (days since 1899-12-30 with the time as the fraction: a local time of ``data.timezone``, as written).
+NUMBER_FORMATS: dict[str, str] = {
+    "epoch_seconds": "seconds since 1970-01-01 UTC",
+    "epoch_milliseconds": "milliseconds since 1970-01-01 UTC",
+    "excel_serial": "spreadsheet serial days (days since 1899-12-30, the time as the fraction)",
+}
 
 #: Distinct values the order of day and month is decided on (all of them when there are fewer).
 DECIDING_SAMPLE = 200_000
@@ -262,12 +271,15 @@ def time_formats(spec: TableSpec, date_format: str | Mapping[str, str] | None,
 
 
 def _check_format(where: str, fmt: str) -> None:
-    """A ConfigError for a format strptime cannot use (``%s``, a stray ``%``); any usable one passes."""
+    """A ConfigError for a format strptime cannot use (``%s``, a stray ``%``); any usable one passes, and so
+    do :data:`NUMBER_FORMATS`."""
+    if fmt in NUMBER_FORMATS:
+        return
     try:
         dt.datetime.strptime("", fmt)
     except ValueError as exc:
         if "does not match format" in str(exc):
             return
         raise ConfigError(f"{where}.date_format={fmt!r}: {exc}; give a format of strptime codes such as "
-                          "'%d.%m.%Y %H:%M' (times given as seconds since 1970 are not read: write them as "
-                          "dates and times first)") from None
+                          "'%d.%m.%Y %H:%M', or for times written as numbers one of "
+                          f"{', '.join(repr(k) for k in NUMBER_FORMATS)}") from None

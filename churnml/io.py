@@ -132,8 +132,10 @@ def read_table(
         engine (or ``engine`` is given). Identifier, text and time columns are
         read as text, so that ids keep leading zeros and every timestamp is
         parsed once, by the validation: ``date_format`` (one format, or a
-        mapping column -> format; file or canonical column names) is applied
-        to the time columns strictly, and ``dayfirst`` (true/false) settles
+        mapping column -> format; file or canonical column names; for times
+        written as numbers ``epoch_seconds``, ``epoch_milliseconds`` or
+        ``excel_serial``) is applied to the time columns strictly, and
+        ``dayfirst`` (true/false) settles
         the order of day and month when the format is inferred (see
         :func:`churnml.validation.validate_table`). These two also apply to a
         DataFrame source; the other options only to files.

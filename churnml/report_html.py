@@ -17,6 +17,9 @@ to the network) with five sections whose ids never change:
 * ``model``: when a model is given, its top drivers (mean |SHAP|), the risk
   distribution, and the risk tiers or the model-vs-baselines table.
 
+Every section is always there: without its table or model, a note says how
+to add it.
+
 Nothing here reads or writes files or talks to MLflow: ``python -m
 churnml.report`` writes the file and training logs it as an MLflow artifact.
 """

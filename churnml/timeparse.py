@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
-from churnml.dateformat import ParsedTimes, expand, parse_inferred, strict
+from churnml.dateformat import NUMBER_FORMATS, ParsedTimes, expand, parse_inferred, strict
 from churnml.errors import ConfigError
 
 __all__ = ["as_local", "to_local"]  # helpers of churnml.validation and churnml.spark.validate
@@ -108,12 +108,43 @@ def _parse_given(text: pd.Series, fmt: str, dayfirst: bool | None) -> ParsedTime
                        by_format=int((~np.isnat(parsed)).sum()))
 
 
+#: Microseconds per unit of each of :data:`NUMBER_FORMATS`, and its origin.
+_NUMBER_UNITS = {"epoch_seconds": (1e6, np.datetime64("1970-01-01", "us")),
+                 "epoch_milliseconds": (1e3, np.datetime64("1970-01-01", "us")),
+                 "excel_serial": (86_400e6, np.datetime64("1899-12-30", "us"))}
+#: Serial days below this are the spreadsheet's 1900-01-01 .. 1900-02-28, which its calendar (with a
+#: 29 February 1900) numbers one day off; they are not read.
+_FIRST_TRUE_SERIAL = 61
+#: Beyond this many microseconds from the origin a number is not a time (year ~2286): left unparsed.
+_MAX_MICROS = 1e16
+
+
+def _parse_numbers(col: pd.Series, fmt: str) -> ParsedTimes:
+    """Times written as numbers (:data:`NUMBER_FORMATS`): epoch times are instants (``aware``, UTC), serial
+    days wall-clock times; a value that is not a number, or out of range, is NaT."""
+    text = col if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype) else _as_text(col)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    per, origin = _NUMBER_UNITS[fmt]
+    micros = np.round(numbers * per)
+    ok = np.isfinite(micros) & (np.abs(micros) < _MAX_MICROS)
+    if fmt == "excel_serial":
+        ok &= numbers >= _FIRST_TRUE_SERIAL
+    values = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[us]")
+    values[ok] = origin + micros[ok].astype("int64").astype("timedelta64[us]")
+    aware = ok & (fmt != "excel_serial")
+    return ParsedTimes(values, aware, fmt, True, by_format=int(ok.sum()))
+
+
 def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None = None) -> ParsedTimes:
     """Parse a raw time column once (see :class:`churnml.dateformat.ParsedTimes`).
 
     Datetime columns are taken as they are (aware ones converted to UTC); text
-    is read with the user's format ``fmt`` when given, else inferred.
+    is read with the user's format ``fmt`` when given, else inferred; with one
+    of :data:`~churnml.dateformat.NUMBER_FORMATS`, numbers (or text holding
+    them) are read as such.
     """
+    if fmt in NUMBER_FORMATS and not ptypes.is_datetime64_any_dtype(col.dtype):
+        return _parse_numbers(col, fmt)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         utc = col.dt.tz_convert("UTC").dt.tz_localize(None)
         return ParsedTimes(utc.to_numpy().astype("datetime64[us]"), col.notna().to_numpy())

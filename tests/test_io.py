@@ -305,6 +305,38 @@ def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
     assert "no currency sign or thousands separator)" in str(err.value) and "decimal: ','" not in str(err.value)
 
 
+def test_times_written_as_numbers_are_read_with_a_number_format_and_otherwise_refused_with_its_name(tmp_path):
+    path = tmp_path / "tx.csv"
+    # 1700000000 s = 2023-11-14 22:13:20 UTC; serial day 45000.5 = 1899-12-30 + 45000.5 days = 2023-03-15 12:00
+    path.write_text("customer_id,timestamp,amount\nA,1700000000,10\nB,1700086400.5,5\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"2 unparseable timestamps at data rows 1, 2 of \S*tx.csv \(e.g. '1700000000', "
+                       r"'1700086400.5'\); they are numbers: if they are seconds since 1970-01-01 UTC, set "
+                       r"read_options.date_format: epoch_seconds; fix: write ISO 8601"):
+        read_table("transactions", path)
+    utc = read_table("transactions", path, read_options={"date_format": "epoch_seconds"})
+    assert utc["timestamp"].tolist() == [pd.Timestamp("2023-11-14 22:13:20"), pd.Timestamp("2023-11-15 22:13:20.5")]
+    local = read_table("transactions", path, read_options={"date_format": {"timestamp": "epoch_seconds"}},
+                       timezone="America/New_York")  # instants: shown as the zone's wall-clock times (EST, -5 h)
+    assert local["timestamp"].tolist() == [pd.Timestamp("2023-11-14 17:13:20"), pd.Timestamp("2023-11-15 17:13:20.5")]
+    assert str(local["timestamp"].dtype) == "datetime64[us]"
+    path.write_text("customer_id,timestamp,amount\nA,1700000000123,10\n", encoding="utf-8")
+    ms = read_table("transactions", path, read_options={"date_format": "epoch_milliseconds"})
+    assert ms["timestamp"].tolist() == [pd.Timestamp("2023-11-14 22:13:20.123")]
+    path.write_text("customer_id,timestamp,amount\nA,45000.5,10\nB,45001,5\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"they are numbers: if they are spreadsheet serial days \(days since "
+                       r"1899-12-30, the time as the fraction\), set read_options.date_format: excel_serial"):
+        read_table("transactions", path)
+    serial = read_table("transactions", path, read_options={"date_format": "excel_serial"}, timezone="Europe/Berlin")
+    assert serial["timestamp"].tolist() == [pd.Timestamp("2023-03-15 12:00"), pd.Timestamp("2023-03-16")]  # as written
+    path.write_text("customer_id,timestamp,amount\nA,1700000000,10\nB,soon,5\nC,60,1\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"1 timestamp not in read_options.date_format 'epoch_seconds' at data row 2 "
+                       r"of \S*tx.csv \(e.g. 'soon'\)"):
+        read_table("transactions", path, read_options={"date_format": "epoch_seconds"})
+    with pytest.raises(SchemaError, match=r"3 timestamps not in read_options.date_format 'excel_serial' at data rows "
+                       r"1, 2, 3"):  # 1700000000 days is no date; serial 60 is the spreadsheet's 29 February 1900
+        read_table("transactions", path, read_options={"date_format": "excel_serial"})
+
+
 def test_a_date_format_strptime_cannot_use_is_a_config_error_naming_the_option(tmp_path):
     path = tmp_path / "tx.csv"
     path.write_text("customer_id,timestamp,amount\nA,1704067200,5\n", encoding="utf-8")
