@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.config import Config, TimeConfig
-from churnml.engine import in_memory
+from churnml.engine import as_tables, in_memory
 from churnml.errors import ConfigError, DataWindowError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features, plan_features
 from churnml.labels import make_labels
@@ -424,6 +424,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     training horizon on train/calibration cutoffs and the asked horizon on
     the test cutoff.
     """
+    tables = as_tables(tables)
     tx = getattr(tables, "transactions", None)
     if tx is None or len(tx) == 0:
         raise ModelError("training needs a non-empty transactions table")

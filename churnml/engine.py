@@ -28,6 +28,7 @@ from churnml.errors import SchemaError
 __all__ = [
     "ParquetSource",
     "TableSource",
+    "as_tables",
     "connect",
     "exact_sum",
     "in_memory",
@@ -143,6 +144,27 @@ class ParquetSource:
 
 #: What :func:`run_sql` accepts as a table.
 TableSource = pd.DataFrame | ParquetSource
+
+
+def as_tables(tables: object) -> object:
+    """``tables`` as an object with one attribute per table (absent ones None): a mapping such as
+    ``{"transactions": tx}`` becomes one; anything else (``churnml.io.Tables``) is returned as it is.
+
+    Raises
+    ------
+    SchemaError
+        A mapping key that is not a table of the data contract (e.g. ``transaction``).
+    """
+    if not isinstance(tables, Mapping):
+        return tables
+    from types import SimpleNamespace
+
+    from churnml.schema import TABLE_SPECS
+
+    unknown = sorted(str(k) for k in tables if k not in TABLE_SPECS)
+    if unknown:
+        raise SchemaError(f"unknown table name(s) {unknown}; the tables are {list(TABLE_SPECS)}")
+    return SimpleNamespace(**{name: tables.get(name) for name in TABLE_SPECS})
 
 
 def in_memory(source: object, table: str, needs: str) -> pd.DataFrame:

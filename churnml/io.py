@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FOLDER_SUFFIXES",
+    "READ_ATTR",
     "Tables",
+    "data_origin",
     "file_columns",
     "folder_files",
     "folder_schema_error",
@@ -178,7 +180,44 @@ def read_table(
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
-    return validate_table(table, raw, source=name, **dates, **validate_kwargs)
+    unknown = sorted(set(validate_kwargs) - set(_POLICY_KEYWORDS))
+    if unknown:
+        raise ConfigError(f"read_table({table!r}): unknown argument(s) {unknown}; the read policy takes "
+                          f"{list(_POLICY_KEYWORDS)} (the config's data.end is data_end here)")
+    out = validate_table(table, raw, source=name, **dates, **validate_kwargs)
+    out.attrs[READ_ATTR] = {"source": "files", **{k: str(validate_kwargs.get(k, d)) for k, d in
+                                                  (("returns", "error"), ("duplicates", "error"),
+                                                   ("timezone", "UTC"))}}
+    return out
+
+
+#: The keyword arguments of :func:`read_table` that go to the validation (the read policy).
+_POLICY_KEYWORDS = ("returns", "duplicates", "timezone", "data_end")
+#: The key of a table frame's ``attrs`` where :func:`read_table` and :func:`load_tables` record where it came
+#: from (``source``: ``files``, ``cdnow`` or ``synthetic``) and how it was read (``returns``, ``duplicates``,
+#: ``timezone``): what a model trained on it records (:func:`data_origin`).
+READ_ATTR = "churnml_read"
+
+
+def data_origin(tables: object | None, data: DataConfig) -> tuple[str, dict[str, str]]:
+    """Where ``tables`` came from and how they were read: (data source, read policy).
+
+    The transactions frame's record (:data:`READ_ATTR`, written by :func:`read_table` and
+    :func:`load_tables`) when it has one; else the config's (:func:`read_policy`). Frames built by hand
+    with a bundled ``data.source`` (the default, ``cdnow``) are recorded as ``files`` read with the data
+    section's policy, with a warning: they are not the bundled data.
+    """
+    tx = getattr(tables, "transactions", None) if tables is not None else None
+    record = tx.attrs.get(READ_ATTR) if isinstance(tx, pd.DataFrame) else None
+    if isinstance(record, Mapping) and {"source", "returns", "duplicates", "timezone"} <= set(record):
+        return str(record["source"]), {k: str(record[k]) for k in ("returns", "duplicates", "timezone")}
+    if tx is None or data.source == "files":
+        return data.source, read_policy(data)
+    log.warning("the tables were not read by churnml.io (read_table or load_tables), and data.source is %r: "
+                "they are recorded as data.source=files read with data.returns=%s, data.duplicates=%s, "
+                "data.timezone=%s; read them with churnml.io.read_table to record how they were read",
+                data.source, data.returns, data.duplicates, data.timezone)
+    return "files", {"returns": data.returns, "duplicates": data.duplicates, "timezone": data.timezone}
 
 
 def _date_options(spec: TableSpec, mapping: dict[str, str], opts: dict[str, Any],
@@ -526,10 +565,14 @@ def load_tables(cfg: Config) -> Tables:
     if data.source == "cdnow":
         from churnml.datasets.cdnow import load_cdnow
 
-        return Tables(transactions=load_cdnow(data_end=data.end))
-    if data.source == "synthetic":
-        return _synthetic_tables(data)
-    return _file_tables(data)
+        tables = Tables(transactions=load_cdnow(data_end=data.end))
+    elif data.source == "synthetic":
+        tables = _synthetic_tables(data)
+    else:
+        return _file_tables(data)  # read_table records each file's policy
+    for name in tables.present():
+        getattr(tables, name).attrs[READ_ATTR] = {"source": data.source, **read_policy(data)}
+    return tables
 
 
 def read_policy(data: DataConfig) -> dict[str, str]:

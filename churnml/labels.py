@@ -37,12 +37,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from churnml.config import MAX_DAYS, TimeConfig
-from churnml.engine import run_sql
+from churnml.config import MAX_DAYS, Config, TimeConfig
+from churnml.engine import as_tables, run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
 from churnml.sources import check_sources, select
-from churnml.windows import DAY, DataSpan, label_window_bounds, latest_matured_cutoff, to_cutoff
+from churnml.windows import (
+    DAY,
+    DataSpan,
+    cutoff_list,
+    label_window_bounds,
+    latest_matured_cutoff,
+    to_cutoff,
+)
 
 __all__ = [
     "check_label_windows",
@@ -69,7 +76,7 @@ NO_LOOK_BACK = pd.Timestamp("1000-01-01")
 
 
 def cutoff_table(
-    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    cutoffs: object,
     horizon_days: int | Sequence[int],
     lead_time_days: int = 0,
     active_within_days: int | None = None,
@@ -80,7 +87,7 @@ def cutoff_table(
     (= win_start + horizon) and ``active_from`` (cutoff - active_within, or
     :data:`NO_LOOK_BACK` when not given).
     """
-    cut = pd.DatetimeIndex([to_cutoff(c) for c in cutoffs]).as_unit("us")  # type: ignore[arg-type]
+    cut = pd.DatetimeIndex([to_cutoff(c) for c in cutoff_list(cutoffs)]).as_unit("us")  # type: ignore[arg-type]
     if len(cut) == 0:
         raise ConfigError("no cutoffs given; pass at least one cutoff date")
     if cut.has_duplicates:
@@ -177,7 +184,7 @@ def _span(source: object, column: str, table: str, data_end: object | None) -> D
 
 def noncontractual_labels(
     transactions: pd.DataFrame,
-    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    cutoffs: object,
     horizon_days: int | Sequence[int],
     lead_time_days: int = 0,
     active_within_days: int | None = None,
@@ -191,8 +198,8 @@ def noncontractual_labels(
     ----------
     transactions : DataFrame
         Canonical transactions (customer_id, timestamp, amount).
-    cutoffs : sequence of date-like
-        One or many cutoffs; required, never defaulted.
+    cutoffs : date-like or sequence of date-like
+        One cutoff (``"2024-01-01"``) or many; required, never defaulted.
     horizon_days : int or sequence of int
         Label window length in days, one for all cutoffs or one per cutoff.
     lead_time_days : int
@@ -226,7 +233,7 @@ def noncontractual_labels(
 
 def contractual_labels(
     subscriptions: pd.DataFrame,
-    cutoffs: Sequence[object] | pd.DatetimeIndex,
+    cutoffs: object,
     horizon_days: int | Sequence[int],
     lead_time_days: int = 0,
     grace_days: int = 30,
@@ -262,7 +269,7 @@ def contractual_labels(
     return _contractual_labels(subscriptions, cutoffs, horizon_days, lead_time_days, grace_days, data_end, immature)
 
 
-def _contractual_labels(subscriptions: pd.DataFrame, cutoffs: Sequence[object] | pd.DatetimeIndex,
+def _contractual_labels(subscriptions: pd.DataFrame, cutoffs: object,
                         horizon_days: int | Sequence[int], lead_time_days: int, grace_days: int,
                         data_end: object | None, immature: Immature, tx_end: pd.Timestamp | None = None
                         ) -> pd.DataFrame:
@@ -287,20 +294,40 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
 
 def make_labels(
     tables: object,
-    cutoffs: Sequence[object] | pd.DatetimeIndex,
-    time: TimeConfig,
+    cutoffs: object,
+    time: TimeConfig | Config,
     horizon_days: int | Sequence[int] | None = None,
     *,
     data_end: object | None = None,
     immature: Immature = "error",
 ) -> pd.DataFrame:
-    """Labels of the configured regime for a ``Tables``-like object.
+    """Labels of the configured regime.
 
-    ``tables`` needs a ``transactions`` attribute (non-contractual) or a
-    ``subscriptions`` attribute (contractual). The data's end is ``data_end``
-    or else the day after the last transaction, in both regimes (as training
-    reads it); ``immature`` as in :func:`noncontractual_labels`.
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        ``churnml.io.Tables`` or ``{"transactions": ..., "subscriptions": ...}``:
+        the transactions (non-contractual) or the subscriptions (contractual).
+    cutoffs : date-like or sequence of date-like
+        One cutoff (``"2024-01-01"``) or several; midnights, without an offset.
+    time : TimeConfig or Config
+        The time model (``cfg.time``, or the whole config): regime, horizon,
+        lead time, active window, grace.
+    horizon_days : int or sequence of int, optional
+        Overrides ``time.horizon_days`` (one for all cutoffs or one per cutoff).
+    data_end : date-like, optional
+        The data's exclusive end; default the day after the last transaction,
+        in both regimes (as training reads it).
+    immature : {"error", "keep"}
+        As in :func:`noncontractual_labels`.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``cutoff``, ``churned`` (int8), sorted by cutoff then customer.
     """
+    time = time.time if isinstance(time, Config) else time
+    tables = as_tables(tables)
     horizon = time.horizon_days if horizon_days is None else horizon_days
     tx = getattr(tables, "transactions", None)
     if time.regime == "contractual":
@@ -325,18 +352,29 @@ def make_labels(
 
 
 
-def population(tables: object, cutoffs: Sequence[object] | pd.DatetimeIndex, time: TimeConfig) -> pd.DataFrame:
+def population(tables: object, cutoffs: object, time: TimeConfig | Config) -> pd.DataFrame:
     """Who is at risk at each cutoff: the spine for scoring.
 
     The same population rule as the labels (no label window is needed):
     non-contractual, a purchase before the cutoff (within
     ``active_within_days`` if set); contractual, an active subscription.
 
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        As in :func:`make_labels`.
+    cutoffs : date-like or sequence of date-like
+        One cutoff or several (midnights).
+    time : TimeConfig or Config
+        The time model: regime and active window.
+
     Returns
     -------
     DataFrame
         ``customer_id``, ``cutoff``; sorted.
     """
+    time = time.time if isinstance(time, Config) else time
+    tables = as_tables(tables)
     cuts = cutoff_table(cutoffs, 1, 0, time.active_within_days)
     if time.regime == "contractual":
         subs = getattr(tables, "subscriptions", None)

@@ -337,7 +337,12 @@ class ChurnModel:
 
     # -- persistence -------------------------------------------------------------
     def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``model.txt`` and ``meta.json`` into ``folder``."""
+        """Write ``model.txt`` and ``meta.json`` into ``folder``.
+
+        ``extra``: JSON-able facts kept with the model and read back as ``extra_``
+        (default: the model's own ``extra_``, which :func:`churnml.training.fit_and_evaluate`
+        fills with the feature plan, time model and data origin that scoring needs).
+        """
         self._check_fitted()
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
@@ -356,7 +361,7 @@ class ChurnModel:
             "calibrator": self.calibrator_,
             "horizon_power": self.horizon_power_,
             "best_iteration": self.best_iteration_,
-            "extra": extra or {},
+            "extra": extra if extra is not None else getattr(self, "extra_", {}),
         }
         (path / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return path

@@ -537,9 +537,12 @@ BUNDLED = {"cdnow": "the bundled CDNOW data", "synthetic": "a generated syntheti
 
 
 def _warn_folder_source(model: ChurnModel, folder: str) -> None:
-    """Warn when ``--data`` gives files to a model trained on a bundled source: another business's customers."""
+    """Warn when ``--data`` gives files to a model trained on the bundled CDNOW data: another business's customers.
+
+    Not for a synthetic-trained model: ``python -m churnml.datasets synthetic --out DIR`` writes such folders.
+    """
     trained = _recorded(model, "data_source")
-    if trained in BUNDLED:
+    if trained == "cdnow":
         log.warning("the model was trained on data.source=%s (%s), and --data %s gives it other customers: its "
                     "probabilities and reasons are what it learned there, not from these tables. Fix: train a "
                     "model on these tables first (python -m churnml.train --set data.source=files --set "

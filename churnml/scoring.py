@@ -28,7 +28,7 @@ import pandas as pd
 
 from churnml.btyd import BGNBD, GammaGamma, summary_at
 from churnml.config import Config, TimeConfig
-from churnml.engine import ParquetSource, in_memory, run_sql
+from churnml.engine import ParquetSource, as_tables, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
 from churnml.features.plan import TYPE_COLUMN, distinct_before
@@ -458,8 +458,8 @@ def score_customers(
     tables: object,
     model: ChurnModel,
     cutoff: object,
-    cfg: Config,
-    customers: Sequence[str] | None = None,
+    cfg: Config | None,
+    customers: Sequence[str] | str | None = None,
     top: int | None = None,
     budget: float | None = None,
 ) -> ScoreResult:
@@ -467,19 +467,23 @@ def score_customers(
 
     Parameters
     ----------
-    tables : Tables
+    tables : Tables or dict of str to DataFrame
         Canonical tables with at least the tables the model's feature plan uses.
         Transactions must be a pandas frame; the others may be
         :class:`~churnml.engine.ParquetSource` (read in place).
     model : ChurnModel
-        With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training.
+        With ``extra_["feature_plan"]`` and ``extra_["time"]`` from training
+        (:func:`churnml.training.fit_and_evaluate`'s ``result.model`` has them,
+        and so does a model loaded by :func:`load_churn_model`).
     cutoff : date-like
         The moment of scoring (a midnight); its labels do not exist yet.
-    cfg : Config
-        Only its ``scoring`` section is used: the time model and the features
-        are the model's own (``extra_["time"]``, ``extra_["feature_plan"]``).
+    cfg : Config or None
+        Its ``scoring`` section and ``data.end`` are used (None: the defaults):
+        the time model and the features are the model's own
+        (``extra_["time"]``, ``extra_["feature_plan"]``).
     customers : sequence of str, optional
-        The customers to score (default: everyone at risk at the cutoff).
+        The customers to score (default: everyone at risk at the cutoff); one
+        id given as text is one customer.
     top, budget : optional
         Keep the ``top`` highest value at risk, or as many as ``budget`` pays
         for at ``scoring.cost_per_contact`` among those whose expected saved
@@ -492,6 +496,10 @@ def score_customers(
         every asked id with its reason.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
+    cfg = cfg if cfg is not None else Config()
+    tables = as_tables(tables)
+    if isinstance(customers, str):
+        customers = [customers]
     problems = cut_problems(top, budget)
     if problems:
         raise ConfigError("; ".join(problems).replace("--top", "top").replace("--budget", "budget"))

@@ -7,6 +7,7 @@ MLflow run. ``python -m churnml.train`` wires the two.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -19,13 +20,15 @@ from churnml import evaluate, explain
 from churnml.baselines import baseline_probabilities
 from churnml.config import Config, TimeConfig
 from churnml.dataset import TARGET, TrainingData, build_training_data, horizon_move_problem
+from churnml.engine import as_tables
 from churnml.errors import ModelError
 from churnml.features.btyd import mean_p_no_purchase
+from churnml.io import data_origin
 from churnml.model import ChurnModel
 from churnml.training_log import log_training, report_section
 from churnml.training_result import TrainResult
 
-__all__ = ["TrainResult", "fit_and_evaluate", "log_training", "report_section"]
+__all__ = ["TrainResult", "fit_and_evaluate", "log_training", "model_extra", "report_section"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     DataWindowError, ModelError
         When the data cannot give matured, two-class splits.
     """
+    tables = as_tables(tables)
     bar = _steps(5)
     bar.set_postfix_str("features and labels")
     data = data if data is not None else build_training_data(tables, cfg)
@@ -93,11 +97,31 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     drivers = explain.driver_summary(contrib, X_sample, top=5)
     bar.update()
     bar.close()
+    model.extra_ = model_extra(cfg, data, tables)
     return TrainResult(
         data, model, probs, metrics, backtest, profit, importance, drivers, contrib, X_sample,
         extra={"horizon_power": power, "horizon_base_rate": target,
                "best_k": None if profit is None else evaluate.best_k(profit)},
     )
+
+
+def model_extra(cfg: Config, data: TrainingData, tables: object | None = None) -> dict[str, Any]:
+    """What a trained model keeps besides LightGBM's trees (``ChurnModel.extra_``, saved with it).
+
+    ``feature_plan`` and ``time`` (how :func:`churnml.scoring.score_customers` computes its features and
+    population), ``data_source`` and ``data_policy`` (where its tables came from and how they were read:
+    :func:`churnml.io.data_origin`, which ``score`` compares with what it reads; ``days``: days counted in
+    ``data.timezone``), the test cutoff and horizon.
+    """
+    source, policy = data_origin(tables, cfg.data)
+    return {
+        "feature_plan": data.plan.to_dict(),
+        "time": json.loads(cfg.time.model_dump_json()),
+        "data_policy": {**policy, "days": "timezone"},
+        "data_source": source,
+        "test_cutoff": str(data.splits.test.date()),
+        "horizon_days": data.splits.test_horizon_days,
+    }
 
 
 def _profit(y: np.ndarray, p: np.ndarray, cfg: Config) -> pd.DataFrame | None:

@@ -21,28 +21,36 @@ import yaml
 from churnml import evaluate, explain, plots
 from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData
+from churnml.engine import ParquetSource, as_tables
 from churnml.errors import ModelError
 from churnml.features import FeaturePlan, compute_features, feature_docs
-from churnml.io import Tables, read_policy
 from churnml.model import DEFAULT_PARAMS
 from churnml.report_html import ModelSection, build_report, render_report
+from churnml.schema import TABLE_SPECS
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 from churnml.training_result import TrainResult
 
-__all__ = ["champion_scorer", "log_training", "prediction_table", "report_section", "run_params", "window_key"]
+__all__ = ["champion_scorer", "data_source", "log_training", "prediction_table", "report_section", "run_params",
+           "window_key"]
 
 log = logging.getLogger(__name__)
 
 
-def window_key(cfg: Config, data: TrainingData) -> str:
+def data_source(cfg: Config, result: TrainResult) -> str:
+    """Where the model's tables came from (``model.extra_["data_source"]``, :func:`churnml.io.data_origin`):
+    ``cfg.data.source``, or ``files`` for frames a caller read or built with a bundled source configured."""
+    return str((getattr(result.model, "extra_", None) or {}).get("data_source", cfg.data.source))
+
+
+def window_key(cfg: Config, data: TrainingData, source: str | None = None) -> str:
     """Identifies the test window: data, regime, horizon, lead (and grace, contractual), test cutoff, rows.
 
-    The regime is the second field, the horizon, lead and grace the next:
-    :func:`churnml.tracking.promote` reads them.
+    The data source (``source``, default ``cfg.data.source``) is the first field, the regime the second,
+    the horizon, lead and grace the next: :func:`churnml.tracking.promote` reads them.
     """
     grace = [f"grace{cfg.time.grace_days}"] if cfg.time.regime == "contractual" else []
     return "|".join([
-        cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
+        source or cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
         f"lead{cfg.time.lead_time_days}", *grace, str(data.splits.test.date()), str(len(data.part("test"))),
     ])
 
@@ -50,7 +58,7 @@ def window_key(cfg: Config, data: TrainingData) -> str:
 def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
     d = result.data
     params: dict[str, Any] = {
-        "dataset": cfg.data.source,
+        "dataset": data_source(cfg, result),
         "regime": cfg.time.regime,
         "lead_time_days": cfg.time.lead_time_days,
         "active_within_days": cfg.time.active_within_days,
@@ -158,7 +166,8 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
     """
     d = result.data
     run.tags({
-        "dataset": cfg.data.source, "regime": cfg.time.regime, "horizon_days": str(d.splits.test_horizon_days),
+        "dataset": data_source(cfg, result), "regime": cfg.time.regime,
+        "horizon_days": str(d.splits.test_horizon_days),
         "model_type": "lightgbm", "test_cutoff": str(d.splits.test.date()),
         "feature_families": run_params(cfg, result)["feature_families"], "config_name": cfg.name,
     })
@@ -185,11 +194,13 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         report = build_report(tables, cfg, model=report_section(result))
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
-    run.dataset(table, name=f"{cfg.data.source}-training", context="training")
-    if isinstance(tables, Tables):  # what was read, by content: two runs on the same rows show one digest
-        for name in tables.present():
+    run.dataset(table, name=f"{data_source(cfg, result)}-training", context="training")
+    given = as_tables(tables) if tables is not None else None
+    for name in TABLE_SPECS if given is not None else ():  # what was read, by content: same rows, same digest
+        read = getattr(given, name, None)
+        if isinstance(read, pd.DataFrame | ParquetSource):
             src = cfg.data.tables.get(name) if cfg.data.source == "files" else None
-            run.dataset(getattr(tables, name), name=name, context="input", path=src.path if src else None)
+            run.dataset(read, name=name, context="input", path=src.path if src else None)
     promotion = _log_model(result, cfg, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         alias = "champion" if promotion.champion else "challenger" if promotion.challenger else "none"
@@ -233,16 +244,9 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
     test = d.part("test")
     X = test[d.feature_names]
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = result.model.save(Path(tmp) / "bundle", extra={
-            "feature_plan": d.plan.to_dict(),
-            "time": json.loads(cfg.time.model_dump_json()),
-            # how the training tables were read: `score --data` reads its folder the same way unless --set says;
-            # "days": days counted in data.timezone (models from before that counted UTC days)
-            "data_policy": {**read_policy(cfg.data), "days": "timezone"},
-            "data_source": cfg.data.source,  # score warns when it reads another source (a forgotten --config)
-            "test_cutoff": str(d.splits.test.date()),
-            "horizon_days": d.splits.test_horizon_days,
-        })
+        # the model's extra_ (churnml.training.model_extra): its feature plan and time model, where its tables
+        # came from and how they were read (`score --data` reads its folder the same way unless --set says)
+        bundle = result.model.save(Path(tmp) / "bundle")
         example = X.head(5)
         predicted = pd.DataFrame({"churn_probability": result.model.predict_proba(example)}, index=example.index)
         name = cfg.tracking.registered_model_name if cfg.tracking.register_model else None
@@ -251,5 +255,5 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
         return None
     top = cfg.evaluation.top_fraction
     metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
-    return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d),
+    return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d, data_source(cfg, result)),
                    champion_scorer(d, metric, top, tables))

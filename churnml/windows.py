@@ -236,6 +236,14 @@ def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int
     return (span.end - (horizon_days + lead_time_days) * DAY).normalize()
 
 
+def cutoff_list(cutoffs: object) -> list[object]:
+    """``cutoffs`` as a list: one date (text, date, Timestamp) becomes a list of one, so that ``"2024-01-01"``
+    is one cutoff, not ten characters."""
+    if isinstance(cutoffs, str | dt.date | np.datetime64):
+        return [cutoffs]
+    return list(cutoffs)  # type: ignore[call-overload]
+
+
 def rolling_cutoffs(first: object, last: object, step_days: int) -> pd.DatetimeIndex:
     """Cutoffs ``last, last - step, ...`` down to ``first`` (returned ascending).
 

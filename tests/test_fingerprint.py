@@ -78,3 +78,15 @@ def test_column_kinds_are_mlflows_types_and_required_means_no_missing_value():
         ("flag", "boolean", True), ("t", "datetime", False), ("plan", "string", True), ("id", "string", False),
         ("maybe", "long", False),
     ]
+
+
+def test_chunks_repeated_column_names_and_no_columns_give_a_digest(monkeypatch):
+    import churnml.fingerprint as fp
+
+    whole = digest(TX)
+    monkeypatch.setattr(fp, "CHUNK_ROWS", 2)  # 3 rows in chunks of 2 and 1: the same sum
+    assert digest(TX) == whole
+    twice = pd.concat([TX, TX[["amount"]]], axis=1)  # 'amount' twice
+    assert digest(twice) != whole and len(column_kinds(twice)) == 4
+    assert digest(twice.iloc[::-1]) == digest(twice)
+    assert digest(pd.DataFrame(index=range(3))) != digest(pd.DataFrame(index=range(2)))

@@ -186,6 +186,8 @@ def test_survey_and_ticket_rows_outside_the_reported_periods_are_named_not_dropp
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
         retention_kpis({"transactions": tx, "surveys": surveys.iloc[[1]]})
+        # A's January answer is inside the data, left out by an asked start: said at INFO only
+        retention_kpis({"transactions": tx, "surveys": surveys.iloc[[1]]}, start="2024-02-01")
     assert caplog.records == []
 
 
@@ -515,6 +517,21 @@ def test_a_data_end_with_a_time_of_day_counts_the_running_periods_head_at_that_d
     cfg = Config.model_validate({"data": {"end": "2024-03-31T23:30"}})  # March still running at 23:30
     k = retention_kpis(log.iloc[:4], cfg)
     assert col(k, "customers_at_end") == [2, 2, 3] and col(k, "complete") == [True, True, False]
+
+
+def test_a_subscription_ending_after_a_data_end_with_a_time_of_day_is_still_counted_at_it() -> None:
+    # data.end 04-20 12:00: A open, B ends 04-20 18:00 (scheduled, after the data's end), C ended 04-20 08:00.
+    # At the data's end A and B are subscribed: 2 (counted at the following midnight, B's end is not yet).
+    subs = pd.DataFrame({"customer_id": ids(["A", "B", "C"]), "start": ts(["2024-01-10", "2024-02-01", "2024-03-01"]),
+                         "end": pd.Series(pd.to_datetime([None, "2024-04-20T18:00:00", "2024-04-20T08:00:00"]),
+                                          dtype="datetime64[us]"),
+                         "mrr": [10.0, 10.0, 10.0]})
+    log = pd.DataFrame({"customer_id": ids(["A", "B", "C"]), "timestamp": ts(["2024-01-10", "2024-02-01", "2024-03-01"]),
+                        "amount": [10.0, 10.0, 10.0]})
+    cfg = Config.model_validate({"data": {"end": "2024-04-20T12:00"}, "time": {"regime": "contractual"}})
+    k = retention_kpis({"transactions": log, "subscriptions": subs}, cfg).set_index("period")
+    assert k.loc["2024-04", "customers_at_end"] == 2 and k.loc["2024-04", "mrr"] == 20.0
+    assert k.loc["2024-03", "customers_at_end"] == 3  # at 04-01 midnight, as before
 
 
 def test_every_kpi_cohort_and_rfm_value_is_the_same_bits_whatever_the_rows_order() -> None:

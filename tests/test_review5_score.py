@@ -305,7 +305,7 @@ def test_scoring_another_source_than_the_models_training_warns(caplog):
     assert caplog.text == ""  # the same source, or a model that recorded none
 
 
-def test_scoring_a_folder_with_a_model_of_a_bundled_source_warns(caplog):
+def test_scoring_a_folder_with_a_model_of_the_bundled_cdnow_data_warns(caplog):
     with caplog.at_level(logging.WARNING, logger="churnml.score"):
         score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "cdnow"}), "exports/2024-06")  # type: ignore[arg-type]
     assert ("the model was trained on data.source=cdnow (the bundled CDNOW data), and --data exports/2024-06 gives "
@@ -315,6 +315,8 @@ def test_scoring_a_folder_with_a_model_of_a_bundled_source_warns(caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnml.score"):  # files: a newer export of the same business
         score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "files"}), "x")  # type: ignore[arg-type]
+        # a synthetic world's folder (python -m churnml.datasets synthetic --out DIR) is the documented way
+        score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "synthetic"}), "x")  # type: ignore[arg-type]
         score_cli._warn_folder_source(SimpleNamespace(extra_={}), "x")  # type: ignore[arg-type]
     assert caplog.text == ""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from churnml.errors import ConfigError, EmptyDataError
+from churnml.errors import ConfigError, DataWindowError, EmptyDataError
 from churnml.metrics import SEGMENT_MAP, SEGMENTS, rfm_table, segment_counts
 from churnml.metrics.rfm import rfm_scores, segment_of
 from tests.conftest import metrics_log
@@ -86,7 +86,13 @@ def test_a_large_group_tied_at_the_best_value_scores_best_and_the_worst_value_sc
     # Two of five tie at the top money: both 5 (they scored 4 and nobody had 5); one-time buyers tied at the
     # bottom keep 1.
     assert rfm_scores(pd.Series([100.0, 100.0, 80.0, 40.0, 10.0]), bins=5).tolist() == [5, 5, 3, 2, 1]
+    # 6 one-time buyers keep 1; the two 2s take their mean rank 7.5: 1 + floor(5 * 6.5 / 10) = 4
     assert rfm_scores(pd.Series([1, 1, 1, 1, 1, 1, 2, 2, 3, 7]), bins=5).tolist() == [1] * 6 + [4, 4, 5, 5]
+    # 8 tied between one better and one worse customer: mean rank 5.5 -> 1 + floor(5 * 4.5 / 10) = 3, not
+    # 1 (their first rank, 2) as a group's first rank would give
+    assert rfm_scores(pd.Series([1] + [2] * 8 + [3]), bins=5).tolist() == [1] + [3] * 8 + [5]
+    # fewer customers than bins: the best takes its last rank, 1 + floor(5 * 1 / 2) = 3
+    assert rfm_scores(pd.Series([1.0, 2.0]), bins=5).tolist() == [1, 3]
     # Everyone equal: nothing told apart, everyone 1.
     assert rfm_scores(pd.Series([2.0] * 10), bins=5).tolist() == [1] * 10
     # the whole table: the 9 are champions-side (R=5), J lost
@@ -120,6 +126,16 @@ def test_segment_counts_list_every_segment_without_customer_ids(tx: pd.DataFrame
     lost = counts.set_index("segment").loc["lost"]
     assert (lost["customers"], lost["monetary"]) == (1, 40.0)
     assert "customer_id" not in counts.columns
+
+
+def test_a_cutoff_with_a_utc_offset_is_refused_and_a_time_of_day_is_a_moment(tx: pd.DataFrame) -> None:
+    # times are wall-clock times of data.timezone: '+02:00' would have been read as 22:00 UTC the day before
+    with pytest.raises(DataWindowError, match=r"cutoff 2024-03-01T00:00\+02:00 carries a UTC offset; .* \(e.g. "
+                                              r"'2024-03-01 00:00:00' if that is the time meant there\)"):
+        rfm_table(tx, "2024-03-01T00:00+02:00")
+    assert rfm_table(tx, "2024-03-01T00:00+00:00").equals(rfm_table(tx, "2024-03-01"))
+    # at noon on 03-03 A's purchase of 03-03 (midnight) is in, half a day old
+    assert rfm_table(tx, "2024-03-03T12:00").loc["A", "recency_days"] == 0.5
 
 
 def test_no_purchase_before_the_cutoff_raises_a_clear_error(tx: pd.DataFrame) -> None:

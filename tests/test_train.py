@@ -215,6 +215,41 @@ def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg
     assert read_policy(files.data) == {"returns": "drop", "duplicates": "error", "timezone": "UTC"}
 
 
+def test_a_model_records_where_its_tables_came_from_and_scores_from_python_without_mlflow(cfg, tables, caplog):
+    import dataclasses
+    import logging
+
+    from churnml.io import data_origin, read_table
+    from churnml.scoring import score_customers
+
+    # read by load_tables: the configured bundled source and its policy
+    assert data_origin(tables, cfg.data) == ("synthetic", {"returns": "keep", "duplicates": "keep", "timezone": "UTC"})
+    # read by the caller with read_table, whatever data.source says: files, read as they were read
+    own = dataclasses.replace(tables, transactions=read_table("transactions", tables.transactions,
+                                                              returns="keep", duplicates="keep"))
+    result = fit_and_evaluate(own, cfg)
+    assert result.model.extra_["data_source"] == "files"
+    assert result.model.extra_["data_policy"] == {"returns": "keep", "duplicates": "keep", "timezone": "UTC",
+                                                  "days": "timezone"}
+    assert set(result.model.extra_) >= {"feature_plan", "time", "test_cutoff", "horizon_days"}
+    # the fitted model scores as it is (no MLflow round trip): everyone at risk at the test cutoff is accounted for
+    scored = score_customers(own, result.model, result.data.splits.test.date().isoformat(), cfg)
+    assert len(scored.outreach) + len(scored.unscored) == len(result.data.part("test"))
+    # a dict of tables, the default config, one id as text: that one customer, as in the full list
+    first = scored.outreach["customer_id"].iloc[0]
+    one = score_customers({n: getattr(own, n) for n in own.present()}, result.model,
+                          result.data.splits.test.date().isoformat(), None, customers=first)
+    assert one.outreach["customer_id"].tolist() == [first]
+    assert one.outreach["churn_probability"].iloc[0] == scored.outreach["churn_probability"].iloc[0]
+    # built by hand (no record) with a bundled source configured: files, the data section's policy, a warning
+    bare = dataclasses.replace(tables, transactions=tables.transactions.copy())
+    bare.transactions.attrs.clear()
+    with caplog.at_level(logging.WARNING, logger="churnml.io"):
+        assert data_origin(bare, cfg.data) == ("files", {"returns": "error", "duplicates": "error", "timezone": "UTC"})
+    assert "the tables were not read by churnml.io (read_table or load_tables), and data.source is 'synthetic'" \
+        in caplog.text
+
+
 def test_training_twice_with_the_same_seed_gives_identical_metrics(cfg, tables):
     a, b = fit_and_evaluate(tables, cfg), fit_and_evaluate(tables, cfg)
     assert a.metrics == b.metrics

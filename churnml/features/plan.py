@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from churnml.config import FeaturesConfig
-from churnml.engine import ParquetSource, TableSource, run_sql
+from churnml.config import Config, FeaturesConfig
+from churnml.engine import ParquetSource, TableSource, as_tables, run_sql
 from churnml.errors import ConfigError, SchemaError
 from churnml.features.base import FamilyContext, FamilySQL, sql_name
 from churnml.features.customers import customers_family
@@ -29,7 +29,7 @@ from churnml.features.tickets import tickets_family
 from churnml.features.windowed import windowed_family
 from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
-from churnml.windows import DAY, history_mask, history_sql, to_cutoff
+from churnml.windows import DAY, cutoff_list, history_mask, history_sql, to_cutoff
 
 __all__ = ["FAMILIES", "TYPE_COLUMN", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of"]
 
@@ -111,9 +111,9 @@ class FeaturePlan:
 
 
 def table_of(tables: object, name: str) -> TableSource | None:
-    if isinstance(tables, dict):
-        return tables.get(name)
-    return getattr(tables, name, None)
+    """Table ``name`` of a ``Tables``-like object or a mapping; None when absent."""
+    found: TableSource | None = getattr(as_tables(tables), name, None)
+    return found
 
 
 def _first_time(tx: TableSource) -> pd.Timestamp:
@@ -170,7 +170,7 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
 def plan_features(
     tables: object,
     cutoffs: object,
-    cfg: FeaturesConfig | None = None,
+    cfg: FeaturesConfig | Config | None = None,
     horizon_days: int | None = None,
 ) -> FeaturePlan:
     """Decide what to compute from the tables and the earliest cutoff.
@@ -183,14 +183,18 @@ def plan_features(
     tables : Tables or dict of str to DataFrame or ParquetSource
         Canonical tables; ``transactions`` is required. A
         :class:`~churnml.engine.ParquetSource` is read in place by DuckDB.
-    cutoffs : sequence of date-like
-        The cutoffs the features will be computed at; the earliest one
-        decides which windows are censored.
-    cfg : FeaturesConfig
-        Families and windows to use.
+    cutoffs : date-like or sequence of date-like
+        The cutoffs the features will be computed at (one date is one
+        cutoff); the earliest one decides which windows are censored.
+    cfg : FeaturesConfig or Config, optional
+        Families and windows to use (``cfg.features``, or the whole config,
+        whose ``time.horizon_days`` is then the horizon unless given).
     horizon_days : int, optional
         The asked horizon; needed by the ``btyd`` family (skipped without it).
     """
+    if isinstance(cfg, Config):
+        horizon_days = cfg.time.horizon_days if horizon_days is None else horizon_days
+        cfg = cfg.features
     cfg = cfg or FeaturesConfig()
     tx = table_of(tables, "transactions")
     if tx is None or len(tx) == 0:
@@ -198,7 +202,7 @@ def plan_features(
     families = tuple(f for f in FAMILIES if f in cfg.families and table_of(tables, FAMILIES[f][0]) is not None)
     check_sources({"transactions": tx, **{FAMILIES[f][0]: table_of(tables, FAMILIES[f][0]) for f in families}})
     data_start = _first_time(tx).normalize()
-    cuts = [to_cutoff(c) for c in cutoffs]  # type: ignore[attr-defined]
+    cuts = [to_cutoff(c) for c in cutoff_list(cutoffs)]  # type: ignore[arg-type]
     if not cuts:
         raise ConfigError("plan_features needs at least one cutoff: the earliest decides which windows are censored")
     first_cut = min(cuts)

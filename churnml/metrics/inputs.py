@@ -18,7 +18,7 @@ import pandas as pd
 
 from churnml.config import Config, MetricsConfig, TimeConfig
 from churnml.engine import in_memory
-from churnml.errors import EmptyDataError, SchemaError
+from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.sources import check_sources
 
 __all__ = ["TablesLike", "purchases", "require_table", "settings_of", "table_of"]
@@ -84,4 +84,7 @@ def settings_of(cfg: Config | TimeConfig | None) -> tuple[TimeConfig, MetricsCon
         return cfg.time, cfg.metrics, cfg.data.end
     if isinstance(cfg, TimeConfig):
         return cfg, MetricsConfig(), None
+    if cfg is not None:  # e.g. retention_kpis(tx, "Q"): the period is freq=, not the second argument
+        raise ConfigError(f"cfg must be a churnml Config (churnml.config.load_config), a TimeConfig or None, got "
+                          f"{type(cfg).__name__} {cfg!r}; the period is the freq= argument (e.g. freq='Q')")
     return TimeConfig(), MetricsConfig(), None

@@ -153,7 +153,7 @@ def retention_kpis(
     seen = first_seen(tables, time.regime)
     flow = _customer_flow(tables, grid, seen, time)
     sales, buyers = _sales(tx, grid)
-    ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min)
+    ctx = PeriodContext(grid, seen, buyers, flow["new_customers"], span.end, mcfg.csat_satisfied_min, span.first)
     extra, reasons = table_kpis(tables, ctx)
     clv, clv_reasons = _clv(tx, table_of(tables, "marketing_spend"), seen, grid, span, mcfg.lifespan_years,
                             mcfg.serving_cost_per_year)
@@ -179,15 +179,25 @@ def _customer_flow(
     The head count of the running period is taken at the data's end, not at
     the period's calendar end, which the data has not reached; populations are
     counted at midnights, so a ``data.end`` with a time of day counts at the end
-    of that day (no row lies between the two: rows at or after ``data.end`` are
-    not read).
+    of that day (no purchase or subscription start lies between the two: rows at
+    or after ``data.end`` are not read; a subscription end after ``data.end`` is
+    taken as not yet happened).
     """
     index = pd.Index(grid["period"], name="period")
     starts = pd.DatetimeIndex(grid["start"])
-    ends = pd.DatetimeIndex(grid["stop"]).ceil("D")
+    stops = pd.DatetimeIndex(grid["stop"])
+    ends = stops.ceil("D")
     last_ends = ends.difference(starts)  # the last period's end or the data's end (the grid is contiguous)
     cuts = pd.DatetimeIndex(starts.append(last_ends))
     counts = population_counts(tables, cuts, [*grid["days"].tolist(), *[1] * len(last_ends)], time)
+    timed = stops[stops != ends] if time.regime == "contractual" else pd.DatetimeIndex([])
+    for stop in timed:
+        # a subscription ending between the data's end and midnight was active at the data's end: the table may
+        # hold ends scheduled after it, which the count at midnight would take as ended
+        subs = require_table(tables, "subscriptions", "time.regime=contractual")
+        then = {"subscriptions": subs.assign(end=subs["end"].where(subs["end"] < stop))}
+        counts.loc[stop.ceil("D"), "customers_start"] = population_counts(
+            then, pd.DatetimeIndex([stop.ceil("D")]), [1], time)["customers_start"].iloc[0]
     at = counts["customers_start"]
     s = pd.Series(at.loc[starts].to_numpy(), index=index)
     at_end = pd.Series(at.loc[ends].to_numpy(), index=index).astype("int64")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.engine import in_memory
-from churnml.errors import ConfigError, EmptyDataError
+from churnml.errors import ConfigError, DataWindowError, EmptyDataError
 from churnml.metrics.inputs import purchases
 from churnml.metrics.sums import group_sum
 from churnml.sources import check_sources
@@ -68,14 +68,17 @@ SEGMENT_MAP: dict[int, dict[int, str]] = {r: dict(enumerate(row, start=1)) for r
 
 
 def rfm_scores(values: pd.Series, bins: int = 5, higher_is_better: bool = True) -> pd.Series:
-    """Scores ``1..bins``: ``1 + floor(bins * share of customers strictly worse)``.
+    """Scores ``1..bins``: ``1 + floor(bins * (rank - 1) / n)`` over ``n`` customers, best value last.
 
-    Ties share a score; the result depends only on the values. The best value
-    always scores ``bins``: its tied group counts as worse everyone but the
-    group's last member (9 customers of 10 who bought yesterday all score 5, not
-    1 as the share strictly worse would give), and the worst value scores 1.
-    When every value is the same, everyone scores 1 (e.g. everyone bought once:
-    recent one-time buyers are then ``new``, not ``potential loyalist``).
+    Equal values share one score, from one rank of their group: the group
+    holding the worst value takes its first rank (it scores 1), the group
+    holding the best value its last (it scores ``bins`` when there are at least
+    ``bins`` customers), and every other group its mean rank. So 9 customers of
+    10 who bought yesterday score 5 (the share strictly worse, 1 in 10, would
+    give them 1), 60 % one-time buyers score 1, and 8 of 10 tied between one
+    better and one worse customer score 3. When every value is the same,
+    everyone scores 1 (e.g. everyone bought once: recent one-time buyers are
+    then ``new``). The result depends only on the values.
 
     Examples
     --------
@@ -83,14 +86,15 @@ def rfm_scores(values: pd.Series, bins: int = 5, higher_is_better: bool = True) 
     [1, 5, 5, 5, 5]
     >>> rfm_scores(pd.Series([1, 1, 1, 2, 3]), bins=5).tolist()
     [1, 1, 1, 4, 5]
+    >>> rfm_scores(pd.Series([1, 2, 2, 2, 2, 2, 2, 2, 2, 3]), bins=5).tolist()
+    [1, 3, 3, 3, 3, 3, 3, 3, 3, 5]
     >>> rfm_scores(pd.Series([4, 4, 4, 4]), bins=5).tolist()
     [1, 1, 1, 1]
     """
     goodness = values if higher_is_better else -values
-    rank = goodness.rank(method="min")
-    best = goodness == goodness.max()
-    if not best.all():
-        rank = rank.where(~best, goodness.rank(method="max"))
+    rank = goodness.rank(method="average")
+    best, worst = goodness == goodness.max(), goodness == goodness.min()
+    rank = rank.where(~best, goodness.rank(method="max")).where(~worst, goodness.rank(method="min"))
     worse = rank.to_numpy() - 1.0
     score = 1 + np.floor(bins * worse / len(values)).astype("int64")
     return pd.Series(np.clip(score, 1, bins), index=values.index, dtype="int64")
@@ -118,7 +122,10 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
     transactions : DataFrame
         Canonical transactions (customer_id, timestamp, amount).
     cutoff : date-like
-        Required. Only rows with ``timestamp < cutoff`` are used.
+        Required. Only rows with ``timestamp < cutoff`` are used: a date (its
+        midnight) or a date and time of the data's calendar (``data.timezone``),
+        without a UTC offset (refused: the times are that zone's wall-clock times).
+        The recency is measured from it in fractional days.
     bins : int
         Number of score levels (2-10); 5 gives quintile scores.
 
@@ -139,7 +146,12 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
         raise ConfigError(f"rfm bins must be between 2 and 10 (metrics.rfm_bins), got {bins}")
     transactions = in_memory(transactions, "transactions", "the metrics need")
     check_sources({"transactions": transactions})
-    c = to_timestamp(cutoff)  # type: ignore[arg-type]
+    c = to_timestamp(cutoff)  # type: ignore[arg-type]  # its errors name a value that is no date
+    given = pd.Timestamp(cutoff)  # type: ignore[arg-type]
+    if given.tzinfo is not None and given.utcoffset():
+        raise DataWindowError(f"cutoff {cutoff!s} carries a UTC offset; the transactions' times are wall-clock "
+                              "times of data.timezone, so give the moment as one of them, without an offset "
+                              f"(e.g. '{given.tz_localize(None)}' if that is the time meant there)")
     hist = transactions.loc[history_mask(transactions["timestamp"], c)]
     buys = purchases(hist)
     if buys.empty:

@@ -55,6 +55,7 @@ class PeriodContext:
     new_customers: pd.Series
     data_end: pd.Timestamp
     csat_satisfied_min: float = 4
+    data_start: pd.Timestamp | None = None  # the first transaction
 
 
 def _blank(ctx: PeriodContext, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -68,6 +69,12 @@ def _bucket(frame: pd.DataFrame, column: str, ctx: PeriodContext, table: str, me
     outside = int(times.notna().sum()) - len(rows)
     if outside:
         lo, hi = ctx.grid["start"].iloc[0], ctx.grid["end"].iloc[-1]
+        first = ctx.data_start if ctx.data_start is not None else lo
+        if not ((times < first) | (times >= ctx.data_end)).any():  # left out by metrics.start / end only
+            log.info("table '%s': %d of %d rows (%s) fall outside the reported periods %s .. %s (metrics.start "
+                     "/ metrics.end); they count in no period's %s", table, outside, len(frame), column,
+                     ctx.grid["period"].iloc[0], ctx.grid["period"].iloc[-1], metrics)
+            return rows
         before = int((times < lo).sum())
         shown = ("; e.g. customers " + ", ".join(frame.loc[(times < lo) | (times >= hi), "customer_id"]
                                                   .astype("str").head(3)) if "customer_id" in frame else "")
