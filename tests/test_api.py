@@ -51,3 +51,21 @@ def test_a_misnamed_table_a_stray_second_argument_or_a_policy_typo_is_a_clear_er
     with pytest.raises(ConfigError, match=r"read_table\('transactions'\): unknown argument\(s\) \['end'\]; the read "
                                           r"policy takes \['returns', 'duplicates', 'timezone', 'data_end'\]"):
         read_table("transactions", tx, end="2024-05-01")
+
+
+@pytest.mark.slow
+def test_the_readmes_python_training_block_runs_as_written(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### The same from Python"):]
+    start = section.index("```python\n") + len("```python\n")
+    block = section[start:section.index("\n```", start)]
+    monkeypatch.chdir(tmp_path)  # its mlflow.db and mlruns go here
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert float(capsys.readouterr().out.strip()) == pytest.approx(0.7720, abs=5e-4)  # the README's CDNOW figure
+    listed = namespace["listed"].outreach  # type: ignore[attr-defined]
+    assert len(listed) == 100 and listed["customer_id"].iloc[0] == "19339"  # as the README's excerpt
+    assert namespace["promotion"].champion  # type: ignore[attr-defined]
+    assert namespace["labels"]["churned"].mean() == pytest.approx(0.7006, abs=5e-5)  # type: ignore[index]
