@@ -49,6 +49,9 @@ __all__ = [
 #: The longest span, in days, a time setting may have: 100 years (a horizon of a million days
 #: would run past the last date a timestamp holds).
 MAX_DAYS = 36_525
+#: The most reason codes a customer gets (``scoring.top_k``, :func:`churnml.reasons.reason_codes`).
+MAX_TOP_K = 10
+
 
 class TimeConfig(StrictSection):
     """The time model (see DESIGN.md section 2). All durations are in days.
@@ -283,7 +286,7 @@ class ScoringConfig(StrictSection):
     clv_method: Literal["auto", "bgnbd", "mrr"] = "auto"
     clv_horizon_days: int = Field(365, ge=7, le=MAX_DAYS)
     annual_discount_rate: float = Field(0.10, ge=0, lt=1)
-    top_k: int = Field(3, ge=0, le=10)
+    top_k: int = Field(3, ge=0, le=MAX_TOP_K)
     playbook_reasons: int = Field(3, ge=0, le=10)
     cost_per_contact: float = Field(2.0, ge=0)
     save_rate: float = Field(0.2, ge=0, le=1)

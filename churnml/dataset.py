@@ -423,6 +423,14 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     Features are computed once over all cutoffs (one pass); labels use the
     training horizon on train/calibration cutoffs and the asked horizon on
     the test cutoff.
+
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        The canonical tables; the transactions as a pandas frame, the others
+        may be :class:`~churnml.engine.ParquetSource`.
+    cfg : Config
+        The time model (splits, horizons), the features and ``data.end``.
     """
     tables = as_tables(tables)
     tx = getattr(tables, "transactions", None)

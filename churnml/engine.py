@@ -148,13 +148,16 @@ TableSource = pd.DataFrame | ParquetSource
 
 def as_tables(tables: object) -> object:
     """``tables`` as an object with one attribute per table (absent ones None): a mapping such as
-    ``{"transactions": tx}`` becomes one; anything else (``churnml.io.Tables``) is returned as it is.
+    ``{"transactions": tx}`` becomes one, and so does a lone frame (the transactions, as the metrics
+    take it); anything else (``churnml.io.Tables``) is returned as it is.
 
     Raises
     ------
     SchemaError
         A mapping key that is not a table of the data contract (e.g. ``transaction``).
     """
+    if isinstance(tables, pd.DataFrame):
+        tables = {"transactions": tables}
     if not isinstance(tables, Mapping):
         return tables
     from types import SimpleNamespace

@@ -305,9 +305,10 @@ def make_labels(
 
     Parameters
     ----------
-    tables : Tables or dict of str to DataFrame
-        ``churnml.io.Tables`` or ``{"transactions": ..., "subscriptions": ...}``:
-        the transactions (non-contractual) or the subscriptions (contractual).
+    tables : Tables, dict of str to DataFrame, or DataFrame
+        ``churnml.io.Tables``, ``{"transactions": ..., "subscriptions": ...}`` or
+        the transactions frame alone: the transactions (non-contractual) or the
+        subscriptions (contractual).
     cutoffs : date-like or sequence of date-like
         One cutoff (``"2024-01-01"``) or several; midnights, without an offset.
     time : TimeConfig or Config

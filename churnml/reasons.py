@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from churnml.config import MAX_TOP_K
 from churnml.errors import ConfigError, SchemaError
 from churnml.report_template import format_value
 
@@ -250,7 +251,7 @@ def reason_codes(
     X : DataFrame
         The explained feature rows (same index; categoricals' values are level names).
     top_k : int
-        Number of reason slots.
+        Number of reason slots, 0 to :data:`~churnml.config.MAX_TOP_K` (0: no columns).
     groups : mapping feature -> group, optional
         Default :func:`default_groups` (``win_orders_7d``, ``win_orders_30d`` -> ``win_orders``).
         When given, unmapped features are their own group (``{}``: no grouping).
@@ -271,8 +272,9 @@ def reason_codes(
         ``reason_i_value`` (its value as text), ``reason_i_contribution``
         (log-odds, the group sum) and ``reason_i_text`` (a plain sentence).
     """
-    if not isinstance(top_k, int | np.integer) or top_k < 1:
-        raise ConfigError(f"reason_codes: top_k must be a positive integer, got {top_k!r}")
+    if not isinstance(top_k, int | np.integer) or not 0 <= top_k <= MAX_TOP_K:
+        raise ConfigError(f"reason_codes: top_k must be a whole number from 0 (no reasons) to {MAX_TOP_K}, as "
+                          f"scoring.top_k, got {top_k!r}")
     _check_same_rows(contrib, X, "reason_codes")
     new = {f: v for f, v in (unseen or {}).items() if f in X.columns and v.notna().any()}
     if new:  # the value as written, for the sentence

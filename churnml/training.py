@@ -42,10 +42,28 @@ def _steps(total: int) -> tqdm:
 def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = None) -> TrainResult:
     """Build the training table, fit the model, compare it with the baselines.
 
-    ``data`` reuses an already built training table (e.g. after tuning).
     The metrics of the model and the baselines are
     :func:`churnml.evaluate.classification_report` with
     ``evaluation.top_fraction`` (adding e.g. ``lift_top_20pct`` at 0.2).
+
+    Parameters
+    ----------
+    tables : Tables or dict of str to DataFrame
+        The canonical tables (:func:`churnml.io.load_tables`, or frames read with
+        :func:`churnml.io.read_table`); None only with ``data``.
+    cfg : Config
+        Every section but ``tracking`` is read (time model, features, model,
+        evaluation, seed; ``data.end``).
+    data : TrainingData, optional
+        An already built training table (e.g. after tuning), used instead of
+        building one from ``tables``.
+
+    Returns
+    -------
+    TrainResult
+        The training table, the fitted model (its ``extra_`` holds what scoring
+        needs: :func:`model_extra`), each model's test probabilities and
+        metrics, the backtest, the profit curve and the SHAP drivers.
 
     Raises
     ------

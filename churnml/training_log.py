@@ -159,11 +159,28 @@ def prediction_table(result: TrainResult, cfg: Config) -> pd.DataFrame:
 
 
 def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: object | None = None) -> Promotion | None:
-    """Log parameters, metrics, artifacts, the dataset and the model into ``run``.
+    """Log parameters, metrics, artifacts, the datasets and the model into ``run``.
 
-    With ``tables`` (the tables the model was trained on), the HTML retention
-    report with this model's section is logged as ``report/retention_report.html``.
+    Parameters
+    ----------
+    result : TrainResult
+        From :func:`churnml.training.fit_and_evaluate`.
+    cfg : Config
+        The config it was trained with (``tracking`` decides the registration).
+    run : RunLogger
+        The active run: ``with churnml.tracking.start_run(uri, experiment) as run:``.
+    tables : Tables or dict, optional
+        The tables the model was trained on: with them, each is logged as an
+        input dataset (its digest), the champion can be re-scored on them, and
+        the HTML retention report with this model's section is logged as
+        ``report/retention_report.html``.
+
+    Returns
+    -------
+    Promotion or None
+        What became of the registered version (None when not registered).
     """
+    tables = as_tables(tables) if tables is not None else None
     d = result.data
     run.tags({
         "dataset": data_source(cfg, result), "regime": cfg.time.regime,
@@ -195,9 +212,8 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{data_source(cfg, result)}-training", context="training")
-    given = as_tables(tables) if tables is not None else None
-    for name in TABLE_SPECS if given is not None else ():  # what was read, by content: same rows, same digest
-        read = getattr(given, name, None)
+    for name in TABLE_SPECS if tables is not None else ():  # what was read, by content: same rows, same digest
+        read = getattr(tables, name, None)
         if isinstance(read, pd.DataFrame | ParquetSource):
             src = cfg.data.tables.get(name) if cfg.data.source == "files" else None
             run.dataset(read, name=name, context="input", path=src.path if src else None)

@@ -48,6 +48,9 @@ def test_a_misnamed_table_a_stray_second_argument_or_a_policy_typo_is_a_clear_er
                                           r"argument \(e.g. freq='Q'\)"):
         retention_kpis(tx, "Q")  # type: ignore[arg-type]
     assert retention_kpis(tx, freq="Q")["period"].tolist() == ["2024Q1", "2024Q2"]
+    with pytest.raises(SchemaError, match=r"the spine needs the columns customer_id and cutoff .* it has no "
+                                          r"\['cutoff'\]"):
+        compute_features({"transactions": tx}, pd.DataFrame({"customer_id": ["A"]}), plan_features(tx, "2024-03-01"))
     with pytest.raises(ConfigError, match=r"read_table\('transactions'\): unknown argument\(s\) \['end'\]; the read "
                                           r"policy takes \['returns', 'duplicates', 'timezone', 'data_end'\]"):
         read_table("transactions", tx, end="2024-05-01")

@@ -252,8 +252,11 @@ def test_reason_codes_use_a_custom_describe_when_it_answers() -> None:
 
 
 def test_reason_codes_reject_bad_top_k_and_foreign_rows() -> None:
-    with pytest.raises(ConfigError, match="top_k"):
-        _reasons(top_k=0)
+    for bad in (-1, 11, 2.5):  # 0 to 10, as scoring.top_k and the served model's top_k
+        with pytest.raises(ConfigError, match=r"top_k must be a whole number from 0 \(no reasons\) to 10"):
+            _reasons(top_k=bad)
+    none = _reasons(top_k=0)
+    assert list(none.columns) == [] and none.index.equals(FEATURES.index)
     contrib = Contributions(pd.DataFrame(PHI, index=FEATURES.index, columns=FEATURES.columns), 0.0)
     with pytest.raises(SchemaError, match="different indexes"):
         reason_codes(contrib, FEATURES.reset_index(drop=True))

@@ -141,6 +141,10 @@ def _spine_cutoffs(spine: pd.DataFrame) -> pd.DataFrame:
     ``time < cutoff`` only for a midnight cutoff, so any other time of day is
     an error here, as it is for one cutoff (:func:`churnml.windows.to_cutoff`).
     """
+    missing = [c for c in ("customer_id", "cutoff") if c not in getattr(spine, "columns", [])]
+    if missing:
+        raise SchemaError(f"the spine needs the columns customer_id and cutoff (one row per customer and cutoff, "
+                          f"e.g. from churnml.labels.population or make_labels); it has no {missing}", table="spine")
     cut, bad = cutoff_column(spine["cutoff"])
     if bad.any():
         rows = spine.loc[bad, ["customer_id", "cutoff"]].head(5)
