@@ -14,8 +14,9 @@ and an export that changed by one value shows another.
   nanoseconds instead of microseconds) give another digest, and pandas hashes
   an ``object`` column through the values' text, so ``1`` and ``'1'`` there
   are one value. churnml's canonical tables have one dtype per column.
-* A :class:`~churnml.engine.ParquetSource` is not read for this: its digest
-  covers its files' paths, sizes and modification times (a copy of the same
+* A :class:`~churnml.engine.ParquetSource`, or a file path (Spark's tables,
+  read by Spark from the configured files), is not read for this: its digest
+  covers the files' paths, sizes and modification times (a copy of the same
   files gets another digest).
 
 Rows are hashed in chunks of :data:`CHUNK_ROWS`, which bounds the memory of the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -72,17 +74,17 @@ def _frame_digest(frame: pd.DataFrame) -> str:
     return _hexdigest([*described, str(len(ordered)).encode(), total.to_bytes(8, "little")])
 
 
-def _files_digest(source: ParquetSource) -> str:
+def _files_digest(source: ParquetSource | list[str]) -> str:
     with duckdb.connect() as con:
         state = files_state(con, source) or ()  # None: a file vanished (the features' check names it)
     parts = [f"{name}|{size}|{mtime}".encode() for name, size, mtime in state]
-    if source.select is not None:
+    if isinstance(source, ParquetSource) and source.select is not None:
         parts.append(",".join(source.select).encode())
     return _hexdigest(parts)
 
 
-def fingerprint(table: pd.DataFrame | ParquetSource) -> Fingerprint:
-    """The digest of a frame's rows, or of a Parquet source's files.
+def fingerprint(table: pd.DataFrame | ParquetSource | str | Path) -> Fingerprint:
+    """The digest of a frame's rows, or of the files of a Parquet source or of a path (a glob pattern too).
 
     Examples
     --------
@@ -94,6 +96,8 @@ def fingerprint(table: pd.DataFrame | ParquetSource) -> Fingerprint:
     """
     if isinstance(table, ParquetSource):
         return Fingerprint(_files_digest(table), "files")
+    if isinstance(table, str | Path):
+        return Fingerprint(_files_digest([str(table)]), "files")
     return Fingerprint(_frame_digest(table), "rows", len(table))
 
 

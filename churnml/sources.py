@@ -98,14 +98,16 @@ _FIX_TYPE = (
 _passed: set[tuple[str, str, tuple[tuple[str, int, int], ...]]] = set()
 
 
-def files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource) -> tuple[tuple[str, int, int], ...] | None:
-    """Each file of ``source`` with its size and modification time; None when one cannot be seen.
+def files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource | Sequence[str]
+                ) -> tuple[tuple[str, int, int], ...] | None:
+    """Each file of ``source`` (or of these paths and patterns) with its size and modification time; None when
+    one cannot be seen.
 
     Patterns are expanded by DuckDB's own ``glob``, so the files are the ones
     DuckDB reads (``**`` included).
     """
     out: list[tuple[str, int, int]] = []
-    for pattern in source._paths():
+    for pattern in source._paths() if isinstance(source, ParquetSource) else source:
         names = [str(r[0]) for r in con.execute("SELECT file FROM glob(?) ORDER BY file", [pattern]).fetchall()]
         if not names:
             return None

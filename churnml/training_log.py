@@ -173,7 +173,8 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         The tables the model was trained on: with them, each is logged as an
         input dataset (its digest), the champion can be re-scored on them, and
         the HTML retention report with this model's section is logged as
-        ``report/retention_report.html``.
+        ``report/retention_report.html``. Without them (Spark), the configured
+        files of ``data.source: files`` are logged, fingerprinted by their files.
 
     Returns
     -------
@@ -212,11 +213,11 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{data_source(cfg, result)}-training", context="training")
-    for name in TABLE_SPECS if tables is not None else ():  # what was read, by content: same rows, same digest
-        read = getattr(tables, name, None)
-        if isinstance(read, pd.DataFrame | ParquetSource):
-            src = cfg.data.tables.get(name) if cfg.data.source == "files" else None
-            run.dataset(read, name=name, context="input", path=src.path if src else None)
+    files = cfg.data.tables if cfg.data.source == "files" else {}
+    for name in TABLE_SPECS:  # what was read: by content (same rows, same digest), else by the files read
+        read = getattr(tables, name, None) if tables is not None else files[name].path if name in files else None
+        if isinstance(read, pd.DataFrame | ParquetSource | str):
+            run.dataset(read, name=name, context="input", path=files[name].path if name in files else None)
     promotion = _log_model(result, cfg, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         alias = "champion" if promotion.champion else "challenger" if promotion.challenger else "none"

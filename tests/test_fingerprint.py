@@ -61,6 +61,7 @@ def test_a_parquet_source_is_fingerprinted_by_its_files_without_reading_them(tmp
     assert first.covers == "files" and first.rows is None
     assert fingerprint(ParquetSource(str(path))) == first
     assert fingerprint(ParquetSource(str(path))[["customer_id", "amount"]]).digest != first.digest
+    assert fingerprint(str(path)) == first  # a path: its files, as a ParquetSource of it (Spark's tables)
     TX.iloc[:2].to_parquet(path)
     os.utime(path, ns=(1, 1))  # another size and time: another digest
     assert fingerprint(ParquetSource(str(path))).digest != first.digest

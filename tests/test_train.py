@@ -199,6 +199,31 @@ def test_a_run_on_files_logs_each_tables_path(cfg, tables):
     assert not [k for k in run_params(cfg, result) if k.startswith("data_path_")]  # synthetic: no files
 
 
+def test_without_tables_a_run_on_files_logs_each_configured_file_by_its_files(cfg, tables, tmp_path):
+    import mlflow
+
+    from churnml.fingerprint import fingerprint
+    from churnml.tracking import start_run
+    from churnml.training import log_training
+
+    result = fit_and_evaluate(tables, cfg)
+    tables.transactions.to_parquet(tmp_path / "tx.parquet")
+    tables.events.to_parquet(tmp_path / "events.parquet")
+    on_files = cfg.model_copy(deep=True)
+    on_files.data = load_config(None, ["data.source=files", f"data.tables.transactions.path={tmp_path / 'tx.parquet'}",
+                                       f"data.tables.events.path={tmp_path / 'events.parquet'}"]).data
+    on_files.tracking.register_model = False
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    with start_run(uri, "files") as run:
+        log_training(result, on_files, run)  # no tables: as the Spark path logs
+    logged = {d.dataset.name: d.dataset for d in mlflow.MlflowClient(uri).get_run(run.run_id).inputs.dataset_inputs}
+    assert set(logged) == {"synthetic-training", "transactions", "events"}
+    for name in ("transactions", "events"):
+        assert logged[name].digest == fingerprint(str(tmp_path / f"{name if name == 'events' else 'tx'}.parquet")).digest
+        assert json.loads(logged[name].profile) == {"digest_of": "files"}
+        assert json.loads(logged[name].source)["uri"] == str(tmp_path / f"{name if name == 'events' else 'tx'}.parquet")
+
+
 def test_the_logged_model_records_how_its_training_tables_were_read(trained, cfg):
     from churnml.scoring import load_churn_model
 
