@@ -121,8 +121,8 @@ def missing_mask(col: pd.Series) -> np.ndarray:
 
 # --------------------------------------------------------------------------- times
 def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fmt: str | None = None,
-                  dayfirst: bool | None = None) -> pd.Series:
-    parsed = _parse_times(col, fmt, dayfirst)
+                  dayfirst: bool | None = None, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    parsed = _parse_times(col, fmt, dayfirst, decimal, thousands)
     values, aware = parsed.values, parsed.aware
     missing = missing_mask(col)
     nat = np.isnat(values)
@@ -207,7 +207,11 @@ def _hhmm(minutes: int) -> str:
 
 
 def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, parsed: ParsedTimes) -> None:
-    if parsed.given and parsed.fmt is not None:
+    if parsed.given and parsed.fmt in NUMBER_FORMATS:
+        rep.add(name, date_format_rule(parsed.fmt), bad, col,
+                note=f"; read as {NUMBER_FORMATS[parsed.fmt]}, they are not numbers, or too far from today to be "
+                     "times (epoch_seconds are about 1e9, epoch_milliseconds about 1e12, excel_serial 61 to 1e5)")
+    elif parsed.given and parsed.fmt is not None:
         rep.add(name, date_format_rule(parsed.fmt), bad, col)
     elif parsed.fmt is not None:
         rep.add(name, UNPARSEABLE_TIME, bad, col,
@@ -341,7 +345,8 @@ def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
             continue
         col = raw[c.name]
         if c.kind in ("time", "date"):
-            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz, formats.get(c.name), dayfirst)
+            out[c.name] = _convert_time(rep, c.name, col, c.kind, tz, formats.get(c.name), dayfirst, decimal,
+                                        thousands)
         elif c.kind == "id":
             out[c.name] = _convert_id(rep, c.name, col)
         elif c.kind in ("float", "int"):

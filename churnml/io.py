@@ -161,6 +161,11 @@ def read_table(
         The table has no rows.
     """
     spec = spec_for(table)
+    unknown = sorted(set(validate_kwargs) - {*_POLICY_KEYWORDS, *_DATE_OPTIONS})
+    if unknown:  # before a large file is read
+        raise ConfigError(f"read_table({table!r}): unknown argument(s) {unknown}; it takes the read policy "
+                          f"{list(_POLICY_KEYWORDS)} (the config's data.end is data_end here) and "
+                          f"{list(_DATE_OPTIONS)}")
     mapping = dict(columns or {})
     _check_mapping(spec, mapping)
     opts = dict(read_options or {})
@@ -180,10 +185,6 @@ def read_table(
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
-    unknown = sorted(set(validate_kwargs) - set(_POLICY_KEYWORDS))
-    if unknown:
-        raise ConfigError(f"read_table({table!r}): unknown argument(s) {unknown}; the read policy takes "
-                          f"{list(_POLICY_KEYWORDS)} (the config's data.end is data_end here)")
     out = validate_table(table, raw, source=name, **dates, **validate_kwargs)
     out.attrs[READ_ATTR] = {"source": "files", **{k: str(validate_kwargs.get(k, d)) for k, d in
                                                   (("returns", "error"), ("duplicates", "error"),
@@ -195,7 +196,10 @@ def read_table(
 _POLICY_KEYWORDS = ("returns", "duplicates", "timezone", "data_end")
 #: The key of a table frame's ``attrs`` where :func:`read_table` and :func:`load_tables` record where it came
 #: from (``source``: ``files``, ``cdnow`` or ``synthetic``) and how it was read (``returns``, ``duplicates``,
-#: ``timezone``): what a model trained on it records (:func:`data_origin`).
+#: ``timezone``): what a model trained on it records (:func:`data_origin`). pandas keeps ``attrs`` through
+#: filters, copies and ``assign``, so it says how the table was read, not what was done to it since (returns
+#: dropped by hand after ``returns="keep"`` still read ``keep``); a merge or a concat of frames read otherwise
+#: drops it (then the config's policy is recorded, with a warning). :func:`write_frame` does not write it.
 READ_ATTR = "churnml_read"
 
 

@@ -98,7 +98,11 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, 
     fmt = file_format(target)
     with _atomic(target, overwrite) as tmp:
         if fmt == "parquet":
-            df.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
+            # without pandas' attrs (pandas keeps them in the file): a frame's record of where it was read from
+            # (churnml.io.READ_ATTR) is not the written file's; read_table marks the file when it reads it
+            bare = df.copy(deep=False)
+            bare.attrs = {}
+            bare.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
         else:
             df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
     log.info("wrote %s rows to %s", len(df), target)

@@ -317,8 +317,8 @@ def make_labels(
     horizon_days : int or sequence of int, optional
         Overrides ``time.horizon_days`` (one for all cutoffs or one per cutoff).
     data_end : date-like, optional
-        The data's exclusive end; default the day after the last transaction,
-        in both regimes (as training reads it).
+        The data's exclusive end; default ``data.end`` of a whole config, else
+        the day after the last transaction, in both regimes (as training reads it).
     immature : {"error", "keep"}
         As in :func:`noncontractual_labels`.
 
@@ -327,7 +327,9 @@ def make_labels(
     DataFrame
         ``customer_id``, ``cutoff``, ``churned`` (int8), sorted by cutoff then customer.
     """
-    time = time.time if isinstance(time, Config) else time
+    if isinstance(time, Config):  # the whole config: its declared data end too, as training reads it
+        data_end = time.data.end if data_end is None else data_end
+        time = time.time
     tables = as_tables(tables)
     horizon = time.horizon_days if horizon_days is None else horizon_days
     tx = getattr(tables, "transactions", None)

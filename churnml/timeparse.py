@@ -119,13 +119,21 @@ _FIRST_TRUE_SERIAL = 61
 _MAX_MICROS = 1e16
 
 
-def _parse_numbers(col: pd.Series, fmt: str) -> ParsedTimes:
+def _parse_numbers(col: pd.Series, fmt: str, decimal: str = ".", thousands: str | None = None) -> ParsedTimes:
     """Times written as numbers (:data:`NUMBER_FORMATS`): epoch times are instants (``aware``, UTC), serial
-    days wall-clock times; a value that is not a number, or out of range, is NaT."""
-    text = col if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype) else _as_text(col)
+    days wall-clock times (to the millisecond, a spreadsheet's precision); a value that is not a number, or out
+    of range, is NaT. Text is read with the file's ``decimal`` and ``thousands`` marks."""
+    if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
+        text = col
+    else:
+        text = _as_text(col)
+        if thousands:
+            text = text.str.replace(thousands, "", regex=False)
+        if decimal != ".":
+            text = text.str.replace(decimal, ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     per, origin = _NUMBER_UNITS[fmt]
-    micros = np.round(numbers * per)
+    micros = np.round(numbers * per / 1e3) * 1e3 if fmt == "excel_serial" else np.round(numbers * per)
     ok = np.isfinite(micros) & (np.abs(micros) < _MAX_MICROS)
     if fmt == "excel_serial":
         ok &= numbers >= _FIRST_TRUE_SERIAL
@@ -135,7 +143,8 @@ def _parse_numbers(col: pd.Series, fmt: str) -> ParsedTimes:
     return ParsedTimes(values, aware, fmt, True, by_format=int(ok.sum()))
 
 
-def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None = None) -> ParsedTimes:
+def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None = None, decimal: str = ".",
+                 thousands: str | None = None) -> ParsedTimes:
     """Parse a raw time column once (see :class:`churnml.dateformat.ParsedTimes`).
 
     Datetime columns are taken as they are (aware ones converted to UTC); text
@@ -144,7 +153,7 @@ def _parse_times(col: pd.Series, fmt: str | None = None, dayfirst: bool | None =
     them) are read as such.
     """
     if fmt in NUMBER_FORMATS and not ptypes.is_datetime64_any_dtype(col.dtype):
-        return _parse_numbers(col, fmt)
+        return _parse_numbers(col, fmt, decimal, thousands)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         utc = col.dt.tz_convert("UTC").dt.tz_localize(None)
         return ParsedTimes(utc.to_numpy().astype("datetime64[us]"), col.notna().to_numpy())

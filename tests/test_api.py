@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import load_config
-from churnml.errors import ConfigError, SchemaError
+from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.features import compute_features, plan_features
 from churnml.io import Tables, read_table
 from churnml.labels import make_labels, noncontractual_labels, population
@@ -30,6 +30,11 @@ def test_a_dict_of_tables_one_cutoff_as_text_and_the_whole_config_are_taken_as_t
                 pd.testing.assert_frame_equal(make_labels(tables, cutoffs, time), expected)
                 pd.testing.assert_frame_equal(population(tables, cutoffs, time), expected[["customer_id", "cutoff"]])
     pd.testing.assert_frame_equal(noncontractual_labels(tx, pd.Timestamp("2024-03-01"), 30), expected)
+    # a whole config brings its data.end: the window of 03-20 (30 days, to 04-19) ends after a declared end of 04-15
+    ended = load_config(None, ["time.horizon_days=30", "data.end=2024-04-15"])
+    with pytest.raises(DataWindowError, match="2024-04-15"):
+        make_labels(tx, "2024-03-20", ended)
+    assert len(make_labels(tx, "2024-03-20", ended.time)) == 4  # the section alone: the data's own end (04-26)
     # a whole config gives plan_features its features section and its horizon (the btyd family needs one)
     plan = plan_features({"transactions": tx}, "2024-03-01", CFG)
     assert plan == plan_features(Tables(transactions=tx), ["2024-03-01"], CFG.features, horizon_days=30)
@@ -44,6 +49,8 @@ def test_a_misnamed_table_a_stray_second_argument_or_a_policy_typo_is_a_clear_er
     with pytest.raises(SchemaError, match=r"unknown table name\(s\) \['transaction'\]; the tables are "
                                           r"\['transactions', 'events'"):
         make_labels({"transaction": tx}, "2024-03-01", CFG)
+    with pytest.raises(SchemaError, match=r"unknown table name\(s\) \['survey'\]"):
+        retention_kpis({"transactions": tx, "survey": tx})
     with pytest.raises(ConfigError, match=r"cfg must be a churnml Config .* got str 'Q'; the period is the freq= "
                                           r"argument \(e.g. freq='Q'\)"):
         retention_kpis(tx, "Q")  # type: ignore[arg-type]
@@ -51,8 +58,8 @@ def test_a_misnamed_table_a_stray_second_argument_or_a_policy_typo_is_a_clear_er
     with pytest.raises(SchemaError, match=r"the spine needs the columns customer_id and cutoff .* it has no "
                                           r"\['cutoff'\]"):
         compute_features({"transactions": tx}, pd.DataFrame({"customer_id": ["A"]}), plan_features(tx, "2024-03-01"))
-    with pytest.raises(ConfigError, match=r"read_table\('transactions'\): unknown argument\(s\) \['end'\]; the read "
-                                          r"policy takes \['returns', 'duplicates', 'timezone', 'data_end'\]"):
+    with pytest.raises(ConfigError, match=r"read_table\('transactions'\): unknown argument\(s\) \['end'\]; it takes the "
+                                          r"read policy \['returns', 'duplicates', 'timezone', 'data_end'\]"):
         read_table("transactions", tx, end="2024-05-01")
 
 

@@ -328,9 +328,17 @@ def test_times_written_as_numbers_are_read_with_a_number_format_and_otherwise_re
         read_table("transactions", path)
     serial = read_table("transactions", path, read_options={"date_format": "excel_serial"}, timezone="Europe/Berlin")
     assert serial["timestamp"].tolist() == [pd.Timestamp("2023-03-15 12:00"), pd.Timestamp("2023-03-16")]  # as written
+    # decimal commas, as a spreadsheet in such a locale writes serial days; to the millisecond (8:00, not 07:59:59.999997)
+    path.write_text("customer_id;timestamp;amount\nA;45000,3333333333;1,5\n", encoding="utf-8")
+    comma = read_table("transactions", path, read_options={"sep": ";", "decimal": ",", "date_format": "excel_serial"})
+    assert comma["timestamp"].tolist() == [pd.Timestamp("2023-03-15 08:00")] and comma["amount"].tolist() == [1.5]
+    # date_format as an argument, as read_options take it
+    path.write_text("customer_id,timestamp,amount\nA,1700000000,10\n", encoding="utf-8")
+    assert read_table("transactions", path, date_format="epoch_seconds")["timestamp"].tolist() == [
+        pd.Timestamp("2023-11-14 22:13:20")]
     path.write_text("customer_id,timestamp,amount\nA,1700000000,10\nB,soon,5\nC,60,1\n", encoding="utf-8")
     with pytest.raises(SchemaError, match=r"1 timestamp not in read_options.date_format 'epoch_seconds' at data row 2 "
-                       r"of \S*tx.csv \(e.g. 'soon'\)"):
+                       r"of \S*tx.csv \(e.g. 'soon'\); read as seconds since 1970-01-01 UTC, they are not numbers"):
         read_table("transactions", path, read_options={"date_format": "epoch_seconds"})
     with pytest.raises(SchemaError, match=r"3 timestamps not in read_options.date_format 'excel_serial' at data rows "
                        r"1, 2, 3"):  # 1700000000 days is no date; serial 60 is the spreadsheet's 29 February 1900

@@ -186,8 +186,11 @@ def test_survey_and_ticket_rows_outside_the_reported_periods_are_named_not_dropp
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
         retention_kpis({"transactions": tx, "surveys": surveys.iloc[[1]]})
-        # A's January answer is inside the data, left out by an asked start: said at INFO only
+        # A's January answer is inside the data, left out by an asked start: said at INFO only, even beside
+        # an answer before the data that the asked periods hold anyway
         retention_kpis({"transactions": tx, "surveys": surveys.iloc[[1]]}, start="2024-02-01")
+        early = surveys.iloc[[0, 1]].assign(timestamp=ts(["2024-01-02", "2024-01-10"]))  # 01-02: before the data
+        retention_kpis({"transactions": tx, "surveys": early}, end="2024-01-06")  # 01-10 left out by the end
     assert caplog.records == []
 
 
@@ -289,6 +292,8 @@ def test_cac_fcr_referral_and_loyalty_match_the_hand_computed_values(tx: pd.Data
     tables["tickets"] = tables["tickets"].assign(resolved_at=ts([None, "2024-01-14", None]))
     with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
         assert col(retention_kpis(tables), "fcr") == [0.0, None, None, None]
+    repeated = tables["tickets"].set_axis([0, 0, 1])  # an index with repeated labels (a concat): the same FCR
+    assert col(retention_kpis({**tables, "tickets": repeated}), "fcr") == [0.0, None, None, None]
     assert ("table 'tickets': 1 ticket(s) have first_contact_resolved=true and no resolved_at (still open), e.g. "
             "customers A opened at 2024-01-02 00:00:00; FCR counts them as not resolved in the first contact. Fix: "
             "fill in resolved_at (the moment of that first contact), or the flag false") in caplog.text

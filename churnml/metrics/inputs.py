@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from churnml.config import Config, MetricsConfig, TimeConfig
-from churnml.engine import in_memory
+from churnml.engine import as_tables, in_memory
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.sources import check_sources
 
@@ -37,8 +37,8 @@ def table_of(tables: TablesLike, name: str) -> pd.DataFrame | None:
     """
     if isinstance(tables, pd.DataFrame):
         found = tables if name == "transactions" else None
-    elif isinstance(tables, Mapping):
-        found = tables.get(name)
+    elif isinstance(tables, Mapping):  # a misnamed key ('transaction') is refused, as everywhere
+        found = getattr(as_tables(tables), name, None)
     else:
         found = getattr(tables, name, None)
     if found is None:

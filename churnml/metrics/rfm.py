@@ -123,8 +123,9 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
         Canonical transactions (customer_id, timestamp, amount).
     cutoff : date-like
         Required. Only rows with ``timestamp < cutoff`` are used: a date (its
-        midnight) or a date and time of the data's calendar (``data.timezone``),
-        without a UTC offset (refused: the times are that zone's wall-clock times).
+        midnight) or a date and time of the data's calendar (``data.timezone``);
+        a non-zero UTC offset is refused (the times are that zone's wall-clock
+        times), as for a cutoff of the labels.
         The recency is measured from it in fractional days.
     bins : int
         Number of score levels (2-10); 5 gives quintile scores.

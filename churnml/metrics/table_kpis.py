@@ -70,7 +70,8 @@ def _bucket(frame: pd.DataFrame, column: str, ctx: PeriodContext, table: str, me
     if outside:
         lo, hi = ctx.grid["start"].iloc[0], ctx.grid["end"].iloc[-1]
         first = ctx.data_start if ctx.data_start is not None else lo
-        if not ((times < first) | (times >= ctx.data_end)).any():  # left out by metrics.start / end only
+        left = (times < lo) | (times >= hi)
+        if not (left & ((times < first) | (times >= ctx.data_end))).any():  # left out by metrics.start / end only
             log.info("table '%s': %d of %d rows (%s) fall outside the reported periods %s .. %s (metrics.start "
                      "/ metrics.end); they count in no period's %s", table, outside, len(frame), column,
                      ctx.grid["period"].iloc[0], ctx.grid["period"].iloc[-1], metrics)
@@ -190,10 +191,10 @@ def fcr_kpi(tickets: pd.DataFrame, ctx: PeriodContext) -> Result:
                     "contact. Fix: fill in resolved_at (the moment of that first contact), or the flag false",
                     int(claimed.sum()), ", ".join(tickets.loc[claimed, "customer_id"].astype("str").head(3)),
                     ", ".join(str(t) for t in tickets.loc[claimed, "opened_at"].head(3)))
-    known = tickets.loc[flag.notna() | still_open]
+    ok = flag.fillna(False).astype(bool) & ~still_open
+    known = tickets.assign(ok=ok).loc[flag.notna() | still_open]
     rows = _bucket(known, "opened_at", ctx, "tickets", "FCR")
-    ok = rows["first_contact_resolved"].fillna(False).astype(bool) & ~still_open.loc[rows.index]
-    counts = rows.assign(ok=ok).groupby("period").agg(
+    counts = rows.groupby("period").agg(
         resolved=("ok", "sum"), tickets=("ok", "size")
     )
     counts = counts.reindex(out.index, fill_value=0)
