@@ -17,6 +17,7 @@ import contextlib
 import difflib
 import gzip
 import importlib
+import inspect
 import logging
 import re
 from collections.abc import Mapping
@@ -186,9 +187,9 @@ def read_table(
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
     out = validate_table(table, raw, source=name, **dates, **validate_kwargs)
-    out.attrs[READ_ATTR] = {"source": "files", **{k: str(validate_kwargs.get(k, d)) for k, d in
-                                                  (("returns", "error"), ("duplicates", "error"),
-                                                   ("timezone", "UTC"))}}
+    policy = inspect.signature(validate_table).parameters  # its defaults, for the keywords not given
+    out.attrs[READ_ATTR] = {"source": "files", **{k: str(validate_kwargs.get(k, policy[k].default))
+                                                  for k in ("returns", "duplicates", "timezone")}}
     return out
 
 
@@ -221,7 +222,7 @@ def data_origin(tables: object | None, data: DataConfig) -> tuple[str, dict[str,
                 "they are recorded as data.source=files read with data.returns=%s, data.duplicates=%s, "
                 "data.timezone=%s; read them with churnml.io.read_table to record how they were read",
                 data.source, data.returns, data.duplicates, data.timezone)
-    return "files", {"returns": data.returns, "duplicates": data.duplicates, "timezone": data.timezone}
+    return "files", read_policy(data.model_copy(update={"source": "files"}))
 
 
 def _date_options(spec: TableSpec, mapping: dict[str, str], opts: dict[str, Any],

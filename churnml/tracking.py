@@ -234,18 +234,18 @@ class RunLogger:
         """
         import mlflow
 
-        print_ = fingerprint(table)
+        found = fingerprint(table)
         schema = None
-        profile: dict[str, Any] = {"digest_of": print_.covers}
+        profile: dict[str, Any] = {"digest_of": found.covers}
         if isinstance(table, pd.DataFrame):
             from mlflow.types.schema import ColSpec, Schema
 
             kinds = column_kinds(table)  # MLflow refuses an empty schema: a frame without columns has none
             schema = Schema([ColSpec(kind, col, required=req) for col, kind, req in kinds]) if kinds else None
             profile.update(num_rows=len(table), num_elements=int(table.size))
-        mlflow.log_input(_table_dataset(_dataset_source(path), name, print_.digest, schema, profile),
+        mlflow.log_input(_table_dataset(_dataset_source(path), name, found.digest, schema, profile),
                          context=context)
-        return print_.digest
+        return found.digest
 
 
 def _dataset_source(path: str | None) -> Any:

@@ -77,8 +77,8 @@ def _bucket(frame: pd.DataFrame, column: str, ctx: PeriodContext, table: str, me
                      ctx.grid["period"].iloc[0], ctx.grid["period"].iloc[-1], metrics)
             return rows
         before = int((times < lo).sum())
-        shown = ("; e.g. customers " + ", ".join(frame.loc[(times < lo) | (times >= hi), "customer_id"]
-                                                  .astype("str").head(3)) if "customer_id" in frame else "")
+        shown = ("; e.g. customers " + ", ".join(frame.loc[left, "customer_id"].astype("str").head(3))
+                 if "customer_id" in frame else "")
         log.warning(
             "table '%s': %d of %d rows (%s) fall outside the reported periods %s .. %s (%s to %s, exclusive) and "
             "count in no period's %s (%d before, %d at or after%s). The periods run from metrics.start (default: "
