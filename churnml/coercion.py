@@ -50,7 +50,14 @@ from churnml.rules import (
     scale_text,
 )
 from churnml.schema import TableSpec
-from churnml.timeparse import _as_text, _localize, _offset_minutes, _parse_times, _zone_minutes
+from churnml.timeparse import (
+    _as_numbers,
+    _as_text,
+    _localize,
+    _offset_minutes,
+    _parse_times,
+    _zone_minutes,
+)
 
 __all__ = [
     "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER",
@@ -222,8 +229,8 @@ def _add_unparseable(rep: Report, name: str, col: pd.Series, bad: np.ndarray, pa
 
 def _number_hint(col: pd.Series, bad: np.ndarray) -> str:
     """For unparseable times that are all numbers: which of :data:`NUMBER_FORMATS` their size suggests."""
-    numbers = pd.to_numeric(_as_text(col[bad]), errors="coerce")
-    if numbers.isna().any():
+    numbers = _as_numbers(col[bad])
+    if np.isnan(numbers).any():
         return ""
     lo, hi = float(numbers.min()), float(numbers.max())
     for fmt, (low, high) in (("epoch_seconds", (1e8, 1e10)), ("epoch_milliseconds", (1e11, 1e13)),

@@ -119,10 +119,8 @@ _FIRST_TRUE_SERIAL = 61
 _MAX_MICROS = 1e16
 
 
-def _parse_numbers(col: pd.Series, fmt: str, decimal: str = ".", thousands: str | None = None) -> ParsedTimes:
-    """Times written as numbers (:data:`NUMBER_FORMATS`): epoch times are instants (``aware``, UTC), serial
-    days wall-clock times (to the millisecond, a spreadsheet's precision); a value that is not a number, or out
-    of range, is NaT. Text is read with the file's ``decimal`` and ``thousands`` marks."""
+def _as_numbers(col: pd.Series, decimal: str = ".", thousands: str | None = None) -> np.ndarray:
+    """A raw column as float64 numbers (NaN where a value is not one); text read with the file's marks."""
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
         text = col
     else:
@@ -131,7 +129,14 @@ def _parse_numbers(col: pd.Series, fmt: str, decimal: str = ".", thousands: str 
             text = text.str.replace(thousands, "", regex=False)
         if decimal != ".":
             text = text.str.replace(decimal, ".", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _parse_numbers(col: pd.Series, fmt: str, decimal: str = ".", thousands: str | None = None) -> ParsedTimes:
+    """Times written as numbers (:data:`NUMBER_FORMATS`): epoch times are instants (``aware``, UTC), serial
+    days wall-clock times (to the millisecond, a spreadsheet's precision); a value that is not a number, or out
+    of range, is NaT. Text is read with the file's ``decimal`` and ``thousands`` marks."""
+    numbers = _as_numbers(col, decimal, thousands)
     per, origin = _NUMBER_UNITS[fmt]
     micros = np.round(numbers * per / 1e3) * 1e3 if fmt == "excel_serial" else np.round(numbers * per)
     ok = np.isfinite(micros) & (np.abs(micros) < _MAX_MICROS)

@@ -29,6 +29,7 @@ __all__ = [
     "LabelWindow",
     "age_days_sql",
     "cutoff_column",
+    "cutoff_list",
     "history_mask",
     "history_sql",
     "in_window_mask",
@@ -39,6 +40,7 @@ __all__ = [
     "rolling_cutoffs",
     "stale_cutoff_text",
     "to_cutoff",
+    "to_moment",
     "to_timestamp",
     "year_before",
 ]
@@ -74,20 +76,30 @@ def to_timestamp(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = 
     return ts.as_unit("us")
 
 
+def to_moment(value: str | dt.date | dt.datetime | pd.Timestamp, name: str = "cutoff",
+              day: bool = False) -> pd.Timestamp:
+    """:func:`to_timestamp`, refusing a value with a non-zero UTC offset: the data's times are wall-clock
+    times of ``data.timezone``, so an offset would be read as UTC's (``+00:00`` is UTC's own calendar).
+
+    ``day``: the value must be a day (a cutoff), and the fix says to give the date alone.
+    """
+    ts = to_timestamp(value, name)
+    given = pd.Timestamp(value)
+    if given.tzinfo is not None and given.utcoffset():
+        fix = (f"a {name} is a day of data.timezone's calendar, so give the date alone (e.g. '{given.date()}')"
+               if day else "the data's times are wall-clock times of data.timezone, so give the moment as one of "
+               f"them, without an offset (e.g. '{given.tz_localize(None)}' if that is the time meant there)")
+        raise DataWindowError(f"{name} {value!s} carries a UTC offset; {fix}")
+    return ts
+
+
 def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp:
     """A cutoff: a date-like value that must fall on midnight (of ``data.timezone``'s calendar).
 
     Cutoffs are whole days so that "before the cutoff" means the same on a
     timestamp and on its date, and day differences agree across engines.
     """
-    ts = to_timestamp(value, "cutoff")
-    given = pd.Timestamp(value)
-    offset = given.utcoffset() if given.tzinfo is not None else None
-    if offset:  # a day of the data's calendar has no offset (UTC's, +00:00, is that calendar's when it is UTC)
-        raise DataWindowError(
-            f"cutoff {value!s} carries a UTC offset; a cutoff is a day of data.timezone's calendar, so give the "
-            f"date alone (e.g. '{given.date()}')"
-        )
+    ts = to_moment(value, "cutoff", day=True)
     if ts != ts.normalize():
         raise DataWindowError(
             f"cutoff {ts} is not at midnight; cutoffs are whole days (e.g. '{ts.date()}'), "

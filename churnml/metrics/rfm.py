@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 
 from churnml.engine import in_memory
-from churnml.errors import ConfigError, DataWindowError, EmptyDataError
+from churnml.errors import ConfigError, EmptyDataError
 from churnml.metrics.inputs import purchases
 from churnml.metrics.sums import group_sum
 from churnml.sources import check_sources
-from churnml.windows import history_mask, to_timestamp
+from churnml.windows import history_mask, to_moment
 
 __all__ = ["SEGMENTS", "SEGMENT_MAP", "rfm_scores", "rfm_table", "segment_counts", "segment_of"]
 
@@ -147,12 +147,7 @@ def rfm_table(transactions: pd.DataFrame, cutoff: object, bins: int = 5) -> pd.D
         raise ConfigError(f"rfm bins must be between 2 and 10 (metrics.rfm_bins), got {bins}")
     transactions = in_memory(transactions, "transactions", "the metrics need")
     check_sources({"transactions": transactions})
-    c = to_timestamp(cutoff)  # type: ignore[arg-type]  # its errors name a value that is no date
-    given = pd.Timestamp(cutoff)  # type: ignore[arg-type]
-    if given.tzinfo is not None and given.utcoffset():
-        raise DataWindowError(f"cutoff {cutoff!s} carries a UTC offset; the transactions' times are wall-clock "
-                              "times of data.timezone, so give the moment as one of them, without an offset "
-                              f"(e.g. '{given.tz_localize(None)}' if that is the time meant there)")
+    c = to_moment(cutoff)  # type: ignore[arg-type]  # a time of day is a moment; an offset is refused
     hist = transactions.loc[history_mask(transactions["timestamp"], c)]
     buys = purchases(hist)
     if buys.empty:
