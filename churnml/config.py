@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, StrictBool, field_validator, model_validator
 
@@ -86,6 +86,8 @@ class TimeConfig(StrictSection):
     holdout of the BTYD literature): see ``configs/default.yaml``.
     """
 
+    section: ClassVar[str] = "time"
+
     regime: Literal["noncontractual", "contractual"] = "noncontractual"
     horizon_days: int = Field(273, ge=1, le=MAX_DAYS)
     lead_time_days: int = Field(0, ge=0, le=MAX_DAYS)
@@ -114,6 +116,8 @@ def _all_families() -> list[FamilyName]:
 class FeaturesConfig(StrictSection):
     """Feature families and windows (days)."""
 
+    section: ClassVar[str] = "features"
+
     families: list[FamilyName] = Field(default_factory=_all_families)
     windows: list[int] = Field(default_factory=lambda: [7, 30, 90, 180, 365])
     censored_windows: Literal["drop", "flag"] = "drop"
@@ -136,6 +140,8 @@ class MetricsConfig(StrictSection):
     ``serving_cost_per_year``: what serving one customer costs a year (margin
     CLV); the data does not say them, so without them those columns are n/a.
     """
+
+    section: ClassVar[str] = "metrics"
 
     freq: Literal["M", "Q", "Y"] = "M"
     start: dt.date | None = None
@@ -161,6 +167,8 @@ class ModelConfig(StrictSection):
     ``calibration``: ``sigmoid`` (Platt), ``isotonic`` or ``none``.
     """
 
+    section: ClassVar[str] = "model"
+
     params: dict[str, Any] = Field(default_factory=dict)
     num_boost_round: int = Field(1000, ge=1)
     early_stopping_rounds: int = Field(50, ge=1)
@@ -175,6 +183,8 @@ class EvaluationConfig(StrictSection):
     of its own (``lift_top_20pct`` and ``precision_top_20pct`` at 0.2); the
     top-decile metrics are always reported.
     """
+
+    section: ClassVar[str] = "evaluation"
 
     contact_cost: float = Field(2.0, ge=0)
     offer_cost: float = Field(10.0, ge=0)
@@ -217,6 +227,8 @@ class TrackingConfig(StrictSection):
     ``ece`` (:data:`CHAMPION_METRICS`).
     """
 
+    section: ClassVar[str] = "tracking"
+
     uri: str | None = None
     experiment: str = "churnml"
     registered_model_name: str = "churnml"
@@ -236,6 +248,8 @@ class PlayRule(StrictSection):
     customer has an open cancellation request, the list's
     ``cancel_requested_at``; false: has none).
     """
+
+    section: ClassVar[str] = "scoring.playbook[i]"
 
     action: str
     tiers: list[str] | None = None
@@ -281,6 +295,8 @@ class ScoringConfig(StrictSection):
     is computed at all (the fast path for scoring everyone). Every tier a
     playbook rule names must be one of ``tiers``.
     """
+
+    section: ClassVar[str] = "scoring"
 
     tiers: dict[str, float] = Field(default_factory=lambda: {"high": 0.7, "medium": 0.4, "low": 0.0})
     clv_method: Literal["auto", "bgnbd", "mrr"] = "auto"

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from churnml.config_load import assignment_error
+from churnml.errors import ConfigError
 
 __all__ = ["DATA_SOURCES", "TABLES", "DataConfig", "StrictSection", "SyntheticConfig", "TableSource"]
 
@@ -32,6 +43,23 @@ class StrictSection(BaseModel):
     """Base of every configuration section: unknown keys are rejected, assignments validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    #: Where the section sits in the configuration (``time``, ``data.tables.<table>``); names the key
+    #: of an assignment the section refuses.
+    section: ClassVar[str] = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Assign a key, refusing a wrong one with :class:`~churnml.errors.ConfigError` (as loading does).
+
+        A refused value is not kept: pydantic leaves it in place when a check of the whole section
+        (not of the key alone) refuses it.
+        """
+        before = dict(self.__dict__)
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise assignment_error(exc, type(self), self.section) from None
 
     @model_validator(mode="before")
     @classmethod
@@ -72,6 +100,8 @@ class TableSource(StrictSection):
     ``{customer_id: cust_no, timestamp: order_date}``.
     """
 
+    section: ClassVar[str] = "data.tables.<table>"
+
     path: str
     format: Literal["csv", "parquet", "auto"] = "auto"
     columns: dict[str, str] = Field(default_factory=dict)
@@ -80,6 +110,8 @@ class TableSource(StrictSection):
 
 class SyntheticConfig(StrictSection):
     """Parameters of the seeded synthetic generator (``churnml.datasets``)."""
+
+    section: ClassVar[str] = "data.synthetic"
 
     customers: int = Field(5_000, ge=10)
     seed: int = 42
@@ -111,6 +143,8 @@ class DataConfig(StrictSection):
     error.
     """
 
+    section: ClassVar[str] = "data"
+
     source: DataSource = "cdnow"
     tables: dict[str, TableSource] = Field(default_factory=dict)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -123,9 +157,16 @@ class DataConfig(StrictSection):
     _end_with_offset: tuple[dt.datetime, dt.datetime] | None = PrivateAttr(None)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "end":  # an end set now is what it says, even the local time an earlier offset gave
-            self._end_with_offset = None
-        super().__setattr__(name, value)
+        if name != "end":
+            super().__setattr__(name, value)
+            return
+        kept = self._end_with_offset
+        self._end_with_offset = None  # an end set now is what it says, even the local time an earlier offset gave
+        try:
+            super().__setattr__(name, value)
+        except ConfigError:  # refused: the end and what it was given as stay
+            self._end_with_offset = kept
+            raise
 
     @field_validator("timezone")
     @classmethod

@@ -151,11 +151,12 @@ def _keys_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     return list(getattr(node, "model_fields", {}))
 
 
-def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None) -> ConfigError:
+def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None,
+                   section: str = "") -> ConfigError:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
+        loc = ".".join([section] * bool(section) + [str(p) for p in e["loc"]]) or "(top level)"
+        if e["type"] in ("extra_forbidden", "no_such_attribute"):
             near = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(model, e["loc"][:-1]) if model else [], n=1)
             msg = (f"unknown key; did you mean {near[0]!r}?" if near
                    else "unknown key; check its spelling against the documented keys")
@@ -164,9 +165,34 @@ def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | N
         else:
             msg = e["msg"]
         got = e.get("input")
-        shown = "" if isinstance(got, dict) or e["type"] == "missing" else f" (got {got!r})"
+        shown = "" if isinstance(got, (dict, BaseModel)) or e["type"] == "missing" else f" (got {got!r})"
         lines.append(f"  - {loc}: {msg}{shown}")
     return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
+
+
+def assignment_error(err: ValidationError, model: type[BaseModel], section: str) -> ConfigError:
+    """The error of an assignment a section refuses (``cfg.time.horizon_days = -3``).
+
+    Parameters
+    ----------
+    err : ValidationError
+        pydantic's error for the assignment.
+    model : type
+        The section's model (its keys suggest the one meant by a misspelt name).
+    section : str
+        Where the section sits (``time``; empty for the whole configuration).
+
+    Returns
+    -------
+    ConfigError
+        As loading reports it: the dotted key, what is wrong and the value given.
+    """
+    error = _format_errors(err, f"setting a key of {section or 'the configuration'}", model, section)
+    if any(not e["loc"] for e in err.errors()):  # a check across keys: one assignment cannot satisfy it
+        error.args = (f"{error} (keys checked together are set together: give them to load_config(path, "
+                      f"overrides=[...]) or assign the section whole: cfg{'.' * bool(section)}{section} = "
+                      f"{model.__name__}(...))",)
+    return error
 
 
 def validate_tree(model: type[M], tree: dict[str, Any], origin: str) -> M:

@@ -559,3 +559,35 @@ def test_a_data_folder_file_whose_fix_is_a_read_option_says_how_to_get_one_appli
     assert main(["--data", str(tmp_path / "data"), "--cutoff", "2024-02-01", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "read_options: {encoding: latin-1}" in err and READ_OPTIONS_HINT in err
+
+
+def test_an_assignment_a_section_refuses_is_a_config_error_naming_the_key_and_keeps_the_old_value():
+    from churnml.config import DataConfig
+
+    cfg = load_config(None)
+    with pytest.raises(ConfigError, match=re.escape("setting a key of time: 1 problem(s) in the configuration:\n"
+                                                    "  - time.horizon_days: Input should be greater than or equal "
+                                                    "to 1 (got -3)")):
+        cfg.time.horizon_days = -3
+    with pytest.raises(ConfigError, match=r"time\.horizonn: unknown key; did you mean 'horizon_days'\? \(got 3\)"):
+        cfg.time.horizonn = 3
+    with pytest.raises(ConfigError, match=r"  - seed: Input should be a valid integer"):
+        cfg.seed = "a"
+    with pytest.raises(ConfigError, match=r"data\.tables\.<table>\.format: Input should be 'csv', 'parquet' or"):
+        files_cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=x.csv"])
+        files_cfg.data.tables["transactions"].format = "xls"
+    assert cfg.time.horizon_days == 273 and cfg.seed == 42
+    # a check across keys (source and tables) refuses the value; pydantic would have kept it
+    with pytest.raises(ConfigError, match=re.escape("data.tables lists ['transactions'] but data.source is 'cdnow'")) \
+            as refused:
+        cfg.data.tables = {"transactions": {"path": "x.csv"}}
+    assert "assign the section whole: cfg.data = DataConfig(...)" in str(refused.value)
+    assert cfg.data.tables == {} and cfg.data.source == "cdnow"
+    cfg.data = DataConfig(source="files", tables={"transactions": {"path": "x.csv"}})
+    assert cfg.data.tables["transactions"].path == "x.csv"
+    # an end given with an offset still follows a later zone after a refused end
+    cfg.data.end = "1998-07-01T00:00:00+02:00"
+    with pytest.raises(ConfigError, match=r"data\.end: Input should be a valid datetime"):
+        cfg.data.end = "garbage"
+    cfg.data.timezone = "Europe/Berlin"
+    assert str(cfg.data.end) == "1998-07-01 00:00:00"
