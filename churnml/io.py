@@ -277,11 +277,13 @@ def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
     if unknown:
         names = [c.name for c in spec.columns]
         meant = ", ".join(_meant_mapping(unknown, mapping, names))
-        problems.append(f"data.tables.{spec.name}.columns maps {unknown}, which are not columns of "
+        problems.append(f"data.tables.{spec.name}.columns (in Python: read_table's columns=) maps {unknown}, "
+                        f"which are not columns of "
                         f"{spec.name}; its columns are {names}; fix: the keys are churnml's column names and the "
                         f"values your file's" + (f" (did you mean {meant}?)" if meant else ""))
     if doubled:
-        problems.append(f"data.tables.{spec.name}.columns maps the file column(s) {doubled} to "
+        problems.append(f"data.tables.{spec.name}.columns (in Python: read_table's columns=) maps the file "
+                        f"column(s) {doubled} to "
                         "more than one canonical column; map each file column once")
     if problems:
         raise ConfigError("; ".join(problems))
@@ -292,8 +294,8 @@ def _check_mapped_present(table: str, mapping: dict[str, str], found: list[Any],
     if absent:
         names = [str(c) for c in found]
         sep = separator_hint(table, names)
-        fix = f": {sep}" if sep else (f"; fix data.tables.{table}.columns "
-                                     f"({', '.join(f'{c}: {u}' for c, u in absent.items())})")
+        key = "read_table's columns=" if where == "the DataFrame" else f"data.tables.{table}.columns"
+        fix = f": {sep}" if sep else f"; fix {key} ({', '.join(f'{c}: {u}' for c, u in absent.items())})"
         raise SchemaError(
             f"the column mapping names column(s) {sorted(absent.values())} that {where} does "
             f"not have; found columns {names}{fix}",
@@ -627,7 +629,7 @@ def folder_schema_error(exc: SchemaError) -> SchemaError:
     """
     problems = list(exc.problems)
     if any("missing required column" in p for p in problems):
-        problems = [re.sub(r" or map them in data\.tables\.\w+\.columns, e\.g\. \{.*\}$", " (see below)", p)
+        problems = [re.sub(r" or map them in data\.tables\.\w+\.columns( \(in Python: [^)]*\))?, e\.g\. \{.*\}$", " (see below)", p)
                     for p in problems] + [FOLDER_COLUMNS_FIX]
     if any("read_options" in p for p in problems) and READ_OPTIONS_HINT not in problems:
         problems.append(READ_OPTIONS_HINT)

@@ -11,7 +11,7 @@ same rows. Re-exported by :mod:`churnml.coercion`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -294,14 +294,25 @@ FOLDER_COLUMNS_FIX = ("with --data the files are read with their own column name
                       "in a --config, with their columns mapped")
 
 
-def missing_columns_text(table: str, absent: list[str], found: list[str]) -> str:
-    """The problem of required columns absent from a table, with a mapping example (both engines)."""
+def missing_columns_text(table: str, absent: list[str], found: list[str],
+                         given: Literal["file", "frame", "spark"] = "file") -> str:
+    """The problem of required columns absent from a table, with a mapping example (both engines).
+
+    ``given``: how the table came: a file read by churnml (``data.tables`` maps its columns, or
+    :func:`churnml.io.read_table`'s ``columns=``), a DataFrame given to ``read_table`` (its
+    ``columns=``), or a Spark table (``data.tables`` when churnml read it).
+    """
     sep = separator_hint(table, found)
     if sep:
         return f"{table}: missing required column(s) {absent}; found columns {found}: {sep}"
+    if given == "frame":
+        mapping = ", ".join(f"{c!r}: {guess_column(c, found)!r}" for c in absent)
+        return (f"{table}: missing required column(s) {absent}; found columns {found}; fix: rename them in the "
+                f"DataFrame or map them with read_table's columns=, e.g. columns={{{mapping}}}")
     mapping = ", ".join(f"{c}: {guess_column(c, found)}" for c in absent)
+    python = " (in Python: read_table's columns=)" if given == "file" else ""
     return (f"{table}: missing required column(s) {absent}; found columns {found}; fix: rename "
-            f"them in the file or map them in data.tables.{table}.columns, e.g. {{{mapping}}}")
+            f"them in the file or map them in data.tables.{table}.columns{python}, e.g. {{{mapping}}}")
 
 
 def no_rows_text(table: str, of: str) -> str:

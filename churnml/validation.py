@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 def _check_missing_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame) -> None:
     absent = [c for c in spec.required if c not in raw.columns]
     if absent:
-        rep.problems.append(missing_columns_text(rep.table, absent, [str(c) for c in raw.columns]))
+        rep.problems.append(missing_columns_text(rep.table, absent, [str(c) for c in raw.columns],
+                                                 given="frame" if rep.source is None else "file"))
 
 
 # ------------------------------------------------------------------ table rules

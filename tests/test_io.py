@@ -145,6 +145,20 @@ def test_a_mapped_column_missing_from_the_file_names_the_columns_found(user_csv)
     assert "data.tables.transactions.columns (timestamp: date)" in msg
 
 
+def test_a_dataframe_missing_a_column_gets_the_fix_of_read_tables_columns_argument_not_the_config_key():
+    frame = pd.DataFrame({"cust": ["a"], "timestamp": [pd.Timestamp("2024-01-01")], "amount": [1.0]})
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", frame)
+    assert str(exc.value).endswith(
+        "missing required column(s) ['customer_id']; found columns ['cust', 'timestamp', 'amount']; fix: rename "
+        "them in the DataFrame or map them with read_table's columns=, e.g. columns={'customer_id': 'cust'}")
+    with pytest.raises(SchemaError) as exc:
+        read_table("transactions", frame, columns={"customer_id": "cst"})
+    assert str(exc.value).endswith("fix read_table's columns= (customer_id: cst)")
+    assert "data.tables" not in str(exc.value)
+    assert read_table("transactions", frame, columns={"customer_id": "cust"})["customer_id"].tolist() == ["a"]
+
+
 def test_a_mapping_to_a_non_canonical_name_is_a_config_error(user_csv):
     with pytest.raises(ConfigError, match=r"maps \['customer'\], which are not columns of transactions") as exc:
         read_table("transactions", user_csv, columns={"customer": "cust_no"})

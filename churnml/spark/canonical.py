@@ -41,7 +41,7 @@ def schema_problems(table: str, df: DataFrame) -> list[str]:
     types = {f.name: f.dataType for f in df.schema.fields}
     absent = [c for c in spec.required if c not in types]
     if absent:
-        problems.append(missing_columns_text(table, absent, [f.name for f in df.schema.fields]))
+        problems.append(missing_columns_text(table, absent, [f.name for f in df.schema.fields], given="spark"))
     for c in spec.columns:
         if c.kind == "time" and c.name in types and not isinstance(types[c.name], _TIME_SOURCES):
             problems.append(f"table '{table}': column '{c.name}' must be a timestamp, found "
