@@ -33,7 +33,14 @@ import pyarrow.parquet as pq
 
 from churnml.config import Config, DataConfig
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
-from churnml.io_write import file_format, write_frame, write_json, write_text
+from churnml.io_write import (
+    check_writable,
+    file_format,
+    write_frame,
+    write_frames,
+    write_json,
+    write_text,
+)
 from churnml.rules import (
     FOLDER_COLUMNS_FIX,
     INVISIBLE,
@@ -64,7 +71,9 @@ __all__ = [
     "unmatched_ids_text",
     "warn_id_spellings",
     "warn_unmatched_ids",
+    "check_writable",
     "write_frame",
+    "write_frames",
     "write_json",
     "write_text",
 ]

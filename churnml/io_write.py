@@ -14,14 +14,14 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from churnml.errors import ChurnMLError
 
-__all__ = ["file_format", "write_frame", "write_json", "write_text"]
+__all__ = ["check_writable", "file_format", "write_frame", "write_frames", "write_json", "write_text"]
 
 log = logging.getLogger("churnml.io")  # split out of churnml.io; its messages keep that logger
 
@@ -51,24 +51,57 @@ def _umask() -> int:
     return mask
 
 
+def _cannot_write(target: Path, exc: OSError) -> ChurnMLError:
+    return ChurnMLError(f"cannot write {target} ({exc.strerror or exc}); fix: give a file in a folder you can write "
+                        "(with room for it)")
+
+
+def check_writable(path: str | Path) -> None:
+    """Check, before the work that makes it, that a file can be written at ``path``: its folder is created if
+    missing and a temporary file made and removed there; ``path`` is not a folder.
+
+    Raises
+    ------
+    ChurnMLError
+        Naming the file, what the system said and the fix.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ChurnMLError(f"cannot write {target}: it is a folder; fix: give a file name (e.g. {target / 'list.csv'})")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent):
+            pass
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
+
+
 @contextmanager
 def _atomic(path: str | Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it into place.
 
     Refuses an existing target without ``overwrite``; the file gets the usual
-    permissions (0666 minus the umask), not mkstemp's private 0600.
+    permissions (0666 minus the umask), not mkstemp's private 0600. A file that
+    cannot be written (no such folder, no permission, a full disk) is a
+    :class:`~churnml.errors.ChurnMLError` naming it.
     """
     target = Path(path)
     if target.exists() and not overwrite:
         raise ChurnMLError(f"{target} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise _cannot_write(target, exc) from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -95,18 +128,36 @@ def write_frame(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False, 
         The written file.
     """
     target = Path(path)
-    fmt = file_format(target)
+    file_format(target)  # an unknown suffix before anything is made
     with _atomic(target, overwrite) as tmp:
-        if fmt == "parquet":
-            # without pandas' attrs (pandas keeps them in the file): a frame's record of where it was read from
-            # (churnml.io.READ_ATTR) is not the written file's; read_table marks the file when it reads it
-            bare = df.copy(deep=False)
-            bare.attrs = {}
-            bare.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
-        else:
-            df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
+        _write_to(df, target, tmp, index)
     log.info("wrote %s rows to %s", len(df), target)
     return target
+
+
+def _write_to(df: pd.DataFrame, target: Path, tmp: Path, index: bool = False) -> None:
+    """Write ``df`` to ``tmp`` in the format ``target``'s name says."""
+    if file_format(target) == "parquet":
+        # without pandas' attrs (pandas keeps them in the file): a frame's record of where it was read from
+        # (churnml.io.READ_ATTR) is not the written file's; read_table marks the file when it reads it
+        bare = df.copy(deep=False)
+        bare.attrs = {}
+        bare.to_parquet(tmp, index=index, coerce_timestamps="us", allow_truncated_timestamps=True)
+    else:
+        df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
+
+
+def write_frames(frames: list[tuple[pd.DataFrame, str | Path]], *, overwrite: bool = False) -> list[Path]:
+    """Write several frames as :func:`write_frame` does, all or none: each goes to a temporary file first,
+    and the files are renamed into place only when every one was written (a list and its companion
+    file never stand half-replaced)."""
+    targets = [Path(p) for _, p in frames]
+    with ExitStack() as stack:
+        for (df, _), target in zip(frames, targets, strict=True):
+            _write_to(df, target, stack.enter_context(_atomic(target, overwrite)))
+    for (df, _), target in zip(frames, targets, strict=True):
+        log.info("wrote %s rows to %s", len(df), target)
+    return targets
 
 
 def write_text(text: str, path: str | Path, overwrite: bool = False) -> Path:

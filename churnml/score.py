@@ -55,6 +55,7 @@ from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.ids import canonical_ids
 from churnml.io import (
     Tables,
+    check_writable,
     file_columns,
     folder_files,
     folder_schema_error,
@@ -64,7 +65,7 @@ from churnml.io import (
     read_table,
     warn_id_spellings,
     warn_unmatched_ids,
-    write_frame,
+    write_frames,
 )
 from churnml.io_write import file_format
 from churnml.model import ChurnModel
@@ -225,7 +226,9 @@ def _warn_time_unlike_the_model(config: str | None, model: ChurnModel) -> list[s
 
 
 def _check_targets(out: Path, side: Path, overwrite: bool) -> None:
+    """Before any work: the list and its companion can be written, and replace no file without --overwrite."""
     for target in (out, side):
+        check_writable(target)
         if target.exists() and not overwrite:
             raise ConfigError(f"{target} exists; pass --overwrite to replace it")
 
@@ -595,10 +598,11 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)
 
 
-def _write(frame: pd.DataFrame, path: Path, overwrite: bool) -> None:
-    """In CSV, cells a spreadsheet would run as formulas are guarded and money is in cents; Parquet keeps the values."""
-    csv = file_format(path) == "csv"
-    write_frame(spreadsheet_safe(money_in_cents(frame)) if csv else frame, path, overwrite=overwrite)
+def _write(frames: list[tuple[pd.DataFrame, Path]], overwrite: bool) -> None:
+    """Write the files all or none. In CSV, cells a spreadsheet would run as formulas are guarded and money is in
+    cents; Parquet keeps the values."""
+    write_frames([(spreadsheet_safe(money_in_cents(frame)) if file_format(path) == "csv" else frame, path)
+                  for frame, path in frames], overwrite=overwrite)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -628,17 +632,22 @@ def _main(args: argparse.Namespace) -> int:
     try:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)
     except NobodyToScoreError as exc:
+        # An older list under --out (there only with --overwrite) would read as this run's.
+        removed = f"; the older {out} was removed" if out.exists() else ""
         if exc.unscored.empty:
+            older = [p for p in (out, side) if p.exists()]
+            for path in older:
+                path.unlink()
+            if older:
+                raise NobodyToScoreError(f"{exc}; the older {' and '.join(map(str, older))} "
+                                         f"{'were' if len(older) > 1 else 'was'} removed", exc.unscored) from None
             raise
         unscored = _noting_dropped_returns(exc.unscored, returns)
-        _write(unscored, side, args.overwrite)
-        # An older list under --out would read as this run's, beside this run's unscored file.
-        removed = f"; the older {out} was removed" if out.exists() else ""
+        _write([(unscored, side)], args.overwrite)
         out.unlink(missing_ok=True)
         raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)
-    _write(result.outreach, out, args.overwrite)
-    _write(result.not_listed(), side, args.overwrite)
+    _write([(result.outreach, out), (result.not_listed(), side)], args.overwrite)
     c = result.counts
     if asked is None:  # everyone at risk: nobody unscored
         print(f"{c['scored']} customer{'s' if c['scored'] != 1 else ''} at risk at the cutoff, all scored")

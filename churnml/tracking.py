@@ -368,7 +368,7 @@ def _higher_is_better(metric: str) -> bool:
 
 
 def promote(name: str, version: str, metric: str, value: float, window: str,
-            evaluate_champion: Any = None) -> Promotion:
+            evaluate_champion: Any = None, labels: str | None = None) -> Promotion:
     """Alias ``version`` as challenger and make it champion if it beats the champion, when the two compare.
 
     A version of another data source (``cdnow``, ``synthetic``, ``files``),
@@ -397,7 +397,13 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
         only compared on the same window.
     evaluate_champion : callable, optional
         ``f(model_uri) -> float`` scoring the champion on this run's test rows,
-        used when the champion was judged on another window.
+        used when the champion was judged on another window, or on this window's
+        cutoff and rows with other labels.
+    labels : str, optional
+        A digest of the test rows' customers and labels (the version's
+        ``test_labels`` tag). A champion judged on the same window key with
+        other labels (a corrected or late export changed who churned) is
+        re-scored on these, not compared by its stored metric.
 
     Raises
     ------
@@ -406,13 +412,13 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     """
     from mlflow import MlflowClient
 
-    promotion = _promote(name, version, metric, value, window, evaluate_champion)
+    promotion = _promote(name, version, metric, value, window, evaluate_champion, labels)
     MlflowClient().set_model_version_tag(name, version, "promotion", promotion.reason)  # shown by the registry UI
     return promotion
 
 
 def _promote(name: str, version: str, metric: str, value: float, window: str,
-             evaluate_champion: Any = None) -> Promotion:
+             evaluate_champion: Any = None, labels: str | None = None) -> Promotion:
     """:func:`promote` without recording its reason."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -420,6 +426,8 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
     higher = _higher_is_better(metric)  # an unknown metric fails here, before any alias changes
     client = MlflowClient()
     client.set_model_version_tag(name, version, "test_window", window)
+    if labels is not None:
+        client.set_model_version_tag(name, version, "test_labels", labels)
     client.set_model_version_tag(name, version, f"test_{metric}", repr(float(value)))  # exact: compared below
     client.set_model_version_tag(name, version, "champion_metric", metric)
     try:
@@ -455,21 +463,25 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
             f"champion v{champ.version} kept: not comparable, its test cutoff {their_cut} is after this version's "
             f"{our_cut}, so its training labels may reach into this test window; compare on a test cutoff at "
             f"or after {their_cut}"))
-    if theirs == window and f"test_{metric}" in champ.tags:
+    relabelled = theirs == window and None not in (labels, champ.tags.get("test_labels")) \
+        and champ.tags["test_labels"] != labels  # the same cutoff and rows, other outcomes: the data changed
+    if theirs == window and f"test_{metric}" in champ.tags and not relabelled:
         best = float(champ.tags[f"test_{metric}"])
         how = "same test window"
     elif evaluate_champion is not None:
         try:
             best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
-            how = "champion re-scored on this test window"
+            how = ("champion re-scored on this test window, whose labels changed since it was judged (the data "
+                   "changed)" if relabelled else "champion re-scored on this test window")
         except Exception as exc:  # e.g. a champion whose features cannot be computed from this run's tables
             first = (str(exc).splitlines() or [""])[0]
             why = f"{type(exc).__name__}: {first if len(first) <= 400 else first[:400].rsplit(' ', 1)[0] + ' ...'}"
             log.warning("could not score champion v%s on this test window: %s", champ.version, why)
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
     elif theirs == window:
-        return Promotion(version, False, f"champion v{champ.version} kept: it has no {metric} on this test window "
-                                         f"and cannot be re-scored here{switched}")
+        have = "its labels changed since it was judged" if relabelled else f"it has no {metric} on this test window"
+        return Promotion(version, False, f"champion v{champ.version} kept: {have} and cannot be re-scored "
+                                         f"here{switched}")
     else:
         return Promotion(version, False, f"champion v{champ.version} kept: other test window{switched}")
     # Tags written before the exact value was kept hold six decimals: an identical retrain must not win on them.

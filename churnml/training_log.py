@@ -24,6 +24,7 @@ from churnml.dataset import TARGET, TrainingData
 from churnml.engine import ParquetSource, as_tables
 from churnml.errors import ModelError
 from churnml.features import FeaturePlan, compute_features, feature_docs
+from churnml.fingerprint import fingerprint
 from churnml.model import DEFAULT_PARAMS
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.schema import TABLE_SPECS
@@ -53,6 +54,12 @@ def window_key(cfg: Config, data: TrainingData, source: str | None = None) -> st
         source or cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
         f"lead{cfg.time.lead_time_days}", *grace, str(data.splits.test.date()), str(len(data.part("test"))),
     ])
+
+
+def labels_digest(test: pd.DataFrame) -> str:
+    """A digest of the test rows' customers, cutoffs and labels (row order does not change it): two runs
+    with one test window key (:func:`window_key`) and other digests were judged on other outcomes."""
+    return fingerprint(test[["customer_id", "cutoff", TARGET]].reset_index(drop=True)).digest
 
 
 def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
@@ -273,4 +280,4 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
     top = cfg.evaluation.top_fraction
     metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
     return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d, data_source(cfg, result)),
-                   champion_scorer(d, metric, top, tables))
+                   champion_scorer(d, metric, top, tables), labels_digest(test))

@@ -131,6 +131,29 @@ def test_a_champion_chosen_on_another_metric_is_re_scored_on_this_one_and_each_v
     assert promote("m", "4", "brier", 0.1, "W").reason.endswith("; v2 was chosen on ece")
 
 
+def test_a_champion_judged_on_the_same_window_with_other_labels_is_re_scored_not_compared_by_its_tag(registry):
+    from churnml.tracking import promote
+
+    promote("m", "1", "roc_auc", 0.80, "W", labels="aaaa")
+    assert registry.get_model_version("m", "1").tags["test_labels"] == "aaaa"
+    # the same labels: its stored value is compared
+    assert promote("m", "2", "roc_auc", 0.79, "W", lambda uri: 1 / 0, labels="aaaa").reason == (
+        "roc_auc 0.7900 <= champion v1 0.8000 (higher is better; same test window)")
+    # a late export changed who churned on the same cutoff and rows: the champion is scored on the new labels
+    relabelled = promote("m", "3", "roc_auc", 0.79, "W", lambda uri: {"models:/m/1": 0.75}[uri], labels="bbbb")
+    assert (relabelled.champion, relabelled.reason) == (
+        True, "roc_auc 0.7900 > champion v1 0.7500 (higher is better; champion re-scored on this test window, whose "
+              "labels changed since it was judged (the data changed))")
+    # without a way to re-score it, it is kept and the reason says why
+    registry.create_model_version("m", source="x")  # version 4
+    kept = promote("m", "4", "roc_auc", 0.99, "W", labels="cccc")
+    assert (kept.champion, kept.reason) == (
+        False, "champion v3 kept: its labels changed since it was judged and cannot be re-scored here")
+    # a champion registered before the tag, or a caller without labels: compared by the stored value
+    registry.delete_model_version_tag("m", "3", "test_labels")
+    assert promote("m", "2", "roc_auc", 0.80, "W", labels="cccc").champion
+
+
 def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
     from churnml.tracking import promote
 

@@ -369,12 +369,17 @@ def test_ids_a_csv_list_guarded_against_formulas_are_read_back_as_the_ids(caplog
            "run as a formula (e.g. \"'=1+1\" -> '=1+1')" in caplog.text
 
 
-def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
-        tmp_path, tiny_tx, monkeypatch, capsys):
+@pytest.fixture
+def tiny_world(tmp_path, tiny_tx, monkeypatch):
+    """conftest's hand-typed transactions in ``tmp_path`` and a model of the rfm family (its plan only)."""
     model = SimpleNamespace(extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
                                     "time": TimeConfig().model_dump(mode="json")})
     monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: model)
     write_frame(tiny_tx, tmp_path / "transactions.csv")
+    return tmp_path
+
+
+def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(tmp_path, tiny_world, capsys):
     (tmp_path / "ids.csv").write_text("customer_id\nC\nNOPE\nC\n")  # C buys only after the cutoff
     assert score_cli.main(_argv(tmp_path, "--customers", str(tmp_path / "ids.csv"))) == 2
     side = tmp_path / "list.unscored.csv"
@@ -419,3 +424,45 @@ def test_a_data_folder_column_named_otherwise_gets_the_fix_that_applies_to_data(
     assert ("missing required column(s) ['customer_id']; found columns ['cust', 'timestamp', 'amount']; fix: rename "
             "them in the file (see below)\n  - with --data the files are read with their "
             "own column names (data.tables.* does not apply), so rename the columns in the file") in err
+
+
+def test_an_output_that_cannot_be_written_is_one_line_before_any_work_and_a_failed_pair_leaves_no_half(
+        tmp_path, fake_run, capsys, monkeypatch):
+    (tmp_path / "transactions.csv").write_text("customer_id,timestamp,amount\nA,2024-01-01,1\n")
+    (tmp_path / "blocker").write_text("a file where a folder is wanted")
+    assert score_cli.main(_argv(tmp_path, out="blocker/list.csv")) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot write {tmp_path / 'blocker' / 'list.csv'} (" in err and "Traceback" not in err
+    assert fake_run == []  # refused before the scoring
+    (tmp_path / "folder.csv").mkdir()
+    assert score_cli.main(_argv(tmp_path, out="folder.csv")) == 2
+    assert f"error: --out {tmp_path / 'folder.csv'} is a folder" in capsys.readouterr().err
+    # the companion file fails after the list was written to its temporary file: neither replaces the old pair
+    (tmp_path / "list.csv").write_text("old list\n")
+    (tmp_path / "list.unscored.csv").write_text("old unscored\n")
+    real = pd.DataFrame.to_csv
+
+    def failing(frame, path, *args, **kwargs):
+        if ".list.unscored.csv." in str(path):
+            raise OSError(28, "No space left on device")
+        return real(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    assert score_cli.main(_argv(tmp_path, "--overwrite")) == 2
+    assert (f"error: cannot write {tmp_path / 'list.unscored.csv'} (No space left on device)"
+            in capsys.readouterr().err)
+    assert (tmp_path / "list.csv").read_text() == "old list\n"
+    assert (tmp_path / "list.unscored.csv").read_text() == "old unscored\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_nobody_at_risk_with_overwrite_removes_last_runs_list_so_it_cannot_pass_for_this_one(
+        tmp_path, tiny_world, capsys):
+    (tmp_path / "list.csv").write_text("rank,customer_id\n1,OLD\n")
+    (tmp_path / "list.unscored.csv").write_text("customer_id,reason\n")
+    argv = ["--model", "x", "--data", str(tmp_path), "--cutoff", "2000-01-01", "--out", str(tmp_path / "list.csv"),
+            "--overwrite"]
+    assert score_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert (f"; the older {tmp_path / 'list.csv'} and {tmp_path / 'list.unscored.csv'} were removed\n") in err
+    assert not (tmp_path / "list.csv").exists() and not (tmp_path / "list.unscored.csv").exists()
