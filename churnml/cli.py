@@ -4,13 +4,16 @@ engine options, and turning churnml errors into one readable line and exit code 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from churnml.config import Config, load_config
 from churnml.errors import ChurnMLError, ConfigError
@@ -111,7 +114,15 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     _setup_logging(args.debug)
     try:
-        return main(args)
+        with _stopped_by_sigterm():
+            return main(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a scheduler's SIGTERM (Stopped)
+        if args.debug:
+            raise
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        print(f"error: stopped by {signal.Signals(signum).name}: an MLflow run it started is marked KILLED, and "
+              "files are replaced only whole, so none is half-written", file=sys.stderr)
+        return 128 + signum
     except ChurnMLError as exc:
         if args.debug:
             raise
@@ -122,6 +133,34 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
             raise
         return _failed(f"{what}: give it more with --spark-memory, e.g. --spark-memory 8g (now "
                        f"{getattr(args, 'spark_memory', DEFAULT_SPARK_MEMORY)})", 1)
+
+
+class Stopped(KeyboardInterrupt):
+    """A termination signal (SIGTERM, as schedulers send to stop a job), raised where the command was, so
+    that it ends as Ctrl-C does: runs marked KILLED, temporary files removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Stopped` while a command runs (in the main thread, when nothing else
+    handles it): by default Python dies at once, leaving an MLflow run RUNNING for ever."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _failed(message: str, code: int) -> int:

@@ -79,6 +79,48 @@ def resolve_tracking_uri(uri: str | None) -> str:
     return chosen
 
 
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI (without SQLAlchemy's ``?options``), else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri[len("sqlite:///"):].split("?", 1)[0])
+
+
+@contextmanager
+def store_lock(uri: str, doing: str) -> Iterator[None]:
+    """Hold ``<database>.lock`` beside a SQLite store exclusively, so that jobs of this machine take turns.
+
+    Two first runs on a new store would both create its tables, and two trainings promoting at once
+    would both read the champion, compare and set the aliases (the worse one could end as champion).
+    Other stores (a tracking server) are not locked here: :func:`promote` checks the champion again
+    before it moves the alias. A lock file that cannot be made (a read-only folder, a system without
+    ``fcntl``) is skipped: the store's own errors say what is wrong.
+    """
+    path = _sqlite_file(uri)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None:
+        yield
+        return
+    try:
+        handle = open(path.with_name(path.name + ".lock"), "a")  # held across the yield
+    except OSError:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another churnml job on %s to finish %s", path, doing)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def check_store(uri: str, experiment: str) -> str:
     """Open the MLflow store at ``uri`` and the experiment, and check its artifact folder can be written.
 
@@ -99,13 +141,18 @@ def check_store(uri: str, experiment: str) -> str:
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
-        mlflow.set_tracking_uri(uri)
-        location = str(mlflow.set_experiment(experiment).artifact_location)
+        with store_lock(uri, "opening the store"):  # a new store's tables are made once
+            mlflow.set_tracking_uri(uri)
+            location = str(mlflow.set_experiment(experiment).artifact_location)
     except Exception as exc:  # any backend: SQLAlchemy, a server's HTTP error, the OS
         first = (str(exc).splitlines() or [""])[0][:300]
         if "deleted experiment" in first:
             raise ConfigError(f"tracking: experiment '{experiment}' in {uri} was deleted; fix: restore it (mlflow "
                               "experiments restore --experiment-id ID) or give --experiment another name") from None
+        if "database is locked" in first:
+            raise ConfigError(f"tracking: the MLflow store {uri} is locked by another process (sqlite: database "
+                              "is locked); fix: run again when that process is done, or give this job a store of "
+                              "its own") from None
         raise ConfigError(f"tracking: cannot open the MLflow store {uri} or its experiment '{experiment}' "
                           f"({type(exc).__name__}: {first}); fix: give --tracking-uri (tracking.uri) a store you "
                           "can write, e.g. sqlite:///mlflow.db in a folder of yours") from None
@@ -128,10 +175,8 @@ def check_store(uri: str, experiment: str) -> str:
 def missing_store(uri: str) -> str | None:
     """The problem with a SQLite tracking URI whose database file does not exist (MLflow would create an empty
     store and then find no model in it), or None."""
-    if not uri.startswith("sqlite:///"):
-        return None
-    path = Path(uri[len("sqlite:///"):].split("?", 1)[0])  # without SQLAlchemy's query options (?timeout=30)
-    if path.exists():
+    path = _sqlite_file(uri)
+    if path is None or path.exists():
         return None
     return (f"no MLflow store at {path} (nothing was trained into it: churnml.train writes mlflow.db in the "
             "folder it runs from); fix: run from the folder you trained in, or give --tracking-uri "
@@ -305,7 +350,11 @@ def start_run(uri: str, experiment: str, run_name: str | None = None, tags: dict
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=run_name, tags=tags, nested=nested, description=description or None) as run:
-        yield RunLogger(run.info.run_id)
+        try:
+            yield RunLogger(run.info.run_id)
+        except KeyboardInterrupt:  # Ctrl-C or a scheduler's SIGTERM (churnml.cli): stopped, not failed
+            mlflow.end_run("KILLED")
+            raise
 
 
 def _signature(example: pd.DataFrame, outputs: pd.DataFrame) -> Any:
@@ -410,18 +459,57 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     ConfigError
         When ``metric`` is not a known champion metric (checked before any alias is set).
     """
+    import mlflow
     from mlflow import MlflowClient
 
-    promotion = _promote(name, version, metric, value, window, evaluate_champion, labels)
+    with store_lock(mlflow.get_tracking_uri(), "promoting a model version"):
+        for _ in range(_PROMOTE_TRIES - 1):
+            try:
+                promotion = _promote(name, version, metric, value, window, evaluate_champion, labels)
+                break
+            except _ChampionMoved as moved:  # another job promoted while this one compared: compare again
+                log.info("%s", moved)
+        else:
+            promotion = _promote(name, version, metric, value, window, evaluate_champion, labels, recheck=False)
     MlflowClient().set_model_version_tag(name, version, "promotion", promotion.reason)  # shown by the registry UI
     return promotion
 
 
+#: How often :func:`promote` compares with a champion that another job replaced meanwhile (the last time
+#: without checking again).
+_PROMOTE_TRIES = 3
+
+
+class _ChampionMoved(Exception):
+    """Another job set the champion alias while :func:`_promote` compared with the one it had read."""
+
+
+def _champion(client: Any, name: str) -> Any:
+    """The model version with the champion alias, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        return None
+
+
+def _set_champion(client: Any, name: str, version: str, read: Any, recheck: bool) -> None:
+    """Make ``version`` champion (the one replaced, ``read``, keeps ``previous_champion``), unless another job
+    changed the champion since ``read`` was read (then :class:`_ChampionMoved`, with ``recheck``)."""
+    now = _champion(client, name)
+    if recheck and (None if now is None else now.version) != (None if read is None else read.version):
+        raise _ChampionMoved(f"champion of {name} changed to v{now.version if now else None} while v{version} "
+                             "was compared: comparing again")
+    if read is not None:
+        client.set_registered_model_alias(name, "previous_champion", read.version)  # for a rollback
+    client.set_registered_model_alias(name, "champion", version)
+
+
 def _promote(name: str, version: str, metric: str, value: float, window: str,
-             evaluate_champion: Any = None, labels: str | None = None) -> Promotion:
+             evaluate_champion: Any = None, labels: str | None = None, recheck: bool = True) -> Promotion:
     """:func:`promote` without recording its reason."""
     from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
 
     higher = _higher_is_better(metric)  # an unknown metric fails here, before any alias changes
     client = MlflowClient()
@@ -430,10 +518,7 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
         client.set_model_version_tag(name, version, "test_labels", labels)
     client.set_model_version_tag(name, version, f"test_{metric}", repr(float(value)))  # exact: compared below
     client.set_model_version_tag(name, version, "champion_metric", metric)
-    try:
-        champ = client.get_model_version_by_alias(name, "champion")
-    except MlflowException:
-        champ = None
+    champ = _champion(client, name)
     theirs = "" if champ is None else champ.tags.get("test_window", "")
     sources = _source(theirs), _source(window)
     if champ is not None and None not in sources and sources[0] != sources[1]:
@@ -453,7 +538,7 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
             "horizon, lead time and grace its own tracking.registered_model_name"), challenger=False)
     client.set_registered_model_alias(name, "challenger", version)  # it answers the champion's question
     if champ is None:
-        client.set_registered_model_alias(name, "champion", version)
+        _set_champion(client, name, version, None, recheck)
         return Promotion(version, True, "no champion yet")
     chosen_on = _chosen_on(champ.tags)
     switched = f"; v{champ.version} was chosen on {chosen_on}" if chosen_on not in (None, metric) else ""
@@ -492,8 +577,7 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
     reason = (f"{metric} {value:.{digits}f} {sign} champion v{champ.version} {best:.{digits}f} ({direction} is "
               f"better; {how}{switched})")
     if won:
-        client.set_registered_model_alias(name, "previous_champion", champ.version)  # for a rollback
-        client.set_registered_model_alias(name, "champion", version)
+        _set_champion(client, name, version, champ, recheck)
     return Promotion(version, won, reason)
 
 

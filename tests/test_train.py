@@ -676,3 +676,32 @@ def test_the_console_table_keeps_its_columns_under_the_headers_for_long_baseline
         assert [i + 1 for i, ch in enumerate(row) if ch != " " and (i + 1 == len(row) or row[i + 1] == " ")][1:] \
             == ends  # each number ends where its header ends
     assert rows[1].startswith("subscription_logistic ")
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_command_stopped_by_a_signal_marks_its_run_killed_and_ends_with_one_line(signum, tmp_path, capsys):
+    import argparse
+    import os
+    import signal
+
+    import mlflow
+
+    from churnml.cli import run
+    from churnml.tracking import start_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    started: list[str] = []
+
+    def job(args: argparse.Namespace) -> int:
+        with start_run(uri, "stopped") as logger:
+            started.append(logger.run_id)
+            os.kill(os.getpid(), getattr(signal, signum))  # a scheduler stopping the job mid-run
+            raise AssertionError("the signal stops the command before this line")
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--debug", action="store_true")
+    assert run(job, parser, []) == 128 + getattr(signal, signum)
+    assert capsys.readouterr().err == (f"error: stopped by {signum}: an MLflow run it started is marked KILLED, "
+                                       "and files are replaced only whole, so none is half-written\n")
+    assert mlflow.MlflowClient(uri).get_run(started[0]).info.status == "KILLED"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the command's only

@@ -614,3 +614,48 @@ def test_an_assignment_a_section_refuses_is_a_config_error_naming_the_key_and_ke
         cfg.data.end = "garbage"
     cfg.data.timezone = "Europe/Berlin"
     assert str(cfg.data.end) == "1998-07-01 00:00:00"
+
+
+def test_a_champion_another_job_set_while_this_one_compared_is_compared_again(registry):
+    from churnml.tracking import promote
+
+    registry.create_model_version("m", source="x")  # version 4
+    promote("m", "1", "roc_auc", 0.70, "A")
+
+    def other_job_finishes_first(uri):  # v2, judged on this window, becomes champion meanwhile
+        registry.set_model_version_tag("m", "2", "test_window", "B")
+        registry.set_model_version_tag("m", "2", "test_roc_auc", "0.95")
+        registry.set_registered_model_alias("m", "champion", "2")
+        return {"models:/m/1": 0.70}[uri]
+
+    late = promote("m", "3", "roc_auc", 0.85, "B", other_job_finishes_first)
+    assert (late.champion, late.reason) == (
+        False, "roc_auc 0.8500 <= champion v2 0.9500 (higher is better; same test window)")
+    assert str(registry.get_model_version_by_alias("m", "champion").version) == "2"
+
+
+def test_jobs_on_one_sqlite_store_take_turns_through_a_lock_file(tmp_path, caplog):
+    import threading
+
+    from churnml.tracking import store_lock
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    held, release = threading.Event(), threading.Event()
+
+    def first_job():
+        with store_lock(uri, "promoting a model version"):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first_job)
+    thread.start()
+    held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    with caplog.at_level("INFO", logger="churnml.tracking"), store_lock(uri, "promoting a model version"):
+        assert release.is_set()  # entered only after the first job let go
+    thread.join()
+    assert f"waiting for another churnml job on {tmp_path / 'mlflow.db'} to finish promoting a model version" \
+        in caplog.text
+    assert (tmp_path / "mlflow.db.lock").exists()
+    with store_lock("http://127.0.0.1:5000", "x"):  # a server: no lock file here
+        pass
