@@ -96,7 +96,7 @@ def _setup_logging(debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
+        datefmt="%Y-%m-%d %H:%M:%S",
         stream=sys.stderr,
     )
     for noisy in ("mlflow", "alembic", "urllib3", "matplotlib", "numba", "shap"):
@@ -112,6 +112,9 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     """
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # MLflow, when imported, gives its loggers a handler and format of their own: its lines then read
+    # otherwise than churnml's and its INFO lines show whatever the level. The user's value wins.
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     _setup_logging(args.debug)
     try:
         with _stopped_by_sigterm():

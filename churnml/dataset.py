@@ -44,6 +44,7 @@ from churnml.windows import (
     DataSpan,
     latest_matured_cutoff,
     matured_cutoffs,
+    quiet_end_text,
     rolling_cutoffs,
     to_cutoff,
 )
@@ -439,6 +440,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = in_memory(tx, "transactions", "training needs")
     check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
+    if cfg.time.regime == "noncontractual" and (text := quiet_end_text(tx["timestamp"].max(), span)):
+        log.warning("%s", text)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     log.info(

@@ -86,6 +86,7 @@ __all__ = [
     "type_columns",
     "warn_absent_types",
     "warn_if_stale",
+    "warn_model_cutoff",
     "warn_unseen_levels",
     "with_cancel_requests",
 ]
@@ -446,6 +447,38 @@ def warn_if_stale(last_timestamp: object, cutoff: pd.Timestamp, data_end: object
     return [text] if text else []
 
 
+#: A cutoff more days than this after the end of the data a model was judged on gets a warning
+#: (:func:`warn_model_cutoff`): half a year.
+MODEL_AGE_DAYS = 183
+
+
+def warn_model_cutoff(model: object, cutoff: pd.Timestamp) -> list[str]:
+    """Warn when the model was trained on what follows the cutoff (in-sample), or on data long before it.
+
+    Read from the model's test cutoff and horizon (``model.extra_``); a model without them gets no
+    warning. Returns the warnings (also logged).
+    """
+    extra = getattr(model, "extra_", None) or {}
+    if "test_cutoff" not in extra:
+        return []
+    test = pd.Timestamp(extra["test_cutoff"])
+    texts = []
+    if cutoff < test:
+        texts.append(f"the cutoff {cutoff.date()} is before the model's test cutoff {test.date()}: its training "
+                     "labels reach past the cutoff, so its probabilities there are in-sample (better than a forecast "
+                     "made then could be); to backtest at this cutoff, train on data that ends there")
+    elif extra.get("horizon_days") is not None:
+        lead = int(extra.get("time", {}).get("lead_time_days", 0))
+        seen = test + (int(extra["horizon_days"]) + lead) * pd.Timedelta(days=1)
+        age = (cutoff - seen).days
+        if age > MODEL_AGE_DAYS:
+            texts.append(f"the model was judged on data up to {seen.date()}, {age} days before the cutoff "
+                         f"{cutoff.date()}: customers may behave otherwise now; train it again on newer data")
+    for text in texts:
+        log.warning("%s", text)
+    return texts
+
+
 def _types_present(tables: object, cutoff: pd.Timestamp) -> TypesPresent:
     """Which (table, type) pairs have a row before ``cutoff`` (for :func:`warn_absent_types`)."""
     def present(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -506,7 +539,7 @@ def score_customers(
     if customers is not None and len(customers) == 0:
         raise ConfigError("customers is an empty list: give the ids to score, or None to score everyone at risk")
     tx = in_memory(getattr(tables, "transactions", None), "transactions", "scoring needs")  # for the CLV and RFM segments
-    warned = warn_if_stale(tx["timestamp"].max(), c, cfg.data.end)
+    warned = [*warn_if_stale(tx["timestamp"].max(), c, cfg.data.end), *warn_model_cutoff(model, c)]
     extra = getattr(model, "extra_", {})
     if "feature_plan" not in extra:
         raise ModelError("the model has no feature plan; train it with churnml >= 0.1")

@@ -30,9 +30,10 @@ import pandas as pd
 from churnml.config import CHAMPION_METRICS
 from churnml.config_data import DATA_SOURCES
 from churnml.engine import ParquetSource
-from churnml.errors import ConfigError
+from churnml.errors import ChurnMLError, ConfigError
 from churnml.evaluate import is_share_metric
 from churnml.fingerprint import column_kinds, fingerprint
+from churnml.io_write import check_writable
 from churnml.model import model_input
 
 __all__ = [
@@ -140,6 +141,12 @@ def check_store(uri: str, experiment: str) -> str:
     import mlflow
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    database = _sqlite_file(uri)
+    if database is not None and not database.exists():  # MLflow would retry for minutes before it said so
+        try:
+            check_writable(database)
+        except ChurnMLError as exc:
+            raise ConfigError(f"tracking: cannot create the MLflow store {uri}: {exc}") from None
     try:
         with store_lock(uri, "opening the store"):  # a new store's tables are made once
             mlflow.set_tracking_uri(uri)

@@ -38,6 +38,7 @@ __all__ = [
     "latest_matured_cutoff",
     "matured_cutoffs",
     "rolling_cutoffs",
+    "quiet_end_text",
     "stale_cutoff_text",
     "to_cutoff",
     "to_moment",
@@ -225,8 +226,10 @@ class DataSpan:
         return cls(first.as_unit("us"), end.as_unit("us"))
 
 
-#: A cutoff more days than this after the data's end gets a warning (:func:`stale_cutoff_text`).
-STALE_DAYS = 31
+#: A cutoff more days than this after the data's end gets a warning (:func:`stale_cutoff_text`), and so does a
+#: declared ``data.end`` more days than this after the last transaction (:func:`quiet_end_text`): a week, so
+#: that an export a month behind is noticed.
+STALE_DAYS = 7
 
 
 def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp, consequence: str = "the churn probabilities run high"
@@ -240,7 +243,25 @@ def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp, consequence: str 
         return None
     return (f"the cutoff {cutoff.date()} is {gap} days after the end of the data ({end.date()}, exclusive): nobody "
             f"can have bought in between, so everyone looks silent for {gap} more days than they are and "
-            f"{consequence}. Use {end.date()} or load newer data")
+            f"{consequence}. Use {end.date()} or load newer data (if the data does run to the cutoff, with no "
+            "purchase since, declare data.end)")
+
+
+def quiet_end_text(last: object, span: DataSpan) -> str | None:
+    """Why a declared data end more than :data:`STALE_DAYS` days after the last transaction (``last``) may
+    mislead (an export that stopped early); else None. Training warns with it in the non-contractual regime,
+    whose labels are purchases (a subscription business's invoices may be a month apart)."""
+    if last is None or last is pd.NaT:
+        return None
+    after = to_timestamp(last, "the last timestamp").normalize() + DAY  # type: ignore[arg-type]
+    gap = (span.end - after).days
+    if gap <= STALE_DAYS:
+        return None
+    end = span.end.date() if span.end == span.end.normalize() else span.end
+    return (f"no transaction after {(after - DAY).date()}: the {gap} days before data.end {end} (exclusive) have "
+            f"none. If the export stopped early, everyone looks silent in those {gap} days, and churn labels whose "
+            "window reaches into them count customers as gone who may have bought then. Load the missing rows, or "
+            f"set data.end to {after.date()} if the data ends there")
 
 
 def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:

@@ -41,18 +41,19 @@ def test_a_cutoff_long_after_the_data_is_scored_with_a_warning(setup, caplog, ca
 
     cfg, tables, model, folder = setup
     last = tables.transactions["timestamp"].max().normalize()
-    late = (last + pd.Timedelta(days=33)).date()  # 32 days between the last day and the cutoff
+    late = (last + pd.Timedelta(days=9)).date()  # 8 days between the data's end and the cutoff
     with caplog.at_level("WARNING", logger="churnml.scoring"):
         result = score_customers(tables, model, str(late), cfg, top=1)
     end = (last + pd.Timedelta(days=1)).date()  # the data's exclusive end
-    text = (f"the cutoff {late} is 32 days after the end of the data ({end}, exclusive): nobody can have bought in "
-            "between, so everyone looks silent for 32 more days than they are and the churn probabilities run high. "
-            f"Use {end} or load newer data")
+    text = (f"the cutoff {late} is 8 days after the end of the data ({end}, exclusive): nobody can have bought in "
+            "between, so everyone looks silent for 8 more days than they are and the churn probabilities run high. "
+            f"Use {end} or load newer data (if the data does run to the cutoff, with no purchase since, declare "
+            "data.end)")
     assert text in caplog.text and result.warnings == [text]
     caplog.clear()
     with caplog.at_level("WARNING", logger="churnml.scoring"):
-        result = score_customers(tables, model, str((last + pd.Timedelta(days=32)).date()), cfg, top=1)
-    assert "after the end of the data" not in caplog.text and result.warnings == []  # 31 days: no warning
+        result = score_customers(tables, model, str((last + pd.Timedelta(days=8)).date()), cfg, top=1)
+    assert "after the end of the data" not in caplog.text and result.warnings == []  # 7 days (STALE_DAYS): no warning
     # with nobody to score there is no summary to repeat it after: the error carries it
     from churnml.scoring import NobodyToScoreError
 
@@ -1006,3 +1007,27 @@ def test_an_event_or_survey_type_the_model_knows_but_nobody_scored_has_is_warned
     few = score_customers(dataclasses.replace(tables, events=kept), model, CUTOFF, cfg, customers=asked)
     assert kept.loc[kept["event_type"] == etype, "customer_id"].unique().tolist() == [rare]
     assert not [w for w in few.warnings if "trained with it" in w]
+
+
+def test_a_cutoff_before_the_models_test_cutoff_or_long_after_its_data_is_warned_about(caplog):
+    from types import SimpleNamespace
+
+    from churnml.scoring import MODEL_AGE_DAYS, warn_model_cutoff
+
+    model = SimpleNamespace(extra_={"test_cutoff": "2024-03-01", "horizon_days": 60,
+                                    "time": {"lead_time_days": 14}})  # judged on data up to 2024-05-14
+    with caplog.at_level("WARNING", logger="churnml.scoring"):
+        early = warn_model_cutoff(model, pd.Timestamp("2024-02-01"))
+    assert early == ["the cutoff 2024-02-01 is before the model's test cutoff 2024-03-01: its training labels reach "
+                     "past the cutoff, so its probabilities there are in-sample (better than a forecast made then "
+                     "could be); to backtest at this cutoff, train on data that ends there"]
+    assert early[0] in caplog.text
+    assert warn_model_cutoff(model, pd.Timestamp("2024-03-01")) == []
+    assert MODEL_AGE_DAYS == 183
+    last_quiet = pd.Timestamp("2024-05-14") + pd.Timedelta(days=183)
+    assert warn_model_cutoff(model, last_quiet) == []
+    assert warn_model_cutoff(model, last_quiet + pd.Timedelta(days=1)) == [
+        "the model was judged on data up to 2024-05-14, 184 days before the cutoff 2024-11-14: customers may behave "
+        "otherwise now; train it again on newer data"]
+    assert warn_model_cutoff(SimpleNamespace(extra_={}), pd.Timestamp("2030-01-01")) == []  # nothing to tell
+    assert warn_model_cutoff(object(), pd.Timestamp("2030-01-01")) == []

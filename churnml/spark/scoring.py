@@ -48,6 +48,7 @@ from churnml.scoring import (
     type_columns,
     warn_absent_types,
     warn_if_stale,
+    warn_model_cutoff,
     warn_unseen_levels,
     with_cancel_requests,
 )
@@ -266,7 +267,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     name = f"the model {model!r}" if isinstance(model, str) else "the model"
     model = load_churn_model(model) if isinstance(model, str) else model
     plan, time = _plan_and_time(model, name)
-    warned = warn_if_stale(time_range(tables).iloc[1], c, cfg.data.end)
+    warned = [*warn_if_stale(time_range(tables).iloc[1], c, cfg.data.end), *warn_model_cutoff(model, c)]
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)

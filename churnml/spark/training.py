@@ -39,7 +39,7 @@ from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
-from churnml.windows import DataSpan
+from churnml.windows import DataSpan, quiet_end_text
 
 __all__ = ["SampleInfo", "sample_customers", "train", "training_data"]
 
@@ -155,7 +155,10 @@ def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
     times = time_range(tables)
     if times.isna().all():
         raise EmptyDataError("training needs a non-empty transactions table")
-    return DataSpan.from_times(times, cfg.data.end)
+    span = DataSpan.from_times(times, cfg.data.end)
+    if cfg.time.regime == "noncontractual" and (text := quiet_end_text(times.max(), span)):
+        log.warning("%s", text)
+    return span
 
 
 def _day(ts: pd.Timestamp) -> Column:
