@@ -573,6 +573,9 @@ def test_the_sampled_training_table_equals_duckdbs_rows_of_the_kept_customers(tr
     kept = duck.table[duck.table["customer_id"].isin(set(data.table["customer_id"]))]
     assert_same(kept, data.table.drop(columns=["sample_weight", "sample_uniform"]))  # BG/NBD still fitted on everyone
     assert data.table["sample_uniform"].all()
+    # in the same order: LightGBM's bagging draws rows by position (customer first fitted another model)
+    assert _text(data.table["customer_id"]) == _text(kept["customer_id"])
+    assert (data.table["cutoff"].to_numpy() == kept["cutoff"].to_numpy()).all()
 
 
 def test_scoring_in_spark_with_mlflow_spark_udf_equals_in_process_scoring(spark, trained, tables, stables):

@@ -513,6 +513,44 @@ def test_a_folder_mixing_nanosecond_and_microsecond_files_is_refused_naming_both
             spark_tables(spark, {"transactions": str(folder)})
 
 
+def test_a_folder_whose_files_disagree_on_a_columns_presence_type_or_zone_is_refused_naming_the_files(spark, tmp_path):
+    """Spark reads a folder with one file's schema: another type was a Java error, another zone silently read UTC
+    instants as local times, a missing column became nulls (named as null amounts, not as the missing column)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from churnml.spark import spark_tables
+
+    base = pd.DataFrame({"customer_id": ["A"], "timestamp": pd.to_datetime(["2024-01-05 10:00"]), "amount": [1.0]})
+    seconds = {
+        "type": base.assign(amount=[1]),  # int64 beside double
+        "zone": base.assign(timestamp=base["timestamp"].dt.tz_localize("UTC")),
+        "column": base.rename(columns={"amount": "amt"}),
+    }
+    for name, second in seconds.items():
+        folder = tmp_path / f"tx_{name}"
+        folder.mkdir()
+        for file, rows in (("part-0", base), ("part-1", second)):
+            pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), folder / f"{file}.parquet",
+                           coerce_timestamps="us")
+        with pytest.raises(SchemaError) as refused:
+            spark_tables(spark, {"transactions": str(folder)})
+        text = str(refused.value)
+        assert text.startswith(f"table 'transactions': the Parquet files of {str(folder)!r} do not share one schema")
+        assert text.endswith("Fix: write every file with the same columns and types (and times all with a zone or "
+                             "all without), e.g. read each with pandas, make them agree and write them again with "
+                             "churnml.io.write_frame")
+        expected = {
+            "type": f"column 'amount' is stored as double in {folder / 'part-0.parquet'}; as int64 in "
+                    f"{folder / 'part-1.parquet'}",
+            "zone": f"column 'timestamp' is stored as timestamp with a zone in {folder / 'part-1.parquet'}; as "
+                    f"timestamp without a zone in {folder / 'part-0.parquet'}",
+            "column": f"column 'amount' is in {folder / 'part-0.parquet'} but not in {folder / 'part-1.parquet'} "
+                      "(Spark would read it as missing there)",
+        }[name]
+        assert expected in text
+
+
 def test_nanosecond_times_before_1970_are_cut_towards_the_past(spark, tmp_path):
     """One nanosecond before 1970 is 1969-12-31 23:59:59.999999, not 1970-01-01 (the integer is negative)."""
     import pyarrow as pa
@@ -598,3 +636,18 @@ def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas
         on_spark, on_pandas = _parquet_problems(spark, "customers", nan)
     assert on_spark == on_pandas and on_spark[0].startswith("customers.customer_id: 1 null customer id")
     assert "2^53" not in caplog.text
+
+
+def test_a_pandas_frame_handed_to_spark_tables_is_checked_as_the_duckdb_path_checks_it(spark):
+    """It was only cast: a null id became a customer of its own and failed later, naming the spine."""
+    from churnml.spark import spark_tables
+
+    frame = pd.DataFrame({"cust": ["A", None, "B"], "timestamp": pd.to_datetime(["2024-01-05"] * 3),
+                          "amount": [1.0, 2.0, float("nan")]})
+    with pytest.raises(SchemaError) as refused:
+        spark_tables(spark, {"transactions": frame}, columns={"transactions": {"customer_id": "cust"}})
+    text = str(refused.value)
+    assert text.startswith("table 'transactions': 2 problems found:\n  - column 'customer_id' has 1 missing "
+                           "value(s) (index [1])")
+    assert "column 'amount' has 1 missing value(s) (index [2])" in text
+    assert "read it with churnml.io.read_table" in text

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnml.cli import add_engine_options, base_parser, config_from_args, run
+from churnml.cli import add_engine_options, base_parser, config_from_args, require_spark, run
 from churnml.config import Config, apply_overrides
 from churnml.errors import ChurnMLError, ConfigError, SchemaError
 from churnml.windows import DAY, DataSpan, stale_cutoff_text, to_cutoff
@@ -160,12 +160,8 @@ def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrit
 
 def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool,
            master: str, memory: str) -> tuple[int, dict[str, Any]]:
-    try:
-        from churnml import spark as cs
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("pyspark", "py4j"):
-            raise
-        raise ConfigError("--engine spark needs pyspark: pip install 'churnml[spark]' (and Java 17)") from None
+    require_spark()  # as train and score: the install line without pyspark, and pyspark's pandas-3 warning off
+    from churnml import spark as cs
     from churnml.spark.training import data_span
 
     session = cs.local_session(master=master, driver_memory=memory)

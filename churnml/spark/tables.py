@@ -28,6 +28,7 @@ from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import Tables, load_tables, unmatched_ids_text
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
+from churnml.sources import check_frame
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
@@ -67,7 +68,8 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     Spark DataFrames and Parquet are validated row by row
     (:func:`~churnml.spark.validate.validate_spark_table`: one Spark job per
     table, and a few more to show examples when a rule fails); pandas frames
-    are taken as canonical (the output of :mod:`churnml.io`) and only cast.
+    are taken as canonical (the output of :mod:`churnml.io`), checked as the
+    DuckDB path checks a frame (:func:`churnml.sources.check_frame`) and cast.
 
     Parameters
     ----------
@@ -110,6 +112,11 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     for name, frame in renamed.items():
         src = sources[name]
         if isinstance(src, pd.DataFrame):
+            try:  # as the DuckDB path checks a frame handed to it: the contract's columns, types and values
+                check_frame(name, src.rename(columns={u: c for c, u in (columns or {}).get(name, {}).items()}))
+            except SchemaError as exc:
+                errors.append(exc)
+                continue
             if len(src) >= IN_MEMORY_WARN_ROWS:
                 log.warning("table '%s' (%s rows) is handed to Spark from memory, so it lives in the driver's heap "
                             "with everything Spark does there; for tables this size give Spark Parquet paths to "
@@ -260,6 +267,7 @@ def _nanosecond_times(path: Path, table: str) -> dict[str, bool]:
         schemas = [(f.path, f.physical_schema) for f in ds.dataset(str(path), format="parquet").get_fragments()]
     except (OSError, ValueError, pa.ArrowException):
         return {}
+    _check_same_schema(path, schemas, table)
     units: dict[str, dict[str, list[str]]] = {}  # column -> unit -> files
     zoned: dict[str, bool] = {}
     for file, schema in schemas:
@@ -278,6 +286,53 @@ def _nanosecond_times(path: Path, table: str) -> dict[str, bool]:
             "frame.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True); churnml.io.write_frame "
             "does so)", table=table)
     return {name: zoned[name] for name, by in units.items() if set(by) == {"ns"}}
+
+
+def _kind(t: pa.DataType) -> str:
+    """A Parquet column's type as Spark reads it: text and binary of any width alike, a dictionary as its
+    values, times by whether they have a zone (their unit is each file's own, except nanoseconds)."""
+    if pa.types.is_dictionary(t):
+        return _kind(t.value_type)
+    if pa.types.is_timestamp(t):
+        return "timestamp with a zone" if t.tz is not None else "timestamp without a zone"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return "binary"
+    return str(t)
+
+
+def _check_same_schema(path: Path, schemas: list[tuple[str, pa.Schema]], table: str) -> None:
+    """Refuse the files of a folder that disagree on a column: absent from some (Spark would read it as null
+    there), of another type (Spark fails with a Java error, or reads one file's bytes as the other's type), or
+    a time with a zone in one file and without in another (Spark would read one file's UTC instants as local
+    times)."""
+    if len(schemas) < 2:
+        return
+    kinds: dict[str, dict[str, list[str]]] = {}  # column -> kind -> files
+    for file, schema in schemas:
+        for f in schema:
+            if not f.name.startswith("__index_level_"):  # pandas' index, not a column
+                kinds.setdefault(f.name, {}).setdefault(_kind(f.type), []).append(file)
+    def some(files: list[str]) -> str:
+        return files[0] + (f" and {len(files) - 1} more" if len(files) > 1 else "")
+
+    problems = []
+    for name, by in sorted(kinds.items()):
+        having = [file for files in by.values() for file in files]
+        lacking = [file for file, _ in schemas if file not in having]
+        if lacking:
+            problems.append(f"column {name!r} is in {some(having)} but not in {some(lacking)} (Spark would read it "
+                            "as missing there)")
+        if len(by) > 1:
+            problems.append(f"column {name!r} is stored as " + "; as ".join(f"{kind} in {some(files)}"
+                                                                            for kind, files in sorted(by.items())))
+    if problems:
+        raise SchemaError(
+            f"the Parquet files of {str(path)!r} do not share one schema, which Spark needs to read them as one "
+            f"table: {'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}. Fix: write every file with the "
+            "same columns and types (and times all with a zone or all without), e.g. read each with pandas, make "
+            "them agree and write them again with churnml.io.write_frame", table=table)
 
 
 #: One read with spark.sql.legacy.parquet.nanosAsLong at a time (it is a setting of the whole session).

@@ -228,7 +228,9 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
     feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=everyone.select(*KEYS),
                      check_spine=False)
-    local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy(*KEYS))
+    # in the order of the DuckDB path (cutoff, then customer): LightGBM's bagging draws rows by position, so
+    # another order fits another model on the same rows
+    local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy("cutoff", "customer_id"))
     cats = [f.name for f in feats.schema.fields if isinstance(f.dataType, T.StringType) and f.name != "customer_id"]
     local = local.astype({**{c: "category" for c in cats}, TARGET: "int8", "split": "str"})
     names = [c for c in feats.columns if c not in KEYS]
