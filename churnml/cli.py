@@ -123,8 +123,8 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         if args.debug:
             raise
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
-        print(f"error: stopped by {signal.Signals(signum).name}: an MLflow run it started is marked KILLED, and "
-              "files are replaced only whole, so none is half-written", file=sys.stderr)
+        print(f"error: stopped by {signal.Signals(signum).name}: any MLflow run it started is marked KILLED, and "
+              "the files churnml writes are replaced only whole", file=sys.stderr)
         return 128 + signum
     except ChurnMLError as exc:
         if args.debug:

@@ -59,7 +59,7 @@ class StrictSection(BaseModel):
         except ValidationError as exc:
             self.__dict__.clear()
             self.__dict__.update(before)
-            raise assignment_error(exc, type(self), self.section) from None
+            raise assignment_error(exc, type(self), self.section, name) from None
 
     @model_validator(mode="before")
     @classmethod

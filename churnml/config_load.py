@@ -170,7 +170,7 @@ def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | N
     return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
 
 
-def assignment_error(err: ValidationError, model: type[BaseModel], section: str) -> ConfigError:
+def assignment_error(err: ValidationError, model: type[BaseModel], section: str, name: str = "") -> ConfigError:
     """The error of an assignment a section refuses (``cfg.time.horizon_days = -3``).
 
     Parameters
@@ -181,6 +181,8 @@ def assignment_error(err: ValidationError, model: type[BaseModel], section: str)
         The section's model (its keys suggest the one meant by a misspelt name).
     section : str
         Where the section sits (``time``; empty for the whole configuration).
+    name : str
+        The key assigned: a check of the section that names it is about that key alone.
 
     Returns
     -------
@@ -188,7 +190,8 @@ def assignment_error(err: ValidationError, model: type[BaseModel], section: str)
         As loading reports it: the dotted key, what is wrong and the value given.
     """
     error = _format_errors(err, f"setting a key of {section or 'the configuration'}", model, section)
-    if any(not e["loc"] for e in err.errors()):  # a check across keys: one assignment cannot satisfy it
+    across = [e for e in err.errors() if not e["loc"] and not str(e["msg"]).startswith(f"Value error, {name}: ")]
+    if across:  # a check across keys: one assignment cannot satisfy it
         error.args = (f"{error} (keys checked together are set together: give them to load_config(path, "
                       f"overrides=[...]) or assign the section whole: cfg{'.' * bool(section)}{section} = "
                       f"{model.__name__}(...))",)

@@ -440,7 +440,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = in_memory(tx, "transactions", "training needs")
     check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
-    if cfg.time.regime == "noncontractual" and (text := quiet_end_text(tx["timestamp"].max(), span)):
+    recent = tx["timestamp"][tx["timestamp"] >= tx["timestamp"].max() - 365 * DAY]
+    if cfg.time.regime == "noncontractual" and (text := quiet_end_text(recent, span)):
         log.warning("%s", text)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -147,14 +149,35 @@ def _write_to(df: pd.DataFrame, target: Path, tmp: Path, index: bool = False) ->
         df.to_csv(tmp, index=index, compression="gzip" if target.suffix == ".gz" else None)
 
 
+class _SignalsHeld:
+    """Entered first, left last: after :meth:`hold`, Ctrl-C and SIGTERM wait until the context is left (POSIX,
+    main thread; elsewhere nothing is held)."""
+
+    def __init__(self) -> None:
+        self.held: set[int | signal.Signals] | None = None
+
+    def __enter__(self) -> _SignalsHeld:
+        return self
+
+    def hold(self) -> None:
+        if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+            self.held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.held)
+
+
 def write_frames(frames: list[tuple[pd.DataFrame, str | Path]], *, overwrite: bool = False) -> list[Path]:
     """Write several frames as :func:`write_frame` does, all or none: each goes to a temporary file first,
-    and the files are renamed into place only when every one was written (a list and its companion
-    file never stand half-replaced)."""
+    and the files are renamed into place, one after the other with Ctrl-C and SIGTERM held back, only when
+    every one was written (a failed write leaves the older files as they were)."""
     targets = [Path(p) for _, p in frames]
     with ExitStack() as stack:
+        signals = stack.enter_context(_SignalsHeld())
         for (df, _), target in zip(frames, targets, strict=True):
             _write_to(df, target, stack.enter_context(_atomic(target, overwrite)))
+        signals.hold()  # leaving the stack renames every file, then lets the signals through
     for (df, _), target in zip(frames, targets, strict=True):
         log.info("wrote %s rows to %s", len(df), target)
     return targets

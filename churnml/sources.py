@@ -56,7 +56,7 @@ from churnml.rules import (
 )
 from churnml.schema import SCORE_SCALES, STAND_IN, TABLE_SPECS, ColumnSpec
 
-__all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_sources", "frame_problems", "select"]
+__all__ = ["READ_COLUMNS", "STAND_IN", "check_frame", "check_frame_as_read", "check_sources", "frame_problems", "select"]
 
 #: DuckDB types a column of each kind may have (DuckDB's type name before any '(', as DECIMAL(18,2)).
 _KIND_TYPES: dict[str, tuple[str, ...]] = {
@@ -486,6 +486,16 @@ def check_frame(table: str, frame: pd.DataFrame, columns: Sequence[str] | None =
         raise SchemaError([f"{p}; {_FIX_FRAME}" for p in problems], table=table)
 
 
+def check_frame_as_read(table: str, frame: pd.DataFrame) -> None:
+    """:func:`check_frame` on the columns the features and labels read of ``table`` (:data:`READ_COLUMNS`
+    for the transactions, else every contract column present or required): an ``order_id`` stored as a
+    number stops nothing."""
+    spec = TABLE_SPECS[table]
+    read = READ_COLUMNS.get(table)
+    check_frame(table, frame, [c.name for c in spec.columns if (c.name in frame.columns or c.required)
+                               and (read is None or c.name in read)])
+
+
 def check_sources(tables: Mapping[str, TableSource | None]) -> None:
     """Check every table among ``tables`` (canonical name -> table) against the data contract.
 
@@ -502,9 +512,7 @@ def check_sources(tables: Mapping[str, TableSource | None]) -> None:
     for table, source in tables.items():
         spec = TABLE_SPECS.get(table)
         if isinstance(source, pd.DataFrame) and spec is not None:
-            read = READ_COLUMNS.get(table)
-            check_frame(table, source, [c.name for c in spec.columns if (c.name in source.columns or c.required)
-                                        and (read is None or c.name in read)])
+            check_frame_as_read(table, source)
         if isinstance(source, ParquetSource):
             present = {c.lower(): c for c in source.columns}
             problems = _missing_required(table, source, present)

@@ -102,14 +102,18 @@ def store_lock(uri: str, doing: str) -> Iterator[None]:
         import fcntl
     except ImportError:  # Windows
         fcntl = None  # type: ignore[assignment]
-    if path is None or fcntl is None:
+    if path is None or path.name == ":memory:" or fcntl is None:
         yield
         return
+    lock = path.with_name(path.name + ".lock")
     try:
-        handle = open(path.with_name(path.name + ".lock"), "a")  # held across the yield
+        handle = open(lock, "a")  # held across the yield
     except OSError:
-        yield
-        return
+        try:  # a lock file another user made: flock needs no write access
+            handle = open(lock)
+        except OSError:
+            yield
+            return
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -557,24 +561,31 @@ def _promote(name: str, version: str, metric: str, value: float, window: str,
             f"or after {their_cut}"))
     relabelled = theirs == window and None not in (labels, champ.tags.get("test_labels")) \
         and champ.tags["test_labels"] != labels  # the same cutoff and rows, other outcomes: the data changed
-    if theirs == window and f"test_{metric}" in champ.tags and not relabelled:
-        best = float(champ.tags[f"test_{metric}"])
-        how = "same test window"
-    elif evaluate_champion is not None:
+    stored = champ.tags.get(f"test_{metric}") if theirs == window else None
+    best, how = None, "same test window"
+    if relabelled and evaluate_champion is not None:
         try:
             best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
-            how = ("champion re-scored on this test window, whose labels changed since it was judged (the data "
-                   "changed)" if relabelled else "champion re-scored on this test window")
+            how = "champion re-scored on this test window, whose labels changed since it was judged (the data changed)"
+        except Exception as exc:  # its stored value below, with the reason
+            log.warning("could not score champion v%s on this test window's new labels: %s", champ.version, exc)
+    if best is None and stored is not None:
+        best = float(stored)
+        if relabelled:  # judged on other labels and not re-scored: its value still tells, but say so
+            how = "same test window; its labels changed since the champion was judged and it was not re-scored"
+    elif best is None and evaluate_champion is not None:
+        try:
+            best = float(evaluate_champion(f"models:/{name}/{champ.version}"))
+            how = "champion re-scored on this test window"
         except Exception as exc:  # e.g. a champion whose features cannot be computed from this run's tables
             first = (str(exc).splitlines() or [""])[0]
             why = f"{type(exc).__name__}: {first if len(first) <= 400 else first[:400].rsplit(' ', 1)[0] + ' ...'}"
             log.warning("could not score champion v%s on this test window: %s", champ.version, why)
             return Promotion(version, False, f"champion v{champ.version} kept: not comparable ({why})")
-    elif theirs == window:
-        have = "its labels changed since it was judged" if relabelled else f"it has no {metric} on this test window"
-        return Promotion(version, False, f"champion v{champ.version} kept: {have} and cannot be re-scored "
-                                         f"here{switched}")
-    else:
+    elif best is None and theirs == window:
+        return Promotion(version, False, f"champion v{champ.version} kept: it has no {metric} on this test window "
+                                         f"and cannot be re-scored here{switched}")
+    elif best is None:
         return Promotion(version, False, f"champion v{champ.version} kept: other test window{switched}")
     # Tags written before the exact value was kept hold six decimals: an identical retrain must not win on them.
     won = value - best > _TIE if higher else best - value > _TIE

@@ -59,7 +59,10 @@ def window_key(cfg: Config, data: TrainingData, source: str | None = None) -> st
 def labels_digest(test: pd.DataFrame) -> str:
     """A digest of the test rows' customers, cutoffs and labels (row order does not change it): two runs
     with one test window key (:func:`window_key`) and other digests were judged on other outcomes."""
-    return fingerprint(test[["customer_id", "cutoff", TARGET]].reset_index(drop=True)).digest
+    rows = pd.DataFrame({"customer_id": test["customer_id"].astype("object").astype(str).to_numpy(),
+                         "cutoff": test["cutoff"].to_numpy().astype("datetime64[us]"),
+                         TARGET: test[TARGET].to_numpy().astype("int8")})  # dtypes fixed: a pandas upgrade is not new labels
+    return fingerprint(rows).digest
 
 
 def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:

@@ -247,21 +247,30 @@ def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp, consequence: str 
             "purchase since, declare data.end)")
 
 
-def quiet_end_text(last: object, span: DataSpan) -> str | None:
-    """Why a declared data end more than :data:`STALE_DAYS` days after the last transaction (``last``) may
-    mislead (an export that stopped early); else None. Training warns with it in the non-contractual regime,
-    whose labels are purchases (a subscription business's invoices may be a month apart)."""
-    if last is None or last is pd.NaT:
+def quiet_end_text(days: pd.Series, span: DataSpan) -> str | None:
+    """Why a declared data end long after the last transaction may mislead (an export that stopped early); else
+    None.
+
+    ``days``: the days with a transaction in the data's last year (any order, repeats allowed). The quiet
+    days before ``span.end`` are long when they are more than :data:`STALE_DAYS` and more than the longest
+    run of days without a transaction in that year (a shop that sells twice a month is quiet for weeks).
+    Training warns with it in the non-contractual regime, whose labels are purchases (a subscription
+    business's invoices may be a month apart).
+    """
+    seen = pd.Series(pd.to_datetime(pd.Series(days).dropna()).dt.normalize().unique()).sort_values()
+    if seen.empty:
         return None
-    after = to_timestamp(last, "the last timestamp").normalize() + DAY  # type: ignore[arg-type]
+    after = seen.iloc[-1] + DAY
     gap = (span.end - after).days
-    if gap <= STALE_DAYS:
+    longest = int(seen.diff().dt.days.max() - 1) if len(seen) > 1 else 0
+    if gap <= max(STALE_DAYS, longest):
         return None
     end = span.end.date() if span.end == span.end.normalize() else span.end
     return (f"no transaction after {(after - DAY).date()}: the {gap} days before data.end {end} (exclusive) have "
-            f"none. If the export stopped early, everyone looks silent in those {gap} days, and churn labels whose "
-            "window reaches into them count customers as gone who may have bought then. Load the missing rows, or "
-            f"set data.end to {after.date()} if the data ends there")
+            f"none (in the year before, at most {longest} days in a row had none). If the export stopped early, "
+            f"everyone looks silent in those {gap} days, and churn labels whose window reaches into them count "
+            f"customers as gone who may have bought then. Load the missing rows, or set data.end to {after.date()} "
+            "if the data ends there")
 
 
 def latest_matured_cutoff(span: DataSpan, horizon_days: int, lead_time_days: int = 0) -> pd.Timestamp:

@@ -701,7 +701,7 @@ def test_a_command_stopped_by_a_signal_marks_its_run_killed_and_ends_with_one_li
     parser = argparse.ArgumentParser()
     parser.add_argument("--debug", action="store_true")
     assert run(job, parser, []) == 128 + getattr(signal, signum)
-    assert capsys.readouterr().err == (f"error: stopped by {signum}: an MLflow run it started is marked KILLED, "
-                                       "and files are replaced only whole, so none is half-written\n")
+    assert capsys.readouterr().err == (f"error: stopped by {signum}: any MLflow run it started is marked KILLED, "
+                                       "and the files churnml writes are replaced only whole\n")
     assert mlflow.MlflowClient(uri).get_run(started[0]).info.status == "KILLED"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the command's only

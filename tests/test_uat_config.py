@@ -144,14 +144,13 @@ def test_a_champion_judged_on_the_same_window_with_other_labels_is_re_scored_not
     assert (relabelled.champion, relabelled.reason) == (
         True, "roc_auc 0.7900 > champion v1 0.7500 (higher is better; champion re-scored on this test window, whose "
               "labels changed since it was judged (the data changed))")
-    # without a way to re-score it, it is kept and the reason says why
+    # without a way to re-score it (none given, or it fails), its stored value is compared and the reason says so
     registry.create_model_version("m", source="x")  # version 4
-    kept = promote("m", "4", "roc_auc", 0.99, "W", labels="cccc")
-    assert (kept.champion, kept.reason) == (
-        False, "champion v3 kept: its labels changed since it was judged and cannot be re-scored here")
-    # a champion registered before the tag, or a caller without labels: compared by the stored value
-    registry.delete_model_version_tag("m", "3", "test_labels")
-    assert promote("m", "2", "roc_auc", 0.80, "W", labels="cccc").champion
+    worse = promote("m", "4", "roc_auc", 0.70, "W", lambda uri: 1 / 0, labels="cccc")
+    assert (worse.champion, worse.reason) == (
+        False, "roc_auc 0.7000 <= champion v3 0.7900 (higher is better; same test window; its labels changed since "
+               "the champion was judged and it was not re-scored)")
+    assert promote("m", "4", "roc_auc", 0.95, "W", labels="cccc").champion  # a better one is not blocked
 
 
 def test_a_version_of_another_regime_does_not_challenge_the_champion(registry):
@@ -659,3 +658,21 @@ def test_jobs_on_one_sqlite_store_take_turns_through_a_lock_file(tmp_path, caplo
     assert (tmp_path / "mlflow.db.lock").exists()
     with store_lock("http://127.0.0.1:5000", "x"):  # a server: no lock file here
         pass
+
+
+def test_promotion_and_opening_a_store_take_the_stores_lock(registry, tmp_path, monkeypatch):
+    import contextlib
+
+    from churnml import tracking
+
+    taken: list[str] = []
+
+    @contextlib.contextmanager
+    def recording(uri, doing):
+        taken.append(doing)
+        yield
+
+    monkeypatch.setattr(tracking, "store_lock", recording)
+    tracking.promote("m", "1", "roc_auc", 0.7, "W")
+    tracking.check_store(f"sqlite:///{tmp_path / 'other.db'}", "e")
+    assert taken == ["promoting a model version", "opening the store"]

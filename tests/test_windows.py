@@ -112,17 +112,20 @@ def test_data_span_ends_the_day_after_the_last_timestamp_unless_declared():
 def test_a_declared_end_a_month_after_the_last_transaction_is_named_with_the_end_that_fits_the_rows():
     from churnml.windows import STALE_DAYS, DataSpan, quiet_end_text
 
-    times = pd.Series(pd.to_datetime(["2024-01-03 09:00", "2024-05-31 13:00"]))
-    assert quiet_end_text(times.max(), DataSpan.from_times(times, "2024-07-01")) == (
-        "no transaction after 2024-05-31: the 30 days before data.end 2024-07-01 (exclusive) have none. If the "
-        "export stopped early, everyone looks silent in those 30 days, and churn labels whose window reaches into "
-        "them count customers as gone who may have bought then. Load the missing rows, or set data.end to "
-        "2024-06-01 if the data ends there")
+    daily = pd.Series(pd.date_range("2024-01-01 09:00", "2024-05-31 09:00", freq="D"))  # a purchase every day
+    assert quiet_end_text(daily, DataSpan.from_times(daily, "2024-07-01")) == (
+        "no transaction after 2024-05-31: the 30 days before data.end 2024-07-01 (exclusive) have none (in the year "
+        "before, at most 0 days in a row had none). If the export stopped early, everyone looks silent in those 30 "
+        "days, and churn labels whose window reaches into them count customers as gone who may have bought then. "
+        "Load the missing rows, or set data.end to 2024-06-01 if the data ends there")
     assert STALE_DAYS == 7
-    assert quiet_end_text(times.max(), DataSpan.from_times(times, "2024-06-08")) is None  # 7 days: quiet enough
-    assert "the 8 days before data.end 2024-06-09 (exclusive)" in quiet_end_text(
-        times.max(), DataSpan.from_times(times, "2024-06-09"))
-    assert quiet_end_text(times.max(), DataSpan.from_times(times, "2024-06-09 06:00")).startswith(
-        "no transaction after 2024-05-31: the 8 days before data.end 2024-06-09 06:00:00 (exclusive)")
-    assert quiet_end_text(times.max(), DataSpan.from_times(times, None)) is None  # the end is the rows' own
-    assert quiet_end_text(None, DataSpan.from_times(times, None)) is None
+    assert quiet_end_text(daily, DataSpan.from_times(daily, "2024-06-08")) is None  # 7 days: quiet enough
+    assert "the 8 days before data.end 2024-06-09 06:00:00 (exclusive)" in quiet_end_text(
+        daily, DataSpan.from_times(daily, "2024-06-09 06:00"))
+    assert quiet_end_text(daily, DataSpan.from_times(daily, None)) is None  # the end is the rows' own
+    assert quiet_end_text(daily.iloc[:0], DataSpan.from_times(daily, None)) is None
+    # a shop selling twice a month is quiet for weeks: 11 days is not long for it, 20 days more than its longest
+    sparse = pd.Series(pd.to_datetime(["2024-01-02", "2024-01-17", "2024-02-01", "2024-02-16", "2024-03-01"]))
+    assert quiet_end_text(sparse, DataSpan.from_times(sparse, "2024-03-13")) is None
+    assert "(in the year before, at most 14 days in a row had none)" in quiet_end_text(
+        sparse, DataSpan.from_times(sparse, "2024-03-18"))

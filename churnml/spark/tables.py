@@ -28,7 +28,8 @@ from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import Tables, load_tables, unmatched_ids_text
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
-from churnml.sources import check_frame
+from churnml.schema import spec_for
+from churnml.sources import check_frame_as_read
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
@@ -69,7 +70,7 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     (:func:`~churnml.spark.validate.validate_spark_table`: one Spark job per
     table, and a few more to show examples when a rule fails); pandas frames
     are taken as canonical (the output of :mod:`churnml.io`), checked as the
-    DuckDB path checks a frame (:func:`churnml.sources.check_frame`) and cast.
+    DuckDB path checks a frame (:func:`churnml.sources.check_frame_as_read`) and cast.
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     unknown = sorted(set(sources) - set(known))
     if unknown or "transactions" not in sources:
         raise ConfigError(f"Spark tables: got {sorted(sources)}; expected 'transactions' and any of {known}")
-    renamed = {name: _as_spark(spark, src, name).withColumnsRenamed(
+    renamed = {name: _as_spark(spark, src, name, (columns or {}).get(name)).withColumnsRenamed(
         {user: canon for canon, user in (columns or {}).get(name, {}).items()}) for name, src in sources.items()}
     problems = [p for name, frame in renamed.items() for p in schema_problems(name, frame)]
     if problems:
@@ -113,7 +114,7 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         src = sources[name]
         if isinstance(src, pd.DataFrame):
             try:  # as the DuckDB path checks a frame handed to it: the contract's columns, types and values
-                check_frame(name, src.rename(columns={u: c for c, u in (columns or {}).get(name, {}).items()}))
+                check_frame_as_read(name, src.rename(columns={u: c for c, u in (columns or {}).get(name, {}).items()}))
             except SchemaError as exc:
                 errors.append(exc)
                 continue
@@ -226,7 +227,8 @@ def _source_name(source: DataFrame | str | Path) -> str | None:
     return None if isinstance(source, DataFrame) else str(source)
 
 
-def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame, table: str) -> DataFrame:
+def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame, table: str,
+              mapping: Mapping[str, str] | None = None) -> DataFrame:
     if isinstance(source, DataFrame):
         return source
     if isinstance(source, pd.DataFrame):
@@ -234,7 +236,7 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
-    nanos = _nanosecond_times(path, table)
+    nanos = _nanosecond_times(path, table, mapping or {})
     if nanos:
         return _read_nanoseconds(spark, path, nanos, table)
     try:
@@ -254,7 +256,7 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
 _NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 
 
-def _nanosecond_times(path: Path, table: str) -> dict[str, bool]:
+def _nanosecond_times(path: Path, table: str, mapping: Mapping[str, str] | None = None) -> dict[str, bool]:
     """The nanosecond time columns of the Parquet file(s) at ``path`` -> whether each has a zone (is an instant).
 
     Read from the footers by pyarrow, of every file of a folder; empty when pyarrow cannot read them. A column
@@ -267,7 +269,8 @@ def _nanosecond_times(path: Path, table: str) -> dict[str, bool]:
         schemas = [(f.path, f.physical_schema) for f in ds.dataset(str(path), format="parquet").get_fragments()]
     except (OSError, ValueError, pa.ArrowException):
         return {}
-    _check_same_schema(path, schemas, table)
+    spec = spec_for(table)
+    _check_same_schema(path, schemas, table, {(mapping or {}).get(c.name, c.name) for c in spec.columns})
     units: dict[str, dict[str, list[str]]] = {}  # column -> unit -> files
     zoned: dict[str, bool] = {}
     for file, schema in schemas:
@@ -299,20 +302,21 @@ def _kind(t: pa.DataType) -> str:
         return "string"
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
         return "binary"
-    return str(t)
+    return str(t)  # numbers by width too: Spark fails reading an int64 file into an int32 schema
 
 
-def _check_same_schema(path: Path, schemas: list[tuple[str, pa.Schema]], table: str) -> None:
-    """Refuse the files of a folder that disagree on a column: absent from some (Spark would read it as null
-    there), of another type (Spark fails with a Java error, or reads one file's bytes as the other's type), or
-    a time with a zone in one file and without in another (Spark would read one file's UTC instants as local
-    times)."""
+def _check_same_schema(path: Path, schemas: list[tuple[str, pa.Schema]], table: str, read: set[str]) -> None:
+    """Refuse the files of a folder that disagree on a column churnml reads (``read``, the source's names of
+    the contract's columns): absent from some (Spark would read it as null there), of another type (Spark
+    fails with a Java error, or reads one file's bytes as the other's type), or a time with a zone in one
+    file and without in another (Spark would read one file's UTC instants as local times). Other columns may
+    differ."""
     if len(schemas) < 2:
         return
     kinds: dict[str, dict[str, list[str]]] = {}  # column -> kind -> files
     for file, schema in schemas:
         for f in schema:
-            if not f.name.startswith("__index_level_"):  # pandas' index, not a column
+            if f.name in read:
                 kinds.setdefault(f.name, {}).setdefault(_kind(f.type), []).append(file)
     def some(files: list[str]) -> str:
         return files[0] + (f" and {len(files) - 1} more" if len(files) > 1 else "")

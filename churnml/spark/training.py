@@ -155,10 +155,16 @@ def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
     times = time_range(tables)
     if times.isna().all():
         raise EmptyDataError("training needs a non-empty transactions table")
-    span = DataSpan.from_times(times, cfg.data.end)
-    if cfg.time.regime == "noncontractual" and (text := quiet_end_text(times.max(), span)):
+    return DataSpan.from_times(times, cfg.data.end)
+
+
+def _warn_quiet_end(tables: SparkTables, span: DataSpan, times: pd.Series) -> None:
+    """:func:`churnml.windows.quiet_end_text` on the days with a transaction in the data's last year (one job)."""
+    since = (pd.Timestamp(times.max()) - pd.Timedelta(days=365)).to_pydatetime()
+    days = to_pandas(tables.transactions.where(F.col("timestamp") >= F.lit(since))
+                     .select(F.to_date("timestamp").alias("day")).distinct())["day"]
+    if text := quiet_end_text(days, span):
         log.warning("%s", text)
-    return span
 
 
 def _day(ts: pd.Timestamp) -> Column:
@@ -212,6 +218,8 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
                           "e.g. 0.1")
     check_regime_tables(tables, cfg.time)
     span = data_span(tables, cfg)
+    if cfg.time.regime == "noncontractual" and cfg.data.end is not None:
+        _warn_quiet_end(tables, span, time_range(tables))
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days, data_end=span.end).unionByName(
