@@ -123,9 +123,8 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         if args.debug:
             raise
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
-        print(f"error: stopped by {signal.Signals(signum).name}: any MLflow run it started is marked KILLED, and "
-              "the files churnml writes are replaced only whole", file=sys.stderr)
-        return 128 + signum
+        return _failed(f"stopped by {signal.Signals(signum).name}: any MLflow run it started is marked KILLED, and "
+                       "the files churnml writes are replaced only whole", 128 + signum, traceback_hint=False)
     except ChurnMLError as exc:
         if args.debug:
             raise
@@ -166,10 +165,11 @@ def _stopped_by_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _failed(message: str, code: int) -> int:
+def _failed(message: str, code: int, traceback_hint: bool = True) -> int:
     """Print the one-line error of a command and return its exit code."""
     print(f"error: {message}", file=sys.stderr)
-    print("(run again with --debug for the traceback)", file=sys.stderr)
+    if traceback_hint:
+        print("(run again with --debug for the traceback)", file=sys.stderr)
     return code
 
 

@@ -152,7 +152,7 @@ def _keys_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
 
 
 def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None,
-                   section: str = "") -> ConfigError:
+                   section: str = "", hint: str = "") -> ConfigError:
     lines = []
     for e in err.errors():
         loc = ".".join([section] * bool(section) + [str(p) for p in e["loc"]]) or "(top level)"
@@ -167,7 +167,7 @@ def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | N
         got = e.get("input")
         shown = "" if isinstance(got, (dict, BaseModel)) or e["type"] == "missing" else f" (got {got!r})"
         lines.append(f"  - {loc}: {msg}{shown}")
-    return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines))
+    return ConfigError(f"{origin}: {len(lines)} problem(s) in the configuration:\n" + "\n".join(lines) + hint)
 
 
 def assignment_error(err: ValidationError, model: type[BaseModel], section: str, name: str = "") -> ConfigError:
@@ -189,13 +189,11 @@ def assignment_error(err: ValidationError, model: type[BaseModel], section: str,
     ConfigError
         As loading reports it: the dotted key, what is wrong and the value given.
     """
-    error = _format_errors(err, f"setting a key of {section or 'the configuration'}", model, section)
     across = [e for e in err.errors() if not e["loc"] and not str(e["msg"]).startswith(f"Value error, {name}: ")]
-    if across:  # a check across keys: one assignment cannot satisfy it
-        error.args = (f"{error} (keys checked together are set together: give them to load_config(path, "
-                      f"overrides=[...]) or assign the section whole: cfg{'.' * bool(section)}{section} = "
-                      f"{model.__name__}(...))",)
-    return error
+    hint = (f" (keys checked together are set together: give them to load_config(path, overrides=[...]) or assign "
+            f"the section whole: cfg{'.' * bool(section)}{section} = {model.__name__}(...))") if across else ""
+    # a check across keys: one assignment cannot satisfy it
+    return _format_errors(err, f"setting a key of {section or 'the configuration'}", model, section, hint)
 
 
 def validate_tree(model: type[M], tree: dict[str, Any], origin: str) -> M:

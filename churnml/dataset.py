@@ -47,6 +47,7 @@ from churnml.windows import (
     quiet_end_text,
     rolling_cutoffs,
     to_cutoff,
+    year_before,
 )
 
 __all__ = [
@@ -440,7 +441,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = in_memory(tx, "transactions", "training needs")
     check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
-    recent = tx["timestamp"][tx["timestamp"] >= tx["timestamp"].max() - 365 * DAY]
+    recent = tx["timestamp"][tx["timestamp"] >= year_before(tx["timestamp"].max())]
     if cfg.time.regime == "noncontractual" and (text := quiet_end_text(recent, span)):
         log.warning("%s", text)
     splits = split_cutoffs(span, cfg)

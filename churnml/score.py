@@ -633,7 +633,6 @@ def _main(args: argparse.Namespace) -> int:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)
     except NobodyToScoreError as exc:
         # An older list under --out (there only with --overwrite) would read as this run's.
-        removed = f"; the older {out} was removed" if out.exists() else ""
         if exc.unscored.empty:
             older = [p for p in (out, side) if p.exists()]
             for path in older:
@@ -644,6 +643,7 @@ def _main(args: argparse.Namespace) -> int:
             raise
         unscored = _noting_dropped_returns(exc.unscored, returns)
         _write([(unscored, side)], args.overwrite)
+        removed = f"; the older {out} was removed" if out.exists() else ""
         out.unlink(missing_ok=True)
         raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)

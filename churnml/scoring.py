@@ -55,7 +55,7 @@ from churnml.outreach import (
 )
 from churnml.sources import check_sources, select
 from churnml.tracking import load_pyfunc
-from churnml.windows import MONTH_DAYS, DataSpan, stale_cutoff_text, to_cutoff
+from churnml.windows import MONTH_DAYS, DataSpan, label_window, stale_cutoff_text, to_cutoff
 
 __all__ = [
     "SCORED_COLUMNS",
@@ -461,7 +461,7 @@ def warn_model_cutoff(model: object, cutoff: pd.Timestamp) -> list[str]:
     extra = getattr(model, "extra_", None) or {}
     if "test_cutoff" not in extra:
         return []
-    test = pd.Timestamp(extra["test_cutoff"])
+    test = to_cutoff(extra["test_cutoff"])
     texts = []
     if cutoff < test:
         texts.append(f"the cutoff {cutoff.date()} is before the model's test cutoff {test.date()}: its training "
@@ -469,7 +469,7 @@ def warn_model_cutoff(model: object, cutoff: pd.Timestamp) -> list[str]:
                      "made then could be); to backtest at this cutoff, train on data that ends there")
     elif extra.get("horizon_days") is not None:
         lead = int(extra.get("time", {}).get("lead_time_days", 0))
-        seen = test + (int(extra["horizon_days"]) + lead) * pd.Timedelta(days=1)
+        seen = label_window(test, int(extra["horizon_days"]), lead).end  # the end of its test labels
         age = (cutoff - seen).days
         if age > MODEL_AGE_DAYS:
             texts.append(f"the model was judged on data up to {seen.date()}, {age} days before the cutoff "

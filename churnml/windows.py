@@ -251,7 +251,8 @@ def quiet_end_text(days: pd.Series, span: DataSpan) -> str | None:
     """Why a declared data end long after the last transaction may mislead (an export that stopped early); else
     None.
 
-    ``days``: the days with a transaction in the data's last year (any order, repeats allowed). The quiet
+    ``days``: the days with a transaction in the data's last year (from :func:`year_before` the last
+    transaction; any order, repeats allowed). The quiet
     days before ``span.end`` are long when they are more than :data:`STALE_DAYS` and more than the longest
     run of days without a transaction in that year (a shop that sells twice a month is quiet for weeks).
     Training warns with it in the non-contractual regime, whose labels are purchases (a subscription

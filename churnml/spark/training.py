@@ -39,7 +39,7 @@ from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
-from churnml.windows import DataSpan, quiet_end_text
+from churnml.windows import DataSpan, quiet_end_text, year_before
 
 __all__ = ["SampleInfo", "sample_customers", "train", "training_data"]
 
@@ -152,7 +152,11 @@ def _log_class_sample(full: dict[tuple[str, int], int], keep_label: int, fractio
 
 def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
     """First moment and exclusive end of the Spark transactions (``cfg.data.end`` when declared)."""
-    times = time_range(tables)
+    return _span(time_range(tables), cfg)
+
+
+def _span(times: pd.Series, cfg: Config) -> DataSpan:
+    """:func:`data_span` of the transactions' first and last times."""
     if times.isna().all():
         raise EmptyDataError("training needs a non-empty transactions table")
     return DataSpan.from_times(times, cfg.data.end)
@@ -160,7 +164,7 @@ def data_span(tables: SparkTables, cfg: Config) -> DataSpan:
 
 def _warn_quiet_end(tables: SparkTables, span: DataSpan, times: pd.Series) -> None:
     """:func:`churnml.windows.quiet_end_text` on the days with a transaction in the data's last year (one job)."""
-    since = (pd.Timestamp(times.max()) - pd.Timedelta(days=365)).to_pydatetime()
+    since = year_before(pd.Timestamp(times.max())).to_pydatetime()
     days = to_pandas(tables.transactions.where(F.col("timestamp") >= F.lit(since))
                      .select(F.to_date("timestamp").alias("day")).distinct())["day"]
     if text := quiet_end_text(days, span):
@@ -217,9 +221,10 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
         raise ConfigError("sample_by='class' keeps a share of the commoner class; give a sample_fraction below 1, "
                           "e.g. 0.1")
     check_regime_tables(tables, cfg.time)
-    span = data_span(tables, cfg)
+    times = time_range(tables)
+    span = _span(times, cfg)
     if cfg.time.regime == "noncontractual" and cfg.data.end is not None:
-        _warn_quiet_end(tables, span, time_range(tables))
+        _warn_quiet_end(tables, span, times)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days, data_end=span.end).unionByName(
