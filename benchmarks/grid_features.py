@@ -12,6 +12,7 @@ Usage (data from ``benchmarks/features.py``'s cache)::
 
     .venv/bin/python benchmarks/grid_features.py 1M 12 tx_old,tx_grid,ev_old,ev_grid
 """
+import argparse
 import resource
 import sys
 import time
@@ -206,4 +207,11 @@ def main(size: str, n: int, parts: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), sys.argv[3].split(","))
+    parser = argparse.ArgumentParser(description="The dropped grid formulation of the many-cutoff features against "
+                                                 "the kept one (same values; reads /tmp/churnml_featbench/<size>, "
+                                                 "written by features.py).")
+    parser.add_argument("size", help="a size features.py wrote, e.g. 1M")
+    parser.add_argument("cutoffs", type=int, help="number of rolling cutoffs, e.g. 12")
+    parser.add_argument("parts", help="comma-separated: tx_old, tx_grid, ev_old, ev_grid")
+    args = parser.parse_args()
+    main(args.size, args.cutoffs, args.parts.split(","))

@@ -5,8 +5,14 @@ same test rows as the model:
 
 ``recency``
     The rule "longer since the last purchase = more likely gone": the score
-    is ``rfm_recency_days``, turned into a probability by isotonic
-    calibration on the calibration cutoff.
+    is the rank of ``rfm_recency_days`` among the rows of its cutoff (0 to 1,
+    ties at their mean rank), turned into a probability by a logistic
+    regression on the calibration cutoff (increasing in the rank, so the
+    list keeps the rule's order). Ranked, not in days: recency drifts with
+    the calendar (on CDNOW 73% of the test customers had been silent longer
+    than anyone at the calibration cutoff, and an isotonic fit in days gave
+    them all one probability: ROC-AUC 0.7257, against 0.7594 ranked; an
+    isotonic fit of the rank ties its steps, 0.7505).
 ``rfm_logistic``
     Logistic regression on log(1 + recency), log(1 + purchase days) and
     log(1 + spend), standardised, fitted on the training cutoffs.
@@ -34,11 +40,12 @@ RFM and subscription baselines are moved to the asked horizon like the model: ea
 own :func:`churnml.horizon.horizon_power`, to the same base rate.
 
 A row without a recency (no purchase before the cutoff: in the contractual
-regime, a subscriber who never bought) is read by the recency and RFM
-baselines as the longest recency of the rows they are fitted on (training and
-calibration, never test), with its purchase days and spend (0): at the top of
-the range the isotonic fit saw. With no recency at all in those rows the two
-baselines are left out, with a warning. LightGBM takes the missing value as it is.
+regime, a subscriber who never bought) is ranked by the recency rule after
+everyone who bought (tied among themselves), and read by the RFM regression as
+the longest recency of the rows it is fitted on (training and calibration,
+never test), with its purchase days and spend (0). With no recency at all in
+the training and calibration rows the two baselines are left out, with a
+warning. LightGBM takes the missing value as it is.
 """
 
 from __future__ import annotations
@@ -47,7 +54,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -86,6 +92,19 @@ def _recency(frame: pd.DataFrame, never: float) -> np.ndarray:
     """``rfm_recency_days`` with ``never`` where there is no purchase before the cutoff."""
     days = frame["rfm_recency_days"].to_numpy(dtype="float64")
     return np.where(np.isnan(days), never, days)
+
+
+def _recency_rank(frame: pd.DataFrame) -> np.ndarray:
+    """The rank of ``rfm_recency_days`` among the rows of the same cutoff, 0 (the most recent) to 1, ties at
+    their mean rank; no purchase ranks after every purchase."""
+    days = frame["rfm_recency_days"].astype("float64").fillna(np.inf)
+    if len(days) == 0:
+        return np.zeros(0)
+    groups = days.groupby(frame["cutoff"].to_numpy(), sort=False) if "cutoff" in frame.columns else days.groupby(
+        np.zeros(len(days)))
+    ranks = groups.rank(method="average")
+    sizes = groups.transform("size").to_numpy(dtype="float64")
+    return np.where(sizes > 1, (ranks.to_numpy(dtype="float64") - 1) / np.maximum(sizes - 1, 1), 0.5)
 
 
 def _rfm_matrix(frame: pd.DataFrame, never: float) -> np.ndarray:
@@ -159,9 +178,9 @@ def _put_rfm(out: dict[str, np.ndarray], train: pd.DataFrame, calibration: pd.Da
                     "before its cutoff")
         return
     never = float(np.nanmax(seen))  # no purchase: the longest recency the fits see (never the test's)
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS)
-    iso.fit(_recency(calibration, never), calibration[target].to_numpy())
-    _put_moved(out, "recency", iso.predict(_recency(test, never)), base_rate)
+    rule = _logistic(_recency_rank(calibration)[:, None], calibration[target].to_numpy(),
+                     _recency_rank(test)[:, None], None, random_state)
+    _put_moved(out, "recency", rule, base_rate)
     p = _logistic(_rfm_matrix(train, never), train[target].to_numpy(), _rfm_matrix(test, never), train_weight,
                   random_state)
     _put_moved(out, "rfm_logistic", p, base_rate)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import json
 import logging
+import math
 import os
 import re
 import signal
@@ -14,11 +16,15 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
 
 from churnml.config import Config, load_config
 from churnml.errors import ChurnMLError, ConfigError
 
-__all__ = ["add_engine_options", "base_parser", "config_from_args", "refuse_options", "require_spark", "run"]
+__all__ = ["add_engine_options", "add_json_option", "base_parser", "config_from_args", "print_json", "refuse_options",
+           "require_spark", "run"]
 
 EXIT_USER_ERROR = 2
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -26,10 +32,12 @@ DEFAULT_SPARK_MEMORY = "4g"  # churnml.spark.local_session's default too
 
 
 def base_parser(
-    prog: str, description: str, set_help: str = "e.g. --set time.horizon_days=90 (repeatable)"
+    prog: str, description: str, set_help: str = "e.g. --set time.horizon_days=90 (repeatable)",
+    add_help: bool = True,
 ) -> argparse.ArgumentParser:
-    """A parser with the options every command has; ``set_help`` ends the help of ``--set``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    """A parser with the options every command has; ``set_help`` ends the help of ``--set``; ``add_help``
+    False for a parent of subcommands' parsers."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, add_help=add_help)
     parser.add_argument("--config", help="YAML config file (default: built-in defaults, bundled CDNOW)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -49,6 +57,30 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spark-memory", default=DEFAULT_SPARK_MEMORY, metavar="SIZE", type=_memory_size,
                         help=f"JVM heap of the Spark driver with --engine spark, e.g. 8g (default "
                              f"{DEFAULT_SPARK_MEMORY}; in local mode all of Spark runs in it)")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: the command's summary as one JSON object on stdout, for a scheduler or a script."""
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object on stdout instead of text (logs and errors "
+                             "stay on stderr)")
+
+
+def print_json(record: dict[str, Any]) -> None:
+    """Print ``record`` as JSON; numbers that JSON cannot hold (NaN, infinities) become null."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        if isinstance(value, float | np.floating):
+            return float(value) if math.isfinite(value) else None
+        if isinstance(value, np.integer | np.bool_):
+            return value.item()
+        return value
+
+    print(json.dumps(clean(record), indent=2))
 
 
 def _memory_size(text: str) -> str:

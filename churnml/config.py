@@ -224,7 +224,12 @@ class TrackingConfig(StrictSection):
     ``precision_top_decile``, ``lift_top_fraction`` and ``precision_top_fraction``
     (the lift and precision at ``evaluation.top_fraction``, compared under their
     own names, e.g. ``lift_top_20pct``), lower for ``brier``, ``log_loss`` and
-    ``ece`` (:data:`CHAMPION_METRICS`).
+    ``ece`` (:data:`CHAMPION_METRICS`). ``min_improvement``: by how much more
+    than the champion, in the metric's own units (0.002 for ROC-AUC: a new
+    version 0.0015 better stays challenger); 0 is any gain above 5e-7.
+    ``promote`` false: a registered version is compared and may take the
+    challenger alias, never the champion one (make it champion by hand with
+    ``python -m churnml.registry promote N``).
     """
 
     section: ClassVar[str] = "tracking"
@@ -233,6 +238,8 @@ class TrackingConfig(StrictSection):
     experiment: str = "churnml"
     registered_model_name: str = "churnml"
     champion_metric: ChampionMetric = "roc_auc"
+    min_improvement: float = Field(0.0, ge=0.0, le=1.0e6)
+    promote: bool = True
     log_customer_ids: bool = False
     register_model: bool = True
 

@@ -151,13 +151,34 @@ def _keys_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
     return list(getattr(node, "model_fields", {}))
 
 
+def _dotted_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every key of ``model``'s sections, dotted (``time.horizon_days``, ``data.synthetic.customers``); a
+    mapping of sections (``data.tables``) is not entered."""
+    keys = []
+    for name, field in model.model_fields.items():
+        node: Any = field.annotation
+        args = [a for a in typing.get_args(node) if a is not type(None)]
+        if len(args) == 1:  # Optional[Section]
+            node = args[0]
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            keys.extend(_dotted_keys(node, f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
 def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None,
                    section: str = "", hint: str = "") -> ConfigError:
     lines = []
     for e in err.errors():
         loc = ".".join([section] * bool(section) + [str(p) for p in e["loc"]]) or "(top level)"
         if e["type"] in ("extra_forbidden", "no_such_attribute"):
-            near = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(model, e["loc"][:-1]) if model else [], n=1)
+            name = str(e["loc"][-1])
+            # the key of another section (returns: keep at the top, for data.returns): its full name
+            elsewhere = [k for k in (_dotted_keys(model) if model is not None and not section else [])
+                         if k.rsplit(".", 1)[-1] == name and tuple(k.split(".")[:-1]) != tuple(e["loc"][:-1])]
+            near = elsewhere[:1] or difflib.get_close_matches(
+                name, _keys_at(model, e["loc"][:-1]) if model else [], n=1)
             msg = (f"unknown key; did you mean {near[0]!r}?" if near
                    else "unknown key; check its spelling against the documented keys")
         elif e["type"] == "value_error":

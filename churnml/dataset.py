@@ -167,13 +167,14 @@ def _shorter(span: DataSpan, cutoff: pd.Timestamp, time: TimeConfig) -> str:
 
 
 def _training_longest(span: DataSpan, t: TimeConfig) -> str:
-    """What the longest horizon that training fits is, for an error message."""
+    """What the longest horizon that training fits is, for an error message: its first sentence, since the
+    longest horizon of one cutoff alone is longer and would not train."""
     longest = longest_trainable_horizon(span, t)
     if longest is None:
         return ("Training, which needs a training and a calibration cutoff before the test cutoff, fits no horizon "
                 "on this data with these settings.")
     return (f"Training, which needs a training and a calibration cutoff before the test cutoff, fits "
-            f"time.horizon_days up to {longest} days.")
+            f"time.horizon_days up to {longest} days: set time.horizon_days to at most {longest} days.")
 
 
 def _history_fixes(span: DataSpan, t: TimeConfig, test: pd.Timestamp, latest: pd.Timestamp,
@@ -325,7 +326,8 @@ def split_cutoffs(span: DataSpan, cfg: Config) -> SplitCutoffs:
         d = _dates(span, t, H)
         check_matured(span, [d.test], t, what="the test cutoff", where="time.test_cutoff")
     except DataWindowError as exc:  # advice for one cutoff: add what training, which needs three, fits
-        raise DataWindowError(f"{exc} {_training_longest(span, t)}") from None
+        raise DataWindowError(f"{_training_longest(span, t)} For one cutoff alone (python -m churnml.features "
+                              f"--labels): {exc}") from None
     latest, test, calibration, last_train, earliest, h = (d.latest, d.test, d.calibration, d.last_train,
                                                           d.earliest, d.h)
     if last_train < earliest:

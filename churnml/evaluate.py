@@ -26,6 +26,7 @@ from churnml.errors import ConfigError, EmptyDataError, SchemaError
 
 __all__ = [
     "best_k",
+    "better_than_chance",
     "brier",
     "calibration_table",
     "classification_report",
@@ -106,6 +107,11 @@ def roc_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
     """Area under the ROC curve (scikit-learn's ``roc_auc_score``); 0.5 = random ranking."""
     y, s = _check(y_true, y_score, what="roc_auc", both_classes=True)
     return float(skm.roc_auc_score(y, s))
+
+
+def better_than_chance(auc: float) -> bool:
+    """Whether a ROC-AUC ranks better than chance: above 0.5 by more than rounding (a constant scores 0.5)."""
+    return auc > 0.5 + 1e-9
 
 
 def pr_auc(y_true: ArrayLike, y_score: ArrayLike) -> float:

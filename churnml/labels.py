@@ -165,7 +165,8 @@ def check_label_windows(cuts: pd.DataFrame, span: DataSpan, grace_days: int = 0,
         f"the label window of {which} ends after the data: [{row.win_start.date()}, {row.win_end.date()}){grace} "
         f"needs data up to {(row.win_end + grace_days * DAY).date()}, and the data ends {(span.end - DAY).date()} "
         f"(exclusive end {span.end.date()}), so churn there is not yet observed (a customer whose window is not over "
-        f"would count as churned). Fix: {fix}; pass data_end when the data runs later than its last {last}"
+        f"would count as churned). Fix: {fix}; pass data_end when the data runs later than its last {last}, or "
+        "immature='keep' to label it anyway"
     )
 
 

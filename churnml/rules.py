@@ -280,7 +280,8 @@ def separator_hint(table: str, found: list[Any]) -> str:
     if sep is None:
         return ""
     return (f"the header was read as one column, so the file is separated by {sep!r}, not by the separator "
-            f"read; fix: set data.tables.{table}.read_options: {{sep: {sep!r}}}")
+            f"read; fix: set data.tables.{table}.read_options: {{sep: {sep!r}}} (in Python: read_table's "
+            f"read_options={{'sep': {sep!r}}})")
 
 
 #: Said when a ``--data`` folder's file needs a read option (``churnml.io.folder_schema_error``): none can be set.

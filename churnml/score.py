@@ -43,8 +43,10 @@ from pydantic import ValidationError
 
 from churnml.cli import (
     add_engine_options,
+    add_json_option,
     base_parser,
     config_from_args,
+    print_json,
     refuse_options,
     require_spark,
     run,
@@ -85,7 +87,12 @@ from churnml.scoring import (
     score_customers,
     spreadsheet_safe,
 )
-from churnml.tracking import missing_store, model_version_text, resolve_tracking_uri
+from churnml.tracking import (
+    missing_store,
+    model_version_text,
+    pinned_model_uri,
+    resolve_tracking_uri,
+)
 from churnml.windows import to_cutoff
 
 __all__ = ["main"]
@@ -133,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_options(p)
+    add_json_option(p)
     return p
 
 
@@ -548,9 +556,10 @@ def _warn_folder_source(model: ChurnModel, folder: str) -> None:
     if trained == "cdnow":
         log.warning("the model was trained on data.source=%s (%s), and --data %s gives it other customers: its "
                     "probabilities and reasons are what it learned there, not from these tables. Fix: train a "
-                    "model on these tables first (python -m churnml.train --set data.source=files --set "
-                    "data.tables.transactions.path=...), or score with --model pointing to one", trained,
-                    BUNDLED[trained], folder)
+                    "model on these tables under a name of its own (python -m churnml.train --set "
+                    "data.source=files --set data.tables.transactions.path=... --set "
+                    "tracking.registered_model_name=NAME; a model of other data never replaces this champion), "
+                    "then score with --model models:/NAME@champion", trained, BUNDLED[trained], folder)
 
 
 def _folder_config(args: argparse.Namespace, cfg: Config) -> Config:
@@ -605,6 +614,19 @@ def _write(frames: list[tuple[pd.DataFrame, Path]], overwrite: bool) -> None:
                   for frame, path in frames], overwrite=overwrite)
 
 
+def _record(result: ScoreResult, args: argparse.Namespace, cfg: Config, out: Path, side: Path, uri: str,
+            pinned: str) -> dict[str, Any]:
+    """The printed summary as data (``--json``): the files, the counts, the model and the warnings."""
+    listed = result.outreach
+    return {
+        "list": str(out), "unscored": str(side), "cutoff": args.cutoff, "model": pinned, "model_asked": uri,
+        "counts": dict(result.counts), "open_requests": result.open_requests,
+        "tiers": {tier: int((listed["risk_tier"] == tier).sum()) for tier in cfg.scoring.tiers},
+        "value_at_risk": float(listed["value_at_risk"].sum()) if len(listed) else 0.0,
+        "warnings": list(result.warnings),
+    }
+
+
 def _main(args: argparse.Namespace) -> int:
     refuse_options(_option_problems(args))
     _check_overrides(list(args.set), with_data=bool(args.data))
@@ -622,8 +644,9 @@ def _main(args: argparse.Namespace) -> int:
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     if uri.startswith(("models:/", "runs:/")) and (problem := missing_store(store)):
         raise ModelError(f"cannot load the model {uri!r}: {problem}")
-    model = load_churn_model(uri)
     which = model_version_text(uri)
+    pinned = pinned_model_uri(uri)  # the version the alias names now: the list records it, and it is loaded
+    model = load_churn_model(pinned)
     if which:
         log.info("model: %s", which)
     _warn_time_unlike_the_model(args.config, model)
@@ -641,14 +664,18 @@ def _main(args: argparse.Namespace) -> int:
                 raise NobodyToScoreError(f"{exc}; the older {' and '.join(map(str, older))} "
                                          f"{'were' if len(older) > 1 else 'was'} removed", exc.unscored) from None
             raise
-        unscored = _noting_dropped_returns(exc.unscored, returns)
+        unscored = _noting_dropped_returns(exc.unscored, returns).assign(model=pinned)
         _write([(unscored, side)], args.overwrite)
         removed = f"; the older {out} was removed" if out.exists() else ""
         out.unlink(missing_ok=True)
         raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)
-    _write([(result.outreach, out), (result.not_listed(), side)], args.overwrite)
+    _write([(result.outreach.assign(model=pinned), out), (result.not_listed().assign(model=pinned), side)],
+           args.overwrite)
     c = result.counts
+    if args.json:
+        print_json(_record(result, args, cfg, out, side, uri, pinned))
+        return 0
     if asked is None:  # everyone at risk: nobody unscored
         print(f"{c['scored']} customer{'s' if c['scored'] != 1 else ''} at risk at the cutoff, all scored")
     else:

@@ -22,11 +22,14 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 import argparse
 import importlib.util
 import sys
+from typing import Any
 
 from churnml.cli import (
     add_engine_options,
+    add_json_option,
     base_parser,
     config_from_args,
+    print_json,
     refuse_options,
     require_spark,
     run,
@@ -61,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-by", choices=("customer", "class"), default=None,
                    help="--engine spark only: 'customer' (default) samples customers uniformly; 'class' also keeps "
                         "every training row of the rarer class, weighted so probabilities stay calibrated")
+    add_json_option(p)
     return p
 
 
@@ -79,10 +83,28 @@ def _summary(result: TrainResult, promotion: Promotion | None) -> str:
     )
     out = [head, *lines]
     if promotion is not None:
-        alias = ("as champion" if promotion.champion else "as challenger" if promotion.challenger
-                 else "without an alias")
-        out.append(f"registered version {promotion.version} {alias}: {promotion.reason}")
+        alias = {"champion": "as champion", "challenger": "as challenger", "none": "without an alias"}
+        out.append(f"registered version {promotion.version} {alias[promotion.alias]}: {promotion.reason}")
     return "\n".join(out)
+
+
+def _record(result: TrainResult, promotion: Promotion | None, run_id: str, cfg: Config, uri: str) -> dict[str, Any]:
+    """The summary as data (``--json``): the run, the test window, every model's test metrics and the
+    registration."""
+    d = result.data
+    return {
+        "run_id": run_id, "experiment": cfg.tracking.experiment, "tracking_uri": uri,
+        "test_cutoff": str(d.splits.test.date()), "horizon_days": int(d.splits.test_horizon_days),
+        "test_customers": len(d.part("test")), "churn_rate": result.metrics["model"]["base_rate"],
+        "metrics": result.metrics,
+        "registered_model": cfg.tracking.registered_model_name if promotion is not None else None,
+        "version": None if promotion is None else promotion.version,
+        "alias": None if promotion is None else promotion.alias,
+        "promoted": promotion is not None and promotion.champion,
+        "promotion": None if promotion is None else promotion.reason,
+        "model_uri": None if promotion is None else
+        f"models:/{cfg.tracking.registered_model_name}/{promotion.version}",
+    }
 
 
 def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[TrainResult, Promotion | None, str]:
@@ -158,6 +180,9 @@ def _main(args: argparse.Namespace) -> int:
         result, promotion, run_id = _train_spark(args, cfg)
     else:
         result, promotion, run_id = _train_duckdb(args, cfg, uri)
+    if args.json:
+        print_json(_record(result, promotion, run_id, cfg, uri))
+        return 0
     print(_summary(result, promotion))
     print(f"MLflow run {run_id} in experiment '{cfg.tracking.experiment}' at {uri}")
     print(f"open it with: {ui_command(uri)}")

@@ -104,6 +104,9 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     y = test[TARGET].to_numpy()
     top = cfg.evaluation.top_fraction
     metrics = {name: evaluate.classification_report(y, p, top) for name, p in probs.items()}
+    problem = unfit_problem(metrics, model.best_iteration_)
+    if problem:
+        log.warning("%s", problem)
     backtest = _backtest(model, data, top)
     profit = _profit(y, probs["model"], cfg)
     bar.update()
@@ -121,6 +124,28 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
         extra={"horizon_power": power, "horizon_base_rate": target,
                "best_k": None if profit is None else evaluate.best_k(profit)},
     )
+
+
+def unfit_problem(metrics: dict[str, dict[str, float]], trees: int) -> str | None:
+    """Why a fitted model should not be trusted, from its test metrics, or None.
+
+    A model whose test ROC-AUC is not above 0.5 ranks no better than chance
+    (a LightGBM stopped at one tree on too few rows predicts one value for
+    everyone), and :func:`churnml.tracking.promote` never makes it champion;
+    one that loses to every ranking baseline is only warned about.
+    """
+    auc = metrics["model"]["roc_auc"]
+    if not evaluate.better_than_chance(auc):
+        return (f"the model ranks no better than chance on the test cutoff (ROC-AUC {auc:.4f}, LightGBM stopped at "
+                f"{trees} tree{'s' if trees != 1 else ''}): it learned nothing to rank customers by; give more "
+                "customers or cutoffs (time.max_train_cutoffs, a shorter time.step_days), or check the labels")
+    others = {n: m["roc_auc"] for n, m in metrics.items() if n not in ("model", "historical_rate")}
+    if others and all(auc < v for v in others.values()):
+        best = max(others, key=lambda n: others[n])
+        return (f"the model ranks worse than every baseline on the test cutoff (ROC-AUC {auc:.4f}; {best} "
+                f"{others[best]:.4f}): too few rows to learn from, or features that do not carry over from the "
+                "training cutoffs to the test cutoff")
+    return None
 
 
 def model_extra(cfg: Config, data: TrainingData, tables: object | None = None) -> dict[str, Any]:

@@ -230,8 +230,7 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
             run.dataset(read, name=name, context="input", path=files[name].path if name in files else None)
     promotion = _log_model(result, cfg, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
-        alias = "champion" if promotion.champion else "challenger" if promotion.challenger else "none"
-        run.tags({"registered_version": promotion.version, "alias": alias, "promotion": promotion.reason})
+        run.tags({"registered_version": promotion.version, "alias": promotion.alias, "promotion": promotion.reason})
     return promotion
 
 
@@ -283,4 +282,12 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
     top = cfg.evaluation.top_fraction
     metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
     return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d, data_source(cfg, result)),
-                   champion_scorer(d, metric, top, tables), labels_digest(test))
+                   champion_scorer(d, metric, top, tables), labels_digest(test),
+                   min_improvement=cfg.tracking.min_improvement, auto=cfg.tracking.promote,
+                   unfit=_chance_reason(result.metrics["model"]["roc_auc"]))
+
+
+def _chance_reason(auc: float) -> str | None:
+    """Why a version must not become champion: it ranks no better than chance (see
+    :func:`churnml.training.unfit_problem`)."""
+    return None if evaluate.better_than_chance(auc) else f"it ranks no better than chance (test ROC-AUC {auc:.4f})"

@@ -158,8 +158,9 @@ synthetic_kpis[["period", "churn_rate", "nps", "csat", "ces", "mrr", "arpa", "ca
 plots.cohort_heatmap(cohort_tables(synthetic.transactions).rates.drop(columns=[0]))
 
 # %% [markdown]
-# With a customers table, churn splits by its segment, region and acquisition channel too. The
-# cutoff is the newest one whose 90-day window has fully happened.
+# With a customers table, churn splits by its segment and acquisition channel too (and by its
+# region with `by="region"`), and by RFM segment. The cutoff is the newest one whose 90-day
+# window has fully happened.
 
 # %%
 span = DataSpan.from_times(synthetic.transactions["timestamp"])

@@ -126,8 +126,8 @@ runs.index = list(run_ids)
 
 # %% [markdown]
 # What the runs are about: the tags and the parameters that define the data window. They agree
-# except for the feature families, so the comparison is fair: same data, same cutoffs, same
-# horizon, same test customers.
+# except for the feature families (and so the number of features and where early stopping
+# stopped), so the comparison is fair: same data, same cutoffs, same horizon, same test customers.
 
 # %%
 about = [

@@ -131,3 +131,18 @@ def metrics_log() -> pd.DataFrame:
             "amount": [r[2] for r in METRICS_ROWS],
         }
     )
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A SQLite model registry with the model 'm' and three versions (no runs, no artifacts)."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+    client.create_registered_model("m")
+    for _ in range(3):
+        client.create_model_version("m", source=str(tmp_path))
+    yield client
+    mlflow.set_tracking_uri(before)

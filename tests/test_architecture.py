@@ -1,4 +1,5 @@
-"""mlflow, shap, matplotlib and lightgbm each have one home module (DESIGN.md section 4)."""
+"""mlflow, shap, matplotlib and lightgbm each have one home module (DESIGN.md section 4); mlflow's is the
+tracking package (grown past one module) and the pyfunc file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import churnml
 PACKAGE = Path(churnml.__file__).parent
 
 HOMES = {
-    "mlflow": {"tracking.py", "scorer.py"},  # scorer.py: the models-from-code file MLflow loads
+    # scorer.py: the models-from-code file MLflow loads
+    "mlflow": {"tracking/runs.py", "tracking/promotion.py", "tracking/versions.py", "scorer.py"},
     "shap": {"explain.py"},
     "matplotlib": {"plots.py"},
     "lightgbm": {"model.py"},
@@ -48,7 +50,7 @@ def test_heavy_libraries_are_imported_only_in_their_home_module():
 def test_the_library_never_prints():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path.name in {"__main__.py", "train.py", "score.py", "cli.py"}:
+        if path.name in {"__main__.py", "train.py", "score.py", "registry.py", "cli.py"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":

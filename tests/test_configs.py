@@ -74,6 +74,19 @@ def test_a_misspelled_key_is_told_the_nearest_key_of_its_section():
     assert "  - scoring.zzz: unknown key; check its spelling against the documented keys (got 1)" in msg
 
 
+def test_a_key_of_another_section_is_told_its_full_name(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["horizon_days=90", "data.horizon_days=90", "scoring.value_per_save=80"])
+    msg = str(err.value)
+    assert "  - horizon_days: unknown key; did you mean 'time.horizon_days'? (got 90)" in msg
+    assert "  - data.horizon_days: unknown key; did you mean 'time.horizon_days'? (got 90)" in msg
+    assert "  - scoring.value_per_save: unknown key; did you mean 'evaluation.value_per_save'? (got 80)" in msg
+    path = tmp_path / "mine.yaml"
+    path.write_text("returns: keep\n", encoding="utf-8")  # nearest at the top level: 'features'
+    with pytest.raises(ConfigError, match=r"  - returns: unknown key; did you mean 'data.returns'\? \(got 'keep'\)"):
+        load_config(path)
+
+
 def test_an_unknown_time_zone_is_reported_with_the_other_config_mistakes():
     with pytest.raises(ConfigError) as err:
         load_config(None, ["time.horizon=30", "data.timezone=Mars/Olympus"])

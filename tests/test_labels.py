@@ -145,7 +145,7 @@ def test_a_label_window_that_ends_after_the_data_is_refused_with_the_latest_matu
         "needs data up to 2024-03-07, and the data ends 2024-03-05 (exclusive end 2024-03-06), so churn there is "
         "not yet observed (a customer whose window is not over would count as churned). Fix: use cutoffs on or "
         "before 2024-02-05 (the latest matured one), or a shorter horizon; pass data_end when the data runs later "
-        "than its last transaction")
+        "than its last transaction, or immature='keep' to label it anyway")
     # a lead time moves the window, and the latest matured cutoff with it
     with pytest.raises(DataWindowError, match=r"\[2024-02-08, 2024-03-09\).*on or before 2024-01-29"):
         noncontractual_labels(tiny_tx, ["2024-02-01"], 30, lead_time_days=7)

@@ -310,8 +310,10 @@ def test_scoring_a_folder_with_a_model_of_the_bundled_cdnow_data_warns(caplog):
         score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "cdnow"}), "exports/2024-06")  # type: ignore[arg-type]
     assert ("the model was trained on data.source=cdnow (the bundled CDNOW data), and --data exports/2024-06 gives "
             "it other customers: its probabilities and reasons are what it learned there, not from these tables. "
-            "Fix: train a model on these tables first (python -m churnml.train --set data.source=files --set "
-            "data.tables.transactions.path=...), or score with --model pointing to one") in caplog.text
+            "Fix: train a model on these tables under a name of its own (python -m churnml.train --set "
+            "data.source=files --set data.tables.transactions.path=... --set tracking.registered_model_name=NAME; a "
+            "model of other data never replaces this champion), then score with --model models:/NAME@champion") \
+        in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="churnml.score"):  # files: a newer export of the same business
         score_cli._warn_folder_source(SimpleNamespace(extra_={"data_source": "files"}), "x")  # type: ignore[arg-type]

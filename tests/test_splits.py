@@ -53,11 +53,13 @@ def test_the_longest_trainable_horizon_is_the_last_that_leaves_a_training_cutoff
     assert _splits("time.horizon_days=80").train == (pd.Timestamp("2024-01-16"),)
     with pytest.raises(DataWindowError, match=r"To fit, set time.horizon_days to at most 80 days, or "):
         _splits("time.horizon_days=81")
-    with pytest.raises(DataWindowError) as err:  # past what one cutoff fits: that advice, then training's
+    with pytest.raises(DataWindowError) as err:  # past what one cutoff fits: training's limit first, then that
         _splits("time.horizon_days=200")
+    assert str(err.value).startswith(
+        "Training, which needs a training and a calibration cutoff before the test cutoff, fits time.horizon_days "
+        "up to 80 days: set time.horizon_days to at most 80 days. For one cutoff alone (python -m churnml.features "
+        "--labels): no cutoff has a matured label window: ")
     assert "The longest horizon that fits is 181 days" in str(err.value)
-    assert str(err.value).endswith("Training, which needs a training and a calibration cutoff before the test "
-                                   "cutoff, fits time.horizon_days up to 80 days.")
     # A shorter training horizon lets the asked one grow: 2 H is then H + 30.
     assert longest_trainable_horizon(SPAN, load_config(None, [*BASE, "time.train_horizon_days=30"]).time) == 131
 
@@ -73,8 +75,9 @@ def test_a_too_long_minimum_history_is_named_and_a_set_test_cutoff_gets_training
     # A test cutoff of 06-01 matures up to 30 days, and training fits each of them (06-01 - H - 7 >= 01-15).
     with pytest.raises(DataWindowError) as err:
         _splits("time.test_cutoff=2024-06-01", "time.horizon_days=70")
-    assert "set time.horizon_days to at most 30 days" in str(err.value)
-    assert str(err.value).endswith("fits time.horizon_days up to 30 days.")
+    assert str(err.value).startswith("Training, which needs a training and a calibration cutoff before the test "
+                                     "cutoff, fits time.horizon_days up to 30 days: set time.horizon_days to at "
+                                     "most 30 days. For one cutoff alone")
 
 
 def test_a_contractual_model_trains_on_the_asked_horizon_whatever_train_horizon_days_says():

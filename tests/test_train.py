@@ -143,6 +143,64 @@ def test_the_first_registered_version_is_champion_and_loads_by_alias(trained, cf
     np.testing.assert_allclose(served, result.model.predict_proba(test[result.data.feature_names]), atol=1e-12)
 
 
+def test_score_json_and_the_list_name_the_version_the_alias_named(trained, tables, tmp_path, capsys):
+    """The list and its companion record the model as a version, not as an alias that moves on; --json gives the
+    printed summary as data."""
+    from churnml.score import main as score_main
+
+    version = _client(trained).get_model_version_by_alias("churnml", "champion").version
+    out = tmp_path / "l.csv"
+    argv = [f"--set={s}" for s in SETTINGS if s.startswith("data.")] + [
+        "--cutoff", str(tables.transactions["timestamp"].max().date()), "--out", str(out), "--top", "5"]
+    assert score_main([*argv, "--tracking-uri", trained, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)  # stdout is the JSON alone
+    listed, side = pd.read_csv(out, dtype=str), pd.read_csv(tmp_path / "l.unscored.csv", dtype=str)
+    assert set(listed["model"]) == {f"models:/churnml/{version}"} and len(listed) == 5
+    assert set(side["model"]) <= {f"models:/churnml/{version}"}
+    assert (summary["model"], summary["model_asked"]) == (f"models:/churnml/{version}", "models:/churnml@champion")
+    assert (summary["list"], summary["unscored"]) == (str(out), str(tmp_path / "l.unscored.csv"))
+    c = summary["counts"]
+    assert c["listed"] == 5 and c["listed"] + c["below_cut"] == c["scored"] == c["asked"]
+    assert summary["tiers"] == {t: int((listed["risk_tier"] == t).sum()) for t in ("high", "medium", "low")}
+    assert summary["value_at_risk"] == pytest.approx(listed["value_at_risk"].astype(float).sum(), abs=0.03)
+
+
+def test_train_json_says_what_became_of_the_version_and_promote_false_keeps_it_from_champion(tmp_path, capsys):
+    from churnml.train import main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--set", "tracking.promote=false", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    client = _client(uri)
+    run = client.get_run(summary["run_id"])
+    assert (summary["version"], summary["alias"], summary["promoted"], summary["model_uri"]) == (
+        "1", "challenger", False, "models:/churnml/1")
+    assert summary["promotion"] == run.data.tags["promotion"] == (
+        "no champion yet; not made champion: tracking.promote is false (python -m churnml.registry promote 1)")
+    assert {a: str(v) for a, v in client.get_registered_model("churnml").aliases.items()} == {"challenger": "1"}
+    for name, values in summary["metrics"].items():
+        for key, value in values.items():
+            assert value == run.data.metrics[f"test_{name}_{key}"], (name, key)
+    assert summary["test_cutoff"] == run.data.params["cutoff_test"][:10]
+    assert summary["test_customers"] == int(run.data.params["rows_test"])
+
+
+def test_a_model_that_learned_nothing_is_warned_about_and_not_made_champion(tmp_path, capsys, caplog):
+    from churnml.train import main
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # no leaf can hold a million rows: no split, one value for everyone
+    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--set", "model.params={min_data_in_leaf: 1000000}",
+                                               "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["metrics"]["model"]["roc_auc"] == 0.5
+    assert (summary["alias"], summary["promoted"], summary["promotion"]) == (
+        "challenger", False, "no champion yet; not made champion: it ranks no better than chance (test ROC-AUC 0.5000)")
+    assert "the model ranks no better than chance on the test cutoff (ROC-AUC 0.5000" in caplog.text
+
+
 def test_score_names_the_model_version_it_used_and_a_missing_store_is_an_error(trained, tables, tmp_path, capsys):
     from churnml.score import main as score_main
 
@@ -480,6 +538,36 @@ def test_a_logged_table_has_its_rows_types_and_content_digest_without_mlflows_sc
         {"type": "double", "name": "rfm_recency_days", "required": False}]
 
 
+def test_the_recency_rule_ranks_recency_within_its_cutoff_so_a_later_cutoff_keeps_its_order():
+    """The rank among the cutoff's rows, 0 (most recent) to 1, ties at their mean rank, mapped to a probability by
+    the standardised logistic regression of the calibration rows' labels on their ranks. At the test cutoff
+    everyone is silent longer than anyone at calibration: in days (as before) an isotonic fit gave them one
+    probability."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from churnml.baselines import baseline_probabilities
+
+    def rows(cutoff, recency, churned):
+        return pd.DataFrame({"cutoff": pd.Timestamp(cutoff), "rfm_recency_days": recency,
+                             "rfm_days_all": 1, "rfm_monetary_sum_all": 10.0, "churned": churned})
+
+    train = rows("2024-01-01", [5.0, 50.0, 9.0, 70.0], [0, 1, 0, 1])
+    cal = rows("2024-02-01", [10.0, 20.0, 30.0, 40.0, 25.0], [0, 1, 0, 1, 1])
+    test = pd.concat([rows("2024-09-01", [500.0, 600.0, 700.0, 600.0, np.nan], [0, 0, 1, 1, 1]),
+                      rows("2024-10-01", [999.0], [1])], ignore_index=True)
+    got = baseline_probabilities(train, cal, test, 90)["recency"]
+    cal_ranks = [0.0, 0.25, 0.75, 1.0, 0.5]  # 10, 20, 30, 40, 25 among five rows
+    # 2024-09-01: 500 -> 0, the two 600s -> mean rank 1.5 of 0..4 -> 3/8, 700 -> 3/4, no purchase -> 1 (after every
+    # purchase); the lone row of 2024-10-01 -> 1/2
+    test_ranks = [0.0, 3 / 8, 3 / 4, 3 / 8, 1.0, 0.5]
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=42))
+    lr.fit(np.array(cal_ranks)[:, None], cal["churned"].to_numpy())
+    np.testing.assert_allclose(got, lr.predict_proba(np.array(test_ranks)[:, None])[:, 1], rtol=1e-12)
+    assert got[0] < got[1] == got[3] < got[5] < got[2] < got[4]  # the rule's order, ties kept
+
+
 def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_recency():
     from churnml.baselines import baseline_probabilities
 
@@ -493,11 +581,14 @@ def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_r
     cal = rows([8.0, nan, 250.0, 30.0], [5, 0, 1, 2], [40.0, 0.0, 9.0, 25.0], [0, 1, 1, 0])
     test = rows([nan, 20.0, 400.0], [0, 3, 1], [0.0, 35.0, 8.0], [1, 0, 1])
     got = baseline_probabilities(train, cal, test, 90)
-    # 250: the longest recency of the rows the baselines are fitted on (training and calibration); not the test's 400
+    # the regression: 250, the longest recency of the rows it is fitted on (training and calibration); not the
+    # test's 400
     filled = baseline_probabilities(*(f.fillna({"rfm_recency_days": 250.0}) for f in (train, cal, test)), 90)
-    for name in ("recency", "rfm_logistic"):
-        assert np.isfinite(got[name]).all(), name
-        np.testing.assert_array_equal(got[name], filled[name], err_msg=name)
+    np.testing.assert_array_equal(got["rfm_logistic"], filled["rfm_logistic"])
+    # the recency rule ranks no purchase after every purchase of its cutoff
+    last = baseline_probabilities(*(f.fillna({"rfm_recency_days": 1e9}) for f in (train, cal, test)), 90)
+    np.testing.assert_array_equal(got["recency"], last["recency"])
+    assert np.isfinite(got["recency"]).all() and np.isfinite(got["rfm_logistic"]).all()
     never = [f.assign(rfm_recency_days=nan) for f in (train, cal)]
     assert set(baseline_probabilities(*never, test, 90)) == {"historical_rate"}  # left out, with a warning
 
@@ -610,7 +701,7 @@ def test_the_served_model_needs_every_column_and_takes_missing_values(trained, c
     # the pins of the logged environment: the versions that trained it
     from importlib.metadata import version
 
-    from churnml.tracking import _pip_requirements
+    from churnml.tracking.runs import _pip_requirements
     assert f"lightgbm=={version('lightgbm')}" in _pip_requirements()
 
 

@@ -64,21 +64,6 @@ def test_a_misspelt_champion_metric_is_a_config_error_before_anything_runs():
         load_config(None, ["tracking.champion_metric=auc"])
 
 
-@pytest.fixture
-def registry(tmp_path):
-    """A SQLite model registry with the model 'm' and three versions (no runs, no artifacts)."""
-    import mlflow
-
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    client = mlflow.MlflowClient()
-    client.create_registered_model("m")
-    for _ in range(3):
-        client.create_model_version("m", source=str(tmp_path))
-    yield client
-    mlflow.set_tracking_uri(before)
-
-
 def test_a_lower_brier_wins_the_champion_alias_and_a_higher_one_does_not(registry):
     from churnml.tracking import promote
 
@@ -663,7 +648,7 @@ def test_jobs_on_one_sqlite_store_take_turns_through_a_lock_file(tmp_path, caplo
 def test_promotion_and_opening_a_store_take_the_stores_lock(registry, tmp_path, monkeypatch):
     import contextlib
 
-    from churnml import tracking
+    from churnml.tracking import promotion, runs
 
     taken: list[str] = []
 
@@ -672,7 +657,8 @@ def test_promotion_and_opening_a_store_take_the_stores_lock(registry, tmp_path, 
         taken.append(doing)
         yield
 
-    monkeypatch.setattr(tracking, "store_lock", recording)
-    tracking.promote("m", "1", "roc_auc", 0.7, "W")
-    tracking.check_store(f"sqlite:///{tmp_path / 'other.db'}", "e")
+    monkeypatch.setattr(promotion, "store_lock", recording)
+    monkeypatch.setattr(runs, "store_lock", recording)
+    promotion.promote("m", "1", "roc_auc", 0.7, "W")
+    runs.check_store(f"sqlite:///{tmp_path / 'other.db'}", "e")
     assert taken == ["promoting a model version", "opening the store"]

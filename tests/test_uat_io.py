@@ -280,7 +280,8 @@ def test_read_errors_name_the_separator_the_encoding_or_the_read_option_at_fault
         read_table("transactions", semi)
     assert str(err.value).endswith("found columns ['cust_no;order_date;value']: the header was read as one column, "
                                    "so the file is separated by ';', not by the separator read; fix: set "
-                                   "data.tables.transactions.read_options: {sep: ';'}")
+                                   "data.tables.transactions.read_options: {sep: ';'} (in Python: read_table's "
+                                   "read_options={'sep': ';'})")
     with pytest.raises(SchemaError) as err:  # a right mapping is not blamed
         read_table("transactions", semi, columns={"customer_id": "cust_no", "timestamp": "order_date",
                                                   "amount": "value"})

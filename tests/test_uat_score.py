@@ -390,6 +390,7 @@ def test_when_nobody_can_be_scored_the_unscored_file_still_lists_every_asked_id(
         "customer_id": ["C", "NOPE", "C"],
         "reason": ["no purchase before the cutoff", "unknown customer id: not in the transactions, customers or subscriptions tables",
                    "duplicate: asked id number 3 repeats number 1"],
+        "model": [str(tmp_path / "no-model")] * 3,  # a model folder is named as given
     }
     assert not (tmp_path / "list.csv").exists()
     # an older list under --out is removed, so that it cannot pass for this run's beside this run's unscored file
