@@ -8,7 +8,8 @@ same test rows as the model:
     is the rank of ``rfm_recency_days`` among the rows of its cutoff (0 to 1,
     ties at their mean rank), turned into a probability by a logistic
     regression on the calibration cutoff (increasing in the rank, so the
-    list keeps the rule's order). Ranked, not in days: recency drifts with
+    list keeps the rule's order; when the calibration rows say the
+    opposite, everyone gets the calibration churn rate, with a warning). Ranked, not in days: recency drifts with
     the calendar (on CDNOW 73% of the test customers had been silent longer
     than anyone at the calibration cutoff, and an isotonic fit in days gave
     them all one probability: ROC-AUC 0.7257, against 0.7594 ranked; an
@@ -51,6 +52,7 @@ warning. LightGBM takes the missing value as it is.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -178,9 +180,7 @@ def _put_rfm(out: dict[str, np.ndarray], train: pd.DataFrame, calibration: pd.Da
                     "before its cutoff")
         return
     never = float(np.nanmax(seen))  # no purchase: the longest recency the fits see (never the test's)
-    rule = _logistic(_recency_rank(calibration)[:, None], calibration[target].to_numpy(),
-                     _recency_rank(test)[:, None], None, random_state)
-    _put_moved(out, "recency", rule, base_rate)
+    _put_moved(out, "recency", _recency_rule(calibration, test, target, random_state), base_rate)
     p = _logistic(_rfm_matrix(train, never), train[target].to_numpy(), _rfm_matrix(test, never), train_weight,
                   random_state)
     _put_moved(out, "rfm_logistic", p, base_rate)
@@ -189,10 +189,27 @@ def _put_rfm(out: dict[str, np.ndarray], train: pd.DataFrame, calibration: pd.Da
 def _logistic(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, weight: np.ndarray | None,
               random_state: int) -> np.ndarray:
     """Standardised logistic regression fitted on the training rows (weighted: scaling too); P(churn) of the test rows."""
+    lr = _fit_logistic(x_train, y_train, weight, random_state)
+    return np.asarray(lr.predict_proba(x_test)[:, 1], dtype="float64")
+
+
+def _fit_logistic(x_train: np.ndarray, y_train: np.ndarray, weight: np.ndarray | None, random_state: int) -> Any:
     lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=random_state))
     w = {} if weight is None else {"standardscaler__sample_weight": weight, "logisticregression__sample_weight": weight}
-    lr.fit(x_train, y_train, **w)
-    return np.asarray(lr.predict_proba(x_test)[:, 1], dtype="float64")
+    return lr.fit(x_train, y_train, **w)
+
+
+def _recency_rule(calibration: pd.DataFrame, test: pd.DataFrame, target: str, random_state: int) -> np.ndarray:
+    """The recency rule's probabilities: increasing in the recency rank, or, when the calibration rows say recent
+    customers churn more (a fitted slope not above 0), the calibration churn rate for everyone, with a warning."""
+    y = calibration[target].to_numpy()
+    lr = _fit_logistic(_recency_rank(calibration)[:, None], y, None, random_state)
+    if not lr[-1].coef_[0, 0] > 0:
+        log.warning("baseline recency: at the calibration cutoff the customers silent longest churned least, so the "
+                    "rule 'longer silent = more likely gone' does not hold there; it gives everyone the calibration "
+                    "churn rate")
+        return np.full(len(test), float(np.clip(y.mean(), _EPS, 1 - _EPS)))
+    return np.asarray(lr.predict_proba(_recency_rank(test)[:, None])[:, 1], dtype="float64")
 
 
 class _SubscriptionDesign:

@@ -177,9 +177,9 @@ def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | N
             # the key of another section (returns: keep at the top, for data.returns): its full name
             elsewhere = [k for k in (_dotted_keys(model) if model is not None and not section else [])
                          if k.rsplit(".", 1)[-1] == name and tuple(k.split(".")[:-1]) != tuple(e["loc"][:-1])]
-            near = elsewhere[:1] or difflib.get_close_matches(
+            near = sorted(elsewhere, key=lambda k: (k.count("."), k)) or difflib.get_close_matches(
                 name, _keys_at(model, e["loc"][:-1]) if model else [], n=1)
-            msg = (f"unknown key; did you mean {near[0]!r}?" if near
+            msg = (f"unknown key; did you mean {' or '.join(repr(k) for k in near)}?" if near
                    else "unknown key; check its spelling against the documented keys")
         elif e["type"] == "value_error":
             msg = e["msg"].removeprefix("Value error, ")

@@ -2,8 +2,8 @@
 
 ``list`` shows each version with its aliases, test cutoff, the metric it was
 judged on and what became of it; ``promote N`` makes version N the champion
-(what ``churnml.score`` uses); ``rollback`` gives the champion alias back to
-the version the champion replaced, one champion further back each time.
+(what ``churnml.score`` uses); ``rollback`` undoes the last change of
+champion (by training or by hand), one change further back each time.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--note", default="", help="why, kept in the version's promotion tag")
     make.add_argument("--force", action="store_true",
                       help="also when N answers another question (data source, regime, horizon) than the champion")
-    back = sub.add_parser("rollback", parents=[common], help="give the champion alias back to the one it replaced",
-                          description="Make the version the champion replaced champion again.")
+    back = sub.add_parser("rollback", parents=[common], help="undo the last change of champion",
+                          description="Make the champion before the last change champion again.")
     back.add_argument("--note", default="", help="why, kept in the rolled-back version's rolled_back tag")
     return p
 

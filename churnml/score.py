@@ -88,9 +88,9 @@ from churnml.scoring import (
     spreadsheet_safe,
 )
 from churnml.tracking import (
+    alias_problem,
     missing_store,
-    model_version_text,
-    pinned_model_uri,
+    pin_model,
     resolve_tracking_uri,
 )
 from churnml.windows import to_cutoff
@@ -644,8 +644,9 @@ def _main(args: argparse.Namespace) -> int:
     uri = args.model or f"models:/{cfg.tracking.registered_model_name}@champion"
     if uri.startswith(("models:/", "runs:/")) and (problem := missing_store(store)):
         raise ModelError(f"cannot load the model {uri!r}: {problem}")
-    which = model_version_text(uri)
-    pinned = pinned_model_uri(uri)  # the version the alias names now: the list records it, and it is loaded
+    pinned, which = pin_model(uri)  # the version the alias names now: the list records it, and it is loaded
+    if which is None and (problem := alias_problem(uri)):
+        raise ModelError(f"cannot load the model {uri!r}: {problem}")
     model = load_churn_model(pinned)
     if which:
         log.info("model: %s", which)

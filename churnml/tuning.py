@@ -24,11 +24,14 @@ __all__ = ["tune"]
 log = logging.getLogger(__name__)
 
 
-def _space(trial: Any) -> dict[str, Any]:
+def _space(trial: Any, rows: int) -> dict[str, Any]:
+    """The search space; ``min_data_in_leaf`` (50 to 1000) at most a fifth of the ``rows`` trained on, so that a
+    trial can split at all (on a small sample a larger one gives every customer the same probability)."""
+    cap = max(2, rows // 5)
     return {
         "num_leaves": trial.suggest_int("num_leaves", 3, 31, log=True),
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
-        "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 50, 1000, log=True),
+        "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", min(50, cap), min(1000, cap), log=True),
         "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
         "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 10.0, log=True),
         "extra_trees": trial.suggest_categorical("extra_trees", [True, False]),
@@ -55,7 +58,7 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
     weight = data.fit_weights("train")
 
     def objective(trial: Any) -> float:
-        params = {**cfg.model.params, **_space(trial)}
+        params = {**cfg.model.params, **_space(trial, len(train))}
         model = ChurnModel(params=params, num_boost_round=cfg.model.num_boost_round,
                            early_stopping_rounds=cfg.model.early_stopping_rounds,
                            calibration="none", random_state=cfg.seed)

@@ -81,6 +81,11 @@ def test_a_key_of_another_section_is_told_its_full_name(tmp_path):
     assert "  - horizon_days: unknown key; did you mean 'time.horizon_days'? (got 90)" in msg
     assert "  - data.horizon_days: unknown key; did you mean 'time.horizon_days'? (got 90)" in msg
     assert "  - scoring.value_per_save: unknown key; did you mean 'evaluation.value_per_save'? (got 80)" in msg
+    with pytest.raises(ConfigError) as err:  # a name of two sections: both, the shallower first
+        load_config(None, ["model.seed=1", "time.end=2024-01-01"])
+    msg = str(err.value)
+    assert "  - model.seed: unknown key; did you mean 'seed' or 'data.synthetic.seed'? (got 1)" in msg
+    assert "  - time.end: unknown key; did you mean 'data.end' or 'metrics.end'?" in msg
     path = tmp_path / "mine.yaml"
     path.write_text("returns: keep\n", encoding="utf-8")  # nearest at the top level: 'features'
     with pytest.raises(ConfigError, match=r"  - returns: unknown key; did you mean 'data.returns'\? \(got 'keep'\)"):

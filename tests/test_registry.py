@@ -60,7 +60,8 @@ def test_with_promote_false_versions_are_compared_and_challengers_but_never_cham
 def _cli(tmp_path, capsys, *argv):
     from churnml.registry import main
 
-    code = main([*argv, "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--name", "m"])
+    name = [] if "--name" in argv else ["--name", "m"]
+    code = main([*argv, "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", *name])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -80,7 +81,7 @@ def test_rollback_goes_back_one_champion_at_a_time_and_promote_by_hand_is_undone
     assert _aliases(registry) == {"champion": "1", "challenger": "3"}  # v1 replaced nobody: no previous_champion
     code, out, err = _cli(tmp_path, capsys, "rollback")
     assert (code, out) == (2, "")
-    assert ("error: champion v1 of m replaced no champion (it was the first): nothing to roll back to; fix: make "
+    assert ("error: champion v1 of m replaced no champion that churnml recorded: nothing to roll back to; fix: make "
             "another version champion with python -m churnml.registry promote N") in err
     # by hand: v3 again, and a rollback undoes exactly that
     assert _cli(tmp_path, capsys, "promote", "3", "--note", "fixed upstream")[:2] == (
@@ -92,6 +93,23 @@ def test_rollback_goes_back_one_champion_at_a_time_and_promote_by_hand_is_undone
     assert _aliases(registry) == {"champion": "3", "challenger": "3", "previous_champion": "1"}
     assert _cli(tmp_path, capsys, "promote", "3")[:2] == (0, "v3 is already the champion of m: nothing changed\n")
     assert _cli(tmp_path, capsys, "rollback")[:2] == (0, "v1 is the champion of m again (v3 was rolled back)\n")
+
+
+def test_rollbacks_undo_the_changes_in_order_after_an_earlier_champion_was_promoted_by_hand(registry, tmp_path,
+                                                                                          capsys):
+    from churnml.tracking import promote
+
+    for version, auc in (("1", 0.70), ("2", 0.72), ("3", 0.74)):
+        promote("m", version, "roc_auc", auc, W)
+    assert _cli(tmp_path, capsys, "promote", "1")[0] == 0  # champions: 1, 2, 3, 1
+    assert registry.get_registered_model("m").tags["champion_history"] == "1,2,3,1"
+    got = [_cli(tmp_path, capsys, "rollback")[:2] for _ in range(4)]
+    assert [out for _, out in got[:3]] == ["v3 is the champion of m again (v1 was rolled back)\n",
+                                          "v2 is the champion of m again (v3 was rolled back)\n",
+                                          "v1 is the champion of m again (v2 was rolled back)\n"]
+    assert got[3] == (2, "")  # v1 was the first: no circle back to v3
+    assert _aliases(registry) == {"champion": "1", "challenger": "3"}
+    assert "rolled_back" not in registry.get_model_version("m", "1").tags  # champion again
 
 
 def test_rollback_of_a_champion_from_before_the_tag_uses_the_previous_champion_alias(registry, tmp_path, capsys):
@@ -134,6 +152,11 @@ def test_list_shows_every_version_newest_first_with_what_became_of_it(registry, 
     lines = out.splitlines()
     assert code == 0 and lines[0].startswith("m in sqlite:///") and lines[1].split()[:2] == ["version", "aliases"]
     assert [line.split()[0] for line in lines[2:]] == ["3", "2", "1"]
+    registry.create_registered_model("bob's")  # no versions; a quote in the name
+    code, out, _ = _cli(tmp_path, capsys, "list", "--json", "--name", "bob's")
+    assert (code, json.loads(out)) == (0, [])
+    assert _cli(tmp_path, capsys, "list", "--name", "bob's")[:2] == (0, f"bob's in sqlite:///{tmp_path}/mlflow.db\n"
+                                                                        "no versions\n")
 
 
 def test_a_missing_store_model_or_version_is_one_line_naming_the_fix(registry, tmp_path, capsys):
@@ -183,3 +206,30 @@ def test_the_training_warns_of_a_model_no_better_than_chance_or_worse_than_every
         "to learn from, or features that do not carry over from the training cutoffs to the test cutoff")
     assert unfit_problem(metrics(model=0.66, recency=0.7, bgnbd=0.65, historical_rate=0.5), 40) is None
     assert unfit_problem(metrics(model=0.6, historical_rate=0.5), 40) is None
+
+
+def test_an_alias_that_names_no_version_is_told_with_the_versions_and_the_fix(registry):
+    from churnml.tracking import alias_problem, promote
+
+    promote("m", "3", "roc_auc", 0.70, W, auto=False)  # a challenger, no champion
+    assert alias_problem("models:/m@champion") == (
+        "m has no version with the alias 'champion' (its versions: 1-3; v3: no champion yet; not made champion: "
+        "tracking.promote is false (python -m churnml.registry promote 3)); fix: make one champion with python -m "
+        "churnml.registry promote N (python -m churnml.registry list shows them), or score a version with --model "
+        "models:/m/3")
+    assert alias_problem("models:/m@challenger") is None and alias_problem("models:/m/2") is None
+    assert alias_problem("models:/nope@champion") is None  # loading the model names that
+
+
+def test_pin_model_names_a_version_for_an_alias_and_latest_and_a_folder_by_its_path(registry, tmp_path, monkeypatch):
+    from churnml.tracking import pin_model, promote
+
+    promote("m", "2", "roc_auc", 0.70, W)
+    pinned, text = pin_model("models:/m@champion")
+    run = registry.get_model_version("m", "2").run_id
+    assert (pinned, text) == ("models:/m/2", f"models:/m@champion is version 2 (run {run})")
+    assert pin_model("models:/m/latest")[0] == "models:/m/3"
+    (tmp_path / "bundle").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert pin_model("bundle") == (str(tmp_path / "bundle"), None)
+    assert pin_model("runs:/abc/model") == ("runs:/abc/model", None)

@@ -787,9 +787,7 @@ def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engi
                        "--description", "on Spark"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("test cutoff ") and printed[2].startswith("model ")
-    # one Optuna trial's min_data_in_leaf (50 to 1000) leaves this sample no split: registered, never champion
-    assert printed[-3] == ("registered version 1 as challenger: no champion yet; not made champion: it ranks no "
-                           "better than chance (test ROC-AUC 0.5000)")
+    assert printed[-3].startswith("registered version 1 as champion")  # the trial's model splits (see tuning)
     assert printed[-2].endswith(f"in experiment 'cli' at {uri}") and printed[-1].startswith("open it with: MLFLOW_DISABLE_TELEMETRY=true ")
     run = mlflow.MlflowClient(uri).get_run(printed[-2].split()[2])
     assert run.data.tags["engine"] == "spark" and float(run.data.params["sample_fraction"]) == 0.8
@@ -798,8 +796,7 @@ def test_train_and_score_command_lines_run_on_spark_and_score_as_the_duckdb_engi
     assert run.data.tags["mlflow.note.content"] == "on Spark"
 
     data_sets = [f"--set={s}" for s in SETTINGS if s.startswith("data.")]  # score refuses time/features/model
-    common = [*data_sets, "--tracking-uri", uri, "--model", "models:/churnml/1", "--cutoff", SCORE_CUTOFF, "--top",
-              "15"]
+    common = [*data_sets, "--tracking-uri", uri, "--cutoff", SCORE_CUTOFF, "--top", "15"]
     assert score_main([*common, "--engine", "spark", "--out", str(tmp_path / "spark.csv")]) == 0
     on_spark = capsys.readouterr().out.splitlines()
     assert score_main([*common, "--out", str(tmp_path / "duck.csv")]) == 0

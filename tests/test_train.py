@@ -492,6 +492,31 @@ def test_mlflow_models_serve_answers_with_probabilities(trained, cfg, tables):
     np.testing.assert_allclose(served, expected, atol=1e-9)
 
 
+def test_tuning_keeps_min_data_in_leaf_to_a_fifth_of_the_training_rows():
+    from churnml.tuning import _space
+
+    class Trial:  # records the ranges asked for, answers their lower end
+        asked: dict = {}
+
+        def suggest_int(self, name, low, high, log=False):
+            self.asked[name] = (low, high)
+            return low
+
+        def suggest_float(self, name, low, high, log=False):
+            return low
+
+        def suggest_categorical(self, name, choices):
+            return choices[0]
+
+    trial = Trial()
+    _space(trial, 100_000)
+    assert trial.asked["min_data_in_leaf"] == (50, 1000)
+    _space(trial, 840)  # 168: a leaf of 1000 rows could never split 840
+    assert trial.asked["min_data_in_leaf"] == (50, 168)
+    _space(trial, 100)
+    assert trial.asked["min_data_in_leaf"] == (20, 20)
+
+
 def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
     from churnml.train import main
 
@@ -566,9 +591,13 @@ def test_the_recency_rule_ranks_recency_within_its_cutoff_so_a_later_cutoff_keep
     lr.fit(np.array(cal_ranks)[:, None], cal["churned"].to_numpy())
     np.testing.assert_allclose(got, lr.predict_proba(np.array(test_ranks)[:, None])[:, 1], rtol=1e-12)
     assert got[0] < got[1] == got[3] < got[5] < got[2] < got[4]  # the rule's order, ties kept
+    # calibration rows where the longest silent churned least: the rule does not hold there, and is not reversed
+    backwards = cal.assign(churned=[1, 1, 0, 0, 0])
+    flat = baseline_probabilities(train, backwards, test, 90)["recency"]
+    np.testing.assert_array_equal(flat, np.full(len(test), 0.4))
 
 
-def test_a_subscriber_who_never_bought_is_read_by_the_baselines_as_the_longest_recency():
+def test_a_subscriber_who_never_bought_is_the_longest_recency_to_the_regression_and_last_to_the_rule():
     from churnml.baselines import baseline_probabilities
 
     def rows(recency, days, spend, churned):

@@ -17,17 +17,18 @@ from churnml.tracking.runs import (
     log_churn_model,
     missing_store,
     model_version_text,
-    pinned_model_uri,
+    pin_model,
     resolve_tracking_uri,
     spark_udf,
     start_run,
     store_lock,
     ui_command,
 )
-from churnml.tracking.versions import model_versions, rollback, set_champion
+from churnml.tracking.versions import alias_problem, model_versions, rollback, set_champion
 
 __all__ = [
     "Promotion",
+    "alias_problem",
     "RunLogger",
     "check_store",
     "load_pyfunc",
@@ -35,7 +36,7 @@ __all__ = [
     "missing_store",
     "model_version_text",
     "model_versions",
-    "pinned_model_uri",
+    "pin_model",
     "promote",
     "resolve_tracking_uri",
     "rollback",

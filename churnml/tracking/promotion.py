@@ -10,6 +10,7 @@ better than chance, or any with ``tracking.promote: false``, never is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,9 @@ from churnml.errors import ConfigError
 from churnml.evaluate import is_share_metric
 from churnml.tracking.runs import store_lock
 
-__all__ = ["Promotion", "promote"]
+__all__ = ["HISTORY_TAG", "Promotion", "champion_history", "promote"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("churnml.tracking")  # the package's logger, as before the split
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def promote(name: str, version: str, metric: str, value: float, window: str,
     unfit : str, optional
         Why this version must not become champion whatever it scores (it
         ranks no better than chance); compared and aliased as usual, and the
-        reason ends with it.
+        reason ends with it where the version would otherwise have become
+        champion.
 
     Raises
     ------
@@ -144,9 +146,36 @@ def _set_champion(client: Any, name: str, version: str, read: Any, recheck: bool
                              "was compared: comparing again")
     if read is not None:
         client.set_registered_model_alias(name, "previous_champion", read.version)  # for a rollback
-    # The version it replaced: `churnml.registry rollback` follows these back, one champion at a time.
     client.set_model_version_tag(name, version, "replaced_champion", "" if read is None else read.version)
+    history = champion_history(client, name, read)
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join([*history, str(version)][-_HISTORY_KEPT:]))
     client.set_registered_model_alias(name, "champion", version)
+    with contextlib.suppress(Exception):  # champion again: no longer rolled back
+        client.delete_model_version_tag(name, version, "rolled_back")
+
+
+#: The registered model's tag listing its champions, oldest first, the current one last: a rollback undoes the
+#: last entry (``churnml.registry rollback``).
+HISTORY_TAG = "champion_history"
+#: How many champions the history keeps (MLflow tag values are limited in length).
+_HISTORY_KEPT = 200
+
+
+def champion_history(client: Any, name: str, champion: Any) -> list[str]:
+    """The champions of ``name`` so far, oldest first, ending with ``champion`` (the current one, or None).
+
+    Read from the registered model's ``champion_history`` tag; a model whose champion was set before that tag
+    (or outside churnml) starts from its ``previous_champion`` alias and its champion.
+    """
+    text = client.get_registered_model(name).tags.get(HISTORY_TAG, "")
+    history = [v for v in text.split(",") if v]
+    if champion is None:
+        return history
+    if not history or history[-1] != str(champion.version):  # not recorded by churnml: what the aliases say
+        previous = _alias(client, name, "previous_champion")
+        history = ([str(previous.version)] if previous is not None and str(previous.version) != str(champion.version)
+                   else []) + [str(champion.version)]
+    return history
 
 
 def _promote(name: str, version: str, metric: str, value: float, window: str,

@@ -34,7 +34,7 @@ __all__ = [
     "log_churn_model",
     "missing_store",
     "model_version_text",
-    "pinned_model_uri",
+    "pin_model",
     "resolve_tracking_uri",
     "spark_udf",
     "start_run",
@@ -42,7 +42,7 @@ __all__ = [
     "ui_command",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("churnml.tracking")  # the package's logger, as before the split
 
 SCORER_FILE = Path(__file__).parent.parent / "scorer.py"
 
@@ -199,6 +199,9 @@ def _registered_version(uri: str) -> Any:
         if rest:
             return client.get_model_version_by_alias(name, rest)
         name, _, number = name.rpartition("/")
+        if number == "latest":  # the newest version
+            quoted = f'name="{name}"' if "'" in name else f"name='{name}'"
+            number = str(max(int(v.version) for v in client.search_model_versions(quoted)))
         return client.get_model_version(name, number)
     except Exception:  # a description only: loading the model reports real problems
         return None
@@ -207,15 +210,20 @@ def _registered_version(uri: str) -> Any:
 def model_version_text(uri: str) -> str | None:
     """``models:/NAME@alias`` or ``models:/NAME/N`` as the version and run it names, e.g.
     ``models:/churnml@champion is version 3 (run 5f2c...)``; None for other URIs or when it cannot be told."""
-    mv = _registered_version(uri)
-    return None if mv is None else f"{uri} is version {mv.version} (run {mv.run_id})"
+    return pin_model(uri)[1]
 
 
-def pinned_model_uri(uri: str) -> str:
-    """``uri`` with an alias replaced by the version it names now (``models:/churnml@champion`` ->
-    ``models:/churnml/3``), so that it names the same model after the alias moves; other URIs as given."""
+def pin_model(uri: str) -> tuple[str, str | None]:
+    """``uri`` naming the version an alias (or ``latest``) names now (``models:/churnml@champion`` ->
+    ``models:/churnml/3``, so that it names the same model after the alias moves; a model folder by its
+    absolute path; other URIs as given), and :func:`model_version_text`, from one look-up of the registry
+    (an alias moved between two would make them name two versions)."""
     mv = _registered_version(uri)
-    return uri if mv is None else f"models:/{mv.name}/{mv.version}"
+    if mv is not None:
+        return f"models:/{mv.name}/{mv.version}", f"{uri} is version {mv.version} (run {mv.run_id})"
+    if "://" not in uri and ":/" not in uri and Path(uri).exists():
+        return str(Path(uri).resolve()), None
+    return uri, None
 
 
 def _mlflow_executable() -> str:

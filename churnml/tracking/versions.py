@@ -10,16 +10,17 @@ import pandas as pd
 
 from churnml.errors import ModelError
 from churnml.tracking.promotion import (
-    _alias,
+    HISTORY_TAG,
     _another_question,
     _champion,
     _chosen_on,
     _set_champion,
     _test_cutoff,
+    champion_history,
 )
 from churnml.tracking.runs import missing_store, store_lock
 
-__all__ = ["model_versions", "rollback", "set_champion"]
+__all__ = ["alias_problem", "model_versions", "rollback", "set_champion"]
 
 
 def _registry_client(uri: str, name: str) -> Any:
@@ -50,9 +51,14 @@ def _version(client: Any, name: str, version: str) -> Any:
     try:
         return client.get_model_version(name, str(version))
     except MlflowException:
-        have = sorted(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+        have = sorted(int(v.version) for v in client.search_model_versions(_name_filter(name)))
         raise ModelError(f"{name} has no version {version!r} (its versions: {_spans(have)}); fix: give one of "
                          f"them (python -m churnml.registry list)") from None
+
+
+def _name_filter(name: str) -> str:
+    """MLflow's search filter for the versions of ``name`` (quoted with the quote it does not hold)."""
+    return f'name="{name}"' if "'" in name else f"name='{name}'"
 
 
 def _spans(numbers: list[int]) -> str:
@@ -64,6 +70,33 @@ def _spans(numbers: list[int]) -> str:
         else:
             out.append(str(n))
     return ", ".join(out) or "none"
+
+
+def alias_problem(uri: str) -> str | None:
+    """Why ``models:/NAME@alias`` names no version (the model has versions, none with that alias: with
+    ``tracking.promote: false``, or a first version that ranked no better than chance), with the fix; None
+    when it names one or that cannot be told (loading the model then says what is wrong)."""
+    from mlflow import MlflowClient
+
+    if not uri.startswith("models:/") or "@" not in uri:
+        return None
+    name, _, alias = uri[len("models:/"):].partition("@")
+    client = MlflowClient()
+    try:
+        if alias in client.get_registered_model(name).aliases:
+            return None
+        versions = sorted(int(v.version) for v in client.search_model_versions(_name_filter(name)))
+        newest = client.get_model_version(name, str(versions[-1])) if versions else None
+    except Exception:  # no such model, a store that cannot be read: loading says which
+        return None
+    if newest is None:
+        return None
+    why = newest.tags.get("promotion")
+    make = ("make one champion with python -m churnml.registry promote N (python -m churnml.registry list shows "
+            "them), or " if alias == "champion" else "")
+    return (f"{name} has no version with the alias {alias!r} (its versions: {_spans(versions)}"
+            + (f"; v{newest.version}: {why}" if why else "") + f"); fix: {make}score a version with --model "
+            f"models:/{name}/{newest.version}")
 
 
 def model_versions(uri: str, name: str) -> pd.DataFrame:
@@ -83,7 +116,7 @@ def model_versions(uri: str, name: str) -> pd.DataFrame:
     client = _registry_client(uri, name)
     aliases = client.get_registered_model(name).aliases  # {alias: version}
     rows = []
-    for mv in client.search_model_versions(f"name='{name}'"):
+    for mv in client.search_model_versions(_name_filter(name)):
         tags = mv.tags or {}
         metric = _chosen_on(tags)
         value = tags.get(f"test_{metric}") if metric else None
@@ -101,15 +134,17 @@ def model_versions(uri: str, name: str) -> pd.DataFrame:
         })
     columns = ["version", "aliases", "created", "run_id", "test_cutoff", "metric", "value", "replaced", "promotion",
                "rolled_back"]
-    return pd.DataFrame(rows, columns=columns).sort_values("version", ascending=False, ignore_index=True)
+    frame = pd.DataFrame(rows, columns=columns).astype({"created": "datetime64[ms]"})
+    return frame.sort_values("version", ascending=False, ignore_index=True)
 
 
 def set_champion(uri: str, name: str, version: str, note: str = "", force: bool = False) -> str:
     """Make ``version`` of ``name`` the champion by hand; returns what was done, in words.
 
     The replaced champion gets ``previous_champion``; the version's
-    ``replaced_champion`` tag names it (so :func:`rollback` undoes this) and its
-    ``promotion`` tag says it was set by hand, with ``note``. A version that
+    ``replaced_champion`` tag names it, the champion history records the
+    change (so :func:`rollback` undoes it) and its ``promotion`` tag says it
+    was set by hand, with ``note``. A version that
     answers another question than the champion's (another data source, regime or
     label window) is refused unless ``force``.
 
@@ -132,22 +167,22 @@ def set_champion(uri: str, name: str, version: str, note: str = "", force: bool 
                              f"give --force to make it champion anyway (score then answers its question), or "
                              f"give each {other[1]} its own tracking.registered_model_name")
         _set_champion(client, name, str(target.version), champ, recheck=False)
-        when = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
         was = f"v{champ.version}" if champ is not None else "no champion"
         client.set_model_version_tag(name, target.version, "promotion",
-                                     f"made champion by hand on {when}, replacing {was}" + (f": {note}" if note else ""))
+                                     f"made champion by hand on {_now()}, replacing {was}" + (f": {note}" if note else ""))
     return f"v{target.version} is now the champion of {name} (was {was})"
 
 
 def rollback(uri: str, name: str, note: str = "") -> str:
-    """Give the champion alias back to the version the current champion replaced; returns what was done.
+    """Undo the last change of champion: the champion before it gets the alias back; returns what was done.
 
-    The replaced version comes from the champion's ``replaced_champion`` tag
-    (set whenever a version is made champion), so rolling back again goes one
-    more champion back; a champion made before that tag existed falls back to
-    the ``previous_champion`` alias. ``previous_champion`` then names the
-    restored version's own predecessor (or is removed), and the rolled-back
-    version's ``rolled_back`` tag says when, with ``note``.
+    The registered model's ``champion_history`` tag lists its champions in
+    order, whether made by training or by hand, so each rollback goes one
+    change further back (a version made champion twice appears twice); a
+    model whose champion was set before that tag starts from the
+    ``previous_champion`` alias. ``previous_champion`` then names the champion
+    before the restored one (or is removed), and the rolled-back version's
+    ``rolled_back`` tag says when, with ``note``.
 
     Raises
     ------
@@ -160,23 +195,33 @@ def rollback(uri: str, name: str, note: str = "") -> str:
         if champ is None:
             raise ModelError(f"{name} has no champion to roll back; fix: make one with python -m churnml.registry "
                              "promote N")
-        before = champ.tags.get("replaced_champion")
-        if before is None:  # made champion by a churnml that did not tag it
-            previous = _alias(client, name, "previous_champion")
-            before = "" if previous is None or str(previous.version) == str(champ.version) else str(previous.version)
-        if not before:
-            raise ModelError(f"champion v{champ.version} of {name} replaced no champion (it was the first): nothing "
-                             "to roll back to; fix: make another version champion with python -m churnml.registry "
-                             "promote N")
-        target = _version(client, name, before)
+        history = champion_history(client, name, champ)
+        if len(history) < 2:
+            raise ModelError(f"champion v{champ.version} of {name} replaced no champion that churnml recorded: "
+                             "nothing to roll back to; fix: make another version champion with python -m "
+                             "churnml.registry promote N")
+        before = history[-2]
+        try:
+            target = client.get_model_version(name, before)
+        except Exception:  # MlflowException: deleted since
+            raise ModelError(f"v{before}, the champion before v{champ.version}, no longer exists in {name}; fix: "
+                             "make another version champion with python -m churnml.registry promote N") from None
         client.set_registered_model_alias(name, "champion", target.version)
-        earlier = target.tags.get("replaced_champion")
-        if earlier:
-            client.set_registered_model_alias(name, "previous_champion", earlier)
-        else:
+        client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history[:-1]))
+        try:
+            if len(history) < 3:
+                raise LookupError
+            client.set_registered_model_alias(name, "previous_champion", history[-3])
+        except Exception:  # none before it, or a deleted version: no previous_champion
             with contextlib.suppress(Exception):  # an alias that is not there
                 client.delete_registered_model_alias(name, "previous_champion")
-        when = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+        with contextlib.suppress(Exception):
+            client.delete_model_version_tag(name, target.version, "rolled_back")
         client.set_model_version_tag(name, champ.version, "rolled_back",
-                                     f"rolled back to v{target.version} on {when}" + (f": {note}" if note else ""))
+                                     f"rolled back to v{target.version} on {_now()}" + (f": {note}" if note else ""))
     return f"v{target.version} is the champion of {name} again (v{champ.version} was rolled back)"
+
+
+def _now() -> str:
+    """The time now, as the tags write it."""
+    return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
