@@ -61,7 +61,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from churnml.errors import ChurnMLError, ModelError
-from churnml.features.btyd import p_no_purchase
+from churnml.features.btyd import p_no_purchase, recency_rank
 from churnml.horizon import horizon_power, to_horizon
 
 __all__ = ["BASELINES", "baseline_probabilities"]
@@ -97,16 +97,12 @@ def _recency(frame: pd.DataFrame, never: float) -> np.ndarray:
 
 
 def _recency_rank(frame: pd.DataFrame) -> np.ndarray:
-    """The rank of ``rfm_recency_days`` among the rows of the same cutoff, 0 (the most recent) to 1, ties at
-    their mean rank; no purchase ranks after every purchase."""
+    """``btyd_recency_rank`` (:func:`churnml.features.btyd.recency_rank`: 0 the most recent to 1, ties at their
+    mean rank, within each cutoff) with no purchase ranked after every purchase."""
     days = frame["rfm_recency_days"].astype("float64").fillna(np.inf)
-    if len(days) == 0:
-        return np.zeros(0)
-    groups = days.groupby(frame["cutoff"].to_numpy(), sort=False) if "cutoff" in frame.columns else days.groupby(
-        np.zeros(len(days)))
-    ranks = groups.rank(method="average")
-    sizes = groups.transform("size").to_numpy(dtype="float64")
-    return np.where(sizes > 1, (ranks.to_numpy(dtype="float64") - 1) / np.maximum(sizes - 1, 1), 0.5)
+    cutoff = frame["cutoff"] if "cutoff" in frame.columns else 0
+    rows = pd.DataFrame({"cutoff": cutoff, "rfm_recency_days": days}, index=frame.index)
+    return recency_rank(rows).to_numpy(dtype="float64")
 
 
 def _rfm_matrix(frame: pd.DataFrame, never: float) -> np.ndarray:

@@ -170,12 +170,13 @@ def _dotted_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 def _format_errors(err: ValidationError, origin: str, model: type[BaseModel] | None = None,
                    section: str = "", hint: str = "") -> ConfigError:
     lines = []
+    # the keys of every section, for a key given in another section (returns: keep at the top, for data.returns)
+    every = _dotted_keys(model) if model is not None and not section else []
     for e in err.errors():
         loc = ".".join([section] * bool(section) + [str(p) for p in e["loc"]]) or "(top level)"
         if e["type"] in ("extra_forbidden", "no_such_attribute"):
             name = str(e["loc"][-1])
-            # the key of another section (returns: keep at the top, for data.returns): its full name
-            elsewhere = [k for k in (_dotted_keys(model) if model is not None and not section else [])
+            elsewhere = [k for k in every
                          if k.rsplit(".", 1)[-1] == name and tuple(k.split(".")[:-1]) != tuple(e["loc"][:-1])]
             near = sorted(elsewhere, key=lambda k: (k.count("."), k)) or difflib.get_close_matches(
                 name, _keys_at(model, e["loc"][:-1]) if model else [], n=1)

@@ -34,6 +34,7 @@ __all__ = [
     "log_churn_model",
     "missing_store",
     "model_version_text",
+    "name_filter",
     "pin_model",
     "resolve_tracking_uri",
     "spark_udf",
@@ -200,11 +201,16 @@ def _registered_version(uri: str) -> Any:
             return client.get_model_version_by_alias(name, rest)
         name, _, number = name.rpartition("/")
         if number == "latest":  # the newest version
-            quoted = f'name="{name}"' if "'" in name else f"name='{name}'"
-            number = str(max(int(v.version) for v in client.search_model_versions(quoted)))
+            number = str(max(int(v.version) for v in client.search_model_versions(name_filter(name))))
         return client.get_model_version(name, number)
     except Exception:  # a description only: loading the model reports real problems
         return None
+
+
+def name_filter(name: str) -> str:
+    """MLflow's search filter for the versions of registered model ``name`` (quoted with the quote it does not
+    hold)."""
+    return f'name="{name}"' if "'" in name else f"name='{name}'"
 
 
 def model_version_text(uri: str) -> str | None:

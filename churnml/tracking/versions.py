@@ -18,7 +18,7 @@ from churnml.tracking.promotion import (
     _test_cutoff,
     champion_history,
 )
-from churnml.tracking.runs import missing_store, store_lock
+from churnml.tracking.runs import missing_store, name_filter, store_lock
 
 __all__ = ["alias_problem", "model_versions", "rollback", "set_champion"]
 
@@ -51,14 +51,9 @@ def _version(client: Any, name: str, version: str) -> Any:
     try:
         return client.get_model_version(name, str(version))
     except MlflowException:
-        have = sorted(int(v.version) for v in client.search_model_versions(_name_filter(name)))
+        have = sorted(int(v.version) for v in client.search_model_versions(name_filter(name)))
         raise ModelError(f"{name} has no version {version!r} (its versions: {_spans(have)}); fix: give one of "
                          f"them (python -m churnml.registry list)") from None
-
-
-def _name_filter(name: str) -> str:
-    """MLflow's search filter for the versions of ``name`` (quoted with the quote it does not hold)."""
-    return f'name="{name}"' if "'" in name else f"name='{name}'"
 
 
 def _spans(numbers: list[int]) -> str:
@@ -85,11 +80,11 @@ def alias_problem(uri: str) -> str | None:
     try:
         if alias in client.get_registered_model(name).aliases:
             return None
-        versions = sorted(int(v.version) for v in client.search_model_versions(_name_filter(name)))
-        newest = client.get_model_version(name, str(versions[-1])) if versions else None
+        versions = sorted(int(v.version) for v in client.search_model_versions(name_filter(name)))
+        if not versions:
+            return None
+        newest = client.get_model_version(name, str(versions[-1]))
     except Exception:  # no such model, a store that cannot be read: loading says which
-        return None
-    if newest is None:
         return None
     why = newest.tags.get("promotion")
     make = ("make one champion with python -m churnml.registry promote N (python -m churnml.registry list shows "
@@ -116,7 +111,7 @@ def model_versions(uri: str, name: str) -> pd.DataFrame:
     client = _registry_client(uri, name)
     aliases = client.get_registered_model(name).aliases  # {alias: version}
     rows = []
-    for mv in client.search_model_versions(_name_filter(name)):
+    for mv in client.search_model_versions(name_filter(name)):
         tags = mv.tags or {}
         metric = _chosen_on(tags)
         value = tags.get(f"test_{metric}") if metric else None
