@@ -88,14 +88,23 @@ class Report:
 
     def rows(self, mask: np.ndarray) -> str:
         pos = np.flatnonzero(mask)
-        shown = ", ".join(str(self.labels[p]) for p in pos[:SHOWN_ROWS])
         more = f" and {len(pos) - SHOWN_ROWS:,} more" if len(pos) > SHOWN_ROWS else ""
+        if self.source is not None and isinstance(self.labels, pd.MultiIndex):  # (file, row) of a folder's files
+            by_file: dict[str, list[str]] = {}
+            for p in pos[:SHOWN_ROWS]:
+                file, row = self.labels[p]
+                by_file.setdefault(str(file), []).append(str(row))
+            return ", ".join(f"data {'row' if len(rows) == 1 else 'rows'} {', '.join(rows)} of {file}"
+                             for file, rows in by_file.items()) + more
+        shown = ", ".join(str(self.labels[p]) for p in pos[:SHOWN_ROWS])
         if self.source is None:
             return f"index {shown}{more}"
         return f"data {'row' if len(pos) == 1 else 'rows'} {shown}{more} of {self.source}"
 
     def name(self, position: int) -> str:
         label = self.labels[position]
+        if self.source is not None and isinstance(self.labels, pd.MultiIndex):
+            return f"data row {label[1]} of {label[0]}"
         return f"index {label}" if self.source is None else f"data row {label}"
 
     def add(self, column: str | None, rule: Rule, mask: np.ndarray, values: pd.Series | None,

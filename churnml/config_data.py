@@ -96,8 +96,9 @@ def _item_type(annotation: Any) -> Any:
 class TableSource(StrictSection):
     """Where one table comes from and how its columns map to canonical names.
 
-    ``columns`` maps canonical name -> the name in the user's file, e.g.
-    ``{customer_id: cust_no, timestamp: order_date}``.
+    ``path`` is a file, or a folder of Parquet files (as Spark writes a table;
+    ``format`` ``auto`` reads a folder as Parquet). ``columns`` maps canonical
+    name -> the name in the user's file, e.g. ``{customer_id: cust_no, timestamp: order_date}``.
     """
 
     section: ClassVar[str] = "data.tables.<table>"

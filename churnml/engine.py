@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from churnml.errors import SchemaError
+from churnml.parquet_files import parquet_parts
 
 __all__ = [
     "ParquetSource",
@@ -85,7 +86,11 @@ class ParquetSource:
     Parameters
     ----------
     paths : str, Path or sequence of them
-        One file, several files, or a glob such as ``"events/*.parquet"``.
+        One file, several files, a glob such as ``"events/*.parquet"``, or a
+        folder of Parquet files (as Spark writes a table: its files in path
+        order, names starting with ``_`` or ``.`` skipped). The values of
+        ``key=value`` sub-folders are columns too (DuckDB's Hive partitioning,
+        its types inferred: ``month=01`` is the number 1).
     select : sequence of str, optional
         The columns to read (default: all). ``source[["a", "b"]]`` returns a
         source restricted to those columns, as a frame would.
@@ -101,7 +106,8 @@ class ParquetSource:
 
     def _paths(self) -> list[str]:
         paths = [self.paths] if isinstance(self.paths, str | Path) else list(self.paths)
-        return [str(p) for p in paths]
+        # a folder is its data files (churnml.parquet_files): DuckDB's read_parquet takes files and globs
+        return [str(f) for p in paths for f in (parquet_parts(p) if Path(p).is_dir() else [p])]
 
     def scan_sql(self) -> str:
         """``SELECT <columns> FROM read_parquet([...])``: the view DuckDB registers."""

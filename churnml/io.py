@@ -41,6 +41,7 @@ from churnml.io_write import (
     write_json,
     write_text,
 )
+from churnml.parquet_files import check_same_schema, folder_schemas, parquet_parts, partition_values
 from churnml.rules import (
     FOLDER_COLUMNS_FIX,
     INVISIBLE,
@@ -131,12 +132,16 @@ def read_table(
     table : str
         Canonical table name (``transactions``, ``events``, ...).
     source : str, Path or DataFrame
-        A ``.csv``, ``.csv.gz`` or ``.parquet`` file, or a frame already in memory.
+        A ``.csv``, ``.csv.gz`` or ``.parquet`` file, a folder of Parquet files
+        (as Spark writes a table: its files in path order, names starting with
+        ``_`` or ``.`` skipped, the values of ``key=value`` sub-folders read as
+        text columns; the files must agree on the contract's columns), or a
+        frame already in memory.
     columns : mapping, optional
         Canonical name -> the user's column name, e.g. ``{"customer_id": "cust_no"}``
         (``data.tables.<table>.columns``). Unmapped columns keep their names.
     fmt : {'auto', 'csv', 'parquet'}
-        File format; ``auto`` decides by the file name.
+        File format; ``auto`` decides by the file name (a folder is Parquet).
     read_options : mapping, optional
         Extra keyword arguments of :func:`pandas.read_csv` or
         :func:`pandas.read_parquet` (e.g. ``{"sep": ";"}``). CSV files are read
@@ -188,7 +193,7 @@ def read_table(
         raw, name = source, None
     else:
         path, kind = _resolve(table, source, fmt)
-        found = _header(table, path, kind, opts)
+        found = _folder_header(table, path, spec, mapping) if path.is_dir() else _header(table, path, kind, opts)
         _check_mapped_present(table, mapping, found, str(path))
         raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found), _label_columns(spec, mapping, found))
         name = str(path)
@@ -316,10 +321,42 @@ def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
     path = Path(source)
     if fmt not in ("auto", "csv", "parquet"):
         raise ConfigError(f"data.tables.{table}.format={fmt!r}; expected 'auto', 'csv' or 'parquet'")
+    if path.is_dir():
+        if fmt == "csv":
+            raise ConfigError(f"data.tables.{table}: the path {str(path)!r} is a folder and the format csv; a folder "
+                              "is read as a table's Parquet files (as Spark writes one); fix: give one CSV file's "
+                              "path, or format parquet (or auto) for a folder of Parquet files")
+        return path, "parquet"
     if not path.is_file():
         raise ConfigError(f"data.tables.{table}.path: file {str(path)!r} not found "
                           f"(relative paths start at the working folder {Path.cwd()})")
     return path, file_format(path) if fmt == "auto" else fmt
+
+
+def _folder_header(table: str, folder: Path, spec: TableSpec, mapping: dict[str, str]) -> list[str]:
+    """The columns of a folder of Parquet files: the first file's, then any partition column (``key=value``
+    sub-folders). The files must agree on the columns the contract reads (:func:`check_same_schema`)."""
+    schemas = folder_schemas(folder, table)
+    check_same_schema(folder, schemas, table, {mapping.get(c.name, c.name) for c in spec.columns})
+    found = list(schemas[0][1].names)
+    for file, _ in schemas:
+        found += [k for k in partition_values(folder, Path(file)) if k not in found]
+    return found
+
+
+def _read_folder(table: str, folder: Path, opts: dict[str, Any]) -> pd.DataFrame:
+    """A folder's Parquet files as one frame, file after file, with each file's partition values (text) as
+    columns; indexed by (file, 1-based row of that file), which the validation's messages name."""
+    frames = []
+    for part in parquet_parts(folder, table):
+        frame = pd.read_parquet(part, **{"partitioning": None, **opts})  # the values below, as text
+        for key, value in partition_values(folder, part).items():
+            if key not in frame.columns:
+                frame[key] = pd.Series([value] * len(frame), index=frame.index, dtype="str")
+        frame.index = pd.MultiIndex.from_arrays([[str(part)] * len(frame), range(1, len(frame) + 1)],
+                                                names=["file", "row"])
+        frames.append(frame)
+    return pd.concat(frames)
 
 
 def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
@@ -470,7 +507,7 @@ def _read_file(table: str, path: Path, kind: str, opts: dict[str, Any], text: li
     sep = opts.get("sep", opts.get("delimiter", ","))
     try:
         if kind == "parquet":
-            return pd.read_parquet(path, **opts)
+            return _read_folder(table, path, opts) if path.is_dir() else pd.read_parquet(path, **opts)
         dtype = opts.pop("dtype", None)
         if isinstance(opts.get("parse_dates"), list):  # time columns are parsed once, by the validation
             opts["parse_dates"] = [c for c in opts["parse_dates"] if c not in text]
@@ -526,10 +563,11 @@ def _trailing_separator_fix(table: str) -> str:
 
 
 def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str, Path]:
-    """The table files of a data folder: ``folder/<table>.parquet``, ``.csv`` or ``.csv.gz``.
+    """The table files of a data folder: ``folder/<table>.parquet``, ``.csv`` or ``.csv.gz``, or a folder
+    of Parquet files ``folder/<table>/`` (or ``<table>.parquet/``, as Spark writes a table).
 
     One file per canonical table (``schema.TABLE_SPECS``), with a suffix of
-    :data:`FOLDER_SUFFIXES`; two files of one table (``transactions.parquet``
+    :data:`FOLDER_SUFFIXES`, or one folder; two of one table (``transactions.parquet``
     and ``transactions.csv``) are an error; other files are ignored. The folder
     ``python -m churnml.datasets synthetic`` writes (either format) is one.
 
@@ -548,16 +586,18 @@ def folder_files(folder: str | Path, required: tuple[str, ...] = ()) -> dict[str
     doubled = []
     for name in TABLE_SPECS:
         paths = [p for p in (Path(folder) / f"{name}{suffix}" for suffix in FOLDER_SUFFIXES) if p.is_file()]
+        # a folder of Parquet files (as Spark writes a table): <table>/ or <table>.parquet/
+        paths += [p for p in (Path(folder) / name, Path(folder) / f"{name}.parquet") if p.is_dir()]
         if paths:
             found[name] = paths[0]
         if len(paths) > 1:
             doubled.append(" and ".join(p.name for p in paths))
     if doubled:
         raise ConfigError(f"--data {folder}: {'; '.join(doubled)} are there, so which one holds the data is not "
-                          "clear; keep one file per table in the folder")
+                          "clear; keep one file (or folder) per table in the folder")
     missing = [t for t in required if t not in found]
     if missing:
-        looked = "; ".join(", ".join(f"{t}{s}" for s in FOLDER_SUFFIXES) for t in missing)
+        looked = "; ".join(", ".join([f"{t}{s}" for s in FOLDER_SUFFIXES] + [f"{t}/"]) for t in missing)
         raise ConfigError(f"--data {folder}: no {looked} there")
     return found
 

@@ -122,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None,
                    help="models:/NAME@alias (default: models:/<tracking.registered_model_name>@champion), "
                         "runs:/RUN_ID/model, or a model folder")
-    p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
-                                  "(default: the config's data section); returns and duplicates are handled as in the "
+    p.add_argument("--data", help="folder with <table>.parquet|.csv files (or <table>/ Parquet folders) in canonical "
+                                  "columns (default: the config's data section); returns and duplicates are handled as in the "
                                   "model's training unless --set data.returns=... / data.duplicates=... "
                                   "(also data.timezone, data.end)")
     p.add_argument("--customers", help="CSV with a customer_id column (or the name data.tables.<table>.columns "
@@ -595,7 +595,7 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
         wanted = {f.name for f in fields(cs.SparkTables)}
         with _hinted(_error_policies(args, model)):
             sources: dict[str, Any] = {
-                name: path if path.suffix == ".parquet" else read_table(name, path, **policy)
+                name: path if path.suffix == ".parquet" or path.is_dir() else read_table(name, path, **policy)
                 for name, path in folder_files(args.data, required=("transactions",)).items() if name in wanted
             }
             tables = cs.spark_tables(session, sources, returns=policy["returns"], duplicates=policy["duplicates"],

@@ -85,13 +85,14 @@ _ZONE_FIX = " (convert the times to that zone and drop it, as pandas' tz_convert
 _FIX_ROWS = (
     "a ParquetSource is read without validation, so its files must already be canonical. Fix: mend or drop "
     "these rows in the file, or read the table with churnml.io.read_table, which validates and reports them "
-    "(for several files: read_table(table, pandas.read_parquet(files)))"
+    "(a folder of files: read_table(table, folder); other sets of files: read_table(table, "
+    "pandas.read_parquet(files)))"
 )
 _FIX_TYPE = (
     "a ParquetSource is read without validation, so its files must already be canonical. Fix: write the "
     "column with that type (as churnml.io.write_frame writes a validated frame), or read the table with "
-    "churnml.io.read_table, which converts and validates it (for several files: read_table(table, "
-    "pandas.read_parquet(files)))"
+    "churnml.io.read_table, which converts and validates it (a folder of files: read_table(table, folder); other "
+    "sets of files: read_table(table, pandas.read_parquet(files)))"
 )
 
 # (table, column, files with their size and modification time) of the columns that passed.
@@ -107,7 +108,8 @@ def files_state(con: duckdb.DuckDBPyConnection, source: ParquetSource | Sequence
     DuckDB reads (``**`` included).
     """
     out: list[tuple[str, int, int]] = []
-    for pattern in source._paths() if isinstance(source, ParquetSource) else source:
+    # a folder is its data files (ParquetSource's expansion)
+    for pattern in (source if isinstance(source, ParquetSource) else ParquetSource(list(source)))._paths():
         names = [str(r[0]) for r in con.execute("SELECT file FROM glob(?) ORDER BY file", [pattern]).fetchall()]
         if not names:
             return None

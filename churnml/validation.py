@@ -233,7 +233,9 @@ def validate_table(
         ``timezone``). Rows whose time column is ``>= data_end`` are an error.
     source : str, optional
         The file the table came from; messages then give 1-based data row
-        numbers of that file instead of index labels.
+        numbers of that file instead of index labels. For a folder of files,
+        ``raw`` indexed by (file, 1-based row), as :func:`churnml.io.read_table`
+        reads one: messages give each row's file and row.
     date_format : str or mapping, optional
         The format of text timestamps (``read_options.date_format``): one for
         every time column, or a mapping canonical time column -> format.
@@ -282,7 +284,9 @@ def validate_table(
         if table == "transactions":
             raise EmptyDataError(no_rows_text(table, of))
         log.warning("%s", empty_table_text(table, of))
-    rep = Report(table, source, raw.index if source is None else pd.RangeIndex(1, len(raw) + 1))
+    # a folder's files (churnml.io) come indexed by (file, row): their messages name both
+    files = source is not None and isinstance(raw.index, pd.MultiIndex)
+    rep = Report(table, source, raw.index if source is None or files else pd.RangeIndex(1, len(raw) + 1))
     raw = raw.reset_index(drop=True)
     doubled = raw.columns[raw.columns.duplicated()].unique()
     if len(doubled):

@@ -221,7 +221,7 @@ def test_a_data_folder_holds_one_file_per_table_and_other_files_are_ignored(tmp_
     with pytest.raises(ConfigError) as err:
         folder_files(tmp_path)
     assert str(err.value) == (f"--data {tmp_path}: transactions.parquet and transactions.csv are there, so which one "
-                              "holds the data is not clear; keep one file per table in the folder")
+                              "holds the data is not clear; keep one file (or folder) per table in the folder")
 
 
 def test_the_generator_will_not_write_one_format_beside_the_other(tmp_path: Path, capsys):
@@ -241,7 +241,8 @@ def test_a_data_folder_without_a_required_table_names_the_files_looked_for(tmp_p
     from churnml.errors import ConfigError
 
     (tmp_path / "events.parquet").write_text("")
-    with pytest.raises(ConfigError, match=r"no transactions\.parquet, transactions\.csv, transactions\.csv\.gz there"):
+    with pytest.raises(ConfigError, match=r"no transactions\.parquet, transactions\.csv, transactions\.csv\.gz, "
+                                          r"transactions/ there"):
         folder_files(tmp_path, required=("events", "transactions"))
 
 

@@ -97,13 +97,13 @@ def test_null_keys_and_times_are_refused_and_every_problem_of_the_table_is_liste
         f"column 'customer_id' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
         "e.g. data row 2 of tx.parquet (customer_id = None); a ParquetSource is read without validation, so its files "
         "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
-        "churnml.io.read_table, which validates and reports them (for several files: read_table(table, "
-        "pandas.read_parquet(files)))",
+        "churnml.io.read_table, which validates and reports them (a folder of files: read_table(table, folder); "
+        "other sets of files: read_table(table, pandas.read_parquet(files)))",
         f"column 'timestamp' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 1 row is missing (NULL), "
         "e.g. data row 2 of tx.parquet (timestamp = None); a ParquetSource is read without validation, so its files "
         "must already be canonical. Fix: mend or drop these rows in the file, or read the table with "
-        "churnml.io.read_table, which validates and reports them (for several files: read_table(table, "
-        "pandas.read_parquet(files)))",
+        "churnml.io.read_table, which validates and reports them (a folder of files: read_table(table, folder); "
+        "other sets of files: read_table(table, pandas.read_parquet(files)))",
     ]
 
 

@@ -221,6 +221,29 @@ def test_parquet_read_through_the_config_follows_data_returns_and_duplicates(spa
     assert (got.transactions.count(), got.events.count()) == (3, 2)
 
 
+def test_a_folder_in_the_config_is_read_by_spark_and_by_read_table_naming_the_same_file_and_row(spark, tmp_path):
+    from churnml.io import read_table
+    from churnml.spark import tables_from_config, to_pandas
+
+    folder = tmp_path / "transactions"  # no suffix: format auto takes a folder as Parquet files
+    folder.mkdir()
+    write_frame(BAD_TX.iloc[[0, 4]], folder / "part-0.parquet")
+    write_frame(BAD_TX.iloc[[7, 1]], folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    sets = ["data.source=files", f"data.tables.transactions.path={folder}"]
+    spark_problems = _problems(lambda: tables_from_config(spark, load_config(None, sets)))
+    with pytest.raises(SchemaError) as duck:
+        read_table("transactions", folder)
+    where = f"transactions.amount: 2 negative amounts at data rows 1, 2 of {folder / 'part-1.parquet'}"
+    assert [p.split(" (e.g.")[0] for p in spark_problems] == [where]
+    assert [p.split(" (e.g.")[0] for p in duck.value.problems] == [where]
+    got = to_pandas(tables_from_config(spark, load_config(None, [*sets, "data.returns=keep"])).transactions)
+    key = ["customer_id", "timestamp", "amount"]
+    pd.testing.assert_frame_equal(got[key].sort_values(key, ignore_index=True),
+                                  read_table("transactions", folder, returns="keep")[key].sort_values(
+                                      key, ignore_index=True))
+
+
 def test_spark_dataframes_are_validated_and_pandas_frames_are_taken_as_canonical(spark, tiny_tx):
     from churnml.spark import from_pandas, spark_tables
 
@@ -546,7 +569,7 @@ def test_a_folder_whose_files_disagree_on_a_columns_presence_type_or_zone_is_ref
             "zone": f"column 'timestamp' is stored as timestamp with a zone in {folder / 'part-1.parquet'}; as "
                     f"timestamp without a zone in {folder / 'part-0.parquet'}",
             "column": f"column 'amount' is in {folder / 'part-0.parquet'} but not in {folder / 'part-1.parquet'} "
-                      "(Spark would read it as missing there)",
+                      "(it would be read as missing there)",
         }[name]
         assert expected in text
     # what may differ: a column churnml does not read; text stored as large_string or as a dictionary

@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cutoffs", help="comma-separated cutoff dates, e.g. 2024-03-01,2024-04-01")
     p.add_argument("--labels", action="store_true",
                    help="label the rows (time.horizon_days) and keep only labelled customers")
-    p.add_argument("--data", help="folder with <table>.parquet|.csv files in canonical columns "
-                                  "(default: the config's data section)")
+    p.add_argument("--data", help="folder with <table>.parquet|.csv files (or <table>/ Parquet folders) in "
+                                  "canonical columns (default: the config's data section)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return p
@@ -64,7 +64,8 @@ def _cutoffs(args: argparse.Namespace) -> list[str]:
 
 
 def _with_data_folder(cfg: Config, folder: str | None) -> Config:
-    """``--data DIR``: every ``DIR/<table>.parquet`` (or ``.csv``, ``.csv.gz``) becomes a ``data.tables`` entry."""
+    """``--data DIR``: every ``DIR/<table>.parquet`` (or ``.csv``, ``.csv.gz``, or a Parquet folder ``DIR/<table>/``)
+    becomes a ``data.tables`` entry."""
     from churnml.io import folder_files
 
     if folder is None:

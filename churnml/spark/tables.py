@@ -27,6 +27,7 @@ from pyspark.sql import types as T
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import Tables, load_tables, unmatched_ids_text
+from churnml.parquet_files import check_same_schema, parquet_parts
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.schema import spec_for
 from churnml.sources import check_frame_as_read
@@ -236,6 +237,8 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
+    if path.is_dir():
+        parquet_parts(path, table)  # a folder of Parquet files, or one line on what it holds instead
     nanos = _nanosecond_times(path, table, mapping or {})
     if nanos:
         return _read_nanoseconds(spark, path, nanos, table)
@@ -270,7 +273,7 @@ def _nanosecond_times(path: Path, table: str, mapping: Mapping[str, str] | None 
     except (OSError, ValueError, pa.ArrowException):
         return {}
     spec = spec_for(table)
-    _check_same_schema(path, schemas, table, {(mapping or {}).get(c.name, c.name) for c in spec.columns})
+    check_same_schema(path, schemas, table, {(mapping or {}).get(c.name, c.name) for c in spec.columns})
     units: dict[str, dict[str, list[str]]] = {}  # column -> unit -> files
     zoned: dict[str, bool] = {}
     for file, schema in schemas:
@@ -289,54 +292,6 @@ def _nanosecond_times(path: Path, table: str, mapping: Mapping[str, str] | None 
             "frame.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True); churnml.io.write_frame "
             "does so)", table=table)
     return {name: zoned[name] for name, by in units.items() if set(by) == {"ns"}}
-
-
-def _kind(t: pa.DataType) -> str:
-    """A Parquet column's type as Spark reads it: text and binary of any width alike, a dictionary as its
-    values, times by whether they have a zone (their unit is each file's own, except nanoseconds)."""
-    if pa.types.is_dictionary(t):
-        return _kind(t.value_type)
-    if pa.types.is_timestamp(t):
-        return "timestamp with a zone" if t.tz is not None else "timestamp without a zone"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return "binary"
-    return str(t)  # numbers by width too: Spark fails reading an int64 file into an int32 schema
-
-
-def _check_same_schema(path: Path, schemas: list[tuple[str, pa.Schema]], table: str, read: set[str]) -> None:
-    """Refuse the files of a folder that disagree on a column churnml reads (``read``, the source's names of
-    the contract's columns): absent from some (Spark would read it as null there), of another type (Spark
-    fails with a Java error, or reads one file's bytes as the other's type), or a time with a zone in one
-    file and without in another (Spark would read one file's UTC instants as local times). Other columns may
-    differ."""
-    if len(schemas) < 2:
-        return
-    kinds: dict[str, dict[str, list[str]]] = {}  # column -> kind -> files
-    for file, schema in schemas:
-        for f in schema:
-            if f.name in read:
-                kinds.setdefault(f.name, {}).setdefault(_kind(f.type), []).append(file)
-    def some(files: list[str]) -> str:
-        return files[0] + (f" and {len(files) - 1} more" if len(files) > 1 else "")
-
-    problems = []
-    for name, by in sorted(kinds.items()):
-        having = [file for files in by.values() for file in files]
-        lacking = [file for file, _ in schemas if file not in having]
-        if lacking:
-            problems.append(f"column {name!r} is in {some(having)} but not in {some(lacking)} (Spark would read it "
-                            "as missing there)")
-        if len(by) > 1:
-            problems.append(f"column {name!r} is stored as " + "; as ".join(f"{kind} in {some(files)}"
-                                                                            for kind, files in sorted(by.items())))
-    if problems:
-        raise SchemaError(
-            f"the Parquet files of {str(path)!r} do not share one schema, which Spark needs to read them as one "
-            f"table: {'; '.join(problems[:5])}{'; ...' if len(problems) > 5 else ''}. Fix: write every file with the "
-            "same columns and types (and times all with a zone or all without), e.g. read each with pandas, make "
-            "them agree and write them again with churnml.io.write_frame", table=table)
 
 
 #: One read with spark.sql.legacy.parquet.nanosAsLong at a time (it is a setting of the whole session).
@@ -434,8 +389,9 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     """
     data = cfg.data
     wanted = [f.name for f in fields(SparkTables)]
-    parquet = data.source == "files" and all(
-        src.format == "parquet" or (src.format == "auto" and src.path.endswith((".parquet", ".pq")))
+    parquet = data.source == "files" and all(  # a folder is a table's Parquet files
+        src.format == "parquet" or (src.format == "auto" and (src.path.lower().endswith((".parquet", ".pq"))
+                                                              or Path(src.path).is_dir()))
         for name, src in data.tables.items() if name in wanted
     )
     if parquet:
