@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churnml.btyd import BGNBD
 from churnml.config import Config, TimeConfig
 from churnml.engine import as_tables, in_memory
 from churnml.errors import ConfigError, DataWindowError, ModelError, SchemaError
@@ -366,6 +367,9 @@ class TrainingData:
     span: DataSpan
     feature_names: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
+    #: The BG/NBD the ``btyd`` family fitted at each cutoff on its whole population (before the calibration
+    #: cutoff kept only the calibration customers); empty without the family.
+    bgnbd: dict[pd.Timestamp, BGNBD] = field(default_factory=dict)
 
     def part(self, split: str) -> pd.DataFrame:
         return self.table[self.table["split"] == split]
@@ -461,7 +465,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
         ignore_index=True,
     )
     plan = plan_features(tables, [*fit_cuts, splits.test], cfg.features, horizon_days=splits.test_horizon_days)
-    feats = compute_features(tables, labels[list(ID_COLS)], plan)
+    bgnbd: dict[pd.Timestamp, BGNBD] = {}
+    feats = compute_features(tables, labels[list(ID_COLS)], plan, btyd_models=bgnbd)
     table = feats.merge(labels, on=list(ID_COLS), how="left", validate="one_to_one")
     # after the features: the btyd family is fitted on each cutoff's whole population
     table = table[_fit_rows(table, splits, cfg.time.calibration_share)].reset_index(drop=True)
@@ -471,7 +476,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     table["split"] = split
     features = [c for c in feats.columns if c not in ID_COLS]
     cats = [c for c in features if isinstance(table[c].dtype, pd.CategoricalDtype)]
-    data = TrainingData(table, plan, splits, span, features, cats)
+    data = TrainingData(table, plan, splits, span, features, cats, bgnbd)
     check_trainable(data, cfg)
     return data
 

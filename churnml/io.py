@@ -366,10 +366,11 @@ def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) ->
 
 def _label_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
     """The optional text columns that label a row (region, segment, plan, channel, product, ...): values such as
-    'NA' (North America) are labels there. Not the ids, the required types nor ``referred_by``, where such a
-    word in an export means missing (a 'None' referrer is no referral)."""
+    'NA' (North America) are labels there. Not the ids, the required types, ``referred_by`` nor ``order_id``,
+    where such a word in an export means missing (a 'None' referrer is no referral; 'NULL' orders are not one
+    order)."""
     labels = [mapping.get(c.name, c.name) for c in spec.columns
-              if c.kind == "str" and not c.required and c.name != "referred_by"]
+              if c.kind == "str" and not c.required and c.name not in ("referred_by", "order_id")]
     return [c for c in labels if c in found]
 
 

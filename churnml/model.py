@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from churnml.errors import ModelError
 from churnml.horizon import horizon_power, to_horizon
 
-__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "decided_params", "lightgbm_param_problems",
+__all__ = ["DEFAULT_PARAMS", "ChurnModel", "check_weights", "decided_params", "lightgbm_param_problems", "main_names",
            "model_input"]
 
 log = logging.getLogger(__name__)
@@ -52,16 +52,42 @@ DEFAULT_PARAMS: dict[str, Any] = {
 ROWS_PER_THREAD = 250_000
 
 
-def _lightgbm_names() -> set[str]:
-    """Every LightGBM parameter name and alias (empty when this LightGBM does not list them)."""
+def _lightgbm_aliases() -> dict[str, list[str]]:
+    """LightGBM's main parameter names -> their names and aliases (empty when this LightGBM does not list them)."""
     listed = getattr(getattr(lgb.basic, "_ConfigAliases", None), "_get_all_param_aliases", None)
     if listed is None:
-        return set()
+        return {}
     try:
-        aliases = listed()
-        return set(aliases) | {name for names in aliases.values() for name in names}
+        return {str(main): [str(n) for n in names] for main, names in listed().items()}
     except Exception:  # a private helper of LightGBM: without it, only the values are checked
-        return set()
+        return {}
+
+
+def _lightgbm_names() -> set[str]:
+    """Every LightGBM parameter name and alias (empty when this LightGBM does not list them)."""
+    aliases = _lightgbm_aliases()
+    return set(aliases) | {name for names in aliases.values() for name in names}
+
+
+def main_names(params: dict[str, Any] | None) -> dict[str, Any]:
+    """``params`` with each LightGBM alias written as its main name (``eta`` -> ``learning_rate``).
+
+    :data:`DEFAULT_PARAMS` use the main names; LightGBM, given a main name and an alias, keeps the main
+    name's value, so an alias in ``model.params`` would lose silently to churnml's default (and be logged
+    as if used). Names LightGBM does not list stay as they are.
+    """
+    main_of = {name: main for main, names in _lightgbm_aliases().items() for name in names}
+    return {main_of.get(k, k): v for k, v in (params or {}).items()}
+
+
+def _alias_clashes(params: dict[str, Any]) -> list[str]:
+    """Groups of keys of ``params`` that name one LightGBM parameter (``eta`` and ``learning_rate``)."""
+    by_main: dict[str, list[str]] = {}
+    main_of = {name: main for main, names in _lightgbm_aliases().items() for name in names}
+    for k in params:
+        by_main.setdefault(main_of.get(k, k), []).append(k)
+    return [" and ".join(repr(k) for k in keys) + f" both name LightGBM's {main!r}"
+            for main, keys in by_main.items() if len(keys) > 1]
 
 
 #: LightGBM parameters (with their aliases) that churnml sets from its own config keys: given in model.params
@@ -107,6 +133,10 @@ def lightgbm_param_problems(params: dict[str, Any]) -> list[str]:
         near = {k: difflib.get_close_matches(k, sorted(names), n=1) for k in unknown}
         return ["LightGBM has no parameter " + ", ".join(
             f"{k!r}" + (f" (did you mean {m[0]!r}?)" if m else "") for k, m in near.items())]
+    clashes = _alias_clashes(params)
+    if clashes:
+        return [f"{'; '.join(clashes)}: give one"]
+    params = main_names(params)
     # Values are probed on a two-row booster; settings given per feature or column (lists, names) are
     # left to training, since the probe has one feature and no named columns.
     scalars = {k: v for k, v in params.items() if isinstance(v, bool | int | float | str)
@@ -223,6 +253,8 @@ class ChurnModel:
             raise ModelError(f"calibration must be isotonic, sigmoid or none, got {self.calibration!r}")
         if (decided := decided_params(self.params, api=True)) is not None:
             raise ModelError(f"params: {decided}")
+        if clashes := _alias_clashes(self.params or {}):
+            raise ModelError(f"params: {'; '.join(clashes)}: give one")
         weight = None if sample_weight is None else check_weights(sample_weight, len(X), "sample_weight")
         self.feature_names_ = list(X.columns)
         self.categories_ = {
@@ -233,7 +265,8 @@ class ChurnModel:
         # One thread per 250k rows: on small tables a second OpenMP thread on a
         # busy 2-core machine makes LightGBM ~10x slower, not faster.
         threads = int(min(os.cpu_count() or 1, max(1, len(X) // ROWS_PER_THREAD)))
-        params = {"num_threads": threads, **DEFAULT_PARAMS, **(self.params or {}), "seed": self.random_state}
+        # aliases as main names: LightGBM keeps a main name's value (the default's) over an alias
+        params = {"num_threads": threads, **DEFAULT_PARAMS, **main_names(self.params), "seed": self.random_state}
         train = lgb.Dataset(self._prepare(X), label=np.asarray(y), weight=weight, free_raw_data=True)
         valid = lgb.Dataset(self._prepare(X_cal), label=np.asarray(y_cal), reference=train)
         self.booster_ = lgb.train(

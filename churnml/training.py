@@ -190,7 +190,8 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame, time: TimeConfig) ->
     the lead time) over the test population, corrected for BG/NBD's own level
     error on the newest window that can be checked, the calibration
     customers' h-day window at the calibration cutoff (observed before the
-    test cutoff):
+    test cutoff). At both cutoffs BG/NBD is the one the ``btyd`` family fitted
+    on everyone at risk there (:attr:`TrainingData.bgnbd`):
 
     ``logit(target) = logit(q_H,test) + logit(churn_h,cal) - logit(q_h,cal)``.
 
@@ -209,8 +210,11 @@ def _horizon_target(data: TrainingData, test: pd.DataFrame, time: TimeConfig) ->
                          "the warning above); set time.train_horizon_days to null to train on the asked horizon")
     cal = data.part("calibration")
     lead = time.lead_time_days  # the label windows come after the lead time
-    q_h_cal = mean_p_no_purchase(cal, h, lead)
-    q_H_test = float(test[col].mean()) if lead == 0 else mean_p_no_purchase(test, H, lead)
+    # both levels from BG/NBD fitted on everyone at risk at its cutoff (the family's fits); a table built
+    # without them (by hand) fits one on the rows given
+    q_h_cal = mean_p_no_purchase(cal, h, lead, data.bgnbd.get(data.splits.calibration))
+    q_H_test = float(test[col].mean()) if lead == 0 else mean_p_no_purchase(test, H, lead,
+                                                                             data.bgnbd.get(data.splits.test))
     observed = float(cal[TARGET].mean())
     target = float(expit(logit(q_H_test) + logit(observed) - logit(q_h_cal)))
     log.info("moving probabilities from %d to %d days: BG/NBD %.4f (its %d-day level %.4f vs observed %.4f at "

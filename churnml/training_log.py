@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,12 @@ from churnml.engine import ParquetSource, as_tables
 from churnml.errors import ModelError
 from churnml.features import FeaturePlan, compute_features, feature_docs
 from churnml.fingerprint import fingerprint
-from churnml.model import DEFAULT_PARAMS
+from churnml.model import DEFAULT_PARAMS, main_names
 from churnml.report_html import ModelSection, build_report, render_report
 from churnml.schema import TABLE_SPECS
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 from churnml.training_result import TrainResult
+from churnml.windows import DataSpan
 
 __all__ = ["champion_scorer", "data_source", "log_training", "prediction_table", "report_section", "run_params",
            "window_key"]
@@ -102,8 +103,14 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         **({f"data_path_{name}": src.path for name, src in cfg.data.tables.items()} if cfg.data.source == "files"
            else {}),
     }
-    params.update({f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **cfg.model.params}.items()})
+    params.update(lgbm_params(cfg.model.params))
     return params
+
+
+def lgbm_params(params: dict[str, Any]) -> dict[str, Any]:
+    """LightGBM's settings of a fit as logged: ``lgbm_<main name>``, churnml's defaults under ``params``
+    (aliases as their main names, as the fit uses them)."""
+    return {f"lgbm_{k}": v for k, v in {**DEFAULT_PARAMS, **main_names(params)}.items()}
 
 
 def _figures(result: TrainResult) -> dict[str, Any]:
@@ -217,21 +224,43 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
     run.table(comparison, "tables/model_vs_baselines.json")
     run.table(prediction_table(result, cfg), "tables/test_predictions.json")
     run.text(result.drivers, "explain/drivers.txt")
-    run.text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False), "config/resolved.yaml")
     if tables is not None:
         report = build_report(tables, cfg, model=report_section(result))
         run.text(render_report(report), "report/retention_report.html")
     table = d.table if cfg.tracking.log_customer_ids else d.table.drop(columns=["customer_id"])
     run.dataset(table, name=f"{data_source(cfg, result)}-training", context="training")
     files = cfg.data.tables if cfg.data.source == "files" else {}
+    digests = {}
     for name in TABLE_SPECS:  # what was read: by content (same rows, same digest), else by the files read
         read = getattr(tables, name, None) if tables is not None else files[name].path if name in files else None
         if isinstance(read, pd.DataFrame | ParquetSource | str):
-            run.dataset(read, name=name, context="input", path=files[name].path if name in files else None)
+            digests[name] = run.dataset(read, name=name, context="input", path=files[name].path if name in files
+                                        else None)
+    run.text(resolved_yaml(cfg, d.span, digests), "config/resolved.yaml")
     promotion = _log_model(result, cfg, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         run.tags({"registered_version": promotion.version, "alias": promotion.alias, "promotion": promotion.reason})
     return promotion
+
+
+def resolved_yaml(cfg: Config, span: DataSpan, digests: Mapping[str, str]) -> str:
+    """The run's config as YAML (defaults filled in, overrides applied), headed by comments on the data it read.
+
+    The config names files, and an export at the same path may be overwritten by the next one: the header gives
+    the data's span (with ``data.end`` null, the end the run inferred from the last transaction) and each input
+    table's digest (the run's datasets), which tell whether a file still holds the rows this run read.
+    """
+    declared = "data.end" if cfg.data.end is not None else "inferred: the day after the last transaction"
+    lines = [
+        "# The config of this run: defaults filled in, overrides applied.",
+        f"# Data read: from {span.first} to {span.end} (exclusive; {declared}).",
+    ]
+    if digests:
+        lines.append("# Input tables' digests (the run's datasets): "
+                     + ", ".join(f"{name} {digest}" for name, digest in digests.items()) + ".")
+        lines.append("# A file below overwritten since holds other rows: churnml.fingerprint.fingerprint of the "
+                     "table as read again gives another digest.")
+    return "\n".join(lines) + "\n" + yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False)
 
 
 def champion_scorer(data: TrainingData, metric: str, top: float, tables: object | None) -> Callable[[str], float]:

@@ -16,8 +16,9 @@ from churnml import evaluate
 from churnml.config import Config
 from churnml.dataset import TARGET, TrainingData
 from churnml.errors import ConfigError
-from churnml.model import ChurnModel
+from churnml.model import ChurnModel, main_names
 from churnml.tracking import start_run
+from churnml.training_log import lgbm_params
 
 __all__ = ["tune"]
 
@@ -58,7 +59,7 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
     weight = data.fit_weights("train")
 
     def objective(trial: Any) -> float:
-        params = {**cfg.model.params, **_space(trial, len(train))}
+        params = {**main_names(cfg.model.params), **_space(trial, len(train))}  # the space's names are main ones
         model = ChurnModel(params=params, num_boost_round=cfg.model.num_boost_round,
                            early_stopping_rounds=cfg.model.early_stopping_rounds,
                            calibration="none", random_state=cfg.seed)
@@ -68,13 +69,14 @@ def tune(data: TrainingData, cfg: Config, n_trials: int, uri: str) -> dict[str, 
         tags = {"dataset": cfg.data.source, "regime": cfg.time.regime, "config_name": cfg.name, "model_type": "lightgbm",
                 "calibration_horizon_days": str(data.splits.train_horizon_days), "tuning_trial": str(trial.number)}
         with start_run(uri, cfg.tracking.experiment, run_name=f"trial-{trial.number}", nested=True, tags=tags) as run:
-            run.params({**params, "best_iteration": model.best_iteration_})
+            # under the parent run's names (lgbm_*, defaults included), so trials and runs compare in one view
+            run.params({**lgbm_params(params), "best_iteration": model.best_iteration_})
             run.metrics({f"calibration_{k}": v for k, v in report.items()})
         return float(report["log_loss"])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=cfg.seed))
     study.optimize(objective, n_trials=n_trials)
-    best = {**cfg.model.params, **study.best_params}
+    best = {**main_names(cfg.model.params), **study.best_params}
     log.info("tuning: best calibration log-loss %.5f with %s", study.best_value, best)
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in best.items()}

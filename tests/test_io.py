@@ -119,6 +119,11 @@ def test_missing_value_words_stay_labels_in_label_columns_and_mean_missing_elsew
     assert kept["customer_id"].tolist() == ["NA"]
     # the user's own na_values decide: 'NA' is then missing in the region too
     assert read_table("customers", customers, read_options={"na_values": ["NA"]})["region"].isna().sum() == 2
+    # an export's 'NULL' order ids are no order id (each row its own order), not one order called 'NULL'
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,timestamp,amount,order_id\nA,2024-01-05,10,NULL\nA,2024-01-06,20,N/A\n"
+                      "A,2024-01-07,30,None\nA,2024-01-08,40,o-4\n", encoding="utf-8")
+    assert read_table("transactions", orders)["order_id"].isna().tolist() == [True, True, True, False]
 
 
 def test_a_header_naming_a_column_twice_is_refused_before_pandas_renames_it(tmp_path):

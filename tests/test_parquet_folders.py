@@ -139,7 +139,7 @@ def test_the_features_cli_gives_the_same_features_from_a_folder_of_part_files(tm
         (parts / table / "_SUCCESS").write_text("")
     one = {t: files / f"{t}.parquet" for t in ("transactions", "events", "customers")}
     (tmp_path / "subset").mkdir()
-    for table, path in one.items():
+    for path in one.values():
         (tmp_path / "subset" / path.name).symlink_to(path)
     out = {}
     for name, data in (("files", tmp_path / "subset"), ("parts", parts)):

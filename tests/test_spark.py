@@ -574,6 +574,9 @@ def test_the_sampled_training_table_equals_duckdbs_rows_of_the_kept_customers(tr
     assert data.categorical == duck.categorical
     kept = duck.table[duck.table["customer_id"].isin(set(data.table["customer_id"]))]
     assert_same(kept, data.table.drop(columns=["sample_weight", "sample_uniform"]))  # BG/NBD still fitted on everyone
+    assert sorted(data.bgnbd) == sorted(duck.bgnbd) == sorted(duck.table["cutoff"].unique())  # the horizon move's
+    for cutoff, model in duck.bgnbd.items():
+        assert data.bgnbd[cutoff].params_ == pytest.approx(model.params_, rel=1e-6)
     assert data.table["sample_uniform"].all()
     # in the same order: LightGBM's bagging draws rows by position (customer first fitted another model)
     assert _text(data.table["customer_id"]) == _text(kept["customer_id"])

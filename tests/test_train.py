@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,26 @@ def test_the_test_predictions_are_logged_and_give_the_logged_metrics(trained, tm
         p = table[f"p_{name}"].to_numpy(dtype="float64")
         assert roc_auc_score(table["churned"], p) == pytest.approx(m[f"test_{name}_roc_auc"], abs=1e-12)
         assert brier_score_loss(table["churned"], p) == pytest.approx(m[f"test_{name}_brier"], rel=1e-9)
+
+
+def test_the_resolved_config_loads_as_the_runs_config_and_names_the_data_it_read(trained, tables, cfg, tmp_path):
+    from churnml.dataset import build_training_data
+    from churnml.fingerprint import fingerprint
+
+    client = _client(trained)
+    (run,) = client.search_runs([client.get_experiment_by_name("test").experiment_id])
+    path = Path(client.download_artifacts(run.info.run_id, "config/resolved.yaml", str(tmp_path)))
+    head = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    span = build_training_data(tables, cfg).span
+    digests = ", ".join(f"{t} {fingerprint(getattr(tables, t)).digest}" for t in tables.present())
+    assert head[:3] == [
+        "# The config of this run: defaults filled in, overrides applied.",
+        f"# Data read: from {span.first} to {span.end} (exclusive; inferred: the day after the last transaction).",
+        f"# Input tables' digests (the run's datasets): {digests}.",
+    ]
+    logged = load_config(path)  # the comments are YAML comments: the file is the run's config
+    assert (logged.tracking.uri, logged.tracking.experiment) == (trained, "test")  # from the command
+    assert logged.model_copy(update={"tracking": cfg.tracking}) == cfg
 
 
 def test_a_run_logs_the_data_window_metrics_and_artifacts(trained, tables):
@@ -537,6 +558,11 @@ def test_tuning_logs_each_trial_as_a_nested_run(tmp_path):
     assert sorted(t.data.tags["tuning_trial"] for t in trials) == ["0", "1"]
     assert {(t.data.tags["dataset"], t.data.tags["regime"], t.data.tags["calibration_horizon_days"]) for t in trials} \
         == {("synthetic", "noncontractual", "60")}
+    # trials log LightGBM's settings under the parent's names (lgbm_*, defaults included): one compare view
+    lgbm = {k for k in parents[0].data.params if k.startswith("lgbm_")}
+    assert all({k for k in t.data.params if k.startswith("lgbm_")} == lgbm for t in trials)
+    best = min(trials, key=lambda t: t.data.metrics["calibration_log_loss"])
+    assert {k: parents[0].data.params[k] for k in lgbm} == {k: best.data.params[k] for k in lgbm}
 
 
 def test_a_logged_table_has_its_rows_types_and_content_digest_without_mlflows_schema_hint(tmp_path, recwarn):
@@ -768,12 +794,19 @@ def test_the_bgnbd_baseline_is_left_out_with_the_reason_when_a_test_row_has_no_p
 def test_with_a_lead_time_the_horizon_move_takes_bgnbds_rates_of_the_label_windows(tables):
     from scipy.special import expit, logit
 
-    from churnml.features.btyd import mean_p_no_purchase
+    from churnml.features.btyd import mean_p_no_purchase, p_no_purchase
 
     cfg = load_config(None, [*SETTINGS, "time.train_horizon_days=30", "time.lead_time_days=14"])
     result = fit_and_evaluate(tables, cfg)
-    cal, test = result.data.part("calibration"), result.data.part("test")
-    q_h, q_H = mean_p_no_purchase(cal, 30, 14), mean_p_no_purchase(test, 60, 14)
+    data = result.data
+    cal, test = data.part("calibration"), data.part("test")
+    # both levels come from the btyd family's BG/NBD, fitted on everyone at risk at its cutoff: at the calibration
+    # cutoff it gave the calibration customers their feature column, and it is not a fit on them alone
+    at_cal, at_test = data.bgnbd[data.splits.calibration], data.bgnbd[data.splits.test]
+    np.testing.assert_allclose(p_no_purchase(cal, 60, 0, at_cal), cal["btyd_p_no_purchase_60d"], rtol=1e-9)
+    assert np.abs(p_no_purchase(cal, 60, 0) - cal["btyd_p_no_purchase_60d"]).max() > 1e-4
+    q_h, q_H = mean_p_no_purchase(cal, 30, 14, at_cal), mean_p_no_purchase(test, 60, 14, at_test)
+    assert q_H == pytest.approx(mean_p_no_purchase(test, 60, 14), rel=1e-9)  # the test rows are everyone at risk
     assert q_H > mean_p_no_purchase(test, 60, 0)  # the window after the lead, not the 60 days after the cutoff
     expected = float(expit(logit(q_H) + logit(cal[TARGET].mean()) - logit(q_h)))
     assert result.extra["horizon_base_rate"] == pytest.approx(expected, rel=1e-12)

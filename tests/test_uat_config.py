@@ -499,6 +499,29 @@ def test_lightgbm_parameters_churnml_sets_itself_are_refused_naming_its_own_key(
         ChurnModel(params={"random_state": 1}).fit(X, [0, 1] * 20, X_cal=X, y_cal=[0, 1] * 20)
 
 
+def test_a_lightgbm_alias_in_model_params_is_used_and_logged_as_its_main_name():
+    """model.params={eta: 0.05} was dropped by LightGBM for the default's learning_rate (0.02), yet logged as
+    lgbm_eta=0.05 beside lgbm_learning_rate=0.02: the alias is now the main name, in the fit and in the log."""
+    from churnml.errors import ModelError
+    from churnml.model import ChurnModel, lightgbm_param_problems, main_names
+    from churnml.training_log import lgbm_params
+
+    assert main_names({"eta": 0.05, "min_child_samples": 100, "subsample": 0.5, "num_leaves": 15}) == {
+        "learning_rate": 0.05, "min_data_in_leaf": 100, "bagging_fraction": 0.5, "num_leaves": 15}
+    assert lightgbm_param_problems({"eta": 0.05}) == []
+    assert lightgbm_param_problems({"eta": 0.05, "shrinkage_rate": 0.1, "learning_rate": 0.2}) == [
+        "'eta' and 'shrinkage_rate' and 'learning_rate' both name LightGBM's 'learning_rate': give one"]
+    X = pd.DataFrame({"x": [0.0, 1.0] * 20})
+    model = ChurnModel(params={"eta": 0.3}, num_boost_round=3, calibration="none")
+    model.fit(X, [0, 1] * 20, X_cal=X, y_cal=[0, 1] * 20)
+    assert model.booster_.params["learning_rate"] == 0.3 and "eta" not in model.booster_.params
+    with pytest.raises(ModelError, match=r"params: 'eta' and 'learning_rate' both name LightGBM's 'learning_rate'"):
+        ChurnModel(params={"eta": 0.3, "learning_rate": 0.1}).fit(X, [0, 1] * 20, X_cal=X, y_cal=[0, 1] * 20)
+    logged = lgbm_params({"eta": 0.05})  # what runs and tuning trials log
+    assert logged["lgbm_learning_rate"] == 0.05 and "lgbm_eta" not in logged
+    assert logged["lgbm_num_leaves"] == 7  # churnml's defaults beside it
+
+
 # ------------------------------------------------------------------ YAML that plain loading would take in silence
 def test_a_key_given_twice_and_yes_no_for_a_number_are_config_errors(tmp_path):
     path = tmp_path / "twice.yaml"

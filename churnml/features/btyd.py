@@ -86,28 +86,33 @@ def _summary(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0) -> pd.Series:
-    """BG/NBD's P(no purchase in ``[c + lead, c + lead + horizon)``) for ``rows`` (one cutoff's population).
+def p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0,
+                  model: BGNBD | None = None) -> pd.Series:
+    """BG/NBD's P(no purchase in ``[c + lead, c + lead + horizon)``) for ``rows`` (one cutoff).
 
-    Fitted on the rows with a purchase (:func:`_buyers`), like the family's
-    column, which it equals when ``lead_days`` is 0; with a lead time it is the
-    probability of the label window itself. Rows without a purchase get NaN.
+    ``model`` is a BG/NBD already fitted at that cutoff (the family's, on its
+    whole population, when ``rows`` are some of it); without one it is fitted
+    on the rows with a purchase (:func:`_buyers`), like the family's column,
+    which it equals when ``lead_days`` is 0 and ``rows`` are the whole
+    population; with a lead time it is the probability of the label window
+    itself. Rows without a purchase get NaN.
     """
     out = pd.Series(np.nan, index=rows.index, dtype="float64")
     buyers = _buyers(rows)
     summary = _summary(rows[buyers])
-    out[buyers] = BGNBD().fit(summary).p_no_purchase(horizon_days / UNIT_DAYS, summary,
-                                                     lead=lead_days / UNIT_DAYS).to_numpy()
+    fitted = BGNBD().fit(summary) if model is None else model
+    out[buyers] = fitted.p_no_purchase(horizon_days / UNIT_DAYS, summary, lead=lead_days / UNIT_DAYS).to_numpy()
     return out
 
 
-def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0) -> float:
+def mean_p_no_purchase(rows: pd.DataFrame, horizon_days: int, lead_days: int = 0,
+                       model: BGNBD | None = None) -> float:
     """BG/NBD's expected share of ``rows`` (one cutoff) with no purchase in the label window.
 
     Over the rows with a purchase (:func:`_buyers`), as the pandas mean of the
     ``btyd_p_no_purchase`` column skips the others' NaN (:func:`p_no_purchase`).
     """
-    return float(p_no_purchase(rows, horizon_days, lead_days).mean())
+    return float(p_no_purchase(rows, horizon_days, lead_days, model).mean())
 
 
 def recency_rank(features: pd.DataFrame) -> pd.Series:

@@ -19,6 +19,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from churnml.btyd import BGNBD
 from churnml.config import Config
 from churnml.dataset import (
     CALIBRATION_SALT,
@@ -239,8 +240,9 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     keep_all = None if keep_label is None else (F.col("split") == "train") & (F.col(TARGET) == keep_label)
     kept = sample_customers(lab, sample_fraction, cfg.seed, keep_all)
     plan = plan_features_spark(tables, [*fit_cuts, splits.test], cfg.features, splits.test_horizon_days)
+    bgnbd: dict[pd.Timestamp, BGNBD] = {}
     feats = features(spark, tables, kept.select(*KEYS), plan, population_spine=everyone.select(*KEYS),
-                     check_spine=False)
+                     btyd_models=bgnbd, check_spine=False)
     # in the order of the DuckDB path (cutoff, then customer): LightGBM's bagging draws rows by position, so
     # another order fits another model on the same rows
     local = to_pandas(feats.join(kept, on=KEYS, how="left").orderBy("cutoff", "customer_id"))
@@ -248,7 +250,7 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     local = local.astype({**{c: "category" for c in cats}, TARGET: "int8", "split": "str"})
     names = [c for c in feats.columns if c not in KEYS]
     everyone.unpersist()
-    data = TrainingData(local, plan, splits, span, names, cats)
+    data = TrainingData(local, plan, splits, span, names, cats, bgnbd)
     try:
         check_trainable(data, cfg)
     except ModelError as exc:
