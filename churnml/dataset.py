@@ -47,6 +47,7 @@ from churnml.windows import (
     matured_cutoffs,
     quiet_end_text,
     rolling_cutoffs,
+    stray_tail_text,
     to_cutoff,
     year_before,
 )
@@ -450,6 +451,8 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     recent = tx["timestamp"][tx["timestamp"] >= year_before(tx["timestamp"].max())]
     if cfg.time.regime == "noncontractual" and (text := quiet_end_text(recent, span)):
         log.warning("%s", text)
+    if cfg.data.end is None and (text := stray_tail_text(daily_counts(tx["timestamp"]), lambda day: _dated(tx, day))):
+        raise DataWindowError(text)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     log.info(
@@ -479,6 +482,23 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     data = TrainingData(table, plan, splits, span, features, cats, bgnbd)
     check_trainable(data, cfg)
     return data
+
+
+def daily_counts(times: pd.Series) -> pd.Series:
+    """The number of ``times`` on each day (index: the days with any), in one pass (no sort)."""
+    day = times.dropna().to_numpy(dtype="datetime64[D]").astype("int64")
+    if not len(day):
+        return pd.Series(dtype="int64")
+    counts = np.bincount(day - day.min())
+    on = np.flatnonzero(counts)
+    return pd.Series(counts[on], index=pd.DatetimeIndex((on + day.min()).astype("datetime64[D]")))
+
+
+def _dated(tx: pd.DataFrame, day: pd.Timestamp) -> str:
+    """Up to three transactions dated ``day`` or later, as an error names rows: customer and time."""
+    late = tx[tx["timestamp"] >= day].sort_values("timestamp").head(3)
+    return "e.g. " + ", ".join(f"customer_id {c!r} at {t}" for c, t in zip(late["customer_id"], late["timestamp"],
+                                                                           strict=True))
 
 
 def _fit_rows(table: pd.DataFrame, splits: SplitCutoffs, share: float) -> np.ndarray:

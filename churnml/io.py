@@ -622,6 +622,10 @@ def load_tables(cfg: Config) -> Tables:
     if data.source == "cdnow":
         from churnml.datasets.cdnow import load_cdnow
 
+        ignored = [f"data.{k}={getattr(data, k)}" for k in ("returns", "duplicates") if getattr(data, k) != "error"]
+        if ignored:
+            log.warning("%s not applied: the bundled CDNOW log has no returns and keeps its same-day repeat rows "
+                        "(real purchases); the read policies apply to data.source=files", ", ".join(ignored))
         tables = Tables(transactions=load_cdnow(data_end=data.end))
     elif data.source == "synthetic":
         tables = _synthetic_tables(data)

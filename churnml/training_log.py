@@ -103,6 +103,9 @@ def run_params(cfg: Config, result: TrainResult) -> dict[str, Any]:
         **({f"data_path_{name}": src.path for name, src in cfg.data.tables.items()} if cfg.data.source == "files"
            else {}),
     }
+    # how the tables were read (the model's record: CDNOW keeps its repeats whatever data.duplicates says)
+    policy = (getattr(result.model, "extra_", None) or {}).get("data_policy", {})
+    params.update({f"data_{k}": policy[k] for k in ("returns", "duplicates", "timezone") if k in policy})
     params.update(lgbm_params(cfg.model.params))
     return params
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ from churnml.errors import DataWindowError
 
 __all__ = [
     "MONTH_DAYS",
+    "STRAY_SHARE",
     "DataSpan",
     "LabelWindow",
     "age_days_sql",
@@ -39,6 +41,7 @@ __all__ = [
     "matured_cutoffs",
     "rolling_cutoffs",
     "quiet_end_text",
+    "stray_tail_text",
     "stale_cutoff_text",
     "to_cutoff",
     "to_moment",
@@ -245,6 +248,54 @@ def stale_cutoff_text(cutoff: pd.Timestamp, end: pd.Timestamp, consequence: str 
             f"can have bought in between, so everyone looks silent for {gap} more days than they are and "
             f"{consequence}. Use {end.date()} or load newer data (if the data does run to the cutoff, with no "
             "purchase since, declare data.end)")
+
+
+#: Days after a silent stretch holding fewer rows than this share of what the data's usual rate would give
+#: there are taken for stray dates (:func:`stray_tail_text`).
+STRAY_SHARE = 0.1
+
+
+def stray_tail_text(daily: pd.Series, examples: Callable[[pd.Timestamp], str]) -> str | None:
+    """Why the last transactions look like stray dates that move the data's inferred end; else None.
+
+    ``daily``: the number of transactions of each day (index: the days). The last silent stretch longer
+    than :data:`STALE_DAYS` and than any before it in the year before it is the gap; the days after it are
+    stray when they hold fewer than :data:`STRAY_SHARE` of the rows the year before's daily rate gives the
+    gap and them together (one order typed a month late, a test order dated next year): with ``data.end``
+    null the data's end is the day after them, and everyone looks silent through the gap.
+    ``examples(first)`` names some rows dated from ``first`` on.
+    """
+    days = pd.Series(daily.to_numpy(dtype="float64"), index=pd.DatetimeIndex(daily.index).normalize())
+    days = days.groupby(level=0).sum().sort_index()
+    if len(days) < 3:
+        return None
+    silent = pd.Series(days.index).diff().dt.days.to_numpy()[1:] - 1  # silent days before each day but the first
+    long = np.flatnonzero(silent > STALE_DAYS)
+    if not len(long):
+        return None
+    i = int(long[-1])  # the last long silence: days.index[i] is its eve, days.index[i + 1] the day after it
+    gap, start = silent[i], days.index[i]
+    year = (days.index > year_before(start)) & (days.index <= start)
+    earlier = silent[:i][days.index[1:i + 1] > year_before(start)]
+    if i < 2 or gap <= earlier.max():  # no year to judge by, or as long as silences in it were
+        return None
+    tail = days.iloc[i + 1:]
+    rate = float(days[year].sum()) / max(1, (start - max(year_before(start), days.index[0])).days + 1)
+    expected = rate * ((tail.index[-1] - start).days)
+    if tail.sum() >= STRAY_SHARE * expected:
+        return None
+    first, last = tail.index[0], tail.index[-1]
+    dates = str(first.date()) if first == last else f"{first.date()} to {last.date()}"
+    n = int(tail.sum())
+    rows, come, they = ("row", "comes", "it looks like a stray date") if n == 1 else ("rows", "come",
+                                                                                     "they look like stray dates")
+    return (f"transactions.timestamp: {n:,} {rows} dated {dates} {come} after {int(gap)} days without a "
+            f"transaction (from {(start + DAY).date()}), where the year before had about {rate:,.1f} a day: "
+            f"{they} ({examples(first)}). With data.end null the data's end is the day "
+            f"after them, {(last + DAY).date()}, so everyone looks silent through those {int(gap)} days and churn "
+            f"labels whose window reaches into them count customers as gone. Fix: correct or remove those rows "
+            f"(or set data.end to {(start + DAY).date()}, where the data ends, and they are refused with their "
+            f"rows); if the silence is real, declare it with data.end {(last + DAY).date()}")
 
 
 def quiet_end_text(days: pd.Series, span: DataSpan) -> str | None:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from churnml.config import TimeConfig, load_config
+from churnml.errors import SchemaError
 from churnml.features import compute_features, plan_features
 from churnml.io import Tables, load_tables, read_table
 from churnml.labels import population
@@ -123,3 +124,19 @@ def test_an_end_set_again_to_the_same_local_time_stays_that_local_time():
     cfg.data.end = dt.datetime(2024, 7, 1, 9)  # the same value, now given as Seoul's local time
     cfg.data.timezone = "UTC"
     assert cfg.data.end == dt.datetime(2024, 7, 1, 9)
+
+
+def test_times_ending_in_utc_or_gmt_are_instants_converted_to_the_zone(tmp_path):
+    """BigQuery writes '2023-12-31 20:30:00 UTC': that is 05:30 on 1 January in Seoul, a January purchase. The
+    word was dropped and the time read as Seoul's own 20:30 on 31 December."""
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,timestamp,amount\nA,2023-12-31 20:30:00 UTC,1\nB,2023-12-31 20:30:00+00:00,2\n"
+                    "C,2023-12-31 21:30:00 GMT+01:00,3\nD,2023-12-31 20:30 GMT,4\n", encoding="utf-8")
+    tx = read_table("transactions", path, timezone="Asia/Seoul")
+    assert tx["timestamp"].tolist() == [pd.Timestamp("2024-01-01 05:30")] * 4
+    # beside times without a zone, they are the mixed zones refused as before
+    path.write_text("customer_id,timestamp,amount\nA,2023-12-31 20:30:00 UTC,1\nB,2023-12-31 20:30:00,2\n",
+                    encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"mixed time zones: 1 value with a UTC offset \(data row 1 of .*, e\.g\. "
+                                          r"'2023-12-31 20:30:00 UTC'\) and 1 value without"):
+        read_table("transactions", path)

@@ -681,3 +681,22 @@ def test_a_pandas_frame_handed_to_spark_tables_is_checked_as_the_duckdb_path_che
                            "value(s) (index [1])")
     assert "column 'amount' has 1 missing value(s) (index [2])" in text
     assert "read it with churnml.io.read_table" in text
+
+
+def test_spark_training_refuses_a_stray_late_transaction_as_duckdb_does(spark):
+    from churnml.dataset import _dated, daily_counts
+    from churnml.errors import DataWindowError
+    from churnml.spark import SparkTables, from_pandas
+    from churnml.spark.training import _refuse_stray_tail
+    from churnml.windows import stray_tail_text
+
+    days = pd.date_range("2023-01-01", "2024-01-31")
+    tx = pd.DataFrame({"customer_id": pd.Series([f"C{i % 7}" for i in range(len(days))] + ["Z"], dtype="str"),
+                       "timestamp": [*days, pd.Timestamp("2024-03-01 10:00")], "amount": 1.0})
+    tx["timestamp"] = tx["timestamp"].astype("datetime64[us]")
+    expected = stray_tail_text(daily_counts(tx["timestamp"]), lambda day: _dated(tx, day))
+    assert expected is not None and "e.g. customer_id 'Z' at 2024-03-01 10:00:00" in expected
+    with pytest.raises(DataWindowError) as err:
+        _refuse_stray_tail(SparkTables(transactions=from_pandas(spark, tx)))
+    assert str(err.value) == expected
+    _refuse_stray_tail(SparkTables(transactions=from_pandas(spark, tx.iloc[:-1])))  # without it: nothing to say

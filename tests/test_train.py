@@ -129,6 +129,8 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained, tables):
     # what a compare view needs: the settings that change the model or its judging, and what became of it
     assert (p["champion_metric"], p["num_boost_round"], p["min_history_days"], p["evaluation_top_fraction"]) == (
         "roc_auc", "60", "84", "0.1")
+    # how the tables were read: the synthetic tables keep returns and repeats (churnml.io.read_policy)
+    assert (p["data_returns"], p["data_duplicates"], p["data_timezone"]) == ("keep", "keep", "UTC")
     assert run.data.tags["config_name"] == "default"
     assert run.data.tags["mlflow.note.content"] == "why: *baseline* run"  # --description: the UI's run description
     assert (run.data.tags["registered_version"], run.data.tags["alias"], run.data.tags["promotion"]) == (

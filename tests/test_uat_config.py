@@ -685,3 +685,17 @@ def test_promotion_and_opening_a_store_take_the_stores_lock(registry, tmp_path, 
     promotion.promote("m", "1", "roc_auc", 0.7, "W")
     runs.check_store(f"sqlite:///{tmp_path / 'other.db'}", "e")
     assert taken == ["promoting a model version", "opening the store"]
+
+
+def test_read_policies_set_for_the_bundled_cdnow_log_are_said_not_to_apply(caplog):
+    """--set data.duplicates=drop with the default CDNOW source changed nothing and said nothing, while the
+    run's config recorded drop: a warning says so (the run's data_duplicates param records keep)."""
+    from churnml.io import load_tables
+
+    caplog.set_level("WARNING", logger="churnml.io")
+    load_tables(load_config(None, ["data.duplicates=drop"]))
+    assert ("data.duplicates=drop not applied: the bundled CDNOW log has no returns and keeps its same-day repeat "
+            "rows (real purchases); the read policies apply to data.source=files") in caplog.text
+    caplog.clear()
+    load_tables(load_config(None))
+    assert "not applied" not in caplog.text

@@ -129,3 +129,49 @@ def test_a_declared_end_a_month_after_the_last_transaction_is_named_with_the_end
     assert quiet_end_text(sparse, DataSpan.from_times(sparse, "2024-03-13")) is None
     assert "(in the year before, at most 14 days in a row had none)" in quiet_end_text(
         sparse, DataSpan.from_times(sparse, "2024-03-18"))
+
+
+def test_a_stray_late_transaction_is_told_apart_from_a_closure_and_a_sparse_shop():
+    from churnml.windows import stray_tail_text
+
+    days = pd.date_range("2023-01-01", "2024-01-31")  # 396 days of 10 transactions each
+    daily = pd.Series(10, index=days)
+
+    def examples(day):
+        return f"from {day.date()}"
+
+    late = pd.concat([daily, pd.Series([1], index=[pd.Timestamp("2024-03-01")])])  # 29 silent days, then one row
+    assert stray_tail_text(late, examples) == (
+        "transactions.timestamp: 1 row dated 2024-03-01 comes after 29 days without a transaction (from "
+        "2024-02-01), where the year before had about 10.0 a day: it looks like a stray date (from 2024-03-01). "
+        "With data.end null the data's end is the day after them, 2024-03-02, so everyone looks silent through "
+        "those 29 days and churn labels whose window reaches into them count customers as gone. Fix: correct or "
+        "remove those rows (or set data.end to 2024-02-01, where the data ends, and they are refused with their "
+        "rows); if the silence is real, declare it with data.end 2024-03-02")
+    assert stray_tail_text(daily, examples) is None
+    # a fortnight's closure, then ten ordinary days: 100 rows where 240 were expected, more than 10%
+    closed = pd.concat([daily, pd.Series(10, index=pd.date_range("2024-02-15", "2024-02-24"))])
+    assert stray_tail_text(closed, examples) is None
+    # a shop that sells every 20 days: a 19-day silence is its usual one, not a gap
+    sparse = pd.Series(3, index=pd.date_range("2023-01-01", "2024-03-01", freq="20D"))
+    assert stray_tail_text(sparse, examples) is None
+
+
+def test_training_refuses_a_stray_late_transaction_with_its_row_and_the_fix():
+    from churnml.config import load_config
+    from churnml.dataset import build_training_data
+    from churnml.errors import DataWindowError
+    from churnml.io import Tables, load_tables
+    from tests.test_train import SETTINGS
+
+    cfg = load_config(None, SETTINGS)
+    tables = load_tables(cfg)
+    tx = tables.transactions
+    stray = pd.DataFrame({"customer_id": pd.Series(["C000001"], dtype="str"),
+                          "timestamp": [tx["timestamp"].max().normalize() + pd.Timedelta(days=40)], "amount": [5.0]})
+    grown = Tables(transactions=pd.concat([tx, stray], ignore_index=True))
+    with pytest.raises(DataWindowError, match=rf"1 row dated {stray['timestamp'][0].date()} comes after 39 days "
+                                              r"without a transaction .*e\.g\. customer_id 'C000001' at"):
+        build_training_data(grown, cfg)
+    cfg_end = load_config(None, [*SETTINGS, f"data.end={(stray['timestamp'][0] + pd.Timedelta(days=1)).date()}"])
+    assert len(build_training_data(grown, cfg_end).table) > 0  # a declared end: the silence is the data's

@@ -34,13 +34,13 @@ from churnml.dataset import (
     log_holdout,
     split_cutoffs,
 )
-from churnml.errors import ConfigError, EmptyDataError, ModelError
+from churnml.errors import ConfigError, DataWindowError, EmptyDataError, ModelError
 from churnml.spark.sql import KEYS, features, labels, plan_features_spark
 from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
-from churnml.windows import DataSpan, quiet_end_text, year_before
+from churnml.windows import DataSpan, quiet_end_text, stray_tail_text, year_before
 
 __all__ = ["SampleInfo", "sample_customers", "train", "training_data"]
 
@@ -172,6 +172,19 @@ def _warn_quiet_end(tables: SparkTables, span: DataSpan, times: pd.Series) -> No
         log.warning("%s", text)
 
 
+def _refuse_stray_tail(tables: SparkTables) -> None:
+    """:func:`churnml.windows.stray_tail_text` on the transactions per day (one job; a second names rows)."""
+    tx = tables.transactions
+    daily = to_pandas(tx.groupBy(F.to_date("timestamp").alias("day")).count())
+
+    def dated(day: pd.Timestamp) -> str:
+        late = tx.where(F.col("timestamp") >= _day(day)).orderBy("timestamp").limit(3).collect()
+        return "e.g. " + ", ".join(f"customer_id {r['customer_id']!r} at {pd.Timestamp(r['timestamp'])}" for r in late)
+
+    if text := stray_tail_text(pd.Series(daily["count"].to_numpy(), index=pd.to_datetime(daily["day"])), dated):
+        raise DataWindowError(text)
+
+
 def _day(ts: pd.Timestamp) -> Column:
     return F.lit(ts.strftime("%Y-%m-%d %H:%M:%S")).cast("timestamp_ntz")
 
@@ -226,6 +239,8 @@ def training_data(spark: SparkSession, tables: SparkTables, cfg: Config,
     span = _span(times, cfg)
     if cfg.time.regime == "noncontractual" and cfg.data.end is not None:
         _warn_quiet_end(tables, span, times)
+    if cfg.data.end is None:
+        _refuse_stray_tail(tables)
     splits = split_cutoffs(span, cfg)
     fit_cuts = [*splits.train, splits.calibration]
     lab = labels(spark, tables, fit_cuts, cfg.time, splits.train_horizon_days, data_end=span.end).unionByName(
