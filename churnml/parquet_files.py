@@ -1,9 +1,10 @@
 """Folders of Parquet files (as Spark, Hive or pyarrow write a table): their files, schemas and partition values.
 
 A table may be one Parquet file or a folder of them (``transactions/part-00000-....parquet``, ...), in
-sub-folders ``column=value`` when the writer partitioned it. Every engine reads such a folder the same way:
-the files in path order, skipping names that start with ``_`` or ``.`` (``_SUCCESS``, ``.crc`` files), as
-Spark and pyarrow do. The files must agree on the columns churnml reads (:func:`check_same_schema`): a
+sub-folders ``column=value`` when the writer partitioned it. Every engine reads the same files of such a
+folder: in path order, skipping names that start with ``_`` or ``.`` (``_SUCCESS``, ``.crc`` files), as
+Spark and pyarrow do (the partition values are text in :func:`churnml.io.read_table`; DuckDB and Spark
+infer their types). The files must agree on the columns churnml reads (:func:`check_same_schema`): a
 column absent from one file, stored as another type, or a time with a zone in one file and without in
 another would be read as missing, fail deep in a reader, or be read as the wrong instants.
 """

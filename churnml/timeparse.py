@@ -86,11 +86,6 @@ def _parse_strings(text: pd.Series, dayfirst: bool | None = None) -> ParsedTimes
     return ParsedTimes(values, aware_mask, got.fmt, False, ambiguous, got.other, got.by_format)
 
 
-#: A time ending in the zone word UTC or GMT, alone (``2024-01-01 23:30:00 UTC``, as BigQuery writes times) or
-#: with an offset (``GMT+01:00``): group 1 is the offset.
-_ZONE_WORD = r"\s*(?:UTC|GMT)([+-]\d\d(?::?\d\d)?)?$"
-
-
 def _zone_words_as_offsets(arr: pa.Array) -> pa.Array:
     """``arr`` with a trailing ``UTC``/``GMT`` written as the offset it names (``+00:00``, or the offset after
     it), so such times are read as instants, not as local times of data.timezone; ``arr`` itself when no value

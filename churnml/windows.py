@@ -287,12 +287,12 @@ def stray_tail_text(daily: pd.Series, examples: Callable[[pd.Timestamp], str]) -
     first, last = tail.index[0], tail.index[-1]
     dates = str(first.date()) if first == last else f"{first.date()} to {last.date()}"
     n = int(tail.sum())
-    rows, come, they = ("row", "comes", "it looks like a stray date") if n == 1 else ("rows", "come",
-                                                                                     "they look like stray dates")
+    rows, come, they, them = (("row", "comes", "it looks like a stray date", "it") if n == 1 else
+                              ("rows", "come", "they look like stray dates", "the last of them"))
     return (f"transactions.timestamp: {n:,} {rows} dated {dates} {come} after {int(gap)} days without a "
             f"transaction (from {(start + DAY).date()}), where the year before had about {rate:,.1f} a day: "
             f"{they} ({examples(first)}). With data.end null the data's end is the day "
-            f"after them, {(last + DAY).date()}, so everyone looks silent through those {int(gap)} days and churn "
+            f"after {them}, {(last + DAY).date()}, so everyone looks silent through those {int(gap)} days and churn "
             f"labels whose window reaches into them count customers as gone. Fix: correct or remove those rows "
             f"(or set data.end to {(start + DAY).date()}, where the data ends, and they are refused with their "
             f"rows); if the silence is real, declare it with data.end {(last + DAY).date()}")

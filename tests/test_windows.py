@@ -144,7 +144,7 @@ def test_a_stray_late_transaction_is_told_apart_from_a_closure_and_a_sparse_shop
     assert stray_tail_text(late, examples) == (
         "transactions.timestamp: 1 row dated 2024-03-01 comes after 29 days without a transaction (from "
         "2024-02-01), where the year before had about 10.0 a day: it looks like a stray date (from 2024-03-01). "
-        "With data.end null the data's end is the day after them, 2024-03-02, so everyone looks silent through "
+        "With data.end null the data's end is the day after it, 2024-03-02, so everyone looks silent through "
         "those 29 days and churn labels whose window reaches into them count customers as gone. Fix: correct or "
         "remove those rows (or set data.end to 2024-02-01, where the data ends, and they are refused with their "
         "rows); if the silence is real, declare it with data.end 2024-03-02")
