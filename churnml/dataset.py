@@ -43,6 +43,8 @@ from churnml.labels import make_labels
 from churnml.windows import (
     DAY,
     DataSpan,
+    daily_counts,
+    late_rows_text,
     latest_matured_cutoff,
     matured_cutoffs,
     quiet_end_text,
@@ -484,21 +486,10 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     return data
 
 
-def daily_counts(times: pd.Series) -> pd.Series:
-    """The number of ``times`` on each day (index: the days with any), in one pass (no sort)."""
-    day = times.dropna().to_numpy(dtype="datetime64[D]").astype("int64")
-    if not len(day):
-        return pd.Series(dtype="int64")
-    counts = np.bincount(day - day.min())
-    on = np.flatnonzero(counts)
-    return pd.Series(counts[on], index=pd.DatetimeIndex((on + day.min()).astype("datetime64[D]")))
-
-
 def _dated(tx: pd.DataFrame, day: pd.Timestamp) -> str:
     """Up to three transactions dated ``day`` or later, as an error names rows: customer and time."""
     late = tx[tx["timestamp"] >= day].sort_values("timestamp").head(3)
-    return "e.g. " + ", ".join(f"customer_id {c!r} at {t}" for c, t in zip(late["customer_id"], late["timestamp"],
-                                                                           strict=True))
+    return late_rows_text(zip(late["customer_id"], late["timestamp"], strict=True))
 
 
 def _fit_rows(table: pd.DataFrame, splits: SplitCutoffs, share: float) -> np.ndarray:

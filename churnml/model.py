@@ -69,6 +69,11 @@ def _lightgbm_names() -> set[str]:
     return set(aliases) | {name for names in aliases.values() for name in names}
 
 
+def _main_of() -> dict[str, str]:
+    """Each LightGBM name and alias -> its main name."""
+    return {name: main for main, names in _lightgbm_aliases().items() for name in names}
+
+
 def main_names(params: dict[str, Any] | None) -> dict[str, Any]:
     """``params`` with each LightGBM alias written as its main name (``eta`` -> ``learning_rate``).
 
@@ -76,14 +81,14 @@ def main_names(params: dict[str, Any] | None) -> dict[str, Any]:
     name's value, so an alias in ``model.params`` would lose silently to churnml's default (and be logged
     as if used). Names LightGBM does not list stay as they are.
     """
-    main_of = {name: main for main, names in _lightgbm_aliases().items() for name in names}
+    main_of = _main_of()
     return {main_of.get(k, k): v for k, v in (params or {}).items()}
 
 
 def _alias_clashes(params: dict[str, Any]) -> list[str]:
     """Groups of keys of ``params`` that name one LightGBM parameter (``eta`` and ``learning_rate``)."""
     by_main: dict[str, list[str]] = {}
-    main_of = {name: main for main, names in _lightgbm_aliases().items() for name in names}
+    main_of = _main_of()
     for k in params:
         by_main.setdefault(main_of.get(k, k), []).append(k)
     return [" and ".join(repr(k) for k in keys) + f" both name LightGBM's {main!r}"

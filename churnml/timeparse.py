@@ -59,17 +59,15 @@ def _parse_strings(text: pd.Series, dayfirst: bool | None = None) -> ParsedTimes
     arr = pa.array(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    fast = _fast_iso(arr, text)
+    if fast is not None:  # plain ISO 8601: no zone word can be there (Arrow's cast refuses one)
+        return fast
     worded = _zone_words_as_offsets(arr)
     if worded is not arr:
         arr, text = worded, pd.Series(worded.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
-    for typ, aware in ((pa.timestamp("us"), False), (pa.timestamp("us", "UTC"), True)):
-        try:
-            pc.cast(arr.slice(0, _PROBE), typ)  # a failing cast of every value costs ~2 s per 1M
-            out = pc.cast(pc.cast(arr, typ), pa.timestamp("us"))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        mask = np.full(len(text), aware) & text.notna().to_numpy()
-        return ParsedTimes(out.to_numpy(zero_copy_only=False), mask)
+        fast = _fast_iso(arr, text)
+        if fast is not None:
+            return fast
     aware_mask = _aware_mask(arr)
     values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
     if aware_mask.any():
@@ -86,10 +84,23 @@ def _parse_strings(text: pd.Series, dayfirst: bool | None = None) -> ParsedTimes
     return ParsedTimes(values, aware_mask, got.fmt, False, ambiguous, got.other, got.by_format)
 
 
+def _fast_iso(arr: pa.Array, text: pd.Series) -> ParsedTimes | None:
+    """Arrow's ISO 8601 cast of every value (all naive, or all with an offset), or None when it refuses them."""
+    for typ, aware in ((pa.timestamp("us"), False), (pa.timestamp("us", "UTC"), True)):
+        try:
+            pc.cast(arr.slice(0, _PROBE), typ)  # a failing cast of every value costs ~2 s per 1M
+            out = pc.cast(pc.cast(arr, typ), pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        mask = np.full(len(text), aware) & text.notna().to_numpy()
+        return ParsedTimes(out.to_numpy(zero_copy_only=False), mask)
+    return None
+
+
 def _zone_words_as_offsets(arr: pa.Array) -> pa.Array:
     """``arr`` with a trailing ``UTC``/``GMT`` written as the offset it names (``+00:00``, or the offset after
     it), so such times are read as instants, not as local times of data.timezone; ``arr`` itself when no value
-    holds either word (two literal scans, no regex, on the common path)."""
+    holds either word (two literal scans, no regex; only for values Arrow's ISO cast refused)."""
     if not any(pc.any(pc.match_substring(arr, word)).as_py() for word in ("UTC", "GMT")):
         return arr
     offset = pc.replace_substring_regex(arr, r"\s*(?:UTC|GMT)([+-]\d\d(?::?\d\d)?)$", r"\1")

@@ -27,7 +27,7 @@ from pyspark.sql import types as T
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import Tables, load_tables, unmatched_ids_text
-from churnml.parquet_files import check_same_schema, parquet_parts
+from churnml.parquet_files import check_same_schema, folder_schemas
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.schema import spec_for
 from churnml.sources import check_frame_as_read
@@ -237,9 +237,7 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
     path = Path(source)
     if not path.exists():
         raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
-    if path.is_dir():
-        parquet_parts(path, table)  # a folder of Parquet files, or one line on what it holds instead
-    nanos = _nanosecond_times(path, table, mapping or {})
+    nanos = _nanosecond_times(path, table, mapping or {})  # a folder's files checked there, one line if refused
     if nanos:
         return _read_nanoseconds(spark, path, nanos, table)
     try:
@@ -262,16 +260,20 @@ _NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 def _nanosecond_times(path: Path, table: str, mapping: Mapping[str, str] | None = None) -> dict[str, bool]:
     """The nanosecond time columns of the Parquet file(s) at ``path`` -> whether each has a zone (is an instant).
 
-    Read from the footers by pyarrow, of every file of a folder; empty when pyarrow cannot read them. A column
-    stored in nanoseconds in one file and in another unit in another is refused: Spark reads a folder with one
-    schema, and the other files' times would be read as the wrong unit.
+    Read from the footers by pyarrow, of every file of a folder (:func:`churnml.parquet_files.folder_schemas`:
+    a folder without Parquet files, or with a file that is not one, is refused); of one file, empty when pyarrow
+    cannot read it. A column stored in nanoseconds in one file and in another unit in another is refused: Spark
+    reads a folder with one schema, and the other files' times would be read as the wrong unit.
     """
     import pyarrow.dataset as ds
 
-    try:
-        schemas = [(f.path, f.physical_schema) for f in ds.dataset(str(path), format="parquet").get_fragments()]
-    except (OSError, ValueError, pa.ArrowException):
-        return {}
+    if path.is_dir():
+        schemas = folder_schemas(path, table)
+    else:
+        try:
+            schemas = [(f.path, f.physical_schema) for f in ds.dataset(str(path), format="parquet").get_fragments()]
+        except (OSError, ValueError, pa.ArrowException):
+            return {}
     spec = spec_for(table)
     check_same_schema(path, schemas, table, {(mapping or {}).get(c.name, c.name) for c in spec.columns})
     units: dict[str, dict[str, list[str]]] = {}  # column -> unit -> files

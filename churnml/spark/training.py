@@ -40,7 +40,7 @@ from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
 from churnml.tuning import tune
-from churnml.windows import DataSpan, quiet_end_text, stray_tail_text, year_before
+from churnml.windows import DataSpan, late_rows_text, quiet_end_text, stray_tail_text, year_before
 
 __all__ = ["SampleInfo", "sample_customers", "train", "training_data"]
 
@@ -179,7 +179,7 @@ def _refuse_stray_tail(tables: SparkTables) -> None:
 
     def dated(day: pd.Timestamp) -> str:
         late = tx.where(F.col("timestamp") >= _day(day)).orderBy("timestamp").limit(3).collect()
-        return "e.g. " + ", ".join(f"customer_id {r['customer_id']!r} at {pd.Timestamp(r['timestamp'])}" for r in late)
+        return late_rows_text((r["customer_id"], r["timestamp"]) for r in late)
 
     if text := stray_tail_text(pd.Series(daily["count"].to_numpy(), index=pd.to_datetime(daily["day"])), dated):
         raise DataWindowError(text)
