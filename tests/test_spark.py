@@ -333,6 +333,26 @@ def test_a_time_column_stored_as_text_is_a_schema_error_naming_table_column_and_
         spark_tables(spark, {"transactions": bad.drop(columns=["timestamp"])})
 
 
+def test_text_times_parsed_as_the_refusal_says_match_read_table_with_and_without_zone_words(spark, tmp_path):
+    from pyspark.sql import functions as F
+
+    from churnml.io import read_table
+    from churnml.spark import spark_tables, to_pandas
+
+    # BigQuery's words: 20:30 UTC is 05:30 the next day in Seoul; 22:00 at GMT+01:00 is 21:00 UTC, 06:00 there
+    worded = ["2023-12-31 20:30:00 UTC", "2023-12-31 22:00:00 GMT+01:00"]
+    plain = ["2023-12-31 20:30:00", "2023-12-31 22:00:00"]  # Seoul's own clock
+    for text, parse, want in ((worded, F.to_timestamp, ["2024-01-01 05:30", "2024-01-01 06:00"]),
+                              (plain, F.to_timestamp_ntz, ["2023-12-31 20:30", "2023-12-31 22:00"])):
+        pd.DataFrame({"customer_id": ["a", "b"], "timestamp": text, "amount": [1.0, 2.0]}).to_csv(
+            tmp_path / "tx.csv", index=False)
+        raw = spark.read.csv(str(tmp_path / "tx.csv"), header=True, inferSchema=False)
+        raw = raw.withColumn("timestamp", parse("timestamp")).withColumn("amount", F.col("amount").cast("double"))
+        got = to_pandas(spark_tables(spark, {"transactions": raw}, timezone="Asia/Seoul").transactions)
+        duck = read_table("transactions", tmp_path / "tx.csv", timezone="Asia/Seoul")
+        assert got["timestamp"].tolist() == duck["timestamp"].tolist() == [pd.Timestamp(t) for t in want]
+
+
 def test_spark_labels_refuse_a_window_that_ends_after_the_data_as_duckdb_does(spark, tiny_tx):
     from churnml.config import TimeConfig
     from churnml.errors import DataWindowError

@@ -45,8 +45,12 @@ def schema_problems(table: str, df: DataFrame) -> list[str]:
     for c in spec.columns:
         if c.kind == "time" and c.name in types and not isinstance(types[c.name], _TIME_SOURCES):
             problems.append(f"table '{table}': column '{c.name}' must be a timestamp, found "
-                            f"{types[c.name].simpleString()}; parse it first (to_timestamp) or write the "
-                            "table with churnml.io.write_frame")
+                            f"{types[c.name].simpleString()}; parse it first: F.to_timestamp for text "
+                            "with an offset or a UTC/GMT word (instants, shown as data.timezone's "
+                            "times), F.to_timestamp_ntz for text without a zone (local times of "
+                            "data.timezone; F.to_timestamp would take them as UTC), or read the table "
+                            "with churnml.io.read_table, which reads both, and write it with "
+                            "churnml.io.write_frame")
     return problems
 
 
