@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -62,9 +62,9 @@ from churnml.timeparse import (
 __all__ = [
     "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER",
     "NON_NUMERIC", "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "SHOWN_ROWS", "TIME_OF_DAY", "UNKNOWN_SURVEY",
-    "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "ambiguous_date_rule", "canonical_ids", "convert_columns",
+    "SHOWN_EXAMPLES", "STRIPPED_IDS", "STRIPPED_VALUES", "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "ambiguous_date_rule", "canonical_ids", "convert_columns",
     "count_text", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "examples",
-    "missing_mask", "null_rule", "order_rule", "scale_text",
+    "missing_mask", "null_rule", "order_rule", "scale_text", "stripped_text",
 ]
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
@@ -258,13 +258,13 @@ def _convert_id(rep: Report, name: str, col: pd.Series) -> pd.Series:
         big = np.abs(col.to_numpy(dtype="float64", na_value=np.nan)) >= 2.0**53
         if big.any():
             log.warning("%s", float_ids_text(rep.table, name, int(big.sum()), id_text(col[big].head(1)).iloc[0]))
-    return _stripped(rep, name, id_text(col), ("id", "ids"), "one customer")
+    return _stripped(rep, name, id_text(col), *STRIPPED_IDS)
 
 
 def _convert_text(rep: Report, name: str, col: pd.Series) -> pd.Series:
     """Text stripped of surrounding white space, blank = missing, as ids are (one log line if it changed any):
     an export's ``'login '`` and ``'login'`` are one event type, ``' Pro'`` and ``'Pro'`` one plan."""
-    return _stripped(rep, name, _as_text(col), ("value", "values"), "one")
+    return _stripped(rep, name, _as_text(col), *STRIPPED_VALUES)
 
 
 def _stripped(rep: Report, name: str, text: pd.Series, noun: tuple[str, str], same: str) -> pd.Series:
@@ -274,12 +274,24 @@ def _stripped(rep: Report, name: str, text: pd.Series, noun: tuple[str, str], sa
     changed = (text.notna() & (text != "") & out.ne(text)).to_numpy(dtype=bool, na_value=False)
     if changed.any():
         shown = pd.DataFrame({"a": text[changed], "b": out[changed]}).drop_duplicates().head(SHOWN_EXAMPLES)
-        pairs = ", ".join(f"{a!r} -> {b!r}" if isinstance(b, str) else f"{a!r} -> missing"
-                          for a, b in zip(shown["a"], shown["b"], strict=True))
-        n = int(changed.sum())
-        log.warning("%s.%s: stripped surrounding white space from %d %s (e.g. %s); %s that differ only by it are "
-                    "%s, blank ones are missing", rep.table, name, n, noun[n != 1], pairs, noun[1], same)
+        log.warning("%s", stripped_text(rep.table, name, int(changed.sum()), list(zip(shown["a"], shown["b"],
+                                                                                      strict=True)), noun, same))
     return out
+
+
+def stripped_text(table: str, column: str, n: int, pairs: list[tuple[str, Any]], noun: tuple[str, str],
+                  same: str) -> str:
+    """The warning that stripping surrounding white space changed ``n`` values of ``table.column`` (both
+    engines); ``pairs``: up to :data:`SHOWN_EXAMPLES` (as read, as kept: a non-text one is missing)."""
+    shown = ", ".join(f"{a!r} -> {b!r}" if isinstance(b, str) else f"{a!r} -> missing" for a, b in pairs)
+    return (f"{table}.{column}: stripped surrounding white space from {n} {noun[n != 1]} (e.g. {shown}); "
+            f"{noun[1]} that differ only by it are {same}, blank ones are missing")
+
+
+#: What :func:`stripped_text` calls the values of an id column and of another text column, and values
+#: differing only by white space there.
+STRIPPED_IDS: tuple[tuple[str, str], str] = (("id", "ids"), "one customer")
+STRIPPED_VALUES: tuple[tuple[str, str], str] = (("value", "values"), "one")
 
 
 _DECIMAL_COMMA = "; for a CSV file written with a decimal comma ('12,50'), set read_options: {decimal: ','}"

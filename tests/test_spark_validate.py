@@ -315,6 +315,26 @@ def test_text_columns_are_stripped_and_blank_is_null_as_on_the_pandas_path(spark
             f"{table}.{column}: 1 null {column} value"]
 
 
+def test_stripped_ids_and_text_are_counted_in_the_warning_pandas_gives(spark, caplog):
+    raw = frame(customer_id=["   ", " A", " B", "B\t", "A", "C"], timestamp=[f"2024-01-0{d}" for d in range(1, 7)],
+                event_type=["login", "login ", "login", "x", "x", "x"], value=[1.0] * 6)
+    said = {}
+    for engine, check, logger in (("spark", lambda: _spark_check(spark, "events", raw, duplicates="keep"),
+                                   "churnml.spark.validate"),
+                                  ("pandas", lambda: validate_table("events", raw, duplicates="keep"),
+                                   "churnml.validation")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=logger), pytest.raises(SchemaError, match="1 null customer id"):
+            check()
+        said[engine] = [r.getMessage() for r in caplog.records if "stripped" in r.getMessage()]
+    # the examples are the first rows on pandas, the smallest values on Spark: the same here
+    assert said["spark"] == said["pandas"] == [
+        "events.customer_id: stripped surrounding white space from 4 ids (e.g. '   ' -> missing, ' A' -> 'A', "
+        "' B' -> 'B'); ids that differ only by it are one customer, blank ones are missing",
+        "events.event_type: stripped surrounding white space from 1 value (e.g. 'login ' -> 'login'); values that "
+        "differ only by it are one, blank ones are missing"]
+
+
 def test_placeholder_times_are_refused_as_on_the_pandas_path_and_an_open_subscription_end_kept(spark):
     raw = frame(customer_id=["A", "B", "C"], timestamp=["2024-01-01", "9999-12-31", "1899-12-31 23:59"],
                 amount=[1.0, 2.0, 3.0])

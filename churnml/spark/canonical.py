@@ -64,6 +64,12 @@ def missing(name: str, dtype: T.DataType) -> Column:
     return c.isNull()
 
 
+def stripped(text: Column) -> Column:
+    """The id rule of :func:`churnml.ids.canonical_ids` for text: stripped, blank = null."""
+    bare = _strip(text)
+    return F.when(bare != "", bare)
+
+
 def _strip(c: Column) -> Column:
     """Text without leading and trailing white space (Unicode, as ``str.strip``)."""
     return F.regexp_replace(c.cast("string"), _SPACE, "")
@@ -127,9 +133,8 @@ def _canonical(c: ColumnSpec, dtype: T.DataType, table: str, tz: str = "UTC") ->
     if c.kind == "bool":
         return _as_bool(c.name, dtype)
     if c.kind in ("id", "str"):  # the id rule of churnml.ids, for all text: stripped, blank = null
-        text = _strip(as_text(raw, dtype))
-        text = F.lower(text) if table == "surveys" and c.name == "survey" else text
-        return F.when(text != "", text)
+        text = stripped(as_text(raw, dtype))
+        return F.lower(text) if table == "surveys" and c.name == "survey" else text
     if c.kind == "time" and tz != "UTC" and isinstance(dtype, T.TimestampType):
         return F.from_utc_timestamp(raw, tz).cast("timestamp_ntz")  # the session is UTC (check_session)
     return raw.cast(_SPARK_TYPES[c.kind])

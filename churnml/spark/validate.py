@@ -40,10 +40,14 @@ from churnml.coercion import (
     DUPLICATE_KEY,
     DUPLICATE_ROW,
     NEGATIVE_AMOUNT,
+    SHOWN_EXAMPLES,
     SHOWN_ROWS,
+    STRIPPED_IDS,
+    STRIPPED_VALUES,
     Policy,
     Rule,
     emptied_text,
+    stripped_text,
 )
 from churnml.errors import ConfigError, EmptyDataError, SchemaError
 from churnml.rules import empty_table_text, float_ids_text, no_rows_text, returns_only_text
@@ -55,6 +59,7 @@ from churnml.spark.canonical import (
     column,
     instants,
     schema_problems,
+    stripped,
 )
 from churnml.spark.checks import Check, duplicate_key, row_checks
 from churnml.spark.places import FileOrder, file_order, places_text
@@ -74,18 +79,20 @@ _URI, _FILE, _ROW, _RANK = "__churnml_uri", "__churnml_file", "__churnml_row", "
 
 
 # ---------------------------------------------------------------------- counting
-def _count(df: DataFrame, flags: list[Column], group: list[Column] | None) -> dict[str, int]:
-    """One Spark job: ``rows``, offending rows per flag (``r0``, ``r1``, ...) and, when ``group``
-    is given, ``suspects``: rows whose 64-bit hash of ``group`` repeats (duplicates are among them)."""
-    counts = [F.count_if(f).alias(f"r{i}") for i, f in enumerate(flags)]
+def _count(df: DataFrame, flags: list[Column], group: list[Column] | None,
+           more: dict[str, Column] | None = None) -> dict[str, int]:
+    """One Spark job: ``rows``, offending rows per flag (``r0``, ``r1``, ...), rows per test of ``more``
+    (under its key) and, when ``group`` is given, ``suspects``: rows whose 64-bit hash of ``group`` repeats
+    (duplicates are among them)."""
+    tests = {f"r{i}": f for i, f in enumerate(flags)} | (more or {})
     if group is None:
-        row = df.agg(F.count(F.lit(1)).alias("rows"), *counts).first()
+        row = df.agg(F.count(F.lit(1)).alias("rows"), *[F.count_if(f).alias(k) for k, f in tests.items()]).first()
     else:
-        names = [f"{_N}_r{i}" for i in range(len(flags))]
+        names = {k: f"{_N}_{i}" for i, k in enumerate(tests)}
         groups = df.groupBy(F.xxhash64(*group).alias(_H)).agg(
-            F.count(F.lit(1)).alias(_N), *[F.count_if(f).alias(n) for f, n in zip(flags, names, strict=True)])
+            F.count(F.lit(1)).alias(_N), *[F.count_if(f).alias(names[k]) for k, f in tests.items()])
         row = groups.agg(F.sum(_N).alias("rows"), F.sum(F.when(F.col(_N) > 1, F.col(_N))).alias("suspects"),
-                         *[F.sum(n).alias(f"r{i}") for i, n in enumerate(names)]).first()
+                         *[F.sum(n).alias(k) for k, n in names.items()]).first()
     return {"suspects": 0, **{k: int(v or 0) for k, v in (row.asDict() if row else {}).items()}}
 
 
@@ -239,6 +246,37 @@ def _warn_float_ids(spec: TableSpec, df: DataFrame) -> None:
             log.warning("%s", float_ids_text(spec.name, c.name, int(row["n"]), str(row["e"])))
 
 
+def _stripping(spec: TableSpec, df: DataFrame) -> dict[str, tuple[Column, Column]]:
+    """Per text column of the contract in ``df`` (ids and other text): its values as read and as kept
+    (stripped of surrounding white space, blank = null), as :func:`churnml.coercion.canonical_ids` keeps them."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    out = {}
+    for c in spec.columns:
+        if c.kind in ("id", "str") and c.name in types:
+            raw = as_text(column(c.name), types[c.name])
+            out[c.name] = raw, stripped(raw)
+    return out
+
+
+def _changed(raw: Column, kept: Column) -> Column:
+    """Values that stripping changed (a value of spaces included: it becomes missing), as the pandas path counts."""
+    return raw.isNotNull() & (raw != "") & (kept.isNull() | (kept != raw))
+
+
+def _warn_stripped(spec: TableSpec, df: DataFrame, texts: dict[str, tuple[Column, Column]],
+                   counts: dict[str, int]) -> None:
+    """The pandas path's warning per text column that stripping changed (one more Spark job each, for its
+    examples: the smallest values as read, since not every frame has a row order)."""
+    for name, (raw, kept) in texts.items():
+        n = counts[f"s_{name}"]
+        if not n:
+            continue
+        rows = (df.where(_changed(raw, kept)).select(raw.alias("a"), kept.alias("b")).distinct()
+                .orderBy("a").limit(SHOWN_EXAMPLES).collect())
+        noun, same = STRIPPED_IDS if spec.column(name).kind == "id" else STRIPPED_VALUES
+        log.warning("%s", stripped_text(spec.name, name, n, [(r["a"], r["b"]) for r in rows], noun, same))
+
+
 def validate_spark_table(
     table: str,
     df: DataFrame,
@@ -324,7 +362,8 @@ def validate_spark_table(
     flags = [F.coalesce(r.test, F.lit(False)) for r in checks]
     refused = duplicates == "error" or (duplicates == "keep" and bool(spec.key))  # keep: not a keyed table's repeats
     group = duplicate_key(spec, df, {**canon, **moments}) if refused or duplicates == "drop" else None
-    counts = _count(df, flags, group)
+    texts = _stripping(spec, df)
+    counts = _count(df, flags, group, {f"s_{n}": _changed(raw, kept) for n, (raw, kept) in texts.items()})
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
         if table == "transactions":
@@ -333,6 +372,7 @@ def validate_spark_table(
     if returns == "keep" and negative is not None and counts["rows"] and counts[f"r{negative}"] == counts["rows"]:
         log.warning("%s", returns_only_text(of, counts["rows"]))
     _warn_float_ids(spec, df)
+    _warn_stripped(spec, df, texts, counts)
     dropping = flags[negative] if negative is not None and returns == "drop" else None
     failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
     repeating = group is not None and counts["suspects"] > 0
