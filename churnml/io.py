@@ -62,10 +62,13 @@ __all__ = [
     "FOLDER_SUFFIXES",
     "READ_ATTR",
     "Tables",
+    "check_mapped_present",
+    "check_mapping",
     "data_origin",
     "file_columns",
     "folder_files",
     "folder_schema_error",
+    "file_not_found_text",
     "load_tables",
     "read_policy",
     "read_table",
@@ -182,19 +185,19 @@ def read_table(
                           f"{list(_POLICY_KEYWORDS)} (the config's data.end is data_end here) and "
                           f"{list(_DATE_OPTIONS)}")
     mapping = dict(columns or {})
-    _check_mapping(spec, mapping)
+    check_mapping(spec, mapping)
     opts = dict(read_options or {})
     dates = _date_options(spec, mapping, opts, validate_kwargs)
     if isinstance(source, pd.DataFrame):
         if opts:
             raise ConfigError(f"{table}: read_options {sorted(opts)} apply to files, not to a DataFrame "
                               "source (only date_format and dayfirst apply to both)")
-        _check_mapped_present(table, mapping, list(source.columns), "the DataFrame")
+        check_mapped_present(table, mapping, list(source.columns), "the DataFrame")
         raw, name = source, None
     else:
         path, kind = _resolve(table, source, fmt)
         found = _folder_header(table, path, spec, mapping) if path.is_dir() else _header(table, path, kind, opts)
-        _check_mapped_present(table, mapping, found, str(path))
+        check_mapped_present(table, mapping, found, str(path))
         raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found), _label_columns(spec, mapping, found))
         name = str(path)
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
@@ -284,7 +287,9 @@ def _meant_mapping(unknown: list[str], mapping: dict[str, str], names: list[str]
     return out
 
 
-def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
+def check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
+    """Refuse a column mapping (canonical name -> the source's) naming a column the table does not have, or
+    mapping one source column twice (a ConfigError naming both, with the fix)."""
     unknown = [c for c in mapping if c not in spec]
     doubled = sorted({u for u in mapping.values() if list(mapping.values()).count(u) > 1})
     problems = []
@@ -303,18 +308,28 @@ def _check_mapping(spec: TableSpec, mapping: dict[str, str]) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def _check_mapped_present(table: str, mapping: dict[str, str], found: list[Any], where: str) -> None:
+def check_mapped_present(table: str, mapping: Mapping[str, str], found: list[Any], where: str,
+                         key: str | None = None) -> None:
+    """Refuse a mapping that names columns the source (``where``: a path, or "the DataFrame") does not have
+    (``found``: its columns); ``key``: where the mapping was given (default: the config's, or read_table's
+    ``columns=`` for a DataFrame)."""
     absent = {c: u for c, u in mapping.items() if u not in found}
     if absent:
         names = [str(c) for c in found]
         sep = separator_hint(table, names)
-        key = "read_table's columns=" if where == "the DataFrame" else f"data.tables.{table}.columns"
+        key = key or ("read_table's columns=" if where == "the DataFrame" else f"data.tables.{table}.columns")
         fix = f": {sep}" if sep else f"; fix {key} ({', '.join(f'{c}: {u}' for c, u in absent.items())})"
         raise SchemaError(
             f"the column mapping names column(s) {sorted(absent.values())} that {where} does "
             f"not have; found columns {names}{fix}",
             table,
         )
+
+
+def file_not_found_text(table: str, path: Path) -> str:
+    """A table's file that is not there (both engines)."""
+    return (f"data.tables.{table}.path: file {str(path)!r} not found "
+            f"(relative paths start at the working folder {Path.cwd()})")
 
 
 def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
@@ -328,8 +343,7 @@ def _resolve(table: str, source: str | Path, fmt: str) -> tuple[Path, str]:
                               "path, or format parquet (or auto) for a folder of Parquet files")
         return path, "parquet"
     if not path.is_file():
-        raise ConfigError(f"data.tables.{table}.path: file {str(path)!r} not found "
-                          f"(relative paths start at the working folder {Path.cwd()})")
+        raise ConfigError(file_not_found_text(table, path))
     return path, file_format(path) if fmt == "auto" else fmt
 
 

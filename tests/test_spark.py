@@ -397,6 +397,33 @@ def test_spark_compares_instants_across_a_daylight_saving_overlap_as_pandas_does
     assert duck["timestamp"].tolist() == [pd.Timestamp("2024-10-27 02:30")] * 2
 
 
+def test_a_misnamed_mapped_column_and_a_missing_file_get_the_words_load_tables_gives(spark, tmp_path, monkeypatch):
+    from churnml.spark import spark_tables, tables_from_config
+
+    monkeypatch.chdir(tmp_path)
+    write_frame(pd.DataFrame({"cust": ["a"], "ts": pd.to_datetime(["2024-01-01"]), "amount": [1.0]}), "tx.parquet")
+    for sets, wanted in (
+            (["data.tables.transactions.columns.customer_id=customer", "data.tables.transactions.columns.timestamp=ts"],
+             "table 'transactions': the column mapping names column(s) ['customer'] that tx.parquet does not have; "
+             "found columns ['cust', 'ts', 'amount']; fix data.tables.transactions.columns (customer_id: customer)"),
+            (["data.tables.transactions.path=gone.parquet"],
+             f"data.tables.transactions.path: file 'gone.parquet' not found (relative paths start at the working "
+             f"folder {tmp_path})")):
+        cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.parquet", *sets])
+        said = []
+        for read in (lambda cfg=cfg: load_tables(cfg), lambda cfg=cfg: tables_from_config(spark, cfg)):
+            with pytest.raises((SchemaError, ConfigError)) as exc:
+                read()
+            said.append(str(exc.value))
+        assert said == [wanted, wanted]
+    frame_ = pd.DataFrame({"cust": ["a"], "timestamp": pd.to_datetime(["2024-01-01"]), "amount": [1.0]})
+    with pytest.raises(SchemaError, match=r"names column\(s\) \['client'\] that the DataFrame does not have; .*"
+                                          r"fix spark_tables' columns= \(customer_id: client\)"):
+        spark_tables(spark, {"transactions": spark.createDataFrame(frame_)}, {"transactions": {"customer_id": "client"}})
+    with pytest.raises(ConfigError, match=r"maps \['customer'\], which are not columns of transactions"):
+        spark_tables(spark, {"transactions": spark.createDataFrame(frame_)}, {"transactions": {"customer": "cust"}})
+
+
 def test_parquet_files_read_by_spark_follow_the_returns_policy(spark, tiny_tx, tmp_path):
     from churnml.spark import tables_from_config
 
@@ -727,17 +754,20 @@ def test_scoring_a_customer_list_in_spark_accounts_for_every_asked_id_like_in_pr
     at_risk = population(tables, [SCORE_CUTOFF], cfg.time)["customer_id"]
     later = tables.transactions.groupby("customer_id")["timestamp"].min()
     newcomer = later[later >= pd.Timestamp(SCORE_CUTOFF)].index[0]  # first purchase after the cutoff
-    asked = [*at_risk.head(12).tolist(), at_risk.iloc[0], "  " + at_risk.iloc[1] + " ", "NOBODY-42", newcomer]
+    twin = at_risk.iloc[2].lower()  # C0000003 asked as c0000003: the reason names the id as written in the tables
+    asked = [*at_risk.head(12).tolist(), at_risk.iloc[0], "  " + at_risk.iloc[1] + " ", "NOBODY-42", twin, newcomer]
     with caplog.at_level("INFO", logger="churnml.scoring"):
         expected = score_customers(tables, model, SCORE_CUTOFF, cfg, customers=asked)
         got = score(spark, stables, model, SCORE_CUTOFF, cfg, customers=asked)
-    assert got.counts == expected.counts == {"asked": 16, "scored": 12, "listed": 12, "below_cut": 0, "unscored": 4}
-    accounting = "customers: 16 asked = 12 scored + 4 unscored; 12 on the list, 0 below the cut"
+    assert got.counts == expected.counts == {"asked": 17, "scored": 12, "listed": 12, "below_cut": 0, "unscored": 5}
+    accounting = "customers: 17 asked = 12 scored + 5 unscored; 12 on the list, 0 below the cut"
     assert [r.getMessage() for r in caplog.records].count(accounting) == 2  # both engines log it
     pd.testing.assert_frame_equal(got.unscored, expected.unscored)
     assert got.unscored["reason"].tolist() == [
         "duplicate: asked id number 13 repeats number 1", "duplicate: asked id number 14 repeats number 2",
-        "unknown customer id: not in the transactions, customers or subscriptions tables", "no purchase before the cutoff"]
+        "unknown customer id: not in the transactions, customers or subscriptions tables",
+        f"unknown customer id: not in the transactions, customers or subscriptions tables; {at_risk.iloc[2]} exists "
+        "(upper and lower case differ; ids are compared as written)", "no purchase before the cutoff"]
     assert got.outreach["customer_id"].tolist() == expected.outreach["customer_id"].tolist()
     np.testing.assert_allclose(got.outreach["churn_probability"], expected.outreach["churn_probability"], rtol=1e-9)
     # with a cut, the 7 scored below it are given beside the list, as in process

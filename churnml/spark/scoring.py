@@ -169,9 +169,10 @@ def _plan_and_time(model: ChurnModel, name: str) -> tuple[FeaturePlan, TimeConfi
     return FeaturePlan.from_dict(extra["feature_plan"]), TimeConfig(**extra["time"])
 
 
-def _zeros_stripped(column: Column) -> Column:
-    """The id without its leading zeros (``str.lstrip("0")``): equal for ``7592`` and ``07592``."""
-    return F.regexp_replace(column, "^0+", "")
+def _loose(column: Column) -> Column:
+    """The id without its leading zeros (``str.lstrip("0")``), in lower case: equal for ``7592`` and ``07592``,
+    and for ``k90001`` and ``K90001``."""
+    return F.lower(F.regexp_replace(column, "^0+", ""))
 
 
 def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: Sequence[str],
@@ -179,19 +180,20 @@ def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: 
     """The spine of the asked customers at risk, the unscored ones with reasons, and how many were asked.
 
     Only the asked ids travel: Spark semi-joins them with each table's ids
-    (up to leading zeros, so that the known ids an unknown ``7592`` may have
-    lost its zeros from, such as ``07592``, come back too) and with the
-    population, and :func:`churnml.scoring.account_for` gives the reasons,
-    with the leading-zeros hint, on the driver, as in-process scoring does.
+    (up to leading zeros and case, so that the known ids an unknown ``7592``
+    may have lost its zeros from, such as ``07592``, or an unknown ``k90001``
+    its case, such as ``K90001``, come back too) and with the population, and
+    :func:`churnml.scoring.account_for` gives the reasons, with the
+    leading-zeros and case hints, on the driver, as in-process scoring does.
     """
     ids = from_pandas(spark, pd.DataFrame({"customer_id": canonical_ids(pd.Series(list(customers), dtype=object)).dropna()})
                       .drop_duplicates())
-    cores = ids.select(_zeros_stripped(F.col("customer_id")).alias("core")).distinct()
+    cores = ids.select(_loose(F.col("customer_id")).alias("core")).distinct()
     known: set[str] = set()
     for frame in (tables.transactions, tables.customers, tables.subscriptions):
         if frame is not None:
             hits = (frame.select("customer_id")
-                    .join(F.broadcast(cores), on=_zeros_stripped(frame["customer_id"]) == cores["core"],
+                    .join(F.broadcast(cores), on=_loose(frame["customer_id"]) == cores["core"],
                           how="left_semi")
                     .distinct())
             known |= set(to_pandas(hits)["customer_id"])

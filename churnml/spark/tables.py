@@ -26,7 +26,14 @@ from pyspark.sql import types as T
 
 from churnml.config import Config
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
-from churnml.io import Tables, load_tables, unmatched_ids_text
+from churnml.io import (
+    Tables,
+    check_mapped_present,
+    check_mapping,
+    file_not_found_text,
+    load_tables,
+    unmatched_ids_text,
+)
 from churnml.parquet_files import check_same_schema, folder_schemas
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.schema import spec_for
@@ -104,8 +111,21 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     unknown = sorted(set(sources) - set(known))
     if unknown or "transactions" not in sources:
         raise ConfigError(f"Spark tables: got {sorted(sources)}; expected 'transactions' and any of {known}")
-    renamed = {name: _as_spark(spark, src, name, (columns or {}).get(name)).withColumnsRenamed(
-        {user: canon for canon, user in (columns or {}).get(name, {}).items()}) for name, src in sources.items()}
+    maps = {name: dict((columns or {}).get(name, {})) for name in sources}
+    for name, mapping in maps.items():
+        check_mapping(spec_for(name), mapping)
+    raw = {name: _as_spark(spark, src, name, maps[name]) for name, src in sources.items()}
+    mapped: list[SchemaError | EmptyDataError] = []
+    for name, frame in raw.items():
+        try:
+            where = _source_name(sources[name])
+            check_mapped_present(name, maps[name], frame.columns, where or "the DataFrame",
+                                 None if where else "spark_tables' columns=")
+        except SchemaError as exc:
+            mapped.append(exc)
+    raise_collected(mapped)
+    renamed = {name: frame.withColumnsRenamed({user: canon for canon, user in maps[name].items()})
+               for name, frame in raw.items()}
     problems = [p for name, frame in renamed.items() for p in schema_problems(name, frame)]
     if problems:
         raise SchemaError(problems)
@@ -224,8 +244,9 @@ def _found_share(tx: DataFrame, ids: list[str], key: Column, spell: Callable[[st
     return found / len(wanted)
 
 
-def _source_name(source: DataFrame | str | Path) -> str | None:
-    return None if isinstance(source, DataFrame) else str(source)
+def _source_name(source: DataFrame | str | Path | pd.DataFrame) -> str | None:
+    """A path's name for messages; None for a frame."""
+    return None if isinstance(source, DataFrame | pd.DataFrame) else str(source)
 
 
 def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame, table: str,
@@ -234,9 +255,9 @@ def _as_spark(spark: SparkSession, source: DataFrame | str | Path | pd.DataFrame
         return source
     if isinstance(source, pd.DataFrame):
         return from_pandas(spark, source)
-    path = Path(source)
-    if not path.exists():
-        raise ConfigError(f"Parquet source {str(path)!r} not found (working folder {Path.cwd()})")
+    if not Path(source).exists():
+        raise ConfigError(file_not_found_text(table, Path(source)))
+    path = Path(source).absolute()  # Spark resolves a relative path from where it started, not this folder
     nanos = _nanosecond_times(path, table, mapping or {})  # a folder's files checked there, one line if refused
     if nanos:
         return _read_nanoseconds(spark, path, nanos, table)
