@@ -24,7 +24,8 @@ __all__ = [
     "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
     "INVISIBLE", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS", "SUMMED_EXACTLY", "TIME_OF_DAY",
     "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "case_twins_text",
-    "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "far_times",
+    "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "EPOCH",
+    "EPOCH_ALONE", "epoch_rule", "epoch_times", "far_times",
     "float_ids_text", "fractional", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
     "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
     "scale_masks", "scale_text", "scores_shown",
@@ -108,6 +109,45 @@ def far_times(table: str, column: str, local: pd.Series) -> np.ndarray:
     low, high = TIME_RANGE
     far = (local < low) if (table, column) in OPEN_END else (local < low) | (local >= high)
     return far.to_numpy(dtype=bool, na_value=False)
+
+
+#: 1970-01-01 00:00, the Unix epoch: the time 0 an export writes for an unknown time (an epoch of 0, or a date
+#: column's zero value), which would pass as a purchase in 1970 (cutoffs, windows and KPI periods from 1970).
+EPOCH = pd.Timestamp("1970-01-01")
+#: A time at :data:`EPOCH` is taken for a placeholder when no other time of its table is within this of it; a
+#: business with a history around 1970 has its real times there.
+EPOCH_ALONE = pd.Timedelta(days=365)
+
+
+def epoch_times(utc: dict[str, pd.Series], local: dict[str, pd.Series]) -> dict[str, np.ndarray]:
+    """Per time column of a table, its rows at :data:`EPOCH` (as an instant, ``utc``, or as a local time,
+    ``local``: a naive '1970-01-01' read in data.timezone) when no other time of the table is within
+    :data:`EPOCH_ALONE` of it: an export's placeholder. Empty when none (two comparisons per column)."""
+    zero = EPOCH.to_datetime64()
+    at = {c: (_values(utc[c]) == zero) | (_values(local[c]) == zero) for c in local}  # NaT equals nothing
+    if not any(m.any() for m in at.values()):
+        return {}
+    for c, times in local.items():
+        if (np.abs(_values(times) - zero) < EPOCH_ALONE.to_timedelta64())[~at[c]].any():
+            return {}
+    return {c: m for c, m in at.items() if m.any()}
+
+
+def _values(times: pd.Series) -> np.ndarray:
+    """A time column's datetime64 values (zero copy for a canonical column)."""
+    return times.to_numpy(dtype="datetime64[us]")
+
+
+def epoch_rule(nullable: bool) -> Rule:
+    """Times at :data:`EPOCH` far from the table's other times (:func:`epoch_times`); ``nullable``: the column
+    may be empty, so an empty cell is the fix too."""
+    empty = ", or leave those cells empty (the column may be empty)" if nullable else ""
+    what = "1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year)"
+    return Rule("epoch_time", f"placeholder time {what}", f"placeholder times {what}",
+                "such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
+                f"windows and KPI periods in 1970: remove those rows{empty}; if they are real times of "
+                "1 January 1970, give the table's history around them too (a time 0 is taken for real when "
+                "another time of the table is within a year of it)")
 
 
 UNPARSEABLE_TIME = Rule(

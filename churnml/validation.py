@@ -47,6 +47,8 @@ from churnml.rules import (
     SCORE_NOT_WHOLE,
     SUMMED_EXACTLY,
     empty_table_text,
+    epoch_rule,
+    epoch_times,
     far_times,
     fractional,
     huge_numbers,
@@ -96,12 +98,16 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
             rep.add(name, HUGE_NUMBER, huge, raw[name])
     if spec.name == "surveys" and {"survey", "score"} <= canon.keys():
         _check_scores(rep, canon)
+    local = {c.name: to_local(canon[c.name], tz) for c in spec.columns if c.kind in ("time", "date") and c.name in canon}
+    epoch = epoch_times({c: canon[c] for c in local}, local)
+    for name, at in epoch.items():
+        rep.add(name, epoch_rule(spec.column(name).nullable), at, raw[name])
     first, last = DATE_ORDER.get(spec.name, ("", ""))
-    if first in canon and last in canon:
-        before = (canon[last] < canon[first]).to_numpy()
+    if first in canon and last in canon:  # a placeholder's rows are named above: not again as out of order
+        none = np.zeros(len(rep.labels), dtype=bool)
+        before = (canon[last] < canon[first]).to_numpy() & ~epoch.get(first, none) & ~epoch.get(last, none)
         if before.any():
             rep.add(last, order_rule(first, last), before, raw[last])
-    local = {c.name: to_local(canon[c.name], tz) for c in spec.columns if c.kind in ("time", "date") and c.name in canon}
     for name, times in local.items():
         if (far := far_times(spec.name, name, times)).any():
             rep.add(name, FAR_TIME, far, raw[name])

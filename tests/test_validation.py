@@ -453,6 +453,52 @@ def test_placeholder_times_outside_1900_to_2199_are_refused_but_open_ends_may_be
         read_table("transactions", late)
 
 
+EPOCH = ("1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year)",
+         "fix: such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
+         "windows and KPI periods in 1970: remove those rows{}; if they are real times of 1 January 1970, give the "
+         "table's history around them too (a time 0 is taken for real when another time of the table is within a "
+         "year of it)")
+
+
+def test_times_at_the_unix_epoch_years_before_the_others_are_refused_as_placeholders(tmp_path):
+    what, fix = EPOCH
+    path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,10\nb,1970-01-01,5\nc,2024-03-05,5\n"
+                         "d,1970-01-01 00:00:00,5\ne,1970-01-01T00:00:00Z,1\n")
+    # the three spellings of time 0 (naive, with a time, with an offset: that one also mixes zones, problem 0)
+    assert problems("transactions", path)[1] == (
+        f"transactions.timestamp: 3 placeholder times {what} at data rows 2, 4, 5 of {path} (e.g. '1970-01-01', "
+        f"'1970-01-01 00:00:00', '1970-01-01T00:00:00Z'); {fix.format('')}")
+    numbers = csv(tmp_path, "customer_id,timestamp,amount\na,1704067200,10\nb,0,5\n", "n.csv")  # epoch 0
+    assert problems("transactions", numbers, date_format="epoch_seconds") == [
+        f"transactions.timestamp: 1 placeholder time {what} at data row 2 of {numbers} (e.g. '0'); {fix.format('')}"]
+    # in Berlin, the naive '1970-01-01' is local midnight and the offset's time 0 is 01:00: both are time 0
+    naive = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,10\nb,1970-01-01,5\n", "naive.csv")
+    aware = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01T00:00:00+01:00,10\n"
+                          "b,1970-01-01T00:00:00+00:00,5\n", "aware.csv")
+    for path in (naive, aware):
+        assert problems("transactions", path, timezone="Europe/Berlin")[0].startswith(
+            f"transactions.timestamp: 1 placeholder time {what} at data row 2 of {path}")
+    # an optional column's placeholder may be left empty (and is not named again as an end before its start)
+    subs = csv(tmp_path, "customer_id,start,end\na,2024-01-01,1970-01-01\nb,2024-02-01,\n", "subs.csv")
+    assert problems("subscriptions", subs) == [
+        f"subscriptions.end: 1 placeholder time {what} at data row 1 of {subs} (e.g. '1970-01-01'); "
+        f"{fix.format(', or leave those cells empty (the column may be empty)')}"]
+
+
+def test_a_history_around_1970_keeps_its_times_at_the_unix_epoch(tmp_path):
+    dense = csv(tmp_path, "customer_id,timestamp,amount\na,1970-01-01,10\nb,1970-01-02,5\nc,1970-12-31,5\n")
+    assert read_table("transactions", dense)["timestamp"].tolist() == [
+        pd.Timestamp("1970-01-01"), pd.Timestamp("1970-01-02"), pd.Timestamp("1970-12-31")]
+    # another time of the table within a year of it, before or after, in any of its time columns
+    before = csv(tmp_path, "customer_id,timestamp,amount\na,1970-01-01,10\nb,1969-01-02,5\nc,2024-01-01,5\n", "b.csv")
+    assert len(read_table("transactions", before)) == 3
+    subs = csv(tmp_path, "customer_id,start,end\na,1969-06-01,1970-01-01\nb,2024-01-01,\n", "s.csv")
+    assert read_table("subscriptions", subs)["end"].tolist()[0] == pd.Timestamp("1970-01-01")
+    # a year and a day away is too far: time 0 alone
+    far = csv(tmp_path, "customer_id,timestamp,amount\na,1970-01-01,10\nb,1971-01-02,5\n", "f.csv")
+    assert problems("transactions", far)[0].startswith("transactions.timestamp: 1 placeholder time 1970-01-01")
+
+
 def test_amounts_of_1e20_or_more_are_refused_before_the_exact_sums_would_overflow(tmp_path):
     path = csv(tmp_path, "customer_id,timestamp,amount\na,2024-01-01,1e32\nb,2024-01-02,9e19\nc,2024-01-03,-2e20\n")
     assert problems("transactions", path, returns="keep") == [
