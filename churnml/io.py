@@ -706,7 +706,12 @@ def folder_schema_error(exc: SchemaError) -> SchemaError:
 
 def _id_key(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Ids without leading zeros, in lower case: how two spellings of one id are told apart in a hint."""
-    return pc.utf8_lower(pc.utf8_ltrim(ids, characters="0"))
+    return pc.utf8_lower(_without_zeros(ids))
+
+
+def _without_zeros(ids: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Ids without their leading zeros (``00007`` -> ``7``)."""
+    return pc.utf8_ltrim(ids, characters="0")
 
 
 #: Ids of a table looked up in the transactions by :func:`warn_unmatched_ids` (a spread sample of its rows).
@@ -765,7 +770,8 @@ def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
     """Warn about ids that are likely one customer's spelt two ways (returns the warnings).
 
     Among the distinct ids of each table of :data:`~churnml.rules.SPELLED_IDS`: ids equal but for upper
-    and lower case (``c0000001`` and ``C0000001``), and ids holding characters that do not show when
+    and lower case (``c0000001`` and ``C0000001``), ids equal but for leading zeros (``7`` and ``00007``,
+    as a spreadsheet writes an id it read as a number), and ids holding characters that do not show when
     printed (:data:`~churnml.rules.INVISIBLE`: a NUL, a zero-width space). Ids are compared as written,
     so each is a customer of its own; only a warning, since some systems' ids are case-sensitive.
     One pass over the ids for their distinct values, the rest on those: 0.7-0.9 s per 10M transactions
@@ -777,13 +783,14 @@ def warn_id_spellings(frames: Mapping[str, pd.DataFrame]) -> list[str]:
         if frame is None or "customer_id" not in frame.columns or frame.empty:
             continue
         ids = pc.unique(_arrow_ids(frame["customer_id"]).drop_null())
-        lower = pc.ascii_lower(ids)  # ASCII letters only: Spark's and Arrow's Unicode lower cases differ
         texts = []
-        if len(pc.unique(lower)) < len(ids):
-            keyed = pd.DataFrame({"id": ids.to_pandas(), "key": lower.to_pandas()})
-            keyed = keyed[keyed["key"].duplicated(keep=False)].sort_values(["key", "id"])
-            groups = [g.tolist() for _, g in keyed.groupby("key", sort=False)["id"]]
-            texts.append(case_twins_text(name, len(keyed), groups[:SHOWN_TWINS]))
+        # ASCII letters only: Spark's and Arrow's Unicode lower cases differ
+        for key, differ in ((pc.ascii_lower(ids), "upper and lower case"), (_without_zeros(ids), "leading zeros")):
+            if len(pc.unique(key)) < len(ids):
+                keyed = pd.DataFrame({"id": ids.to_pandas(), "key": key.to_pandas()})
+                keyed = keyed[keyed["key"].duplicated(keep=False)].sort_values(["key", "id"])
+                groups = [g.tolist() for _, g in keyed.groupby("key", sort=False)["id"]]
+                texts.append(case_twins_text(name, len(keyed), groups[:SHOWN_TWINS], differ))
         hidden = pc.filter(ids, pc.match_substring_regex(ids, INVISIBLE))
         if len(hidden):
             texts.append(invisible_ids_text(name, len(hidden), sorted(hidden.to_pylist())[:SHOWN_TWINS]))

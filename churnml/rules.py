@@ -397,13 +397,16 @@ SPELLED_IDS = ("transactions", "customers")
 INVISIBLE = r"[\p{Cc}\p{Cf}\x{2028}\x{2029}]"
 
 
-def case_twins_text(table: str, ids: int, shown: list[list[str]]) -> str:
-    """The warning about distinct ids of one table equal but for upper and lower case (both engines);
-    ``ids``: how many ids have such a twin, ``shown``: a few groups of them."""
+def case_twins_text(table: str, ids: int, shown: list[list[str]], differ: str = "upper and lower case") -> str:
+    """The warning about distinct ids of one table equal but for upper and lower case (both engines), or but
+    for ``differ``: ``leading zeros`` (pandas); ``ids``: how many ids have such a twin, ``shown``: a few groups
+    of them."""
     groups = "; ".join(" and ".join(repr(i) for i in group) for group in shown)
-    return (f"{table}.customer_id: {ids} ids differ from another only by upper and lower case (e.g. {groups}); "
+    zeros = (" (as text, with the same zeros: a spreadsheet drops them from ids it reads as numbers)"
+             if differ == "leading zeros" else "")
+    return (f"{table}.customer_id: {ids} ids differ from another only by {differ} (e.g. {groups}); "
             "ids are compared as written, so each spelling is a customer of its own. If they are one customer, "
-            "write their ids the same way in the file")
+            f"write their ids the same way in the file{zeros}")
 
 
 def invisible_ids_text(table: str, ids: int, shown: list[str]) -> str:

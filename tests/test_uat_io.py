@@ -338,7 +338,7 @@ def test_ids_spelt_two_ways_in_one_table_are_warned_about_with_examples(tmp_path
         "transactions.customer_id: 2 ids hold characters that do not show when printed (control or zero-width "
         "characters, e.g. 'n\\x00', 'x\\u200b'); ids are compared as written, so such an id is not the same "
         "customer as the id without them. Fix: remove them in the file"]
-    assert warn_id_spellings({"transactions": ids("A", "a2", "0001", "1")}) == []  # zeros: another check's
+    assert warn_id_spellings({"transactions": ids("A", "a2", "B01", "b1", "x0", "x")}) == []  # not twins
     # load_tables says it for files
     (tmp_path / "tx.csv").write_text("customer_id,timestamp,amount\nk1,2024-01-02,1\nK1,2024-01-05,2\n")
     cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={tmp_path / 'tx.csv'}"])
@@ -346,6 +346,28 @@ def test_ids_spelt_two_ways_in_one_table_are_warned_about_with_examples(tmp_path
         load_tables(cfg)
     assert "transactions.customer_id: 2 ids differ from another only by upper and lower case (e.g. 'K1' and " \
            "'k1')" in caplog.text
+
+
+def test_ids_differing_only_by_leading_zeros_in_one_table_are_warned_about(tmp_path, caplog):
+    from churnml.config import load_config
+    from churnml.io import load_tables, warn_id_spellings
+
+    (tmp_path / "tx.csv").write_text("customer_id,timestamp,amount\n7,2024-01-02,1\n00007,2024-01-05,2\n"
+                                     "007,2024-02-01,3\n70,2024-02-03,4\n0,2024-02-04,1\n00,2024-02-05,1\n")
+    cfg = load_config(None, ["data.source=files", f"data.tables.transactions.path={tmp_path / 'tx.csv'}"])
+    with caplog.at_level(logging.WARNING, logger="churnml.io"):
+        tables = load_tables(cfg)
+    said = ("transactions.customer_id: 5 ids differ from another only by leading zeros (e.g. '0' and '00'; "
+            "'00007' and '007' and '7'); ids are compared as written, so each spelling is a customer of its own. "
+            "If they are one customer, write their ids the same way in the file (as text, with the same zeros: a "
+            "spreadsheet drops them from ids it reads as numbers)")
+    assert [r.getMessage() for r in caplog.records if "leading zeros" in r.getMessage()] == [said]
+    assert tables.transactions["customer_id"].nunique() == 6  # warned about, not merged
+    # the customers table too, with case twins as well; the case warning comes first
+    customers = pd.DataFrame({"customer_id": pd.Series(["C1", "c1", "01", "1"], dtype="str")})
+    assert [t.split(" (e.g.")[0] for t in warn_id_spellings({"customers": customers})] == [
+        "customers.customer_id: 2 ids differ from another only by upper and lower case",
+        "customers.customer_id: 2 ids differ from another only by leading zeros"]
 
 
 def test_a_csv_whose_data_lines_end_with_a_separator_the_header_lacks_gets_the_fix(tmp_path):
