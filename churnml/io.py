@@ -151,7 +151,9 @@ def read_table(
         with the multi-threaded pyarrow engine unless an option needs pandas' C
         engine (or ``engine`` is given). Identifier, text and time columns are
         read as text, so that ids keep leading zeros and every timestamp is
-        parsed once, by the validation: ``date_format`` (one format, or a
+        parsed once, by the validation (with ``thousands``, the contract's
+        numbers too: a thousands mark out of place, '12,5', is refused, not
+        removed as pandas would): ``date_format`` (one format, or a
         mapping column -> format; file or canonical column names; for times
         written as numbers ``epoch_seconds``, ``epoch_milliseconds`` or
         ``excel_serial``) is applied to the time columns strictly, and
@@ -198,7 +200,8 @@ def read_table(
         path, kind = _resolve(table, source, fmt)
         found = _folder_header(table, path, spec, mapping) if path.is_dir() else _header(table, path, kind, opts)
         check_mapped_present(table, mapping, found, str(path))
-        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found), _label_columns(spec, mapping, found))
+        raw = _read(table, path, kind, opts, _text_columns(spec, mapping, found, numbers="thousands" in opts),
+                    _label_columns(spec, mapping, found))
         name = str(path)
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
@@ -373,8 +376,12 @@ def _read_folder(table: str, folder: Path, opts: dict[str, Any]) -> pd.DataFrame
     return pd.concat(frames)
 
 
-def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any]) -> list[str]:
-    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in ("id", "str", "time", "date")]
+def _text_columns(spec: TableSpec, mapping: dict[str, str], found: list[Any], numbers: bool = False) -> list[str]:
+    """The file columns read as text: ids, text and times; with ``numbers`` (a ``thousands`` read option) the
+    contract's numbers too, which the validation then reads with the file's marks, refusing a thousands mark
+    out of place ('12,5', which pandas reads as 125)."""
+    kinds = ("id", "str", "time", "date", *(("float", "int") if numbers else ()))
+    text = [mapping.get(c.name, c.name) for c in spec.columns if c.kind in kinds]
     return [c for c in text if c in found]
 
 

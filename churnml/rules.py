@@ -26,7 +26,7 @@ __all__ = [
     "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "case_twins_text",
     "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "EPOCH",
     "EPOCH_ALONE", "epoch_rule", "epoch_times", "far_times",
-    "float_ids_text", "fractional", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
+    "float_ids_text", "fractional", "misplaced_marks_rule", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
     "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
     "scale_masks", "scale_text", "scores_shown",
 ]
@@ -179,6 +179,18 @@ TIME_OF_DAY = Rule("time_of_day", "value with a time of day", "values with a tim
                    "give dates only (the first day of the period, e.g. '2024-03-01')")
 NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
                    "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
+def misplaced_marks_rule(thousands: str, decimal: str, example: str, read_as: str) -> Rule:
+    """Text numbers whose ``thousands`` marks (``read_options.thousands``) do not separate groups of three
+    digits; ``example``: one as written, ``read_as``: what removing the marks would have made of it."""
+    noun = f"thousands separators (read_options.thousands {thousands!r}) not between groups of three digits"
+    other = "'.'" if thousands == "," else "','"
+    return Rule("misplaced_thousands", f"number with {noun}", f"numbers with {noun}",
+                f"read with the separators removed they would be other numbers ({example.strip()!r} as "
+                f"{read_as}), so they are not read: if {thousands!r} is the decimal mark in this file, set "
+                f"read_options.decimal to {thousands!r} and read_options.thousands to {other} or leave it out; "
+                f"otherwise correct those values (1234{decimal}5 is written '1{thousands}234{decimal}5')")
+
+
 NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "write whole numbers")
 NOT_BOOL = Rule("not_bool", "value that is not true/false", "values that are not true/false",
                 "write true/false, yes/no or 1/0")

@@ -144,16 +144,39 @@ _MAX_MICROS = 1e16
 
 
 def _as_numbers(col: pd.Series, decimal: str = ".", thousands: str | None = None) -> np.ndarray:
-    """A raw column as float64 numbers (NaN where a value is not one); text read with the file's marks."""
+    """A raw column as float64 numbers (NaN where a value is not one); text read with the file's marks (a
+    value whose thousands marks are out of place, :func:`_misplaced_marks`, is not one)."""
+    misplaced = None
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
         text = col
     else:
         text = _as_text(col)
         if thousands:
+            misplaced = _misplaced_marks(text, thousands, decimal)
             text = text.str.replace(thousands, "", regex=False)
         if decimal != ".":
             text = text.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if misplaced is not None:
+        numbers[misplaced] = np.nan
+    return numbers
+
+
+def _misplaced_marks(text: pd.Series, thousands: str, decimal: str = ".") -> np.ndarray:
+    """The text numbers holding the ``thousands`` mark elsewhere than between groups of three digits before
+    the ``decimal`` mark (``'12,5'``, ``'1,23,4'``, ``'1,234.5,6'``; not ``'1,234.5'`` or ``'-12,345'``): read
+    with the mark removed, as pandas reads them, they would be other numbers (125, 1234). Surrounding white
+    space is allowed. Two vectorised scans of the values holding the mark (one literal, one regular
+    expression); none when no value holds it."""
+    arr = pa.array(text, type=pa.large_string(), from_pandas=True)
+    has = pc.fill_null(pc.match_substring(arr, thousands), False)
+    out = np.zeros(len(text), dtype=bool)
+    if not pc.any(has).as_py():
+        return out
+    t, d = (f"\\x{{{ord(ch):x}}}" for ch in (thousands, decimal))  # RE2's escape of any character
+    grouped = pc.match_substring_regex(pc.filter(arr, has), rf"^\s*[-+]?\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d*)?\s*$")
+    out[np.flatnonzero(has.to_numpy(zero_copy_only=False))] = ~grouped.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _parse_numbers(col: pd.Series, fmt: str, decimal: str = ".", thousands: str | None = None) -> ParsedTimes:

@@ -309,6 +309,49 @@ def test_thousands_separators_are_told_the_read_option_that_reads_them(tmp_path)
         "{decimal: ','}" in str(err.value)
 
 
+def test_thousands_separators_out_of_place_are_refused_not_removed(tmp_path):
+    """With read_options.thousands pandas removed every mark: '12,5' (a decimal comma) was read as 125."""
+    from churnml.errors import SchemaError
+    from churnml.io import read_table
+
+    path = tmp_path / "tx.csv"
+    path.write_text('customer_id,timestamp,amount,quantity\na,2024-01-05,"1,234.5",1\nb,2024-01-06,"12,5","1,000"\n'
+                    'c,2024-01-07,"1,23,4",2\nd,2024-01-08,7,"10,00"\ne,2024-01-09," -12,345 ",1\n')
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", path, read_options={"thousands": ","}, returns="keep")
+    marks = "thousands separators (read_options.thousands ',') not between groups of three digits"
+    assert err.value.problems == [
+        f"transactions.amount: 2 numbers with {marks} at data rows 2, 3 of {path} (e.g. '12,5', '1,23,4'); fix: "
+        "read with the separators removed they would be other numbers ('12,5' as 125), so they are not read: if "
+        "',' is the decimal mark in this file, set read_options.decimal to ',' and read_options.thousands to '.' "
+        "or leave it out; otherwise correct those values (1234.5 is written '1,234.5')",
+        f"transactions.quantity: 1 number with {marks} at data row 4 of {path} (e.g. '10,00'); fix: read with the "
+        "separators removed they would be other numbers ('10,00' as 1000), so they are not read: if ',' is the "
+        "decimal mark in this file, set read_options.decimal to ',' and read_options.thousands to '.' or leave it "
+        "out; otherwise correct those values (1234.5 is written '1,234.5')"]
+    path.write_text('customer_id,timestamp,amount,quantity\na,2024-01-05,"1,234.5",1\nb,2024-01-06,7,"1,000"\n'
+                    'e,2024-01-09," -12,345 ",1\n')
+    out = read_table("transactions", path, read_options={"thousands": ","}, returns="keep")
+    assert out["amount"].tolist() == [1234.5, 7.0, -12345.0] and out["quantity"].tolist() == [1.0, 1000.0, 1.0]
+    assert out["amount"].dtype == out["quantity"].dtype == "float64"
+    # a file written with decimal points read as if its dots were thousands separators
+    eu = tmp_path / "eu.csv"
+    eu.write_text("customer_id;timestamp;amount\nA;2024-01-05;1.234,5\nB;2024-01-06;12.5\n")
+    with pytest.raises(SchemaError, match=r"at data row 2 of \S*eu.csv \(e.g. '12.5'\); fix: read with the separators "
+                                          r"removed they would be other numbers \('12.5' as 125\), so they are not "
+                                          r"read: if '.' is the decimal mark in this file, set read_options.decimal to "
+                                          r"'.' and read_options.thousands to ',' or leave it out; otherwise correct "
+                                          r"those values \(1234,5 is written '1.234,5'\)"):
+        read_table("transactions", eu, read_options={"sep": ";", "decimal": ",", "thousands": "."})
+    # times written as numbers are not read with the marks removed either
+    epoch = tmp_path / "epoch.csv"
+    epoch.write_text('customer_id,timestamp,amount\nA,"1,700,000,000",1\nB,"17,00000000",2\n')
+    with pytest.raises(SchemaError, match=r"^table 'transactions': transactions.timestamp: 1 timestamp not in "
+                                          r"read_options.date_format 'epoch_seconds' at data row 2 of \S*epoch.csv "
+                                          r"\(e.g. '17,00000000'\)"):
+        read_table("transactions", epoch, read_options={"thousands": ",", "date_format": "epoch_seconds"})
+
+
 def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
     from churnml.errors import SchemaError
     from churnml.io import read_table
