@@ -48,6 +48,7 @@ from churnml.rules import (
     emptied_text,
     float_ids_text,
     misplaced_marks_rule,
+    mixed_times_rule,
     null_rule,
     order_rule,
     scale_text,
@@ -149,6 +150,8 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fm
     unsettled = parsed.ambiguous if parsed.ambiguous is not None else np.zeros(len(col), dtype=bool)
     bad = nat & ~missing & ~unsettled
     if bad.any():
+        bad &= ~_add_mixed_kinds(rep, name, col, bad, parsed, dayfirst)
+    if bad.any():
         _add_unparseable(rep, name, col, bad, parsed)
     if unsettled.any() and parsed.fmt is not None and parsed.other is not None:
         rep.add(name, ambiguous_date_rule(parsed.fmt, parsed.other), unsettled, col)
@@ -245,13 +248,52 @@ def _number_hint(col: pd.Series, bad: np.ndarray) -> str:
     numbers = _as_numbers(col[bad])
     if np.isnan(numbers).any():
         return ""
+    fmt = _number_kind(numbers)
+    if fmt is not None:
+        return (f"; they are numbers: if they are {NUMBER_FORMATS[fmt]}, set "
+                f"read_options.date_format: {fmt}")
+    return f"; they are numbers: for times written as numbers, read_options.date_format takes {list(NUMBER_FORMATS)}"
+
+
+def _number_kind(numbers: np.ndarray) -> str | None:
+    """The one of :data:`NUMBER_FORMATS` the size of all ``numbers`` (finite) suggests, else None."""
     lo, hi = float(numbers.min()), float(numbers.max())
     for fmt, (low, high) in (("epoch_seconds", (1e8, 1e10)), ("epoch_milliseconds", (1e11, 1e13)),
                              ("excel_serial", (61, 1e5))):
         if low <= lo and hi < high:
-            return (f"; they are numbers: if they are {NUMBER_FORMATS[fmt]}, set "
-                    f"read_options.date_format: {fmt}")
-    return f"; they are numbers: for times written as numbers, read_options.date_format takes {list(NUMBER_FORMATS)}"
+            return fmt
+    return None
+
+
+def _add_mixed_kinds(rep: Report, name: str, col: pd.Series, bad: np.ndarray, parsed: ParsedTimes,
+                     dayfirst: bool | None) -> np.ndarray:
+    """A time column mixing text times and times written as numbers ('2024-01-05' and 45296, as a spreadsheet
+    writes the cells it took for numbers): one problem naming both kinds with their rows, whose fix is for the
+    whole column (a format for either kind refuses the other's rows). Returns the unparseable rows it named
+    (the numbers refused by a text format, or the text refused by a number format)."""
+    ok = ~np.isnat(parsed.values)
+    named = np.zeros(len(col), dtype=bool)
+    if not ok.any():
+        return named
+    is_number = np.isfinite(_as_numbers(col))
+    if parsed.given and parsed.fmt in NUMBER_FORMATS:
+        texts = bad & ~is_number  # those written as a time (read as one without the format)
+        texts[texts] = ~np.isnat(_parse_times(col[texts], None, dayfirst).values)
+        numbers, named = ok & is_number, texts
+    else:
+        numbers = named = bad & is_number
+        texts = ok & ~is_number
+    if not (numbers.any() and texts.any()):
+        return np.zeros(len(col), dtype=bool)
+    fmt = parsed.fmt if parsed.given and parsed.fmt in NUMBER_FORMATS else _number_kind(_as_numbers(col[numbers]))
+    example = str(col[numbers].iloc[0]).strip()
+    read_as = None
+    if fmt is not None:
+        at = pd.Timestamp(_parse_times(pd.Series([example]), fmt).values[0])
+        read_as = (f"{at:%Y-%m-%d}" if at == at.normalize() else str(at)) + (" UTC" if fmt != "excel_serial" else "")
+    rep.add(name, mixed_times_rule(fmt, example, read_as), numbers, col,
+            note=f" and {int(texts.sum()):,} written as text at {rep.rows(texts)} (e.g. {examples(col, texts)})")
+    return named
 
 
 # ----------------------------------------------------------------------------- ids

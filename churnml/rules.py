@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from churnml.dateformat import day_first
+from churnml.dateformat import NUMBER_FORMATS, day_first
 from churnml.schema import SCORE_SCALES
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "EPOCH",
     "EPOCH_ALONE", "epoch_rule", "epoch_times", "far_times",
     "float_ids_text", "fractional", "misplaced_marks_rule", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
-    "missing_columns_text", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
+    "missing_columns_text", "mixed_times_rule", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
     "scale_masks", "scale_text", "scores_shown",
 ]
 
@@ -162,6 +162,23 @@ def date_format_rule(fmt: str) -> Rule:
                 f"timestamps not in read_options.date_format {fmt!r}",
                 "correct those values, or change read_options.date_format (strftime codes such as "
                 "'%d.%m.%Y %H:%M', a mapping column -> format, or 'ISO8601')")
+
+
+def mixed_times_rule(fmt: str | None, example: str, read_as: str | None) -> Rule:
+    """Times written as numbers in a column of text times (or text times among numbers read with a number
+    format): one ``read_options.date_format`` reads one kind, so the fix is for the whole column. ``fmt``: the
+    number format their size suggests (None: none); ``example``, ``read_as``: one number and its time in it."""
+    seen = f" ({example!r} read with {fmt} is {read_as})" if fmt is not None else ""
+    one = ("every time as text, e.g. ISO 8601 '2024-03-01 10:00:00'" if fmt is None else
+           f"every time as text (ISO 8601, e.g. '2024-03-01 10:00:00'), or every time as {NUMBER_FORMATS[fmt]}"
+           f"{seen} with read_options.date_format: {fmt}")
+    if fmt == "excel_serial":
+        one = ("format its cells as dates (yyyy-mm-dd, or with the time) in the spreadsheet before saving the "
+               f"CSV, so that every cell is written as a date{seen}, or convert the text dates to serial days and "
+               "set read_options.date_format: excel_serial")
+    return Rule("mixed_times", "time written as a number", "times written as numbers",
+                "one read_options.date_format reads one of the two kinds and refuses the other (a number format "
+                f"the text, a text format the numbers), so write the whole column one way: {one}")
 
 
 def ambiguous_date_rule(fmt: str, other: str) -> Rule:

@@ -407,6 +407,40 @@ def test_times_written_as_numbers_are_read_with_a_number_format_and_otherwise_re
         read_table("transactions", path, read_options={"date_format": "excel_serial"})
 
 
+def test_a_column_mixing_text_dates_and_serial_days_gets_one_fix_for_the_whole_column(tmp_path):
+    """The numbers' hint (date_format: excel_serial) made the text rows fail, and the text's fix the numbers."""
+    path = tmp_path / "tx.csv"
+    path.write_text("customer_id,timestamp,amount\nA,2024-01-05,1\nB,45296,2\nC,2024-01-07,3\nD,45300.5,4\n")
+    one_way = ("fix: one read_options.date_format reads one of the two kinds and refuses the other (a number format "
+               "the text, a text format the numbers), so write the whole column one way: ")
+    said = [f"transactions.timestamp: 2 times written as numbers at data rows 2, 4 of {path} (e.g. '45296', "
+            f"'45300.5') and 2 written as text at data rows 1, 3 of {path} (e.g. '2024-01-05', '2024-01-07'); "
+            f"{one_way}format its cells as dates (yyyy-mm-dd, or with the time) in the spreadsheet before saving the "
+            "CSV, so that every cell is written as a date ('45296' read with excel_serial is 2024-01-05), or convert "
+            "the text dates to serial days and set read_options.date_format: excel_serial"]
+    for options in (None, {"date_format": "excel_serial"}, {"date_format": "ISO8601"}):  # the same, whichever
+        with pytest.raises(SchemaError) as err:
+            read_table("transactions", path, read_options=options)
+        assert err.value.problems == said
+    # both fixes read the whole column
+    path.write_text("customer_id,timestamp,amount\nA,2024-01-05,1\nB,2024-01-05,2\nC,2024-01-07,3\n")
+    assert read_table("transactions", path)["timestamp"].tolist()[1] == pd.Timestamp("2024-01-05")
+    path.write_text("customer_id,timestamp,amount\nA,45296,1\nB,45296,2\nC,45298,3\n")
+    assert read_table("transactions", path, read_options={"date_format": "excel_serial"})["timestamp"].tolist()[0] == \
+        pd.Timestamp("2024-01-05")
+    # epoch seconds among text times; a value of neither kind keeps its own problem
+    path.write_text("customer_id,timestamp,amount\nA,2024-01-05 10:00:00,1\nB,1700000000,2\nC,soon,3\n")
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", path)
+    assert err.value.problems[0] == (
+        f"transactions.timestamp: 1 time written as a number at data row 2 of {path} (e.g. '1700000000') and 1 "
+        f"written as text at data row 1 of {path} (e.g. '2024-01-05 10:00:00'); {one_way}every time as text (ISO "
+        "8601, e.g. '2024-03-01 10:00:00'), or every time as seconds since 1970-01-01 UTC ('1700000000' read with "
+        "epoch_seconds is 2023-11-14 22:13:20 UTC) with read_options.date_format: epoch_seconds")
+    assert err.value.problems[1].startswith(f"transactions.timestamp: 1 unparseable timestamp at data row 3 of {path} "
+                                            "(e.g. 'soon')")
+
+
 def test_a_date_format_strptime_cannot_use_is_a_config_error_naming_the_option(tmp_path):
     path = tmp_path / "tx.csv"
     path.write_text("customer_id,timestamp,amount\nA,1704067200,5\n", encoding="utf-8")
