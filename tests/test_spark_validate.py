@@ -651,13 +651,13 @@ def test_parquet_read_by_spark_warns_about_ids_the_transactions_lack_as_duckdbs_
 
 
 def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas_path_does(spark, tmp_path, caplog):
-    """Ids equal but for case or holding invisible characters, a transactions table of returns only and ids
-    stored as floats of 2^53 or more: the same warnings, word for word, from Parquet read by Spark."""
+    """Ids equal but for case, for leading zeros or holding invisible characters, a transactions table of returns
+    only and ids stored as floats of 2^53 or more: the same warnings, word for word, from Parquet read by Spark."""
     from churnml.io import read_table, warn_id_spellings, warn_unmatched_ids
     from churnml.spark import spark_tables
 
-    n = 5
-    tx = pd.DataFrame({"customer_id": pd.Series(["c01", "C01", "x\u200b", "x", "d"], dtype="str"),
+    n = 7
+    tx = pd.DataFrame({"customer_id": pd.Series(["c01", "C01", "x\u200b", "x", "d", "008", "8"], dtype="str"),
                        "timestamp": pd.to_datetime(["2024-01-02"] * n), "amount": [-1.0] * n})
     customers = pd.DataFrame({"customer_id": [9007199254740993.0, 7.0], "region": ["eu", "us"]})
     paths = {"transactions": str(tmp_path / "tx.parquet"), "customers": str(tmp_path / "c.parquet")}
@@ -670,8 +670,9 @@ def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas
     pandas_side = [r.getMessage() for r in caplog.records]
     assert [m.split(":")[0] for m in pandas_side] == [
         f"transactions ({paths['transactions']})", "customers.customer_id", "transactions.customer_id",
-        "transactions.customer_id", "table 'customers'"]
-    assert "(e.g. 'C01' and 'c01')" in pandas_side[2] and "1 id holds characters" in pandas_side[3]
+        "transactions.customer_id", "transactions.customer_id", "table 'customers'"]
+    assert "(e.g. 'C01' and 'c01')" in pandas_side[2] and "1 id holds characters" in pandas_side[4]
+    assert "2 ids differ from another only by leading zeros (e.g. '008' and '8')" in pandas_side[3]
     assert "1 id is stored as a floating-point number of 2^53" in pandas_side[1]
     caplog.clear()
     with caplog.at_level(logging.WARNING):
