@@ -40,6 +40,8 @@ import pandas as pd
 from churnml.engine import ParquetSource, TableSource, connect, quote_name, quote_string
 from churnml.errors import SchemaError
 from churnml.rules import (
+    EPOCH,
+    EPOCH_ALONE,
     FAR_TIME,
     HUGE,
     HUGE_NUMBER,
@@ -47,6 +49,8 @@ from churnml.rules import (
     OPEN_END,
     SUMMED_EXACTLY,
     TIME_RANGE,
+    epoch_rule,
+    epoch_times,
     far_times,
     fractional,
     huge_numbers,
@@ -228,6 +232,34 @@ def _bound_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSo
     return problems
 
 
+def _epoch_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSource, cols: list[ColumnSpec],
+                    where: str) -> list[str]:
+    """Times at 1970-01-01 00:00 with no other time of the table within a year (:func:`churnml.rules.epoch_times`:
+    an export's placeholder): the footers' minimum first (the epoch is the earliest time of such a table), the
+    rows only when a column's minimum is the epoch."""
+    times = [c for c in cols if c.kind in ("time", "date")]
+    if not times:
+        return []
+    lows = con.execute("SELECT " + ", ".join(f"MIN({quote_name(c.name)})" for c in times)
+                       + f" FROM {view}").fetchone() or ()
+    at = [c for c, low in zip(times, lows, strict=True) if low is not None and pd.Timestamp(low) == EPOCH]
+    if not at:
+        return []
+    epoch, days = f"TIMESTAMP '{EPOCH}'", EPOCH_ALONE.days
+    near = " OR ".join(f"({quote_name(c.name)} <> {epoch} AND {quote_name(c.name)} > {epoch} - INTERVAL {days} DAY "
+                       f"AND {quote_name(c.name)} < {epoch} + INTERVAL {days} DAY)" for c in times)
+    if (con.execute(f"SELECT COUNT_IF({near}) FROM {view}").fetchone() or (0,))[0]:
+        return []  # a history around 1970: its times at the epoch are real
+    problems = []
+    for c in at:
+        cond = f"({quote_name(c.name)} = {epoch})"
+        n = int((con.execute(f"SELECT COUNT_IF({cond}) FROM {view}").fetchone() or (0,))[0])
+        rule = epoch_rule(c.nullable)
+        problems.append(f"column '{c.name}' {where}: {rule.count(n)}, e.g. {_examples(con, source, cond, c.name)}; "
+                        f"fix: {rule.fix}")
+    return problems
+
+
 def _key_problems(
     con: duckdb.DuckDBPyConnection,
     view: str,
@@ -335,7 +367,8 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
                 _passed.add((table, col.name, state))
         if todo:
             problems += _value_problems(con, view, source, todo, state, table, where)
-        bounded = _bound_problems(con, view, source, table, fitting, where)
+        bounded = _bound_problems(con, view, source, table, fitting, where) + _epoch_problems(
+            con, view, source, fitting, where)
         if bounded and state is not None:  # checked again until the files change
             _passed.difference_update({(table, c.name, state) for c in fitting})
         problems += bounded
@@ -457,10 +490,15 @@ def _row_problems(table: str, frame: pd.DataFrame, typed: set[str]) -> list[str]
         if name in typed and (huge := huge_numbers(frame[name])).any():
             problems.append(f"column {name!r} has {HUGE_NUMBER.count(int(huge.sum()))} "
                             f"({_index(frame, huge, frame[name])}); {HUGE_NUMBER.fix}")
-    for c in spec.columns:
-        if c.kind in ("time", "date") and c.name in typed and (far := far_times(table, c.name, frame[c.name])).any():
-            problems.append(f"column {c.name!r} has {FAR_TIME.count(int(far.sum()))} "
-                            f"({_index(frame, far, frame[c.name])}); {FAR_TIME.fix}")
+    times = {c.name: frame[c.name] for c in spec.columns if c.kind in ("time", "date") and c.name in typed}
+    for name, col in times.items():
+        if (far := far_times(table, name, col)).any():
+            problems.append(f"column {name!r} has {FAR_TIME.count(int(far.sum()))} "
+                            f"({_index(frame, far, col)}); {FAR_TIME.fix}")
+    for name, at in epoch_times(times, times).items():  # a frame's times are local already
+        rule = epoch_rule(spec.column(name).nullable)
+        problems.append(f"column {name!r} has {rule.count(int(at.sum()))} ({_index(frame, at, times[name])}); "
+                        f"{rule.fix}")
     key = list(spec.key or ())
     if key and set(key) <= typed:
         repeated = frame.duplicated(key, keep="first").to_numpy()

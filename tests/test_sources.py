@@ -86,6 +86,38 @@ def test_placeholder_times_and_huge_amounts_in_parquet_are_refused_by_every_read
         check_sources({"transactions": _tx(tmp_path / "ok.parquet"), "subscriptions": ParquetSource(huge)})
 
 
+def test_times_at_the_unix_epoch_far_from_the_others_are_refused_in_parquet_and_frames_a_1970_history_is_not(
+        tmp_path):
+    from churnml.sources import check_frame_as_read, check_sources
+
+    def ts(*days):
+        return pa.array(pd.to_datetime(list(days)), pa.timestamp("us"))
+
+    tx = _tx(tmp_path / "tx.parquet", ts=ts("2024-01-02", "1970-01-01", "1970-01-01"))
+    fix = ("fix: such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
+           "windows and KPI periods in 1970: remove those rows; if they are real times of 1 January 1970, give "
+           "the table's history around them too (a time 0 is taken for real when another time of the table is "
+           "within a year of it)")
+    for call in _every_reader(tx):
+        with pytest.raises(SchemaError) as err:
+            call()
+        assert err.value.problems == [
+            f"column 'timestamp' in the Parquet file(s) ['{tmp_path / 'tx.parquet'}']: 2 placeholder times "
+            "1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year), e.g. data row 2 "
+            "of tx.parquet (timestamp = datetime.datetime(1970, 1, 1, 0, 0)), data row 3 of tx.parquet (timestamp "
+            f"= datetime.datetime(1970, 1, 1, 0, 0)); {fix}"]
+    # a history around 1970 keeps them (1969-12-31 is within a year), in a file and in a frame
+    check_sources({"transactions": _tx(tmp_path / "real.parquet", ts=ts("1969-12-31", "1970-01-01", "1970-01-01"))})
+    frame = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"), "amount": [1.0, 2.0],
+                          "timestamp": pd.to_datetime(["1970-01-01", "2024-01-02"]).astype("datetime64[us]")})
+    with pytest.raises(SchemaError) as err:
+        check_frame_as_read("transactions", frame)
+    assert "column 'timestamp' has 1 placeholder time 1970-01-01 00:00 (the Unix epoch" in str(err.value)
+    assert fix.removeprefix("fix: ") in str(err.value)
+    check_frame_as_read("transactions", frame.assign(timestamp=pd.to_datetime(["1970-01-01", "1970-03-02"])
+                                                     .astype("datetime64[us]")))
+
+
 @pytest.mark.parametrize("stats", [True, False], ids=["footers-count-nulls", "no-statistics"])
 def test_null_keys_and_times_are_refused_and_every_problem_of_the_table_is_listed(tmp_path, stats):
     # NULL counts come from the footers' statistics when the writer kept them, else from a scan
