@@ -8,14 +8,19 @@ docstring names the tables its query reads. Time filters come from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from churnml.engine import exact_sum
 from churnml.errors import ConfigError
 from churnml.windows import history_sql
 
 __all__ = [
+    "CUSTOMER_TABLES",
     "cancel_requests_sql",
     "contractual_labels_sql",
+    "customers_sql",
     "noncontractual_labels_sql",
+    "not_at_risk_sql",
     "population_sql",
     "recurring_revenue_sql",
 ]
@@ -128,6 +133,35 @@ WHERE {requested}
 GROUP BY u.customer_id, c.cutoff
 ORDER BY c.cutoff, u.customer_id
 """
+
+
+#: The tables whose customers are "in the tables": buyers, the customer list and subscribers (an id only in
+#: events or surveys is not a customer churnml could be asked for). The features command counts them, and
+#: scoring accounts for those not at risk at its cutoff.
+CUSTOMER_TABLES = ("transactions", "customers", "subscriptions")
+
+
+def customers_sql(tables: Sequence[str]) -> str:
+    """The customers of ``tables`` (some of :data:`CUSTOMER_TABLES`), once each (DuckDB dialect).
+
+    It reads ``customer_id`` of each table named and returns ``customer_id``.
+    """
+    if not tables:
+        raise ConfigError(f"customers_sql needs at least one of {list(CUSTOMER_TABLES)}")
+    every = " UNION ALL ".join(f"SELECT customer_id FROM {name}" for name in tables)
+    return f"SELECT DISTINCT customer_id FROM ({every}) ids"
+
+
+def not_at_risk_sql(tables: Sequence[str]) -> str:
+    """The customers of ``tables`` with no row in ``spine`` (DuckDB dialect): not at risk at its cutoff.
+
+    It reads ``customer_id`` of each table named (:func:`customers_sql`) and
+    of ``spine`` (the population at one cutoff, :func:`population_sql`'s rows)
+    and returns ``customer_id``, sorted.
+    """
+    return (f"WITH known AS ({customers_sql(tables)})\n"
+            "SELECT k.customer_id FROM known k LEFT JOIN spine s ON k.customer_id = s.customer_id\n"
+            "WHERE s.customer_id IS NULL ORDER BY k.customer_id")
 
 
 def noncontractual_labels_sql(lead_time_days: int = 0) -> str:

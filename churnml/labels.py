@@ -38,9 +38,16 @@ import numpy as np
 import pandas as pd
 
 from churnml.config import MAX_DAYS, Config, TimeConfig
-from churnml.engine import as_tables, run_sql
+from churnml.engine import TableSource, as_tables, run_sql
 from churnml.errors import ConfigError, DataWindowError, SchemaError
-from churnml.label_sql import contractual_labels_sql, noncontractual_labels_sql, population_sql
+from churnml.label_sql import (
+    CUSTOMER_TABLES,
+    contractual_labels_sql,
+    customers_sql,
+    noncontractual_labels_sql,
+    not_at_risk_sql,
+    population_sql,
+)
 from churnml.sources import check_sources, select
 from churnml.windows import (
     DAY,
@@ -54,11 +61,16 @@ from churnml.windows import (
 __all__ = [
     "check_label_windows",
     "contractual_labels",
+    "count_customers",
+    "customer_tables",
     "contractual_labels_sql",
     "cutoff_table",
     "make_labels",
     "noncontractual_labels",
     "noncontractual_labels_sql",
+    "not_at_risk",
+    "not_at_risk_reason",
+    "not_at_risk_rows",
     "population",
     "population_sql",
 ]
@@ -397,3 +409,47 @@ def population(tables: object, cutoffs: object, time: TimeConfig | Config) -> pd
     out = run_sql(sql, frames)
     out["cutoff"] = out["cutoff"].astype("datetime64[us]")
     return out.reset_index(drop=True)
+
+
+def not_at_risk_reason(time: TimeConfig) -> str:
+    """Why a customer is not in :func:`population` at a cutoff, in the regime's words.
+
+    The reason of an asked customer not at risk (:func:`churnml.outreach.account_for`)
+    and of the customers of the tables the score command counts as not at risk.
+    """
+    if time.regime == "contractual":
+        return "no active subscription at the cutoff"
+    return "no purchase before the cutoff" + (f" within {time.active_within_days} days" if time.active_within_days
+                                              else "")
+
+
+def customer_tables(tables: object) -> dict[str, TableSource]:
+    """The tables of ``tables`` whose customers are "in the tables" (:data:`churnml.label_sql.CUSTOMER_TABLES`:
+    transactions, customers, subscriptions), each as its ``customer_id`` column (a frame or a Parquet source)."""
+    given = as_tables(tables)
+    return {name: select(name, getattr(given, name), ["customer_id"]) for name in CUSTOMER_TABLES
+            if getattr(given, name, None) is not None}
+
+
+def count_customers(tables: object) -> int:
+    """How many customers the tables hold: the distinct ids of :func:`customer_tables` (DuckDB)."""
+    frames = customer_tables(tables)
+    return int(run_sql(f"SELECT COUNT(*) AS n FROM ({customers_sql(list(frames))}) k", frames)["n"].iloc[0])
+
+
+def not_at_risk(tables: object, spine: pd.DataFrame, time: TimeConfig) -> pd.DataFrame:
+    """The customers of the tables not at risk at a cutoff, with the reason (DuckDB).
+
+    ``spine`` is :func:`population` at that cutoff; every customer of
+    :func:`customer_tables` without a row in it is returned with
+    :func:`not_at_risk_reason`: ``customer_id``, ``reason``, sorted by id.
+    """
+    frames = customer_tables(tables)
+    return not_at_risk_rows(run_sql(not_at_risk_sql(list(frames)), {**frames, "spine": spine[["customer_id"]]}),
+                            time)
+
+
+def not_at_risk_rows(rows: pd.DataFrame, time: TimeConfig) -> pd.DataFrame:
+    """The rows of :func:`churnml.label_sql.not_at_risk_sql` (either engine's) as ``customer_id``, ``reason``."""
+    return pd.DataFrame({"customer_id": rows["customer_id"].astype("str").reset_index(drop=True),
+                         "reason": pd.Series(not_at_risk_reason(time), index=range(len(rows)), dtype="str")})

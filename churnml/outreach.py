@@ -24,6 +24,7 @@ from churnml.errors import ConfigError, ModelError, SchemaError
 from churnml.features.events import days_since_column
 from churnml.features.plan import FeaturePlan
 from churnml.features.surveys import latest_column
+from churnml.labels import not_at_risk_reason
 from churnml.metrics.segments import UNKNOWN
 from churnml.model import ChurnModel
 from churnml.playbook import suggest_actions
@@ -362,8 +363,8 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
     row of a ``--customers`` file), ``duplicate`` (asked again: ``duplicate: asked id number 4 repeats number 1``),
     ``unknown customer id`` (not in ``known``: the ids of the transactions,
     customers and subscriptions tables as read), not at risk at the
-    cutoff (not in ``at_risk``: no purchase before it, within
-    ``time.active_within_days`` if set, or no active subscription).
+    cutoff (not in ``at_risk``: :func:`churnml.labels.not_at_risk_reason`, no purchase before it,
+    within ``time.active_within_days`` if set, or no active subscription).
     An unknown id made of digits that matches a known id up to leading zeros
     (``7592`` asked, ``07592`` known: a spreadsheet dropped them) says so in
     its reason (``unknown customer id: ...; 07592 exists ...``) and in a
@@ -402,11 +403,7 @@ def account_for(customers: Sequence[str], known: Collection[str], at_risk: Colle
                     "tables do", len(cased),
                     ", ".join(f"{a!r} -> {b!r}" for a, b in zip(asked[cased.index][:3], cased[:3], strict=True)))
     not_at_risk = ~asked.isin(set(at_risk)) & (reason == "")
-    reason[not_at_risk] = (
-        "no active subscription at the cutoff" if time.regime == "contractual"
-        else "no purchase before the cutoff" + (
-            f" within {time.active_within_days} days" if time.active_within_days else "")
-    )
+    reason[not_at_risk] = not_at_risk_reason(time)
     keep = asked[reason == ""].reset_index(drop=True)
     unscored = pd.DataFrame({"customer_id": asked[reason != ""], "reason": reason[reason != ""].astype("str")})
     return keep, unscored.reset_index(drop=True)

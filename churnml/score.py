@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, help="reasons per customer, 0-10 (default scoring.top_k)")
     p.add_argument("--tracking-uri",
                    help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
+    p.add_argument("--list-not-at-risk", action="store_true",
+                   help="without --customers: also write the customers of the tables not at risk at the cutoff "
+                        "(e.g. no purchase before it) to <name>.unscored.csv with the reason (default: counted only)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_engine_options(p)
     add_json_option(p)
@@ -179,6 +182,9 @@ def _option_problems(args: argparse.Namespace) -> list[str]:
         problems.append(f"--out {out} is a folder; give a file name, e.g. {out / 'outreach.csv'}")
     if args.data and not Path(args.data).is_dir():
         problems.append(f"--data {args.data}: no such folder (relative paths start at {Path.cwd()})")
+    if args.customers and args.list_not_at_risk:
+        problems.append(f"--list-not-at-risk is for a run without --customers: with a list, the listed ids not at "
+                        f"risk are always written to {unscored_path(out)} with their reason; leave it out")
     if args.customers and not Path(args.customers).is_file():
         problems.append(f"--customers {args.customers}: file not found (relative paths start at {Path.cwd()})")
     return problems
@@ -614,13 +620,30 @@ def _write(frames: list[tuple[pd.DataFrame, Path]], overwrite: bool) -> None:
                   for frame, path in frames], overwrite=overwrite)
 
 
+def _tables_line(result: ScoreResult, side: Path, written: bool) -> str:
+    """The summary's first line when everyone at risk was scored: the customers of the tables, those at risk
+    (all scored) and those not at risk, by reason, and where they are listed (``written``: --list-not-at-risk)."""
+    c = result.counts
+    if "in_tables" not in c:  # a result made otherwise than by score_customers: its counts only
+        return f"{c['scored']:,} customer{'s' if c['scored'] != 1 else ''} at risk at the cutoff, all scored"
+    reasons = result.not_at_risk_reasons() or {}
+    why = f" ({', '.join(f'{r}: {n:,}' for r, n in reasons.items())})" if reasons else ""
+    where = "" if not reasons else (f", listed in {side}" if written else
+                                    f", counted only (--list-not-at-risk writes them to {side})")
+    return (f"{c['in_tables']:,} customer{'s' if c['in_tables'] != 1 else ''} in the tables: {c['scored']:,} at risk "
+            f"at the cutoff, all scored; {c['not_at_risk']:,} not at risk{why}{where}")
+
+
 def _record(result: ScoreResult, args: argparse.Namespace, cfg: Config, out: Path, side: Path, uri: str,
             pinned: str) -> dict[str, Any]:
     """The printed summary as data (``--json``): the files, the counts, the model and the warnings."""
     listed = result.outreach
+    reasons = result.not_at_risk_reasons()
     return {
         "list": str(out), "unscored": str(side), "cutoff": args.cutoff, "model": pinned, "model_asked": uri,
-        "counts": dict(result.counts), "open_requests": result.open_requests,
+        "counts": dict(result.counts), "not_at_risk": reasons,
+        "not_at_risk_listed_in": str(side) if args.list_not_at_risk and reasons else None,
+        "open_requests": result.open_requests,
         "tiers": {tier: int((listed["risk_tier"] == tier).sum()) for tier in cfg.scoring.tiers},
         "value_at_risk": float(listed["value_at_risk"].sum()) if len(listed) else 0.0,
         "warnings": list(result.warnings),
@@ -671,14 +694,14 @@ def _main(args: argparse.Namespace) -> int:
         out.unlink(missing_ok=True)
         raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)
-    _write([(result.outreach.assign(model=pinned), out), (result.not_listed().assign(model=pinned), side)],
-           args.overwrite)
+    _write([(result.outreach.assign(model=pinned), out),
+            (result.not_listed(args.list_not_at_risk).assign(model=pinned), side)], args.overwrite)
     c = result.counts
     if args.json:
         print_json(_record(result, args, cfg, out, side, uri, pinned))
         return 0
-    if asked is None:  # everyone at risk: nobody unscored
-        print(f"{c['scored']} customer{'s' if c['scored'] != 1 else ''} at risk at the cutoff, all scored")
+    if asked is None:  # everyone at risk: nobody unscored; the tables' other customers are counted
+        print(_tables_line(result, side, args.list_not_at_risk))
     else:
         print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} "
               f"not scored (see {side})")

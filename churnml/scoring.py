@@ -33,7 +33,7 @@ from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
 from churnml.features.plan import TYPE_COLUMN, distinct_before
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
-from churnml.labels import cutoff_table, population
+from churnml.labels import cutoff_table, not_at_risk, population
 from churnml.metrics.periods import has_a_year, value_per_year
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
@@ -62,6 +62,7 @@ __all__ = [
     "NobodyToScoreError",
     "ScoreResult",
     "account_for",
+    "accounting",
     "below_the_cut",
     "beside_the_list",
     "cancel_requests",
@@ -109,7 +110,11 @@ class ScoreResult:
     about the list as a whole (a cutoff long after the data), also logged,
     for a summary to repeat. ``open_requests``: how many scored customers have
     an open cancellation request (``None`` when the subscriptions have no
-    ``cancel_requested_at``), on the list or not.
+    ``cancel_requested_at``), on the list or not. ``not_at_risk``: when
+    everyone at risk was scored, the other customers of the tables
+    (:func:`churnml.labels.not_at_risk`: ``customer_id``, ``reason``), which
+    ``counts`` then counts too (``in_tables = scored + not_at_risk``); ``None``
+    for a list of asked customers (those not at risk are among the unscored).
     """
 
     outreach: pd.DataFrame
@@ -118,12 +123,23 @@ class ScoreResult:
     below_cut: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     open_requests: int | None = None
+    not_at_risk: pd.DataFrame | None = None
 
-    def not_listed(self) -> pd.DataFrame:
-        """Every asked customer not on the list, and why: the unscored, then those below the cut."""
-        if self.below_cut is None or self.below_cut.empty:
-            return self.unscored
-        return pd.concat([self.unscored, self.below_cut], ignore_index=True)
+    def not_listed(self, with_not_at_risk: bool = False) -> pd.DataFrame:
+        """Every asked customer not on the list, and why: the unscored, then those below the cut.
+
+        ``with_not_at_risk``: first the customers of the tables not at risk (:attr:`not_at_risk`), if any.
+        """
+        parts = [self.not_at_risk if with_not_at_risk else None, self.unscored, self.below_cut]
+        shown = [p for p in parts if p is not None and not p.empty]
+        return pd.concat(shown, ignore_index=True) if shown else self.unscored
+
+    def not_at_risk_reasons(self) -> dict[str, int] | None:
+        """How many customers of the tables are not at risk, by reason (most first); None for asked customers."""
+        if self.not_at_risk is None:
+            return None
+        counts = self.not_at_risk["reason"].value_counts(sort=False)
+        return {str(k): int(v) for k, v in counts.sort_values(ascending=False, kind="stable").items()}
 
 
 def load_churn_model(uri: str) -> ChurnModel:
@@ -549,6 +565,7 @@ def score_customers(
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else list(subs.columns))
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
+    outside = not_at_risk(tables, pop, time) if customers is None else None
     if spine.empty:
         raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
     log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
@@ -580,13 +597,9 @@ def score_customers(
              float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
     by_id = feats.reset_index(drop=True).set_index("customer_id")
     chosen = outreach_list(scored, model, lambda ids: by_id.loc[ids].reset_index(), cfg, top, budget)
-    counts = {"asked": asked, "scored": len(scored), "listed": len(chosen),
-              "below_cut": len(scored) - len(chosen), "unscored": len(unscored)}
-    if counts["scored"] + counts["unscored"] != asked:
-        raise ModelError(f"customer accounting does not add up: {counts}")
-    log_accounting(counts)
+    counts = accounting(asked, scored, chosen, unscored, len(pop), outside)
     beside = beside_the_list(scored, chosen, cfg, top, budget, asked=customers is not None)
-    return ScoreResult(chosen, unscored, counts, beside, warned, open_requests(scored))
+    return ScoreResult(chosen, unscored, counts, beside, warned, open_requests(scored), outside)
 
 
 def open_requests(scored: pd.DataFrame) -> int | None:
@@ -598,9 +611,32 @@ def open_requests(scored: pd.DataFrame) -> int | None:
     return n
 
 
+def accounting(asked: int, scored: pd.DataFrame, listed: pd.DataFrame, unscored: pd.DataFrame, at_risk: int,
+               outside: pd.DataFrame | None) -> dict[str, int]:
+    """Where every customer went, checked and logged (both engines): the counts of :class:`ScoreResult`.
+
+    ``asked``: how many customers were asked (everyone at risk: ``at_risk``, the population's size);
+    ``outside``: the customers of the tables not at risk when everyone at risk was scored (else None),
+    which adds ``in_tables`` and ``not_at_risk``. Raises :class:`~churnml.errors.ModelError` when the
+    counts do not add up.
+    """
+    counts = {"asked": asked, "scored": len(scored), "listed": len(listed),
+              "below_cut": len(scored) - len(listed), "unscored": len(unscored)}
+    bad = counts["scored"] + counts["unscored"] != asked
+    if outside is not None:
+        counts |= {"in_tables": at_risk + len(outside), "not_at_risk": len(outside)}
+        bad = bad or counts["scored"] + counts["not_at_risk"] != counts["in_tables"] or asked != at_risk
+    if bad:
+        raise ModelError(f"customer accounting does not add up: {counts}")
+    log_accounting(counts)
+    return counts
+
+
 def log_accounting(counts: dict[str, int]) -> None:
     """Log where every asked customer went (both engines word it so)."""
-    log.info("customers: %(asked)d asked = %(scored)d scored + %(unscored)d unscored; "
-             "%(listed)d on the list, %(below_cut)d below the cut", counts)
+    tables = (f"{counts['in_tables']} customers in the tables = {counts['scored']} at risk, all scored, + "
+              f"{counts['not_at_risk']} not at risk; ") if "in_tables" in counts else ""
+    log.info("customers: %s%d asked = %d scored + %d unscored; %d on the list, %d below the cut", tables,
+             counts["asked"], counts["scored"], counts["unscored"], counts["listed"], counts["below_cut"])
 
 

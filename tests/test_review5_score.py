@@ -103,11 +103,12 @@ def test_each_tier_gets_the_action_of_the_first_default_rule_that_holds():
 
 
 # ------------------------------------------------------------------------------------ Spark scoring
-def _stand_in() -> Any:
-    """A model as scoring reads it: its feature plan and time model, a constant probability 0.5."""
+def _stand_in(**time: Any) -> Any:
+    """A model as scoring reads it: its feature plan and time model (``time``: TimeConfig keys), a constant
+    probability 0.5."""
     return SimpleNamespace(
         extra_={"feature_plan": {"families": ["rfm"], "windows": [30]},
-                "time": TimeConfig().model_dump(mode="json")},
+                "time": TimeConfig(**time).model_dump(mode="json")},
         feature_names_=["rfm_tenure_days"],
         categories_={},
         predict_proba=lambda X: np.full(len(X), 0.5),
@@ -397,3 +398,98 @@ def test_a_fix_that_asks_for_read_options_says_how_to_get_them_under_data(tmp_pa
         score_cli._score_duckdb(args, load_config(None), model, None)  # type: ignore[arg-type]
     assert "read_options.dayfirst" in err.value.problems[0]
     assert err.value.problems[1:] == [score_cli.READ_OPTIONS_HINT]  # and no policy hint: no return, no repeat
+
+
+# ------------------------------------------------------------- the tables' customers not at risk
+def _accounting_world() -> Tables:
+    """Five customers at the cutoff 2024-02-01: A, B and D bought before it (D only on 2023-12-02, 61 days
+    before), C only after it, Z never (only in the customers table)."""
+    tx = frame(customer_id=["A", "A", "B", "C", "C", "D"],
+               timestamp=["2024-01-01", "2024-01-11", "2024-01-20", "2024-02-10", "2024-02-12", "2023-12-02"],
+               amount=[10.0, 20.0, 50.0, 15.0, 4.0, 8.0])
+    return Tables(transactions=tx, customers=frame(customer_id=["A", "B", "Z"]))
+
+
+def _score_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *more: str, **time: Any) -> int:
+    """``python -m churnml.score`` on :func:`_accounting_world` written to ``tmp_path/data``, with the stand-in."""
+    monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: _stand_in(**time))
+    world = _accounting_world()
+    for name in ("transactions", "customers"):
+        write_frame(getattr(world, name), tmp_path / "data" / f"{name}.parquet", overwrite=True)
+    return score_cli.main(["--model", str(tmp_path / "no-model"), "--data", str(tmp_path / "data"), "--cutoff",
+                           CUTOFF, "--out", str(tmp_path / "l.csv"), "--overwrite", "--set", "scoring.top_k=0",
+                           "--set", "scoring.playbook_reasons=0", *more])
+
+
+def test_score_counts_the_customers_of_the_tables_not_at_risk_by_reason_and_lists_them_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    side = tmp_path / "l.unscored.csv"
+    assert _score_cli(tmp_path, monkeypatch, "--top", "2") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "5 customers in the tables: 3 at risk at the cutoff, all scored; 2 not at risk (no purchase before the "
+        f"cutoff: 2), counted only (--list-not-at-risk writes them to {side})",
+        f"2 on the outreach list {tmp_path / 'l.csv'} (1 scored but below the cut)"]
+    assert pd.read_csv(side, dtype="str").empty  # counted only
+    assert _score_cli(tmp_path, monkeypatch, "--top", "2", "--list-not-at-risk", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["counts"] == {"asked": 3, "scored": 3, "listed": 2, "below_cut": 1, "unscored": 0,
+                                 "in_tables": 5, "not_at_risk": 2}
+    assert summary["not_at_risk"] == {"no purchase before the cutoff": 2}
+    assert summary["not_at_risk_listed_in"] == str(side)
+    assert pd.read_csv(side, dtype="str").to_dict("list") == {
+        "customer_id": ["C", "Z"], "reason": ["no purchase before the cutoff"] * 2,
+        "model": [str(tmp_path / "no-model")] * 2}
+    # within 30 days of the cutoff (from 2024-01-02): D's purchase is too old, A and B are at risk
+    assert _score_cli(tmp_path, monkeypatch, "--list-not-at-risk", active_within_days=30) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "5 customers in the tables: 2 at risk at the cutoff, all scored; 3 not at risk (no purchase before the "
+        f"cutoff within 30 days: 3), listed in {side}")
+    assert pd.read_csv(side, dtype="str")["customer_id"].tolist() == ["C", "D", "Z"]
+    # the transactions alone: C (two rows after the cutoff) is one customer not at risk
+    alone = score_customers(Tables(transactions=_accounting_world().transactions), _stand_in(), CUTOFF,
+                            load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"]))
+    assert alone.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0, "in_tables": 4,
+                            "not_at_risk": 1}
+    assert alone.not_at_risk is not None and alone.not_at_risk["customer_id"].tolist() == ["C"]
+
+
+def test_a_list_of_customers_keeps_its_own_accounting_and_refuses_list_not_at_risk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "ids.csv").write_text("customer_id\nA\nC\n")
+    assert _score_cli(tmp_path, monkeypatch, "--customers", str(tmp_path / "ids.csv"), "--list-not-at-risk") == 2
+    assert capsys.readouterr().err.startswith(
+        "error: --list-not-at-risk is for a run without --customers: with a list, the listed ids not at risk are "
+        f"always written to {tmp_path / 'l.unscored.csv'} with their reason; leave it out\n")
+    result = score_customers(_accounting_world(), _stand_in(), CUTOFF,
+                             load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"]), customers=["A", "C"])
+    assert result.not_at_risk is None and result.not_at_risk_reasons() is None
+    assert result.counts == {"asked": 2, "scored": 1, "listed": 1, "below_cut": 0, "unscored": 1}
+    assert result.unscored.to_dict("list") == {"customer_id": ["C"], "reason": ["no purchase before the cutoff"]}
+
+
+def test_the_contractual_regime_counts_customers_without_an_active_subscription():
+    subs = frame(customer_id=["A", "B", "Q"], start=["2023-12-01", "2023-11-01", "2024-03-01"],
+                 end=[None, "2024-01-15", None])  # A active; B ended before the cutoff; Q starts after it
+    world = Tables(transactions=_accounting_world().transactions, customers=frame(customer_id=["A", "Z"]),
+                   subscriptions=subs)
+    result = score_customers(world, _stand_in(regime="contractual"), CUTOFF,
+                             load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0",
+                                                "scoring.clv_method=bgnbd"]))
+    assert result.counts["in_tables"] == 6 and result.counts["scored"] == 1  # A, B, C, D, Q, Z; A scored
+    assert result.not_at_risk_reasons() == {"no active subscription at the cutoff": 5}
+    assert result.not_at_risk["customer_id"].tolist() == ["B", "C", "D", "Q", "Z"]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_on_spark_the_tables_customers_not_at_risk_are_duckdbs(spark):
+    duck, got = _both(spark, _accounting_world(), None)
+    assert isinstance(got, ScoreResult) and isinstance(duck, ScoreResult)
+    assert got.counts == duck.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0,
+                                         "in_tables": 5, "not_at_risk": 2}
+    assert got.not_at_risk is not None and duck.not_at_risk is not None
+    pd.testing.assert_frame_equal(got.not_at_risk, duck.not_at_risk)
+    assert got.not_at_risk["customer_id"].tolist() == ["C", "Z"]

@@ -116,11 +116,6 @@ def _check_population(sizes: pd.Series, cutoffs: list[str], cfg: Config, data: D
     return [c for c in cutoffs if c not in empty]
 
 
-#: The tables whose customers are "in the tables", as scoring counts known ids: buyers, the customer
-#: list and subscribers (an id only in events or surveys is not a customer churnml could be asked for).
-_KNOWN = ("transactions", "customers", "subscriptions")
-
-
 def _accounting(known: int, sizes: pd.Series, cutoffs: list[str], cfg: Config) -> str:
     """Who is in the output: the customers of the tables, and how many of them are at risk at each cutoff."""
     window = f" within {cfg.time.active_within_days} days" if cfg.time.active_within_days else ""
@@ -137,20 +132,16 @@ def _pandas_span(tables: Any, cfg: Config) -> DataSpan:
 
 
 def _duckdb(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite: bool) -> tuple[int, dict[str, Any]]:
-    from churnml.engine import run_sql
     from churnml.features import compute_features, plan_features
     from churnml.io import load_tables, write_frame
-    from churnml.labels import make_labels, population
+    from churnml.labels import count_customers, make_labels, population
 
     tables = load_tables(cfg)
     data = _check_cutoffs(tables, _pandas_span, cfg, cutoffs, labelled)
     spine = (make_labels(tables, cutoffs, cfg.time, data_end=data.end) if labelled
              else population(tables, cutoffs, cfg.time))
     planned = _check_population(spine["cutoff"].value_counts(), cutoffs, cfg, data)
-    known = {n: getattr(tables, n)[["customer_id"]] for n in _KNOWN if getattr(tables, n, None) is not None}
-    counted = run_sql("SELECT COUNT(DISTINCT customer_id) AS n FROM ("
-                      + " UNION ALL ".join(f"SELECT customer_id FROM {n}" for n in known) + ")", known)
-    print(_accounting(int(counted["n"].iloc[0]), spine["cutoff"].value_counts(), cutoffs, cfg))
+    print(_accounting(count_customers(tables), spine["cutoff"].value_counts(), cutoffs, cfg))
     plan = plan_features(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = compute_features(tables, spine[["customer_id", "cutoff"]], plan)
     if labelled:
@@ -172,11 +163,7 @@ def _spark(cfg: Config, cutoffs: list[str], labelled: bool, out: Path, overwrite
              else cs.population(session, tables, cutoffs, cfg.time)).persist()  # counted here, read by the features
     counted = cs.to_pandas(spine.groupBy("cutoff").count())
     planned = _check_population(counted.set_index("cutoff")["count"], cutoffs, cfg, data)
-    ids = [getattr(tables, n).select("customer_id") for n in _KNOWN if getattr(tables, n, None) is not None]
-    known = ids[0]
-    for more in ids[1:]:
-        known = known.union(more)
-    print(_accounting(known.distinct().count(), counted.set_index("cutoff")["count"], cutoffs, cfg))
+    print(_accounting(cs.count_customers(session, tables), counted.set_index("cutoff")["count"], cutoffs, cfg))
     plan = cs.plan_features_spark(tables, planned, cfg.features, horizon_days=cfg.time.horizon_days)
     feats = cs.features(session, tables, spine.select("customer_id", "cutoff"), plan, check_spine=False)
     if labelled:

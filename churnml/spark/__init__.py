@@ -37,8 +37,10 @@ from __future__ import annotations
 from churnml.spark.scoring import customer_summary, probability_udf, score
 from churnml.spark.session import LOCAL_CONF, check_session, local_session
 from churnml.spark.sql import (
+    count_customers,
     features,
     labels,
+    not_at_risk,
     plan_features_spark,
     population,
     run_sql,
@@ -60,11 +62,13 @@ __all__ = [
     "SampleInfo",
     "SparkTables",
     "check_session",
+    "count_customers",
     "customer_summary",
     "features",
     "from_pandas",
     "labels",
     "local_session",
+    "not_at_risk",
     "plan_features_spark",
     "population",
     "probability_udf",

@@ -34,13 +34,13 @@ from churnml.scoring import (
     ScoreResult,
     TypesPresent,
     account_for,
+    accounting,
     beside_the_list,
     choose_clv,
     clv_from_summary,
     clv_method_for,
     clv_text,
     load_churn_model,
-    log_accounting,
     nobody_text,
     open_requests,
     outreach_list,
@@ -52,7 +52,7 @@ from churnml.scoring import (
     warn_unseen_levels,
     with_cancel_requests,
 )
-from churnml.spark.sql import KEYS, features, population, run_sql
+from churnml.spark.sql import KEYS, features, not_at_risk, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import history_sql, to_cutoff
 
@@ -311,14 +311,13 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         outreach = outreach_list(scored, model, feature_rows, cfg, top, budget)
     finally:
         feats.unpersist()
-    asked = len(scored) if customers is None else asked
-    counts = {"asked": asked, "scored": len(scored), "listed": len(outreach),
-              "below_cut": len(scored) - len(outreach), "unscored": len(unscored)}
-    if counts["scored"] + counts["unscored"] != asked:
-        raise ModelError(f"customer accounting does not add up: {counts}")
     log.info("scored %d customers at %s in Spark; mean predicted CLV (%s) %.2f", len(scored), c.date(),
              clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate),
              float(scored["predicted_clv"].mean()))
-    log_accounting(counts)
+    outside = None
+    if customers is None:  # everyone at risk was asked: the population's size, and the others of the tables
+        asked = int(everyone.count())
+        outside = not_at_risk(spark, tables, everyone, time)
+    counts = accounting(asked, scored, outreach, unscored, asked, outside)
     beside = beside_the_list(scored, outreach, cfg, top, budget, asked=customers is not None)
-    return ScoreResult(outreach, unscored, counts, beside, warned, open_requests(scored))
+    return ScoreResult(outreach, unscored, counts, beside, warned, open_requests(scored), outside)

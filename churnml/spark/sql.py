@@ -30,11 +30,13 @@ from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.core import FAMILIES, REPEATED_PAIRS, SQL_NAMES, spine_cutoffs_error
 from churnml.features.plan import TYPE_COLUMN, order_problem
+from churnml.label_sql import CUSTOMER_TABLES, customers_sql, not_at_risk_sql
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
     cutoff_table,
     noncontractual_labels_sql,
+    not_at_risk_rows,
     population_sql,
 )
 from churnml.schema import STAND_IN
@@ -42,8 +44,8 @@ from churnml.spark.session import check_session
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import DataSpan, history_sql, to_cutoff
 
-__all__ = ["KEYS", "features", "labels", "plan_features_spark", "population", "run_sql", "spark_sql",
-           "write_parquet"]
+__all__ = ["KEYS", "count_customers", "features", "labels", "not_at_risk", "plan_features_spark", "population",
+           "run_sql", "spark_sql", "write_parquet"]
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +261,26 @@ def population(spark: SparkSession, tables: SparkTables, cutoffs: Iterable[objec
         raise SchemaError("the contractual regime needs a subscriptions table", table="subscriptions")
     sql = population_sql(time.regime, active_within=time.active_within_days is not None)  # as DuckDB's
     return run_sql(spark, sql, {source[0]: source[1], "cutoffs": from_pandas(spark, table)})
+
+
+def _customer_tables(tables: SparkTables) -> dict[str, DataFrame]:
+    """The Spark twin of :func:`churnml.labels.customer_tables`: the tables whose customers are "in the tables"."""
+    return {name: getattr(tables, name).select("customer_id") for name in CUSTOMER_TABLES
+            if getattr(tables, name, None) is not None}
+
+
+def count_customers(spark: SparkSession, tables: SparkTables) -> int:
+    """The Spark twin of :func:`churnml.labels.count_customers`: how many customers the tables hold."""
+    frames = _customer_tables(tables)
+    return int(run_sql(spark, f"SELECT COUNT(*) AS n FROM ({customers_sql(list(frames))}) k", frames).collect()[0]["n"])
+
+
+def not_at_risk(spark: SparkSession, tables: SparkTables, spine: DataFrame, time: TimeConfig) -> pd.DataFrame:
+    """The Spark twin of :func:`churnml.labels.not_at_risk`: the customers of the tables with no row in
+    ``spine`` (the population at one cutoff), collected with the reason (``customer_id``, ``reason``)."""
+    frames = _customer_tables(tables)
+    rows = run_sql(spark, not_at_risk_sql(list(frames)), {**frames, "spine": spine.select("customer_id")})
+    return not_at_risk_rows(to_pandas(rows), time)
 
 
 def write_parquet(frame: DataFrame, path: str | Path, overwrite: bool = False) -> Path:
