@@ -23,8 +23,8 @@ import numpy as np
 from churnml.config import Config, load_config
 from churnml.errors import ChurnMLError, ConfigError
 
-__all__ = ["add_engine_options", "add_json_option", "base_parser", "config_from_args", "print_json", "refuse_options",
-           "require_spark", "run"]
+__all__ = ["add_engine_options", "add_json_option", "base_parser", "collected_warnings", "config_from_args",
+           "print_json", "refuse_options", "require_spark", "run"]
 
 EXIT_USER_ERROR = 2
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -81,6 +81,45 @@ def print_json(record: dict[str, Any]) -> None:
         return value
 
     print(json.dumps(clean(record), indent=2))
+
+
+#: The folder of churnml's modules: a Python warning raised from a file in it is churnml's.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """The warnings emitted while the block runs, in order, for a ``--json`` summary.
+
+    Every logging record at WARNING or above that reaches the root logger
+    (the WARNING lines of stderr, as ``record.getMessage()``: without time
+    stamp, level and logger), and every Python warning raised from churnml's
+    own code, as ``<category>: <message>``. Nothing else changes: the records
+    are still logged and the warnings still shown on stderr, once each.
+    """
+    texts: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            texts.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if os.path.abspath(filename).startswith(_PACKAGE + os.sep):
+            texts.append(f"{category.__name__}: {message}")
+        shown(message, category, filename, lineno, file, line)
+
+    root = logging.getLogger()
+    root.addHandler(handler)
+    warnings.showwarning = show
+    try:
+        yield texts
+    finally:
+        warnings.showwarning = shown
+        root.removeHandler(handler)
 
 
 def _memory_size(text: str) -> str:

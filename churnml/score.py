@@ -45,6 +45,7 @@ from churnml.cli import (
     add_engine_options,
     add_json_option,
     base_parser,
+    collected_warnings,
     config_from_args,
     print_json,
     refuse_options,
@@ -635,8 +636,9 @@ def _tables_line(result: ScoreResult, side: Path, written: bool) -> str:
 
 
 def _record(result: ScoreResult, args: argparse.Namespace, cfg: Config, out: Path, side: Path, uri: str,
-            pinned: str) -> dict[str, Any]:
-    """The printed summary as data (``--json``): the files, the counts, the model and the warnings."""
+            pinned: str, warned: list[str]) -> dict[str, Any]:
+    """The printed summary as data (``--json``): the files, the counts, the model and every warning the run
+    emitted (``warned``, from :func:`churnml.cli.collected_warnings`), in order."""
     listed = result.outreach
     reasons = result.not_at_risk_reasons()
     return {
@@ -646,11 +648,17 @@ def _record(result: ScoreResult, args: argparse.Namespace, cfg: Config, out: Pat
         "open_requests": result.open_requests,
         "tiers": {tier: int((listed["risk_tier"] == tier).sum()) for tier in cfg.scoring.tiers},
         "value_at_risk": float(listed["value_at_risk"].sum()) if len(listed) else 0.0,
-        "warnings": list(result.warnings),
+        "warnings": list(warned),
     }
 
 
 def _main(args: argparse.Namespace) -> int:
+    with collected_warnings() as warned:
+        return _scored(args, warned)
+
+
+def _scored(args: argparse.Namespace, warned: list[str]) -> int:
+    """The command; ``warned`` collects the run's warnings as they are logged (the ``--json`` summary lists them)."""
     refuse_options(_option_problems(args))
     _check_overrides(list(args.set), with_data=bool(args.data))
     cfg = config_from_args(args)
@@ -698,7 +706,7 @@ def _main(args: argparse.Namespace) -> int:
             (result.not_listed(args.list_not_at_risk).assign(model=pinned), side)], args.overwrite)
     c = result.counts
     if args.json:
-        print_json(_record(result, args, cfg, out, side, uri, pinned))
+        print_json(_record(result, args, cfg, out, side, uri, pinned, warned))
         return 0
     if asked is None:  # everyone at risk: nobody unscored; the tables' other customers are counted
         print(_tables_line(result, side, args.list_not_at_risk))

@@ -410,10 +410,12 @@ def _accounting_world() -> Tables:
     return Tables(transactions=tx, customers=frame(customer_id=["A", "B", "Z"]))
 
 
-def _score_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *more: str, **time: Any) -> int:
-    """``python -m churnml.score`` on :func:`_accounting_world` written to ``tmp_path/data``, with the stand-in."""
+def _score_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *more: str, world: Tables | None = None,
+               **time: Any) -> int:
+    """``python -m churnml.score`` on ``world`` (default :func:`_accounting_world`) written to ``tmp_path/data``,
+    with the stand-in."""
     monkeypatch.setattr(score_cli, "load_churn_model", lambda uri: _stand_in(**time))
-    world = _accounting_world()
+    world = world or _accounting_world()
     for name in ("transactions", "customers"):
         write_frame(getattr(world, name), tmp_path / "data" / f"{name}.parquet", overwrite=True)
     return score_cli.main(["--model", str(tmp_path / "no-model"), "--data", str(tmp_path / "data"), "--cutoff",
@@ -493,3 +495,44 @@ def test_on_spark_the_tables_customers_not_at_risk_are_duckdbs(spark):
     assert got.not_at_risk is not None and duck.not_at_risk is not None
     pd.testing.assert_frame_equal(got.not_at_risk, duck.not_at_risk)
     assert got.not_at_risk["customer_id"].tolist() == ["C", "Z"]
+
+
+# ------------------------------------------------------------------------------ --json warnings
+def test_score_json_lists_every_warning_the_run_logged_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture):
+    import json
+
+    from churnml.rules import case_twins_text
+
+    # z and Z in the customers table: a data warning while the tables are read; an unused --set key before that
+    world = Tables(transactions=_accounting_world().transactions, customers=frame(customer_id=["A", "B", "Z", "z"]))
+    with caplog.at_level(logging.WARNING):
+        assert _score_cli(tmp_path, monkeypatch, "--json", "--set", "metrics.lifespan_years=3", world=world) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert warnings[:2] == [
+        "--set metrics.lifespan_years is not used by score (score reads only data.*, scoring.*, tracking.uri and "
+        "tracking.registered_model_name)",
+        case_twins_text("customers", 2, [["Z", "z"]])]
+    assert warnings == [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]  # all, in order
+
+
+def test_collected_warnings_are_the_warning_records_and_churnmls_python_warnings_in_order(
+        caplog: pytest.LogCaptureFixture):
+    import warnings
+
+    import churnml
+    from churnml.cli import collected_warnings
+
+    inside = Path(churnml.__file__).parent / "a_module.py"  # a warning raised from churnml's code
+    with caplog.at_level(logging.INFO), warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with collected_warnings() as got:
+            logging.getLogger("churnml.x").warning("first %d", 1)
+            logging.getLogger("churnml.x").info("not a warning")
+            exec(compile("import warnings; warnings.warn('second', UserWarning)", str(inside), "exec"))
+            warnings.warn("from elsewhere: not churnml's", UserWarning, stacklevel=1)
+            logging.getLogger("other").error("third")
+        logging.getLogger("churnml.x").warning("after the block")
+    assert got == ["first 1", "UserWarning: second", "third"]
+    assert [str(w.message) for w in shown] == ["second", "from elsewhere: not churnml's"]  # still shown, once each
