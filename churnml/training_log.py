@@ -32,8 +32,8 @@ from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model,
 from churnml.training_result import TrainResult
 from churnml.windows import DataSpan
 
-__all__ = ["champion_scorer", "data_source", "log_training", "prediction_table", "report_section", "run_params",
-           "window_key"]
+__all__ = ["champion_scorer", "data_source", "log_training", "logged_model_name", "prediction_table",
+           "report_section", "run_params", "window_key"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,12 @@ def window_key(cfg: Config, data: TrainingData, source: str | None = None) -> st
         source or cfg.data.source, cfg.time.regime, f"h{data.splits.test_horizon_days}",
         f"lead{cfg.time.lead_time_days}", *grace, str(data.splits.test.date()), str(len(data.part("test"))),
     ])
+
+
+def logged_model_name(cfg: Config, data: TrainingData) -> str:
+    """The name of a run's logged model: what it answers, ``churn-<regime>-<test horizon>d`` (e.g.
+    ``churn-noncontractual-90d``), shown in the UI's Models tab and ending its URI ``runs:/<run id>/<name>``."""
+    return f"churn-{cfg.time.regime}-{data.splits.test_horizon_days}d"
 
 
 def labels_digest(test: pd.DataFrame) -> str:
@@ -210,10 +216,8 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
         "feature_families": run_params(cfg, result)["feature_families"], "config_name": cfg.name,
     })
     run.params(run_params(cfg, result))
-    for name, values in result.metrics.items():
+    for name, values in result.metrics.items():  # step 0: the logged model's metrics (see _log_model)
         run.metrics({f"test_{name}_{k}": v for k, v in values.items()})
-    for step, row in result.backtest.iterrows():
-        run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=int(str(step)))
     if result.profit is not None:
         run.metrics({"best_k_contacts": float(result.extra["best_k"]),
                      "best_k_expected_profit": float(result.profit["expected_profit"].max())})
@@ -240,7 +244,10 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
             digests[name] = run.dataset(read, name=name, context="input", path=files[name].path if name in files
                                         else None)
     run.text(resolved_yaml(cfg, d.span, digests), "config/resolved.yaml")
-    promotion = _log_model(result, cfg, tables)
+    version = _log_model(result, cfg)
+    for step, row in result.backtest.iterrows():  # after the model: not copied onto it (_log_model)
+        run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=int(str(step)))
+    promotion = _promote(result, cfg, version, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         run.tags({"registered_version": promotion.version, "alias": promotion.alias, "promotion": promotion.reason})
     return promotion
@@ -297,10 +304,15 @@ def champion_scorer(data: TrainingData, metric: str, top: float, tables: object 
     return score
 
 
-def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -> Promotion | None:
+def _log_model(result: TrainResult, cfg: Config) -> str | None:
+    """Log (and, with ``tracking.register_model``, register) the model into the active run; its version.
+
+    MLflow 3 copies the run's metrics at the model's step (0) onto the logged model (its Metrics in the
+    UI's Models tab and model page): the test metrics (and ``best_k_*``), logged before it. Metrics logged
+    after it with :meth:`RunLogger.metrics` (the backtest's) are not linked to it.
+    """
     d = result.data
-    test = d.part("test")
-    X = test[d.feature_names]
+    X = d.part("test")[d.feature_names]
     with tempfile.TemporaryDirectory() as tmp:
         # the model's extra_ (churnml.training.model_extra): its feature plan and time model, where its tables
         # came from and how they were read (`score --data` reads its folder the same way unless --set says)
@@ -308,9 +320,17 @@ def _log_model(result: TrainResult, cfg: Config, tables: object | None = None) -
         example = X.head(5)
         predicted = pd.DataFrame({"churn_probability": result.model.predict_proba(example)}, index=example.index)
         name = cfg.tracking.registered_model_name if cfg.tracking.register_model else None
-        _, version = log_churn_model(bundle, example, predicted, name)
-    if version is None or name is None:
+        _, version = log_churn_model(bundle, example, predicted, name, logged_model_name(cfg, d))
+    return version
+
+
+def _promote(result: TrainResult, cfg: Config, version: str | None, tables: object | None) -> Promotion | None:
+    """What becomes of the registered ``version`` (:func:`churnml.tracking.promote`); None when not registered."""
+    if version is None or not cfg.tracking.register_model:
         return None
+    d = result.data
+    test = d.part("test")
+    name = cfg.tracking.registered_model_name
     top = cfg.evaluation.top_fraction
     metric = evaluate.champion_metric_key(cfg.tracking.champion_metric, top)
     return promote(name, version, metric, result.metrics["model"][metric], window_key(cfg, d, data_source(cfg, result)),

@@ -140,6 +140,49 @@ def test_a_run_logs_the_data_window_metrics_and_artifacts(trained, tables):
     assert "best_k_contacts" not in m
 
 
+def test_the_logged_model_carries_the_test_metrics_and_not_the_in_sample_backtest(trained):
+    """MLflow 3 copies a run's step-0 metrics onto its logged model (the UI's Models tab and model page): they
+    are the test cutoff's (the model's and the baselines'), never a backtest cutoff's, whose first are
+    in-sample."""
+    import mlflow
+
+    client = _client(trained)
+    exp = client.get_experiment_by_name("test")
+    (run,) = client.search_runs([exp.experiment_id])
+    (model,) = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list")
+    assert model.source_run_id == run.info.run_id
+    carried = {m.key: (m.step, m.value) for m in mlflow.get_logged_model(model.model_id).metrics}
+    tested = {k: v for k, v in run.data.metrics.items() if k.startswith("test_")}
+    assert len(tested) == 6 * 8 and carried == {k: (0, v) for k, v in tested.items()}  # 6 models, 8 metrics
+    backtest = {k for k in run.data.metrics if k.startswith("backtest_")}
+    assert backtest == {f"backtest_{k}" for k in ("roc_auc", "pr_auc", "lift_top_decile", "precision_top_decile",
+                                                  "brier", "log_loss", "ece", "base_rate")}
+    assert set(run.data.metrics) == set(tested) | backtest
+    assert all(m.model_id is None for m in client.get_metric_history(run.info.run_id, "backtest_roc_auc"))
+
+
+def test_the_logged_model_is_named_for_what_it_answers_and_its_run_uri_with_model_still_loads_it(trained):
+    """The Models tab tells a 60-day model from a 90-day one by name; runs:/ID/model (the URI of models logged
+    before they were named) names the run's model too."""
+    import mlflow
+
+    from churnml.scoring import load_churn_model
+    from churnml.tracking import pin_model
+
+    client = _client(trained)
+    exp = client.get_experiment_by_name("test")
+    (run,) = client.search_runs([exp.experiment_id])
+    (model,) = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list")
+    assert model.name == "churn-noncontractual-60d"
+    rid = run.info.run_id
+    assert pin_model(f"runs:/{rid}/model") == (f"runs:/{rid}/churn-noncontractual-60d", None)
+    assert pin_model(f"runs:/{rid}/model/MLmodel")[0] == f"runs:/{rid}/churn-noncontractual-60d/MLmodel"
+    assert pin_model(f"runs:/{rid}/churn-noncontractual-60d")[0] == f"runs:/{rid}/churn-noncontractual-60d"
+    champion = load_churn_model("models:/churnml@champion")
+    for uri in (f"runs:/{rid}/churn-noncontractual-60d", f"runs:/{rid}/model"):
+        assert load_churn_model(uri).feature_names_ == champion.feature_names_, uri
+
+
 def test_the_profit_curve_needs_the_value_of_a_saved_customer(tables):
     from churnml.evaluate import profit_curve
 

@@ -37,6 +37,7 @@ __all__ = [
     "name_filter",
     "pin_model",
     "resolve_tracking_uri",
+    "run_model_uri",
     "spark_udf",
     "start_run",
     "store_lock",
@@ -222,14 +223,15 @@ def model_version_text(uri: str) -> str | None:
 def pin_model(uri: str) -> tuple[str, str | None]:
     """``uri`` naming the version an alias (or ``latest``) names now (``models:/churnml@champion`` ->
     ``models:/churnml/3``, so that it names the same model after the alias moves; a model folder by its
-    absolute path; other URIs as given), and :func:`model_version_text`, from one look-up of the registry
-    (an alias moved between two would make them name two versions)."""
+    absolute path; ``runs:/ID/model`` as :func:`run_model_uri` reads it; other URIs as given), and
+    :func:`model_version_text`, from one look-up of the registry (an alias moved between two would make them
+    name two versions)."""
     mv = _registered_version(uri)
     if mv is not None:
         return f"models:/{mv.name}/{mv.version}", f"{uri} is version {mv.version} (run {mv.run_id})"
     if "://" not in uri and ":/" not in uri and Path(uri).exists():
         return str(Path(uri).resolve()), None
-    return uri, None
+    return run_model_uri(uri), None
 
 
 def _mlflow_executable() -> str:
@@ -265,11 +267,21 @@ class RunLogger:
 
         mlflow.log_params({k: _short(v) for k, v in params.items()})
 
-    def metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        import mlflow
+    def metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        """Log ``metrics`` (missing and infinite values left out) at ``step`` of this run.
 
-        clean = {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
-        mlflow.log_metrics(clean, step=step)
+        Written with ``MlflowClient.log_batch``, so MLflow never links them to a logged model on its own
+        (``mlflow.log_metrics`` links a metric logged after ``log_model`` at the model's step to that
+        model). The logged model carries the run's step-0 metrics logged before :func:`log_churn_model`:
+        MLflow 3's ``log_model`` copies them onto it.
+        """
+        from mlflow import MlflowClient
+        from mlflow.entities import Metric
+        from mlflow.utils.time import get_current_time_millis
+
+        now = get_current_time_millis()
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None and np.isfinite(v)]
+        MlflowClient().log_batch(self.run_id, metrics=batch)
 
     def figure(self, fig: Any, path: str) -> None:
         import mlflow
@@ -402,8 +414,11 @@ def _signature(example: pd.DataFrame, outputs: pd.DataFrame) -> Any:
 
 
 def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd.DataFrame,
-                    registered_name: str | None) -> tuple[str, str | None]:
-    """Log the bundle as a models-from-code pyfunc; register it when named.
+                    registered_name: str | None, name: str = "model") -> tuple[str, str | None]:
+    """Log the bundle as a models-from-code pyfunc named ``name``; register it when ``registered_name``.
+
+    The name is the logged model's in the UI (Models tab, the run's *Logged models*) and the last part of
+    its run URI, ``runs:/<run id>/<name>`` (:func:`run_model_uri` reads ``runs:/<run id>/model`` as it too).
 
     Returns
     -------
@@ -415,7 +430,7 @@ def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd
     ex = model_input(example)
     signature = _signature(ex, predict_example)
     info = mlflow.pyfunc.log_model(
-        name="model",
+        name=name,
         python_model=str(SCORER_FILE),
         artifacts={"bundle": str(bundle_dir)},
         signature=signature,
@@ -427,15 +442,47 @@ def log_churn_model(bundle_dir: Path, example: pd.DataFrame, predict_example: pd
     return info.model_uri, version
 
 
+#: The name every churnml model was logged under before they were named for what they answer: ``runs:/ID/model``.
+LEGACY_MODEL_NAME = "model"
+
+
+def run_model_uri(uri: str) -> str:
+    """``runs:/<run id>/model[/path]`` naming the run's one logged model when none is named ``model``; other
+    URIs as given.
+
+    churnml logs a model under a name that says what it answers (e.g. ``churn-noncontractual-90d``), and
+    MLflow finds ``runs:/<run id>/<name>`` by that name; ``runs:/<run id>/model``, the URI of the models
+    logged before, keeps naming a run's model. A run with no logged model or several (none named ``model``)
+    keeps the URI: MLflow's error then says what is missing.
+    """
+    if not uri.startswith("runs:/"):
+        return uri
+    run_id, _, rest = uri[len("runs:/"):].partition("/")
+    name, _, path = rest.partition("/")
+    if name != LEGACY_MODEL_NAME:
+        return uri
+    from mlflow import MlflowClient
+
+    try:
+        client = MlflowClient()
+        outputs = client.get_run(run_id).outputs
+        names = {client.get_logged_model(o.model_id).name for o in (outputs.model_outputs if outputs else [])}
+    except Exception:  # a run or store that cannot be read: loading the URI reports it
+        return uri
+    if len(names) != 1 or LEGACY_MODEL_NAME in names:
+        return uri
+    return f"runs:/{run_id}/{names.pop()}" + (f"/{path}" if path else "")
+
+
 def load_pyfunc(model_uri: str) -> Any:
-    """Load a logged churn pyfunc (``models:/NAME@champion``, ``runs:/...``, a path)."""
+    """Load a logged churn pyfunc (``models:/NAME@champion``, ``runs:/...`` (:func:`run_model_uri`), a path)."""
     import mlflow
 
-    return mlflow.pyfunc.load_model(model_uri)
+    return mlflow.pyfunc.load_model(run_model_uri(model_uri))
 
 
 def spark_udf(spark: Any, model_uri: str, top_k: int = 0) -> Any:
     """The logged churn pyfunc applied in Spark executors (``mlflow.pyfunc.spark_udf``)."""
     import mlflow
 
-    return mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", params={"top_k": top_k})
+    return mlflow.pyfunc.spark_udf(spark, run_model_uri(model_uri), result_type="double", params={"top_k": top_k})
