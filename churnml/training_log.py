@@ -63,6 +63,15 @@ def logged_model_name(cfg: Config, data: TrainingData) -> str:
     return f"churn-{cfg.time.regime}-{data.splits.test_horizon_days}d"
 
 
+def cutoff_step(cutoff: str) -> tuple[int, int | None]:
+    """The MLflow step and timestamp of a backtest cutoff's metrics: its day number since 1970-01-01 (so a
+    step is one cutoff date in every run, whatever the horizon and the step between cutoffs: 1998-01-01 is
+    10227), and its midnight UTC in milliseconds (None before 1970: MLflow takes no earlier time), which
+    puts the cutoffs' dates on the UI's wall-time axis."""
+    day = (pd.Timestamp(cutoff).normalize() - pd.Timestamp("1970-01-01")).days
+    return day, day * 86_400_000 if day >= 0 else None
+
+
 def labels_digest(test: pd.DataFrame) -> str:
     """A digest of the test rows' customers, cutoffs and labels (row order does not change it): two runs
     with one test window key (:func:`window_key`) and other digests were judged on other outcomes."""
@@ -245,8 +254,9 @@ def log_training(result: TrainResult, cfg: Config, run: RunLogger, tables: objec
                                         else None)
     run.text(resolved_yaml(cfg, d.span, digests), "config/resolved.yaml")
     version = _log_model(result, cfg)
-    for step, row in result.backtest.iterrows():  # after the model: not copied onto it (_log_model)
-        run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=int(str(step)))
+    for _, row in result.backtest.iterrows():  # after the model: not copied onto it (_log_model)
+        step, at = cutoff_step(str(row["cutoff"]))
+        run.metrics({f"backtest_{k}": v for k, v in row.items() if isinstance(v, float)}, step=step, timestamp=at)
     promotion = _promote(result, cfg, version, tables)
     if promotion is not None:  # the run says what became of its model, as the version's tags do
         run.tags({"registered_version": promotion.version, "alias": promotion.alias, "promotion": promotion.reason})

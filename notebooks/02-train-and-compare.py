@@ -162,15 +162,17 @@ print("parameters that differ:",
       [c for c in runs.columns if c.startswith("params.") and runs[c].nunique(dropna=False) > 1])
 
 # %% [markdown]
-# The backtest: the model's ROC AUC at every cutoff (`backtest_roc_auc`, one step per cutoff; the
-# training cutoffs are in-sample, the last two are the calibration and test cutoffs).
+# The backtest: the model's ROC AUC at every cutoff (`backtest_roc_auc`; its step is the cutoff's
+# day number since 1970-01-01, so a step is one date in every run; the training cutoffs are
+# in-sample, the last two are the calibration and test cutoffs).
 
 # %%
 client = mlflow.MlflowClient(URI)
 pd.DataFrame({
-    run: {m.step: m.value for m in client.get_metric_history(run_id, "backtest_roc_auc")}
+    run: {(pd.Timestamp("1970-01-01") + pd.Timedelta(days=m.step)).date(): m.value
+          for m in client.get_metric_history(run_id, "backtest_roc_auc")}
     for run, run_id in run_ids.items()
-}).rename_axis("cutoff step").round(4)
+}).rename_axis("cutoff").round(4)
 
 # %% [markdown]
 # ## The same in the MLflow UI

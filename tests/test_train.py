@@ -183,6 +183,27 @@ def test_the_logged_model_is_named_for_what_it_answers_and_its_run_uri_with_mode
         assert load_churn_model(uri).feature_names_ == champion.feature_names_, uri
 
 
+def test_a_backtest_step_is_its_cutoffs_day_number_and_its_time_the_cutoffs_midnight(trained):
+    """Step N is one cutoff date in every run, whatever the horizon or the step between cutoffs: the training
+    cutoffs 2023-04-08 (day 19455 since 1970-01-01) to 2024-02-02 every 30 days, the calibration cutoff
+    2024-03-03 (19785) and the test cutoff 2024-05-02 (19845); the run's value is the test cutoff's."""
+    client = _client(trained)
+    (run,) = client.search_runs([client.get_experiment_by_name("test").experiment_id])
+    assert (run.data.params["cutoffs_train"].split(",")[0], run.data.params["cutoff_test"][:10]) == (
+        "2023-04-08", "2024-05-02")
+    history = sorted(client.get_metric_history(run.info.run_id, "backtest_roc_auc"), key=lambda m: m.step)
+    days = [*range(19455, 19756, 30), 19785, 19845]
+    assert [(m.step, m.timestamp) for m in history] == [(d, d * 86_400_000) for d in days]
+    assert run.data.metrics["backtest_roc_auc"] == history[-1].value
+
+
+def test_a_cutoff_before_1970_has_a_negative_step_and_the_logging_time():
+    from churnml.training_log import cutoff_step
+
+    assert [cutoff_step(c) for c in ("1970-01-01", "1969-12-31", "1998-01-01")] == [
+        (0, 0), (-1, None), (10227, 10227 * 86_400_000)]
+
+
 def test_the_profit_curve_needs_the_value_of_a_saved_customer(tables):
     from churnml.evaluate import profit_curve
 

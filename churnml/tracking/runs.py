@@ -267,8 +267,9 @@ class RunLogger:
 
         mlflow.log_params({k: _short(v) for k, v in params.items()})
 
-    def metrics(self, metrics: dict[str, float], step: int = 0) -> None:
-        """Log ``metrics`` (missing and infinite values left out) at ``step`` of this run.
+    def metrics(self, metrics: dict[str, float], step: int = 0, timestamp: int | None = None) -> None:
+        """Log ``metrics`` (missing and infinite values left out) at ``step`` of this run, at ``timestamp``
+        (milliseconds since 1970-01-01 UTC, not before it; None: now).
 
         Written with ``MlflowClient.log_batch``, so MLflow never links them to a logged model on its own
         (``mlflow.log_metrics`` links a metric logged after ``log_model`` at the model's step to that
@@ -279,8 +280,8 @@ class RunLogger:
         from mlflow.entities import Metric
         from mlflow.utils.time import get_current_time_millis
 
-        now = get_current_time_millis()
-        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None and np.isfinite(v)]
+        at = get_current_time_millis() if timestamp is None else timestamp
+        batch = [Metric(k, float(v), at, step) for k, v in metrics.items() if v is not None and np.isfinite(v)]
         MlflowClient().log_batch(self.run_id, metrics=batch)
 
     def figure(self, fig: Any, path: str) -> None:
