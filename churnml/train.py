@@ -42,6 +42,7 @@ from churnml.io import load_tables
 from churnml.model import lightgbm_param_problems
 from churnml.tracking import Promotion, check_store, resolve_tracking_uri, start_run, ui_command
 from churnml.training import TrainResult, fit_and_evaluate, log_training
+from churnml.training_log import default_run_name
 from churnml.tuning import tune
 
 __all__ = ["main"]
@@ -52,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri",
                    help="MLflow tracking URI (default: the config's tracking.uri, sqlite:///./mlflow.db unless set)")
     p.add_argument("--experiment", help="MLflow experiment name (default: tracking.experiment)")
-    p.add_argument("--run-name", help="MLflow run name")
+    p.add_argument("--run-name", help="MLflow run name (default: what was trained, <data source>-<regime>-"
+                                      "<horizon>d-test-<test cutoff>, e.g. cdnow-noncontractual-273d-test-1997-10-01)")
     p.add_argument("--description", metavar="TEXT",
                    help="MLflow run description: why this run was made (shown on the run's page; Markdown)")
     p.add_argument("--tune", type=int, default=0, metavar="N",
@@ -111,7 +113,8 @@ def _train_duckdb(args: argparse.Namespace, cfg: Config, uri: str) -> tuple[Trai
     tables = load_tables(cfg)
     data = build_training_data(tables, cfg)  # data and window errors end here, before a run exists
     check_store(uri, cfg.tracking.experiment)  # before the fit: one message, not a traceback after it
-    with start_run(uri, cfg.tracking.experiment, run_name=args.run_name, description=args.description) as run:
+    name = args.run_name or default_run_name(cfg, data)
+    with start_run(uri, cfg.tracking.experiment, run_name=name, description=args.description) as run:
         if args.tune:
             cfg.model.params = tune(data, cfg, args.tune, uri)
             run.params({"tuning_trials": args.tune})

@@ -32,7 +32,7 @@ from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model,
 from churnml.training_result import TrainResult
 from churnml.windows import DataSpan
 
-__all__ = ["champion_scorer", "data_source", "log_training", "logged_model_name", "prediction_table",
+__all__ = ["champion_scorer", "data_source", "default_run_name", "log_training", "logged_model_name", "prediction_table",
            "report_section", "run_params", "window_key"]
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def window_key(cfg: Config, data: TrainingData, source: str | None = None) -> st
 
 def logged_model_name(cfg: Config, data: TrainingData) -> str:
     """The name of a run's logged model: what it answers, ``churn-<regime>-<test horizon>d`` (e.g.
-    ``churn-noncontractual-90d``), shown in the UI's Models tab and ending its URI ``runs:/<run id>/<name>``."""
+    ``churn-noncontractual-273d``), shown in the UI's Models tab and ending its URI ``runs:/<run id>/<name>``."""
     return f"churn-{cfg.time.regime}-{data.splits.test_horizon_days}d"
 
 
@@ -70,6 +70,12 @@ def cutoff_step(cutoff: str) -> tuple[int, int | None]:
     puts the cutoffs' dates on the UI's wall-time axis."""
     day = (pd.Timestamp(cutoff).normalize() - pd.Timestamp("1970-01-01")).days
     return day, day * 86_400_000 if day >= 0 else None
+
+
+def default_run_name(cfg: Config, data: TrainingData) -> str:
+    """The run's name when none is given (``--run-name`` wins): what was trained, ``<data source>-<regime>-
+    <test horizon>d-test-<test cutoff>``, e.g. ``cdnow-noncontractual-273d-test-1997-10-01``."""
+    return f"{cfg.data.source}-{cfg.time.regime}-{data.splits.test_horizon_days}d-test-{data.splits.test.date()}"
 
 
 def labels_digest(test: pd.DataFrame) -> str:

@@ -197,6 +197,14 @@ def test_a_backtest_step_is_its_cutoffs_day_number_and_its_time_the_cutoffs_midn
     assert run.data.metrics["backtest_roc_auc"] == history[-1].value
 
 
+def test_a_run_without_run_name_is_named_for_what_was_trained(trained):
+    """Not MLflow's random name: the data source, regime, test horizon and test cutoff (--run-name wins:
+    test_train_json_says_what_became_of_the_version_and_promote_false_keeps_it_from_champion)."""
+    client = _client(trained)
+    (run,) = client.search_runs([client.get_experiment_by_name("test").experiment_id])
+    assert run.info.run_name == "synthetic-noncontractual-60d-test-2024-05-02"
+
+
 def test_a_cutoff_before_1970_has_a_negative_step_and_the_logging_time():
     from churnml.training_log import cutoff_step
 
@@ -256,11 +264,13 @@ def test_train_json_says_what_became_of_the_version_and_promote_false_keeps_it_f
     from churnml.train import main
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--set", "tracking.promote=false", "--json"]
+    argv = [f"--set={s}" for s in SETTINGS] + ["--tracking-uri", uri, "--set", "tracking.promote=false", "--json",
+                                               "--run-name", "no promotion"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     client = _client(uri)
     run = client.get_run(summary["run_id"])
+    assert run.info.run_name == "no promotion"
     assert (summary["version"], summary["alias"], summary["promoted"], summary["model_uri"]) == (
         "1", "challenger", False, "models:/churnml/1")
     assert summary["promotion"] == run.data.tags["promotion"] == (

@@ -39,6 +39,7 @@ from churnml.spark.sql import KEYS, features, labels, plan_features_spark
 from churnml.spark.tables import SparkTables, time_range, to_pandas
 from churnml.tracking import Promotion, resolve_tracking_uri, start_run
 from churnml.training import TrainResult, fit_and_evaluate, log_training
+from churnml.training_log import default_run_name
 from churnml.tuning import tune
 from churnml.windows import DataSpan, late_rows_text, quiet_end_text, stray_tail_text, year_before
 
@@ -296,7 +297,7 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
         ``"class"`` also keeps every train row of the rarer class, weighted
         (:class:`SampleInfo`).
     run_name : str, optional
-        The MLflow run name.
+        The MLflow run name (default: :func:`churnml.training_log.default_run_name`).
     description : str, optional
         The MLflow run's description (the note on its page).
     tune_trials : int
@@ -310,7 +311,8 @@ def train(spark: SparkSession, tables: SparkTables, cfg: Config, sample_fraction
     """
     data, sample = training_data(spark, tables, cfg, sample_fraction, sample_by)
     uri = resolve_tracking_uri(cfg.tracking.uri)
-    with start_run(uri, cfg.tracking.experiment, run_name=run_name, tags={"engine": "spark"},
+    name = run_name or default_run_name(cfg, data)
+    with start_run(uri, cfg.tracking.experiment, run_name=name, tags={"engine": "spark"},
                    description=description) as run:
         run.params(sample.as_params())
         if tune_trials:

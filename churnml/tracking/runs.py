@@ -451,7 +451,7 @@ def run_model_uri(uri: str) -> str:
     """``runs:/<run id>/model[/path]`` naming the run's one logged model when none is named ``model``; other
     URIs as given.
 
-    churnml logs a model under a name that says what it answers (e.g. ``churn-noncontractual-90d``), and
+    churnml logs a model under a name that says what it answers (e.g. ``churn-noncontractual-273d``), and
     MLflow finds ``runs:/<run id>/<name>`` by that name; ``runs:/<run id>/model``, the URI of the models
     logged before, keeps naming a run's model. A run with no logged model or several (none named ``model``)
     keeps the URI: MLflow's error then says what is missing.
