@@ -1,7 +1,7 @@
 """``python -m churnml.registry``: the registered versions of the churn model, and its champion by hand.
 
-``list`` shows each version with its aliases, test cutoff, the metric it was
-judged on and what became of it; ``promote N`` makes version N the champion
+``list`` shows each version with its aliases, regime, horizon, test cutoff,
+the metric it was judged on and what became of it; ``promote N`` makes version N the champion
 (what ``churnml.score`` uses); ``rollback`` undoes the last change of
 champion (by training or by hand), one change further back each time.
 """
@@ -33,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
                                 description="List the registered versions of the churn model; set or roll back "
                                             "its champion (the model churnml.score uses).")
     sub = p.add_subparsers(dest="command", required=True, metavar="{list,promote,rollback}")
-    show = sub.add_parser("list", parents=[common], help="each version: aliases, test cutoff, metric, promotion",
+    show = sub.add_parser("list", parents=[common], help="each version: aliases, regime, horizon, test cutoff, metric, "
+                                                                   "promotion",
                           description="Each registered version, newest first.")
-    show.add_argument("--json", action="store_true", help="print the versions as JSON (every field, in full)")
+    show.add_argument("--json", action="store_true", help="print the versions as JSON (every field, in full; aliases as a list)")
     make = sub.add_parser("promote", parents=[common], help="make version N the champion",
                           description="Make version N the champion; the replaced one keeps previous_champion, "
                                       "and rollback undoes it.")
@@ -57,6 +58,8 @@ def _table(versions: pd.DataFrame) -> str:
     if versions.empty:
         return "no versions"
     shown = versions.assign(
+        aliases=versions["aliases"].map(", ".join),
+        horizon_days=versions["horizon_days"].astype("string").fillna(""),
         created=versions["created"].dt.strftime("%Y-%m-%d %H:%M"),
         value=versions["value"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}"),
         promotion=versions["promotion"].fillna("").map(_cut), rolled_back=versions["rolled_back"].fillna("").map(_cut),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -144,14 +145,28 @@ def test_list_shows_every_version_newest_first_with_what_became_of_it(registry, 
     code, out, _ = _cli(tmp_path, capsys, "list", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert [(r["version"], r["aliases"], r["test_cutoff"], r["metric"], r["value"], r["replaced"]) for r in rows] \
-        == [(3, "", None, None, None, None), (2, "challenger", "2024-03-01", "roc_auc", 0.69, None),
-            (1, "champion", "2024-03-01", "roc_auc", 0.70, "")]
+    assert [(r["version"], r["aliases"], r["regime"], r["horizon_days"], r["test_cutoff"], r["metric"], r["value"],
+             r["replaced"]) for r in rows] \
+        == [(3, [], None, None, None, None, None, None),
+            (2, ["challenger"], "noncontractual", 60, "2024-03-01", "roc_auc", 0.69, None),
+            (1, ["champion"], "noncontractual", 60, "2024-03-01", "roc_auc", 0.70, "")]
     assert rows[1]["promotion"] == "roc_auc 0.6900 <= champion v1 0.7000 (higher is better; same test window)"
+    promote("m", "3", "roc_auc", 0.71, "synthetic|contractual|h90|lead7|grace14|2024-03-01|500")
+    for alias in ("previous_champion", "challenger"):  # another question takes no alias: two by hand, a list of both
+        registry.set_registered_model_alias("m", alias, "3")
+    rows = json.loads(_cli(tmp_path, capsys, "list", "--json")[1])
+    assert [(r["aliases"], r["regime"], r["horizon_days"]) for r in rows] == [
+        (["challenger", "previous_champion"], "contractual", 90), ([], "noncontractual", 60),
+        (["champion"], "noncontractual", 60)]
     code, out, _ = _cli(tmp_path, capsys, "list")
     lines = out.splitlines()
-    assert code == 0 and lines[0].startswith("m in sqlite:///") and lines[1].split()[:2] == ["version", "aliases"]
-    assert [line.split()[0] for line in lines[2:]] == ["3", "2", "1"]
+    assert code == 0 and lines[0].startswith("m in sqlite:///")
+    assert lines[1].split()[:9] == ["version", "aliases", "created", "regime", "horizon_days", "test_cutoff",
+                                    "metric", "value", "replaced"]
+    rows = [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "", line).split()[:7] for line in lines[2:]]  # no created time
+    assert rows == [["3", "challenger,", "previous_champion", "contractual", "90", "2024-03-01", "roc_auc"],
+                    ["2", "noncontractual", "60", "2024-03-01", "roc_auc", "0.6900", "roc_auc"],
+                    ["1", "champion", "noncontractual", "60", "2024-03-01", "roc_auc", "0.7000"]]
     registry.create_registered_model("bob's")  # no versions; a quote in the name
     code, out, _ = _cli(tmp_path, capsys, "list", "--json", "--name", "bob's")
     assert (code, json.loads(out)) == (0, [])

@@ -14,6 +14,8 @@ from churnml.tracking.promotion import (
     _another_question,
     _champion,
     _chosen_on,
+    _question,
+    _regime,
     _set_champion,
     _test_cutoff,
     champion_history,
@@ -97,11 +99,13 @@ def alias_problem(uri: str) -> str | None:
 def model_versions(uri: str, name: str) -> pd.DataFrame:
     """The registered versions of ``name`` in the store at ``uri``, newest first.
 
-    Columns: ``version``, ``aliases`` (``champion``, ``challenger``,
-    ``previous_champion``), ``created`` (UTC), ``run_id``, ``test_cutoff``,
-    ``metric`` (the ``champion_metric`` it was judged on), ``value`` (its test
-    value), ``replaced`` (the champion it replaced, when it was made one) and
-    ``promotion`` (what became of it: the printed reason).
+    Columns: ``version``, ``aliases`` (a sorted list of ``champion``,
+    ``challenger``, ``previous_champion``), ``created`` (UTC), ``run_id``,
+    ``regime`` and ``horizon_days`` (the question it answers, from its
+    ``test_window`` tag: None when it has none), ``test_cutoff``, ``metric``
+    (the ``champion_metric`` it was judged on), ``value`` (its test value),
+    ``replaced`` (the champion it replaced, when it was made one),
+    ``promotion`` (what became of it: the printed reason) and ``rolled_back``.
 
     Raises
     ------
@@ -115,21 +119,25 @@ def model_versions(uri: str, name: str) -> pd.DataFrame:
         tags = mv.tags or {}
         metric = _chosen_on(tags)
         value = tags.get(f"test_{metric}") if metric else None
+        window = tags.get("test_window", "")
+        question = _question(window)
         rows.append({
             "version": int(mv.version),
-            "aliases": ", ".join(sorted(a for a, v in aliases.items() if str(v) == str(mv.version))),
+            "aliases": sorted(a for a, v in aliases.items() if str(v) == str(mv.version)),
             "created": pd.Timestamp(mv.creation_timestamp, unit="ms"),
             "run_id": mv.run_id,
-            "test_cutoff": _test_cutoff(tags.get("test_window", "")),
+            "regime": _regime(window),
+            "horizon_days": None if question is None or not question[0].isdigit() else int(question[0]),
+            "test_cutoff": _test_cutoff(window),
             "metric": metric,
             "value": None if value is None else float(value),
             "replaced": tags.get("replaced_champion"),
             "promotion": tags.get("promotion"),
             "rolled_back": tags.get("rolled_back"),
         })
-    columns = ["version", "aliases", "created", "run_id", "test_cutoff", "metric", "value", "replaced", "promotion",
-               "rolled_back"]
-    frame = pd.DataFrame(rows, columns=columns).astype({"created": "datetime64[ms]"})
+    columns = ["version", "aliases", "created", "run_id", "regime", "horizon_days", "test_cutoff", "metric", "value",
+               "replaced", "promotion", "rolled_back"]
+    frame = pd.DataFrame(rows, columns=columns).astype({"created": "datetime64[ms]", "horizon_days": "Int64"})
     return frame.sort_values("version", ascending=False, ignore_index=True)
 
 
