@@ -665,6 +665,28 @@ def test_a_logged_table_has_its_rows_types_and_content_digest_without_mlflows_sc
         {"type": "double", "name": "rfm_recency_days", "required": False}]
 
 
+def test_the_same_rows_read_from_another_file_keep_their_digest_and_the_run_records_its_own_file(tmp_path):
+    """MLflow keeps one dataset per name and digest in an experiment, with the first run's source: the second
+    run's dataset names the first file, and its input's source tag names its own."""
+    import mlflow
+
+    from churnml.tracking import RunLogger
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
+    exp = mlflow.MlflowClient().create_experiment("two-files")
+    frame = pd.DataFrame({"customer_id": ["A", "B"], "amount": [1.0, 2.0]})
+    logged = []
+    for path in ("october/tx.csv", "november/tx.csv"):
+        with mlflow.start_run(experiment_id=exp) as run:
+            RunLogger(run.info.run_id).dataset(frame, name="transactions", context="input", path=str(tmp_path / path))
+        (used,) = mlflow.MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+        logged.append((used.dataset.digest, json.loads(used.dataset.source)["uri"],
+                       {t.key: t.value for t in used.tags}))
+    first, second = str(tmp_path / "october/tx.csv"), str(tmp_path / "november/tx.csv")
+    assert logged[0] == (logged[1][0], first, {"mlflow.data.context": "input", "source": first})
+    assert logged[1][1:] == (first, {"mlflow.data.context": "input", "source": second})  # MLflow's record: the first
+
+
 def test_the_recency_rule_ranks_recency_within_its_cutoff_so_a_later_cutoff_keeps_its_order():
     """The rank among the cutoff's rows, 0 (most recent) to 1, ties at their mean rank, mapped to a probability by
     the standardised logistic regression of the calibration rows' labels on their ranks. At the test cutoff

@@ -318,6 +318,11 @@ class RunLogger:
         Returns the digest. MLflow's own pandas dataset reads only the first 10,000 rows for its digest, and
         infers the schema value by value (about 6 s for a million rows of 40 features, 47 s for 10M
         transactions: ``benchmarks/log_dataset.py``): neither is used.
+
+        MLflow keeps one dataset record per name and digest in an experiment, with the source of the first
+        run that logged it: a later run reading the same rows from another file links that record. The
+        run's own ``path`` is therefore also the input's tag ``source`` (and, for ``data.source: files``,
+        its ``data_path_<table>`` parameter).
         """
         import mlflow
 
@@ -331,8 +336,13 @@ class RunLogger:
             schema = Schema([ColSpec(kind, col, required=req) for col, kind, req in kinds]) if kinds else None
             profile.update(num_rows=len(table), num_elements=int(table.size))
         mlflow.log_input(_table_dataset(_dataset_source(path), name, found.digest, schema, profile),
-                         context=context)
+                         context=context, tags=None if path is None else {"source": _located(path)})
         return found.digest
+
+
+def _located(path: str) -> str:
+    """A URI as given, a local path made absolute."""
+    return path if "://" in path else os.path.abspath(path)
 
 
 def _dataset_source(path: str | None) -> Any:
@@ -343,7 +353,7 @@ def _dataset_source(path: str | None) -> Any:
         try:
             with warnings.catch_warnings():  # "can be interpreted in multiple ways": both are local files
                 warnings.simplefilter("ignore", UserWarning)
-                return resolve_dataset_source(path if "://" in path else os.path.abspath(path))
+                return resolve_dataset_source(_located(path))
         except Exception:  # a scheme MLflow has no source for: recorded as code, its path in the params
             log.debug("no MLflow dataset source for %s", path)
     from mlflow.data.code_dataset_source import CodeDatasetSource
