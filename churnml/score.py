@@ -711,10 +711,10 @@ def _scored(args: argparse.Namespace, warned: list[str]) -> int:
     if asked is None:  # everyone at risk: nobody unscored; the tables' other customers are counted
         print(_tables_line(result, side, args.list_not_at_risk))
     else:
-        print(f"{c['asked']} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']} scored, {c['unscored']} "
-              f"not scored (see {side})")
+        print(f"{c['asked']:,} customer{'s' if c['asked'] != 1 else ''} asked: {c['scored']:,} scored, "
+              f"{c['unscored']:,} not scored (see {side})")
     beside = f", listed in {side} with their rank" if asked is not None and c["below_cut"] else ""
-    print(f"{c['listed']} on the outreach list {out} ({c['below_cut']} scored but below the cut{beside})")
+    print(f"{c['listed']:,} on the outreach list {out} ({c['below_cut']:,} scored but below the cut{beside})")
     if result.open_requests is not None:  # the subscriptions have cancel_requested_at
         n = result.open_requests
         on_list = int(result.outreach["cancel_requested_at"].notna().sum())
