@@ -198,14 +198,15 @@ NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
                    "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
 def misplaced_marks_rule(thousands: str, decimal: str, example: str, read_as: str) -> Rule:
     """Text numbers whose ``thousands`` marks (``read_options.thousands``) do not separate groups of three
-    digits; ``example``: one as written, ``read_as``: what removing the marks would have made of it."""
+    digits (nor pairs before a last three, as India groups them); ``example``: one as written, ``read_as``: what removing the marks would have made of it."""
     noun = f"thousands separators (read_options.thousands {thousands!r}) not between groups of three digits"
     other = "'.'" if thousands == "," else "','"
     return Rule("misplaced_thousands", f"number with {noun}", f"numbers with {noun}",
                 f"read with the separators removed they would be other numbers ({example.strip()!r} as "
                 f"{read_as}), so they are not read: if {thousands!r} is the decimal mark in this file, set "
                 f"read_options.decimal to {thousands!r} and read_options.thousands to {other} or leave it out; "
-                f"otherwise correct those values (1234{decimal}5 is written '1{thousands}234{decimal}5')")
+                f"otherwise correct those values (1234{decimal}5 is written '1{thousands}234{decimal}5', and "
+                f"India's grouping '1{thousands}23{thousands}456{decimal}5' is read too)")
 
 
 NON_INTEGER = Rule("non_integer", "non-integer count", "non-integer counts", "write whole numbers")

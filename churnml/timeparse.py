@@ -164,9 +164,11 @@ def _as_numbers(col: pd.Series, decimal: str = ".", thousands: str | None = None
 
 def _misplaced_marks(text: pd.Series, thousands: str, decimal: str = ".") -> np.ndarray:
     """The text numbers holding the ``thousands`` mark elsewhere than between groups of three digits before
-    the ``decimal`` mark (``'12,5'``, ``'1,23,4'``, ``'1,234.5,6'``; not ``'1,234.5'`` or ``'-12,345'``): read
+    the ``decimal`` mark (``'12,5'``, ``'1,23,4'``, ``'1,234.5,6'``; not ``'1,234.5'`` or ``'-12,345'``), or
+    than in the Indian grouping (a last group of three, pairs before it: ``'1,23,456.00'`` is read): read
     with the mark removed, as pandas reads them, they would be other numbers (125, 1234). Surrounding white
-    space is allowed. Two vectorised scans of the values holding the mark (one literal, one regular
+    space is allowed; a value that is no number once the marks are removed (``'$1,234'``) is left to the
+    non-numeric rule. Two vectorised scans of the values holding the mark (one literal, one regular
     expression); none when no value holds it."""
     arr = pa.array(text, type=pa.large_string(), from_pandas=True)
     has = pc.fill_null(pc.match_substring(arr, thousands), False)
@@ -174,8 +176,14 @@ def _misplaced_marks(text: pd.Series, thousands: str, decimal: str = ".") -> np.
     if not pc.any(has).as_py():
         return out
     t, d = (f"\\x{{{ord(ch):x}}}" for ch in (thousands, decimal))  # RE2's escape of any character
-    grouped = pc.match_substring_regex(pc.filter(arr, has), rf"^\s*[-+]?\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d*)?\s*$")
-    out[np.flatnonzero(has.to_numpy(zero_copy_only=False))] = ~grouped.to_numpy(zero_copy_only=False)
+    whole = rf"(?:\d{{1,3}}(?:{t}\d{{3}})+|\d{{1,2}}(?:{t}\d{{2}})*{t}\d{{3}})"  # 1,234,567 or 12,34,567
+    marked = pc.filter(arr, has)
+    grouped = pc.match_substring_regex(marked, rf"^\s*[-+]?{whole}(?:{d}\d*)?\s*$").to_numpy(zero_copy_only=False)
+    # a number once the marks are removed (the decimal mark as '.'), else not a number at all
+    bare = pc.replace_substring(pc.replace_substring(marked, thousands, ""), decimal, ".") if decimal != "." else \
+        pc.replace_substring(marked, thousands, "")
+    number = pc.match_substring_regex(bare, r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$").to_numpy(zero_copy_only=False)
+    out[np.flatnonzero(has.to_numpy(zero_copy_only=False))] = ~grouped & number
     return out
 
 

@@ -324,16 +324,24 @@ def test_thousands_separators_out_of_place_are_refused_not_removed(tmp_path):
         f"transactions.amount: 2 numbers with {marks} at data rows 2, 3 of {path} (e.g. '12,5', '1,23,4'); fix: "
         "read with the separators removed they would be other numbers ('12,5' as 125), so they are not read: if "
         "',' is the decimal mark in this file, set read_options.decimal to ',' and read_options.thousands to '.' "
-        "or leave it out; otherwise correct those values (1234.5 is written '1,234.5')",
+        "or leave it out; otherwise correct those values (1234.5 is written '1,234.5', and India's grouping '1,23,456.5' is read too)",
         f"transactions.quantity: 1 number with {marks} at data row 4 of {path} (e.g. '10,00'); fix: read with the "
         "separators removed they would be other numbers ('10,00' as 1000), so they are not read: if ',' is the "
         "decimal mark in this file, set read_options.decimal to ',' and read_options.thousands to '.' or leave it "
-        "out; otherwise correct those values (1234.5 is written '1,234.5')"]
+        "out; otherwise correct those values (1234.5 is written '1,234.5', and India's grouping '1,23,456.5' is read too)"]
     path.write_text('customer_id,timestamp,amount,quantity\na,2024-01-05,"1,234.5",1\nb,2024-01-06,7,"1,000"\n'
                     'e,2024-01-09," -12,345 ",1\n')
     out = read_table("transactions", path, read_options={"thousands": ","}, returns="keep")
     assert out["amount"].tolist() == [1234.5, 7.0, -12345.0] and out["quantity"].tolist() == [1.0, 1000.0, 1.0]
     assert out["amount"].dtype == out["quantity"].dtype == "float64"
+    # India's grouping is read; a currency sign is no number at all (the non-numeric rule's fix), not a misplaced mark
+    path.write_text('customer_id,timestamp,amount\na,2024-01-05,"1,23,456.00"\nb,2024-01-06,"12,34,56,789.5"\n')
+    out = read_table("transactions", path, read_options={"thousands": ","})
+    assert out["amount"].tolist() == [123456.0, 123456789.5]
+    path.write_text('customer_id,timestamp,amount\na,2024-01-05,"$1,234"\n')
+    with pytest.raises(SchemaError, match=r"1 non-numeric value at data row 1 of \S*tx.csv \(e.g. '\$1,234'\); fix: "
+                                          r"write plain numbers \('12.50': a dot for decimals, no currency sign"):
+        read_table("transactions", path, read_options={"thousands": ","})
     # a file written with decimal points read as if its dots were thousands separators
     eu = tmp_path / "eu.csv"
     eu.write_text("customer_id;timestamp;amount\nA;2024-01-05;1.234,5\nB;2024-01-06;12.5\n")
@@ -341,7 +349,7 @@ def test_thousands_separators_out_of_place_are_refused_not_removed(tmp_path):
                                           r"removed they would be other numbers \('12.5' as 125\), so they are not "
                                           r"read: if '.' is the decimal mark in this file, set read_options.decimal to "
                                           r"'.' and read_options.thousands to ',' or leave it out; otherwise correct "
-                                          r"those values \(1234,5 is written '1.234,5'\)"):
+                                          r"those values \(1234,5 is written '1.234,5', and India's grouping '1.23.456,5' is read too\)"):
         read_table("transactions", eu, read_options={"sep": ";", "decimal": ",", "thousands": "."})
     # times written as numbers are not read with the marks removed either
     epoch = tmp_path / "epoch.csv"
