@@ -145,7 +145,8 @@ def epoch_rule(nullable: bool) -> Rule:
     what = "1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year)"
     return Rule("epoch_time", f"placeholder time {what}", f"placeholder times {what}",
                 "such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
-                f"windows and KPI periods in 1970: remove those rows{empty}; if they are real times of "
+                "windows and KPI periods in 1970: write the real times (or the earliest known, e.g. when the "
+                f"record was migrated), or remove those rows{empty}; if they are real times of "
                 "1 January 1970, give the table's history around them too (a time 0 is taken for real when "
                 "another time of the table is within a year of it)")
 

@@ -235,25 +235,30 @@ def _bound_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSo
 def _epoch_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSource, cols: list[ColumnSpec],
                     where: str) -> list[str]:
     """Times at 1970-01-01 00:00 with no other time of the table within a year (:func:`churnml.rules.epoch_times`:
-    an export's placeholder): the footers' minimum first (the epoch is the earliest time of such a table), the
-    rows only when a column's minimum is the epoch."""
+    an export's placeholder): the footers' MIN and MAX first, the rows only when a column's span holds the
+    epoch."""
     times = [c for c in cols if c.kind in ("time", "date")]
     if not times:
         return []
-    lows = con.execute("SELECT " + ", ".join(f"MIN({quote_name(c.name)})" for c in times)
-                       + f" FROM {view}").fetchone() or ()
-    at = [c for c, low in zip(times, lows, strict=True) if low is not None and pd.Timestamp(low) == EPOCH]
-    if not at:
+    edges = con.execute("SELECT " + ", ".join(f"MIN({quote_name(c.name)}), MAX({quote_name(c.name)})" for c in times)
+                        + f" FROM {view}").fetchone() or ()
+    spans = [edges[2 * i:2 * i + 2] for i in range(len(times))]
+    may = [c for c, (low, high) in zip(times, spans, strict=True)
+           if low is not None and pd.Timestamp(low) <= EPOCH <= pd.Timestamp(high)]
+    epoch = f"TIMESTAMP '{EPOCH}'"
+    counts = con.execute("SELECT " + ", ".join(f"COUNT_IF({quote_name(c.name)} = {epoch})" for c in may)
+                         + f" FROM {view}").fetchone() if may else ()
+    found = [(c, int(n)) for c, n in zip(may, counts or (), strict=True) if n]
+    if not found:
         return []
-    epoch, days = f"TIMESTAMP '{EPOCH}'", EPOCH_ALONE.days
+    days = EPOCH_ALONE.days
     near = " OR ".join(f"({quote_name(c.name)} <> {epoch} AND {quote_name(c.name)} > {epoch} - INTERVAL {days} DAY "
                        f"AND {quote_name(c.name)} < {epoch} + INTERVAL {days} DAY)" for c in times)
     if (con.execute(f"SELECT COUNT_IF({near}) FROM {view}").fetchone() or (0,))[0]:
         return []  # a history around 1970: its times at the epoch are real
     problems = []
-    for c in at:
+    for c, n in found:
         cond = f"({quote_name(c.name)} = {epoch})"
-        n = int((con.execute(f"SELECT COUNT_IF({cond}) FROM {view}").fetchone() or (0,))[0])
         rule = epoch_rule(c.nullable)
         problems.append(f"column '{c.name}' {where}: {rule.count(n)}, e.g. {_examples(con, source, cond, c.name)}; "
                         f"fix: {rule.fix}")

@@ -105,7 +105,8 @@ def test_times_at_the_unix_epoch_far_from_the_others_are_refused_in_parquet_and_
 
     tx = _tx(tmp_path / "tx.parquet", ts=ts("2024-01-02", "1970-01-01", "1970-01-01"))
     fix = ("fix: such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
-           "windows and KPI periods in 1970: remove those rows; if they are real times of 1 January 1970, give "
+           "windows and KPI periods in 1970: write the real times (or the earliest known, e.g. when the "
+           "record was migrated), or remove those rows; if they are real times of 1 January 1970, give "
            "the table's history around them too (a time 0 is taken for real when another time of the table is "
            "within a year of it)")
     assert _problems_of_every_reader(tx) == [[
@@ -113,6 +114,10 @@ def test_times_at_the_unix_epoch_far_from_the_others_are_refused_in_parquet_and_
         "1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year), e.g. data row 2 "
         "of tx.parquet (timestamp = datetime.datetime(1970, 1, 1, 0, 0)), data row 3 of tx.parquet (timestamp "
         f"= datetime.datetime(1970, 1, 1, 0, 0)); {fix}"]] * 4
+    # an earlier history does not hide them: the epoch is not the earliest time there
+    early = _tx(tmp_path / "early.parquet", ts=ts("1965-06-01", "1970-01-01", "2024-01-05"))
+    with pytest.raises(SchemaError, match=r"1 placeholder time 1970-01-01 00:00 .* data row 2 of early.parquet"):
+        check_sources({"transactions": early})
     # a history around 1970 keeps them (1969-12-31 is within a year), in a file and in a frame
     check_sources({"transactions": _tx(tmp_path / "real.parquet", ts=ts("1969-12-31", "1970-01-01", "1970-01-01"))})
     frame = pd.DataFrame({"customer_id": pd.Series(["A", "B"], dtype="str"), "amount": [1.0, 2.0],

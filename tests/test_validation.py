@@ -455,7 +455,8 @@ def test_placeholder_times_outside_1900_to_2199_are_refused_but_open_ends_may_be
 
 EPOCH = ("1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year)",
          "fix: such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
-         "windows and KPI periods in 1970: remove those rows{}; if they are real times of 1 January 1970, give the "
+         "windows and KPI periods in 1970: write the real times (or the earliest known, e.g. when the "
+         "record was migrated), or remove those rows{}; if they are real times of 1 January 1970, give the "
          "table's history around them too (a time 0 is taken for real when another time of the table is within a "
          "year of it)")
 
