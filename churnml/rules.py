@@ -430,7 +430,7 @@ INVISIBLE = r"[\p{Cc}\p{Cf}\x{2028}\x{2029}]"
 
 def case_twins_text(table: str, ids: int, shown: list[list[str]], differ: str = "upper and lower case") -> str:
     """The warning about distinct ids of one table equal but for upper and lower case (both engines), or but
-    for ``differ``: ``leading zeros`` (pandas); ``ids``: how many ids have such a twin, ``shown``: a few groups
+    for ``differ``: ``leading zeros`` (ids of digits, both engines); ``ids``: how many ids have such a twin, ``shown``: a few groups
     of them."""
     groups = "; ".join(" and ".join(repr(i) for i in group) for group in shown)
     zeros = (" (as text, with the same zeros: a spreadsheet drops them from ids it reads as numbers)"

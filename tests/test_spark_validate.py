@@ -657,7 +657,7 @@ def test_spark_warns_about_id_spellings_returns_only_and_float_ids_as_the_pandas
     from churnml.spark import spark_tables
 
     n = 7
-    tx = pd.DataFrame({"customer_id": pd.Series(["c01", "C01", "x\u200b", "x", "d", "008", "8"], dtype="str"),
+    tx = pd.DataFrame({"customer_id": pd.Series(["c01", "C01", "x\u200b", "x", "0d", "008", "8"], dtype="str"),
                        "timestamp": pd.to_datetime(["2024-01-02"] * n), "amount": [-1.0] * n})
     customers = pd.DataFrame({"customer_id": [9007199254740993.0, 7.0], "region": ["eu", "us"]})
     paths = {"transactions": str(tmp_path / "tx.parquet"), "customers": str(tmp_path / "c.parquet")}

@@ -363,6 +363,8 @@ def test_ids_differing_only_by_leading_zeros_in_one_table_are_warned_about(tmp_p
             "spreadsheet drops them from ids it reads as numbers)")
     assert [r.getMessage() for r in caplog.records if "leading zeros" in r.getMessage()] == [said]
     assert tables.transactions["customer_id"].nunique() == 6  # warned about, not merged
+    # only ids of digits: a spreadsheet keeps the zeros of '0A' (not a twin of 'A')
+    assert warn_id_spellings({"transactions": pd.DataFrame({"customer_id": pd.Series(["0A", "A", "x"], dtype="str")})}) == []
     # the customers table too, with case twins as well; the case warning comes first
     customers = pd.DataFrame({"customer_id": pd.Series(["C1", "c1", "01", "1"], dtype="str")})
     assert [t.split(" (e.g.")[0] for t in warn_id_spellings({"customers": customers})] == [
