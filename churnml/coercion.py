@@ -58,18 +58,18 @@ from churnml.timeparse import (
     _as_numbers,
     _as_text,
     _localize,
-    _misplaced_marks,
+    _number_text,
     _offset_minutes,
     _parse_times,
     _zone_minutes,
 )
 
 __all__ = [
-    "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER",
-    "NON_NUMERIC", "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "SHOWN_ROWS", "TIME_OF_DAY", "UNKNOWN_SURVEY",
-    "SHOWN_EXAMPLES", "STRIPPED_IDS", "STRIPPED_VALUES", "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "ambiguous_date_rule", "canonical_ids", "convert_columns",
-    "count_text", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "examples",
-    "missing_mask", "null_rule", "order_rule", "scale_text", "stripped_text",
+    "BOOL_WORDS", "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NUMERIC",
+    "NOT_BOOL", "SCORE_OUTSIDE_SCALE", "SHOWN_EXAMPLES", "SHOWN_ROWS", "STRIPPED_IDS", "STRIPPED_VALUES",
+    "TIME_OF_DAY", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Policy", "Report", "Rule", "ambiguous_date_rule",
+    "canonical_ids", "convert_columns", "count_text", "data_end_rule", "date_format_rule", "doubled_columns_text",
+    "emptied_text", "examples", "missing_mask", "null_rule", "order_rule", "scale_text", "stripped_text",
 ]
 
 log = logging.getLogger("churnml.validation")  # the messages are validation's (and so is its logger)
@@ -351,22 +351,6 @@ def _stray_dot(decimal: str) -> str:
 
 
 # -------------------------------------------------------------------- other kinds
-def _as_number_text(col: pd.Series, decimal: str, thousands: str | None) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Text numbers written with the file's ``decimal`` mark and ``thousands`` separator, as '1234.5'; the
-    rows holding a '.' that is neither (e.g. '1.250' with ``decimal=','``: 1.25 or 1250? read as neither); and
-    the rows whose thousands marks are out of place (:func:`~churnml.timeparse._misplaced_marks`: '12,5')."""
-    text = col.astype("str").str.strip()
-    misplaced = np.zeros(len(text), dtype=bool)
-    if thousands:
-        misplaced = _misplaced_marks(text, thousands, decimal)
-        text = text.str.replace(thousands, "", regex=False)
-    stray = np.zeros(len(text), dtype=bool)
-    if decimal != ".":
-        stray = text.str.contains(".", regex=False).to_numpy(dtype=bool, na_value=False)
-        text = text.str.replace(decimal, ".", regex=False)
-    return text, stray, misplaced
-
-
 def _to_float(text: pd.Series) -> pd.Series:
     """Text numbers as float64 (NaN where a value is not one): Arrow's cast when it reads every value (a tenth
     of pandas' time on 1M numbers), else pandas' ``to_numeric``, which reads what the cast refuses."""
@@ -383,7 +367,7 @@ def _convert_number(rep: Report, name: str, col: pd.Series, kind: str, decimal: 
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
         out = col.astype("float64")
     else:  # text the reader could not read as numbers (or, with thousands, was not asked to): the file's marks
-        text, stray, misplaced = _as_number_text(col, decimal, thousands)
+        text, stray, misplaced = _number_text(col.astype("str").str.strip(), decimal, thousands)
         out = _to_float(text).mask(stray | misplaced)
         if misplaced.any():
             rep.add(name, misplaced_marks_rule(str(thousands), decimal, col[misplaced].iloc[0],

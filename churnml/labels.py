@@ -61,9 +61,9 @@ from churnml.windows import (
 __all__ = [
     "check_label_windows",
     "contractual_labels",
+    "contractual_labels_sql",
     "count_customers",
     "customer_tables",
-    "contractual_labels_sql",
     "cutoff_table",
     "make_labels",
     "noncontractual_labels",

@@ -20,14 +20,14 @@ from churnml.dateformat import NUMBER_FORMATS, day_first
 from churnml.schema import SCORE_SCALES
 
 __all__ = [
-    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "FAR_TIME", "HUGE", "HUGE_NUMBER", "NEGATIVE_AMOUNT",
-    "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END", "READ_OPTIONS_HINT",
-    "INVISIBLE", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS", "SUMMED_EXACTLY", "TIME_OF_DAY",
-    "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule", "case_twins_text",
-    "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text", "empty_table_text", "EPOCH",
-    "EPOCH_ALONE", "epoch_rule", "epoch_times", "far_times",
-    "float_ids_text", "fractional", "misplaced_marks_rule", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
-    "missing_columns_text", "mixed_times_rule", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
+    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "EPOCH", "EPOCH_ALONE", "FAR_TIME", "HUGE", "HUGE_NUMBER",
+    "INVISIBLE", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END",
+    "READ_OPTIONS_HINT", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS", "SUMMED_EXACTLY",
+    "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule",
+    "case_twins_text", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
+    "empty_table_text", "epoch_rule", "epoch_times", "far_times", "float_ids_text", "fractional", "guess_column",
+    "header_separator", "huge_numbers", "invisible_ids_text", "misplaced_marks_rule", "missing_columns_text",
+    "mixed_times_rule", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
     "scale_masks", "scale_text", "scores_shown",
 ]
 
@@ -197,9 +197,12 @@ TIME_OF_DAY = Rule("time_of_day", "value with a time of day", "values with a tim
                    "give dates only (the first day of the period, e.g. '2024-03-01')")
 NON_NUMERIC = Rule("non_numeric", "non-numeric value", "non-numeric values",
                    "write plain numbers ('12.50': a dot for decimals, no currency sign or thousands separator)")
+
+
 def misplaced_marks_rule(thousands: str, decimal: str, example: str, read_as: str) -> Rule:
     """Text numbers whose ``thousands`` marks (``read_options.thousands``) do not separate groups of three
-    digits (nor pairs before a last three, as India groups them); ``example``: one as written, ``read_as``: what removing the marks would have made of it."""
+    digits (nor pairs before a last three, as India groups them); ``example``: one as written, ``read_as``:
+    what removing the marks would have made of it."""
     noun = f"thousands separators (read_options.thousands {thousands!r}) not between groups of three digits"
     other = "'.'" if thousands == "," else "','"
     return Rule("misplaced_thousands", f"number with {noun}", f"numbers with {noun}",
@@ -430,8 +433,8 @@ INVISIBLE = r"[\p{Cc}\p{Cf}\x{2028}\x{2029}]"
 
 def case_twins_text(table: str, ids: int, shown: list[list[str]], differ: str = "upper and lower case") -> str:
     """The warning about distinct ids of one table equal but for upper and lower case (both engines), or but
-    for ``differ``: ``leading zeros`` (ids of digits, both engines); ``ids``: how many ids have such a twin, ``shown``: a few groups
-    of them."""
+    for ``differ``: ``leading zeros`` (ids of digits, both engines); ``ids``: how many ids have such a twin,
+    ``shown``: a few groups of them."""
     groups = "; ".join(" and ".join(repr(i) for i in group) for group in shown)
     zeros = (" (as text, with the same zeros: a spreadsheet drops them from ids it reads as numbers)"
              if differ == "leading zeros" else "")

@@ -146,20 +146,27 @@ _MAX_MICROS = 1e16
 def _as_numbers(col: pd.Series, decimal: str = ".", thousands: str | None = None) -> np.ndarray:
     """A raw column as float64 numbers (NaN where a value is not one); text read with the file's marks (a
     value whose thousands marks are out of place, :func:`_misplaced_marks`, is not one)."""
-    misplaced = None
+    misplaced = np.zeros(len(col), dtype=bool)
     if ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype):
         text = col
     else:
-        text = _as_text(col)
-        if thousands:
-            misplaced = _misplaced_marks(text, thousands, decimal)
-            text = text.str.replace(thousands, "", regex=False)
-        if decimal != ".":
-            text = text.str.replace(decimal, ".", regex=False)
+        text, _, misplaced = _number_text(_as_text(col), decimal, thousands)
     numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    if misplaced is not None:
-        numbers[misplaced] = np.nan
-    return numbers
+    return np.where(misplaced, np.nan, numbers) if misplaced.any() else numbers
+
+
+def _number_text(text: pd.Series, decimal: str, thousands: str | None) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Text numbers written with the file's ``decimal`` mark and ``thousands`` separator, as '1234.5'; the
+    rows holding a '.' that is neither (e.g. '1.250' with ``decimal=','``: 1.25 or 1250?); and the rows whose
+    thousands marks are out of place (:func:`_misplaced_marks`: '12,5')."""
+    misplaced = stray = np.zeros(len(text), dtype=bool)
+    if thousands:
+        misplaced = _misplaced_marks(text, thousands, decimal)
+        text = text.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        stray = text.str.contains(".", regex=False).to_numpy(dtype=bool, na_value=False)
+        text = text.str.replace(decimal, ".", regex=False)
+    return text, stray, misplaced
 
 
 def _misplaced_marks(text: pd.Series, thousands: str, decimal: str = ".") -> np.ndarray:
@@ -180,8 +187,9 @@ def _misplaced_marks(text: pd.Series, thousands: str, decimal: str = ".") -> np.
     marked = pc.filter(arr, has)
     grouped = pc.match_substring_regex(marked, rf"^\s*[-+]?{whole}(?:{d}\d*)?\s*$").to_numpy(zero_copy_only=False)
     # a number once the marks are removed (the decimal mark as '.'), else not a number at all
-    bare = pc.replace_substring(pc.replace_substring(marked, thousands, ""), decimal, ".") if decimal != "." else \
-        pc.replace_substring(marked, thousands, "")
+    bare = pc.replace_substring(marked, thousands, "")
+    if decimal != ".":
+        bare = pc.replace_substring(bare, decimal, ".")
     number = pc.match_substring_regex(bare, r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)\s*$").to_numpy(zero_copy_only=False)
     out[np.flatnonzero(has.to_numpy(zero_copy_only=False))] = ~grouped & number
     return out

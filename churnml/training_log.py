@@ -30,10 +30,10 @@ from churnml.report_html import ModelSection, build_report, render_report
 from churnml.schema import TABLE_SPECS
 from churnml.tracking import Promotion, RunLogger, load_pyfunc, log_churn_model, promote
 from churnml.training_result import TrainResult
-from churnml.windows import DataSpan
+from churnml.windows import DataSpan, epoch_day
 
-__all__ = ["champion_scorer", "data_source", "default_run_name", "log_training", "logged_model_name", "prediction_table",
-           "report_section", "run_params", "window_key"]
+__all__ = ["champion_scorer", "cutoff_step", "data_source", "default_run_name", "log_training", "logged_model_name",
+           "prediction_table", "report_section", "run_params", "window_key"]
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def cutoff_step(cutoff: str) -> tuple[int, int | None]:
     step is one cutoff date in every run, whatever the horizon and the step between cutoffs: 1998-01-01 is
     10227), and its midnight UTC in milliseconds (None before 1970: MLflow takes no earlier time), which
     puts the cutoffs' dates on the UI's wall-time axis."""
-    day = (pd.Timestamp(cutoff).normalize() - pd.Timestamp("1970-01-01")).days
+    day = epoch_day(cutoff)
     return day, day * 86_400_000 if day >= 0 else None
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "cutoff_column",
     "daily_counts",
     "cutoff_list",
+    "epoch_day",
     "history_mask",
     "history_sql",
     "in_window_mask",
@@ -112,6 +113,12 @@ def to_cutoff(value: str | dt.date | dt.datetime | pd.Timestamp) -> pd.Timestamp
             "so that history 'time < cutoff' is the same on timestamps and on dates"
         )
     return ts
+
+
+def epoch_day(cutoff: str | dt.date | dt.datetime | pd.Timestamp) -> int:
+    """A cutoff's day number since 1970-01-01 (negative before it): one number per date, e.g. 10227 for
+    1998-01-01 (MLflow's step of a backtest cutoff's metrics)."""
+    return int((pd.Timestamp(cutoff).normalize() - pd.Timestamp("1970-01-01")).days)
 
 
 def year_before(end: pd.Timestamp) -> pd.Timestamp:
