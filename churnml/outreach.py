@@ -74,11 +74,16 @@ def _tiers(p: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
 
 
 class NobodyToScoreError(ModelError):
-    """No customer can be scored; ``unscored`` has every asked id and why (``customer_id``, ``reason``)."""
+    """No customer can be scored; ``unscored`` has every asked id and why (``customer_id``, ``reason``).
 
-    def __init__(self, message: str, unscored: pd.DataFrame) -> None:
+    ``not_at_risk``: when everyone at risk was asked (nobody is) and the list of the tables' customers not at
+    risk was asked for, that list (``customer_id``, ``reason``); else None.
+    """
+
+    def __init__(self, message: str, unscored: pd.DataFrame, not_at_risk: pd.DataFrame | None = None) -> None:
         super().__init__(message)
         self.unscored = unscored
+        self.not_at_risk = not_at_risk
 
 
 def cut_problems(top: object, budget: object) -> list[str]:

@@ -589,7 +589,8 @@ def _score_duckdb(args: argparse.Namespace, cfg: Config, model: ChurnModel, aske
     else:
         _warn_other_source(model, cfg)
         tables = load_tables(cfg)
-    return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget)
+    return score_customers(tables, model, args.cutoff, cfg, asked, args.top, args.budget,
+                           list_not_at_risk=args.list_not_at_risk)
 
 
 def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked: list[str] | None) -> ScoreResult:
@@ -611,7 +612,8 @@ def _score_spark(args: argparse.Namespace, cfg: Config, model: ChurnModel, asked
     else:
         _warn_other_source(model, cfg)
         tables = cs.tables_from_config(session, cfg)
-    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked)
+    return cs.score(session, tables, model, args.cutoff, cfg, args.top, args.budget, customers=asked,
+                    list_not_at_risk=args.list_not_at_risk)
 
 
 def _write(frames: list[tuple[pd.DataFrame, Path]], overwrite: bool) -> None:
@@ -688,7 +690,9 @@ def _scored(args: argparse.Namespace, warned: list[str]) -> int:
         result = (_score_spark if args.engine == "spark" else _score_duckdb)(args, cfg, model, asked)
     except NobodyToScoreError as exc:
         # An older list under --out (there only with --overwrite) would read as this run's.
-        if exc.unscored.empty:
+        # Nobody at risk, with --list-not-at-risk: the tables' customers, not at risk, go to the side file.
+        outside = exc.not_at_risk if exc.not_at_risk is not None and not exc.not_at_risk.empty else None
+        if exc.unscored.empty and outside is None:
             older = [p for p in (out, side) if p.exists()]
             for path in older:
                 path.unlink()
@@ -697,10 +701,11 @@ def _scored(args: argparse.Namespace, warned: list[str]) -> int:
                                          f"{'were' if len(older) > 1 else 'was'} removed", exc.unscored) from None
             raise
         unscored = _noting_dropped_returns(exc.unscored, returns).assign(model=pinned)
-        _write([(unscored, side)], args.overwrite)
+        _write([(unscored if outside is None else outside.assign(model=pinned), side)], args.overwrite)
         removed = f"; the older {out} was removed" if out.exists() else ""
         out.unlink(missing_ok=True)
-        raise NobodyToScoreError(f"{exc}; every asked id and its reason: {side}{removed}", unscored) from None
+        what = "every asked id and its reason" if outside is None else "the customers not at risk and their reason"
+        raise NobodyToScoreError(f"{exc}; {what}: {side}{removed}", unscored, outside) from None
     result.unscored = _noting_dropped_returns(result.unscored, returns)
     _write([(result.outreach.assign(model=pinned), out),
             (result.not_listed(args.list_not_at_risk).assign(model=pinned), side)], args.overwrite)

@@ -33,7 +33,13 @@ from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
 from churnml.features.plan import TYPE_COLUMN, distinct_before
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
-from churnml.labels import cutoff_table, not_at_risk, population
+from churnml.labels import (
+    count_customers,
+    cutoff_table,
+    not_at_risk,
+    not_at_risk_reason,
+    population,
+)
 from churnml.metrics.periods import has_a_year, value_per_year
 from churnml.metrics.rfm import rfm_table
 from churnml.model import ChurnModel
@@ -65,6 +71,7 @@ __all__ = [
     "accounting",
     "below_the_cut",
     "beside_the_list",
+    "beyond_risk",
     "cancel_requests",
     "clv_from_mrr",
     "choose_clv",
@@ -75,6 +82,7 @@ __all__ = [
     "log_accounting",
     "mrr_usable",
     "nobody_text",
+    "not_at_risk_counts",
     "open_requests",
     "outreach_list",
     "predicted_clv",
@@ -110,11 +118,14 @@ class ScoreResult:
     about the list as a whole (a cutoff long after the data), also logged,
     for a summary to repeat. ``open_requests``: how many scored customers have
     an open cancellation request (``None`` when the subscriptions have no
-    ``cancel_requested_at``), on the list or not. ``not_at_risk``: when
-    everyone at risk was scored, the other customers of the tables
-    (:func:`churnml.labels.not_at_risk`: ``customer_id``, ``reason``), which
-    ``counts`` then counts too (``in_tables = scored + not_at_risk``); ``None``
-    for a list of asked customers (those not at risk are among the unscored).
+    ``cancel_requested_at``), on the list or not. ``not_at_risk_counts``: when
+    everyone at risk was scored, how many other customers the tables have, by
+    reason, which ``counts`` counts too (``in_tables = scored + not_at_risk``);
+    ``None`` for a list of asked customers (those not at risk are among the
+    unscored). ``not_at_risk``: those customers themselves
+    (:func:`churnml.labels.not_at_risk`: ``customer_id``, ``reason``), only
+    when they were asked for (``list_not_at_risk``; else they are counted by a
+    query, and their ids are not collected); else ``None``.
     """
 
     outreach: pd.DataFrame
@@ -124,6 +135,7 @@ class ScoreResult:
     warnings: list[str] = field(default_factory=list)
     open_requests: int | None = None
     not_at_risk: pd.DataFrame | None = None
+    not_at_risk_counts: dict[str, int] | None = None
 
     def not_listed(self, with_not_at_risk: bool = False) -> pd.DataFrame:
         """Every asked customer not on the list, and why: the unscored, then those below the cut.
@@ -136,6 +148,8 @@ class ScoreResult:
 
     def not_at_risk_reasons(self) -> dict[str, int] | None:
         """How many customers of the tables are not at risk, by reason (most first); None for asked customers."""
+        if self.not_at_risk_counts is not None:
+            return dict(self.not_at_risk_counts)
         if self.not_at_risk is None:
             return None
         counts = self.not_at_risk["reason"].value_counts(sort=False)
@@ -431,14 +445,16 @@ def _requested(pop: pd.DataFrame, tables: object, customers: Sequence[str] | Non
 
 
 def nobody_text(c: pd.Timestamp, listed: bool, asked: int, unscored: pd.DataFrame, time: TimeConfig,
-                warned: Sequence[str] = ()) -> str:
-    """Why nobody can be scored: the reasons of the asked customers, counted, then the warnings of the run
+                warned: Sequence[str] = (), in_tables: int = 0) -> str:
+    """Why nobody can be scored: the reasons of the asked customers, counted (or, when everyone at risk was
+    asked, the ``in_tables`` customers of the tables, none at risk, by reason), then the warnings of the run
     (``warned``, e.g. :func:`warn_if_stale`'s), which no summary will repeat."""
     also = "".join(f". Also: {w.rstrip('.')}" for w in warned)
     if not listed:
-        window = f" within {time.active_within_days} days" if time.active_within_days else ""
-        who = ("nobody has an active subscription" if time.regime == "contractual"
-               else f"nobody has a purchase before the cutoff{window}")
+        why = not_at_risk_reason(time)
+        who = ("the tables have no customer (no customer_id in the transactions, customers or subscriptions)"
+               if in_tables == 0 else f"the one customer in the tables is not at risk ({why})" if in_tables == 1
+               else f"none of the {in_tables:,} customers in the tables is at risk ({why}: {in_tables:,})")
         return f"nobody to score at {c.date()}: {who}; pick a later --cutoff{also}"
     kind = unscored["reason"].str.split(";").str[0].str.split(":").str[0]
     counts = kind.value_counts(sort=False).reindex(kind.unique()).sort_values(ascending=False, kind="stable")
@@ -511,6 +527,7 @@ def score_customers(
     customers: Sequence[str] | str | None = None,
     top: int | None = None,
     budget: float | None = None,
+    list_not_at_risk: bool = False,
 ) -> ScoreResult:
     """Score the customers at risk at ``cutoff`` and build the outreach list.
 
@@ -537,12 +554,18 @@ def score_customers(
         Keep the ``top`` highest value at risk, or as many as ``budget`` pays
         for at ``scoring.cost_per_contact`` among those whose expected saved
         value (``save_rate x value_at_risk``) exceeds the contact cost.
+    list_not_at_risk : bool
+        Without ``customers``: also list the customers of the tables not at
+        risk (:attr:`ScoreResult.not_at_risk`, the command's
+        ``--list-not-at-risk``); by default they are only counted, by a query.
 
     Raises
     ------
     NobodyToScoreError
         No customer (or no asked one) can be scored; its ``unscored`` has
-        every asked id with its reason.
+        every asked id with its reason. When nobody at all is at risk, its
+        message counts the tables' customers by reason, and with
+        ``list_not_at_risk`` its ``not_at_risk`` lists them.
     """
     c = to_cutoff(cutoff)  # type: ignore[arg-type]
     cfg = cfg if cfg is not None else Config()
@@ -565,9 +588,11 @@ def score_customers(
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else list(subs.columns))
     pop = population(tables, [c], time)
     spine, unscored, asked = _requested(pop, tables, customers, time)
+    in_tables, outside = (None, None) if customers is not None else beyond_risk(
+        list_not_at_risk, len(pop), lambda: count_customers(tables), lambda: not_at_risk(tables, pop, time))
     if spine.empty:
-        raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
-    outside = not_at_risk(tables, pop, time) if customers is None else None
+        raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned,
+                                             in_tables or 0), unscored, outside)
     log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
              len(spine), c.date(), time.regime, time.horizon_days, time.lead_time_days)
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at
@@ -597,9 +622,34 @@ def score_customers(
              float(scored["predicted_clv"].mean()), _year_value_text(tx, c))
     by_id = feats.reset_index(drop=True).set_index("customer_id")
     chosen = outreach_list(scored, model, lambda ids: by_id.loc[ids].reset_index(), cfg, top, budget)
-    counts = accounting(asked, scored, chosen, unscored, len(pop), outside)
+    counts = accounting(asked, scored, chosen, unscored, len(pop), in_tables)
     beside = beside_the_list(scored, chosen, cfg, top, budget, asked=customers is not None)
-    return ScoreResult(chosen, unscored, counts, beside, warned, open_requests(scored), outside)
+    return ScoreResult(chosen, unscored, counts, beside, warned, open_requests(scored), outside,
+                       not_at_risk_counts(counts, time))
+
+
+def beyond_risk(listed: bool, at_risk: int, count: Callable[[], int],
+                rows: Callable[[], pd.DataFrame]) -> tuple[int, pd.DataFrame | None]:
+    """How many customers the tables have, and (``listed``: ``--list-not-at-risk``) those of them not at risk.
+
+    Both engines: ``count()`` counts the tables' customers with a query
+    (:func:`churnml.labels.count_customers`), ``rows()`` collects the ones not
+    at risk with their reason (:func:`churnml.labels.not_at_risk`); only one
+    of them runs, so a run that only counts collects no id.
+    """
+    if listed:
+        outside = rows()
+        return at_risk + len(outside), outside
+    return count(), None
+
+
+def not_at_risk_counts(counts: dict[str, int], time: TimeConfig) -> dict[str, int] | None:
+    """The customers of the tables not at risk by reason (:func:`churnml.labels.not_at_risk_reason`; empty when
+    there are none), from the counts of :func:`accounting`; None when they were not counted (asked customers)."""
+    if "not_at_risk" not in counts:
+        return None
+    n = counts["not_at_risk"]
+    return {not_at_risk_reason(time): n} if n else {}
 
 
 def open_requests(scored: pd.DataFrame) -> int | None:
@@ -612,20 +662,20 @@ def open_requests(scored: pd.DataFrame) -> int | None:
 
 
 def accounting(asked: int, scored: pd.DataFrame, listed: pd.DataFrame, unscored: pd.DataFrame, at_risk: int,
-               outside: pd.DataFrame | None) -> dict[str, int]:
+               in_tables: int | None) -> dict[str, int]:
     """Where every customer went, checked and logged (both engines): the counts of :class:`ScoreResult`.
 
     ``asked``: how many customers were asked (everyone at risk: ``at_risk``, the population's size);
-    ``outside``: the customers of the tables not at risk when everyone at risk was scored (else None),
-    which adds ``in_tables`` and ``not_at_risk``. Raises :class:`~churnml.errors.ModelError` when the
-    counts do not add up.
+    ``in_tables``: how many customers the tables have when everyone at risk was scored (else None,
+    :func:`beyond_risk`), which adds ``in_tables`` and ``not_at_risk`` (the others). Raises
+    :class:`~churnml.errors.ModelError` when the counts do not add up.
     """
     counts = {"asked": asked, "scored": len(scored), "listed": len(listed),
               "below_cut": len(scored) - len(listed), "unscored": len(unscored)}
     bad = counts["scored"] + counts["unscored"] != asked
-    if outside is not None:  # everyone at risk was asked: the tables' customers are those and the others
-        counts |= {"in_tables": at_risk + len(outside), "not_at_risk": len(outside)}
-        bad = bad or asked != at_risk
+    if in_tables is not None:  # everyone at risk was asked: the tables' customers are those and the others
+        counts |= {"in_tables": in_tables, "not_at_risk": in_tables - at_risk}
+        bad = bad or asked != at_risk or in_tables < at_risk
     if bad:
         raise ModelError(f"customer accounting does not add up: {counts}")
     log_accounting(counts)

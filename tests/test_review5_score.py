@@ -123,17 +123,19 @@ def _half(inputs: Column) -> Column:
 
 
 def _both(spark: Any, tables: Tables, customers: list[str] | None,
-          cutoff: str = CUTOFF) -> list[ScoreResult | NobodyToScoreError]:
-    """Score ``tables`` with DuckDB and with Spark: (DuckDB's outcome, Spark's), result or error."""
+          cutoff: str = CUTOFF, listed: bool = False) -> list[ScoreResult | NobodyToScoreError]:
+    """Score ``tables`` with DuckDB and with Spark: (DuckDB's outcome, Spark's), result or error; ``listed``:
+    list the customers of the tables not at risk (else they are counted)."""
     from churnml.spark import score, spark_tables
 
     cfg = load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"])
     given = {name: getattr(tables, name) for name in ("transactions", "customers")
              if getattr(tables, name) is not None}
     outcomes: list[ScoreResult | NobodyToScoreError] = []
-    for run in (lambda: score_customers(tables, _stand_in(), cutoff, cfg, customers=customers),
+    for run in (lambda: score_customers(tables, _stand_in(), cutoff, cfg, customers=customers,
+                                        list_not_at_risk=listed),
                 lambda: score(spark, spark_tables(spark, given), _stand_in(), cutoff, cfg,
-                              predict=_half, customers=customers)):
+                              predict=_half, customers=customers, list_not_at_risk=listed)):
         try:
             outcomes.append(run())
         except NobodyToScoreError as exc:
@@ -163,9 +165,17 @@ def test_on_spark_nobody_at_risk_at_the_cutoff_raises_duckdbs_error(spark, tiny_
     duck, got = _both(spark, Tables(transactions=tiny_tx), None, cutoff="2023-06-01")  # before every purchase
     assert isinstance(got, NobodyToScoreError) and isinstance(duck, NobodyToScoreError)
     assert str(got) == str(duck) == (
-        "nobody to score at 2023-06-01: nobody has a purchase before the cutoff; pick a later --cutoff")
+        "nobody to score at 2023-06-01: none of the 4 customers in the tables is at risk (no purchase before the "
+        "cutoff: 4); pick a later --cutoff")
     pd.testing.assert_frame_equal(got.unscored, duck.unscored)
-    assert got.unscored.empty
+    assert got.unscored.empty and got.not_at_risk is None and duck.not_at_risk is None
+    duck, got = _both(spark, Tables(transactions=tiny_tx), None, cutoff="2023-06-01", listed=True)
+    assert isinstance(got, NobodyToScoreError) and isinstance(duck, NobodyToScoreError)
+    assert str(got) == str(duck)
+    assert got.not_at_risk is not None and duck.not_at_risk is not None
+    pd.testing.assert_frame_equal(got.not_at_risk, duck.not_at_risk)
+    assert got.not_at_risk.to_dict("list") == {"customer_id": ["A", "B", "C", "D"],
+                                               "reason": ["no purchase before the cutoff"] * 4}
 
 
 @pytest.mark.spark
@@ -452,10 +462,58 @@ def test_score_counts_the_customers_of_the_tables_not_at_risk_by_reason_and_list
     assert pd.read_csv(side, dtype="str")["customer_id"].tolist() == ["C", "D", "Z"]
     # the transactions alone: C (two rows after the cutoff) is one customer not at risk
     alone = score_customers(Tables(transactions=_accounting_world().transactions), _stand_in(), CUTOFF,
-                            load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"]))
+                            load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"]),
+                            list_not_at_risk=True)
     assert alone.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0, "in_tables": 4,
                             "not_at_risk": 1}
     assert alone.not_at_risk is not None and alone.not_at_risk["customer_id"].tolist() == ["C"]
+
+
+def test_without_list_not_at_risk_the_customers_not_at_risk_are_counted_not_collected(monkeypatch):
+    import churnml.scoring as scoring
+
+    def collected(*args: Any) -> None:
+        raise AssertionError("the customers not at risk were listed, though only counted")
+
+    monkeypatch.setattr(scoring, "not_at_risk", collected)
+    result = score_customers(_accounting_world(), _stand_in(), CUTOFF,
+                             load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0"]))
+    assert result.not_at_risk is None
+    assert result.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0, "in_tables": 5,
+                             "not_at_risk": 2}
+    assert result.not_at_risk_reasons() == {"no purchase before the cutoff": 2}
+    assert result.not_listed(True)["customer_id"].tolist() == []  # nothing to write beside the list
+
+
+def test_nobody_at_risk_counts_the_tables_customers_by_reason_and_lists_them_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    side, out = tmp_path / "l.unscored.csv", tmp_path / "l.csv"
+    # 2023-06-01: before every purchase of the five customers (A, B, C, D buy later; Z never)
+    assert _score_cli(tmp_path, monkeypatch, "--cutoff", "2023-06-01") == 2
+    assert capsys.readouterr().err.startswith(
+        "error: nobody to score at 2023-06-01: none of the 5 customers in the tables is at risk (no purchase before "
+        "the cutoff: 5); pick a later --cutoff\n")
+    assert not side.exists() and not out.exists()
+    out.write_text("an older list\n")
+    assert _score_cli(tmp_path, monkeypatch, "--cutoff", "2023-06-01", "--list-not-at-risk") == 2
+    assert capsys.readouterr().err.startswith(
+        "error: nobody to score at 2023-06-01: none of the 5 customers in the tables is at risk (no purchase before "
+        f"the cutoff: 5); pick a later --cutoff; the customers not at risk and their reason: {side}; the older "
+        f"{out} was removed\n")
+    assert pd.read_csv(side, dtype="str").to_dict("list") == {
+        "customer_id": ["A", "B", "C", "D", "Z"], "reason": ["no purchase before the cutoff"] * 5,
+        "model": [str(tmp_path / "no-model")] * 5}
+    assert not out.exists()
+    # one customer in the tables, in the contractual words
+    subs = frame(customer_id=["A"], start=["2024-03-01"], end=[None])  # starts after the cutoff
+    with pytest.raises(NobodyToScoreError) as nobody:
+        score_customers(Tables(transactions=_accounting_world().transactions[lambda t: t["customer_id"] == "A"],
+                               subscriptions=subs), _stand_in(regime="contractual"), CUTOFF,
+                        load_config(None, ["scoring.clv_method=bgnbd"]), list_not_at_risk=True)
+    assert str(nobody.value).startswith(f"nobody to score at {CUTOFF}: the one customer in the tables is not at risk "
+                                        "(no active subscription at the cutoff); pick a later --cutoff. Also: the "
+                                        "cutoff 2024-02-01 is 20 days after the end of the data")  # A's last buy
+    assert nobody.value.not_at_risk is not None and nobody.value.not_at_risk["customer_id"].tolist() == ["A"]
 
 
 def test_a_list_of_customers_keeps_its_own_accounting_and_refuses_list_not_at_risk(
@@ -479,7 +537,7 @@ def test_the_contractual_regime_counts_customers_without_an_active_subscription(
                    subscriptions=subs)
     result = score_customers(world, _stand_in(regime="contractual"), CUTOFF,
                              load_config(None, ["scoring.top_k=0", "scoring.playbook_reasons=0",
-                                                "scoring.clv_method=bgnbd"]))
+                                                "scoring.clv_method=bgnbd"]), list_not_at_risk=True)
     assert result.counts["in_tables"] == 6 and result.counts["scored"] == 1  # A, B, C, D, Q, Z; A scored
     assert result.not_at_risk_reasons() == {"no active subscription at the cutoff": 5}
     assert result.not_at_risk["customer_id"].tolist() == ["B", "C", "D", "Q", "Z"]
@@ -488,7 +546,13 @@ def test_the_contractual_regime_counts_customers_without_an_active_subscription(
 @pytest.mark.spark
 @pytest.mark.slow
 def test_on_spark_the_tables_customers_not_at_risk_are_duckdbs(spark):
-    duck, got = _both(spark, _accounting_world(), None)
+    duck, got = _both(spark, _accounting_world(), None)  # counted by a query: no id collected
+    assert isinstance(got, ScoreResult) and isinstance(duck, ScoreResult)
+    assert got.counts == duck.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0,
+                                         "in_tables": 5, "not_at_risk": 2}
+    assert got.not_at_risk is None and duck.not_at_risk is None
+    assert got.not_at_risk_reasons() == duck.not_at_risk_reasons() == {"no purchase before the cutoff": 2}
+    duck, got = _both(spark, _accounting_world(), None, listed=True)
     assert isinstance(got, ScoreResult) and isinstance(duck, ScoreResult)
     assert got.counts == duck.counts == {"asked": 3, "scored": 3, "listed": 3, "below_cut": 0, "unscored": 0,
                                          "in_tables": 5, "not_at_risk": 2}

@@ -36,12 +36,14 @@ from churnml.scoring import (
     account_for,
     accounting,
     beside_the_list,
+    beyond_risk,
     choose_clv,
     clv_from_summary,
     clv_method_for,
     clv_text,
     load_churn_model,
     nobody_text,
+    not_at_risk_counts,
     open_requests,
     outreach_list,
     shared_bgnbd,
@@ -52,7 +54,7 @@ from churnml.scoring import (
     warn_unseen_levels,
     with_cancel_requests,
 )
-from churnml.spark.sql import KEYS, features, not_at_risk, population, run_sql
+from churnml.spark.sql import KEYS, count_customers, features, not_at_risk, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import history_sql, to_cutoff
 
@@ -224,7 +226,7 @@ def _present(tables: SparkTables, cutoff: pd.Timestamp) -> TypesPresent:
 def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cutoff: object, cfg: Config,
           top: int | None = None, budget: float | None = None,
           predict: Callable[[Column], Column] | None = None,
-          customers: Sequence[str] | None = None) -> ScoreResult:
+          customers: Sequence[str] | None = None, list_not_at_risk: bool = False) -> ScoreResult:
     """The outreach list of :func:`churnml.scoring.score_customers`, scored in Spark.
 
     Everyone at risk at ``cutoff`` (or the asked ``customers`` among them) is
@@ -251,6 +253,10 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         The customers to score (default: everyone at risk). Every asked id is
         accounted for: scored, or unscored with the reason of
         :func:`churnml.scoring.account_for`.
+    list_not_at_risk : bool
+        Without ``customers``: also collect the customers of the tables not at
+        risk (:attr:`~churnml.scoring.ScoreResult.not_at_risk`); by default
+        they are only counted, by a query, and no id reaches the driver.
 
     Returns
     -------
@@ -273,12 +279,18 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
     everyone = population(spark, tables, [c], time)
-    pop, asked = everyone, -1
+    pop, asked, in_tables, outside = everyone, -1, None, None
     unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
     if customers is not None:
         pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
         if len(unscored) == asked:  # raised before any feature is computed
             raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time, warned), unscored)
+    else:  # everyone at risk is asked: the population's size, and the tables' other customers
+        asked = int(everyone.count())
+        in_tables, outside = beyond_risk(list_not_at_risk, asked, lambda: count_customers(spark, tables),
+                                         lambda: not_at_risk(spark, tables, everyone, time))
+        if asked == 0:  # raised before any feature is computed
+            raise NobodyToScoreError(nobody_text(c, False, 0, unscored, time, warned, in_tables), unscored, outside)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
     fitted: dict[pd.Timestamp, BGNBD] = {}
     feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted,
@@ -294,7 +306,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         warned = [*warned, *warn_unseen_levels(model, scored), *warn_absent_types(plan, scored, _present(tables, c))]
         scored = scored.drop(columns=[*levels, *typed])
         if scored.empty:
-            raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned), unscored)
+            raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned,
+                                                 in_tables or 0), unscored, outside)
         summary = customer_summary(spark, tables, c)
         clv, method = choose_clv(method, cfg, lambda: recurring_revenue(spark, tables, c), lambda: clv_from_summary(
             summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,
@@ -314,10 +327,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     log.info("scored %d customers at %s in Spark; mean predicted CLV (%s) %.2f", len(scored), c.date(),
              clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate),
              float(scored["predicted_clv"].mean()))
-    outside = None
-    if customers is None:  # everyone at risk was asked: the population's size, and the others of the tables
-        asked = int(everyone.count())
-        outside = not_at_risk(spark, tables, everyone, time)
-    counts = accounting(asked, scored, outreach, unscored, asked, outside)
+    counts = accounting(asked, scored, outreach, unscored, asked, in_tables)
     beside = beside_the_list(scored, outreach, cfg, top, budget, asked=customers is not None)
-    return ScoreResult(outreach, unscored, counts, beside, warned, open_requests(scored), outside)
+    return ScoreResult(outreach, unscored, counts, beside, warned, open_requests(scored), outside,
+                       not_at_risk_counts(counts, time))
