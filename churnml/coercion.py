@@ -32,6 +32,8 @@ from churnml.rules import (
     DATE_ORDER,
     DUPLICATE_KEY,
     DUPLICATE_ROW,
+    EPOCH,
+    EPOCH_NUMBERS,
     NEGATIVE_AMOUNT,
     NON_INTEGER,
     NON_NUMERIC,
@@ -46,9 +48,11 @@ from churnml.rules import (
     date_format_rule,
     doubled_columns_text,
     emptied_text,
+    epoch_number_rule,
     float_ids_text,
     misplaced_marks_rule,
     mixed_times_rule,
+    near_epoch,
     null_rule,
     order_rule,
     scale_text,
@@ -142,7 +146,8 @@ def missing_mask(col: pd.Series) -> np.ndarray:
 
 # --------------------------------------------------------------------------- times
 def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fmt: str | None = None,
-                  dayfirst: bool | None = None, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+                  dayfirst: bool | None = None, decimal: str = ".", thousands: str | None = None,
+                  nullable: bool = False) -> pd.Series:
     parsed = _parse_times(col, fmt, dayfirst, decimal, thousands)
     values, aware = parsed.values, parsed.aware
     missing = missing_mask(col)
@@ -150,7 +155,11 @@ def _convert_time(rep: Report, name: str, col: pd.Series, kind: str, tz: str, fm
     unsettled = parsed.ambiguous if parsed.ambiguous is not None else np.zeros(len(col), dtype=bool)
     bad = nat & ~missing & ~unsettled
     if bad.any():
-        bad &= ~_add_mixed_kinds(rep, name, col, bad, parsed, dayfirst)
+        bad &= ~_add_mixed_kinds(rep, name, col, bad, parsed, dayfirst, nullable)
+    if bad.any() and thousands and parsed.given and parsed.fmt in NUMBER_FORMATS and not ptypes.is_numeric_dtype(
+            col.dtype):  # times written as numbers with the file's marks out of place: as number columns say
+        text, _, misplaced = _number_text(_as_text(col).str.strip(), decimal, thousands)
+        bad &= ~_add_misplaced(rep, name, col, text, misplaced & bad, thousands, decimal)
     if bad.any():
         _add_unparseable(rep, name, col, bad, parsed)
     if unsettled.any() and parsed.fmt is not None and parsed.other is not None:
@@ -266,32 +275,57 @@ def _number_kind(numbers: np.ndarray) -> str | None:
 
 
 def _add_mixed_kinds(rep: Report, name: str, col: pd.Series, bad: np.ndarray, parsed: ParsedTimes,
-                     dayfirst: bool | None) -> np.ndarray:
+                     dayfirst: bool | None, nullable: bool = False) -> np.ndarray:
     """A time column mixing text times and times written as numbers ('2024-01-05' and 45296, as a spreadsheet
     writes the cells it took for numbers): one problem naming both kinds with their rows, whose fix is for the
-    whole column (a format for either kind refuses the other's rows). Returns the unparseable rows it named
-    (the numbers refused by a text format, or the text refused by a number format)."""
+    whole column (a format for either kind refuses the other's rows) and, when ``read_options.date_format``
+    gives the text's format, writes the times in it. Returns the unparseable rows it named (the numbers refused
+    by a text format, or the text refused by a number format).
+
+    A number for time 0 (:data:`~churnml.rules.EPOCH_NUMBERS`: 0, or 25569 among serial days) is no time
+    written as a number but a placeholder, unless another time of the column is near 1970
+    (:func:`~churnml.rules.near_epoch`): among text times it gets its own problem (``nullable``: the column may
+    be empty); read with a number format it is a time at 1970-01-01, which the table's placeholder rule
+    (:func:`~churnml.rules.epoch_rule`) names. Either way, each row is named once."""
     ok = ~np.isnat(parsed.values)
     named = np.zeros(len(col), dtype=bool)
     if not ok.any():
         return named
-    is_number = np.isfinite(_as_numbers(col))
-    if parsed.given and parsed.fmt in NUMBER_FORMATS:
+    numeric = _as_numbers(col)
+    is_number = np.isfinite(numeric)
+    number_format = parsed.given and parsed.fmt in NUMBER_FORMATS
+    if number_format:
         texts = bad & ~is_number  # those written as a time (read as one without the format)
         texts[texts] = ~np.isnat(_parse_times(col[texts], None, dayfirst).values)
         numbers, named = ok & is_number, texts
+        zero = numbers & (parsed.values == EPOCH.to_datetime64())
     else:
         numbers = named = bad & is_number
         texts = ok & ~is_number
+        nonzero = numbers & (numeric != 0)
+        serial = nonzero.any() and _number_kind(numeric[nonzero]) == "excel_serial"
+        zero = numbers & ((numeric == 0) | (serial & (numeric == EPOCH_NUMBERS["excel_serial"])))
     if not (numbers.any() and texts.any()):
         return np.zeros(len(col), dtype=bool)
-    fmt = parsed.fmt if parsed.given and parsed.fmt in NUMBER_FORMATS else _number_kind(_as_numbers(col[numbers]))
+    if zero.any() and not near_epoch(parsed.values[ok & ~zero]):
+        if not number_format:
+            rep.add(name, epoch_number_rule(nullable), zero, col)
+        numbers = numbers & ~zero
+        if not numbers.any() and number_format:  # only placeholders: the text is the column's kind
+            rep.add(name, date_format_rule(str(parsed.fmt)), texts, col,
+                    note=f", written as text times, which are read without this format (the column's only numbers, "
+                         f"{examples(col, zero)}, read as 1970-01-01, time 0)")
+            return texts
+        if not numbers.any():
+            return named
+    fmt = parsed.fmt if number_format else _number_kind(numeric[numbers])
     example = str(col[numbers].iloc[0]).strip()
     read_as = None
     if fmt is not None:
         at = pd.Timestamp(_parse_times(pd.Series([example]), fmt).values[0])
         read_as = (f"{at:%Y-%m-%d}" if at == at.normalize() else str(at)) + (" UTC" if fmt != "excel_serial" else "")
-    rep.add(name, mixed_times_rule(fmt, example, read_as), numbers, col,
+    text_format = parsed.fmt if parsed.given and not number_format and parsed.fmt not in ("ISO8601", "mixed") else None
+    rep.add(name, mixed_times_rule(fmt, example, read_as, text_format), numbers, col,
             note=f" and {int(texts.sum()):,} written as text at {rep.rows(texts)} (e.g. {examples(col, texts)})")
     return named
 
@@ -361,6 +395,17 @@ def _to_float(text: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
+def _add_misplaced(rep: Report, name: str, col: pd.Series, text: pd.Series, misplaced: np.ndarray, thousands: str,
+                   decimal: str) -> np.ndarray:
+    """Name the rows ``misplaced`` whose ``thousands`` marks are out of place (:func:`misplaced_marks_rule`,
+    ``text``: the values with the marks removed, :func:`~churnml.timeparse._number_text`), if any: in a number
+    column or a time column written as numbers. Returns ``misplaced``."""
+    if misplaced.any():
+        rep.add(name, misplaced_marks_rule(thousands, decimal, col[misplaced].iloc[0], text[misplaced].iloc[0]),
+                misplaced, col)
+    return misplaced
+
+
 def _convert_number(rep: Report, name: str, col: pd.Series, kind: str, decimal: str = ".",
                     thousands: str | None = None) -> pd.Series:
     stray = misplaced = np.zeros(len(col), dtype=bool)
@@ -369,9 +414,7 @@ def _convert_number(rep: Report, name: str, col: pd.Series, kind: str, decimal: 
     else:  # text the reader could not read as numbers (or, with thousands, was not asked to): the file's marks
         text, stray, misplaced = _number_text(col.astype("str").str.strip(), decimal, thousands)
         out = _to_float(text).mask(stray | misplaced)
-        if misplaced.any():
-            rep.add(name, misplaced_marks_rule(str(thousands), decimal, col[misplaced].iloc[0],
-                                               text[misplaced].iloc[0]), misplaced, col)
+        _add_misplaced(rep, name, col, text, misplaced, str(thousands), decimal)
     values = out.to_numpy()
     bad = ~np.isfinite(values) & ~missing_mask(col) & ~misplaced
     if bad.any():
@@ -420,7 +463,7 @@ def convert_columns(rep: Report, spec: TableSpec, raw: pd.DataFrame, tz: str,
         col = raw[c.name]
         if c.kind in ("time", "date"):
             out[c.name] = _convert_time(rep, c.name, col, c.kind, tz, formats.get(c.name), dayfirst, decimal,
-                                        thousands)
+                                        thousands, c.nullable)
         elif c.kind == "id":
             out[c.name] = _convert_id(rep, c.name, col)
         elif c.kind in ("float", "int"):

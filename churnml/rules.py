@@ -20,15 +20,15 @@ from churnml.dateformat import NUMBER_FORMATS, day_first
 from churnml.schema import SCORE_SCALES
 
 __all__ = [
-    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "EPOCH", "EPOCH_ALONE", "FAR_TIME", "HUGE", "HUGE_NUMBER",
-    "INVISIBLE", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL", "OPEN_END",
-    "READ_OPTIONS_HINT", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS", "SUMMED_EXACTLY",
-    "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule", "ambiguous_date_rule",
-    "case_twins_text", "data_end_rule", "date_format_rule", "doubled_columns_text", "emptied_text",
-    "empty_table_text", "epoch_rule", "epoch_times", "far_times", "float_ids_text", "fractional", "guess_column",
-    "header_separator", "huge_numbers", "invisible_ids_text", "misplaced_marks_rule", "missing_columns_text",
-    "mixed_times_rule", "negative_rule", "no_rows_text", "null_rule", "order_rule", "returns_only_text",
-    "scale_masks", "scale_text", "scores_shown",
+    "DATE_ORDER", "DUPLICATE_KEY", "DUPLICATE_ROW", "EPOCH", "EPOCH_ALONE", "EPOCH_NUMBERS", "FAR_TIME", "HUGE",
+    "HUGE_NUMBER", "INVISIBLE", "NEGATIVE_AMOUNT", "NON_INTEGER", "NON_NEGATIVE", "NON_NUMERIC", "NOT_BOOL",
+    "OPEN_END", "READ_OPTIONS_HINT", "SCORE_NOT_WHOLE", "SCORE_OUTSIDE_SCALE", "SHOWN_TWINS", "SPELLED_IDS",
+    "SUMMED_EXACTLY", "TIME_OF_DAY", "TIME_RANGE", "UNKNOWN_SURVEY", "UNPARSEABLE_TIME", "Rule",
+    "ambiguous_date_rule", "case_twins_text", "data_end_rule", "date_format_rule", "doubled_columns_text",
+    "emptied_text", "empty_table_text", "epoch_number_rule", "epoch_rule", "epoch_times", "far_times",
+    "float_ids_text", "fractional", "guess_column", "header_separator", "huge_numbers", "invisible_ids_text",
+    "misplaced_marks_rule", "missing_columns_text", "mixed_times_rule", "near_epoch", "negative_rule",
+    "no_rows_text", "null_rule", "order_rule", "returns_only_text", "scale_masks", "scale_text", "scores_shown",
 ]
 
 
@@ -127,10 +127,15 @@ def epoch_times(utc: dict[str, pd.Series], local: dict[str, pd.Series]) -> dict[
     at = {c: (_values(utc[c]) == zero) | (_values(local[c]) == zero) for c in local}  # NaT equals nothing
     if not any(m.any() for m in at.values()):
         return {}
-    for c, times in local.items():
-        if (np.abs(_values(times) - zero) < EPOCH_ALONE.to_timedelta64())[~at[c]].any():
-            return {}
+    if any(near_epoch(_values(times)[~at[c]]) for c, times in local.items()):
+        return {}
     return {c: m for c, m in at.items() if m.any()}
+
+
+def near_epoch(times: np.ndarray) -> bool:
+    """Whether a time of ``times`` (datetime64) is within :data:`EPOCH_ALONE` of :data:`EPOCH`: then a time 0
+    beside them is taken for a real time, not a placeholder."""
+    return bool((np.abs(times - EPOCH.to_datetime64()) < EPOCH_ALONE.to_timedelta64()).any())
 
 
 def _values(times: pd.Series) -> np.ndarray:
@@ -151,6 +156,25 @@ def epoch_rule(nullable: bool) -> Rule:
                 "another time of the table is within a year of it)")
 
 
+#: The numbers that stand for time 0 (1970-01-01 00:00) among text times: the epoch's 0 and the spreadsheet's
+#: serial day of 1970-01-01 (:func:`epoch_number_rule`).
+EPOCH_NUMBERS = {"epoch_seconds": 0.0, "epoch_milliseconds": 0.0, "excel_serial": 25569.0}
+
+
+def epoch_number_rule(nullable: bool) -> Rule:
+    """Numbers for time 0 (:data:`EPOCH_NUMBERS`) among text times: an export's placeholder for an unknown time
+    (as :func:`epoch_rule` calls a time at :data:`EPOCH`), not a time written as a number; ``nullable``: the
+    column may be empty, so an empty cell is the fix too."""
+    empty = ", or leave those cells empty (the column may be empty)" if nullable else ""
+    what = "written as a number (time 0: 1970-01-01 00:00)"
+    return Rule("epoch_number", f"placeholder for an unknown time {what}",
+                f"placeholders for an unknown time {what}",
+                "a 0 (or 25569, a spreadsheet's serial day of 1970-01-01) in a column of text times is an export's "
+                "placeholder for an unknown time, not a time, and read as a time it would put cutoffs, windows and "
+                "KPI periods in 1970: write the real times as the other rows are written (or the earliest known, "
+                f"e.g. when the record was migrated), or remove those rows{empty}")
+
+
 UNPARSEABLE_TIME = Rule(
     "unparseable_time", "unparseable timestamp", "unparseable timestamps",
     "write ISO 8601 ('2024-03-01', '2024-03-01 10:00:00' or '2024-03-01T10:00:00+02:00'), "
@@ -165,16 +189,24 @@ def date_format_rule(fmt: str) -> Rule:
                 "'%d.%m.%Y %H:%M', a mapping column -> format, or 'ISO8601')")
 
 
-def mixed_times_rule(fmt: str | None, example: str, read_as: str | None) -> Rule:
+def mixed_times_rule(fmt: str | None, example: str, read_as: str | None, text_format: str | None = None) -> Rule:
     """Times written as numbers in a column of text times (or text times among numbers read with a number
     format): one ``read_options.date_format`` reads one kind, so the fix is for the whole column. ``fmt``: the
-    number format their size suggests (None: none); ``example``, ``read_as``: one number and its time in it."""
+    number format their size suggests (None: none); ``example``, ``read_as``: one number and its time in it;
+    ``text_format``: the strftime format ``read_options.date_format`` gives the text times, which the fix then
+    writes them in (else ISO 8601)."""
     seen = f" ({example!r} read with {fmt} is {read_as})" if fmt is not None else ""
-    one = ("every time as text, e.g. ISO 8601 '2024-03-01 10:00:00'" if fmt is None else
-           f"every time as text (ISO 8601, e.g. '2024-03-01 10:00:00'), or every time as {NUMBER_FORMATS[fmt]}"
-           f"{seen} with read_options.date_format: {fmt}")
+    sample = "'2024-03-01 10:00:00'"
+    text = "as text (ISO 8601, e.g. '2024-03-01 10:00:00')"
+    if text_format is not None:
+        sample = repr(pd.Timestamp("2024-03-01 10:00:00").strftime(text_format))
+        text = f"as text in read_options.date_format {text_format!r} (e.g. {sample})"
+    one = (f"every time {text}" if fmt is None else
+           f"every time {text}, or every time as {NUMBER_FORMATS[fmt]}{seen} with read_options.date_format: {fmt}")
     if fmt == "excel_serial":
-        one = ("format its cells as dates (yyyy-mm-dd, or with the time) in the spreadsheet before saving the "
+        form = ("yyyy-mm-dd, or with the time" if text_format is None else
+                f"as read_options.date_format {text_format!r} reads them, e.g. {sample}")
+        one = (f"format its cells as dates ({form}) in the spreadsheet before saving the "
                f"CSV, so that every cell is written as a date{seen}, or convert the text dates to serial days and "
                "set read_options.date_format: excel_serial")
     return Rule("mixed_times", "time written as a number", "times written as numbers",

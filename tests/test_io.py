@@ -351,13 +351,22 @@ def test_thousands_separators_out_of_place_are_refused_not_removed(tmp_path):
                                           r"'.' and read_options.thousands to ',' or leave it out; otherwise correct "
                                           r"those values \(1234,5 is written '1.234,5', and India's grouping '1.23.456,5' is read too\)"):
         read_table("transactions", eu, read_options={"sep": ";", "decimal": ",", "thousands": "."})
-    # times written as numbers are not read with the marks removed either
+    # times written as numbers are not read with the marks removed either, and are told so as numbers are
     epoch = tmp_path / "epoch.csv"
-    epoch.write_text('customer_id,timestamp,amount\nA,"1,700,000,000",1\nB,"17,00000000",2\n')
-    with pytest.raises(SchemaError, match=r"^table 'transactions': transactions.timestamp: 1 timestamp not in "
-                                          r"read_options.date_format 'epoch_seconds' at data row 2 of \S*epoch.csv "
-                                          r"\(e.g. '17,00000000'\)"):
-        read_table("transactions", epoch, read_options={"thousands": ",", "date_format": "epoch_seconds"})
+    for fmt, good, bad, bare in (("epoch_seconds", "1,700,000,000", "1,7000,00000", "1700000000"),
+                                 ("epoch_milliseconds", "1,700,000,000,000", "1,7000,00000000", "1700000000000")):
+        epoch.write_text(f'customer_id,timestamp,amount\nA,"{good}",1\nB,"{bad}",2\n')
+        with pytest.raises(SchemaError) as err:
+            read_table("transactions", epoch, read_options={"thousands": ",", "date_format": fmt})
+        assert err.value.problems == [
+            "transactions.timestamp: 1 number with thousands separators (read_options.thousands ',') not between "
+            f"groups of three digits at data row 2 of {epoch} (e.g. '{bad}'); fix: read with the separators removed "
+            f"they would be other numbers ('{bad}' as {bare}), so they are not read: if ',' is the decimal mark in "
+            "this file, set read_options.decimal to ',' and read_options.thousands to '.' or leave it out; otherwise "
+            "correct those values (1234.5 is written '1,234.5', and India's grouping '1,23,456.5' is read too)"]
+        epoch.write_text(f'customer_id,timestamp,amount\nA,"{good}",1\nB,"{bad}x",2\n')  # no number: as before
+        with pytest.raises(SchemaError, match=rf"1 timestamp not in read_options.date_format '{fmt}' at data row 2"):
+            read_table("transactions", epoch, read_options={"thousands": ",", "date_format": fmt})
 
 
 def test_a_decimal_comma_is_told_the_read_option_that_reads_it(tmp_path):
@@ -447,6 +456,81 @@ def test_a_column_mixing_text_dates_and_serial_days_gets_one_fix_for_the_whole_c
         "epoch_seconds is 2023-11-14 22:13:20 UTC) with read_options.date_format: epoch_seconds")
     assert err.value.problems[1].startswith(f"transactions.timestamp: 1 unparseable timestamp at data row 3 of {path} "
                                             "(e.g. 'soon')")
+
+
+def test_a_time_0_among_text_times_is_one_placeholder_problem_per_row(tmp_path):
+    """A 0 (or 25569, a serial day's 1970-01-01) among text dates is an unknown time, not a time written as a
+    number; with date_format excel_serial, 25569 was named as a number and as a 1970 placeholder."""
+    path = tmp_path / "tx.csv"
+    zero = ("placeholder for an unknown time written as a number (time 0: 1970-01-01 00:00) at data row 2 of "
+            f"{path}" + " (e.g. '{}'); fix: a 0 (or 25569, a spreadsheet's serial day of 1970-01-01) in a column of "
+            "text times is an export's placeholder for an unknown time, not a time, and read as a time it would put "
+            "cutoffs, windows and KPI periods in 1970: write the real times as the other rows are written (or the "
+            "earliest known, e.g. when the record was migrated), or remove those rows")
+    for value in ("0", "25569"):
+        path.write_text(f"customer_id,timestamp,amount\nA,2024-01-05,1\nB,{value},2\nC,2024-01-07,3\n")
+        with pytest.raises(SchemaError) as err:
+            read_table("transactions", path)
+        assert err.value.problems == [f"transactions.timestamp: 1 {zero.format(value)}"]
+    # read as serial days, 25569 is 1970-01-01: the table's placeholder rule names it, and the text rows are
+    # named once, as text the format does not read
+    with pytest.raises(SchemaError) as err:
+        read_table("transactions", path, read_options={"date_format": "excel_serial"})
+    assert err.value.problems[0] == (
+        f"transactions.timestamp: 2 timestamps not in read_options.date_format 'excel_serial' at data rows 1, 3 of "
+        f"{path} (e.g. '2024-01-05', '2024-01-07'), written as text times, which are read without this format (the "
+        "column's only numbers, '25569', read as 1970-01-01, time 0); fix: correct those values, or change "
+        "read_options.date_format (strftime codes such as '%d.%m.%Y %H:%M', a mapping column -> format, or "
+        "'ISO8601')")
+    assert err.value.problems[1].startswith(
+        f"transactions.timestamp: 1 placeholder time 1970-01-01 00:00 (the Unix epoch, time 0; no other time of the "
+        f"table within a year) at data row 2 of {path} (e.g. '25569'); fix: ")
+    assert len(err.value.problems) == 2
+    # beside a real serial day: that one is the time written as a number, 25569 the placeholder
+    path.write_text("customer_id,timestamp,amount\nA,2024-01-05,1\nB,25569,2\nC,45296,3\n")
+    for options, first in (({"date_format": "excel_serial"}, 0), (None, 1)):
+        with pytest.raises(SchemaError) as err:
+            read_table("transactions", path, read_options=options)
+        assert len(err.value.problems) == 2
+        assert err.value.problems[first].startswith(
+            f"transactions.timestamp: 1 time written as a number at data row 3 of {path} (e.g. '45296') and 1 "
+            f"written as text at data row 1 of {path} (e.g. '2024-01-05'); fix: ")
+        assert "at data row 2 " in err.value.problems[1 - first] and "placeholder" in err.value.problems[1 - first]
+    # a column that may be empty is told so; beside times of 1970, a 0 is a time written as a number
+    subs = tmp_path / "subscriptions.csv"
+    subs.write_text("customer_id,start,end\nA,2024-01-05,0\nB,2024-01-06,2024-02-01\n")
+    with pytest.raises(SchemaError) as err:
+        read_table("subscriptions", subs)
+    assert err.value.problems == [
+        "subscriptions.end: 1 placeholder for an unknown time written as a number (time 0: 1970-01-01 00:00) at data "
+        f"row 1 of {subs} (e.g. '0'); fix: " + zero.split("; fix: ")[1] + ", or leave those cells empty (the column "
+        "may be empty)"]
+    path.write_text("customer_id,timestamp,amount\nA,1970-03-01,1\nB,0,2\n")
+    with pytest.raises(SchemaError, match=r"^table 'transactions': transactions.timestamp: 1 time written as a number "
+                                          r"at data row 2 of \S*tx.csv \(e.g. '0'\)"):
+        read_table("transactions", path)
+
+
+def test_the_mixed_kinds_fix_writes_the_text_times_in_the_configured_date_format(tmp_path):
+    path = tmp_path / "tx.csv"
+    one_way = ("fix: one read_options.date_format reads one of the two kinds and refuses the other (a number format "
+               "the text, a text format the numbers), so write the whole column one way: ")
+    excel = ("customer_id,timestamp,amount\nA,05/01/2024,1\nB,45296,2\nC,07/01/2024,3\n", "%d/%m/%Y",
+             f"1 time written as a number at data row 2 of {path} (e.g. '45296') and 2 written as text at data rows 1, "
+             f"3 of {path} (e.g. '05/01/2024', '07/01/2024'); {one_way}format its cells as dates (as "
+             "read_options.date_format '%d/%m/%Y' reads them, e.g. '01/03/2024') in the spreadsheet before saving the "
+             "CSV, so that every cell is written as a date ('45296' read with excel_serial is 2024-01-05), or convert "
+             "the text dates to serial days and set read_options.date_format: excel_serial")
+    epoch = ("customer_id,timestamp,amount\nA,05/01/2024 10:00,1\nB,1700000000,2\n", "%d/%m/%Y %H:%M",
+             f"1 time written as a number at data row 2 of {path} (e.g. '1700000000') and 1 written as text at data "
+             f"row 1 of {path} (e.g. '05/01/2024 10:00'); {one_way}every time as text in read_options.date_format "
+             "'%d/%m/%Y %H:%M' (e.g. '01/03/2024 10:00'), or every time as seconds since 1970-01-01 UTC ('1700000000' "
+             "read with epoch_seconds is 2023-11-14 22:13:20 UTC) with read_options.date_format: epoch_seconds")
+    for text, fmt, said in (excel, epoch):
+        path.write_text(text)
+        with pytest.raises(SchemaError) as err:
+            read_table("transactions", path, read_options={"date_format": fmt})
+        assert err.value.problems == [f"transactions.timestamp: {said}"]
 
 
 def test_a_date_format_strptime_cannot_use_is_a_config_error_naming_the_option(tmp_path):
