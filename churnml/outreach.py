@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from churnml import explain
 from churnml.coercion import canonical_ids
 from churnml.config import Config, TimeConfig
 from churnml.errors import ConfigError, ModelError, SchemaError
+from churnml.features.base import sql_name
 from churnml.features.events import days_since_column
 from churnml.features.plan import FeaturePlan
 from churnml.features.surveys import latest_column
@@ -46,6 +47,7 @@ __all__ = [
     "TypesPresent",
     "type_columns",
     "warn_absent_types",
+    "warn_type_spellings",
     "warn_unseen_levels",
     "with_cancel_requests",
 ]
@@ -353,6 +355,32 @@ def warn_absent_types(plan: FeaturePlan, features: pd.DataFrame, present: TypesP
                 f"its features say 'never' for all {len(features):,} customers scored, which the model reads as "
                 "each customer's behaviour. Was the type renamed, or is it no longer recorded? Check the table, "
                 "or retrain without it")
+        log.warning("%s", text)
+        warned.append(text)
+    return warned
+
+
+def warn_type_spellings(plan: FeaturePlan, counts: Mapping[str, int]) -> list[str]:
+    """Warn about event types of the scoring data that are spelt otherwise than a type the model was trained with
+    but give its feature name (``'Login'`` where the model learnt ``'login'``: both ``login``); returns the warnings.
+
+    The model's ``evt_{type}_*`` columns count the rows of the type as the training data spelt it, so the
+    other spelling's rows count only in ``evt_all_count_*``: a customer whose logins are all ``'Login'``
+    looks as if they never logged in. Training refuses two such spellings in one table
+    (:func:`churnml.features.plan.plan_features`); scoring computes the model's columns and says so.
+    ``counts``: rows per event type before the cutoff (:func:`churnml.features.plan.type_counts`).
+    """
+    planned = {sql_name(t): t for t in plan.event_types}
+    known = set(plan.event_types)
+    warned = []
+    for kind in sorted(counts):
+        trained = planned.get(sql_name(kind))
+        if kind in known or trained is None:
+            continue
+        text = (f"events: {counts[kind]:,} rows before the cutoff have the event type {kind!r}, which the model "
+                f"was trained with as {trained!r} (both give the feature name {sql_name(kind)!r}); the model's "
+                f"evt_{sql_name(kind)}_* features count only the {trained!r} rows, so these count only in "
+                f"evt_all_count_*. Fix: write them as {trained!r}, as the training data did, and score again")
         log.warning("%s", text)
         warned.append(text)
     return warned

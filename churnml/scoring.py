@@ -31,7 +31,7 @@ from churnml.config import Config, TimeConfig
 from churnml.engine import ParquetSource, as_tables, in_memory, run_sql
 from churnml.errors import ChurnMLError, ConfigError, ModelError, SchemaError
 from churnml.features import FeaturePlan, compute_features
-from churnml.features.plan import TYPE_COLUMN, distinct_before
+from churnml.features.plan import TYPE_COLUMN, distinct_before, type_counts
 from churnml.label_sql import cancel_requests_sql, recurring_revenue_sql
 from churnml.labels import (
     count_customers,
@@ -56,6 +56,7 @@ from churnml.outreach import (
     spreadsheet_safe,
     type_columns,
     warn_absent_types,
+    warn_type_spellings,
     warn_unseen_levels,
     with_cancel_requests,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "warn_absent_types",
     "warn_if_stale",
     "warn_model_cutoff",
+    "warn_type_spellings",
     "warn_unseen_levels",
     "with_cancel_requests",
 ]
@@ -603,6 +605,8 @@ def score_customers(
     if subset:
         feats = feats[feats["customer_id"].isin(set(spine["customer_id"]))].reset_index(drop=True)
     warned = [*warned, *warn_unseen_levels(model, feats), *warn_absent_types(plan, feats, _types_present(tables, c))]
+    if plan.event_types:  # a spelling of a trained type that its columns do not count
+        warned += warn_type_spellings(plan, type_counts(getattr(tables, "events", None), "event_type", c))
     clv, method = choose_clv(method, cfg, lambda: recurring_revenue(tables, c), lambda: predicted_clv(
         tx, c, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate, shared_bgnbd(fitted, c, time)))
     rfm = rfm_table(tx, c)

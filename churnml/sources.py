@@ -444,6 +444,11 @@ def frame_problems(table: str, frame: pd.DataFrame, columns: Sequence[str] | Non
                             f"({_index(frame, odd, values.map(lambda v: f'{v!r} ({type(v).__name__})'))}); "
                             "ids are text, or '1' and 1 would be two customers")
             continue
+        if col.kind == "bool" and not pd.api.types.is_bool_dtype(values.dtype) and (
+                odd := (values.notna() & ~values.isin([0, 1])).to_numpy(dtype=bool)).any():  # 2 read as true
+            problems.append(f"column '{col.name}' has {int(odd.sum())} value(s) that are not 0 or 1 "
+                            f"({_index(frame, odd, values)}); a flag stored as a number is 1 (true) or 0 (false)")
+            continue
         typed.add(col.name)
         if col.required and not col.nullable:
             empty = values.isna().to_numpy()

@@ -148,7 +148,7 @@ def test_absent_tables_give_nan_and_a_reason_never_zero(tx: pd.DataFrame) -> Non
 def test_surveys_give_nps_csat_ces_and_cli_per_period(tx: pd.DataFrame) -> None:
     surveys = pd.DataFrame(
         {
-            "customer_id": ids(["A"] * 12),
+            "customer_id": ids(list("ABCDAABCABAA")),  # answers given together are one customer's each
             "timestamp": ts(["2024-01-03"] * 4 + ["2024-02-03"] + ["2024-01-04"] * 3 + ["2024-01-05"] * 2
                             + ["2024-01-06"] * 2),
             "survey": ["nps"] * 5 + ["csat"] * 3 + ["ces"] * 2 + ["cli"] * 2,
@@ -192,6 +192,28 @@ def test_survey_and_ticket_rows_outside_the_reported_periods_are_named_not_dropp
         early = surveys.iloc[[0, 1]].assign(timestamp=ts(["2024-01-02", "2024-01-10"]))  # 01-02: before the data
         retention_kpis({"transactions": tx, "surveys": early}, end="2024-01-06")  # 01-10 left out by the end
     assert caplog.records == []
+
+
+def test_answers_repeated_at_one_moment_count_once_with_the_lowest_score_as_in_the_features(tx, caplog) -> None:
+    """A's NPS 10 exported twice (two response ids) and once more as 8 at the same moment: one answer of 8 (a
+    passive), with B's 3 (a detractor) and C's 10 (a promoter): NPS (1 - 1) / 3 = 0, not (3 - 1) / 5 = 40. A's CLI
+    questions answered together stay two answers: (6 + 2) / 2 = 4."""
+    surveys = pd.DataFrame({
+        "customer_id": ids(["A", "A", "A", "B", "C", "A", "A"]),
+        "timestamp": ts(["2024-01-10 10:00"] * 3 + ["2024-01-11 00:00", "2024-01-12 00:00"] + ["2024-01-13 00:00"] * 2),
+        "survey": ["nps"] * 5 + ["cli"] * 2, "score": [10.0, 10.0, 8.0, 3.0, 10.0, 6.0, 2.0],
+        "question": pd.Series([None] * 5 + ["recommend", "buy_again"], dtype="str"),
+        "response_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r6"],
+    })
+    with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
+        k = retention_kpis({"transactions": tx, "surveys": surveys}).set_index("period")
+    assert (k.loc["2024-01", "nps"], k.loc["2024-01", "cli"]) == (0.0, 4.0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "table 'surveys': 2 answer(s) repeat an answer of the same customer, survey type and question and moment "
+        "(e.g. customer A, nps at 2024-01-10 10:00:00; customer A, nps at 2024-01-10 10:00:00); NPS, CSAT, CES and "
+        "CLI count each such group once, with its lowest score, as the srv_* features do. Fix: remove the repeated "
+        "rows if the tool exported one answer twice (data.duplicates: drop removes only whole-row repeats), or "
+        "give distinct answers their own times"]
 
 
 def test_cli_weighs_each_question_the_same_and_warns_when_some_answers_have_no_question(tx, caplog) -> None:

@@ -1009,6 +1009,48 @@ def test_an_event_or_survey_type_the_model_knows_but_nobody_scored_has_is_warned
     assert not [w for w in few.warnings if "trained with it" in w]
 
 
+def test_an_event_type_spelt_otherwise_than_at_training_is_warned_about_with_its_rows():
+    """'Login' beside the model's 'login' (both 'login'): the model's evt_login_* count only 'login' rows."""
+    from churnml.features.plan import FeaturePlan
+    from churnml.outreach import warn_type_spellings
+
+    plan = FeaturePlan(families=("events",), windows=(30,), dropped_windows=(), data_start="2024-01-01",
+                       event_types=("Email Opened", "login"))
+    got = warn_type_spellings(plan, {"login": 5, "Login": 1234, "email_opened": 2, "Page View": 9, "Email Opened": 1})
+    assert got == [
+        "events: 1,234 rows before the cutoff have the event type 'Login', which the model was trained with as "
+        "'login' (both give the feature name 'login'); the model's evt_login_* features count only the 'login' "
+        "rows, so these count only in evt_all_count_*. Fix: write them as 'login', as the training data did, and "
+        "score again",
+        "events: 2 rows before the cutoff have the event type 'email_opened', which the model was trained with as "
+        "'Email Opened' (both give the feature name 'email_opened'); the model's evt_email_opened_* features count "
+        "only the 'Email Opened' rows, so these count only in evt_all_count_*. Fix: write them as 'Email Opened', "
+        "as the training data did, and score again"]
+    assert warn_type_spellings(plan, {"login": 5, "Page View": 9}) == []
+
+
+def test_scoring_warns_about_a_trained_event_type_written_in_another_case(setup):
+    from churnml.features.plan import FeaturePlan
+
+    cfg, tables, model, _ = setup
+    etype = FeaturePlan.from_dict(model.extra_["feature_plan"]).event_types[0]
+    events = tables.events
+    before = events["timestamp"] < pd.Timestamp(CUTOFF)
+    ours = events["event_type"] == etype
+    upper = ours & before & events["customer_id"].isin(sorted(events["customer_id"].unique())[:50])  # 50 customers
+    later = ours & ~before  # rows at or after the cutoff are no history: not counted
+    changed = events.assign(event_type=events["event_type"].where(~(upper | later), etype.upper()))
+    n = int(upper.sum())
+    got = score_customers(dataclasses.replace(tables, events=changed), model, CUTOFF, cfg)
+    said = [w for w in got.warnings if "which the model was trained with as" in w]
+    assert n > 0 and said == [
+        f"events: {n:,} rows before the cutoff have the event type {etype.upper()!r}, which the model was trained "
+        f"with as {etype!r} (both give the feature name {etype!r}); the model's evt_{etype}_* features count only "
+        f"the {etype!r} rows, so these count only in evt_all_count_*. Fix: write them as {etype!r}, as the training "
+        "data did, and score again"]
+    assert not [w for w in score_customers(tables, model, CUTOFF, cfg).warnings if "was trained with as" in w]
+
+
 def test_a_cutoff_before_the_models_test_cutoff_or_long_after_its_data_is_warned_about(caplog):
     from types import SimpleNamespace
 

@@ -357,6 +357,13 @@ def test_the_metrics_check_every_table_they_are_given_and_the_contract_s_value_r
                             "first_contact_resolved": pd.Series(["False", "False"], dtype="str")})
     assert error(tickets=tickets) == (f"table 'tickets': column 'first_contact_resolved' has dtype str; the data "
                                       f"contract wants a BOOLEAN; {fix}")
+    # a flag stored as a number is 1 or 0: 2 was an FCR of 100 and a tkt_fcr_share of 2.0
+    assert error(tickets=tickets.assign(first_contact_resolved=[2, 0])) == (
+        "table 'tickets': column 'first_contact_resolved' has 1 value(s) that are not 0 or 1 (index [0], e.g. 2); a "
+        f"flag stored as a number is 1 (true) or 0 (false); {fix}")
+    assert error(tickets=tickets.assign(first_contact_resolved=[np.nan, -1.0])).startswith(
+        "table 'tickets': column 'first_contact_resolved' has 1 value(s) that are not 0 or 1 (index [1], e.g. -1.0)")
+    check_sources({"tickets": tickets.assign(first_contact_resolved=[1.0, np.nan])})  # 1, 0 and missing pass
     spend = pd.DataFrame({"period": t("2024-01-01", "2024-01-01"), "spend": pd.Series(["100", "50"], dtype="str")})
     assert error(marketing_spend=spend).startswith("table 'marketing_spend': column 'spend' has dtype str")
     surveys = pd.DataFrame({"customer_id": ids, "timestamp": t("2024-01-06", "2024-01-07"),

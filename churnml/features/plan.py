@@ -31,7 +31,8 @@ from churnml.schema import TABLE_SPECS
 from churnml.sources import check_sources
 from churnml.windows import DAY, cutoff_list, history_mask, history_sql, to_cutoff
 
-__all__ = ["FAMILIES", "TYPE_COLUMN", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of"]
+__all__ = ["FAMILIES", "TYPE_COLUMN", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of",
+           "type_counts"]
 
 #: The column of each table whose values (event and survey types) name feature columns.
 TYPE_COLUMN = {"events": "event_type", "surveys": "survey"}
@@ -138,6 +139,20 @@ def distinct_before(frame: TableSource | None, column: str, before: pd.Timestamp
     else:
         values = frame.loc[history_mask(frame["timestamp"], before), column].dropna().unique().tolist()
     return tuple(sorted(str(v) for v in values))
+
+
+def type_counts(frame: TableSource | None, column: str, before: pd.Timestamp) -> dict[str, int]:
+    """Rows per distinct non-null value of a text column (event types) among the rows ``timestamp < before``.
+
+    One DuckDB pass over a frame or a :class:`~churnml.engine.ParquetSource` (two columns read).
+    """
+    if frame is None:
+        return {}
+    seen = history_sql('"timestamp"', f"TIMESTAMP '{before}'")
+    sql = f'SELECT "{column}" AS v, COUNT(*) AS n FROM t WHERE "{column}" IS NOT NULL AND {seen} GROUP BY 1'
+    source = frame[[column, "timestamp"]] if isinstance(frame, ParquetSource) else frame
+    counts = run_sql(sql, {"t": source})
+    return {str(v): int(n) for v, n in zip(counts["v"], counts["n"], strict=True)}
 
 
 def _types(frame: TableSource | None, table: str, column: str, before: pd.Timestamp,

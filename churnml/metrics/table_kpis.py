@@ -23,7 +23,7 @@ from churnml.metrics.inputs import TablesLike, table_of
 from churnml.metrics.sums import group_sum, total
 from churnml.windows import history_mask
 
-__all__ = ["SOURCES", "PeriodContext", "table_kpis"]
+__all__ = ["SOURCES", "PeriodContext", "one_answer_per_moment", "table_kpis"]
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,34 @@ def _bucket(frame: pd.DataFrame, column: str, ctx: PeriodContext, table: str, me
     return rows
 
 
+def one_answer_per_moment(surveys: pd.DataFrame) -> pd.DataFrame:
+    """The answers, with those of one customer, survey type (and ``question``) at the same moment as one answer.
+
+    Such a group is an answer exported twice (a re-sent response, a second response id) more often than
+    two answers: it keeps its first row with the group's lowest score, the rule of the ``srv_*`` features
+    (:mod:`churnml.features.surveys`), and a warning names the groups. The CLI's questions answered
+    together stay three answers.
+    """
+    keys = [c for c in ("customer_id", "survey", "question", "timestamp") if c in surveys.columns]
+    repeat = surveys.duplicated(keys).to_numpy()
+    if not repeat.any():
+        return surveys
+    lowest = surveys.groupby(keys, dropna=False, sort=False)["score"].transform("min")
+    first = surveys.loc[repeat].head(3)
+    shown = "; ".join(f"customer {c}, {k} at {t}" for c, k, t in zip(first["customer_id"], first["survey"],
+                                                                        first["timestamp"], strict=True))
+    log.warning("table 'surveys': %d answer(s) repeat an answer of the same customer, survey type%s and moment (e.g. "
+                "%s); NPS, CSAT, CES and CLI count each such group once, with its lowest score, as the srv_* features "
+                "do. Fix: remove the repeated rows if the tool exported one answer twice (data.duplicates: drop "
+                "removes only whole-row repeats), or give distinct answers their own times",
+                int(repeat.sum()), " and question" if "question" in keys else "", shown)
+    return surveys.assign(score=lowest).loc[~repeat]
+
+
 def survey_kpis(surveys: pd.DataFrame, ctx: PeriodContext) -> Result:
-    """NPS, CSAT, CES and CLI of the answers given in each period."""
+    """NPS, CSAT, CES and CLI of the answers given in each period (:func:`one_answer_per_moment`)."""
     out, reasons = _blank(ctx, SOURCES["surveys"]), {}
+    surveys = one_answer_per_moment(surveys)
     rows = _bucket(surveys, "timestamp", ctx, "surveys", "NPS, CSAT, CES or CLI")
     scorers: dict[str, Callable[[pd.DataFrame], float]] = {
         "nps": lambda g: f.nps_from_scores(g["score"].to_numpy()),

@@ -51,6 +51,7 @@ from churnml.scoring import (
     warn_absent_types,
     warn_if_stale,
     warn_model_cutoff,
+    warn_type_spellings,
     warn_unseen_levels,
     with_cancel_requests,
 )
@@ -223,6 +224,15 @@ def _present(tables: SparkTables, cutoff: pd.Timestamp) -> TypesPresent:
     return present
 
 
+def _type_counts(tables: SparkTables, cutoff: pd.Timestamp) -> dict[str, int]:
+    """Rows per event type before ``cutoff`` (for warn_type_spellings): one short job."""
+    if tables.events is None:
+        return {}
+    seen = F.expr(history_sql("`timestamp`", f"TIMESTAMP_NTZ '{cutoff}'"))
+    rows = tables.events.where(F.col("event_type").isNotNull() & seen).groupBy("event_type").count().collect()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cutoff: object, cfg: Config,
           top: int | None = None, budget: float | None = None,
           predict: Callable[[Column], Column] | None = None,
@@ -304,6 +314,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
                                          _or_nan(feats, "rfm_monetary_sum_all").alias("historical_spend"),
                                          _or_nan(feats, "rfm_tenure_days").alias("tenure_days"), *levels, *typed))
         warned = [*warned, *warn_unseen_levels(model, scored), *warn_absent_types(plan, scored, _present(tables, c))]
+        if plan.event_types:  # a spelling of a trained type that its columns do not count
+            warned += warn_type_spellings(plan, _type_counts(tables, c))
         scored = scored.drop(columns=[*levels, *typed])
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned,
