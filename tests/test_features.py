@@ -60,8 +60,11 @@ def test_event_types_giving_the_same_feature_name_are_an_error(world):
     with pytest.raises(SchemaError) as err:
         plan_features(world | {"events": events}, [CUT], CFG)
     msg = str(err.value)
-    assert "events.event_type" in msg and "'Log-In' and 'log in' (both 'log_in')" in msg
+    assert "events.event_type" in msg and "'Log-In' (1 row) and 'log in' (1 row) (both 'log_in')" in msg
     assert "Map each group to one value" in msg
+    events.loc[events.index[2], "event_type"] = "log in"  # the error counts each spelling's rows
+    with pytest.raises(SchemaError, match=r"'Log-In' \(1 row\) and 'log in' \(2 rows\) \(both 'log_in'\)"):
+        plan_features(world | {"events": events}, [CUT], CFG)
 
 
 def test_an_event_type_named_all_is_an_error_as_it_would_give_the_all_types_columns(world):
@@ -69,7 +72,7 @@ def test_an_event_type_named_all_is_an_error_as_it_would_give_the_all_types_colu
     events.loc[events.index[0], "event_type"] = "All"  # evt_all_count_{W}d already counts every type
     with pytest.raises(SchemaError) as err:
         plan_features(world | {"events": events}, [CUT], CFG)
-    assert "the events family's own 'all' columns and 'All' (both 'all')" in str(err.value)
+    assert "the events family's own 'all' columns and 'All' (1 row) (both 'all')" in str(err.value)
 
 
 def test_rfm_family_by_hand(feats):

@@ -27,7 +27,7 @@ from churnml.features.subscriptions import subscriptions_family
 from churnml.features.surveys import surveys_family
 from churnml.features.tickets import tickets_family
 from churnml.features.windowed import windowed_family
-from churnml.schema import TABLE_SPECS
+from churnml.schema import STAND_IN, TABLE_SPECS
 from churnml.sources import check_sources
 from churnml.windows import DAY, cutoff_list, history_mask, history_sql, to_cutoff
 
@@ -169,9 +169,13 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
     values = distinct_before(frame, column, before)
     by_name: dict[str, list[str]] = {name: [f"the {table} family's own '{name}' columns"] for name in reserved}
     for v in values:
-        by_name.setdefault(sql_name(v), []).append(repr(v))
-    clashes = [f"{' and '.join(vs)} (both '{name}')" for name, vs in by_name.items() if len(vs) > 1]
-    if clashes:
+        by_name.setdefault(sql_name(v), []).append(v)
+    clashing = {name: vs for name, vs in by_name.items() if len(vs) > 1}
+    if clashing:  # each value with its rows, so that the fix knows how much it moves
+        stand_in = isinstance(frame, pd.DataFrame) and frame.attrs.get(STAND_IN)  # Spark's: one row per type
+        counts = {} if stand_in else type_counts(frame, column, before)
+        shown = {v: f"{v!r} ({n:,} row{'s' * (n != 1)})" for v, n in counts.items()}
+        clashes = [f"{' and '.join(shown.get(v, v) for v in vs)} (both '{name}')" for name, vs in clashing.items()]
         raise SchemaError(
             f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
             "Feature names keep letters and digits, lower-cased (accents dropped, other scripts as code points), "
