@@ -99,6 +99,8 @@ class TableSource(StrictSection):
     ``path`` is a file, or a folder of Parquet files (as Spark writes a table;
     ``format`` ``auto`` reads a folder as Parquet). ``columns`` maps canonical
     name -> the name in the user's file, e.g. ``{customer_id: cust_no, timestamp: order_date}``.
+    ``values`` maps, per text column (canonical name), the file's values to the ones churnml reads, e.g.
+    ``{event_type: {Login: login}, survey: {"Net Promoter Score": nps}}`` (:mod:`churnml.recode`).
     """
 
     section: ClassVar[str] = "data.tables.<table>"
@@ -107,6 +109,7 @@ class TableSource(StrictSection):
     format: Literal["csv", "parquet", "auto"] = "auto"
     columns: dict[str, str] = Field(default_factory=dict)
     read_options: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class SyntheticConfig(StrictSection):

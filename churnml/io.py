@@ -42,6 +42,7 @@ from churnml.io_write import (
     write_text,
 )
 from churnml.parquet_files import check_same_schema, folder_schemas, parquet_parts, partition_values
+from churnml.recode import check_values, recode_frame
 from churnml.rules import (
     FOLDER_COLUMNS_FIX,
     INVISIBLE,
@@ -126,6 +127,7 @@ def read_table(
     columns: Mapping[str, str] | None = None,
     fmt: str = "auto",
     read_options: Mapping[str, Any] | None = None,
+    values: Mapping[str, Mapping[str, Any]] | None = None,
     **validate_kwargs: Any,
 ) -> pd.DataFrame:
     """Read one table, map its columns to canonical names and validate it.
@@ -161,6 +163,11 @@ def read_table(
         the order of day and month when the format is inferred (see
         :func:`churnml.validation.validate_table`). These two also apply to a
         DataFrame source; the other options only to files.
+    values : mapping, optional
+        Per text column (canonical name), the file's values -> the ones to read,
+        e.g. ``{"event_type": {"Login": "login"}}`` (``data.tables.<table>.values``;
+        :func:`churnml.recode.recode_frame`), applied before the validation;
+        values are matched without surrounding spaces, unmapped ones kept.
     **validate_kwargs
         ``returns``, ``duplicates``, ``timezone``, ``data_end`` of
         :func:`churnml.validation.validate_table`.
@@ -188,6 +195,7 @@ def read_table(
                           f"{list(_DATE_OPTIONS)}")
     mapping = dict(columns or {})
     check_mapping(spec, mapping)
+    check_values(spec, values or {})  # before a large file is read
     opts = dict(read_options or {})
     dates = _date_options(spec, mapping, opts, validate_kwargs)
     if isinstance(source, pd.DataFrame):
@@ -206,6 +214,8 @@ def read_table(
         if kind == "csv":  # numbers pandas left as text are read with the file's marks by the validation
             dates |= {"decimal": opts.get("decimal", "."), "thousands": opts.get("thousands")}
     raw = raw.rename(columns={user: canonical for canonical, user in mapping.items()})
+    if values:
+        raw = recode_frame(spec, raw, values)
     out = validate_table(table, raw, source=name, **dates, **validate_kwargs)
     policy = inspect.signature(validate_table).parameters  # its defaults, for the keywords not given
     out.attrs[READ_ATTR] = {"source": "files", **{k: str(validate_kwargs.get(k, policy[k].default))
@@ -679,7 +689,7 @@ def _file_tables(data: DataConfig) -> Tables:
         src = data.tables[name]
         try:
             frames[name] = read_table(
-                name, src.path, columns=src.columns, fmt=src.format, read_options=src.read_options,
+                name, src.path, columns=src.columns, fmt=src.format, read_options=src.read_options, values=src.values,
                 returns=data.returns, duplicates=data.duplicates, timezone=data.timezone,
                 data_end=data.end,
             )

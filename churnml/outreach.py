@@ -380,7 +380,8 @@ def warn_type_spellings(plan: FeaturePlan, counts: Mapping[str, int]) -> list[st
         text = (f"events: {counts[kind]:,} rows before the cutoff have the event type {kind!r}, which the model "
                 f"was trained with as {trained!r} (both give the feature name {sql_name(kind)!r}); the model's "
                 f"evt_{sql_name(kind)}_* features count only the {trained!r} rows, so these count only in "
-                f"evt_all_count_*. Fix: write them as {trained!r}, as the training data did, and score again")
+                f"evt_all_count_*. Fix: write them as {trained!r}, as the training data did (or map them with "
+                f"data.tables.events.values: {{event_type: {{{kind!r}: {trained!r}}}}}), and score again")
         log.warning("%s", text)
         warned.append(text)
     return warned

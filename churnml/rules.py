@@ -297,7 +297,8 @@ def scale_masks(survey: pd.Series, score: pd.Series) -> tuple[np.ndarray, np.nda
 
 
 UNKNOWN_SURVEY = Rule("unknown_survey", "unknown survey type", "unknown survey types",
-                      f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()})")
+                      f"use one of {sorted(SCORE_SCALES)} (scales {scale_text()}), or map your tool's names to them "
+                      "with data.tables.surveys.values, e.g. {survey: {'Net Promoter Score': nps}}")
 
 
 def scores_shown(survey: pd.Series, score: pd.Series) -> pd.Series:

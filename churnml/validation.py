@@ -119,11 +119,12 @@ def _check_rules(rep: Report, spec: TableSpec, canon: dict[str, pd.Series], retu
 
 
 def _check_scores(rep: Report, canon: dict[str, pd.Series]) -> None:
-    survey = canon["survey"].str.strip().str.lower()
+    written = canon["survey"]
+    survey = written.str.strip().str.lower()
     canon["survey"] = survey
     unknown, outside = scale_masks(survey, canon["score"])
-    if unknown.any():
-        rep.add("survey", UNKNOWN_SURVEY, unknown, survey)
+    if unknown.any():  # shown as written: the spelling a value map (data.tables.surveys.values) takes
+        rep.add("survey", UNKNOWN_SURVEY, unknown, written)
     shown = scores_shown(survey, canon["score"])
     if outside.any():
         rep.add("score", SCORE_OUTSIDE_SCALE, outside, shown)

@@ -61,7 +61,9 @@ def test_event_types_giving_the_same_feature_name_are_an_error(world):
         plan_features(world | {"events": events}, [CUT], CFG)
     msg = str(err.value)
     assert "events.event_type" in msg and "'Log-In' (1 row) and 'log in' (1 row) (both 'log_in')" in msg
-    assert "Map each group to one value" in msg
+    assert msg.endswith("Map each group to one value before computing features: in the file, or with "
+                        "data.tables.events.values (e.g. {event_type: {'log in': 'Log-In'}}) (in Python, read_table's "
+                        "values=)")
     events.loc[events.index[2], "event_type"] = "log in"  # the error counts each spelling's rows
     with pytest.raises(SchemaError, match=r"'Log-In' \(1 row\) and 'log in' \(2 rows\) \(both 'log_in'\)"):
         plan_features(world | {"events": events}, [CUT], CFG)

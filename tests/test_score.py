@@ -1020,12 +1020,13 @@ def test_an_event_type_spelt_otherwise_than_at_training_is_warned_about_with_its
     assert got == [
         "events: 1,234 rows before the cutoff have the event type 'Login', which the model was trained with as "
         "'login' (both give the feature name 'login'); the model's evt_login_* features count only the 'login' "
-        "rows, so these count only in evt_all_count_*. Fix: write them as 'login', as the training data did, and "
-        "score again",
+        "rows, so these count only in evt_all_count_*. Fix: write them as 'login', as the training data did (or map "
+        "them with data.tables.events.values: {event_type: {'Login': 'login'}}), and score again",
         "events: 2 rows before the cutoff have the event type 'email_opened', which the model was trained with as "
         "'Email Opened' (both give the feature name 'email_opened'); the model's evt_email_opened_* features count "
         "only the 'Email Opened' rows, so these count only in evt_all_count_*. Fix: write them as 'Email Opened', "
-        "as the training data did, and score again"]
+        "as the training data did (or map them with data.tables.events.values: {event_type: {'email_opened': "
+        "'Email Opened'}}), and score again"]
     assert warn_type_spellings(plan, {"login": 5, "Page View": 9}) == []
 
 
@@ -1047,7 +1048,8 @@ def test_scoring_warns_about_a_trained_event_type_written_in_another_case(setup)
         f"events: {n:,} rows before the cutoff have the event type {etype.upper()!r}, which the model was trained "
         f"with as {etype!r} (both give the feature name {etype!r}); the model's evt_{etype}_* features count only "
         f"the {etype!r} rows, so these count only in evt_all_count_*. Fix: write them as {etype!r}, as the training "
-        "data did, and score again"]
+        f"data did (or map them with data.tables.events.values: {{event_type: {{{etype.upper()!r}: {etype!r}}}}}), "
+        "and score again"]
     assert not [w for w in score_customers(tables, model, CUTOFF, cfg).warnings if "was trained with as" in w]
 
 

@@ -424,6 +424,36 @@ def test_a_misnamed_mapped_column_and_a_missing_file_get_the_words_load_tables_g
         spark_tables(spark, {"transactions": spark.createDataFrame(frame_)}, {"transactions": {"customer": "cust"}})
 
 
+def test_a_value_map_reads_an_exports_spellings_as_one_value_on_spark_as_with_load_tables(spark, tmp_path,
+                                                                                           monkeypatch):
+    from churnml.spark import spark_tables, tables_from_config, to_pandas
+
+    monkeypatch.chdir(tmp_path)
+    write_frame(pd.DataFrame({"customer_id": ["A", "B"], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+                              "amount": [1.0, 2.0]}), "tx.parquet")
+    write_frame(pd.DataFrame({"customer_id": ["A", "A", "B", "B"],
+                              "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-02", "2024-01-03"]),
+                              "event_type": ["Login", " Log in ", "login", "Page View"]}), "ev.parquet")
+    cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.parquet",
+                             "data.tables.events={path: ev.parquet, values: {event_type: {Login: login, "
+                             "'Log in': login}}}"])
+    duck = load_tables(cfg).events
+    got = to_pandas(tables_from_config(spark, cfg).events)
+    assert duck is not None and duck["event_type"].tolist() == ["login", "login", "login", "Page View"]
+    assert got.sort_values(["customer_id", "timestamp"])["event_type"].tolist() == duck["event_type"].tolist()
+    wrong = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.parquet",
+                               "data.tables.events={path: ev.parquet, values: {plan: {a: b}}}"])
+    said = []
+    for read in (lambda: load_tables(wrong), lambda: tables_from_config(spark, wrong)):
+        with pytest.raises(ConfigError) as exc:
+            read()
+        said.append(str(exc.value))
+    assert said[0] == said[1] and said[0].startswith("data.tables.events.values maps the values of ['plan'], which "
+                                                     "the table does not have")
+    with pytest.raises(ConfigError, match=r"a value map for the pandas frame\(s\) \['events'\], which are canonical"):
+        spark_tables(spark, {"transactions": "tx.parquet", "events": duck}, values={"events": {"event_type": {"a": "b"}}})
+
+
 def test_parquet_files_read_by_spark_follow_the_returns_policy(spark, tiny_tx, tmp_path):
     from churnml.spark import tables_from_config
 
@@ -662,10 +692,12 @@ def test_a_level_unseen_in_training_is_warned_about_in_spark_as_in_process(spark
     model = load_churn_model("models:/churnml@champion")
     assert "cst_region" in model.categories_
     first = tables.customers["region"].dropna().iloc[0]
-    etype = FeaturePlan.from_dict(model.extra_["feature_plan"]).event_types[0]
+    etype, other = FeaturePlan.from_dict(model.extra_["feature_plan"]).event_types[:2]
+    events = tables.events.assign(event_type=tables.events["event_type"].replace(etype, "renamed_type"))
+    upper = (events["event_type"] == other) & (events["customer_id"] < events["customer_id"].iloc[len(events) // 2])
     renamed = dataclasses.replace(tables, customers=tables.customers.assign(
         region=tables.customers["region"].where(tables.customers["region"] != first, "mars")),
-        events=tables.events.assign(event_type=tables.events["event_type"].replace(etype, "renamed_type")))
+        events=events.assign(event_type=events["event_type"].where(~upper, other.upper())))  # 'LOGIN' for 'login'
     expected = score_customers(renamed, model, SCORE_CUTOFF, cfg, top=40)
     got = score(spark, spark_tables(spark, {n: getattr(renamed, n) for n in FEATURE_TABLES}), model, SCORE_CUTOFF,
                 cfg, top=40)
@@ -675,6 +707,11 @@ def test_a_level_unseen_in_training_is_warned_about_in_spark_as_in_process(spark
     absent = [w for w in expected.warnings if "though the model was trained with it" in w]  # the renamed type
     assert len(absent) == 1 and absent[0].startswith(f"events: no event of the type {etype!r}")
     assert [w for w in got.warnings if "though the model was trained with it" in w] == absent
+    spelt = [w for w in expected.warnings if "which the model was trained with as" in w]  # the upper-cased type
+    n = int((upper & (events["timestamp"] < pd.Timestamp(SCORE_CUTOFF))).sum())
+    assert len(spelt) == 1 and spelt[0].startswith(f"events: {n:,} rows before "
+                                                   f"the cutoff have the event type {other.upper()!r}")
+    assert [w for w in got.warnings if "which the model was trained with as" in w] == spelt
     assert_same_list(expected.outreach, got.outreach)
 
 

@@ -180,10 +180,20 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
             f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
             "Feature names keep letters and digits, lower-cased (accents dropped, other scripts as code points), "
             "and turn each run of other characters into '_'. "
-            f"Map each group to one value (or rename one of them) in {table}.{column} before computing features",
+            f"Map each group to one value before computing features: in the file, or with data.tables.{table}.values"
+            f"{_map_example(column, clashing, reserved)} (in Python, read_table's values=)",
             table=table,
         )
     return values
+
+
+def _map_example(column: str, clashing: dict[str, list[str]], reserved: tuple[str, ...]) -> str:
+    """``' (e.g. {event_type: {'Log-In': 'log in'}})'``: a value map joining the first group of file values that
+    give one feature name ('' when each group holds a family's own name)."""
+    for name, group in clashing.items():
+        if name not in reserved:
+            return f" (e.g. {{{column}: {{{group[1]!r}: {group[0]!r}}}}})"
+    return ""
 
 
 def plan_features(

@@ -35,9 +35,11 @@ from churnml.io import (
     unmatched_ids_text,
 )
 from churnml.parquet_files import check_same_schema, folder_schemas
+from churnml.recode import check_present, check_values, values_key
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.schema import spec_for
 from churnml.sources import check_frame_as_read
+from churnml.spark.canonical import stripped
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
@@ -71,7 +73,8 @@ IN_MEMORY_WARN_ROWS = 10_000_000
 def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Path | pd.DataFrame],
                  columns: Mapping[str, Mapping[str, str]] | None = None, *, returns: Policy = "error",
                  duplicates: Policy = "error", data_end: dt.datetime | str | None = None,
-                 timezone: str = "UTC") -> SparkTables:
+                 timezone: str = "UTC", values: Mapping[str, Mapping[str, Mapping[str, object]]] | None = None,
+                 ) -> SparkTables:
     """Canonical Spark tables from Spark DataFrames, Parquet paths or pandas frames.
 
     Spark DataFrames and Parquet are validated row by row
@@ -88,6 +91,10 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         Parquet file or folder; a catalog table is ``spark.table("db.name")``.
     columns : mapping, optional
         Per table, canonical name -> the source's column name.
+    values : mapping, optional
+        Per table, the value map of its text columns (``data.tables.<table>.values``,
+        :mod:`churnml.recode`): column -> {the source's value: the value to read}; not for a pandas frame,
+        which is canonical (give the map to :func:`churnml.io.read_table`).
     returns, duplicates : {'error', 'keep', 'drop'}
         ``data.returns`` and ``data.duplicates`` (see :func:`churnml.validation.validate_table`).
     data_end : date-like, optional
@@ -114,6 +121,11 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
     maps = {name: dict((columns or {}).get(name, {})) for name in sources}
     for name, mapping in maps.items():
         check_mapping(spec_for(name), mapping)
+    recodes = {name: check_values(spec_for(name), (values or {}).get(name, {})) for name in sources}
+    canonical = sorted(n for n, m in recodes.items() if m and isinstance(sources[n], pd.DataFrame))
+    if canonical:
+        raise ConfigError(f"spark_tables: a value map for the pandas frame(s) {canonical}, which are canonical; "
+                          "give the map to churnml.io.read_table (values=) when reading them")
     raw = {name: _as_spark(spark, src, name, maps[name]) for name, src in sources.items()}
     mapped: list[SchemaError | EmptyDataError] = []
     for name, frame in raw.items():
@@ -124,8 +136,8 @@ def spark_tables(spark: SparkSession, sources: Mapping[str, DataFrame | str | Pa
         except SchemaError as exc:
             mapped.append(exc)
     raise_collected(mapped)
-    renamed = {name: frame.withColumnsRenamed({user: canon for canon, user in maps[name].items()})
-               for name, frame in raw.items()}
+    renamed = {name: _recoded(name, frame.withColumnsRenamed({user: canon for canon, user in maps[name].items()}),
+                              recodes[name]) for name, frame in raw.items()}
     problems = [p for name, frame in renamed.items() for p in schema_problems(name, frame)]
     if problems:
         raise SchemaError(problems)
@@ -413,6 +425,19 @@ def to_pandas(frame: DataFrame) -> pd.DataFrame:
     return out
 
 
+def _recoded(table: str, frame: DataFrame, checked: dict[str, dict[str, str]]) -> DataFrame:
+    """``frame`` with the value map of :func:`churnml.recode.check_values` applied (values matched without
+    surrounding spaces, as :func:`churnml.recode.recode_frame` matches them; the others kept). Spark logs the
+    map, not the rows it renamed (that would be a job of its own)."""
+    check_present(table, checked, frame.columns)
+    for column, mapping in checked.items():
+        lookup = F.create_map(*[F.lit(x) for pair in mapping.items() for x in pair])
+        frame = frame.withColumn(column, F.coalesce(lookup[stripped(F.col(column))], F.col(column).cast("string")))
+        log.info("%s.%s: values renamed by %s (%s)", table, column, values_key(table),
+                 ", ".join(f"{k!r} -> {v!r}" for k, v in list(mapping.items())[:5]))
+    return frame
+
+
 def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     """The configured data as Spark tables.
 
@@ -434,7 +459,8 @@ def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
         sources = {name: data.tables[name].path for name in wanted if name in data.tables}
         mapping = {name: data.tables[name].columns for name in sources}
         return spark_tables(spark, sources, mapping, returns=data.returns, duplicates=data.duplicates,
-                            data_end=data.end, timezone=data.timezone)
+                            data_end=data.end, timezone=data.timezone,
+                            values={name: data.tables[name].values for name in sources})
     local: Tables = load_tables(cfg)
     log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
     return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})
