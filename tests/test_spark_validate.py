@@ -721,3 +721,52 @@ def test_spark_training_refuses_a_stray_late_transaction_as_duckdb_does(spark):
         _refuse_stray_tail(SparkTables(transactions=from_pandas(spark, tx)))
     assert str(err.value) == expected
     _refuse_stray_tail(SparkTables(transactions=from_pandas(spark, tx.iloc[:-1])))  # without it: nothing to say
+
+
+def test_times_at_the_unix_epoch_far_from_the_others_are_refused_as_read_table_refuses_the_same_file(spark, tmp_path):
+    from pyspark.sql import functions as F
+
+    from churnml.io import read_table
+    from churnml.spark import from_pandas, tables_from_config
+    from churnml.spark.validate import validate_spark_table
+
+    path = tmp_path / "transactions.parquet"
+    write_frame(frame(customer_id=["A", "B", "C"], timestamp=["2024-01-02", "1970-01-01", "1970-01-01"],
+                      amount=[1.0, 2.0, 3.0]), path)
+    sets = ["data.source=files", f"data.tables.transactions.path={path}"]
+    on_spark = _problems(lambda: tables_from_config(spark, load_config(None, sets)))
+    on_pandas = _problems(lambda: read_table("transactions", path))
+    said = ("transactions.timestamp: 2 placeholder times 1970-01-01 00:00 (the Unix epoch, time 0; no other time of "
+            f"the table within a year) at data rows 2, 3 of {path} (e.g. {{}}); fix: such a time is an export's "
+            "placeholder for an unknown time, and read as a time it puts cutoffs, windows and KPI periods in 1970: "
+            "write the real times (or the earliest known, e.g. when the record was migrated), or remove those rows; "
+            "if they are real times of 1 January 1970, give the table's history around them too (a time 0 is taken "
+            "for real when another time of the table is within a year of it)")
+    assert on_pandas == [said.format("'1970-01-01 00:00:00'")]
+    assert on_spark == [said.format("customer_id='B' timestamp='1970-01-01 00:00:00', "  # Spark shows the id too
+                                    "customer_id='C' timestamp='1970-01-01 00:00:00'")]
+    # a history around 1970 (1969-12-31 is within a year) keeps them, on both
+    write_frame(frame(customer_id=["A", "B", "C"], timestamp=["1969-12-31", "1970-01-01", "1970-01-01"],
+                      amount=[1.0, 2.0, 3.0]), path, overwrite=True)
+    assert tables_from_config(spark, load_config(None, sets)).transactions.count() == len(read_table(
+        "transactions", path)) == 3
+    # a placeholder end is named as one, not again as an end before its start; with a 1970 history it is real
+    subs = frame(customer_id=["A", "B"], start=["2024-01-01", "2024-01-01"], end=["1970-01-01", None])
+    real = frame(customer_id=["A", "B"], start=["1970-03-01", "1969-06-01"], end=["1970-01-01", None])
+    for raw, verdict in ((subs, "subscriptions.end: 1 placeholder time 1970-01-01 00:00"),
+                         (real, "subscriptions.end: 1 end before start")):
+        got = [_verdict(p) for p in _problems(lambda raw=raw: _spark_check(spark, "subscriptions", raw))]
+        assert got == [_verdict(p) for p in _problems(lambda raw=raw: validate_table("subscriptions", raw))]
+        assert [where.split(" (")[0] for where, _ in got] == [verdict]
+    # in data.timezone Europe/Paris (UTC+1 in 1970) the epoch is found as an instant and as a local time, in
+    # times without a zone (local times: 01:00 is the epoch's instant) and in instants (23:00 UTC is 00:00 there)
+    naive = frame(customer_id=["A", "B", "C"], timestamp=["2024-01-02 00:00", "1970-01-01 00:00", "1970-01-01 01:00"],
+                  amount=[1.0, 2.0, 3.0])
+    utc = naive.assign(timestamp=pd.to_datetime(["2024-01-02 00:00", "1970-01-01 00:00", "1969-12-31 23:00"]))
+    zoned = utc.assign(timestamp=utc["timestamp"].dt.tz_localize("UTC"))
+    for raw, df in ((naive, from_pandas(spark, naive)),  # TIMESTAMP_NTZ: local times
+                    (zoned, from_pandas(spark, utc).withColumn("timestamp", F.col("timestamp").cast("timestamp")))):
+        got = _problems(lambda df=df: validate_spark_table("transactions", df, timezone="Europe/Paris"))
+        want = _problems(lambda raw=raw: validate_table("transactions", raw, timezone="Europe/Paris"))
+        assert [_verdict(p) for p in got] == [_verdict(p) for p in want]
+        assert [p.split(" (the Unix")[0] for p in got] == ["transactions.timestamp: 2 placeholder times 1970-01-01 00:00"]

@@ -31,6 +31,8 @@ from churnml.coercion import (
     order_rule,
 )
 from churnml.rules import (
+    EPOCH,
+    EPOCH_ALONE,
     FAR_TIME,
     HUGE,
     HUGE_NUMBER,
@@ -39,23 +41,27 @@ from churnml.rules import (
     SCORE_NOT_WHOLE,
     SUMMED_EXACTLY,
     TIME_RANGE,
+    epoch_rule,
     negative_rule,
 )
 from churnml.schema import SCORE_SCALES, TableSpec
 from churnml.spark.canonical import column, missing, number
 
-__all__ = ["Check", "duplicate_key", "row_checks"]
+__all__ = ["Check", "duplicate_key", "near_epoch", "row_checks"]
 
 
 @dataclass(frozen=True)
 class Check:
     """One row rule on Spark: the column it names, its wording, its test (never null) and the
-    columns its example rows show."""
+    columns its example rows show. ``placeholders``: None for a rule that always applies; True (False)
+    for one that applies only when the table's times at the epoch are (are not) placeholders, which
+    the count of :func:`near_epoch` settles after the counting job."""
 
     column: str | None
     rule: Rule
     test: Column
     shown: tuple[tuple[str, Column], ...]
+    placeholders: bool | None = None
 
 
 def _context(spec: TableSpec, canon: dict[str, Column], skip: str) -> tuple[tuple[str, Column], ...]:
@@ -70,8 +76,8 @@ def row_checks(spec: TableSpec, df: DataFrame, canon: dict[str, Column], returns
                end: pd.Timestamp | None, tz: str = "UTC", moments: dict[str, Column] | None = None) -> list[Check]:
     """Every row rule of table ``spec`` on ``df`` (``canon``: its :func:`canonical_columns`), in the
     order pandas reports them: per column (non-numeric, not true/false, null), then the table's
-    rules (negative amounts, counted under every ``returns`` policy, survey types and scales, ends before
-    starts, rows at or after ``end``). ``moments``: :func:`~churnml.spark.canonical.instants`, which
+    rules (negative amounts, counted under every ``returns`` policy, survey types and scales, times at the
+    epoch, ends before starts, rows at or after ``end``). ``moments``: :func:`~churnml.spark.canonical.instants`, which
     the order rule compares when both its columns have them (``end`` is a local time of ``tz``)."""
     return [*_column_checks(spec, df, canon), *_table_checks(spec, canon, returns, end, tz, moments or {})]
 
@@ -119,11 +125,17 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
         finite = ~F.isnan(score) & (F.abs(score) != F.lit(float("inf")))  # pmod, not floor: no 64-bit overflow
         checks.append(Check("score", SCORE_NOT_WHOLE, finite & (F.pmod(score, F.lit(1.0)) != 0),
                             (*ctx, ("survey", survey), ("score", score))))
+    zero = _at_epoch(spec, canon, tz, moments)
+    for c in (c for c in spec.columns if c.name in zero):  # refused only if no time of the table is near
+        checks.append(Check(c.name, epoch_rule(c.nullable), zero[c.name],
+                            (*_context(spec, canon, c.name), (c.name, canon[c.name])), placeholders=True))
     first, last = DATE_ORDER.get(spec.name, ("", ""))
     if first in canon and last in canon:
         at = moments if first in moments and last in moments else canon
-        checks.append(Check(last, order_rule(first, last), at[last] < at[first],
-                            (*ctx, (first, canon[first]), (last, canon[last]))))
+        before, shown = at[last] < at[first], (*ctx, (first, canon[first]), (last, canon[last]))
+        # a placeholder's rows are named as such, not again as out of order (as on the pandas path)
+        checks.append(Check(last, order_rule(first, last), before & ~zero[first] & ~zero[last], shown, True))
+        checks.append(Check(last, order_rule(first, last), before, shown, False))
     low, high = (F.lit(str(t)).cast("timestamp_ntz") for t in TIME_RANGE)
     for c in spec.columns:
         if c.kind in ("time", "date") and c.name in canon:
@@ -135,6 +147,32 @@ def _table_checks(spec: TableSpec, canon: dict[str, Column], returns: Policy,
         checks.append(Check(name, data_end_rule(end, tz), time >= F.lit(str(end)).cast("timestamp_ntz"),
                             (*_context(spec, canon, name), (name, time))))
     return checks
+
+
+def _at_epoch(spec: TableSpec, canon: dict[str, Column], tz: str, moments: dict[str, Column]) -> dict[str, Column]:
+    """Per time column, its rows at :data:`~churnml.rules.EPOCH` as an instant (UTC) or as a local time of
+    ``tz``, as :func:`churnml.rules.epoch_times` takes them (never null)."""
+    zero = F.lit(str(EPOCH)).cast("timestamp_ntz")
+    out = {}
+    for c in (c for c in spec.columns if c.kind in ("time", "date") and c.name in canon):
+        local = canon[c.name].cast("timestamp_ntz")
+        utc = moments.get(c.name, local if tz == "UTC" else F.to_utc_timestamp(local, tz).cast("timestamp_ntz"))
+        out[c.name] = F.coalesce((utc == zero) | (local == zero), F.lit(False))
+    return out
+
+
+def near_epoch(spec: TableSpec, canon: dict[str, Column], tz: str = "UTC",
+               moments: dict[str, Column] | None = None) -> Column:
+    """The rows with a time within :data:`~churnml.rules.EPOCH_ALONE` of the epoch that is not at it (in any
+    time column): when some row has one, the table's times at the epoch are real ones of a history around
+    1970, not placeholders (:func:`churnml.rules.epoch_times`). Never null; ``F.lit(False)`` without times."""
+    zero = _at_epoch(spec, canon, tz, moments or {})
+    low, high = (F.lit(str(t)).cast("timestamp_ntz") for t in (EPOCH - EPOCH_ALONE, EPOCH + EPOCH_ALONE))
+    near = F.lit(False)
+    for name, at in zero.items():
+        local = canon[name].cast("timestamp_ntz")
+        near = near | F.coalesce((local > low) & (local < high) & ~at, F.lit(False))
+    return near
 
 
 def duplicate_key(spec: TableSpec, df: DataFrame, canon: dict[str, Column]) -> list[Column]:

@@ -61,7 +61,7 @@ from churnml.spark.canonical import (
     schema_problems,
     stripped,
 )
-from churnml.spark.checks import Check, duplicate_key, row_checks
+from churnml.spark.checks import Check, duplicate_key, near_epoch, row_checks
 from churnml.spark.places import FileOrder, file_order, places_text
 from churnml.spark.session import check_session
 from churnml.timeparse import as_local
@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 
 #: The tables the Spark path reads (the fields of ``churnml.spark.SparkTables``).
 SPARK_TABLES = ("transactions", "events", "subscriptions", "surveys", "tickets", "customers")
-_N, _H, _NEG = "__churnml_n", "__churnml_hash", "__churnml_negative"  # helper columns
+_N, _H, _NEG, _NEAR = "__churnml_n", "__churnml_hash", "__churnml_negative", "__churnml_near"  # helper names
 _URI, _FILE, _ROW, _RANK = "__churnml_uri", "__churnml_file", "__churnml_row", "__churnml_rank"
 
 
@@ -292,7 +292,8 @@ def validate_spark_table(
     The Spark counterpart of :func:`churnml.validation.validate_table`, with
     the same rules and policies. Counting every rule costs one Spark job (one
     scan of ``df``; it shuffles one 64-bit hash per row when duplicates are
-    checked); rows whose hash repeats, and example rows of failing rules, cost
+    checked; the times at 1970-01-01 00:00, and the times within a year of it
+    that say they are real, are two comparisons more per time column in it); rows whose hash repeats, and example rows of failing rules, cost
     a few more jobs only when there are any.
 
     Parameters
@@ -339,8 +340,9 @@ def validate_spark_table(
         Every problem: doubled, missing or mistyped columns, then the row
         rules (nulls in required columns, non-numeric or non-finite numbers,
         flags not true/false, negative amounts, unknown survey types, scores
-        outside their scale, ends before starts, rows at or after
-        ``data_end``, duplicates).
+        outside their scale, times at 1970-01-01 00:00 with no other time of
+        the table within a year (an export's placeholder), ends before
+        starts, rows at or after ``data_end``, duplicates).
     ConfigError
         ``returns``, ``duplicates`` or ``data_end`` is invalid, the table is not
         one of :data:`SPARK_TABLES`, or the session's time zone is not UTC.
@@ -363,7 +365,11 @@ def validate_spark_table(
     refused = duplicates == "error" or (duplicates == "keep" and bool(spec.key))  # keep: not a keyed table's repeats
     group = duplicate_key(spec, df, {**canon, **moments}) if refused or duplicates == "drop" else None
     texts = _stripping(spec, df)
-    counts = _count(df, flags, group, {f"s_{n}": _changed(raw, kept) for n, (raw, kept) in texts.items()})
+    more = {f"s_{n}": _changed(raw, kept) for n, (raw, kept) in texts.items()}
+    counts = _count(df, flags, group, {**more, _NEAR: near_epoch(spec, canon, timezone, moments)})
+    # times at the epoch are placeholders when no other time of the table is within a year of it
+    placeholders = counts[_NEAR] == 0 and any(
+        counts[f"r{i}"] for i, r in enumerate(checks) if r.rule.key == "epoch_time")
     of = f" ({source})" if source else ""
     if counts["rows"] == 0:
         if table == "transactions":
@@ -374,7 +380,8 @@ def validate_spark_table(
     _warn_float_ids(spec, df)
     _warn_stripped(spec, df, texts, counts)
     dropping = flags[negative] if negative is not None and returns == "drop" else None
-    failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")}
+    failing = {i: r for i, r in enumerate(checks) if counts[f"r{i}"] and (i != negative or returns == "error")
+               and r.placeholders in (None, placeholders)}
     repeating = group is not None and counts["suspects"] > 0
     # places are looked up only for a message (a drop looks them up on the frame it returns)
     order = file_order(df) if failing or (repeating and refused) else None
