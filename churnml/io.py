@@ -71,6 +71,7 @@ __all__ = [
     "folder_schema_error",
     "file_not_found_text",
     "load_tables",
+    "read_file_tables",
     "read_policy",
     "read_table",
     "unmatched_ids_text",
@@ -683,9 +684,24 @@ def read_policy(data: DataConfig) -> dict[str, str]:
 
 
 def _file_tables(data: DataConfig) -> Tables:
+    frames, errors = read_file_tables(data, list(data.tables))
+    raise_collected(errors)
+    warn_id_spellings(frames)
+    warn_unmatched_ids(frames)
+    if data.timezone != "UTC":
+        log.info("times are %s's (data.timezone): naive ones were read as its local time and those with an offset "
+                 "converted to it, so days, months and cutoffs are its calendar's", data.timezone)
+    return Tables(**frames)
+
+
+def read_file_tables(data: DataConfig, names: list[str]) -> tuple[dict[str, pd.DataFrame],
+                                                                  list[SchemaError | EmptyDataError]]:
+    """The tables ``names`` of ``data.tables``, each read by :func:`read_table` with its entry (path, columns,
+    format, read_options) and the read policies (``data.returns``, ``duplicates``, ``timezone``, ``end``), in
+    contract order: the frames read, and the error of each table that could not be (to list them all at once)."""
     frames: dict[str, pd.DataFrame] = {}
     errors: list[SchemaError | EmptyDataError] = []
-    for name in (t for t in TABLE_SPECS if t in data.tables):
+    for name in (t for t in TABLE_SPECS if t in data.tables and t in names):
         src = data.tables[name]
         try:
             frames[name] = read_table(
@@ -695,13 +711,7 @@ def _file_tables(data: DataConfig) -> Tables:
             )
         except (SchemaError, EmptyDataError) as exc:
             errors.append(exc)
-    raise_collected(errors)
-    warn_id_spellings(frames)
-    warn_unmatched_ids(frames)
-    if data.timezone != "UTC":
-        log.info("times are %s's (data.timezone): naive ones were read as its local time and those with an offset "
-                 "converted to it, so days, months and cutoffs are its calendar's", data.timezone)
-    return Tables(**frames)
+    return frames, errors
 
 
 def folder_schema_error(exc: SchemaError) -> SchemaError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,6 +220,36 @@ def test_parquet_read_through_the_config_follows_data_returns_and_duplicates(spa
         f"events (whole rows): 1 duplicate row at data row 2 of {tmp_path / 'events.parquet'}"]
     got = tables_from_config(spark, load_config(None, [*sets, "data.returns=drop", "data.duplicates=keep"]))
     assert (got.transactions.count(), got.events.count()) == (3, 2)
+
+
+def test_a_config_of_csv_and_parquet_tables_hands_only_the_csv_from_pandas_and_spark_reads_the_parquet(
+        spark, tmp_path, caplog):
+    from churnml.io import load_tables
+    from churnml.spark import tables_from_config, to_pandas
+
+    tx = tmp_path / "transactions.parquet"
+    write_frame(BAD_TX.iloc[[0, 1, 4, 7]], tx)  # A 1.0, A -2.0, C 5.0, E -1.0
+    events = tmp_path / "events.csv"
+    events.write_text("customer_id,timestamp,event_type\nA,2024-01-01,login\nC,2024-01-02,login\n"
+                      "A,2024-01-01,login\n")
+    sets = ["data.source=files", f"data.tables.transactions.path={tx}", f"data.tables.events.path={events}"]
+    with caplog.at_level(logging.INFO, logger="churnml.spark.tables"):
+        problems = _problems(lambda: tables_from_config(spark, load_config(None, sets)))
+    assert problems == [  # every table's problems at once; Spark's examples show the id (pandas': the value)
+        f"events (whole rows): 1 duplicate row at data row 3 of {events} (e.g. data row 3 repeats data row 1); "
+        "fix: if they are real repeat events, set data.duplicates (in Python: duplicates=) to 'keep'; else 'drop'",
+        f"transactions.amount: 2 negative amounts at data rows 2, 4 of {tx} (e.g. customer_id='A' amount=-2.0, "
+        "customer_id='E' amount=-1.0); fix: if they are returns, set data.returns (in Python: returns=) to 'keep' "
+        "(the KPI revenue is net of them, the returns features count them) or 'drop'; otherwise correct them"]
+    assert ("data.tables events: CSV read by churnml.io (pandas, on the driver) and handed to Spark; transactions "
+            "read by Spark") in caplog.text
+    cfg = load_config(None, [*sets, "data.returns=keep", "data.duplicates=keep"])
+    got, local = tables_from_config(spark, cfg), load_tables(cfg)
+    assert [Path(f).name for f in got.transactions.inputFiles()] == ["transactions.parquet"]
+    assert got.events.inputFiles() == []  # handed over from memory
+    for name in ("transactions", "events"):
+        frame_ = getattr(local, name)
+        pd.testing.assert_frame_equal(_sorted(to_pandas(getattr(got, name))), _sorted(frame_[list(frame_.columns)]))
 
 
 def test_a_folder_in_the_config_is_read_by_spark_and_by_read_table_naming_the_same_file_and_row(spark, tmp_path):

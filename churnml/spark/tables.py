@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from churnml.config import Config
+from churnml.config_data import TableSource
 from churnml.errors import ConfigError, EmptyDataError, SchemaError, raise_collected
 from churnml.io import (
     Tables,
@@ -32,8 +33,11 @@ from churnml.io import (
     check_mapping,
     file_not_found_text,
     load_tables,
+    read_file_tables,
     unmatched_ids_text,
 )
+from churnml.io import warn_id_spellings as warn_read_id_spellings
+from churnml.io import warn_unmatched_ids as warn_read_unmatched_ids
 from churnml.parquet_files import check_same_schema, folder_schemas
 from churnml.recode import check_present, check_values, values_key
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
@@ -441,29 +445,50 @@ def _recoded(table: str, frame: DataFrame, checked: dict[str, dict[str, str]]) -
 def tables_from_config(spark: SparkSession, cfg: Config) -> SparkTables:
     """The configured data as Spark tables.
 
-    With ``data.source: files`` and Parquet files, Spark reads them directly
-    (the scalable path) and validates them row by row under ``data.returns``,
-    ``data.duplicates`` and ``data.end``, as :func:`churnml.io.load_tables`
-    does. Otherwise the tables are read and
-    validated by :func:`churnml.io.load_tables` and handed to Spark. Times
-    are ``data.timezone``'s wall-clock times either way.
+    With ``data.source: files``, Spark reads the Parquet tables (files and
+    folders) directly (the scalable path) and validates them row by row under
+    ``data.returns``, ``data.duplicates`` and ``data.end``, as
+    :func:`churnml.io.load_tables` does; the CSV tables are read and validated
+    by :func:`churnml.io.read_table` (pandas, on the driver) and handed to
+    Spark. The bundled sources (``cdnow``, ``synthetic``) are loaded by
+    :func:`churnml.io.load_tables` and handed to Spark. Times are
+    ``data.timezone``'s wall-clock times either way. The problems of every
+    table are listed at once (the CSV tables' first).
     """
     data = cfg.data
     wanted = [f.name for f in fields(SparkTables)]
-    parquet = data.source == "files" and all(  # a folder is a table's Parquet files
-        src.format == "parquet" or (src.format == "auto" and (src.path.lower().endswith((".parquet", ".pq"))
-                                                              or Path(src.path).is_dir()))
-        for name, src in data.tables.items() if name in wanted
-    )
-    if parquet:
-        sources = {name: data.tables[name].path for name in wanted if name in data.tables}
-        mapping = {name: data.tables[name].columns for name in sources}
-        return spark_tables(spark, sources, mapping, returns=data.returns, duplicates=data.duplicates,
-                            data_end=data.end, timezone=data.timezone,
-                            values={name: data.tables[name].values for name in sources})
-    local: Tables = load_tables(cfg)
-    log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
-    return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})
+    if data.source != "files":
+        local: Tables = load_tables(cfg)
+        log.info("data.source=%s: tables read by churnml.io and handed to Spark", data.source)
+        return spark_tables(spark, {n: getattr(local, n) for n in local.present() if n in wanted})
+    names = [name for name in wanted if name in data.tables]
+    parquet = [name for name in names if _read_by_spark(data.tables[name])]
+    csv = [name for name in names if name not in parquet]
+    if csv:
+        log.info("data.tables %s: CSV read by churnml.io (pandas, on the driver) and handed to Spark%s",
+                 ", ".join(csv), f"; {', '.join(parquet)} read by Spark" if parquet else "")
+    read, errors = read_file_tables(data, csv)
+    warn_read_id_spellings(read)  # spark_tables warns about the ids of the tables Spark read
+    if read and not parquet and not errors:  # spark_tables looks for unmatched ids when Spark read a table
+        warn_read_unmatched_ids(read)
+    sources: dict[str, str | pd.DataFrame] = {name: data.tables[name].path for name in parquet}
+    if errors and "transactions" not in {*sources, *read}:
+        raise_collected(errors)  # spark_tables needs the transactions: the CSV tables' problems are those known
+    try:
+        tables = spark_tables(spark, {**sources, **read}, {name: data.tables[name].columns for name in parquet},
+                              returns=data.returns, duplicates=data.duplicates, data_end=data.end,
+                              timezone=data.timezone, values={name: data.tables[name].values for name in parquet})
+    except (SchemaError, EmptyDataError) as exc:
+        raise_collected([*errors, exc])
+        raise
+    raise_collected(errors)
+    return tables
+
+
+def _read_by_spark(src: TableSource) -> bool:
+    """Whether Spark reads a configured table itself: Parquet files, and a folder (a table's Parquet files)."""
+    return src.format == "parquet" or (src.format == "auto" and (src.path.lower().endswith((".parquet", ".pq"))
+                                                                 or Path(src.path).is_dir()))
 
 
 def time_range(tables: SparkTables) -> pd.Series:
