@@ -144,6 +144,39 @@ def test_features_of_the_hand_typed_world_equal_duckdb(spark, tiny_tx, tiny_even
     assert got.set_index("customer_id")["srv_nps_change"].tolist()[0] == -3.0
 
 
+
+def test_the_features_of_both_engines_have_the_same_dtypes_but_spark_writes_categories_as_text(
+        spark, tiny_tx, tiny_events, tiny_surveys, tiny_tickets, tiny_subscriptions, tiny_customers, tmp_path):
+    from churnml.config import FeaturesConfig
+    from churnml.spark import features, from_pandas, spark_tables, write_parquet
+
+    given = {"transactions": tiny_tx, "events": tiny_events, "surveys": tiny_surveys, "tickets": tiny_tickets,
+             "subscriptions": tiny_subscriptions, "customers": tiny_customers}
+    plan = plan_features(given, ["2024-03-01"], FeaturesConfig(windows=[7, 30], censored_windows="flag"),
+                         horizon_days=30)
+    # Q has no row in any table: its days since the first purchase are NULL, which makes that column float64
+    spine = pd.DataFrame({"customer_id": pd.Series(["A", "B", "C", "Q"], dtype="str"),
+                          "cutoff": pd.to_datetime(["2024-03-01"] * 4).astype("datetime64[us]")})
+    duck = compute_features(given, spine, plan)
+    frame_ = features(spark, spark_tables(spark, given), from_pandas(spark, spine), plan)
+    got = _local(frame_)
+    cats = ["srv_nps_category", "sub_plan", "cst_region", "cst_segment", "cst_acquisition_channel"]
+    counts = ["rfm_orders_all", "rfm_days_all", "win_orders_7d", "win_active_days_30d", "evt_all_count_30d",
+              "tkt_count_all", "tkt_open_at_cutoff", "sub_active", "sub_count_all", "cst_referred", "win_censored_7d"]
+    assert {c: str(duck[c].dtype) for c in [*counts, "rfm_tenure_days"]} == {**dict.fromkeys(counts, "int32"),
+                                                                            "rfm_tenure_days": "float64"}
+    assert {c: str(got[c].dtype) for c in got.columns if c not in cats} == {
+        c: str(duck[c].dtype) for c in duck.columns if c not in cats}
+    assert {str(duck[c].dtype) for c in cats} == {"category"} and {str(got[c].dtype) for c in cats} == {"str"}
+    # and as written: Spark's Parquet writer cannot record pandas' category type, the rest reads back alike
+    write_frame(duck, tmp_path / "duckdb.parquet")
+    write_parquet(frame_, tmp_path / "spark.parquet")
+    read = {name: pd.read_parquet(tmp_path / f"{name}.parquet") for name in ("duckdb", "spark")}
+    assert ({c: str(t) for c, t in read["spark"].dtypes.items() if c not in cats}
+            == {c: str(t) for c, t in read["duckdb"].dtypes.items() if c not in cats})
+    assert read["spark"]["rfm_orders_all"].dtype == "int32"
+
+
 def test_features_with_empty_optional_tables_equal_duckdb_and_are_the_no_row_values(spark, tiny_tx, tiny_events,
                                                                                     tiny_tickets, tiny_customers):
     from churnml.config import FeaturesConfig

@@ -16,8 +16,9 @@ Rules every entry point checks or applies:
 * time columns become ``TIMESTAMP_NTZ`` (wall-clock times of ``data.timezone``,
   like DuckDB's TIMESTAMP),
   ids strings, numbers doubles; Parquet timestamps are microseconds;
-* feature columns come out as the served model's input types: numbers as
-  double, categories as strings.
+* feature columns come out as DuckDB's frame has them, but for categories:
+  integers (counts, flags, the RFM days) as 32-bit ``INT``, other numbers as double,
+  categories as strings (the served model's input types).
 
 Scale: the per-customer work stays in Spark; the driver collects only a few
 columns per row (the BG/NBD family's RFM columns, the sampled training table,

@@ -172,15 +172,18 @@ def features(spark: SparkSession, tables: SparkTables, spine: DataFrame, plan: F
     -------
     Spark DataFrame
         ``customer_id``, ``cutoff`` and the features in the DuckDB order, sorted
-        by cutoff then customer; numbers as double, categories as strings. The
+        by cutoff then customer; integers (counts, flags, the RFM days) as 32-bit
+        ``INT``, as DuckDB gives them, other numbers as double, categories as strings. The
         ``btyd`` family is fitted per cutoff on the driver from the RFM columns.
     """
     if check_spine:
         _check_spine(spine)
     out = run_sql(spark, feature_sql(plan), _frames(tables, plan, spine))
+    # text and 32-bit integers (counts, flags: INT, as on DuckDB) as they are; 64-bit integers as double, as
+    # DuckDB's frame has them once one is missing (and MLflow's spark_udf refuses them for double inputs)
     out = out.select(*KEYS, *[
-        F.col(f.name) if isinstance(f.dataType, T.StringType) else F.col(f.name).cast("double")
-        for f in out.schema.fields if f.name not in KEYS
+        F.col(f.name) if isinstance(f.dataType, T.StringType | T.IntegerType | T.ShortType | T.ByteType)
+        else F.col(f.name).cast("double") for f in out.schema.fields if f.name not in KEYS
     ])
     if plan.btyd_horizon_days is not None:
         fitted = _btyd(spark, tables, spine if population_spine is None else population_spine, plan,
