@@ -109,7 +109,7 @@ class TableSource(StrictSection):
     format: Literal["csv", "parquet", "auto"] = "auto"
     columns: dict[str, str] = Field(default_factory=dict)
     read_options: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    values: dict[str, dict[Any, Any]] = Field(default_factory=dict)  # YAML reads `1: basic` with a number key
 
 
 class SyntheticConfig(StrictSection):

@@ -33,8 +33,9 @@ def check_values(spec: TableSpec, values: Mapping[str, Mapping[str, object]]) ->
     """The value map of ``spec``'s table, checked: each column a text column of the contract (event types,
     survey types, plans, channels, ...) or one outside it (a customer attribute), each value a text.
 
-    Returns it with the keys and values as text (YAML reads ``1: basic`` as a number). Raises
-    :class:`~churnml.errors.ConfigError` naming every problem and the fix.
+    Returns it with the keys and values as text (YAML reads ``1: basic`` as a number: read as ``'1'``). Raises
+    :class:`~churnml.errors.ConfigError` naming every problem and the fix (a yes/no value, as YAML reads an
+    unquoted ``Yes``, is refused: its text is not known).
     """
     key = values_key(spec.name)
     problems, out = [], {}
@@ -52,6 +53,11 @@ def check_values(spec: TableSpec, values: Mapping[str, Mapping[str, object]]) ->
         if empty:
             problems.append(f"{key}.{column}: {sorted(map(str, empty))} map to no value; a value map renames values "
                             "(leave a value out to keep it, or remove its rows from the file)")
+            continue
+        flags = [x for pair in mapping.items() for x in pair if isinstance(x, bool)]
+        if flags:  # YAML reads yes, no, on, off, true and false as yes/no values, not as the text written
+            problems.append(f"{key}.{column}: {flags[0]} is a yes/no value, not a text (YAML reads yes, no, on, off, "
+                            "true and false so); quote the text as the file writes it, e.g. {'Yes': 'yes'}")
             continue
         out[str(column)] = {str(k).strip(): str(v).strip() for k, v in mapping.items()}
     if problems:

@@ -97,3 +97,25 @@ def test_the_configs_value_map_is_applied_by_load_tables(tmp_path):
     tables = load_tables(cfg)  # type: ignore[arg-type]
     assert tables.events is not None
     assert tables.events["event_type"].tolist() == ["login", "login", "login", "Page View"]
+
+
+def test_a_configs_number_keys_are_read_as_text_and_its_yes_no_values_are_refused(tmp_path):
+    """YAML reads `1: basic` with the number 1 as the key (the config refused it: 'Input should be a valid string')
+    and an unquoted `Yes` as true (read as the text 'True', it would match no row)."""
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,timestamp,amount\nA,2024-03-01,5\nB,2024-03-02,7\n", encoding="utf-8")
+    subs = tmp_path / "subs.csv"
+    subs.write_text("customer_id,start,end,plan\nA,2024-01-01,,1\nB,2024-01-01,2024-03-01,2\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data:\n  source: files\n  tables:\n    transactions: {{path: '{tx}'}}\n"
+                      f"    subscriptions: {{path: '{subs}', values: {{plan: {{1: basic, 2: pro}}}}}}\n",
+                      encoding="utf-8")
+    tables = load_tables(load_config(config))  # type: ignore[arg-type]
+    assert tables.subscriptions is not None and tables.subscriptions["plan"].tolist() == ["basic", "pro"]
+    config.write_text(config.read_text(encoding="utf-8").replace("{1: basic, 2: pro}", "{Yes: basic}"),
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_tables(load_config(config))  # type: ignore[arg-type]
+    assert str(err.value) == (
+        "data.tables.subscriptions.values.plan: True is a yes/no value, not a text (YAML reads yes, no, on, off, "
+        "true and false so); quote the text as the file writes it, e.g. {'Yes': 'yes'}")
