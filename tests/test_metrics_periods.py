@@ -210,7 +210,7 @@ def test_answers_repeated_at_one_moment_count_once_with_the_lowest_score_as_in_t
     assert (k.loc["2024-01", "nps"], k.loc["2024-01", "cli"]) == (0.0, 4.0)
     assert [r.getMessage() for r in caplog.records] == [
         "table 'surveys': 2 answer(s) repeat an answer of the same customer, survey type and question and moment "
-        "(e.g. customer A, nps at 2024-01-10 10:00:00; customer A, nps at 2024-01-10 10:00:00); NPS, CSAT, CES and "
+        "(e.g. customer A, nps at 2024-01-10 10:00:00); NPS, CSAT, CES and "
         "CLI count each such group once, with its lowest score, as the srv_* features do. Fix: remove the repeated "
         "rows if the tool exported one answer twice (data.duplicates: drop removes only whole-row repeats), or "
         "give distinct answers their own times"]

@@ -102,7 +102,7 @@ def one_answer_per_moment(surveys: pd.DataFrame) -> pd.DataFrame:
     if not repeat.any():
         return surveys
     lowest = surveys.groupby(keys, dropna=False, sort=False)["score"].transform("min")
-    first = surveys.loc[repeat].head(3)
+    first = surveys.loc[repeat].drop_duplicates(keys).head(3)  # each group once
     shown = "; ".join(f"customer {c}, {k} at {t}" for c, k, t in zip(first["customer_id"], first["survey"],
                                                                         first["timestamp"], strict=True))
     log.warning("table 'surveys': %d answer(s) repeat an answer of the same customer, survey type%s and moment (e.g. "
