@@ -697,7 +697,7 @@ def _file_tables(data: DataConfig) -> Tables:
 def read_file_tables(data: DataConfig, names: list[str]) -> tuple[dict[str, pd.DataFrame],
                                                                   list[SchemaError | EmptyDataError]]:
     """The tables ``names`` of ``data.tables``, each read by :func:`read_table` with its entry (path, columns,
-    format, read_options) and the read policies (``data.returns``, ``duplicates``, ``timezone``, ``end``), in
+    format, read_options, values) and the read policies (``data.returns``, ``duplicates``, ``timezone``, ``end``), in
     contract order: the frames read, and the error of each table that could not be (to list them all at once)."""
     frames: dict[str, pd.DataFrame] = {}
     errors: list[SchemaError | EmptyDataError] = []

@@ -79,13 +79,16 @@ class NobodyToScoreError(ModelError):
     """No customer can be scored; ``unscored`` has every asked id and why (``customer_id``, ``reason``).
 
     ``not_at_risk``: when everyone at risk was asked (nobody is) and the list of the tables' customers not at
-    risk was asked for, that list (``customer_id``, ``reason``); else None.
+    risk was asked for, that list (``customer_id``, ``reason``); else None. ``in_tables``: when everyone at risk
+    was asked, how many customers the tables have (none of them at risk); else None.
     """
 
-    def __init__(self, message: str, unscored: pd.DataFrame, not_at_risk: pd.DataFrame | None = None) -> None:
+    def __init__(self, message: str, unscored: pd.DataFrame, not_at_risk: pd.DataFrame | None = None,
+                 in_tables: int | None = None) -> None:
         super().__init__(message)
         self.unscored = unscored
         self.not_at_risk = not_at_risk
+        self.in_tables = in_tables
 
 
 def cut_problems(top: object, budget: object) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from churnml.errors import ConfigError
@@ -80,6 +81,16 @@ def unused_text(table: str, column: str, unused: list[str], found: int) -> str:
             f"column has {found:,} distinct values; check their spelling (matched as written, case counts)")
 
 
+def _as_written(values: pd.Series) -> pd.Series:
+    """Values as the text a map matches: stripped; a whole number in a float column (a column of numbers
+    with an empty cell) as the integer its file wrote (``1.0`` as ``'1'``)."""
+    text = values.astype("str").str.strip()
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return text
+    whole = (np.abs(values) < 1e15) & (values == values.round())  # exact integers (NaN and inf compare false)
+    return text.where(~whole, values.where(whole, 0).round().astype("int64").astype("str"))
+
+
 def recode_frame(spec: TableSpec, frame: pd.DataFrame, values: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
     """``frame`` (columns already canonical) with the values of :func:`check_values`' map replaced.
 
@@ -93,7 +104,7 @@ def recode_frame(spec: TableSpec, frame: pd.DataFrame, values: Mapping[str, Mapp
     for column, mapping in checked.items():
         col = frame[column]
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        seen = pd.Series(uniques).astype("str").str.strip()
+        seen = _as_written(pd.Series(uniques))
         target = seen.map(mapping)
         hit = target.notna().to_numpy()
         unused = sorted(set(mapping) - set(seen))

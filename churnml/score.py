@@ -696,9 +696,12 @@ def _scored(args: argparse.Namespace, warned: list[str]) -> int:
             older = [p for p in (out, side) if p.exists()]
             for path in older:
                 path.unlink()
-            if older:
-                raise NobodyToScoreError(f"{exc}; the older {' and '.join(map(str, older))} "
-                                         f"{'were' if len(older) > 1 else 'was'} removed", exc.unscored) from None
+            listing = ("; --list-not-at-risk lists them, with their reason" if not args.list_not_at_risk
+                       and exc.in_tables else "")
+            if older or listing:
+                removed = (f"; the older {' and '.join(map(str, older))} {'were' if len(older) > 1 else 'was'} "
+                           "removed" if older else "")
+                raise NobodyToScoreError(f"{exc}{listing}{removed}", exc.unscored) from None
             raise
         unscored = _noting_dropped_returns(exc.unscored, returns).assign(model=pinned)
         _write([(unscored if outside is None else outside.assign(model=pinned), side)], args.overwrite)

@@ -594,7 +594,7 @@ def score_customers(
         list_not_at_risk, len(pop), lambda: count_customers(tables), lambda: not_at_risk(tables, pop, time))
     if spine.empty:
         raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned,
-                                             in_tables or 0), unscored, outside)
+                                             in_tables or 0), unscored, outside, in_tables)
     log.info("scoring %d customers at %s with the model's time model: %s, horizon %d days, lead time %d days",
              len(spine), c.date(), time.regime, time.horizon_days, time.lead_time_days)
     # The btyd family fits BG/NBD on the spine it is given: fit it on everyone at risk, as at

@@ -216,6 +216,17 @@ def test_answers_repeated_at_one_moment_count_once_with_the_lowest_score_as_in_t
         "give distinct answers their own times"]
 
 
+def test_cli_answers_at_one_moment_without_a_question_are_the_index_questions_not_a_repeat(tx, caplog) -> None:
+    """A's three CLI answers 6, 2 and 4 at one moment with no question column: the index's three questions,
+    whose mean is January's CLI, (6 + 2 + 4) / 3 = 4 (not the lowest, 2), and no repeat warning."""
+    surveys = pd.DataFrame({"customer_id": ids(["A"] * 3), "timestamp": ts(["2024-01-05"] * 3),
+                            "survey": ["cli"] * 3, "score": [6.0, 2.0, 4.0]})
+    with caplog.at_level(logging.WARNING, logger="churnml.metrics.table_kpis"):
+        k = retention_kpis({"transactions": tx, "surveys": surveys}).set_index("period")
+    assert k.loc["2024-01", "cli"] == 4.0
+    assert not [r for r in caplog.records if "repeat an answer" in r.getMessage()]
+
+
 def test_cli_weighs_each_question_the_same_and_warns_when_some_answers_have_no_question(tx, caplog) -> None:
     """January: recommend 6, 6 and buy again 3 -> (6 + 3) / 2 = 4.5 (not 5, the answers' mean). February has an
     answer without a question: the mean of its answers, (2 + 4) / 2 = 3, with a warning naming the customer."""

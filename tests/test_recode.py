@@ -119,3 +119,13 @@ def test_a_configs_number_keys_are_read_as_text_and_its_yes_no_values_are_refuse
     assert str(err.value) == (
         "data.tables.subscriptions.values.plan: True is a yes/no value, not a text (YAML reads yes, no, on, off, "
         "true and false so); quote the text as the file writes it, e.g. {'Yes': 'yes'}")
+
+
+def test_whole_numbers_of_a_column_with_an_empty_cell_match_the_integers_the_file_wrote(tmp_path, caplog):
+    """tier 1, 2 and an empty cell: pandas reads 1.0 and 2.0, which the map's 1 and 2 name as the file wrote them."""
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,signup_at,tier\nA,2024-01-01,1\nB,2024-01-02,2\nC,2024-01-03,\nD,2024-01-04,2.5\n",
+                    encoding="utf-8")
+    out = read_table("customers", path, values={"tier": {1: "x", "2": "y"}})
+    assert out["tier"].tolist()[:2] == ["x", "y"] and out["tier"].isna().tolist()[2]
+    assert out["tier"].tolist()[3] == 2.5 and "in no row" not in caplog.text

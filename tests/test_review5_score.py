@@ -492,7 +492,7 @@ def test_nobody_at_risk_counts_the_tables_customers_by_reason_and_lists_them_whe
     assert _score_cli(tmp_path, monkeypatch, "--cutoff", "2023-06-01") == 2
     assert capsys.readouterr().err.startswith(
         "error: nobody to score at 2023-06-01: none of the 5 customers in the tables is at risk (no purchase before "
-        "the cutoff: 5); pick a later --cutoff\n")
+        "the cutoff: 5); pick a later --cutoff; --list-not-at-risk lists them, with their reason\n")
     assert not side.exists() and not out.exists()
     out.write_text("an older list\n")
     assert _score_cli(tmp_path, monkeypatch, "--cutoff", "2023-06-01", "--list-not-at-risk") == 2
@@ -514,6 +514,7 @@ def test_nobody_at_risk_counts_the_tables_customers_by_reason_and_lists_them_whe
                                         "(no active subscription at the cutoff); pick a later --cutoff. Also: the "
                                         "cutoff 2024-02-01 is 20 days after the end of the data")  # A's last buy
     assert nobody.value.not_at_risk is not None and nobody.value.not_at_risk["customer_id"].tolist() == ["A"]
+    assert nobody.value.in_tables == 1
 
 
 def test_a_list_of_customers_keeps_its_own_accounting_and_refuses_list_not_at_risk(

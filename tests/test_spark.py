@@ -459,6 +459,7 @@ def test_a_misnamed_mapped_column_and_a_missing_file_get_the_words_load_tables_g
 
 def test_a_value_map_reads_an_exports_spellings_as_one_value_on_spark_as_with_load_tables(spark, tmp_path,
                                                                                            monkeypatch):
+    from churnml.config_data import TableSource
     from churnml.spark import spark_tables, tables_from_config, to_pandas
 
     monkeypatch.chdir(tmp_path)
@@ -470,10 +471,16 @@ def test_a_value_map_reads_an_exports_spellings_as_one_value_on_spark_as_with_lo
     cfg = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.parquet",
                              "data.tables.events={path: ev.parquet, values: {event_type: {Login: login, "
                              "'Log in': login}}}"])
-    duck = load_tables(cfg).events
-    got = to_pandas(tables_from_config(spark, cfg).events)
+    write_frame(pd.DataFrame({"customer_id": ["A", "B", "C"], "signup_at": pd.to_datetime(["2023-01-01"] * 3),
+                              "tier": [1.0, 2.0, None]}), "cst.parquet")  # numbers with an empty cell: floats
+    cfg.data.tables["customers"] = TableSource(path="cst.parquet", values={"tier": {1: "x", 2: "y"}})
+    duck, duck_cst = load_tables(cfg).events, load_tables(cfg).customers
+    read = tables_from_config(spark, cfg)
+    got, got_cst = to_pandas(read.events), to_pandas(read.customers).sort_values("customer_id")
     assert duck is not None and duck["event_type"].tolist() == ["login", "login", "login", "Page View"]
     assert got.sort_values(["customer_id", "timestamp"])["event_type"].tolist() == duck["event_type"].tolist()
+    assert duck_cst is not None and duck_cst["tier"].tolist()[:2] == got_cst["tier"].tolist()[:2] == ["x", "y"]
+    assert duck_cst["tier"].isna().tolist() == got_cst["tier"].isna().tolist() == [False, False, True]
     wrong = load_config(None, ["data.source=files", "data.tables.transactions.path=tx.parquet",
                                "data.tables.events={path: ev.parquet, values: {plan: {a: b}}}"])
     said = []

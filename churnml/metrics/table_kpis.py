@@ -95,10 +95,12 @@ def one_answer_per_moment(surveys: pd.DataFrame) -> pd.DataFrame:
     Such a group is an answer exported twice (a re-sent response, a second response id) more often than
     two answers: it keeps its first row with the group's lowest score, the rule of the ``srv_*`` features
     (:mod:`churnml.features.surveys`), and a warning names the groups. The CLI's questions answered
-    together stay three answers.
+    together stay three answers: with their ``question``, or, without one, as CLI answers at one moment
+    (METRICS.md: the mean of three answers), which are not merged.
     """
     keys = [c for c in ("customer_id", "survey", "question", "timestamp") if c in surveys.columns]
-    repeat = surveys.duplicated(keys).to_numpy()
+    unnamed = surveys["question"].isna() if "question" in surveys.columns else True
+    repeat = (surveys.duplicated(keys) & ~((surveys["survey"] == "cli") & unnamed)).to_numpy()
     if not repeat.any():
         return surveys
     lowest = surveys.groupby(keys, dropna=False, sort=False)["score"].transform("min")

@@ -300,7 +300,8 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         in_tables, outside = beyond_risk(list_not_at_risk, asked, lambda: count_customers(spark, tables),
                                          lambda: not_at_risk(spark, tables, everyone, time))
         if asked == 0:  # raised before any feature is computed
-            raise NobodyToScoreError(nobody_text(c, False, 0, unscored, time, warned, in_tables), unscored, outside)
+            raise NobodyToScoreError(nobody_text(c, False, 0, unscored, time, warned, in_tables), unscored, outside,
+                                     in_tables)
     # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
     fitted: dict[pd.Timestamp, BGNBD] = {}
     feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted,
@@ -319,7 +320,7 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
         scored = scored.drop(columns=[*levels, *typed])
         if scored.empty:
             raise NobodyToScoreError(nobody_text(c, customers is not None, asked, unscored, time, warned,
-                                                 in_tables or 0), unscored, outside)
+                                                 in_tables or 0), unscored, outside, in_tables)
         summary = customer_summary(spark, tables, c)
         clv, method = choose_clv(method, cfg, lambda: recurring_revenue(spark, tables, c), lambda: clv_from_summary(
             summary[_BTYD], cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate,

@@ -436,7 +436,12 @@ def _recoded(table: str, frame: DataFrame, checked: dict[str, dict[str, str]]) -
     check_present(table, checked, frame.columns)
     for column, mapping in checked.items():
         lookup = F.create_map(*[F.lit(x) for pair in mapping.items() for x in pair])
-        frame = frame.withColumn(column, F.coalesce(lookup[stripped(F.col(column))], F.col(column).cast("string")))
+        value = F.col(column)
+        written = stripped(value)  # a whole number of a float column as the integer the file wrote, as pandas
+        if isinstance(frame.schema[column].dataType, T.FloatType | T.DoubleType):
+            written = F.when((F.abs(value) < 1e15) & (value == F.floor(value)), value.cast("bigint").cast("string")
+                             ).otherwise(written)
+        frame = frame.withColumn(column, F.coalesce(lookup[written], value.cast("string")))
         log.info("%s.%s: values renamed by %s (%s)", table, column, values_key(table),
                  ", ".join(f"{k!r} -> {v!r}" for k, v in list(mapping.items())[:5]))
     return frame
