@@ -196,11 +196,9 @@ def mixed_times_rule(fmt: str | None, example: str, read_as: str | None, text_fo
     ``text_format``: the strftime format ``read_options.date_format`` gives the text times, which the fix then
     writes them in (else ISO 8601)."""
     seen = f" ({example!r} read with {fmt} is {read_as})" if fmt is not None else ""
-    sample = "'2024-03-01 10:00:00'"
-    text = "as text (ISO 8601, e.g. '2024-03-01 10:00:00')"
-    if text_format is not None:
-        sample = repr(pd.Timestamp("2024-03-01 10:00:00").strftime(text_format))
-        text = f"as text in read_options.date_format {text_format!r} (e.g. {sample})"
+    sample = repr(pd.Timestamp("2024-03-01 10:00:00").strftime(text_format or "%Y-%m-%d %H:%M:%S"))
+    text = ("as text (ISO 8601, e.g. '2024-03-01 10:00:00')" if text_format is None else
+            f"as text in read_options.date_format {text_format!r} (e.g. {sample})")
     one = (f"every time {text}" if fmt is None else
            f"every time {text}, or every time as {NUMBER_FORMATS[fmt]}{seen} with read_options.date_format: {fmt}")
     if fmt == "excel_serial":
