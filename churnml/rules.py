@@ -143,10 +143,14 @@ def _values(times: pd.Series) -> np.ndarray:
     return times.to_numpy(dtype="datetime64[us]")
 
 
+#: The placeholder rules' other fix in a column that may be empty.
+_EMPTY_CELLS = ", or leave those cells empty (the column may be empty)"
+
+
 def epoch_rule(nullable: bool) -> Rule:
     """Times at :data:`EPOCH` far from the table's other times (:func:`epoch_times`); ``nullable``: the column
     may be empty, so an empty cell is the fix too."""
-    empty = ", or leave those cells empty (the column may be empty)" if nullable else ""
+    empty = _EMPTY_CELLS if nullable else ""
     what = "1970-01-01 00:00 (the Unix epoch, time 0; no other time of the table within a year)"
     return Rule("epoch_time", f"placeholder time {what}", f"placeholder times {what}",
                 "such a time is an export's placeholder for an unknown time, and read as a time it puts cutoffs, "
@@ -165,7 +169,7 @@ def epoch_number_rule(nullable: bool) -> Rule:
     """Numbers for time 0 (:data:`EPOCH_NUMBERS`) among text times: an export's placeholder for an unknown time
     (as :func:`epoch_rule` calls a time at :data:`EPOCH`), not a time written as a number; ``nullable``: the
     column may be empty, so an empty cell is the fix too."""
-    empty = ", or leave those cells empty (the column may be empty)" if nullable else ""
+    empty = _EMPTY_CELLS if nullable else ""
     what = "written as a number (time 0: 1970-01-01 00:00)"
     return Rule("epoch_number", f"placeholder for an unknown time {what}",
                 f"placeholders for an unknown time {what}",

@@ -150,12 +150,7 @@ class ScoreResult:
 
     def not_at_risk_reasons(self) -> dict[str, int] | None:
         """How many customers of the tables are not at risk, by reason (most first); None for asked customers."""
-        if self.not_at_risk_counts is not None:
-            return dict(self.not_at_risk_counts)
-        if self.not_at_risk is None:
-            return None
-        counts = self.not_at_risk["reason"].value_counts(sort=False)
-        return {str(k): int(v) for k, v in counts.sort_values(ascending=False, kind="stable").items()}
+        return None if self.not_at_risk_counts is None else dict(self.not_at_risk_counts)
 
 
 def load_churn_model(uri: str) -> ChurnModel:

@@ -29,7 +29,7 @@ from churnml.features.tickets import tickets_family
 from churnml.features.windowed import windowed_family
 from churnml.schema import STAND_IN, TABLE_SPECS
 from churnml.sources import check_sources
-from churnml.windows import DAY, cutoff_list, history_mask, history_sql, to_cutoff
+from churnml.windows import DAY, cutoff_list, history_sql, to_cutoff
 
 __all__ = ["FAMILIES", "TYPE_COLUMN", "FeaturePlan", "distinct_before", "order_problem", "plan_features", "table_of",
            "type_counts"]
@@ -130,21 +130,13 @@ def distinct_before(frame: TableSource | None, column: str, before: pd.Timestamp
     Only rows some cutoff's history holds: a type first seen at or after the last cutoff would add columns
     that are 0 or NaN at every cutoff, and rows appended after the cutoffs would change the frame's columns.
     """
-    if frame is None:
-        return ()
-    if isinstance(frame, ParquetSource):
-        seen = history_sql('"timestamp"', f"TIMESTAMP '{before}'")
-        sql = f'SELECT DISTINCT "{column}" AS v FROM t WHERE "{column}" IS NOT NULL AND {seen}'
-        values = run_sql(sql, {"t": frame[[column, "timestamp"]]})["v"].tolist()
-    else:
-        values = frame.loc[history_mask(frame["timestamp"], before), column].dropna().unique().tolist()
-    return tuple(sorted(str(v) for v in values))
+    return tuple(sorted(type_counts(frame, column, before)))
 
 
 def type_counts(frame: TableSource | None, column: str, before: pd.Timestamp) -> dict[str, int]:
-    """Rows per distinct non-null value of a text column (event types) among the rows ``timestamp < before``.
-
-    One DuckDB pass over a frame or a :class:`~churnml.engine.ParquetSource` (two columns read).
+    """Rows per distinct non-null value of a text column (event or survey types) among the rows
+    ``timestamp < before`` (:func:`distinct_before`'s values). One DuckDB pass over a frame or a
+    :class:`~churnml.engine.ParquetSource` (two columns read).
     """
     if frame is None:
         return {}
@@ -166,15 +158,15 @@ def _types(frame: TableSource | None, table: str, column: str, before: pd.Timest
     value named like a ``reserved`` name (the events' ``all``, whose
     ``evt_all_count_{W}d`` count every type): both are an error that lists them.
     """
-    values = distinct_before(frame, column, before)
+    counts = type_counts(frame, column, before)
+    values = tuple(sorted(counts))  # distinct_before's
     by_name: dict[str, list[str]] = {name: [f"the {table} family's own '{name}' columns"] for name in reserved}
     for v in values:
         by_name.setdefault(sql_name(v), []).append(v)
     clashing = {name: vs for name, vs in by_name.items() if len(vs) > 1}
     if clashing:  # each value with its rows, so that the fix knows how much it moves
         stand_in = isinstance(frame, pd.DataFrame) and frame.attrs.get(STAND_IN)  # Spark's: one row per type
-        counts = {} if stand_in else type_counts(frame, column, before)
-        shown = {v: f"{v!r} ({n:,} row{'s' * (n != 1)})" for v, n in counts.items()}
+        shown = {v: repr(v) + ("" if stand_in else f" ({n:,} row{'s' * (n != 1)})") for v, n in counts.items()}
         clashes = [f"{' and '.join(shown.get(v, v) for v in vs)} (both '{name}')" for name, vs in clashing.items()]
         raise SchemaError(
             f"{table}.{column} has values that give the same feature name: {'; '.join(clashes)}. "
