@@ -104,10 +104,13 @@ class ParquetSource:
     paths: str | Path | Sequence[str | Path]
     select: tuple[str, ...] | None = None
 
+    def named(self) -> list[str]:
+        """The files or folders as given (a folder by its name, not its part files): what messages show."""
+        return [str(p) for p in ([self.paths] if isinstance(self.paths, str | Path) else self.paths)]
+
     def _paths(self) -> list[str]:
-        paths = [self.paths] if isinstance(self.paths, str | Path) else list(self.paths)
         # a folder is its data files (churnml.parquet_files): DuckDB's read_parquet takes files and globs
-        return [str(f) for p in paths for f in (parquet_parts(p) if Path(p).is_dir() else [p])]
+        return [str(f) for p in self.named() for f in (parquet_parts(p) if Path(p).is_dir() else [p])]
 
     def scan_sql(self) -> str:
         """``SELECT <columns> FROM read_parquet([...])``: the view DuckDB registers."""
@@ -186,9 +189,8 @@ def in_memory(source: object, table: str, needs: str) -> pd.DataFrame:
     and the fix.
     """
     if isinstance(source, ParquetSource):
-        files = ", ".join(source._paths())
         raise SchemaError(
-            f"{needs} this table as a pandas frame, but it is a ParquetSource ({files}); only the features "
+            f"{needs} this table as a pandas frame, but it is a ParquetSource ({', '.join(source.named())}); only the features "
             "and labels read Parquet in place. Read it first, e.g. churnml.io.read_table"
             f"('{table}', path) or pandas.read_parquet(path), or use the Spark engine when it does not fit in memory",
             table=table,
@@ -290,7 +292,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, name: str, source: Parquet
         con.close()
         wanted = "all columns" if source.select is None else f"columns {list(source.select)}"
         raise SchemaError(
-            f"cannot read {wanted} from the Parquet file(s) {source._paths()}: {str(exc).splitlines()[0]}. "
+            f"cannot read {wanted} from the Parquet file(s) {source.named()}: {str(exc).splitlines()[0]}. "
             "Fix: give existing Parquet files with the canonical columns (as churnml.io.write_frame "
             "writes them), or read and validate the table with churnml.io.read_table",
             table=name,

@@ -380,9 +380,8 @@ def _read_folder(table: str, folder: Path, opts: dict[str, Any]) -> pd.DataFrame
         frame = pd.read_parquet(part, **{"partitioning": None, **opts})  # the values below, as text
         for key, value in partition_values(folder, part).items():
             if key not in frame.columns:
-                frame[key] = pd.Series([value] * len(frame), index=frame.index, dtype="str")
-        frame.index = pd.MultiIndex.from_arrays([[str(part)] * len(frame), range(1, len(frame) + 1)],
-                                                names=["file", "row"])
+                frame[key] = pd.Series(value, index=frame.index, dtype="str")
+        frame.index = pd.MultiIndex.from_product([[str(part)], range(1, len(frame) + 1)], names=["file", "row"])
         frames.append(frame)
     return pd.concat(frames)
 

@@ -348,7 +348,7 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
         # and it names a column as the file spells it.
         stored = {str(r[0]).lower(): (str(r[0]), str(r[1]))
                   for r in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()}
-        where = f"in the Parquet file(s) {source._paths()}"
+        where = f"in the Parquet file(s) {source.named()}"
         problems: list[str] = []
         todo: list[ColumnSpec] = []
         fitting: list[ColumnSpec] = []  # of the right type, not passed yet: their bounds are checked
