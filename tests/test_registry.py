@@ -113,6 +113,17 @@ def test_rollbacks_undo_the_changes_in_order_after_an_earlier_champion_was_promo
     assert "rolled_back" not in registry.get_model_version("m", "1").tags  # champion again
 
 
+def test_rollback_after_the_champion_was_moved_outside_churnml_goes_back_to_the_one_it_replaced(registry, tmp_path,
+                                                                                                capsys):
+    from churnml.tracking import promote
+
+    for version, auc in (("1", 0.70), ("2", 0.72), ("3", 0.69)):
+        promote("m", version, "roc_auc", auc, W)  # champions 1, 2; 3 is a challenger
+    registry.set_registered_model_alias("m", "champion", "3")  # by hand, in the MLflow UI: previous_champion stays 1
+    assert _cli(tmp_path, capsys, "rollback")[:2] == (0, "v2 is the champion of m again (v3 was rolled back)\n")
+    assert _aliases(registry)["champion"] == "2"
+
+
 def test_rollback_of_a_champion_from_before_the_tag_uses_the_previous_champion_alias(registry, tmp_path, capsys):
     registry.set_registered_model_alias("m", "previous_champion", "1")
     registry.set_registered_model_alias("m", "champion", "2")  # as an older churnml left them: no tags

@@ -164,18 +164,19 @@ _HISTORY_KEPT = 200
 def champion_history(client: Any, name: str, champion: Any) -> list[str]:
     """The champions of ``name`` so far, oldest first, ending with ``champion`` (the current one, or None).
 
-    Read from the registered model's ``champion_history`` tag; a model whose champion was set before that tag
-    (or outside churnml) starts from its ``previous_champion`` alias and its champion.
+    Read from the registered model's ``champion_history`` tag; a champion moved outside churnml (the MLflow
+    UI) since is appended to it, as replacing the last recorded one; a model whose champion was set before
+    that tag starts from its ``previous_champion`` alias and its champion.
     """
     text = client.get_registered_model(name).tags.get(HISTORY_TAG, "")
     history = [v for v in text.split(",") if v]
-    if champion is None:
+    if champion is None or (history and history[-1] == str(champion.version)):
         return history
-    if not history or history[-1] != str(champion.version):  # not recorded by churnml: what the aliases say
-        previous = _alias(client, name, "previous_champion")
-        history = ([str(previous.version)] if previous is not None and str(previous.version) != str(champion.version)
-                   else []) + [str(champion.version)]
-    return history
+    if history:  # moved outside churnml: it replaced the last champion churnml recorded
+        return [*history, str(champion.version)]
+    previous = _alias(client, name, "previous_champion")  # from before the tag: what the aliases say
+    return ([str(previous.version)] if previous is not None and str(previous.version) != str(champion.version)
+            else []) + [str(champion.version)]
 
 
 def _promote(name: str, version: str, metric: str, value: float, window: str,
