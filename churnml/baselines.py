@@ -60,6 +60,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from churnml.btyd import BGNBD
 from churnml.errors import ChurnMLError, ModelError
 from churnml.features.btyd import p_no_purchase, recency_rank
 from churnml.horizon import horizon_power, to_horizon
@@ -124,6 +125,7 @@ def baseline_probabilities(
     random_state: int = 42,
     train_weight: np.ndarray | None = None,
     lead_days: int = 0,
+    bgnbd_model: BGNBD | None = None,
 ) -> dict[str, np.ndarray]:
     """Churn probabilities of every baseline on the test rows.
 
@@ -155,7 +157,7 @@ def baseline_probabilities(
     y_cal = calibration[target].to_numpy()
     if "rfm_recency_days" in test.columns:  # the rfm family (the splits share their columns)
         _put_rfm(out, train, calibration, test, target, base_rate, train_weight, random_state)
-    bgnbd = _bgnbd(test, horizon_days, lead_days)
+    bgnbd = _bgnbd(test, horizon_days, lead_days, bgnbd_model)
     if bgnbd is not None:
         out["bgnbd"] = bgnbd
     sub = _SubscriptionDesign.of(train)
@@ -243,14 +245,15 @@ class _SubscriptionDesign:
         return np.hstack([x, flags, onehot])
 
 
-def _bgnbd(test: pd.DataFrame, horizon_days: int, lead_days: int) -> np.ndarray | None:
+def _bgnbd(test: pd.DataFrame, horizon_days: int, lead_days: int, model: BGNBD | None = None) -> np.ndarray | None:
     """BG/NBD's P(no purchase in the label window) of every test row; None, with a warning, when some row has
-    none (no purchase before the cutoff, or no BG/NBD fit) or the btyd family is absent (no warning)."""
+    none (no purchase before the cutoff, or no BG/NBD fit) or the btyd family is absent (no warning). ``model``:
+    the btyd family's fit at the test cutoff, which a lead time's probabilities reuse (else one is fitted)."""
     column = f"btyd_p_no_purchase_{horizon_days}d"
     if column not in test.columns:
         return None
     try:
-        silent = test[column] if lead_days == 0 else p_no_purchase(test, horizon_days, lead_days)
+        silent = test[column] if lead_days == 0 else p_no_purchase(test, horizon_days, lead_days, model)
     except ChurnMLError as exc:  # as the btyd family does: the baseline is left out, with a warning
         log.warning("baseline bgnbd left out: BG/NBD could not be fitted at the test cutoff: %s", exc)
         return None

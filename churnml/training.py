@@ -97,7 +97,8 @@ def fit_and_evaluate(tables: object, cfg: Config, data: TrainingData | None = No
     probs = {"model": model.predict_proba(test[F])}
     probs.update(
         baseline_probabilities(train, cal, test, data.splits.test_horizon_days, target, random_state=cfg.seed,
-                               train_weight=weight, lead_days=cfg.time.lead_time_days)
+                               train_weight=weight, lead_days=cfg.time.lead_time_days,
+                               bgnbd_model=data.bgnbd.get(data.splits.test))
     )
     bar.update()
     bar.set_postfix_str("evaluation")

@@ -873,6 +873,23 @@ def test_with_a_lead_time_the_bgnbd_baseline_scores_the_label_window_not_the_nex
     np.testing.assert_allclose(p_no_purchase(test, 60, 0).to_numpy(), next_days, rtol=1e-9)
 
 
+def test_with_a_lead_time_the_bgnbd_baseline_reuses_the_families_fit_at_the_test_cutoff(tables, monkeypatch):
+    from churnml.baselines import _bgnbd
+    from churnml.btyd import BGNBD
+    from churnml.dataset import build_training_data
+    from churnml.features.btyd import p_no_purchase
+
+    data = build_training_data(tables, load_config(None, [*SETTINGS, "time.lead_time_days=30"]))
+    test, fitted = data.part("test"), data.bgnbd[data.splits.test]
+    expected = p_no_purchase(test, 60, 30, fitted).to_numpy()
+
+    def no_refit(self, *args, **kwargs):
+        raise AssertionError("BG/NBD fitted again at the test cutoff")
+
+    monkeypatch.setattr(BGNBD, "fit", no_refit)
+    np.testing.assert_array_equal(_bgnbd(test, 60, 30, fitted), expected)
+
+
 def test_the_bgnbd_baseline_is_left_out_with_the_reason_when_a_test_row_has_no_probability(caplog):
     from churnml.baselines import _bgnbd
 
