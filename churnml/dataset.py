@@ -44,6 +44,7 @@ from churnml.windows import (
     DAY,
     DataSpan,
     daily_counts,
+    history_mask,
     late_rows_text,
     latest_matured_cutoff,
     matured_cutoffs,
@@ -450,7 +451,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
     tx = in_memory(tx, "transactions", "training needs")
     check_regime_tables(tables, cfg.time)
     span = DataSpan.from_times(tx["timestamp"], cfg.data.end)
-    recent = tx["timestamp"][tx["timestamp"] >= year_before(tx["timestamp"].max())]
+    recent = tx["timestamp"][~history_mask(tx["timestamp"], year_before(tx["timestamp"].max()))]
     if cfg.time.regime == "noncontractual" and (text := quiet_end_text(recent, span)):
         log.warning("%s", text)
     if cfg.data.end is None and (text := stray_tail_text(daily_counts(tx["timestamp"]), lambda day: _dated(tx, day))):
@@ -488,7 +489,7 @@ def build_training_data(tables: object, cfg: Config) -> TrainingData:
 
 def _dated(tx: pd.DataFrame, day: pd.Timestamp) -> str:
     """Up to three transactions dated ``day`` or later, as an error names rows: customer and time."""
-    late = tx[tx["timestamp"] >= day].sort_values("timestamp").head(3)
+    late = tx[~history_mask(tx["timestamp"], day)].sort_values("timestamp").head(3)
     return late_rows_text(zip(late["customer_id"], late["timestamp"], strict=True))
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "CUSTOMER_TABLES",
     "cancel_requests_sql",
     "contractual_labels_sql",
+    "count_customers_sql",
     "customers_sql",
     "noncontractual_labels_sql",
     "not_at_risk_sql",
@@ -150,6 +151,11 @@ def customers_sql(tables: Sequence[str]) -> str:
         raise ConfigError(f"customers_sql needs at least one of {list(CUSTOMER_TABLES)}")
     every = " UNION ALL ".join(f"SELECT customer_id FROM {name}" for name in tables)
     return f"SELECT DISTINCT customer_id FROM ({every}) ids"
+
+
+def count_customers_sql(tables: Sequence[str]) -> str:
+    """How many customers ``tables`` hold (:func:`customers_sql`), as the column ``n`` (DuckDB dialect)."""
+    return f"SELECT COUNT(*) AS n FROM ({customers_sql(tables)}) k"
 
 
 def not_at_risk_sql(tables: Sequence[str]) -> str:

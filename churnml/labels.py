@@ -43,7 +43,7 @@ from churnml.errors import ConfigError, DataWindowError, SchemaError
 from churnml.label_sql import (
     CUSTOMER_TABLES,
     contractual_labels_sql,
-    customers_sql,
+    count_customers_sql,
     noncontractual_labels_sql,
     not_at_risk_sql,
     population_sql,
@@ -434,7 +434,7 @@ def customer_tables(tables: object) -> dict[str, TableSource]:
 def count_customers(tables: object) -> int:
     """How many customers the tables hold: the distinct ids of :func:`customer_tables` (DuckDB)."""
     frames = customer_tables(tables)
-    return int(run_sql(f"SELECT COUNT(*) AS n FROM ({customers_sql(list(frames))}) k", frames)["n"].iloc[0])
+    return int(run_sql(count_customers_sql(list(frames)), frames)["n"].iloc[0])
 
 
 def not_at_risk(tables: object, spine: pd.DataFrame, time: TimeConfig) -> pd.DataFrame:

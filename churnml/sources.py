@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -199,19 +200,25 @@ def _bound_sql(table: str, col: ColumnSpec) -> str:
     return ""
 
 
+def _edges(con: duckdb.DuckDBPyConnection, view: str, names: list[str]) -> dict[str, tuple[Any, Any]]:
+    """MIN and MAX of each column ``names`` in one query (DuckDB answers them from the footers' statistics
+    where the writer kept them), for the bound and placeholder checks."""
+    if not names:
+        return {}
+    row = con.execute("SELECT " + ", ".join(f"MIN({quote_name(n)}), MAX({quote_name(n)})" for n in names)
+                      + f" FROM {view}").fetchone() or (None,) * (2 * len(names))
+    return {n: (row[2 * i], row[2 * i + 1]) for i, n in enumerate(names)}
+
+
 def _bound_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSource, table: str,
-                    cols: list[ColumnSpec], where: str) -> list[str]:
+                    cols: list[ColumnSpec], where: str, edges: dict[str, tuple[Any, Any]]) -> list[str]:
     """Far times and huge amounts (:data:`~churnml.rules.FAR_TIME`, :data:`~churnml.rules.HUGE_NUMBER`): the
-    footers' min and max first (DuckDB answers MIN/MAX from them), the rows only when a bound is crossed."""
+    columns' ``edges`` (:func:`_edges`) first, the rows only when a bound is crossed."""
     conds = {c.name: cond for c in cols if (cond := _bound_sql(table, c))}
-    if not conds:
-        return []
-    edges = con.execute("SELECT " + ", ".join(f"MIN({quote_name(n)}), MAX({quote_name(n)})" for n in conds)
-                        + f" FROM {view}").fetchone() or ()
     kinds = {c.name: c.kind for c in cols}
     problems = []
-    for i, (name, cond) in enumerate(conds.items()):
-        low, high = edges[2 * i], edges[2 * i + 1]
+    for name, cond in conds.items():
+        low, high = edges[name]
         if low is None:
             continue
         timed = kinds[name] in ("time", "date")
@@ -233,18 +240,13 @@ def _bound_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSo
 
 
 def _epoch_problems(con: duckdb.DuckDBPyConnection, view: str, source: ParquetSource, cols: list[ColumnSpec],
-                    where: str) -> list[str]:
+                    where: str, edges: dict[str, tuple[Any, Any]]) -> list[str]:
     """Times at 1970-01-01 00:00 with no other time of the table within a year (:func:`churnml.rules.epoch_times`:
-    an export's placeholder): the footers' MIN and MAX first, the rows only when a column's span holds the
-    epoch."""
+    an export's placeholder): the columns' ``edges`` (:func:`_edges`) first, the rows only when a column's span
+    holds the epoch."""
     times = [c for c in cols if c.kind in ("time", "date")]
-    if not times:
-        return []
-    edges = con.execute("SELECT " + ", ".join(f"MIN({quote_name(c.name)}), MAX({quote_name(c.name)})" for c in times)
-                        + f" FROM {view}").fetchone() or ()
-    spans = [edges[2 * i:2 * i + 2] for i in range(len(times))]
-    may = [c for c, (low, high) in zip(times, spans, strict=True)
-           if low is not None and pd.Timestamp(low) <= EPOCH <= pd.Timestamp(high)]
+    may = [c for c in times if (span := edges[c.name])[0] is not None
+           and pd.Timestamp(span[0]) <= EPOCH <= pd.Timestamp(span[1])]
     epoch = f"TIMESTAMP '{EPOCH}'"
     counts = con.execute("SELECT " + ", ".join(f"COUNT_IF({quote_name(c.name)} = {epoch})" for c in may)
                          + f" FROM {view}").fetchone() if may else ()
@@ -372,8 +374,9 @@ def _check_one(table: str, source: ParquetSource) -> list[str]:
                 _passed.add((table, col.name, state))
         if todo:
             problems += _value_problems(con, view, source, todo, state, table, where)
-        bounded = _bound_problems(con, view, source, table, fitting, where) + _epoch_problems(
-            con, view, source, fitting, where)
+        edges = _edges(con, view, [c.name for c in fitting if _bound_sql(table, c) or c.kind in ("time", "date")])
+        bounded = (_bound_problems(con, view, source, table, fitting, where, edges)
+                   + _epoch_problems(con, view, source, fitting, where, edges))
         if bounded and state is not None:  # checked again until the files change
             _passed.difference_update({(table, c.name, state) for c in fitting})
         problems += bounded

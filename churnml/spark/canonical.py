@@ -18,8 +18,8 @@ from churnml.coercion import BOOL_WORDS, doubled_columns_text
 from churnml.rules import missing_columns_text
 from churnml.schema import ColumnSpec, TableSpec, spec_for
 
-__all__ = ["as_text", "canonical_columns", "canonical_frame", "column", "instants", "missing", "number",
-           "schema_problems"]
+__all__ = ["as_text", "canonical_columns", "canonical_frame", "column", "id_key", "instants", "missing", "number",
+           "schema_problems", "without_zeros"]
 
 _SPARK_TYPES = {"id": "string", "str": "string", "time": "timestamp_ntz", "date": "date",
                 "float": "double", "int": "bigint", "bool": "boolean"}
@@ -68,6 +68,17 @@ def stripped(text: Column) -> Column:
     """The id rule of :func:`churnml.ids.canonical_ids` for text: stripped, blank = null."""
     bare = _strip(text)
     return F.when(bare != "", bare)
+
+
+def without_zeros(ids: Column) -> Column:
+    """Ids without their leading zeros (``str.lstrip("0")``): ``07592`` as ``7592``."""
+    return F.regexp_replace(ids, "^0+", "")
+
+
+def id_key(ids: Column) -> Column:
+    """Ids as the leading-zeros and case hints compare them (``churnml.io._id_key``): without leading
+    zeros, in lower case (``07592`` and ``7592``, ``k90001`` and ``K90001`` are one key)."""
+    return F.lower(without_zeros(ids))
 
 
 def _strip(c: Column) -> Column:

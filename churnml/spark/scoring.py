@@ -55,6 +55,7 @@ from churnml.scoring import (
     warn_unseen_levels,
     with_cancel_requests,
 )
+from churnml.spark.canonical import id_key
 from churnml.spark.sql import KEYS, count_customers, features, not_at_risk, population, run_sql
 from churnml.spark.tables import SparkTables, from_pandas, time_range, to_pandas
 from churnml.windows import history_sql, to_cutoff
@@ -172,12 +173,6 @@ def _plan_and_time(model: ChurnModel, name: str) -> tuple[FeaturePlan, TimeConfi
     return FeaturePlan.from_dict(extra["feature_plan"]), TimeConfig(**extra["time"])
 
 
-def _loose(column: Column) -> Column:
-    """The id without its leading zeros (``str.lstrip("0")``), in lower case: equal for ``7592`` and ``07592``,
-    and for ``k90001`` and ``K90001``."""
-    return F.lower(F.regexp_replace(column, "^0+", ""))
-
-
 def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: Sequence[str],
            time: TimeConfig) -> tuple[DataFrame, pd.DataFrame, int]:
     """The spine of the asked customers at risk, the unscored ones with reasons, and how many were asked.
@@ -191,12 +186,12 @@ def _asked(spark: SparkSession, tables: SparkTables, pop: DataFrame, customers: 
     """
     ids = from_pandas(spark, pd.DataFrame({"customer_id": canonical_ids(pd.Series(list(customers), dtype=object)).dropna()})
                       .drop_duplicates())
-    cores = ids.select(_loose(F.col("customer_id")).alias("core")).distinct()
+    cores = ids.select(id_key(F.col("customer_id")).alias("core")).distinct()
     known: set[str] = set()
     for frame in (tables.transactions, tables.customers, tables.subscriptions):
         if frame is not None:
             hits = (frame.select("customer_id")
-                    .join(F.broadcast(cores), on=_loose(frame["customer_id"]) == cores["core"],
+                    .join(F.broadcast(cores), on=id_key(frame["customer_id"]) == cores["core"],
                           how="left_semi")
                     .distinct())
             known |= set(to_pandas(hits)["customer_id"])
@@ -288,25 +283,27 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
     warned = [*warn_if_stale(time_range(tables).iloc[1], c, cfg.data.end), *warn_model_cutoff(model, c)]
     subs = tables.subscriptions
     method = clv_method_for(cfg.scoring.clv_method, time, None if subs is None else subs.columns)
-    everyone = population(spark, tables, [c], time)
-    pop, asked, in_tables, outside = everyone, -1, None, None
-    unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
-    if customers is not None:
-        pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
-        if len(unscored) == asked:  # raised before any feature is computed
-            raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time, warned), unscored)
-    else:  # everyone at risk is asked: the population's size, and the tables' other customers
-        asked = int(everyone.count())
-        in_tables, outside = beyond_risk(list_not_at_risk, asked, lambda: count_customers(spark, tables),
-                                         lambda: not_at_risk(spark, tables, everyone, time))
-        if asked == 0:  # raised before any feature is computed
-            raise NobodyToScoreError(nobody_text(c, False, 0, unscored, time, warned, in_tables), unscored, outside,
-                                     in_tables)
-    # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
-    fitted: dict[pd.Timestamp, BGNBD] = {}
-    feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted,
-                     check_spine=False).persist()  # read twice
+    # the customers at risk: counted, the spine, BG/NBD's population and the list of the others read them
+    everyone = population(spark, tables, [c], time).persist()
+    feats: DataFrame | None = None
     try:
+        pop, asked, in_tables, outside = everyone, -1, None, None
+        unscored = pd.DataFrame({"customer_id": pd.Series([], dtype="str"), "reason": pd.Series([], dtype="str")})
+        if customers is not None:
+            pop, unscored, asked = _asked(spark, tables, everyone, customers, time)
+            if len(unscored) == asked:  # raised before any feature is computed
+                raise NobodyToScoreError(nobody_text(c, True, asked, unscored, time, warned), unscored)
+        else:  # everyone at risk is asked: the population's size, and the tables' other customers
+            asked = int(everyone.count())
+            in_tables, outside = beyond_risk(list_not_at_risk, asked, lambda: count_customers(spark, tables),
+                                             lambda: not_at_risk(spark, tables, everyone, time))
+            if asked == 0:  # raised before any feature is computed
+                raise NobodyToScoreError(nobody_text(c, False, 0, unscored, time, warned, in_tables), unscored, outside,
+                                         in_tables)
+        # BG/NBD (btyd family) is fitted on everyone at risk, as at training, whoever is asked.
+        fitted: dict[pd.Timestamp, BGNBD] = {}
+        feats = features(spark, tables, pop, plan, population_spine=everyone, btyd_models=fitted,
+                         check_spine=False).persist()  # read twice
         udf = predict if predict is not None else probability_udf(model)
         inputs = F.struct(*[F.col(n) for n in model.feature_names_])
         levels = [n for n in model.categories_ if n in feats.columns]  # for the unseen-levels warning
@@ -336,7 +333,9 @@ def score(spark: SparkSession, tables: SparkTables, model: ChurnModel | str, cut
 
         outreach = outreach_list(scored, model, feature_rows, cfg, top, budget)
     finally:
-        feats.unpersist()
+        if feats is not None:
+            feats.unpersist()
+        everyone.unpersist()
     log.info("scored %d customers at %s in Spark; mean predicted CLV (%s) %.2f", len(scored), c.date(),
              clv_text(method, cfg.scoring.clv_horizon_days, cfg.scoring.annual_discount_rate),
              float(scored["predicted_clv"].mean()))

@@ -30,7 +30,7 @@ from churnml.features import FeaturePlan, feature_sql, plan_features
 from churnml.features.btyd import add_btyd_features, btyd_docs
 from churnml.features.core import FAMILIES, REPEATED_PAIRS, SQL_NAMES, spine_cutoffs_error
 from churnml.features.plan import TYPE_COLUMN, order_problem
-from churnml.label_sql import CUSTOMER_TABLES, customers_sql, not_at_risk_sql
+from churnml.label_sql import CUSTOMER_TABLES, count_customers_sql, not_at_risk_sql
 from churnml.labels import (
     check_label_windows,
     contractual_labels_sql,
@@ -275,7 +275,7 @@ def _customer_tables(tables: SparkTables) -> dict[str, DataFrame]:
 def count_customers(spark: SparkSession, tables: SparkTables) -> int:
     """The Spark twin of :func:`churnml.labels.count_customers`: how many customers the tables hold."""
     frames = _customer_tables(tables)
-    return int(run_sql(spark, f"SELECT COUNT(*) AS n FROM ({customers_sql(list(frames))}) k", frames).collect()[0]["n"])
+    return int(run_sql(spark, count_customers_sql(list(frames)), frames).collect()[0]["n"])
 
 
 def not_at_risk(spark: SparkSession, tables: SparkTables, spine: DataFrame, time: TimeConfig) -> pd.DataFrame:

@@ -43,7 +43,7 @@ from churnml.recode import check_present, check_values, values_key
 from churnml.rules import INVISIBLE, SHOWN_TWINS, SPELLED_IDS, case_twins_text, invisible_ids_text
 from churnml.schema import spec_for
 from churnml.sources import check_frame_as_read
-from churnml.spark.canonical import stripped
+from churnml.spark.canonical import id_key, stripped, without_zeros
 from churnml.spark.session import check_session
 from churnml.spark.validate import Policy, canonical_frame, schema_problems, validate_spark_table
 
@@ -205,7 +205,7 @@ def _spellings(name: str, ids: DataFrame) -> list[str]:
     hidden = int(ids.where(F.col("customer_id").rlike(INVISIBLE)).count())
     digits = ids.where(F.col("customer_id").rlike("^[0-9]+$"))  # zeros a spreadsheet drops: ids of digits only
     for some, key, differ in ((ids, _ascii_lower(F.col("customer_id")), "upper and lower case"),
-                              (digits, F.regexp_replace(F.col("customer_id"), "^0+", ""), "leading zeros")):
+                              (digits, without_zeros(F.col("customer_id")), "leading zeros")):
         keyed = some.groupBy(key.alias("k")).agg(F.count(F.lit(1)).alias("n"))
         row = keyed.agg(F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("twins")).first()
         twins = int(row["twins"] or 0) if row is not None else 0
@@ -247,7 +247,7 @@ def warn_unmatched_ids(frames: Mapping[str, DataFrame]) -> list[str]:
     tx = frames["transactions"].select("customer_id")
     shares = {name: _found_share(tx, ids, F.col("customer_id"), lambda i: i) for name, (ids, _) in samples.items()}
     low = [name for name, share in shares.items() if share < 0.5]
-    key = F.lower(F.expr("TRIM(LEADING '0' FROM customer_id)"))
+    key = id_key(F.col("customer_id"))
     fixed = {name: _found_share(tx, samples[name][0], key, lambda i: i.lstrip("0").lower()) for name in low}
     shown = [r[0] for r in tx.limit(3).collect()] if low else []
     warned = []

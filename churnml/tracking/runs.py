@@ -33,7 +33,6 @@ __all__ = [
     "load_pyfunc",
     "log_churn_model",
     "missing_store",
-    "model_version_text",
     "name_filter",
     "pin_model",
     "resolve_tracking_uri",
@@ -214,17 +213,12 @@ def name_filter(name: str) -> str:
     return f'name="{name}"' if "'" in name else f"name='{name}'"
 
 
-def model_version_text(uri: str) -> str | None:
-    """``models:/NAME@alias`` or ``models:/NAME/N`` as the version and run it names, e.g.
-    ``models:/churnml@champion is version 3 (run 5f2c...)``; None for other URIs or when it cannot be told."""
-    return pin_model(uri)[1]
-
-
 def pin_model(uri: str) -> tuple[str, str | None]:
     """``uri`` naming the version an alias (or ``latest``) names now (``models:/churnml@champion`` ->
     ``models:/churnml/3``, so that it names the same model after the alias moves; a model folder by its
     absolute path; ``runs:/ID/model`` as :func:`run_model_uri` reads it; other URIs as given), and
-    :func:`model_version_text`, from one look-up of the registry (an alias moved between two would make them
+    the version and run it names (``models:/churnml@champion is version 3 (run 5f2c...)``; None for other URIs
+    or when it cannot be told), from one look-up of the registry (an alias moved between two would make them
     name two versions)."""
     mv = _registered_version(uri)
     if mv is not None:
